@@ -1,0 +1,23 @@
+"""The ``mpeil`` command line. Each command group lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from . import epd as _epd
+from . import model as _model
+from . import score as _score
+
+app = typer.Typer(
+    name="mpeil",
+    help="Score buildings with the Flemish M-peil (TOTEM-like) and other methods.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(_epd.app, name="epd", help="Look at the EPD library.")
+_model.register(app)
+_score.register(app)
+
+
+def main() -> None:  # pragma: no cover - entry point
+    app()

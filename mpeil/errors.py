@@ -1,0 +1,125 @@
+"""The mpeil exception hierarchy.
+
+Every error mpeil raises on bad input is an :class:`MpeilError`. Each subclass also
+subclasses the builtin a user would naturally catch (``ValueError``, ``KeyError``), the
+way pint's ``DimensionalityError`` is also a ``TypeError``. Errors carry *where* the
+problem is (file, building, element, layer, field) as attributes, so that a batch can
+record them as a row of its error table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "MpeilError",
+    "InputError",
+    "ParseError",
+    "UnitError",
+    "ConversionError",
+    "UnknownEPDError",
+    "UnknownMethodError",
+    "UnknownScenarioError",
+    "MethodError",
+    "CircularityError",
+    "LOCATION_FIELDS",
+]
+
+#: The location attributes every MpeilError may carry, in the order they are printed.
+LOCATION_FIELDS = ("file", "building", "element", "layer", "field")
+
+
+class MpeilError(Exception):
+    """Base class of every error mpeil raises on purpose.
+
+    Parameters
+    ----------
+    message:
+        What is wrong, in words a user can act on.
+    file, building, element, layer, field:
+        Where it is wrong. Unknown parts stay ``None``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        building: str | None = None,
+        element: str | None = None,
+        layer: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = None if file is None else str(file)
+        self.building = building
+        self.element = element
+        self.layer = layer
+        self.field = field
+        super().__init__(message)
+
+    def located(self, **where: Any) -> "MpeilError":
+        """Fill in location parts that are still unknown; returns ``self``."""
+        for key, value in where.items():
+            if key in LOCATION_FIELDS and getattr(self, key) is None and value is not None:
+                setattr(self, key, str(value))
+        return self
+
+    def location(self) -> dict[str, str | None]:
+        return {key: getattr(self, key) for key in LOCATION_FIELDS}
+
+    def __str__(self) -> str:
+        where = ", ".join(f"{k} {v!r}" for k, v in self.location().items() if v is not None)
+        return f"{self.message} ({where})" if where else self.message
+
+    def __reduce__(self):  # keep location through pickling (multiprocessing, dask)
+        return (_rebuild, (type(self), self.message, self.location()))
+
+
+def _rebuild(cls: type[MpeilError], message: str, location: dict[str, str | None]) -> MpeilError:
+    return cls(message, **location)
+
+
+class InputError(MpeilError, ValueError):
+    """A building, method or option holds a value that is not allowed."""
+
+
+class ParseError(InputError):
+    """A file cannot be read: malformed JSON, CSV or XLSX, or a wrong structure."""
+
+
+class UnitError(MpeilError, ValueError):
+    """A unit is unknown, or a quantity has the wrong dimension for its field."""
+
+
+class ConversionError(UnitError):
+    """An amount cannot be converted to a data set's declared unit (e.g. missing density)."""
+
+
+class UnknownEPDError(MpeilError, KeyError):
+    """A product reference names no data set in the library."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message otherwise
+        return MpeilError.__str__(self)
+
+
+class UnknownMethodError(MpeilError, KeyError):
+    """A scoring method name or file that does not exist."""
+
+    def __str__(self) -> str:
+        return MpeilError.__str__(self)
+
+
+class UnknownScenarioError(MpeilError, KeyError):
+    """A transport, end-of-life or service-life scenario that does not exist."""
+
+    def __str__(self) -> str:
+        return MpeilError.__str__(self)
+
+
+class MethodError(MpeilError, ValueError):
+    """A method definition is invalid, or cannot be applied to the data."""
+
+
+class CircularityError(InputError):
+    """Inconsistent reuse or recycling input (route shares, cycles, donor references)."""

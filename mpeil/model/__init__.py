@@ -1,0 +1,13 @@
+"""The building model (pydantic): what a user writes, exports or generates."""
+
+from .building import (
+    Building,
+    Element,
+    ElementType,
+    EndOfLifeShares,
+    Layer,
+    OperationalEnergy,
+    UseType,
+)
+
+__all__ = ["Building", "Element", "ElementType", "EndOfLifeShares", "Layer", "OperationalEnergy", "UseType"]

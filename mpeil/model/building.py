@@ -1,0 +1,209 @@
+"""The building model: Building → Element → layer lines, mirroring TOTEM's structure.
+
+TOTEM's library rows are ``element → layer (C1…C14) → composition (a, b, …) with an area
+ratio → component``. mpeil keeps that shape as a flat list of :class:`Layer` lines per
+element: each line names its ``layer`` and ``composition`` and carries its ``ratio``, so
+the same records serve a hand-written JSON file and a one-row-per-line bill of materials.
+
+Amounts are per element unit (per m² of wall, per m of beam, per window). A length given
+on an area element is a thickness: ``amount=0.14, unit="m"`` on an m² wall means 0.14 m³
+of material per m² of wall. Any other unit is "per element unit" (``kg`` on a wall means
+kg per m² of wall); an explicit ratio unit such as ``"kg/m2"`` is checked against the
+element's unit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from enum import Enum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "UseType",
+    "ElementType",
+    "EndOfLifeShares",
+    "Layer",
+    "Element",
+    "Building",
+    "OperationalEnergy",
+    "RATIO_TOLERANCE",
+]
+
+#: How far the ratios of one layer may be from summing to 1 (TOTEM data carry 1e-3 rounding).
+RATIO_TOLERANCE = 1e-3
+
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
+class UseType(str, Enum):
+    single_family = "single-family"
+    semi_detached = "semi-detached"
+    terraced = "terraced"
+    apartment = "apartment"
+    office = "office"
+    school = "school"
+    retail = "retail"
+    care = "care"
+    industrial = "industrial"
+    other = "other"
+
+
+class ElementType(str, Enum):
+    """TOTEM element family codes (method.md §3; meanings partly derived)."""
+
+    EW = "EW"  # external wall
+    EWi = "EWi"  # external window
+    PR = "PR"  # pitched roof
+    FR = "FR"  # flat roof
+    FoG = "FoG"  # floor on ground
+    SF = "SF"  # storey floor
+    AF = "AF"  # beam/block floor
+    LbIW = "LbIW"  # load-bearing internal wall
+    nLbIW = "nLbIW"  # non-load-bearing internal wall
+    PW = "PW"  # party wall
+    BW = "BW"  # basement / retaining wall
+    Be = "Be"  # beam
+    Co = "Co"  # column
+    Li = "Li"  # lintel
+    Si = "Si"  # sill
+    CW = "CW"  # curtain wall
+    ED = "ED"  # external door
+    ID = "ID"  # internal door
+    GST = "GST"  # ground surface treatment
+    HeDHW = "HeDHW"  # heating and domestic hot water
+    Ve = "Ve"  # ventilation
+    WS = "WS"  # water supply
+    Fd = "Fd"  # foundation (not a TOTEM library code; TOTEM puts foundations in FoG/BW)
+    St = "St"  # stairs (not a TOTEM library code)
+    Other = "Other"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, validate_assignment=False)
+
+
+class EndOfLifeShares(_Strict):
+    """Mass shares of the end-of-life routes of one layer line (TOTEM's four routes)."""
+
+    landfill: Share = 0.0
+    incineration: Share = 0.0
+    reuse: Share = 0.0
+    recycling: Share = 0.0
+    sorted_on_site: Share | None = None
+
+    @model_validator(mode="after")
+    def _routes_sum_to_one(self) -> "EndOfLifeShares":
+        total = self.landfill + self.incineration + self.reuse + self.recycling
+        if not math.isclose(total, 1.0, abs_tol=RATIO_TOLERANCE) and total != 0.0:
+            raise ValueError(
+                f"end-of-life shares sum to {total:g}, not 1 (landfill+incineration+reuse+recycling)"
+            )
+        return self
+
+
+class Layer(_Strict):
+    """One material line of an element: a component in a layer (and composition) of it."""
+
+    product: str = Field(description="Data set reference in the EPD library, e.g. 'obd2024:<uuid>'")
+    amount: NonNegativeFloat = Field(description="Amount per element unit, in `unit`")
+    unit: str = Field(description="Unit of `amount`: 'm'/'mm' (thickness on m² elements), 'kg', 'm2', 'm3', 'piece', 'kg/m2', …")
+    layer: str | None = Field(None, description="Layer label, outside → inside, e.g. 'C1'")
+    composition: str = Field("a", description="Side-by-side part of the layer (TOTEM: a, b, c, d)")
+    ratio: Share = Field(1.0, description="Area share of this composition within its layer")
+    name: str | None = None
+    service_life_years: PositiveFloat | None = Field(
+        None, description="Service life; None takes the default of `service_life_category`, else the study period"
+    )
+    service_life_category: str | None = Field(None, description="Key of scenarios/service_lives.csv")
+    transport: str | None = Field(None, description="Transport scenario id (scenarios/transport.csv)")
+    transport_distance_km: NonNegativeFloat | None = Field(None, description="Overrides the scenario's A4 distance")
+    loss_rate: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] | None = Field(
+        None, description="Construction loss rate for A5 (share, see the method's loss basis)"
+    )
+    waste_category: str | None = Field(None, description="TOTEM waste category (scenarios/end_of_life)")
+    end_of_life: EndOfLifeShares | None = Field(None, description="Overrides the waste category's shares")
+    scenario: dict[str, str] | None = Field(None, description="Chosen EPD scenario per module, e.g. {'D': 'stofflich'}")
+    # circularity (issue 4): carried by the model now so files written today stay valid
+    reused_input: Share = Field(0.0, description="Share of the amount that is a reused component")
+    recycled_content: Share = Field(0.0, description="Share of recycled material in the input (R1)")
+    existing: bool = Field(False, description="Part kept in place in a renovation")
+    remaining_service_life_years: NonNegativeFloat | None = Field(
+        None, description="For existing parts: years until the first replacement"
+    )
+    component_id: str | None = Field(None, description="Stable identity for reuse tracking (passport id / IFC GUID)")
+    source_component_id: str | None = Field(None, description="Identity of the reused component this line takes in")
+    use_cycles: Annotated[int, Field(ge=1)] = Field(1, description="Use cycles the component is designed for")
+
+    @field_validator("product", "unit")
+    @classmethod
+    def _not_empty(cls, value: str) -> str:
+        if not value:
+            raise ValueError("must not be empty")
+        return value
+
+
+class OperationalEnergy(_Strict):
+    """B6/B7 figures a model may carry; reported apart, never part of the M-peil."""
+
+    product: str
+    amount_per_year: NonNegativeFloat
+    unit: str
+    module: Literal["B6", "B7"] = "B6"
+
+
+class Element(_Strict):
+    """A building element (TOTEM element type) with its quantity and its layer lines."""
+
+    id: str
+    name: str | None = None
+    element_type: ElementType = ElementType.Other
+    nl_sfb: str | None = Field(None, description="Optional NL-SfB code, e.g. '21.1'")
+    quantity: PositiveFloat
+    unit: Literal["m2", "m", "piece"] = "m2"
+    layers: list[Layer] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ratios_sum_to_one(self) -> "Element":
+        totals: dict[str, float] = defaultdict(float)
+        parts: dict[str, set[str]] = defaultdict(set)
+        for position, line in enumerate(self.layers):
+            key = line.layer if line.layer is not None else f"#{position + 1}"
+            totals[key] += line.ratio
+            parts[key].add(line.composition)
+        for key, total in totals.items():
+            # a layer with a single composition may be a partial one (e.g. a 0.1 ratio of fixings)
+            if len(parts[key]) > 1 and not math.isclose(total, 1.0, abs_tol=RATIO_TOLERANCE):
+                raise ValueError(f"ratios of layer {key!r} sum to {total:g}, not 1")
+        return self
+
+
+class Building(_Strict):
+    """A building (or a variant of one) to be scored."""
+
+    id: str
+    name: str | None = None
+    use_type: UseType = UseType.other
+    gross_floor_area_m2: PositiveFloat
+    reference_study_period_years: PositiveFloat | None = Field(
+        None, description="None takes the method's study period (60 years for the M-peil)"
+    )
+    construction_year: int | None = None
+    region: str | None = Field(None, description="e.g. 'BE-VLG'")
+    project_type: Literal["new", "renovation"] = "new"
+    elements: list[Element] = Field(min_length=1)
+    operational: list[OperationalEnergy] = Field(default_factory=list)
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _unique_element_ids(self) -> "Building":
+        seen: set[str] = set()
+        for element in self.elements:
+            if element.id in seen:
+                raise ValueError(f"element id {element.id!r} appears twice")
+            seen.add(element.id)
+        return self

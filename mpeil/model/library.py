@@ -1,0 +1,389 @@
+"""The EPD library: tidy tables of data sets and values, and the float64 tensor the engine uses.
+
+Storage contract (``data/epd/<source>/``; written by the converters in
+:mod:`mpeil.readers`, read here):
+
+``datasets.parquet``, one row per data set — see :data:`DATASET_COLUMNS`.
+``values.parquet``, one row per (data set, module, scenario, indicator) — see
+:data:`VALUE_COLUMNS`. ``value`` is per ``declared_amount`` × ``declared_unit`` exactly as the
+source states it; an indicator a data set does not declare has **no row** (never a 0).
+
+:meth:`EPDLibrary.tensor` turns that into ``values[dataset, module, indicator]`` per **one**
+declared unit, NaN where not declared.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConversionError, UnknownEPDError
+from ..paths import data_dir
+from ..units import parse_unit, unit_registry
+
+__all__ = [
+    "DATASET_COLUMNS",
+    "VALUE_COLUMNS",
+    "PROPERTY_COLUMNS",
+    "MODULES",
+    "EPDLibrary",
+    "load_library",
+]
+
+#: float columns holding conversion properties (NaN when the source does not declare them)
+PROPERTY_COLUMNS = (
+    "gross_density_kg_m3",
+    "bulk_density_kg_m3",
+    "area_weight_kg_m2",
+    "layer_thickness_m",
+    "yield_m2",
+    "linear_weight_kg_m",
+    "mass_per_piece_kg",
+    "conversion_factor_to_kg",
+    "biogenic_carbon_kg",
+    "biogenic_carbon_packaging_kg",
+)
+
+DATASET_COLUMNS: dict[str, str] = {
+    "dataset_id": "string",  # "<source>:<id in source>", unique across the library
+    "source": "string",  # e.g. "obd2024", "obd2020", "ilcd", "br18"
+    "source_uuid": "string",
+    "version": "string",
+    "name_de": "string",
+    "name_en": "string",
+    "category": "string",
+    "data_type": "string",  # generic | specific | average | representative | template
+    "standard": "string",  # "EN 15804+A2" | "EN 15804+A1"
+    "country": "string",
+    "reference_year": "string",
+    "valid_until": "string",
+    "owner": "string",
+    "url": "string",
+    "declared_amount": "float64",
+    "declared_unit": "string",  # parsable by mpeil.units.parse_unit
+    **{name: "float64" for name in PROPERTY_COLUMNS},
+}
+
+VALUE_COLUMNS: dict[str, str] = {
+    "dataset_id": "string",
+    "module": "string",  # one of MODULES, or "A1", "A2", "A3"
+    "scenario": "string",  # "" when the module has no scenario variants
+    "indicator": "string",  # code in data/indicators.csv
+    "value": "float64",
+}
+
+#: Module axis of the engine. A1-A3 is one module; separately declared A1, A2, A3 are summed.
+MODULES = ("A1-A3", "A4", "A5", "B1", "B2", "B3", "B4", "B5", "B6", "B7", "C1", "C2", "C3", "C4", "D")
+
+_MASS = "[mass]"
+
+
+@dataclass
+class EPDLibrary:
+    """Data sets with their declared units, conversion properties and module values."""
+
+    datasets: pd.DataFrame
+    values: pd.DataFrame
+    name: str = "custom"
+    _index: dict[str, int] = field(init=False, repr=False)
+    _bare: dict[str, int | None] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.datasets = _conform(self.datasets, DATASET_COLUMNS).reset_index(drop=True)
+        self.values = _conform(self.values, VALUE_COLUMNS).reset_index(drop=True)
+        ids = self.datasets["dataset_id"].tolist()
+        if len(set(ids)) != len(ids):
+            dupes = self.datasets["dataset_id"][self.datasets["dataset_id"].duplicated()].tolist()[:5]
+            raise ValueError(f"duplicate dataset ids in library {self.name!r}: {dupes}")
+        self._index = {dataset_id: i for i, dataset_id in enumerate(ids)}
+        bare: dict[str, int | None] = {}
+        for i, dataset_id in enumerate(ids):
+            key = dataset_id.split(":", 1)[-1]
+            bare[key] = None if key in bare else i  # ambiguous bare ids resolve to nothing
+        self._bare = bare
+
+    # ------------------------------------------------------------------ lookup
+    def __len__(self) -> int:
+        return len(self.datasets)
+
+    @property
+    def ids(self) -> list[str]:
+        return self.datasets["dataset_id"].tolist()
+
+    def resolve(self, reference: str) -> int:
+        """Row index of a data set, by full id (``"obd2024:<uuid>"``) or unambiguous bare id."""
+        index = self._index.get(reference)
+        if index is None:
+            index = self._bare.get(reference)
+        if index is None:
+            hint = " (ambiguous: prefix it with its source)" if reference in self._bare else ""
+            raise UnknownEPDError(f"no data set {reference!r} in the EPD library{hint}", field="product")
+        return index
+
+    def __contains__(self, reference: object) -> bool:
+        return isinstance(reference, str) and (
+            reference in self._index or self._bare.get(reference) is not None
+        )
+
+    def search(self, text: str, limit: int = 50) -> pd.DataFrame:
+        """Data sets whose names or category contain every word of ``text`` (case-insensitive)."""
+        haystack = (
+            self.datasets["name_de"].fillna("") + " " + self.datasets["name_en"].fillna("") + " "
+            + self.datasets["category"].fillna("")
+        ).str.lower()
+        mask = np.ones(len(haystack), dtype=bool)
+        for word in text.lower().split():
+            mask &= haystack.str.contains(word, regex=False).to_numpy(dtype=bool)
+        columns = ["dataset_id", "name_en", "name_de", "data_type", "declared_amount", "declared_unit"]
+        return self.datasets.loc[mask, columns].head(limit).reset_index(drop=True)
+
+    def info(self, reference: str) -> dict:
+        """Metadata of one data set plus which modules, scenarios and indicators it declares."""
+        row = self.datasets.iloc[self.resolve(reference)]
+        values = self.values[self.values["dataset_id"] == row["dataset_id"]]
+        modules = (
+            values.groupby(["module", "scenario"], sort=False)["indicator"].apply(list).reset_index()
+        )
+        return {
+            **{k: (None if _isna(v) else v) for k, v in row.to_dict().items()},
+            "modules": [
+                {"module": r.module, "scenario": r.scenario, "indicators": r.indicator}
+                for r in modules.itertuples(index=False)
+            ],
+        }
+
+    # ------------------------------------------------------------------ numbers
+    def scenarios(self, index: int, module: str) -> list[str]:
+        """Scenario names declared for one data set and module, in source order."""
+        rows = self._values_of(index)
+        return list(dict.fromkeys(rows.loc[rows["module"] == module, "scenario"]))
+
+    def tensor(
+        self,
+        indicators: Sequence[str],
+        modules: Sequence[str] = MODULES,
+        scenario_choice: dict[tuple[int, str], str] | None = None,
+    ) -> np.ndarray:
+        """``float64[dataset, module, indicator]`` per one declared unit; NaN = not declared.
+
+        For each (data set, module) the first scenario in source order is used unless
+        ``scenario_choice[(dataset_index, module)]`` names another. ``A1-A3`` comes from the
+        declared aggregate, or from ``A1 + A2 + A3`` when all three are declared separately.
+        """
+        return self._tensor(tuple(indicators), tuple(modules), _freeze(scenario_choice))
+
+    @functools.lru_cache(maxsize=16)  # noqa: B019 - the library is immutable after construction
+    def _tensor(self, indicators, modules, scenario_choice) -> np.ndarray:
+        out = np.full((len(self), len(modules), len(indicators)), np.nan, dtype=np.float64)
+        values = self.values
+        dataset_index = values["dataset_id"].map(self._index)
+        keep = dataset_index.notna() & values["indicator"].isin(indicators)
+        values = values[keep].assign(_d=dataset_index[keep].astype(np.int64))
+        if values.empty:
+            return out
+        choice = dict(scenario_choice)
+        first = values.groupby(["_d", "module"], sort=False)["scenario"].transform("first")
+        chosen = pd.Series(
+            [choice.get((d, m), f) for d, m, f in zip(values["_d"], values["module"], first)],
+            index=values.index,
+        )
+        values = values[values["scenario"] == chosen]
+        per_unit = self.datasets["declared_amount"].to_numpy(dtype=np.float64)
+        indicator_pos = {code: j for j, code in enumerate(indicators)}
+        module_pos = {module: k for k, module in enumerate(modules)}
+
+        def put(frame: pd.DataFrame, module: str) -> None:
+            d = frame["_d"].to_numpy()
+            j = frame["indicator"].map(indicator_pos).to_numpy()
+            out[d, module_pos[module], j] = frame["value"].to_numpy(dtype=np.float64) / per_unit[d]
+
+        for module in modules:
+            put(values[values["module"] == module], module)
+        if "A1-A3" in module_pos:
+            parts = values[values["module"].isin(["A1", "A2", "A3"])]
+            summed = parts.groupby(["_d", "indicator"], sort=False).agg(
+                value=("value", "sum"), n=("module", "nunique")
+            ).reset_index()
+            summed = summed[summed["n"] == 3]
+            k = module_pos["A1-A3"]
+            d = summed["_d"].to_numpy()
+            j = summed["indicator"].map(indicator_pos).to_numpy()
+            fill = np.isnan(out[d, k, j])  # a declared aggregate wins over the parts
+            out[d[fill], k, j[fill]] = summed["value"].to_numpy(dtype=np.float64)[fill] / per_unit[d[fill]]
+        out.setflags(write=False)
+        return out
+
+    # ------------------------------------------------------------------ units
+    def declared_unit(self, index: int):
+        return parse_unit(self.datasets.at[index, "declared_unit"])
+
+    def conversion_factor(self, index: int, unit) -> float:
+        """How many declared units one ``unit`` of the product is (1 m³ → n declared units).
+
+        Uses pint for unit scaling and the data set's properties (densities, area weight,
+        layer thickness, linear weight, mass per piece, per-kg factor) to cross dimensions.
+        Raises :class:`ConversionError` naming the missing property.
+        """
+        return _conversion_factor(self, index, str(unit))
+
+    def mass_per_unit(self, index: int) -> float:
+        """kg per one declared unit, or NaN when the properties do not say."""
+        try:
+            return 1.0 / _conversion_factor(self, index, "kg")
+        except ConversionError:
+            return math.nan
+
+    def fingerprint(self) -> str:
+        """A SHA-256 over the library content, for score receipts."""
+        digest = hashlib.sha256()
+        for frame in (self.datasets, self.values):
+            digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+        return digest.hexdigest()
+
+    def __hash__(self) -> int:  # identity hash so lru_cache can key on self
+        return id(self)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def _values_of(self, index: int) -> pd.DataFrame:
+        return self.values[self.values["dataset_id"] == self.datasets.at[index, "dataset_id"]]
+
+    @classmethod
+    def concat(cls, libraries: Iterable["EPDLibrary"], name: str = "combined") -> "EPDLibrary":
+        libraries = list(libraries)
+        return cls(
+            pd.concat([lib.datasets for lib in libraries], ignore_index=True),
+            pd.concat([lib.values for lib in libraries], ignore_index=True),
+            name=name,
+        )
+
+    @classmethod
+    def from_folder(cls, folder: Path) -> "EPDLibrary":
+        folder = Path(folder)
+        return cls(
+            pd.read_parquet(folder / "datasets.parquet"),
+            pd.read_parquet(folder / "values.parquet"),
+            name=folder.name,
+        )
+
+
+# ---------------------------------------------------------------------- helpers
+def _isna(value) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _freeze(choice: dict | None) -> tuple:
+    return tuple(sorted((choice or {}).items()))
+
+
+def _conform(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    frame = frame.copy()
+    for name, dtype in columns.items():
+        if name not in frame:
+            frame[name] = np.nan if dtype == "float64" else pd.NA
+        frame[name] = frame[name].astype(dtype)
+    if "scenario" in columns:
+        frame["scenario"] = frame["scenario"].fillna("")
+    return frame[list(columns) + [c for c in frame.columns if c not in columns]]
+
+
+# property column → (dimension it converts from, dimension it converts to, how many "to" per "from")
+# e.g. gross density: 1 m³ → ρ kg
+_EDGES = (
+    ("gross_density_kg_m3", "[length] ** 3", _MASS, "m**3", "kg"),
+    ("bulk_density_kg_m3", "[length] ** 3", _MASS, "m**3", "kg"),
+    ("area_weight_kg_m2", "[length] ** 2", _MASS, "m**2", "kg"),
+    ("layer_thickness_m", "[length] ** 2", "[length] ** 3", "m**2", "m**3"),
+    ("linear_weight_kg_m", "[length]", _MASS, "m", "kg"),
+    ("mass_per_piece_kg", "[piece]", _MASS, "piece", "kg"),
+)
+
+
+@functools.lru_cache(maxsize=65536)
+def _conversion_factor(library: EPDLibrary, index: int, unit_text: str) -> float:
+    registry = unit_registry()
+    source = registry.Quantity(1.0, parse_unit(unit_text))
+    declared = library.declared_unit(index)
+    declared_amount = 1.0  # tensor values are per one declared unit
+    if source.dimensionality == registry.Quantity(1.0, declared).dimensionality:
+        return float(source.to(declared).magnitude) / declared_amount
+    row = library.datasets.iloc[index]
+    # Graph over dimensions; each edge is a property of the data set. Breadth-first from the
+    # source dimension to the declared one, multiplying factors along the way.
+    edges: list[tuple[str, str, float, str, str]] = []
+    for column, a, b, unit_a, unit_b in _EDGES:
+        value = row[column]
+        if not _isna(value) and float(value) > 0:
+            edges.append((a, b, float(value), unit_a, unit_b))
+            edges.append((b, a, 1.0 / float(value), unit_b, unit_a))
+    per_kg = row["conversion_factor_to_kg"]
+    declared_dim = str(registry.Quantity(1.0, declared).dimensionality)
+    if not _isna(per_kg) and float(per_kg) > 0 and declared_dim != str(registry.Quantity(1, "kg").dimensionality):
+        # "Umrechnungsfaktor auf 1 kg": value per declared unit × factor = value per kg,
+        # so one declared unit weighs 1/factor kg.
+        edges.append((declared_dim, _MASS, 1.0 / float(per_kg), str(declared), "kg"))
+        edges.append((_MASS, declared_dim, float(per_kg), "kg", str(declared)))
+    start_dim = str(source.dimensionality)
+    frontier = [(start_dim, source)]
+    seen = {start_dim}
+    while frontier:
+        dim, quantity = frontier.pop(0)
+        for a, b, factor, unit_a, unit_b in edges:
+            if _dimension_name(registry, a) != dim or _dimension_name(registry, b) in seen:
+                continue
+            converted = registry.Quantity(quantity.to(unit_a).magnitude * factor, unit_b)
+            target = _dimension_name(registry, b)
+            if target == declared_dim:
+                return float(converted.to(declared).magnitude) / declared_amount
+            seen.add(target)
+            frontier.append((target, converted))
+    missing = _missing_property_hint(start_dim, declared_dim)
+    raise ConversionError(
+        f"cannot convert {unit_text} to the declared unit {declared} of data set "
+        f"{row['dataset_id']!r}: {missing}",
+        field="unit",
+    )
+
+
+def _dimension_name(registry, text: str) -> str:
+    if text in _DIM_UNITS:
+        return str(registry.Quantity(1.0, _DIM_UNITS[text]).dimensionality)
+    return text
+
+
+_DIM_UNITS = {
+    "[mass]": "kg",
+    "[length]": "m",
+    "[length] ** 2": "m**2",
+    "[length] ** 3": "m**3",
+    "[piece]": "piece",
+}
+
+
+def _missing_property_hint(source_dim: str, declared_dim: str) -> str:
+    return (
+        f"no conversion property links {source_dim} to {declared_dim} "
+        "(needs e.g. density, area weight, layer thickness, linear weight or mass per piece)"
+    )
+
+
+def load_library(sources: Sequence[str] | None = None, folder: Path | None = None) -> EPDLibrary:
+    """Load shipped EPD sources (all by default) from ``data/epd/<source>/``."""
+    root = Path(folder) if folder else data_dir() / "epd"
+    available = sorted(p.name for p in root.iterdir() if (p / "datasets.parquet").exists())
+    chosen = available if sources is None else list(sources)
+    unknown = [s for s in chosen if s not in available]
+    if unknown:
+        raise UnknownEPDError(f"unknown EPD source(s) {unknown}; available: {available}", field="library")
+    return EPDLibrary.concat([EPDLibrary.from_folder(root / s) for s in chosen], name="+".join(chosen))
