@@ -1,0 +1,12 @@
+"""The vectorised engine: unit profiles per scenario, sparse aggregation per element."""
+
+from .core import aggregate, line_weights
+from .profiles import OUTPUT_MODULES, IndicatorSpec, build_profiles
+from .replacements import REPLACEMENT_RULES, number_of_replacements
+from .run import ElementResults, EngineOptions, line_results, run_engine
+
+__all__ = [
+    "OUTPUT_MODULES", "IndicatorSpec", "build_profiles", "aggregate", "line_weights",
+    "REPLACEMENT_RULES", "number_of_replacements", "ElementResults", "EngineOptions",
+    "line_results", "run_engine",
+]

@@ -169,12 +169,12 @@ class EPDLibrary:
         self,
         indicators: Sequence[str],
         modules: Sequence[str] = MODULES,
-        scenario_choice: dict[tuple[int, str], str] | None = None,
+        scenario_choice: dict[str, str] | None = None,
     ) -> np.ndarray:
         """``float64[dataset, module, indicator]`` per one declared unit; NaN = not declared.
 
         For each (data set, module) the first scenario in source order is used unless
-        ``scenario_choice[(dataset_index, module)]`` names another. ``A1-A3`` comes from the
+        ``scenario_choice[module]`` names another that the data set declares. ``A1-A3`` comes from the
         declared aggregate, or from ``A1 + A2 + A3`` when all three are declared separately.
         """
         return self._tensor(tuple(indicators), tuple(modules), _freeze(scenario_choice))
@@ -190,18 +190,21 @@ class EPDLibrary:
             return out
         choice = dict(scenario_choice)
         first = values.groupby(["_d", "module"], sort=False)["scenario"].transform("first")
-        chosen = pd.Series(
-            [choice.get((d, m), f) for d, m, f in zip(values["_d"], values["module"], first)],
-            index=values.index,
-        )
-        values = values[values["scenario"] == chosen]
+        chosen = first
+        if choice:
+            # a chosen scenario applies where the data set declares it; elsewhere the first one
+            wanted = values["module"].map(choice)
+            has = (values["scenario"] == wanted).fillna(False)
+            declares = has.groupby([values["_d"], values["module"]], sort=False).transform("any")
+            chosen = first.where(~declares.to_numpy(dtype=bool), wanted)
+        values = values[(values["scenario"] == chosen).to_numpy(dtype=bool)]
         per_unit = self.datasets["declared_amount"].to_numpy(dtype=np.float64)
         indicator_pos = {code: j for j, code in enumerate(indicators)}
         module_pos = {module: k for k, module in enumerate(modules)}
 
         def put(frame: pd.DataFrame, module: str) -> None:
-            d = frame["_d"].to_numpy()
-            j = frame["indicator"].map(indicator_pos).to_numpy()
+            d = frame["_d"].to_numpy(dtype=np.int64)
+            j = frame["indicator"].map(indicator_pos).to_numpy(dtype=np.int64)
             out[d, module_pos[module], j] = frame["value"].to_numpy(dtype=np.float64) / per_unit[d]
 
         for module in modules:
@@ -213,8 +216,8 @@ class EPDLibrary:
             ).reset_index()
             summed = summed[summed["n"] == 3]
             k = module_pos["A1-A3"]
-            d = summed["_d"].to_numpy()
-            j = summed["indicator"].map(indicator_pos).to_numpy()
+            d = summed["_d"].to_numpy(dtype=np.int64)
+            j = summed["indicator"].map(indicator_pos).to_numpy(dtype=np.int64)
             fill = np.isnan(out[d, k, j])  # a declared aggregate wins over the parts
             out[d[fill], k, j[fill]] = summed["value"].to_numpy(dtype=np.float64)[fill] / per_unit[d[fill]]
         out.setflags(write=False)

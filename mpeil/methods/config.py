@@ -1,0 +1,144 @@
+"""Scoring methods as data: a TOML file per method, validated with pydantic.
+
+A method says which modules count, over which study period and area, how replacements
+are counted, and how indicators become one score:
+``score = score_scale × Σ_i factor_i × I_i`` with ``factor_i = weight_i / normalisation_i``
+(EF single score) or a given ``factor_i`` (shadow prices, plain GWP).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ..errors import MethodError, UnknownMethodError
+from ..paths import scenarios_dir
+
+__all__ = ["IndicatorFactor", "Method", "load_method", "available_methods"]
+
+_MODULES = ("A1-A3", "A4", "A5", "B1", "B2", "B3", "B4", "B5", "B6", "B7", "C1", "C2", "C3", "C4", "D")
+
+
+class IndicatorFactor(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str
+    accepts: list[str] | None = None
+    normalisation: float | None = Field(None, gt=0)
+    weight: float | None = Field(None, ge=0, le=1)
+    factor: float | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _one_way_to_a_factor(self) -> "IndicatorFactor":
+        if self.factor is None and (self.normalisation is None or self.weight is None):
+            raise ValueError(f"indicator {self.code!r} needs `factor`, or `normalisation` and `weight`")
+        return self
+
+    @property
+    def effective_factor(self) -> float:
+        return self.factor if self.factor is not None else self.weight / self.normalisation  # type: ignore[operator]
+
+    @property
+    def sources(self) -> list[str]:
+        return self.accepts or [self.code]
+
+
+class UncoveredIndicator(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str
+    note: str | None = None
+    weight: float | None = None
+
+
+class Method(BaseModel):
+    """A validated scoring method."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    title: str = ""
+    description: str = ""
+    score_unit: str
+    score_scale: float = 1.0
+    reference_study_period_years: float = Field(gt=0)
+    reference_area: Literal["gross_floor_area"] = "gross_floor_area"
+    per_year: bool = True
+    modules: list[str]
+    include_d: bool = False
+    replacement_rule: Literal["ceil", "fractional", "elca"] = "ceil"
+    replacement_modules: list[str] = Field(default_factory=lambda: ["A1-A3", "A4", "A5", "C1", "C2", "C3", "C4"])
+    loss_basis: Literal["installed", "purchased"] = "installed"
+    default_transport: str | None = "BE-default"
+    eol_allocation: str = "cutoff_d"
+    sources: list[str] = Field(default_factory=list)
+    indicators: list[IndicatorFactor] = Field(min_length=1)
+    uncovered: list[UncoveredIndicator] = Field(default_factory=list)
+    fingerprint: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> "Method":
+        for module in [*self.modules, *self.replacement_modules]:
+            if module not in _MODULES:
+                raise ValueError(f"unknown module {module!r}; modules are {_MODULES}")
+        if "D" in self.modules:
+            raise ValueError("list D through include_d, not in modules: D is always reported apart")
+        codes = [i.code for i in self.indicators]
+        if len(set(codes)) != len(codes):
+            raise ValueError("an indicator is listed twice")
+        weights = [i.weight for i in self.indicators if i.weight is not None]
+        if weights and math.isfinite(sum(weights)) and sum(weights) > 1 + 1e-6:
+            raise ValueError(f"weights sum to {sum(weights):g} > 1")
+        return self
+
+    @property
+    def scored_modules(self) -> list[str]:
+        return [*self.modules, *(["D"] if self.include_d else [])]
+
+    def with_options(self, **options) -> "Method":
+        """A copy with options changed (e.g. ``replacement_rule="fractional"``), validated again."""
+        data = self.model_dump()
+        data.update({k: v for k, v in options.items() if v is not None})
+        try:
+            return Method.model_validate(data)
+        except ValidationError as exc:
+            raise MethodError(f"invalid method options: {exc.errors()[0]['msg']}", field=str(exc.errors()[0]["loc"])) from None
+
+
+def _methods_folder() -> Path:
+    return scenarios_dir() / "methods"
+
+
+def available_methods() -> list[str]:
+    return sorted(p.stem for p in _methods_folder().glob("*.toml"))
+
+
+def load_method(name_or_path: str | Path | Method) -> Method:
+    """A shipped method by name (``"mpeil-ef31"``) or a TOML file of one's own."""
+    if isinstance(name_or_path, Method):
+        return name_or_path
+    path = Path(name_or_path)
+    if not (path.suffix == ".toml" and path.exists()):
+        path = _methods_folder() / f"{name_or_path}.toml"
+    if not path.exists():
+        raise UnknownMethodError(
+            f"unknown method {str(name_or_path)!r}; shipped methods: {available_methods()}", field="method"
+        )
+    raw = path.read_bytes()
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise MethodError(f"method file is not valid TOML: {exc}", file=str(path)) from None
+    data["fingerprint"] = hashlib.sha256(raw).hexdigest()
+    try:
+        return Method.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise MethodError(
+            f"invalid method: {first['msg']}", file=str(path), field=".".join(map(str, first["loc"]))
+        ) from None

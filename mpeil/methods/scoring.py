@@ -1,0 +1,116 @@
+"""From element results to single scores under a method, with honest coverage.
+
+``score = score_scale × Σ_i factor_i × Σ_{m ∈ scope} I[m, i] / (A_GFA × RSP if per_year else A_GFA)``
+
+A single score needs all of its indicators. Coverage is reported, never hidden:
+
+- ``weight_covered``: share of the method's weighting (or of its indicators, for methods
+  without weights) whose indicator is declared in A1-A3 by every line of the building;
+- ``indicators_missing``: indicators no line declares; ``indicators_partial``: some lines lack them;
+- ``module_gaps``: per scored module, the share of contributing lines without data;
+- ``uncovered``: indicators the method itself lists as not carried by any open data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ..engine import ElementResults, IndicatorSpec
+from .config import Method
+
+__all__ = ["BuildingTotals", "indicator_specs", "building_totals", "score_buildings"]
+
+
+def indicator_specs(method: Method, report: tuple[str, ...] = ()) -> tuple[IndicatorSpec, ...]:
+    """The method's indicators (with their accepted fallbacks), then extra report-only ones."""
+    specs = [IndicatorSpec(i.code, tuple(i.sources)) for i in method.indicators]
+    known = {s.code for s in specs}
+    specs += [IndicatorSpec.plain(code) for code in report if code not in known]
+    return tuple(specs)
+
+
+@dataclass(frozen=True)
+class BuildingTotals:
+    values: np.ndarray  # float64[B, M, I], NaN where nothing declared
+    missing: np.ndarray  # int64[B, M, I]
+    contributing: np.ndarray  # int64[B, M]
+
+
+def building_totals(results: ElementResults) -> BuildingTotals:
+    compiled = results.compiled
+    n_el, n_b = compiled.n_elements, compiled.n_buildings
+    membership = sp.csr_matrix(
+        (np.ones(n_el), (compiled.element_building, np.arange(n_el))), shape=(n_b, n_el)
+    )
+    flat = np.nan_to_num(results.values).reshape(n_el, -1)
+    values = (membership @ flat).reshape((n_b,) + results.values.shape[1:])
+    missing = np.rint(membership @ results.missing.reshape(n_el, -1).astype(np.float64)).astype(np.int64)
+    missing = missing.reshape(values.shape)
+    contributing = np.rint(membership @ results.contributing.astype(np.float64)).astype(np.int64)
+    values[(missing > 0) & (missing == contributing[:, :, None])] = np.nan
+    return BuildingTotals(values, missing, contributing)
+
+
+def score_buildings(results: ElementResults, method: Method, totals: BuildingTotals | None = None) -> pd.DataFrame:
+    """One row per building: score, per-area totals, coverage."""
+    totals = totals or building_totals(results)
+    compiled = results.compiled
+    modules = list(results.modules)
+    scope = [modules.index(m) for m in method.scored_modules]
+    position = {code: j for j, code in enumerate(results.indicators)}
+    method_codes = [i.code for i in method.indicators]
+    j = np.array([position[c] for c in method_codes])
+    factors = np.array([i.effective_factor for i in method.indicators])
+    weights = np.array([i.weight if i.weight is not None else np.nan for i in method.indicators])
+    uncovered_weight = sum(u.weight or 0.0 for u in method.uncovered)
+    denominator = compiled.gross_floor_area_m2 * (compiled.study_period_years if method.per_year else 1.0)
+
+    in_scope = np.nan_to_num(totals.values[:, scope][:, :, j]).sum(axis=1)  # [B, I_method]
+    per_area = in_scope / denominator[:, None]
+    score = method.score_scale * (per_area * factors[None, :]).sum(axis=1)
+
+    a13 = modules.index("A1-A3")
+    lines = totals.contributing[:, a13][:, None]
+    lacking = totals.missing[:, a13][:, j]
+    complete = lacking == 0
+    absent = (lacking == lines) & (lines > 0)
+    if np.isnan(weights).any():
+        share = complete.mean(axis=1) * (len(j) / (len(j) + len(method.uncovered)))
+    else:
+        share = (complete * weights[None, :]).sum(axis=1) / (weights.sum() + uncovered_weight)
+
+    rows = []
+    for b in range(compiled.n_buildings):
+        gaps = {}
+        for k in scope:
+            n = totals.contributing[b, k]
+            if n:
+                worst = totals.missing[b, k][j].max()
+                if worst:
+                    gaps[modules[k]] = round(float(worst) / float(n), 4)
+        rows.append(
+            {
+                "building_id": compiled.building_ids[b],
+                "method": method.name,
+                "score": float(score[b]),
+                "score_unit": method.score_unit + ("/(m²·yr)" if method.per_year else "/m²"),
+                "weight_covered": float(share[b]),
+                "complete": bool(complete[b].all() and not gaps and not method.uncovered),
+                "indicators_missing": [method_codes[i] for i in np.flatnonzero(absent[b])],
+                "indicators_partial": [method_codes[i] for i in np.flatnonzero(~complete[b] & ~absent[b])],
+                "module_gaps": gaps,
+                "uncovered": [u.code for u in method.uncovered],
+                "fallback_lines": {
+                    method_codes[i]: int(results.fallback_lines[b, j[i]])
+                    for i in range(len(j)) if results.fallback_lines[b, j[i]]
+                },
+                "gross_floor_area_m2": float(compiled.gross_floor_area_m2[b]),
+                "study_period_years": float(compiled.study_period_years[b]),
+                **{f"{code} per area": float(per_area[b, i]) for i, code in enumerate(method_codes)},
+            }
+        )
+    return pd.DataFrame(rows)

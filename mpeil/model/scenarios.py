@@ -1,0 +1,100 @@
+"""Default scenarios (``scenarios/``): end-of-life shares and routes, transport, service lives, losses.
+
+Plain tables read from CSV; the compiler and the engine look values up in them. Nothing
+here is hard-coded: every number lives in the CSV files with its source.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import UnknownScenarioError
+from ..paths import scenarios_dir
+
+__all__ = ["ScenarioSet", "load_scenarios", "EOL_ROUTES"]
+
+#: TOTEM's end-of-life routes, in the column order of ``waste_categories.csv``.
+EOL_ROUTES = ("landfill", "incineration", "reuse", "recycling")
+
+
+@dataclass(frozen=True, eq=False)
+class ScenarioSet:
+    waste_categories: pd.DataFrame  # index: waste_category; columns EOL_ROUTES + sorted_on_site
+    routes: pd.DataFrame  # route, waste_category ("*" = any), module, dataset_id, share_of_route
+    transport: pd.DataFrame  # scenario, module (A4/C2), mode, distance_km, dataset_id
+    service_lives: pd.Series  # category → years
+    loss_rates: pd.Series  # category → share (may be empty)
+    folder: str = ""
+
+    def eol_shares(self, waste_category: str) -> tuple[float, float, float, float]:
+        try:
+            row = self.waste_categories.loc[waste_category]
+        except KeyError:
+            raise UnknownScenarioError(
+                f"unknown waste category {waste_category!r}; known: {sorted(self.waste_categories.index)}",
+                field="waste_category",
+            ) from None
+        return tuple(float(row[r]) for r in EOL_ROUTES)  # type: ignore[return-value]
+
+    def service_life(self, category: str) -> float:
+        try:
+            return float(self.service_lives.loc[category])
+        except KeyError:
+            raise UnknownScenarioError(
+                f"unknown service-life category {category!r}; known: {sorted(self.service_lives.index)}",
+                field="service_life_category",
+            ) from None
+
+    def transport_legs(self, scenario: str, module: str) -> pd.DataFrame:
+        legs = self.transport[(self.transport["scenario"] == scenario) & (self.transport["module"] == module)]
+        if legs.empty and not (self.transport["scenario"] == scenario).any():
+            raise UnknownScenarioError(
+                f"unknown transport scenario {scenario!r}; known: {sorted(self.transport['scenario'].unique())}",
+                field="transport",
+            )
+        return legs
+
+    def route_datasets(self, route: str, waste_category: str | None) -> pd.DataFrame:
+        """Data sets (per kg of waste) that model one route for one waste category."""
+        routes = self.routes[self.routes["route"] == route]
+        specific = routes[routes["waste_category"] == (waste_category or "*")]
+        return specific if not specific.empty else routes[routes["waste_category"] == "*"]
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        for frame in (self.waste_categories, self.routes, self.transport, self.service_lives, self.loss_rates):
+            digest.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+        return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=4)
+def _load(folder: str) -> ScenarioSet:
+    root = Path(folder)
+    waste = pd.read_csv(root / "end_of_life" / "waste_categories.csv", comment="#")
+    waste = waste.set_index("waste_category")
+    routes = pd.read_csv(root / "end_of_life" / "routes.csv", comment="#", keep_default_na=False)
+    if "share_of_route" not in routes:
+        routes["share_of_route"] = 1.0
+    routes["share_of_route"] = pd.to_numeric(routes["share_of_route"].replace("", 1.0)).astype("float64")
+    transport = pd.read_csv(root / "transport.csv", comment="#", keep_default_na=False)
+    transport["distance_km"] = pd.to_numeric(transport["distance_km"]).astype("float64")
+    lives = pd.read_csv(root / "service_lives.csv", comment="#").set_index("category")["service_life_years"]
+    loss_path = root / "loss_rates.csv"
+    if loss_path.exists():
+        losses = pd.read_csv(loss_path, comment="#")
+        loss_col = next((c for c in losses.columns if "rate" in c), None)
+        cat_col = losses.columns[0]
+        losses = losses.set_index(cat_col)[loss_col].astype("float64") if loss_col else pd.Series(dtype="float64")
+    else:
+        losses = pd.Series(dtype="float64")
+    return ScenarioSet(waste, routes, transport, lives.astype("float64"), losses, folder=str(root))
+
+
+def load_scenarios(folder: Path | None = None) -> ScenarioSet:
+    """Load the scenario tables from ``scenarios/`` (or another folder of the same shape)."""
+    return _load(str(Path(folder) if folder else scenarios_dir()))

@@ -1,0 +1,226 @@
+"""Labelled results for notebooks, reports and analysis (building × element × module × indicator)."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from ..engine import ElementResults
+from ..methods import Method
+from ..methods.scoring import BuildingTotals, building_totals, score_buildings
+from ..model.indicators import indicator_catalogue
+
+__all__ = ["Result", "STAGES"]
+
+#: TOTEM-style stages (EN 15978 grouping); D is always apart.
+STAGES: dict[str, tuple[str, ...]] = {
+    "product (A1-A3)": ("A1-A3",),
+    "construction (A4-A5)": ("A4", "A5"),
+    "use (B1-B5)": ("B1", "B2", "B3", "B4", "B5"),
+    "end of life (C1-C4)": ("C1", "C2", "C3", "C4"),
+    "beyond (D)": ("D",),
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Result:
+    """The outcome of scoring one or many buildings under one method.
+
+    Values are over the study period unless a method says per m² (GFA) per year.
+    ``NaN`` means *no data*, never zero; see :attr:`scores` for coverage.
+    """
+
+    elements: ElementResults
+    method: Method
+    provenance: dict = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ basics
+    @cached_property
+    def _totals(self) -> BuildingTotals:
+        return building_totals(self.elements)
+
+    @cached_property
+    def scores(self) -> pd.DataFrame:
+        """One row per building: score, per-area indicator totals, coverage and gaps."""
+        return score_buildings(self.elements, self.method, self._totals).set_index("building_id")
+
+    @property
+    def building_ids(self) -> list[str]:
+        return list(self.elements.compiled.building_ids)
+
+    @property
+    def modules(self) -> list[str]:
+        return list(self.elements.modules)
+
+    @property
+    def indicators(self) -> list[str]:
+        return list(self.elements.indicators)
+
+    def units(self) -> dict[str, str]:
+        catalogue = indicator_catalogue()
+        return {code: catalogue[code].unit if code in catalogue else "" for code in self.indicators}
+
+    def _scope(self, include_d: bool | None) -> list[int]:
+        scoped = self.method.modules + (["D"] if (self.method.include_d if include_d is None else include_d) else [])
+        return [self.modules.index(m) for m in scoped]
+
+    def _denominator(self, per_year: bool = True) -> np.ndarray:
+        c = self.elements.compiled
+        return c.gross_floor_area_m2 * (c.study_period_years if per_year else 1.0)
+
+    # ------------------------------------------------------------------ views
+    def total(self, include_d: bool | None = None) -> pd.DataFrame:
+        """Building × indicator over the study period, summed over the method's modules."""
+        summed = np.nansum(self._totals.values[:, self._scope(include_d)], axis=1)
+        return pd.DataFrame(summed, index=pd.Index(self.building_ids, name="building"), columns=self.indicators)
+
+    def per_m2_year(self, include_d: bool | None = None) -> pd.DataFrame:
+        """Building × indicator per m² gross floor area per year (the M-peil's functional unit)."""
+        return self.total(include_d).div(self._denominator(True), axis=0)
+
+    def by_module(self, indicator: str | None = None, per_m2_year: bool = True) -> pd.DataFrame:
+        """Building × module, for one indicator (default: the single score's contribution per module)."""
+        values = self._totals.values
+        denominator = self._denominator(True) if per_m2_year else np.ones(len(self.building_ids))
+        if indicator is None:
+            weights = self._score_weights()
+            data = np.einsum("bmi,i->bm", np.nan_to_num(values), weights) / denominator[:, None]
+            if not self.method.per_year and per_m2_year:
+                data = data * self.elements.compiled.study_period_years[:, None]
+        else:
+            data = values[:, :, self.indicators.index(indicator)] / denominator[:, None]
+        return pd.DataFrame(data, index=pd.Index(self.building_ids, name="building"), columns=self.modules)
+
+    def by_stage(self, indicator: str | None = None) -> pd.DataFrame:
+        """TOTEM-style breakdown: product, construction, use, end of life, and D apart."""
+        modules = self.by_module(indicator)
+        return pd.DataFrame({stage: modules[list(ms)].sum(axis=1, min_count=1) for stage, ms in STAGES.items()})
+
+    def by_element(self, building: str | None = None, indicator: str | None = None) -> pd.DataFrame:
+        """Element rows: type, quantity, result over the study period, and per element unit.
+
+        ``indicator=None`` gives the single-score contribution (method's modules), per m² GFA·yr
+        in ``score`` and per element unit over the study period in ``score_per_element_unit``.
+        """
+        c = self.elements.compiled
+        scope = self._scope(None)
+        values = np.nan_to_num(self.elements.values[:, scope]).sum(axis=1)  # [E, I]
+        if indicator is None:
+            total = values @ self._score_weights()
+            label = "score"
+        else:
+            total = values[:, self.indicators.index(indicator)]
+            label = indicator
+        b = c.element_building
+        per_building = self._denominator(self.method.per_year)[b]
+        frame = pd.DataFrame(
+            {
+                "building": c.building_ids[b],
+                "element": c.element_ids,
+                "name": c.element_names,
+                "element_type": c.element_types,
+                "quantity": c.element_quantity,
+                "unit": c.element_unit,
+                f"{label}_per_element_unit": total / c.element_quantity
+                * (1.0 if indicator else c.study_period_years[b] if self.method.per_year else 1.0),
+                label: total / (per_building if indicator is None else 1.0),
+            }
+        )
+        if building is not None:
+            frame = frame[frame["building"] == building]
+        return frame.reset_index(drop=True)
+
+    def _score_weights(self) -> np.ndarray:
+        """Per output indicator: the factor that turns its value into score units."""
+        weights = np.zeros(len(self.indicators))
+        for spec in self.method.indicators:
+            weights[self.indicators.index(spec.code)] = self.method.score_scale * spec.effective_factor
+        return weights
+
+    def to_frame(self, include_missing: bool = True) -> pd.DataFrame:
+        """Tidy long table: building, element, element_type, module, indicator, value, unit, missing_lines."""
+        c = self.elements.compiled
+        n_el, n_m, n_i = self.elements.values.shape
+        element_index = np.repeat(np.arange(n_el), n_m * n_i)
+        frame = pd.DataFrame(
+            {
+                "building": c.building_ids[c.element_building][element_index],
+                "element": c.element_ids[element_index],
+                "element_type": c.element_types[element_index],
+                "module": np.tile(np.repeat(self.modules, n_i), n_el),
+                "indicator": np.tile(self.indicators, n_el * n_m),
+                "value": self.elements.values.reshape(-1),
+                "missing_lines": self.elements.missing.reshape(-1),
+            }
+        )
+        units = self.units()
+        frame["unit"] = frame["indicator"].map(units)
+        if not include_missing:
+            frame = frame[frame["value"].notna()]
+        return frame
+
+    def to_xarray(self):
+        """An ``xarray.Dataset``: element × module × indicator values and gaps, building-level totals."""
+        import xarray as xr
+
+        c = self.elements.compiled
+        coords_el = {
+            "element": np.arange(c.n_elements),
+            "element_id": ("element", c.element_ids.astype(str)),
+            "element_type": ("element", c.element_types.astype(str)),
+            "building_of_element": ("element", c.building_ids[c.element_building].astype(str)),
+            "module": self.modules,
+            "indicator": self.indicators,
+        }
+        dataset = xr.Dataset(
+            {
+                "value": (("element", "module", "indicator"), self.elements.values),
+                "missing_lines": (("element", "module", "indicator"), self.elements.missing),
+                "building_value": (("building", "module", "indicator"), self._totals.values),
+                "score": (("building",), self.scores["score"].to_numpy()),
+                "weight_covered": (("building",), self.scores["weight_covered"].to_numpy()),
+            },
+            coords={**coords_el, "building": c.building_ids.astype(str)},
+            attrs={"method": self.method.name, "score_unit": self.method.score_unit, **{
+                k: str(v) for k, v in self.provenance.items()}},
+        )
+        for code, unit in self.units().items():
+            dataset["value"].attrs[f"unit:{code}"] = unit
+        return dataset
+
+    def compare(self, baseline: str, variant: str, indicator: str | None = None) -> pd.DataFrame:
+        """Element × stage differences of ``variant`` minus ``baseline`` (matched by element id),
+        largest first: "variant B is lower because …"."""
+        frames = {}
+        for b in (baseline, variant):
+            el = self.by_element(b, indicator)
+            frames[b] = el.set_index("element")[el.columns[-1]]
+        joined = pd.concat(frames, axis=1).fillna(0.0)
+        joined["difference"] = joined[variant] - joined[baseline]
+        return joined.reindex(joined["difference"].abs().sort_values(ascending=False).index)
+
+    # ------------------------------------------------------------------ display
+    def __repr__(self) -> str:
+        s = self.scores
+        lines = [f"<mpeil.Result method={self.method.name!r} buildings={len(s)} unit={s['score_unit'].iloc[0]!r}>"]
+        for building, row in s.head(10).iterrows():
+            flag = "" if row["complete"] else f"  (covers {row['weight_covered']:.0%} of the weighting; gaps: {', '.join(row['module_gaps']) or '-'})"
+            lines.append(f"  {building}: {row['score']:.4g}{flag}")
+        if len(s) > 10:
+            lines.append(f"  … {len(s) - 10} more")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        s = self.scores[["score", "score_unit", "weight_covered", "indicators_missing", "module_gaps"]].head(50)
+        stage = self.by_stage().head(50)
+        return (
+            f"<div><b>mpeil result</b> — method <code>{html.escape(self.method.name)}</code> "
+            f"({html.escape(self.method.title)})</div>"
+            + s.to_html(float_format=lambda v: f"{v:.4g}")
+            + "<div>by stage (score units per m² GFA per year; D reported apart)</div>"
+            + stage.to_html(float_format=lambda v: f"{v:.4g}")
+        )
