@@ -20,6 +20,7 @@ from enum import Enum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 __all__ = [
     "UseType",
@@ -90,18 +91,22 @@ class _Strict(BaseModel):
 class EndOfLifeShares(_Strict):
     """Mass shares of the end-of-life routes of one layer line (TOTEM's four routes)."""
 
-    landfill: Share = 0.0
-    incineration: Share = 0.0
-    reuse: Share = 0.0
-    recycling: Share = 0.0
-    sorted_on_site: Share | None = None
+    landfill: Share = Field(0.0, description="Mass share sent to landfill")
+    incineration: Share = Field(0.0, description="Mass share incinerated")
+    reuse: Share = Field(0.0, description="Mass share reused")
+    recycling: Share = Field(0.0, description="Mass share recycled")
+    sorted_on_site: Share | None = Field(
+        None, description="Share of the mass sorted on the building site (informative, not a route)"
+    )
 
     @model_validator(mode="after")
     def _routes_sum_to_one(self) -> "EndOfLifeShares":
         total = self.landfill + self.incineration + self.reuse + self.recycling
         if not math.isclose(total, 1.0, abs_tol=RATIO_TOLERANCE) and total != 0.0:
-            raise ValueError(
-                f"end-of-life shares sum to {total:g}, not 1 (landfill+incineration+reuse+recycling)"
+            raise PydanticCustomError(
+                "eol_shares_sum",
+                "end-of-life shares sum to {total}, not 1 (landfill+incineration+reuse+recycling)",
+                {"total": float(f"{total:g}")},
             )
         return self
 
@@ -115,7 +120,7 @@ class Layer(_Strict):
     layer: str | None = Field(None, description="Layer label, outside → inside, e.g. 'C1'")
     composition: str = Field("a", description="Side-by-side part of the layer (TOTEM: a, b, c, d)")
     ratio: Share = Field(1.0, description="Area share of this composition within its layer")
-    name: str | None = None
+    name: str | None = Field(None, description="Free text naming the material line, e.g. 'facing brick'")
     service_life_years: PositiveFloat | None = Field(
         None, description="Service life; None takes the default of `service_life_category`, else the study period"
     )
@@ -150,22 +155,24 @@ class Layer(_Strict):
 class OperationalEnergy(_Strict):
     """B6/B7 figures a model may carry; reported apart, never part of the M-peil."""
 
-    product: str
-    amount_per_year: NonNegativeFloat
-    unit: str
-    module: Literal["B6", "B7"] = "B6"
+    product: str = Field(description="Data set reference of the energy carrier or water, e.g. 'obd2024:<uuid>'")
+    amount_per_year: NonNegativeFloat = Field(description="Yearly amount, in `unit`")
+    unit: str = Field(description="Unit of `amount_per_year`, e.g. 'kWh', 'MJ', 'm3'")
+    module: Literal["B6", "B7"] = Field("B6", description="B6 operational energy, B7 operational water")
 
 
 class Element(_Strict):
     """A building element (TOTEM element type) with its quantity and its layer lines."""
 
-    id: str
-    name: str | None = None
-    element_type: ElementType = ElementType.Other
+    id: str = Field(description="Identifier, unique within the building")
+    name: str | None = Field(None, description="Free text, e.g. 'cavity wall, brick facing'")
+    element_type: ElementType = Field(ElementType.Other, description="TOTEM element family code (EW, PR, FoG, …)")
     nl_sfb: str | None = Field(None, description="Optional NL-SfB code, e.g. '21.1'")
-    quantity: PositiveFloat
-    unit: Literal["m2", "m", "piece"] = "m2"
-    layers: list[Layer] = Field(min_length=1)
+    quantity: PositiveFloat = Field(description="How many element units the building has (m², m or pieces)")
+    unit: Literal["m2", "m", "piece"] = Field("m2", description="Element unit: area, length or count")
+    layers: list[Layer] = Field(
+        min_length=1, description="Material lines, per element unit; lines of one layer share its `layer` label"
+    )
 
     @model_validator(mode="after")
     def _ratios_sum_to_one(self) -> "Element":
@@ -178,32 +185,41 @@ class Element(_Strict):
         for key, total in totals.items():
             # a layer with a single composition may be a partial one (e.g. a 0.1 ratio of fixings)
             if len(parts[key]) > 1 and not math.isclose(total, 1.0, abs_tol=RATIO_TOLERANCE):
-                raise ValueError(f"ratios of layer {key!r} sum to {total:g}, not 1")
+                # the layer travels in the error context so readers can say where it is
+                raise PydanticCustomError(
+                    "ratio_sum",
+                    "ratios of layer '{layer}' sum to {total}, not 1",
+                    {"layer": key, "total": float(f"{total:g}")},
+                )
         return self
 
 
 class Building(_Strict):
     """A building (or a variant of one) to be scored."""
 
-    id: str
-    name: str | None = None
-    use_type: UseType = UseType.other
-    gross_floor_area_m2: PositiveFloat
+    id: str = Field(description="Identifier, unique within a batch")
+    name: str | None = Field(None, description="Free text")
+    use_type: UseType = Field(UseType.other, description="Use type of the building")
+    gross_floor_area_m2: PositiveFloat = Field(description="Gross floor area (GFA) in m², the functional unit's area")
     reference_study_period_years: PositiveFloat | None = Field(
         None, description="None takes the method's study period (60 years for the M-peil)"
     )
-    construction_year: int | None = None
+    construction_year: int | None = Field(None, description="Year of construction (or of the renovation)")
     region: str | None = Field(None, description="e.g. 'BE-VLG'")
-    project_type: Literal["new", "renovation"] = "new"
-    elements: list[Element] = Field(min_length=1)
-    operational: list[OperationalEnergy] = Field(default_factory=list)
-    metadata: dict[str, str] = Field(default_factory=dict)
+    project_type: Literal["new", "renovation"] = Field("new", description="New build or renovation")
+    elements: list[Element] = Field(min_length=1, description="The building's elements")
+    operational: list[OperationalEnergy] = Field(
+        default_factory=list, description="B6/B7 lines, reported apart from the M-peil"
+    )
+    metadata: dict[str, str] = Field(default_factory=dict, description="Free key → text pairs (source, author, …)")
 
     @model_validator(mode="after")
     def _unique_element_ids(self) -> "Building":
         seen: set[str] = set()
         for element in self.elements:
             if element.id in seen:
-                raise ValueError(f"element id {element.id!r} appears twice")
+                raise PydanticCustomError(
+                    "duplicate_element_id", "element id '{element}' appears twice", {"element": element.id}
+                )
             seen.add(element.id)
         return self

@@ -41,26 +41,9 @@ KG_FACTOR_RTOL = 0.05
 #: this range (metres) and the other orientation's does not
 PLAUSIBLE_THICKNESS_M = (0.001, 1.0)
 
-# canonical pint unit text → the spelling stored in ``declared_unit`` (parse_unit reads all)
-_TIDY = {
-    "kilogram": "kg",
-    "metric_ton": "t",
-    "gram": "g",
-    "meter": "m",
-    "millimeter": "mm",
-    "centimeter": "cm",
-    "kilometer": "km",
-    "meter ** 2": "m2",
-    "meter ** 3": "m3",
-    "liter": "l",
-    "piece": "piece",
-    "megajoule": "MJ",
-    "kilowatt_hour": "kWh",
-    "year": "year",
-    "hour": "h",
-    "metric_ton * kilometer": "t*km",
-    "kilogram * kilometer": "kg*km",
-}
+#: the spellings stored in ``declared_unit``; any other unit is stored as pint writes it
+TIDY_UNITS = ("kg", "t", "g", "m", "mm", "cm", "km", "m2", "m3", "l", "piece", "MJ", "kWh", "year", "h",
+              "t*km", "kg*km")
 
 
 def tidy_unit(text: str) -> str:
@@ -69,7 +52,10 @@ def tidy_unit(text: str) -> str:
     Raises :class:`UnitError` when the text is not a unit.
     """
     unit = parse_unit(text)
-    return _TIDY.get(str(unit), str(unit))
+    for spelling in TIDY_UNITS:
+        if parse_unit(spelling) == unit:
+            return spelling
+    return str(unit)
 
 
 def parse_number(text, *, where: dict | None = None) -> float:

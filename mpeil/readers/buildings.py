@@ -1,0 +1,697 @@
+"""Building files: JSON (the model as it is) and a flat bill of materials (CSV, XLSX).
+
+JSON
+    One building object, or a list of them, exactly as :class:`~mpeil.model.Building`
+    (see ``data/building.schema.json``, or ``mpeil schema``).
+
+CSV / XLSX (the flat bill of materials)
+    One row per layer line, columns :data:`BOM_COLUMNS`. The building columns
+    (``building_id`` … ``project_type``, and ``building_metadata``) and the element columns
+    (``element_id`` … ``element_unit``) repeat on every row; rows are grouped into
+    buildings by ``building_id`` and into elements by ``element_id``, in the order they
+    first appear. A repeated value may be left blank, but two different values for one
+    building or element are an error. Every :class:`~mpeil.model.Layer` field is a column;
+    ``end_of_life`` is spread over ``eol_landfill`` … ``eol_sorted_on_site`` (all blank =
+    no override) and ``scenario`` is written ``"D=stofflich;C3=S1"``.
+
+    B6/B7 lines (``Building.operational``) are rows with ``element_type`` ``"operational"``:
+    ``layer`` holds the module (``B6``/``B7``), ``product``, ``amount`` (per year) and
+    ``unit`` the rest; every other element and layer column stays blank.
+    ``building_metadata`` holds ``Building.metadata`` as a JSON object (blank when empty).
+    A ``line`` column (as written by :func:`mpeil.compile.flatten`) is accepted and ignored.
+
+    CSV: UTF-8 (a BOM is fine), ``,``-separated; a ``;``-separated file (European
+    spreadsheets) is detected from its header and may then use decimal commas.
+    XLSX: the sheet ``bill_of_materials``, else the first sheet; header in row 1.
+
+Every problem is raised as :class:`~mpeil.errors.ParseError` (the file or its structure)
+or :class:`~mpeil.errors.InputError` (a value), with ``file``, ``building``, ``element``,
+``layer`` (its label and the row or line number) and ``field`` set where known.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..errors import InputError, ParseError
+from ..model import Building, Element, Layer, OperationalEnergy
+
+__all__ = [
+    "BOM_COLUMNS",
+    "BUILDING_COLUMNS",
+    "ELEMENT_COLUMNS",
+    "LAYER_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "OPERATIONAL_ELEMENT_TYPE",
+    "SHEET_NAME",
+    "read_building",
+    "read_buildings",
+    "write_building",
+    "bom_rows",
+]
+
+BUILDING_COLUMNS = (
+    "building_id", "building_name", "use_type", "gross_floor_area_m2", "reference_study_period_years",
+    "construction_year", "region", "project_type",
+)
+ELEMENT_COLUMNS = ("element_id", "element_name", "element_type", "nl_sfb", "element_quantity", "element_unit")
+EOL_COLUMNS = ("eol_landfill", "eol_incineration", "eol_reuse", "eol_recycling", "eol_sorted_on_site")
+LAYER_COLUMNS = (
+    "layer", "composition", "ratio", "product", "amount", "unit", "name", "service_life_years",
+    "service_life_category", "transport", "transport_distance_km", "loss_rate", "waste_category",
+    *EOL_COLUMNS, "scenario", "reused_input", "recycled_content", "existing",
+    "remaining_service_life_years", "component_id", "source_component_id", "use_cycles",
+)
+METADATA_COLUMN = "building_metadata"
+#: every column of the flat bill of materials, in the order they are written
+BOM_COLUMNS = BUILDING_COLUMNS + ELEMENT_COLUMNS + LAYER_COLUMNS + (METADATA_COLUMN,)
+#: columns a CSV/XLSX file must have (the others may be left out: they take their defaults)
+REQUIRED_COLUMNS = ("building_id", "gross_floor_area_m2", "element_id", "element_quantity", "product", "amount", "unit")
+#: columns that may be present and are ignored
+IGNORED_COLUMNS = ("line",)
+#: ``element_type`` of the rows that carry B6/B7 lines
+OPERATIONAL_ELEMENT_TYPE = "operational"
+#: sheet name written to (and preferred when reading) an XLSX file
+SHEET_NAME = "bill_of_materials"
+
+_BUILDING_FIELD = {"building_id": "id", "building_name": "name", METADATA_COLUMN: "metadata"}
+_ELEMENT_FIELD = {"element_id": "id", "element_name": "name", "element_quantity": "quantity", "element_unit": "unit"}
+_EOL_FIELD = {column: column.removeprefix("eol_") for column in EOL_COLUMNS}
+_NUMERIC_COLUMNS = frozenset({
+    "gross_floor_area_m2", "reference_study_period_years", "construction_year", "element_quantity",
+    "ratio", "amount", "service_life_years", "transport_distance_km", "loss_rate", *EOL_COLUMNS,
+    "reused_input", "recycled_content", "remaining_service_life_years", "use_cycles",
+})
+_OPERATIONAL_COLUMNS = frozenset({"element_type", "layer", "product", "amount", "unit"})
+_FORMATS = {".json": "json", ".csv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
+
+
+# ============================================================================ public API
+def read_buildings(path: str | Path) -> list[Building]:
+    """All buildings in a ``.json``, ``.csv`` or ``.xlsx`` file, in file order."""
+    path = Path(path)
+    kind = _format_of(path)
+    if kind == "json":
+        return _read_json(path)
+    rows = _read_csv_rows(path) if kind == "csv" else _read_xlsx_rows(path)
+    return _buildings_from_rows(rows, str(path))
+
+
+def read_building(path: str | Path) -> Building:
+    """The one building in a file; a :class:`ParseError` if it holds none or several."""
+    buildings = read_buildings(path)
+    if len(buildings) != 1:
+        ids = ", ".join(repr(b.id) for b in buildings[:5])
+        raise ParseError(
+            f"the file holds {len(buildings)} buildings ({ids}{', …' if len(buildings) > 5 else ''}); "
+            "use read_buildings() to read several",
+            file=str(path),
+        )
+    return buildings[0]
+
+
+def write_building(buildings: Building | Iterable[Building], path: str | Path) -> Path:
+    """Write one building or several to ``.json``, ``.csv`` or ``.xlsx``; returns the path.
+
+    JSON keeps one building as an object and several as a list, and leaves out fields
+    that hold their default. CSV and XLSX write the flat bill of materials.
+    """
+    path = Path(path)
+    kind = _format_of(path)
+    single = isinstance(buildings, Building)
+    items = [buildings] if single else list(buildings)
+    for item in items:
+        if not isinstance(item, Building):
+            raise TypeError(f"write_building takes Building objects, got {type(item).__name__}")
+    if not items:
+        raise InputError("no buildings to write", file=str(path))
+    _check_unique_ids(items, str(path))
+    if kind == "json":
+        data = [b.model_dump(mode="json", exclude_defaults=True) for b in items]
+        text = json.dumps(data[0] if single else data, indent=2, ensure_ascii=False) + "\n"
+        path.write_text(text, encoding="utf-8")
+    elif kind == "csv":
+        _write_csv(bom_rows(items), path)
+    else:
+        _write_xlsx(bom_rows(items), path)
+    return path
+
+
+def bom_rows(buildings: Building | Iterable[Building]) -> list[dict[str, Any]]:
+    """The flat bill of materials: one dict per row, keys :data:`BOM_COLUMNS`, ``None`` = blank."""
+    items = [buildings] if isinstance(buildings, Building) else list(buildings)
+    rows: list[dict[str, Any]] = []
+    for building in items:
+        head = {
+            "building_id": building.id,
+            "building_name": building.name,
+            "use_type": building.use_type.value,
+            "gross_floor_area_m2": building.gross_floor_area_m2,
+            "reference_study_period_years": building.reference_study_period_years,
+            "construction_year": building.construction_year,
+            "region": building.region,
+            "project_type": building.project_type,
+        }
+        metadata = json.dumps(building.metadata, ensure_ascii=False) if building.metadata else None
+        for element in building.elements:
+            element_head = {
+                "element_id": element.id,
+                "element_name": element.name,
+                "element_type": element.element_type.value,
+                "nl_sfb": element.nl_sfb,
+                "element_quantity": element.quantity,
+                "element_unit": element.unit,
+            }
+            for line in element.layers:
+                row = dict.fromkeys(BOM_COLUMNS)
+                row.update(head)
+                row.update(element_head)
+                row.update(line.model_dump(exclude={"end_of_life", "scenario"}))
+                if line.end_of_life is not None:
+                    for column, route in _EOL_FIELD.items():
+                        row[column] = getattr(line.end_of_life, route)
+                if line.scenario:
+                    row["scenario"] = ";".join(f"{module}={name}" for module, name in line.scenario.items())
+                row[METADATA_COLUMN] = metadata
+                rows.append(row)
+        for energy in building.operational:
+            row = dict.fromkeys(BOM_COLUMNS)
+            row.update(head)
+            row.update(
+                element_type=OPERATIONAL_ELEMENT_TYPE, layer=energy.module, product=energy.product,
+                amount=energy.amount_per_year, unit=energy.unit,
+            )
+            row[METADATA_COLUMN] = metadata
+            rows.append(row)
+    return rows
+
+
+# ============================================================================ JSON
+def _read_json(path: Path) -> list[Building]:
+    file = str(path)
+    text = _read_text(path)
+    try:
+        data = json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"malformed JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", file=file) from None
+    except _DuplicateKey as exc:
+        raise ParseError(f"malformed JSON: key {exc.key!r} appears twice in one object", file=file, field=exc.key) from None
+    items = data if isinstance(data, list) else [data]
+    if not items:
+        raise ParseError("the JSON file holds an empty list: no buildings", file=file)
+    buildings: list[Building] = []
+    for position, item in enumerate(items):
+        if not isinstance(item, dict):
+            where = f"item {position + 1} of the list" if isinstance(data, list) else "the file"
+            raise ParseError(
+                f"{where} is a JSON {type(item).__name__}, not a building object", file=file
+            )
+        try:
+            buildings.append(Building.model_validate(item))
+        except ValidationError as exc:
+            raise _json_error(exc, item, file) from None
+    _check_unique_ids(buildings, file)
+    return buildings
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def _json_error(exc: ValidationError, raw: dict, file: str) -> InputError:
+    """A pydantic error on a JSON building → InputError located by building, element, layer, field."""
+    error = exc.errors()[0]
+    loc = list(error["loc"])
+    building = _text(raw.get("id")) if isinstance(raw.get("id"), (str, int, float)) else None
+    element = layer = None
+    rest = loc
+    if len(loc) >= 2 and loc[0] == "elements" and isinstance(loc[1], int):
+        element_raw = _item(raw.get("elements"), loc[1])
+        element = _text(element_raw.get("id")) if isinstance(element_raw.get("id"), (str, int, float)) else None
+        element = element or f"elements[{loc[1]}]"
+        rest = loc[2:]
+        if len(rest) >= 2 and rest[0] == "layers" and isinstance(rest[1], int):
+            layer_raw = _item(element_raw.get("layers"), rest[1])
+            label = layer_raw.get("layer")
+            line = f"line {rest[1] + 1}"
+            layer = f"{label} ({line})" if isinstance(label, str) and label else line
+            rest = rest[2:]
+    field = _loc_text(rest)
+    context = error.get("ctx") or {}
+    if error["type"] == "ratio_sum":
+        layer, field = str(context.get("layer")), "ratio"
+    elif error["type"] == "duplicate_element_id":
+        element, field = str(context.get("element")), "id"
+    elif error["type"] == "eol_shares_sum":
+        field = field or "end_of_life"
+    message = _message(error, field, missing="is missing")
+    return InputError(message, file=file, building=building, element=element, layer=layer, field=field)
+
+
+def _item(container: Any, index: int) -> dict:
+    if isinstance(container, list) and 0 <= index < len(container) and isinstance(container[index], dict):
+        return container[index]
+    return {}
+
+
+def _loc_text(parts: Sequence[Any]) -> str | None:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or None
+
+
+def _message(error: dict, field: str | None, missing: str) -> str:
+    if error["type"] == "missing":
+        return f"{field} {missing}" if field else "a required value is missing"
+    text = error["msg"]
+    if field:
+        text = f"{field}: {text}"
+    value = error.get("input")
+    if error.get("loc") and (value is None or isinstance(value, (str, int, float, bool))):
+        text += f" (got {value!r})"
+    return text
+
+
+# ============================================================================ tabular files → rows
+@dataclass
+class _Row:
+    number: int  # row number in the file (the header is row 1)
+    cells: dict[str, Any]  # column → value; None = blank
+
+
+@dataclass
+class _Rows:
+    rows: list[_Row]
+    decimal_comma: bool = False
+
+
+def _read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ParseError("no such file", file=str(path)) from None
+    except OSError as exc:
+        raise ParseError(f"cannot read the file: {exc.strerror or exc}", file=str(path)) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"not UTF-8 text (byte {exc.start}): save the file as UTF-8", file=str(path)) from None
+
+
+def _read_csv_rows(path: Path) -> _Rows:
+    file = str(path)
+    text = _read_text(path)
+    first_line = text.split("\n", 1)[0]
+    delimiter = max((",", ";", "\t"), key=first_line.count)
+    if first_line.count(delimiter) == 0:
+        delimiter = ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        records = [(reader.line_num, record) for record in reader]
+    except csv.Error as exc:
+        raise ParseError(f"malformed CSV near line {reader.line_num}: {exc}", file=file) from None
+    if "\x00" in text:
+        raise ParseError("malformed CSV: the file holds NUL bytes (is it a binary file?)", file=file)
+    return _Rows(_rows_from_records(records, file, "CSV"), decimal_comma=delimiter == ";")
+
+
+def _read_xlsx_rows(path: Path) -> _Rows:
+    file = str(path)
+    if not path.exists():
+        raise ParseError("no such file", file=file)
+    try:
+        import openpyxl
+
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises zipfile, KeyError, InvalidFileException, …
+        raise ParseError(f"malformed XLSX: {type(exc).__name__}: {exc}", file=file) from None
+    try:
+        sheet = workbook[SHEET_NAME] if SHEET_NAME in workbook.sheetnames else workbook.worksheets[0]
+        records = [(number, list(values)) for number, values in enumerate(sheet.iter_rows(values_only=True), 1)]
+    except Exception as exc:
+        raise ParseError(f"malformed XLSX: {type(exc).__name__}: {exc}", file=file) from None
+    finally:
+        workbook.close()
+    return _Rows(_rows_from_records(records, file, "XLSX"))
+
+
+def _rows_from_records(records: list[tuple[int, list[Any]]], file: str, kind: str) -> list[_Row]:
+    records = [(n, [_blank_to_none(v) for v in values]) for n, values in records]
+    records = [(n, values) for n, values in records if any(v is not None for v in values)]
+    if not records:
+        raise ParseError(f"empty {kind} file: no header row", file=file)
+    header_number, header_cells = records[0]
+    header: list[str | None] = []
+    for value in header_cells:
+        name = None if value is None else str(value).strip().lower()
+        if name and name in header:
+            raise ParseError(f"column {name!r} appears twice in the header", file=file, field=name)
+        header.append(name or None)
+    names = [name for name in header if name]
+    unknown = [name for name in names if name not in BOM_COLUMNS and name not in IGNORED_COLUMNS]
+    if unknown:
+        raise ParseError(
+            f"unknown column(s) {unknown}; the bill of materials has the columns {list(BOM_COLUMNS)}",
+            file=file, field=unknown[0],
+        )
+    missing = [name for name in REQUIRED_COLUMNS if name not in names]
+    if missing:
+        raise ParseError(f"missing required column(s) {missing}", file=file, field=missing[0])
+    rows: list[_Row] = []
+    for number, values in records[1:]:
+        if len(values) > len(header) and any(v is not None for v in values[len(header):]):
+            raise ParseError(
+                f"malformed {kind}: row {number} has {len(values)} values but the header has {len(header)} columns",
+                file=file, layer=f"row {number}",
+            )
+        cells: dict[str, Any] = {}
+        for name, value in zip(header, values):
+            if name is None:
+                if value is not None:
+                    raise ParseError(
+                        f"row {number} has a value ({value!r}) in a column without a header", file=file,
+                        layer=f"row {number}",
+                    )
+            elif name not in IGNORED_COLUMNS:
+                cells[name] = value
+        rows.append(_Row(number, cells))
+    if not rows:
+        raise ParseError(f"the {kind} file has a header but no rows", file=file)
+    return rows
+
+
+def _blank_to_none(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+# ============================================================================ rows → buildings
+def _buildings_from_rows(table: _Rows, file: str) -> list[Building]:
+    by_building: dict[str, list[_Row]] = {}
+    for row in table.rows:
+        building_id = _text(row.cells.get("building_id"))
+        if building_id is None:
+            raise ParseError(f"row {row.number}: building_id is empty", file=file, layer=f"row {row.number}",
+                             field="building_id")
+        by_building.setdefault(building_id, []).append(row)
+    return [_building(building_id, rows, table, file) for building_id, rows in by_building.items()]
+
+
+def _building(building_id: str, rows: list[_Row], table: _Rows, file: str) -> Building:
+    where = {"file": file, "building": building_id}
+    data: dict[str, Any] = {}
+    for column in BUILDING_COLUMNS[1:] + (METADATA_COLUMN,):
+        value = _constant(rows, column, table, where)
+        if value is None:
+            continue
+        if column == METADATA_COLUMN:
+            value = _metadata(value, where)
+        elif column in _NUMERIC_COLUMNS:
+            value = _number(value, table)
+        else:
+            value = _text(value)
+        data[_BUILDING_FIELD.get(column, column)] = value
+    by_element: dict[str, list[_Row]] = {}
+    operational_rows: list[_Row] = []
+    for row in rows:
+        element_type = _text(row.cells.get("element_type"))
+        if element_type is not None and element_type.lower() == OPERATIONAL_ELEMENT_TYPE:
+            operational_rows.append(row)
+            continue
+        element_id = _text(row.cells.get("element_id"))
+        if element_id is None:
+            raise ParseError(f"row {row.number}: element_id is empty", **where, layer=_layer_label(row),
+                             field="element_id")
+        by_element.setdefault(element_id, []).append(row)
+    if not by_element:
+        raise InputError(f"building {building_id!r} has no element rows", **where, field="element_id")
+    data["elements"] = [_element(element_id, erows, table, where) for element_id, erows in by_element.items()]
+    data["operational"] = [_operational(row, table, where) for row in operational_rows]
+    data["id"] = building_id
+    try:
+        return Building.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = _column_of_building_loc(error["loc"])
+        raise InputError(_message(error, field, missing="is empty"), **where, field=field) from None
+
+
+def _element(element_id: str, rows: list[_Row], table: _Rows, where: dict) -> Element:
+    where = {**where, "element": element_id}
+    data: dict[str, Any] = {"id": element_id}
+    for column in ELEMENT_COLUMNS[1:]:
+        value = _constant(rows, column, table, where)
+        if value is not None:
+            data[_ELEMENT_FIELD.get(column, column)] = _number(value, table) if column in _NUMERIC_COLUMNS else _text(value)
+    data["layers"] = [_layer(row, table, where) for row in rows]
+    try:
+        return Element.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        context = error.get("ctx") or {}
+        if error["type"] == "ratio_sum":
+            label = str(context.get("layer"))
+            numbers = [r.number for r, line in zip(rows, data["layers"]) if line.layer == label]
+            rows_text = f" (rows {', '.join(map(str, numbers))})" if numbers else ""
+            raise InputError(f"{error['msg']}{rows_text}", **where, layer=label, field="ratio") from None
+        loc = error["loc"]
+        column = next((c for c, f in _ELEMENT_FIELD.items() if loc and f == loc[0]), None)
+        column = column or (str(loc[0]) if loc else None)
+        raise InputError(_message(error, column, missing="is empty"), **where, field=column) from None
+
+
+def _layer(row: _Row, table: _Rows, where: dict) -> Layer:
+    cells = row.cells
+    data: dict[str, Any] = {}
+    for column in LAYER_COLUMNS:
+        value = cells.get(column)
+        if value is None or column in _EOL_FIELD or column == "scenario":
+            continue
+        data[column] = _number(value, table) if column in _NUMERIC_COLUMNS else (
+            value if column == "existing" else _text(value)
+        )
+    shares = {route: _number(cells[column], table) for column, route in _EOL_FIELD.items() if cells.get(column) is not None}
+    if shares:
+        data["end_of_life"] = shares
+    layer = _layer_label(row)
+    if cells.get("scenario") is not None:
+        data["scenario"] = _scenario(_text(cells["scenario"]), {**where, "layer": layer})
+    try:
+        return Layer.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = list(error["loc"])
+        if loc[:1] == ["end_of_life"]:
+            column = f"eol_{loc[1]}" if len(loc) > 1 and isinstance(loc[1], str) else "end_of_life"
+        else:
+            column = str(loc[0]) if loc else None
+        message = f"row {row.number}: {_message(error, column, missing='is empty')}"
+        raise InputError(message, **where, layer=layer, field=column) from None
+
+
+def _operational(row: _Row, table: _Rows, where: dict) -> OperationalEnergy:
+    layer = f"row {row.number}"
+    where = {**where, "element": OPERATIONAL_ELEMENT_TYPE, "layer": layer}
+    extra = [c for c, v in row.cells.items() if v is not None and c not in _OPERATIONAL_COLUMNS
+             and c not in BUILDING_COLUMNS and c != METADATA_COLUMN]
+    if extra:
+        raise ParseError(
+            f"row {row.number} is an operational (B6/B7) row: it takes only product, amount, unit and "
+            f"layer (the module), but also has {extra}", **where, field=extra[0],
+        )
+    data: dict[str, Any] = {}
+    for column, key in (("product", "product"), ("amount", "amount_per_year"), ("unit", "unit"), ("layer", "module")):
+        value = row.cells.get(column)
+        if value is not None:
+            data[key] = _number(value, table) if column == "amount" else _text(value)
+    try:
+        return OperationalEnergy.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = {"amount_per_year": "amount", "module": "layer"}.get(str(error["loc"][0]), str(error["loc"][0])) \
+            if error["loc"] else None
+        raise InputError(f"row {row.number}: {_message(error, field, missing='is empty')}", **where, field=field) from None
+
+
+def _column_of_building_loc(loc: Sequence[Any]) -> str | None:
+    if not loc:
+        return None
+    name = str(loc[0])
+    reverse = {field: column for column, field in _BUILDING_FIELD.items()}
+    return reverse.get(name, name)
+
+
+def _constant(rows: list[_Row], column: str, table: _Rows, where: dict) -> Any:
+    """The one value a building- or element-level column has over its rows (blanks ignored)."""
+    first: tuple[Any, Any, _Row] | None = None
+    for row in rows:
+        value = row.cells.get(column)
+        if value is None:
+            continue
+        key = _compare_key(value, column, table)
+        if first is None:
+            first = (key, value, row)
+        elif key != first[0]:
+            owner = f"element {where['element']!r}" if "element" in where else f"building {where['building']!r}"
+            raise ParseError(
+                f"{column} must be the same on every row of {owner}, but is {first[1]!r} on row "
+                f"{first[2].number} and {value!r} on row {row.number}",
+                **where, field=column,
+            )
+    return None if first is None else first[1]
+
+
+def _compare_key(value: Any, column: str, table: _Rows) -> Any:
+    if column in _NUMERIC_COLUMNS:
+        number = _number(value, table)
+        try:
+            return float(number)
+        except (TypeError, ValueError):
+            return str(number)
+    return _text(value)
+
+
+def _metadata(value: Any, where: dict) -> dict:
+    try:
+        data = json.loads(str(value))
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"building_metadata is not a JSON object: {exc.msg}", **where, field=METADATA_COLUMN) from None
+    if not isinstance(data, dict):
+        raise ParseError("building_metadata must be a JSON object ({\"key\": \"text\"})", **where,
+                         field=METADATA_COLUMN)
+    return data
+
+
+_SCENARIO_PART = re.compile(r"^\s*([^=;]+?)\s*=\s*([^;]*?)\s*$")
+
+
+def _scenario(text: str | None, where: dict) -> dict[str, str] | None:
+    if not text:
+        return None
+    choice: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        match = _SCENARIO_PART.match(part)
+        if not match or not match.group(2):
+            raise InputError(f"scenario part {part!r} is not MODULE=NAME (e.g. 'D=stofflich;C3=S1')", **where,
+                             field="scenario")
+        module, name = match.groups()
+        if module in choice:
+            raise InputError(f"scenario names module {module!r} twice", **where, field="scenario")
+        choice[module] = name
+    return choice or None
+
+
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+(?:[eE][+-]?\d+)?$")
+
+
+def _number(value: Any, table: _Rows) -> Any:
+    """A numeric cell as pydantic should see it: numbers as they are, text with '.' decimals."""
+    if isinstance(value, str) and table.decimal_comma and _DECIMAL_COMMA.match(value):
+        return value.replace(",", ".")
+    return value
+
+
+def _text(value: Any) -> str | None:
+    """A cell as text: integral numbers without '.0' (an id typed as 12 in a spreadsheet is '12')."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (int, float)):
+        return repr(value)
+    text = str(value).strip()
+    return text or None
+
+
+def _layer_label(row: _Row) -> str:
+    label = _text(row.cells.get("layer"))
+    return f"{label} (row {row.number})" if label else f"row {row.number}"
+
+
+# ============================================================================ writing
+def _write_csv(rows: list[dict[str, Any]], path: Path) -> None:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(BOM_COLUMNS)
+    for row in rows:
+        writer.writerow([_csv_cell(row[column]) for column in BOM_COLUMNS])
+    path.write_text(buffer.getvalue(), encoding="utf-8", newline="")
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)  # shortest text that reads back to the same float64
+    return str(value)
+
+
+def _write_xlsx(rows: list[dict[str, Any]], path: Path) -> None:
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = SHEET_NAME
+    sheet.append(list(BOM_COLUMNS))
+    for number, row in enumerate(rows, 2):
+        for column_number, column in enumerate(BOM_COLUMNS, 1):
+            value = row[column]
+            if value is None:
+                continue
+            cell = sheet.cell(row=number, column=column_number)
+            try:
+                cell.value = value
+            except Exception as exc:  # openpyxl rejects control characters
+                raise InputError(f"cannot write {value!r} to XLSX: {exc}", file=str(path), building=row["building_id"],
+                                 element=row["element_id"], field=column) from None
+            if isinstance(value, str):
+                cell.data_type = "s"  # text, even when it starts with '=' (never a formula)
+    sheet.freeze_panes = "A2"
+    workbook.save(path)
+
+
+# ============================================================================ helpers
+def _format_of(path: Path) -> str:
+    kind = _FORMATS.get(path.suffix.lower())
+    if kind is None:
+        raise ParseError(
+            f"unsupported file type {path.suffix or '(none)'!r}; building files are .json, .csv or .xlsx",
+            file=str(path),
+        )
+    return kind
+
+
+def _check_unique_ids(buildings: Sequence[Building], file: str) -> None:
+    seen: set[str] = set()
+    for building in buildings:
+        if building.id in seen:
+            raise InputError(f"building id {building.id!r} appears twice", file=file, building=building.id,
+                             field="id")
+        seen.add(building.id)
