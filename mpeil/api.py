@@ -28,6 +28,8 @@ def engine_options(method: Method, report_indicators: Iterable[str] = EN15804_A2
         replacement_rule=method.replacement_rule,
         replacement_modules=tuple(method.replacement_modules),
         loss_basis=method.loss_basis,
+        allocation=method.eol_allocation,
+        multicycle_split=method.multicycle_split,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from . import batch as _batch
 from . import epd as _epd
 from . import model as _model
 from . import score as _score
@@ -17,6 +18,7 @@ app = typer.Typer(
 app.add_typer(_epd.app, name="epd", help="Look at the EPD library.")
 _model.register(app)
 _score.register(app)
+_batch.register(app)
 
 
 def main() -> None:  # pragma: no cover - entry point

@@ -1,9 +1,89 @@
-"""``mpeil score`` (owned by the engine work)."""
+"""``mpeil score FILE… [--method M] [--format table|json|csv]`` and ``mpeil methods``."""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from ..errors import MpeilError
+
+
+def _print_table(result, console) -> None:
+    from rich.table import Table
+
+    scores = result.scores
+    stage = result.by_stage()
+    table = Table(title=f"{result.method.title or result.method.name}", show_lines=False)
+    table.add_column("building")
+    table.add_column(f"score [{scores['score_unit'].iloc[0]}]", justify="right")
+    for name in stage.columns:
+        table.add_column(name, justify="right")
+    table.add_column("weight covered", justify="right")
+    table.add_column("gaps")
+    for building, row in scores.iterrows():
+        gaps = ", ".join(f"{m} {share:.0%}" for m, share in row["module_gaps"].items())
+        missing = ", ".join(row["indicators_missing"])
+        table.add_row(
+            str(building),
+            f"{row['score']:.4g}",
+            *[f"{v:.4g}" for v in stage.loc[building]],
+            f"{row['weight_covered']:.1%}",
+            "; ".join(filter(None, [f"no data: {missing}" if missing else "", gaps])) or "-",
+        )
+    console.print(table)
+    console.print(
+        "[dim]stage columns in score units per m² GFA per year; D reported apart and "
+        f"{'counted' if result.method.include_d else 'not counted'} in the score.[/dim]"
+    )
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    @app.command()
+    def score(
+        files: Annotated[list[Path], typer.Argument(help="Building files (JSON, CSV, XLSX)")],
+        method: Annotated[str, typer.Option("--method", "-m", help="Method name or TOML file")] = "mpeil-ef31",
+        output_format: Annotated[str, typer.Option("--format", "-f", help="table | json | csv")] = "table",
+        replacement_rule: Annotated[str | None, typer.Option(help="ceil | fractional | elca")] = None,
+        include_d: Annotated[bool | None, typer.Option("--include-d/--exclude-d", help="Count module D")] = None,
+        by_element: Annotated[bool, typer.Option(help="Also print the per-element breakdown")] = False,
+    ) -> None:
+        """Score building files; errors are reported per file and scoring goes on."""
+        from rich.console import Console
+
+        from ..api import score as score_buildings
+
+        console, errors = Console(), Console(stderr=True)
+        options = {"replacement_rule": replacement_rule, "include_d": include_d}
+        results, failed = [], 0
+        for path in files:
+            try:
+                results.append(score_buildings(path, method=method, **{k: v for k, v in options.items() if v is not None}))
+            except MpeilError as error:
+                failed += 1
+                errors.print(f"[red]error[/red] {type(error).__name__}: {error}", highlight=False)
+        for result in results:
+            if output_format == "table":
+                _print_table(result, console)
+                if by_element:
+                    console.print(result.by_element().to_string(index=False))
+            elif output_format == "json":
+                frame = result.scores.reset_index()
+                sys.stdout.write(frame.to_json(orient="records", indent=2, force_ascii=False) + "\n")
+            elif output_format == "csv":
+                sys.stdout.write(result.scores.reset_index().to_csv(index=False))
+            else:
+                raise typer.BadParameter("format must be table, json or csv")
+        raise typer.Exit(code=1 if failed else 0)
+
+    @app.command()
+    def methods() -> None:
+        """List the shipped scoring methods."""
+        from ..methods import available_methods, load_method
+
+        for name in available_methods():
+            m = load_method(name)
+            typer.echo(f"{name:14s} {m.score_unit:>10s}  {m.reference_study_period_years:g} y  {m.title}")

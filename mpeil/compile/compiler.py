@@ -53,11 +53,13 @@ class CompiledBuildings:
     transport: np.ndarray  # index into transport_scenarios, -1 = none
     transport_distance_km: np.ndarray  # NaN = scenario distance
     eol_shares: np.ndarray  # [L, 4] landfill, incineration, reuse, recycling; NaN = no scenario
+    sorted_on_site: np.ndarray  # share sorted on the building site; NaN = unknown (read as 0)
     waste_category: np.ndarray  # index into waste_categories, -1 = none
     scenario_choice: np.ndarray  # index into scenario_choices; 0 = the data sets' first scenarios
     reused_input: np.ndarray
     recycled_content: np.ndarray
     use_cycles: np.ndarray
+    use_cycle: np.ndarray
     line_layer: np.ndarray
     line_number: np.ndarray
     # lookup lists
@@ -279,6 +281,12 @@ def compile_frame(
     if bad.size:
         raise _fail(frame, bad[0], InputError("loss rate must be in [0, 1)", field="loss_rate"), file)
 
+    # ---- default loss rates per waste category (scenarios/loss_rates.csv; "*" = no default)
+    if len(scenarios.loss_rates) and "waste_category" in frame:
+        defaults = scenarios.loss_rates.drop(index="*", errors="ignore")
+        by_category = frame["waste_category"].map(defaults).to_numpy(dtype=np.float64)
+        loss_rate = np.where(np.isnan(loss_rate), by_category, loss_rate)
+
     # ---- transport
     transport_names = frame["transport"].astype("object") if "transport" in frame else pd.Series([None] * n)
     if default_transport:
@@ -293,6 +301,7 @@ def compile_frame(
 
     # ---- end of life
     eol = np.full((n, 4), np.nan, dtype=np.float64)
+    sorted_on_site = np.full(n, np.nan, dtype=np.float64)
     waste_codes = np.full(n, -1, dtype=np.int64)
     waste_uniques: list[str] = []
     if "waste_category" in frame:
@@ -303,6 +312,8 @@ def compile_frame(
             except MpeilError as error:
                 raise _fail(frame, int(np.argmax(codes == code)), error, file) from None
             eol[codes == code] = shares
+            if "sorted_on_site" in scenarios.waste_categories:
+                sorted_on_site[codes == code] = float(scenarios.waste_categories.at[str(name), "sorted_on_site"])
         waste_codes, waste_uniques = codes.astype(np.int64), [str(u) for u in uniques]
     explicit = [f"eol_{route}" for route in EOL_ROUTES]
     if all(c in frame for c in explicit):
@@ -315,6 +326,9 @@ def compile_frame(
             raise _fail(frame, bad[0], InputError(
                 f"end-of-life shares sum to {sums[bad[0]]:g}, not 1", field="end_of_life"), file)
         eol[has] = given[has]
+        if "eol_sorted_on_site" in frame:
+            given_sorted = _floats(frame, "eol_sorted_on_site")
+            sorted_on_site = np.where(np.isnan(given_sorted), sorted_on_site, given_sorted)
 
     # ---- per-module scenario choices
     if "scenario" in frame:
@@ -359,11 +373,13 @@ def compile_frame(
         transport=transport_codes.astype(np.int64),
         transport_distance_km=distance,
         eol_shares=eol,
+        sorted_on_site=sorted_on_site,
         waste_category=waste_codes,
         scenario_choice=scenario_choice,
         reused_input=_floats(frame, "reused_input", 0.0),
         recycled_content=_floats(frame, "recycled_content", 0.0),
         use_cycles=_floats(frame, "use_cycles", 1.0),
+        use_cycle=_floats(frame, "use_cycle", 1.0),
         line_layer=_text(frame["layer"]) if "layer" in frame else np.full(n, None),
         line_number=frame["line"].to_numpy(dtype=np.int64),
         transport_scenarios=tuple(str(t) for t in transport_uniques),

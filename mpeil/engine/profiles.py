@@ -32,6 +32,7 @@ import pandas as pd
 
 from ..model.library import EPDLibrary
 from ..model.scenarios import EOL_ROUTES, ScenarioSet
+from .circularity import CircularInputs, allocate, material_parameters, reconditioning_per_kg
 
 __all__ = ["OUTPUT_MODULES", "Profiles", "IndicatorSpec", "build_profiles", "profile_keys"]
 
@@ -75,7 +76,12 @@ def profile_keys(compiled) -> tuple[np.ndarray, pd.DataFrame]:
             "eol_recycling": compiled.eol_shares[:, 3],
             "waste_category": compiled.waste_category,
             "loss_rate": compiled.loss_rate,
+            "sorted_on_site": compiled.sorted_on_site,
             "scenario_choice": compiled.scenario_choice,
+            "reused_input": compiled.reused_input,
+            "recycled_content": compiled.recycled_content,
+            "use_cycles": compiled.use_cycles,
+            "use_cycle": compiled.use_cycle,
         }
     )
     # hash-based grouping: O(L), NaN keys kept as their own group
@@ -128,6 +134,8 @@ def build_profiles(
     indicators: Sequence[IndicatorSpec],
     replacement_modules: Sequence[str],
     loss_basis: str = "installed",
+    allocation: str = "cutoff_d",
+    multicycle_split: str = "equal",
 ) -> Profiles:
     n_profiles, n_ind = len(keys), len(indicators)
     values = np.full((n_profiles, len(OUTPUT_MODULES), n_ind), np.nan)
@@ -148,29 +156,52 @@ def build_profiles(
     # ---- transport (A4, C2): kg × km / 1000 × burden per t·km, summed over legs
     transport = keys["transport"].to_numpy(dtype=np.int64)
     distance = keys["distance"].to_numpy(dtype=np.float64)
+    sorted_share = keys["sorted_on_site"].to_numpy(dtype=np.float64)
     for module in ("A4", "C2"):
         k = _M[module]
         todo = ~declared[:, k]
         for t in np.unique(transport[todo & (transport >= 0)]):
             legs = scenarios.transport_legs(transport_scenarios[t], module)
+            legs = legs[legs["dataset_id"].astype(str).str.len() > 0]  # an empty id means "no leg"
             rows = todo & (transport == t)
             if legs.empty:
                 continue
-            per_tkm = sum(
-                leg.distance_km * _per_kg(library, leg.dataset_id, "A4", indicators, cache)
-                for leg in legs.itertuples(index=False)
-            )
-            total_km = float(legs["distance_km"].sum())
+            applies = legs["applies_to"] if "applies_to" in legs else pd.Series(["all"] * len(legs), index=legs.index)
+            total_km = float(legs.loc[applies != "not_sorted_on_site", "distance_km"].sum())
             scale = np.ones(rows.sum())
             if module == "A4":
                 override = distance[rows]
                 scale = np.where(np.isnan(override), 1.0, override / total_km if total_km > 0 else np.nan)
-            values[rows, k] = (mass[rows] / 1000.0 * scale)[:, None] * per_tkm[None, :]
+            burden = np.zeros((rows.sum(), n_ind))
+            for leg, applies_to in zip(legs.itertuples(index=False), applies):
+                per_tkm = leg.distance_km * _per_kg(library, leg.dataset_id, "A4", indicators, cache)
+                # a leg "not_sorted_on_site" (detour via a sorting plant) carries only the unsorted share
+                share = 1.0 - np.nan_to_num(sorted_share[rows]) if applies_to == "not_sorted_on_site" else 1.0
+                burden += (np.asarray(share, dtype=np.float64) * np.ones(rows.sum()))[:, None] * per_tkm[None, :]
+            values[rows, k] = (mass[rows] / 1000.0 * scale)[:, None] * burden
 
     # ---- end of life C3/C4 from route shares (per kg of waste)
     shares = keys[[f"eol_{r}" for r in EOL_ROUTES]].to_numpy(dtype=np.float64)
     waste = keys["waste_category"].to_numpy(dtype=np.int64)
+    category_names = [waste_categories[c] if c >= 0 else None for c in waste]
     needs_eol = ~np.isnan(shares).any(axis=1)
+
+    def per_kg(dataset_id: str, module: str) -> np.ndarray:
+        return _per_kg(library, dataset_id, module, indicators, cache)
+
+    route_cache: dict = {}
+
+    def route(name: str, module: str, category: str | None) -> np.ndarray:
+        key = (name, module, category)
+        if key not in route_cache:
+            total = np.zeros(n_ind)
+            sets = scenarios.route_datasets(name, category)
+            for r in sets[sets["module"] == module].itertuples(index=False):
+                if isinstance(r.dataset_id, str) and r.dataset_id:  # an empty id: no burden on this route
+                    total = total + r.share_of_route * per_kg(r.dataset_id, module)
+            route_cache[key] = total
+        return route_cache[key]
+
     groups = pd.DataFrame(np.column_stack([shares, waste]))[needs_eol].drop_duplicates()
     for module in ("C3", "C4"):
         k = _M[module]
@@ -179,41 +210,92 @@ def build_profiles(
             rows = needs_eol & ~declared[:, k] & (waste == category) & np.all(shares == route_shares, axis=1)
             if not rows.any():
                 continue
-            per_kg = np.zeros(n_ind)
-            for route, share in zip(EOL_ROUTES, route_shares):
-                if share == 0:
-                    continue
-                route_sets = scenarios.route_datasets(route, waste_categories[category] if category >= 0 else None)
-                for r in route_sets[route_sets["module"] == module].itertuples(index=False):
-                    per_kg = per_kg + share * r.share_of_route * _per_kg(library, r.dataset_id, module, indicators, cache)
-            values[rows, k] = mass[rows][:, None] * per_kg[None, :]
+            name = waste_categories[category] if category >= 0 else None
+            burden = sum((share * route(r, module, name) for r, share in zip(EOL_ROUTES, route_shares) if share),
+                         np.zeros(n_ind))
+            values[rows, k] = mass[rows][:, None] * burden[None, :]
 
-    # ---- gaps before the composite modules
-    missing = np.isnan(values)
-    for module in _NOT_APPLICABLE_IF_MISSING:
-        k = _M[module]
-        values[:, k] = np.where(missing[:, k], 0.0, values[:, k])
-        missing[:, k] = False
+    # ---- biogenic carbon (EN 15804+A2 −1/+1): what leaves with reused or recycled material
+    # is an outflow in C3. Route data sets model processing only, so when C3 comes from the
+    # scenario, the uptake declared in A1-A3 is returned for the reuse + recycling share.
+    biogenic_codes = [j for j, spec in enumerate(indicators) if spec.code in ("GWP-total", "GWP-biogenic")]
+    if biogenic_codes:
+        uptake = library.tensor(("GWP-biogenic",), ("A1-A3",))[dataset, 0, 0]
+        k3 = _M["C3"]
+        outflow = np.where(needs_eol & ~declared[:, k3] & (uptake < 0),
+                           -uptake * (np.nan_to_num(shares[:, 2]) + np.nan_to_num(shares[:, 3])), 0.0)
+        for j in biogenic_codes:
+            values[:, k3, j] = values[:, k3, j] + outflow
 
-    # ---- A5 = declared + losses of the lost material (production, transport, end of life)
+    # ---- reuse and recycling: allocation approach (engine/circularity.py)
+    params = material_parameters(scenarios, pd.Series(category_names))
+    # per-kg burdens depend only on the waste category: evaluate once per category
+    recycle_kg = np.zeros((n_profiles, n_ind))
+    landfill_kg = np.zeros((n_profiles, n_ind))
+    incineration_kg = np.zeros((n_profiles, n_ind))
+    recondition_kg = np.zeros((n_profiles, n_ind))
+    substituted = np.full((n_profiles, n_ind), np.nan)
+    for category in np.unique(waste):
+        rows = waste == category
+        name = waste_categories[category] if category >= 0 else None
+        first = int(np.argmax(rows))
+        recycle_kg[rows] = route(str(params.at[first, "recycled_input_route"] or "recycling"), "C3", name)
+        landfill_kg[rows] = route("landfill", "C4", name)
+        incineration_kg[rows] = route("incineration", "C3", name)
+        recondition_kg[rows] = reconditioning_per_kg(per_kg, params.at[first, "reconditioning_dataset"], n_ind)
+        target = params.at[first, "substituted_dataset"] if "substituted_dataset" in params else ""
+        if target == "self":
+            substituted[rows] = values[rows, _M["A1-A3"]]
+        elif isinstance(target, str) and target:
+            substituted[rows] = mass[rows][:, None] * per_kg(target, "A1-A3")[None, :]
+    inputs = CircularInputs(
+        mass=mass,
+        reused=keys["reused_input"].to_numpy(dtype=np.float64),
+        recycled=keys["recycled_content"].to_numpy(dtype=np.float64),
+        cycles=keys["use_cycles"].to_numpy(dtype=np.float64),
+        cycle=keys["use_cycle"].to_numpy(dtype=np.float64),
+        shares=shares,
+        A=params["A"].to_numpy(dtype=np.float64),
+        B=params["B"].to_numpy(dtype=np.float64),
+        q_in=params["qs_in_qp"].to_numpy(dtype=np.float64),
+        q_out=params["qs_out_qp"].to_numpy(dtype=np.float64),
+        e_recycling=recycle_kg,
+        e_landfill=landfill_kg,
+        e_incineration=incineration_kg,
+        e_reconditioning=recondition_kg,
+        substituted=substituted,
+    )
+    installed, new = allocate(values, _M, inputs, allocation, multicycle_split)
+
+    # ---- composites, for the installed product and for a replacement (a new product)
     loss = keys["loss_rate"].to_numpy(dtype=np.float64)
     factor = loss / (1.0 - loss) if loss_basis == "purchased" else loss
+    for target in (installed, new):
+        _composites(target, declared, factor, replacement_modules)
+    installed[:, _M["B4"]] = new[:, _M["B4"]]
+    if allocation == "dk_zero":  # BR18: a reused product's replacements count zero too
+        installed[:, _M["B4"]] *= (1.0 - inputs.reused)[:, None]
+    missing = np.isnan(installed)
+    return Profiles(values=installed, missing=missing, fallback=fallback)
+
+
+def _composites(values: np.ndarray, declared: np.ndarray, loss_factor: np.ndarray, replacement_modules) -> None:
+    """Fill A5 (declared + losses) and B4 (one replacement) in place; B1-B3/B5 gaps read as 0."""
+    for module in _NOT_APPLICABLE_IF_MISSING:
+        k = _M[module]
+        values[:, k] = np.nan_to_num(values[:, k])
+    # A5 = declared + losses of the lost material (production, transport, end of life)
     lost_modules = [_M[m] for m in ("A1-A3", "A4", *_C)]
     lost = np.nansum(values[:, lost_modules], axis=1)
     k5 = _M["A5"]
     a5_declared = np.where(declared[:, k5][:, None], np.nan_to_num(values[:, k5]), 0.0)
-    with_loss = ~np.isnan(factor)
+    with_loss = ~np.isnan(loss_factor)
     values[:, k5] = np.where(
-        with_loss[:, None], a5_declared + np.nan_to_num(factor)[:, None] * lost,
+        with_loss[:, None], a5_declared + np.nan_to_num(loss_factor)[:, None] * lost,
         np.where(declared[:, k5][:, None], values[:, k5], np.nan),
     )
-    missing[:, k5] = np.isnan(values[:, k5])
-
-    # ---- B4: one replacement = Σ of the replacement modules (own declared B4 is not used: NR is ours)
+    # B4: one replacement = Σ of the replacement modules (a declared B4 is not used: NR is ours)
     parts = [_M[m] for m in replacement_modules]
     k4 = _M["B4"]
-    values[:, k4] = np.nansum(values[:, parts], axis=1)
     all_missing = np.isnan(values[:, parts]).all(axis=1)
-    values[:, k4] = np.where(all_missing, np.nan, values[:, k4])
-    missing[:, k4] = all_missing
-    return Profiles(values=values, missing=missing, fallback=fallback)
+    values[:, k4] = np.where(all_missing, np.nan, np.nansum(values[:, parts], axis=1))

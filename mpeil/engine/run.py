@@ -23,6 +23,8 @@ class EngineOptions:
     replacement_rule: str = "ceil"
     replacement_modules: tuple[str, ...] = ("A1-A3", "A4", "A5", "C1", "C2", "C3", "C4")
     loss_basis: str = "installed"
+    allocation: str = "cutoff_d"
+    multicycle_split: str = "equal"
 
     def as_dict(self) -> dict:
         return {
@@ -30,6 +32,8 @@ class EngineOptions:
             "replacement_rule": self.replacement_rule,
             "replacement_modules": list(self.replacement_modules),
             "loss_basis": self.loss_basis,
+            "allocation": self.allocation,
+            "multicycle_split": self.multicycle_split,
         }
 
 
@@ -61,6 +65,8 @@ def _prepare(compiled, library, scenarios, options):
         options.indicators,
         options.replacement_modules,
         options.loss_basis,
+        options.allocation,
+        options.multicycle_split,
     )
     replacements = number_of_replacements(
         compiled.study_period_years[compiled.line_building],

@@ -75,7 +75,8 @@ class Method(BaseModel):
     replacement_modules: list[str] = Field(default_factory=lambda: ["A1-A3", "A4", "A5", "C1", "C2", "C3", "C4"])
     loss_basis: Literal["installed", "purchased"] = "installed"
     default_transport: str | None = "BE-default"
-    eol_allocation: str = "cutoff_d"
+    eol_allocation: Literal["cutoff_d", "cff", "multicycle", "dk_zero"] = "cutoff_d"
+    multicycle_split: Literal["equal", "first_last"] = "equal"
     sources: list[str] = Field(default_factory=list)
     indicators: list[IndicatorFactor] = Field(min_length=1)
     uncovered: list[UncoveredIndicator] = Field(default_factory=list)

@@ -8,6 +8,7 @@ from .building import (
     Layer,
     OperationalEnergy,
     UseType,
+    building_json_schema,
 )
 
-__all__ = ["Building", "Element", "ElementType", "EndOfLifeShares", "Layer", "OperationalEnergy", "UseType"]
+__all__ = ["Building", "Element", "ElementType", "EndOfLifeShares", "Layer", "OperationalEnergy", "UseType", "building_json_schema"]

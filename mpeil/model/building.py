@@ -31,6 +31,7 @@ __all__ = [
     "Building",
     "OperationalEnergy",
     "RATIO_TOLERANCE",
+    "building_json_schema",
 ]
 
 #: How far the ratios of one layer may be from summing to 1 (TOTEM data carry 1e-3 rounding).
@@ -143,6 +144,16 @@ class Layer(_Strict):
     component_id: str | None = Field(None, description="Stable identity for reuse tracking (passport id / IFC GUID)")
     source_component_id: str | None = Field(None, description="Identity of the reused component this line takes in")
     use_cycles: Annotated[int, Field(ge=1)] = Field(1, description="Use cycles the component is designed for")
+    use_cycle: Annotated[int, Field(ge=1)] = Field(1, description="Which of its use cycles this building is (1 = first)")
+    condition: str | None = Field(None, description="Condition of a reusable component (for reuse inventories)")
+
+    @model_validator(mode="after")
+    def _cycle_within_cycles(self) -> "Layer":
+        if self.use_cycle > self.use_cycles:
+            raise ValueError(f"use_cycle {self.use_cycle} exceeds use_cycles {self.use_cycles}")
+        if self.reused_input + self.recycled_content > 1 + 1e-9:
+            raise ValueError("reused_input + recycled_content exceed 1")
+        return self
 
     @field_validator("product", "unit")
     @classmethod
@@ -223,3 +234,8 @@ class Building(_Strict):
                 )
             seen.add(element.id)
         return self
+
+
+def building_json_schema() -> dict:
+    """The JSON Schema of a building file (one :class:`Building`; a file may also hold a list)."""
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **Building.model_json_schema()}

@@ -232,6 +232,10 @@ class EPDLibrary:
 
         Uses pint for unit scaling and the data set's properties (densities, area weight,
         layer thickness, linear weight, mass per piece, per-kg factor) to cross dimensions.
+        ``conversion_factor_to_kg`` means *declared units per kg* (one declared unit weighs
+        ``1 / factor`` kg); the readers normalise the sources' "Umrechungsfaktor auf 1kg",
+        which is filled both ways round, to that (see
+        :func:`mpeil.readers.epd_common.orient_kg_factor`).
         Raises :class:`ConversionError` naming the missing property.
         """
         return _conversion_factor(self, index, str(unit))
@@ -317,11 +321,19 @@ _EDGES = (
 def _conversion_factor(library: EPDLibrary, index: int, unit_text: str) -> float:
     registry = unit_registry()
     source = registry.Quantity(1.0, parse_unit(unit_text))
-    declared = library.declared_unit(index)
-    declared_amount = 1.0  # tensor values are per one declared unit
-    if source.dimensionality == registry.Quantity(1.0, declared).dimensionality:
-        return float(source.to(declared).magnitude) / declared_amount
     row = library.datasets.iloc[index]
+    declared_text = row["declared_unit"]
+    if _isna(declared_text) or not str(declared_text).strip():
+        raise ConversionError(
+            f"data set {row['dataset_id']!r} declares no unit (declared_unit is missing in the source), "
+            f"so {unit_text} cannot be converted to it",
+            field="declared_unit",
+        )
+    declared = library.declared_unit(index)
+    declared_quantity = registry.Quantity(1.0, declared)
+    # tensor values are per ONE declared unit, so the factor is too (declared_amount not used)
+    if source.dimensionality == declared_quantity.dimensionality:
+        return float(source.to(declared).magnitude)
     # Graph over dimensions; each edge is a property of the data set. Breadth-first from the
     # source dimension to the declared one, multiplying factors along the way.
     edges: list[tuple[str, str, float, str, str]] = []
@@ -331,10 +343,10 @@ def _conversion_factor(library: EPDLibrary, index: int, unit_text: str) -> float
             edges.append((a, b, float(value), unit_a, unit_b))
             edges.append((b, a, 1.0 / float(value), unit_b, unit_a))
     per_kg = row["conversion_factor_to_kg"]
-    declared_dim = str(registry.Quantity(1.0, declared).dimensionality)
-    if not _isna(per_kg) and float(per_kg) > 0 and declared_dim != str(registry.Quantity(1, "kg").dimensionality):
-        # "Umrechnungsfaktor auf 1 kg": value per declared unit × factor = value per kg,
-        # so one declared unit weighs 1/factor kg.
+    declared_dim = str(declared_quantity.dimensionality)
+    mass_dim = str(registry.Quantity(1, "kg").dimensionality)
+    if not _isna(per_kg) and float(per_kg) > 0 and declared_dim != mass_dim:
+        # conversion_factor_to_kg = declared units per kg: one declared unit weighs 1/factor kg
         edges.append((declared_dim, _MASS, 1.0 / float(per_kg), str(declared), "kg"))
         edges.append((_MASS, declared_dim, float(per_kg), "kg", str(declared)))
     start_dim = str(source.dimensionality)
@@ -348,10 +360,10 @@ def _conversion_factor(library: EPDLibrary, index: int, unit_text: str) -> float
             converted = registry.Quantity(quantity.to(unit_a).magnitude * factor, unit_b)
             target = _dimension_name(registry, b)
             if target == declared_dim:
-                return float(converted.to(declared).magnitude) / declared_amount
+                return float(converted.to(declared).magnitude)
             seen.add(target)
             frontier.append((target, converted))
-    missing = _missing_property_hint(start_dim, declared_dim)
+    missing = _missing_property_hint(registry, row, start_dim, declared_dim)
     raise ConversionError(
         f"cannot convert {unit_text} to the declared unit {declared} of data set "
         f"{row['dataset_id']!r}: {missing}",
@@ -373,8 +385,29 @@ _DIM_UNITS = {
     "[piece]": "piece",
 }
 
+# dimension → the property that gives its mass (what a missing link most likely needs)
+_MASS_LINK = {
+    "[length] ** 3": ("gross_density_kg_m3", "gross density (kg/m3)"),
+    "[length] ** 2": ("area_weight_kg_m2", "area weight (kg/m2)"),
+    "[length]": ("linear_weight_kg_m", "linear weight (kg/m)"),
+    "[piece]": ("mass_per_piece_kg", "mass per piece (kg)"),
+}
 
-def _missing_property_hint(source_dim: str, declared_dim: str) -> str:
+
+def _missing_property_hint(registry, row, source_dim: str, declared_dim: str) -> str:
+    """Name the property (column) whose absence blocks the conversion."""
+    names = {_dimension_name(registry, d): d for d in (*_DIM_UNITS, )}
+    a, b = names.get(source_dim), names.get(declared_dim)
+    if {a, b} == {"[length] ** 2", "[length] ** 3"}:
+        return "missing property layer_thickness_m (layer thickness, m) to link m2 and m3"
+    wanted = []
+    for dim in (a, b):
+        if dim in _MASS_LINK:
+            column, label = _MASS_LINK[dim]
+            if _isna(row[column]) or float(row[column]) <= 0:
+                wanted.append(f"{column} ({label})")
+    if wanted:
+        return "missing property " + " and ".join(wanted) + " (or conversion_factor_to_kg)"
     return (
         f"no conversion property links {source_dim} to {declared_dim} "
         "(needs e.g. density, area weight, layer thickness, linear weight or mass per piece)"

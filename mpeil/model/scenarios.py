@@ -30,6 +30,17 @@ class ScenarioSet:
     service_lives: pd.Series  # category → years
     loss_rates: pd.Series  # category → share (may be empty)
     folder: str = ""
+    circular_materials: pd.DataFrame | None = None  # index: waste_category ("*" = default); A, B, qs_in_qp, …
+
+    def circular_parameters(self, waste_category: str | None) -> pd.Series:
+        """CFF / reuse parameters of a waste category, or the "*" default."""
+        table = self.circular_materials
+        if table is None or table.empty:
+            return pd.Series({"A": 0.5, "B": 0.0, "qs_in_qp": 1.0, "qs_out_qp": 1.0,
+                              "recycled_input_route": "recycling", "reconditioning_dataset": ""})
+        if waste_category in table.index:
+            return table.loc[waste_category]
+        return table.loc["*"]
 
     def eol_shares(self, waste_category: str) -> tuple[float, float, float, float]:
         try:
@@ -67,7 +78,10 @@ class ScenarioSet:
 
     def fingerprint(self) -> str:
         digest = hashlib.sha256()
-        for frame in (self.waste_categories, self.routes, self.transport, self.service_lives, self.loss_rates):
+        frames = [self.waste_categories, self.routes, self.transport, self.service_lives, self.loss_rates]
+        if self.circular_materials is not None:
+            frames.append(self.circular_materials)
+        for frame in frames:
             digest.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
         return digest.hexdigest()
 
@@ -92,7 +106,14 @@ def _load(folder: str) -> ScenarioSet:
         losses = losses.set_index(cat_col)[loss_col].astype("float64") if loss_col else pd.Series(dtype="float64")
     else:
         losses = pd.Series(dtype="float64")
-    return ScenarioSet(waste, routes, transport, lives.astype("float64"), losses, folder=str(root))
+    circular_path = root / "circularity" / "materials.csv"
+    circular = None
+    if circular_path.exists():
+        circular = pd.read_csv(circular_path, comment="#", keep_default_na=False).set_index("waste_category")
+        for column in ("A", "B", "qs_in_qp", "qs_out_qp"):
+            circular[column] = pd.to_numeric(circular[column]).astype("float64")
+    return ScenarioSet(waste, routes, transport, lives.astype("float64"), losses, folder=str(root),
+                       circular_materials=circular)
 
 
 def load_scenarios(folder: Path | None = None) -> ScenarioSet:

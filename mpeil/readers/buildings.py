@@ -70,8 +70,10 @@ LAYER_COLUMNS = (
     "layer", "composition", "ratio", "product", "amount", "unit", "name", "service_life_years",
     "service_life_category", "transport", "transport_distance_km", "loss_rate", "waste_category",
     *EOL_COLUMNS, "scenario", "reused_input", "recycled_content", "existing",
-    "remaining_service_life_years", "component_id", "source_component_id", "use_cycles",
+    "remaining_service_life_years", "component_id", "source_component_id", "use_cycles", "use_cycle", "condition",
 )
+# a Layer field added later still gets a column (at the end), so files keep round-tripping
+LAYER_COLUMNS += tuple(f for f in Layer.model_fields if f not in LAYER_COLUMNS and f != "end_of_life")
 METADATA_COLUMN = "building_metadata"
 #: every column of the flat bill of materials, in the order they are written
 BOM_COLUMNS = BUILDING_COLUMNS + ELEMENT_COLUMNS + LAYER_COLUMNS + (METADATA_COLUMN,)
@@ -90,7 +92,7 @@ _EOL_FIELD = {column: column.removeprefix("eol_") for column in EOL_COLUMNS}
 _NUMERIC_COLUMNS = frozenset({
     "gross_floor_area_m2", "reference_study_period_years", "construction_year", "element_quantity",
     "ratio", "amount", "service_life_years", "transport_distance_km", "loss_rate", *EOL_COLUMNS,
-    "reused_input", "recycled_content", "remaining_service_life_years", "use_cycles",
+    "reused_input", "recycled_content", "remaining_service_life_years", "use_cycles", "use_cycle",
 })
 _OPERATIONAL_COLUMNS = frozenset({"element_type", "layer", "product", "amount", "unit"})
 _FORMATS = {".json": "json", ".csv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
@@ -181,7 +183,7 @@ def bom_rows(buildings: Building | Iterable[Building]) -> list[dict[str, Any]]:
                     for column, route in _EOL_FIELD.items():
                         row[column] = getattr(line.end_of_life, route)
                 if line.scenario:
-                    row["scenario"] = ";".join(f"{module}={name}" for module, name in line.scenario.items())
+                    row["scenario"] = _scenario_text(line.scenario, building.id, element.id, line.layer)
                 row[METADATA_COLUMN] = metadata
                 rows.append(row)
         for energy in building.operational:
@@ -209,19 +211,22 @@ def _read_json(path: Path) -> list[Building]:
     items = data if isinstance(data, list) else [data]
     if not items:
         raise ParseError("the JSON file holds an empty list: no buildings", file=file)
-    buildings: list[Building] = []
     for position, item in enumerate(items):
         if not isinstance(item, dict):
             where = f"item {position + 1} of the list" if isinstance(data, list) else "the file"
-            raise ParseError(
-                f"{where} is a JSON {type(item).__name__}, not a building object", file=file
-            )
+            raise ParseError(f"{where} is a JSON {_json_type(item)}, not a building object", file=file)
+    buildings: list[Building] = []
+    for item in items:
         try:
             buildings.append(Building.model_validate(item))
         except ValidationError as exc:
             raise _json_error(exc, item, file) from None
     _check_unique_ids(buildings, file)
     return buildings
+
+
+def _json_type(value: Any) -> str:
+    return {bool: "boolean", int: "number", float: "number", str: "string", list: "array"}.get(type(value), "null")
 
 
 class _DuplicateKey(Exception):
@@ -604,6 +609,19 @@ def _scenario(text: str | None, where: dict) -> dict[str, str] | None:
     return choice or None
 
 
+def _scenario_text(choice: dict[str, str], building: str, element: str, layer: str | None) -> str:
+    """``{"D": "stofflich"}`` → ``"D=stofflich"``; refuses what would not read back the same."""
+    for module, name in choice.items():
+        if not _SCENARIO_PART.match(f"{module}={name}") or "=" in module or module.strip() != module \
+                or name.strip() != name or not name:
+            raise InputError(
+                f"scenario {module!r}: {name!r} cannot be written as MODULE=NAME text "
+                "(no '=' in the module, no ';' anywhere, no blank names)",
+                building=building, element=element, layer=layer, field="scenario",
+            )
+    return ";".join(f"{module}={name}" for module, name in choice.items())
+
+
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+(?:[eE][+-]?\d+)?$")
 
 
@@ -665,6 +683,10 @@ def _write_xlsx(rows: list[dict[str, Any]], path: Path) -> None:
             value = row[column]
             if value is None:
                 continue
+            if isinstance(value, float) and float(f"{value:.16g}") != value:
+                # openpyxl writes numbers with 16 significant digits; the few float64 values that
+                # need 17 are written as text, which reads back to the same float
+                value = repr(value)
             cell = sheet.cell(row=number, column=column_number)
             try:
                 cell.value = value

@@ -26,6 +26,7 @@ __all__ = [
     "parse_number",
     "mass_per_declared_unit",
     "orient_kg_factor",
+    "property_notes",
     "DeclaredUnitCorrections",
     "datasets_frame",
     "values_frame",
@@ -181,6 +182,23 @@ def orient_kg_factor(
         f"conversion factor to 1 kg {factor:g} not used: the source fills it both as kg and as 1/kg "
         "per declared amount, and no other property tells which"
     )
+
+
+def property_notes(props: dict[str, float]) -> list[str]:
+    """Notes on conversion properties that contradict each other (density × thickness ≠ area weight)."""
+    density = props.get("gross_density_kg_m3", math.nan)
+    thickness = props.get("layer_thickness_m", math.nan)
+    area_weight = props.get("area_weight_kg_m2", math.nan)
+    values = (density, thickness, area_weight)
+    if any(v is None or math.isnan(v) or v <= 0 for v in values):
+        return []
+    if math.isclose(density * thickness, area_weight, rel_tol=KG_FACTOR_RTOL):
+        return []
+    return [
+        f"properties disagree: gross density {density:g} kg/m3 × layer thickness {thickness:g} m = "
+        f"{density * thickness:g} kg/m2, but area weight {area_weight:g} kg/m2 (m2↔m3 uses the thickness, "
+        "m2↔kg the area weight)"
+    ]
 
 
 class DeclaredUnitCorrections:

@@ -41,6 +41,7 @@ from .epd_common import (
     datasets_frame,
     mass_per_declared_unit,
     orient_kg_factor,
+    property_notes,
     parse_number,
     tidy_unit,
     values_frame,
@@ -259,6 +260,7 @@ def _declared(doc: dict, where: dict, notes: list[str]) -> tuple[float, str, dic
         factor, note = orient_kg_factor(kg_factor, amount, unit, props)
         if note:
             notes.append(note)
+    notes.extend(property_notes(props))
     return amount, unit, props, factor
 
 

@@ -43,6 +43,7 @@ from .epd_common import (
     DeclaredUnitCorrections,
     datasets_frame,
     orient_kg_factor,
+    property_notes,
     parse_number,
     tidy_unit,
     values_frame,
@@ -198,6 +199,7 @@ def read_oekobaudat(
             factor_note = f"conversion factor to 1 kg {raw_factor:g} not used: declared unit not available"
         if factor_note:
             notes.append(factor_note)
+        notes.extend(property_notes(props))
         type_text = record.get("Typ", "").strip()
         dataset_rows.append(
             {

@@ -1,0 +1,537 @@
+"""The scoring core of a batch: read buildings in, tables out. No file or directory I/O here.
+
+:func:`score_inputs` takes the buildings of many files (one chunk), compiles each file on its
+own (a bad file is an error row, never the end of its chunk), checks plausibility, then runs
+the engine **once** on the chunk's good buildings (``compile_frame`` on the concatenated flat
+frames, ``run_engine``) with the union of the indicators of the scoring method, of the GWP
+companion method and of the report, and returns the tidy results, one summary row and one
+receipt per building, and the error rows.
+
+Every number of one building depends only on that building's lines (the engine sums per
+element and per building), so a building scores bit for bit the same alone (``mpeil verify``)
+as in any chunk, on any worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import functools
+import hashlib
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..compile import CompiledBuildings, compile_frame, flatten
+from ..engine import ElementResults, EngineOptions, IndicatorSpec, run_engine
+from ..errors import MpeilError
+from ..methods import Method, load_method
+from ..methods.scoring import building_totals, indicator_specs, score_buildings
+from ..model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
+from ..model.library import EPDLibrary, load_library
+from ..model.scenarios import ScenarioSet, load_scenarios
+from ..outputs import Result
+from .inputs import ReadInput
+from .limits import Limits, check_plausibility, load_limits
+
+__all__ = [
+    "ScoringOptions",
+    "ScoringContext",
+    "ChunkTables",
+    "scoring_context",
+    "score_inputs",
+    "error_row",
+    "receipt_name",
+    "SPECIFIC_TYPES",
+    "AVERAGE_TYPES",
+    "GENERIC_TYPES",
+]
+
+#: ``datasets.data_type`` values counted as specific (one manufacturer's product), industry average
+#: (sector EPDs: average / representative) and generic (generic data sets and templates).
+SPECIFIC_TYPES = ("specific",)
+AVERAGE_TYPES = ("average", "representative")
+GENERIC_TYPES = ("generic", "template")
+
+
+def _today() -> str:
+    return _dt.date.today().isoformat()
+
+
+@dataclass(frozen=True)
+class ScoringOptions:
+    """Everything that decides the numbers of a batch (it travels to every worker; keep it small)."""
+
+    method: str = "mpeil-ef31"  # shipped method name or path of a TOML file
+    method_options: tuple[tuple[str, object], ...] = ()  # e.g. (("replacement_rule", "fractional"),)
+    gwp_method: str | None = "gwp"  # companion method for the GWP per m²·yr column; None = none
+    library_sources: tuple[str, ...] | None = None  # shipped EPD sources; None = all
+    report_indicators: tuple[str, ...] = EN15804_A2_CORE_AND_ADDITIONAL
+    as_of: str = field(default_factory=_today)  # date EPD validity is judged at (ISO)
+    limits: Limits = field(default_factory=load_limits)
+
+    def as_dict(self) -> dict:
+        return {
+            "method": self.method,
+            "method_options": {k: v for k, v in self.method_options},
+            "gwp_method": self.gwp_method,
+            "library_sources": None if self.library_sources is None else list(self.library_sources),
+            "report_indicators": list(self.report_indicators),
+            "as_of": self.as_of,
+            "limits": self.limits.as_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ScoringOptions":
+        limits = data.get("limits")
+        return cls(
+            method=data["method"],
+            method_options=tuple(sorted((data.get("method_options") or {}).items())),
+            gwp_method=data.get("gwp_method"),
+            library_sources=None if data.get("library_sources") is None else tuple(data["library_sources"]),
+            report_indicators=tuple(data.get("report_indicators") or EN15804_A2_CORE_AND_ADDITIONAL),
+            as_of=data.get("as_of") or _today(),
+            limits=load_limits() if limits is None else Limits(**{
+                k: tuple(v) if isinstance(v, list) else v for k, v in limits.items()}),
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class _Run:
+    """One engine run: the compile parameters, the options and the methods it scores."""
+
+    study_period_years: float
+    default_transport: str | None
+    options: EngineOptions
+    methods: dict[str, Method]  # role ("method", "gwp") → method whose indicator codes are in options
+
+
+@dataclass(frozen=True, eq=False)
+class ScoringContext:
+    options: ScoringOptions
+    library: EPDLibrary
+    scenarios: ScenarioSet
+    method: Method
+    gwp_method: Method | None
+    runs: tuple[_Run, ...]
+    report_codes: tuple[str, ...]  # output indicators of the tidy results (method's, then report's)
+    dataset_specific: np.ndarray
+    dataset_average: np.ndarray
+    dataset_generic: np.ndarray
+    dataset_expired: np.ndarray
+    provenance: dict  # run-level part of every receipt
+
+
+def _engine_options(method: Method, specs: Sequence[IndicatorSpec]) -> EngineOptions:
+    return EngineOptions(
+        indicators=tuple(specs),
+        replacement_rule=method.replacement_rule,
+        replacement_modules=tuple(method.replacement_modules),
+        loss_basis=method.loss_basis,
+    )
+
+
+def _same_run(a: Method, b: Method) -> bool:
+    return (
+        a.reference_study_period_years == b.reference_study_period_years
+        and a.default_transport == b.default_transport
+        and a.replacement_rule == b.replacement_rule
+        and list(a.replacement_modules) == list(b.replacement_modules)
+        and a.loss_basis == b.loss_basis
+    )
+
+
+def _plan_runs(method: Method, gwp: Method | None, report: tuple[str, ...]) -> tuple[tuple[_Run, ...], tuple[str, ...]]:
+    """One engine run for the method, the report and (when compatible) the GWP companion.
+
+    The companion's indicators join the first run; one whose accepted source codes differ from an
+    indicator of the same code already there (``GWP-total`` with the ``GWP-A1`` fallback, say) joins
+    under the alias ``<code>@<method>`` so both are computed in the same pass.
+    """
+    specs = list(indicator_specs(method, report))
+    report_codes = tuple(s.code for s in specs)
+    runs: list[_Run] = []
+    methods = {"method": method}
+    if gwp is not None:
+        if _same_run(method, gwp):
+            by_code = {s.code: s for s in specs}
+            renamed = []
+            for indicator in gwp.indicators:
+                spec = IndicatorSpec(indicator.code, tuple(indicator.sources))
+                code = indicator.code
+                if code in by_code and by_code[code] != spec:
+                    code = f"{indicator.code}@{gwp.name}"
+                if code not in by_code:
+                    by_code[code] = IndicatorSpec(code, spec.sources)
+                    specs.append(by_code[code])
+                renamed.append(indicator.model_copy(update={"code": code}))
+            methods["gwp"] = gwp.model_copy(update={"indicators": renamed})
+        else:
+            gwp_specs = indicator_specs(gwp)
+            runs.append(_Run(gwp.reference_study_period_years, gwp.default_transport,
+                             _engine_options(gwp, gwp_specs), {"gwp": gwp}))
+    runs.insert(0, _Run(method.reference_study_period_years, method.default_transport,
+                        _engine_options(method, specs), methods))
+    return tuple(runs), report_codes
+
+
+def _valid_until(text) -> _dt.date | None:
+    """The last day a data set is valid: an ISO date, or a bare year (valid through 31 December)."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    text = text.strip()
+    if re.fullmatch(r"\d{4}", text):
+        return _dt.date(int(text), 12, 31)
+    try:
+        return _dt.date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+
+
+def _dataset_quality(library: EPDLibrary, as_of: str) -> tuple[np.ndarray, ...]:
+    kinds = library.datasets["data_type"].astype("object").fillna("").str.strip().str.lower().to_numpy()
+    today = _dt.date.fromisoformat(as_of)
+    expired = np.array([(d is not None and d < today) for d in map(_valid_until, library.datasets["valid_until"])],
+                       dtype=bool)
+    return (np.isin(kinds, SPECIFIC_TYPES), np.isin(kinds, AVERAGE_TYPES), np.isin(kinds, GENERIC_TYPES), expired)
+
+
+def _method(name: str, options: tuple) -> Method:
+    method = load_method(name)
+    return method.with_options(**dict(options)) if options else method
+
+
+def build_context(options: ScoringOptions, library: EPDLibrary | None = None,
+                  scenarios: ScenarioSet | None = None) -> ScoringContext:
+    """Load methods, library and scenarios and plan the engine runs (once per process)."""
+    method = _method(options.method, options.method_options)
+    gwp = None
+    if options.gwp_method is not None:
+        gwp = _method(options.gwp_method, options.method_options)
+        if gwp.name == method.name and gwp.fingerprint == method.fingerprint:
+            gwp = method
+    library = library if library is not None else load_library(options.library_sources)
+    scenarios = scenarios if scenarios is not None else load_scenarios()
+    if gwp is method:
+        runs, report_codes = _plan_runs(method, None, options.report_indicators)
+        runs = (dataclasses.replace(runs[0], methods={**runs[0].methods, "gwp": runs[0].methods["method"]}),) + runs[1:]
+    else:
+        runs, report_codes = _plan_runs(method, gwp, options.report_indicators)
+    specific, average, generic, expired = _dataset_quality(library, options.as_of)
+    provenance = {
+        "engine_version": __version__,
+        "method": {"name": method.name, "source": options.method, "sha256": method.fingerprint,
+                   "options": {k: v for k, v in options.method_options}},
+        "gwp_method": None if gwp is None else {"name": gwp.name, "source": options.gwp_method, "sha256": gwp.fingerprint},
+        "library": {"name": library.name, "sources": None if options.library_sources is None else
+                    list(options.library_sources), "sha256": library.fingerprint()},
+        "scenarios": {"sha256": scenarios.fingerprint()},
+        "options": {"as_of": options.as_of, "report_indicators": list(options.report_indicators),
+                    "limits": options.limits.as_dict()},
+    }
+    return ScoringContext(options, library, scenarios, method, gwp, runs, report_codes,
+                          specific, average, generic, expired, provenance)
+
+
+@functools.lru_cache(maxsize=2)
+def scoring_context(options: ScoringOptions) -> ScoringContext:
+    """The context of the shipped library and scenarios, built once per process per options."""
+    return build_context(options)
+
+
+# ============================================================================ tables
+@dataclass(frozen=True)
+class _Owner:
+    label: str
+    path: str
+    member: str | None
+    sha256: str
+    building: str
+
+
+@dataclass
+class ChunkTables:
+    results: pd.DataFrame
+    summary: pd.DataFrame
+    errors: list[dict]
+    receipts: list[dict]
+
+
+def error_row(error: BaseException, file: str, sha256: str | None, chunk: int) -> dict:
+    """One row of the error table for an error on one input."""
+    where = error.location() if isinstance(error, MpeilError) else {}
+    message = error.message if isinstance(error, MpeilError) else str(error)
+    return {
+        "file": file,
+        "building": _str_or_none(where.get("building")),
+        "element": _str_or_none(where.get("element")),
+        "layer": _str_or_none(where.get("layer")),
+        "field": _str_or_none(where.get("field")),
+        "error_type": type(error).__name__,
+        "message": message,
+        "input_sha256": sha256,
+        "chunk": chunk,
+    }
+
+
+def _str_or_none(value) -> str | None:
+    return None if value is None else str(value)
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def receipt_name(file: str, building: str) -> str:
+    """File name of a building's receipt: its id made safe, and a short hash of its file label
+    (two files may hold buildings with the same id)."""
+    safe = _UNSAFE.sub("_", str(building)).strip("._")[:80] or "building"
+    return f"{safe}-{hashlib.sha256(file.encode('utf-8')).hexdigest()[:12]}.json"
+
+
+def _number(value: float) -> dict:
+    value = float(value)
+    return {"value": value if math.isfinite(value) else None, "hex": value.hex()}
+
+
+def _slice_indicators(results: ElementResults, count: int) -> ElementResults:
+    """The first ``count`` output indicators (drop companion-only columns from the tidy results)."""
+    if count == len(results.indicators):
+        return results
+    return dataclasses.replace(
+        results,
+        indicators=results.indicators[:count],
+        values=results.values[:, :, :count],
+        missing=results.missing[:, :, :count],
+        fallback_lines=results.fallback_lines[:, :count],
+        options=dataclasses.replace(results.options, indicators=results.options.indicators[:count]),
+    )
+
+
+def compile_input(read: ReadInput, context: ScoringContext) -> pd.DataFrame:
+    """One file's flat bill of materials, compiled and checked (raises a located MpeilError)."""
+    frame = flatten(read.buildings)
+    for run in context.runs:
+        compiled = compile_frame(frame, context.library, context.scenarios, run.study_period_years,
+                                 run.default_transport, read.label)
+    check_plausibility(frame, compiled, context.options.limits, read.label)
+    return frame
+
+
+def score_inputs(inputs: Sequence[ReadInput], context: ScoringContext, chunk: int = 0) -> ChunkTables:
+    """Score the buildings of many files together; errors per file, one engine pass per run.
+
+    Should the engine fail on the whole chunk (a bug, not an input error), each file is scored
+    on its own, so only the file that triggers it becomes an error row.
+    """
+    errors: list[dict] = []
+    good: list[tuple[ReadInput, pd.DataFrame]] = []
+    for read in inputs:
+        try:
+            good.append((read, compile_input(read, context)))
+        except MpeilError as error:
+            errors.append(error_row(error.located(file=read.label), read.label, read.sha256, chunk))
+        except Exception as exc:  # noqa: BLE001 - an engine bug on one file must not sink the chunk
+            errors.append(_internal_error(exc, read, chunk))
+    if not good:
+        return ChunkTables(pd.DataFrame(), pd.DataFrame(), errors, [])
+    try:
+        tables = _score_together(good, context, chunk)
+    except Exception:  # noqa: BLE001
+        parts = []
+        for one in good:
+            try:
+                parts.append(_score_together([one], context, chunk))
+            except Exception as exc:  # noqa: BLE001
+                errors.append(_internal_error(exc, one[0], chunk))
+        parts = [p for p in parts if len(p.summary)]
+        tables = ChunkTables(
+            pd.concat([p.results for p in parts], ignore_index=True) if parts else pd.DataFrame(),
+            pd.concat([p.summary for p in parts], ignore_index=True) if parts else pd.DataFrame(),
+            [], [r for p in parts for r in p.receipts])
+    tables.errors = errors
+    return tables
+
+
+def _internal_error(exc: Exception, read: ReadInput, chunk: int) -> dict:
+    row = error_row(exc, read.label, read.sha256, chunk)
+    row["error_type"] = f"InternalError:{type(exc).__name__}"
+    return row
+
+
+def _score_together(good: Sequence[tuple[ReadInput, pd.DataFrame]], context: ScoringContext, chunk: int) -> ChunkTables:
+    frames: list[pd.DataFrame] = []
+    owners: list[_Owner] = []  # per internal building key: its file and id
+    for read, frame in good:
+        ids = frame["building_id"].astype(str)
+        codes, uniques = pd.factorize(ids, sort=False)
+        base = len(owners)
+        owners.extend(_Owner(read.label, read.path, read.member, read.sha256, str(b)) for b in uniques)
+        frames.append(frame.assign(building_id=[f"{base + c:09d}" for c in codes]))
+    frame = pd.concat(frames, ignore_index=True)
+    per_run = []
+    for run in context.runs:
+        compiled = compile_frame(frame, context.library, context.scenarios, run.study_period_years,
+                                 run.default_transport, None)
+        per_run.append((run, compiled, run_engine(compiled, context.library, context.scenarios, run.options)))
+    first_run, compiled, elements = per_run[0]
+    keys = compiled.building_ids.astype(str)
+    if not np.array_equal(keys.astype(np.int64), np.arange(len(owners))):
+        raise RuntimeError("compiled buildings are not in file order")
+
+    scores: dict[str, pd.DataFrame] = {}
+    for run, run_compiled, run_elements in per_run:
+        for role, method in run.methods.items():
+            frame_scores = score_buildings(run_elements, method).set_index("building_id")
+            scores[role] = frame_scores.loc[keys]
+    report = _slice_indicators(elements, len(context.report_codes))
+    result = Result(report, context.method)
+    tidy = _tidy(result, owners)
+    summary, receipts = _summary(compiled, report, scores, owners, context, chunk)
+    return ChunkTables(tidy, summary, [], receipts)
+
+
+def _tidy(result: Result, owners: list["_Owner"]) -> pd.DataFrame:
+    frame = result.to_frame(include_missing=True)
+    keys = frame["building"].astype(str).astype(np.int64).to_numpy()
+    files = np.array([o.label for o in owners], dtype=object)
+    ids = np.array([o.building for o in owners], dtype=object)
+    frame.insert(0, "file", files[keys])
+    frame["building"] = ids[keys]
+    return frame[["file", "building", "element", "element_type", "module", "indicator", "value", "unit",
+                  "missing_lines"]].reset_index(drop=True)
+
+
+def _warnings(row: pd.Series, gwp_row: pd.Series | None, expired_lines: int, default_lives: int) -> list[str]:
+    out = []
+    if row["weight_covered"] < 1.0:
+        out.append(f"the score covers {row['weight_covered']:.1%} of the method's weighting")
+    if row["indicators_missing"]:
+        out.append("no data for " + ", ".join(row["indicators_missing"]))
+    if row["indicators_partial"]:
+        out.append("data missing on some lines for " + ", ".join(row["indicators_partial"]))
+    if row["module_gaps"]:
+        out.append("module gaps: " + ", ".join(f"{m} {s:.0%} of lines" for m, s in row["module_gaps"].items()))
+    for code, n in row["fallback_lines"].items():
+        out.append(f"{n} line(s) use a fallback indicator for {code}")
+    if gwp_row is not None:
+        for code, n in gwp_row["fallback_lines"].items():
+            out.append(f"GWP: {n} line(s) use the EN 15804+A1 GWP fallback for {code.split('@')[0]}")
+    if expired_lines:
+        out.append(f"{expired_lines} line(s) use an expired EPD")
+    if default_lives:
+        out.append(f"{default_lives} line(s) have no service life and take the study period")
+    return out
+
+
+def _summary(compiled: CompiledBuildings, report: ElementResults, scores: dict[str, pd.DataFrame],
+             owners: list["_Owner"], context: ScoringContext, chunk: int) -> tuple[pd.DataFrame, list[dict]]:
+    n_b = compiled.n_buildings
+    line_b = compiled.line_building
+    n_lines = np.bincount(line_b, minlength=n_b)
+    n_elements = np.bincount(compiled.element_building, minlength=n_b)
+
+    def per_building(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(line_b, weights=mask.astype(np.float64), minlength=n_b)
+
+    dataset = compiled.dataset
+    with_mass = ~np.isnan(compiled.mass_kg)
+    mass = np.bincount(line_b, weights=np.nan_to_num(compiled.mass_kg), minlength=n_b)
+    specific = per_building(context.dataset_specific[dataset])
+    average = per_building(context.dataset_average[dataset])
+    generic = per_building(context.dataset_generic[dataset])
+    expired_mask = context.dataset_expired[dataset]
+    expired = per_building(expired_mask)
+    default_lives = per_building(compiled.default_service_life)
+    lines_with_mass = per_building(with_mass)
+    library_ids = context.library.datasets["dataset_id"].to_numpy()
+    expired_sets: dict[int, set] = {}
+    for b, d in zip(line_b[expired_mask], dataset[expired_mask]):
+        expired_sets.setdefault(int(b), set()).add(library_ids[d])
+    gwp_apart = context.gwp_method is not None and context.gwp_method is not context.method
+
+    # per-building digest of the tidy numbers (element × module × indicator values and gap counts)
+    element_order = np.argsort(compiled.element_building, kind="stable")
+    bounds = np.concatenate(([0], np.cumsum(n_elements)))
+    main = scores["method"]
+    gwp = scores.get("gwp")
+    rows, receipts = [], []
+    for b in range(n_b):
+        owner = owners[b]
+        file, building, sha = owner.label, owner.building, owner.sha256
+        row = main.iloc[b]
+        gwp_row = gwp.iloc[b] if gwp is not None else None
+        expired_ids = sorted(expired_sets.get(b, ()))
+        warnings = _warnings(row, gwp_row if gwp_apart else None, int(expired[b]), int(default_lives[b]))
+        name = receipt_name(file, building)
+        summary = {
+            "file": file,
+            "building": building,
+            "input_sha256": sha,
+            "chunk": chunk,
+            "method": context.method.name,
+            "score": float(row["score"]),
+            "score_unit": row["score_unit"],
+            "weight_covered": float(row["weight_covered"]),
+            "complete": bool(row["complete"]),
+            "gwp_method": None if gwp_row is None else context.gwp_method.name,
+            "gwp_per_m2_yr": math.nan if gwp_row is None else float(gwp_row["score"]),
+            "gwp_unit": None if gwp_row is None else gwp_row["score_unit"],
+            "gwp_weight_covered": math.nan if gwp_row is None else float(gwp_row["weight_covered"]),
+            "gross_floor_area_m2": float(compiled.gross_floor_area_m2[b]),
+            "study_period_years": float(compiled.study_period_years[b]),
+            "use_type": None if compiled.use_type[b] is None else str(compiled.use_type[b]),
+            "n_elements": int(n_elements[b]),
+            "n_lines": int(n_lines[b]),
+            "share_lines_mapped": 1.0,
+            "share_lines_with_mass": float(lines_with_mass[b] / n_lines[b]),
+            "mass_kg_per_m2": float(mass[b] / compiled.gross_floor_area_m2[b]),
+            "share_specific_lines": float(specific[b] / n_lines[b]),
+            "share_average_lines": float(average[b] / n_lines[b]),
+            "share_generic_lines": float(generic[b] / n_lines[b]),
+            "expired_epd_lines": int(expired[b]),
+            "expired_epds": expired_ids,
+            "default_service_life_lines": int(default_lives[b]),
+            "fallback_lines": int(sum(row["fallback_lines"].values())) + (
+                int(sum(gwp_row["fallback_lines"].values())) if gwp_apart else 0),
+            "indicators_missing": list(row["indicators_missing"]),
+            "indicators_partial": list(row["indicators_partial"]),
+            "module_gaps": json.dumps(row["module_gaps"], sort_keys=True),
+            "warnings": warnings,
+            "receipt": f"receipts/{name}",
+        }
+        rows.append(summary)
+        elements = element_order[bounds[b]:bounds[b + 1]]
+        digest = hashlib.sha256()
+        digest.update(np.ascontiguousarray(report.values[elements]).tobytes())
+        digest.update(np.ascontiguousarray(report.missing[elements]).astype("<i4").tobytes())
+        numbers = {
+            "score": _number(row["score"]),
+            "weight_covered": _number(row["weight_covered"]),
+            **{column: _number(row[column]) for column in row.index if column.endswith(" per area")},
+        }
+        if gwp_row is not None:
+            numbers["gwp_per_m2_yr"] = _number(gwp_row["score"])
+            numbers["gwp_weight_covered"] = _number(gwp_row["weight_covered"])
+        receipts.append({
+            "name": name,
+            "receipt": {
+                "receipt_version": 1,
+                "building": building,
+                "input": {"file": file, "path": owner.path, "member": owner.member, "sha256": sha},
+                **context.provenance,
+                "numbers": numbers,
+                "results_sha256": digest.hexdigest(),
+                "data_quality": {k: summary[k] for k in (
+                    "n_lines", "share_lines_mapped", "share_lines_with_mass", "share_specific_lines",
+                    "share_average_lines", "share_generic_lines", "expired_epd_lines", "expired_epds",
+                    "default_service_life_lines")},
+                "warnings": warnings,
+            },
+        })
+    return pd.DataFrame(rows), receipts

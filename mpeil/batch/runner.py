@@ -1,0 +1,439 @@
+"""Run a batch: find inputs, cut them into chunks, score the chunks (here, in processes or on Dask),
+write each chunk's outputs atomically, and assemble the final tables.
+
+The driver never holds results: workers read, score and write their chunk themselves and
+return a few counts. Memory is bounded by the chunk size times the number of chunks in flight
+(two per worker), whatever the number of buildings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from .. import __version__
+from ..errors import MpeilError
+from ..model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
+from ..model.library import EPDLibrary
+from ..model.scenarios import ScenarioSet
+from .core import ScoringOptions, build_context, error_row, score_inputs, scoring_context
+from .inputs import InputItem, UsageError, discover, read_item
+from .limits import Limits, load_limits
+from .store import OutputDir, file_sha256
+
+__all__ = ["BatchSummary", "ChunkTask", "ChunkReport", "run_batch", "run_chunk", "DEFAULT_CHUNK_SIZE",
+           "TEST_DELAY_VARIABLE"]
+
+DEFAULT_CHUNK_SIZE = 200
+#: seconds to sleep before each chunk, read only in the driver's chunk loop (tests use it to kill a run midway)
+TEST_DELAY_VARIABLE = "MPEIL_BATCH_TEST_DELAY"
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    chunk: int
+    items: tuple[InputItem, ...]
+    options: ScoringOptions
+    out_dir: str
+    library: EPDLibrary | None = None  # None = shipped library (loaded once per worker)
+    scenarios: ScenarioSet | None = None
+
+
+@dataclass(frozen=True)
+class ChunkReport:
+    chunk: int
+    files: int
+    files_failed: int
+    buildings: int
+    errors: int
+
+
+@dataclass
+class BatchSummary:
+    """What a batch did. ``exit_code``: 0 every input scored, 1 some inputs could not be scored."""
+
+    out_dir: Path
+    files: int = 0
+    files_scored: int = 0
+    files_failed: int = 0
+    buildings: int = 0
+    errors: int = 0
+    chunks: int = 0
+    chunks_resumed: int = 0
+    seconds: float = 0.0
+    executor: str = "serial"
+    manifest: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.errors else 0
+
+    @property
+    def files_per_second(self) -> float:
+        return self.files / self.seconds if self.seconds > 0 else float("nan")
+
+
+# ============================================================================ one chunk (runs on a worker)
+def labels_sha256(items: Iterable[InputItem]) -> str:
+    digest = hashlib.sha256()
+    for item in items:
+        digest.update(item.label.encode("utf-8") + b"\n")
+    return digest.hexdigest()
+
+
+def run_chunk(task: ChunkTask) -> ChunkReport:
+    """Read, score and write one chunk; returns its counts. Bad inputs are error rows, never exceptions."""
+    if task.library is None and task.scenarios is None:
+        context = scoring_context(task.options)
+    else:
+        context = build_context(task.options, task.library, task.scenarios)
+    limits = task.options.limits
+    reads, read_errors = [], {}
+    archives: dict = {}
+    try:
+        with tempfile.TemporaryDirectory(prefix="mpeil-batch-") as scratch:
+            for item in task.items:
+                try:
+                    reads.append(read_item(item, limits, archives, scratch))
+                except MpeilError as error:
+                    read_errors[item.label] = error_row(error, item.label, None, task.chunk)
+    finally:
+        for archive in archives.values():
+            archive.close()
+    tables = score_inputs(reads, context, task.chunk)
+    by_label = {**read_errors, **{row["file"]: row for row in tables.errors}}
+    errors = [by_label[item.label] for item in task.items if item.label in by_label]
+    entry = {
+        "chunk": task.chunk,
+        "labels_sha256": labels_sha256(task.items),
+        "files": len(task.items),
+        "files_failed": len(errors),
+        "buildings": int(len(tables.summary)),
+        "errors": len(errors),
+    }
+    OutputDir(task.out_dir).write_chunk(task.chunk, tables.results, tables.summary, errors, tables.receipts, entry)
+    return ChunkReport(task.chunk, len(task.items), len(errors), int(len(tables.summary)), len(errors))
+
+
+# ============================================================================ executors
+def _test_delay() -> float:
+    try:
+        return float(os.environ.get(TEST_DELAY_VARIABLE, "0") or 0)
+    except ValueError:
+        return 0.0
+
+
+def _serial(tasks: Iterable[ChunkTask], on_done: Callable[[ChunkReport], None]) -> None:
+    delay = _test_delay()
+    for task in tasks:
+        if delay:
+            time.sleep(delay)
+        on_done(run_chunk(task))
+
+
+def _bounded(submit, collect, tasks: Iterable[ChunkTask], window: int, on_done) -> None:
+    """Keep at most ``window`` chunks in flight; report each as it finishes."""
+    delay = _test_delay()
+    pending = set()
+    iterator = iter(tasks)
+    exhausted = False
+    while True:
+        while not exhausted and len(pending) < window:
+            task = next(iterator, None)
+            if task is None:
+                exhausted = True
+                break
+            if delay:
+                time.sleep(delay)
+            pending.add(submit(task))
+        if not pending:
+            return
+        for future in collect(pending):
+            pending.discard(future)
+            on_done(future.result())
+
+
+def _process_pool(tasks, jobs: int, on_done) -> None:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        try:
+            _bounded(lambda t: pool.submit(run_chunk, t),
+                     lambda pending: wait(pending, return_when=FIRST_COMPLETED).done,
+                     tasks, 2 * jobs, on_done)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def _dask(tasks, scheduler: str, on_done, run_id: str) -> None:
+    from dask.distributed import Client, LocalCluster
+    from dask.distributed import wait as dask_wait
+
+    cluster = None
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    else:
+        client = Client(scheduler)
+    try:
+        workers = max(1, sum(client.nthreads().values()))
+        _bounded(lambda t: client.submit(run_chunk, t, key=f"mpeil-chunk-{run_id}-{t.chunk}", retries=1),
+                 lambda pending: dask_wait(list(pending), return_when="FIRST_COMPLETED").done,
+                 tasks, 2 * workers, on_done)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# ============================================================================ progress
+class _Progress:
+    def __init__(self, total_files: int, already: int, errors: int, enabled: bool) -> None:
+        self.total, self.done, self.errors = total_files, already, errors
+        self.start, self.in_run = time.perf_counter(), 0
+        self.progress = None
+        if enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
+                TimeRemainingColumn
+
+            self.progress = Progress(
+                TextColumn("[bold]scoring"), BarColumn(), MofNCompleteColumn(), TextColumn("files"),
+                TextColumn("{task.fields[rate]} files/s"), TextColumn("ETA"), TimeRemainingColumn(),
+                TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("[red]{task.fields[errors]} errors"),
+                console=Console(stderr=True), transient=False, refresh_per_second=4,
+            )
+            self.task = self.progress.add_task("batch", total=total_files, completed=already, rate="-",
+                                               errors=errors)
+
+    def __enter__(self):
+        if self.progress:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.progress:
+            self.progress.stop()
+        return False
+
+    def advance(self, report: ChunkReport) -> None:
+        self.done += report.files
+        self.in_run += report.files
+        self.errors += report.errors
+        if self.progress:
+            elapsed = time.perf_counter() - self.start
+            rate = f"{self.in_run / elapsed:,.1f}" if elapsed > 0 else "-"
+            self.progress.update(self.task, advance=report.files, rate=rate, errors=self.errors)
+
+
+# ============================================================================ the batch
+def _chunks(items: Sequence[InputItem], size: int) -> list[tuple[InputItem, ...]]:
+    return [tuple(items[i:i + size]) for i in range(0, len(items), size)]
+
+
+def _limits(limits: Limits | None, max_file_size, max_zip_ratio, max_zip_total) -> Limits:
+    base = limits if limits is not None else load_limits()
+    return base.replace(file_size=max_file_size, zip_compression_ratio=max_zip_ratio,
+                        zip_uncompressed_total=max_zip_total)
+
+
+def run_batch(
+    inputs: Sequence[str | os.PathLike] | str | os.PathLike,
+    out_dir: str | os.PathLike,
+    method: str | os.PathLike = "mpeil-ef31",
+    *,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    resume: bool = False,
+    overwrite: bool = False,
+    duckdb: bool = False,
+    gwp_method: str | None = "gwp",
+    method_options: dict | None = None,
+    library_sources: Sequence[str] | None = None,
+    report_indicators: Sequence[str] = EN15804_A2_CORE_AND_ADDITIONAL,
+    as_of: str | None = None,
+    limits: Limits | None = None,
+    max_file_size: int | None = None,
+    max_zip_ratio: float | None = None,
+    max_zip_total: int | None = None,
+    progress: bool = False,
+    library: EPDLibrary | None = None,
+    scenarios: ScenarioSet | None = None,
+) -> BatchSummary:
+    """Score every building file named by ``inputs`` into ``out_dir``; see ``mpeil/batch/README.md``.
+
+    Parameters
+    ----------
+    inputs:
+        Files, folders (recursive), globs and ``.zip`` archives of JSON, CSV and XLSX building files.
+    out_dir:
+        Output directory (created). It must be empty or hold an earlier run of this batch
+        (``resume=True`` continues it, ``overwrite=True`` replaces it).
+    method, method_options, gwp_method:
+        Scoring method (name or TOML file) and option overrides; ``gwp_method`` scores the
+        ``gwp_per_m2_yr`` column (``None`` leaves it empty).
+    jobs, scheduler:
+        ``jobs > 1``: a pool of ``jobs`` processes. ``scheduler``: a Dask scheduler address
+        (``tcp://host:port``) or ``"local"`` (a LocalCluster of two worker processes). The
+        numbers are the same bit for bit whichever runs the chunks.
+    chunk_size:
+        Input files per chunk (the unit of work, of atomic output and of resume).
+    as_of:
+        ISO date EPD validity is judged at (default: today; recorded in every receipt).
+    limits, max_file_size, max_zip_ratio, max_zip_total:
+        Plausibility and safety limits (default ``data/batch_limits.csv``) and overrides.
+    library, scenarios:
+        Custom EPD library / scenarios (default: the shipped ones, loaded on each worker).
+
+    Raises :class:`~mpeil.batch.inputs.UsageError` for inputs that name nothing or an output
+    directory that holds something else; every problem with an input file is an error row.
+    """
+    started = time.perf_counter()
+    started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    if chunk_size < 1:
+        raise UsageError("chunk size must be at least 1")
+    if jobs < 1:
+        raise UsageError("jobs must be at least 1")
+    limits = _limits(limits, max_file_size, max_zip_ratio, max_zip_total)
+    options = ScoringOptions(
+        method=os.fspath(method),
+        method_options=tuple(sorted((method_options or {}).items())),
+        gwp_method=gwp_method,
+        library_sources=None if library_sources is None else tuple(library_sources),
+        report_indicators=tuple(report_indicators),
+        **({"as_of": as_of} if as_of else {}),
+        limits=limits,
+    )
+    items = discover(list(inputs), limits)
+    chunks = _chunks(items, chunk_size)
+    store = OutputDir(out_dir)
+    run_fingerprint = hashlib.sha256(json.dumps({
+        "inputs": labels_sha256(items), "chunk_size": chunk_size, "options": options.as_dict(),
+        "library": None if library is None else library.fingerprint(),
+        "scenarios": None if scenarios is None else scenarios.fingerprint(),
+    }, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+
+    record = store.run_record()
+    if record is not None:
+        if overwrite:
+            store.clear()
+        elif not resume:
+            raise UsageError(f"{store.root} holds an earlier batch; use --resume to continue it or --overwrite "
+                             "to replace it")
+        elif record.get("run_fingerprint") != run_fingerprint:
+            raise UsageError(f"{store.root} holds a batch of other inputs or options; --resume needs the same "
+                             "inputs, chunk size and options (or use --overwrite)")
+    elif not store.is_empty() and not overwrite:
+        raise UsageError(f"{store.root} is not empty and holds no batch; choose an empty or new directory")
+
+    try:
+        context = build_context(options, library, scenarios) if (library or scenarios) else scoring_context(options)
+    except MpeilError as error:
+        raise UsageError(str(error)) from None
+    store.prepare()
+    if store.run_record() is None:
+        store.write_run_record({
+            "run_fingerprint": run_fingerprint, "engine_version": __version__, "chunk_size": chunk_size,
+            "chunks": len(chunks), "files": len(items), "options": options.as_dict(), "started_at": started_at,
+        })
+
+    finished = {k: e for k, e in store.finished_chunks().items()
+                if k < len(chunks) and e.get("labels_sha256") == labels_sha256(chunks[k])}
+    todo = [ChunkTask(k, chunk, options, str(store.root), library, scenarios)
+            for k, chunk in enumerate(chunks) if k not in finished]
+    reports = {k: ChunkReport(k, e["files"], e["files_failed"], e["buildings"], e["errors"]) for k, e in finished.items()}
+    executor = "dask" if scheduler else (f"processes:{jobs}" if jobs > 1 else "serial")
+
+    def on_done(report: ChunkReport) -> None:
+        reports[report.chunk] = report
+        bar.advance(report)
+
+    already = sum(r.files for r in reports.values())
+    with _Progress(len(items), already, sum(r.errors for r in reports.values()), progress) as bar:
+        if not todo:
+            pass
+        elif scheduler:
+            _dask(todo, scheduler, on_done, run_fingerprint[:12])
+        elif jobs > 1 and len(todo) > 1:
+            _process_pool(todo, min(jobs, len(todo)), on_done)
+        else:
+            _serial(todo, on_done)
+
+    store.assemble(len(chunks))
+    summary = BatchSummary(
+        out_dir=store.root,
+        files=len(items),
+        files_failed=sum(r.files_failed for r in reports.values()),
+        buildings=sum(r.buildings for r in reports.values()),
+        errors=sum(r.errors for r in reports.values()),
+        chunks=len(chunks),
+        chunks_resumed=len(finished),
+        executor=executor,
+    )
+    summary.files_scored = summary.files - summary.files_failed
+    summary.seconds = time.perf_counter() - started
+    manifest = _manifest(store, context, options, items, chunks, summary, run_fingerprint, started_at,
+                         chunk_size, jobs, scheduler)
+    store.write_manifest(manifest)
+    if duckdb:
+        store.write_duckdb()
+    summary.manifest = manifest
+    return summary
+
+
+def _manifest(store: OutputDir, context, options: ScoringOptions, items, chunks, summary: BatchSummary,
+              run_fingerprint: str, started_at: str, chunk_size: int, jobs: int, scheduler: str | None) -> dict:
+    scores = pq.read_table(store.summary_path, columns=["file", "input_sha256", "score", "gwp_per_m2_yr"])
+    errors = pq.read_table(store.errors_path, columns=["file", "input_sha256"])
+    pairs = sorted(set(zip(scores["file"].to_pylist(), scores["input_sha256"].to_pylist()))
+                   | set(zip(errors["file"].to_pylist(), [s or "" for s in errors["input_sha256"].to_pylist()])))
+    inputs_digest = hashlib.sha256("".join(f"{f}\t{s}\n" for f, s in pairs).encode("utf-8")).hexdigest()
+
+    def stats(values: list) -> dict | None:
+        values = [v for v in values if v is not None and v == v]
+        if not values:
+            return None
+        return {"count": len(values), "min": min(values), "median": statistics.median(values), "max": max(values)}
+
+    return {
+        "manifest_version": 1,
+        **{k: v for k, v in context.provenance.items()},
+        "inputs": {
+            "files": len(items),
+            "list_sha256": labels_sha256(items),
+            "files_and_sha256_sha256": inputs_digest,
+            "note": "per-input SHA-256 in summary.parquet / errors.parquet (input_sha256) and in each receipt",
+        },
+        "batch_options": {"chunk_size": chunk_size, "chunks": len(chunks), "jobs": jobs, "scheduler": scheduler,
+                          "executor": summary.executor},
+        "run_fingerprint": run_fingerprint,
+        "counts": {"files": summary.files, "files_scored": summary.files_scored, "files_failed": summary.files_failed,
+                   "buildings": summary.buildings, "errors": summary.errors, "chunks_resumed": summary.chunks_resumed},
+        "scores": {
+            "method": {"name": context.method.name, **(stats(scores["score"].to_pylist()) or {})},
+            "gwp_per_m2_yr": stats(scores["gwp_per_m2_yr"].to_pylist()),
+        },
+        "outputs": {
+            "summary.parquet": file_sha256(store.summary_path),
+            "errors.parquet": file_sha256(store.errors_path),
+            "results": {path.name: file_sha256(path) for path in store.result_parts(len(chunks))},
+        },
+        "exit_code": summary.exit_code,
+        "started_at": started_at,
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "seconds": round(summary.seconds, 3),
+    }

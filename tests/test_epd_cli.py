@@ -1,0 +1,94 @@
+"""``mpeil epd search`` / ``mpeil epd show`` on the shipped libraries (typer's CliRunner)."""
+
+from __future__ import annotations
+
+import re
+
+from typer.testing import CliRunner
+
+from mpeil.cli import app
+
+RUNNER = CliRunner()
+WIDE = {"COLUMNS": "250"}  # rich wraps long ids in narrow terminals
+
+# generic_data.csv (ÖKOBAUDAT 2024-I): "Transportbeton C20/25", 1 m3, GWPtotal (A2) 200.067802954894
+READY_MIX = "obd2024:e3d7a045-ee91-43ac-8fb4-a5216c65ba0b"
+
+
+def _run(*args: str):
+    return RUNNER.invoke(app, ["epd", *args], env=WIDE)
+
+
+def _ids(output: str) -> list[str]:
+    return re.findall(r"\b(?:obd2024|obd2020|br18|ilcd):[0-9A-Za-z-]+", output)
+
+
+def test_search_beton_finds_concrete():
+    result = _run("search", "beton", "--limit", "500")
+    assert result.exit_code == 0, result.output
+    assert READY_MIX in result.output
+    assert "Transportbeton C20/25" in result.output
+    ids = _ids(result.output)
+    assert {i.split(":")[0] for i in ids} == {"obd2024", "obd2020", "br18", "ilcd"}
+
+
+def test_search_all_words_source_and_limit():
+    result = _run("search", "ready-mix", "c20/25", "--source", "obd2024")
+    assert result.exit_code == 0, result.output
+    ids = _ids(result.output)
+    assert READY_MIX in ids and all(i.startswith("obd2024:") for i in ids)
+    # every word must match: "c20/25" alone also finds the ECOPact concretes (no "ready-mix" in their names)
+    assert "ECOPact" not in result.output
+    quoted = _run("search", "ready-mix c20/25", "--source", "obd2024")
+    assert _ids(quoted.output) == ids
+    assert "ECOPact" in _run("search", "c20/25", "--source", "obd2024").output
+    limited = _run("search", "beton", "-n", "3")
+    assert limited.exit_code == 0
+    assert len(_ids(limited.output)) == 3
+
+
+def test_search_without_match_and_unknown_source():
+    result = _run("search", "xyzzy-no-such-material")
+    assert result.exit_code == 0
+    assert "No data set matches" in result.output
+    result = _run("search", "beton", "--source", "nosuch")
+    assert result.exit_code == 1
+    assert "unknown EPD source" in result.output and "Traceback" not in result.output
+
+
+def test_search_finds_danish_names():
+    # tabel7.csv #B1318: Navn DK "Krydslamineret træ, CLT (Forbrænding EoL)", no German/English name
+    result = _run("search", "krydslamineret", "--source", "br18")
+    assert result.exit_code == 0
+    assert "br18:B1318" in result.output
+
+
+def test_show_dataset():
+    result = _run("show", READY_MIX)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    for text in ("Transportbeton C20/25", "Ready-mix concrete C20/25", "generic", "EN 15804+A2", "1 m3",
+                 "gross density", "2360", "A1-A3", "GWP-total"):
+        assert text in out, text
+
+
+def test_show_modules_scenarios_and_values():
+    # ILCD 0b4c397d (MasterProtect NFF 2070 IN): C3 and D in scenarios S1/S2; D S1 GWP -32.39
+    result = _run("show", "ilcd:0b4c397d-c7a1-4ceb-9718-184334f6364e", "--values")
+    assert result.exit_code == 0, result.output
+    assert "S1" in result.output and "S2" in result.output
+    assert "D (S1)" in result.output and "-32.39" in result.output
+    assert "GWP-A1" in result.output
+
+
+def test_show_notes_and_bare_id():
+    # the truck of ÖKOBAUDAT 2020-II, by bare UUID (unique across sources)
+    result = _run("show", "f54f1e4c-07e2-4045-9f1b-fb28ef8adf13")
+    assert result.exit_code == 0, result.output
+    assert "1 t*km" in result.output and "1000 kgkm" in result.output
+
+
+def test_show_unknown_id():
+    result = _run("show", "obd2024:not-a-data-set")
+    assert result.exit_code == 1
+    assert "no data set" in result.output and "Traceback" not in result.output
