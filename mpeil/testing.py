@@ -38,6 +38,11 @@ def tiny_library(indicators: Sequence[str] = ("GWP-total", "PM")) -> EPDLibrary:
     t:rubble            1 kg               C3 0.002
     t:inert-landfill    1 kg               C4 0.01
     t:incineration      1 kg               C3 1.5
+    t:gravel            1 kg               A1-A3 0.004 (what recycled brick substitutes)
+    t:recondition       1 kg               A1-A3 0.05 (preparing a reused component)
+    t:timber            1 m³, 500 kg/m³    A1-A3 100
+    t:heat              1 MJ               A1-A3 0.08 (substituted heat)
+    t:electricity       1 MJ               A1-A3 0.12 (substituted electricity)
     ==================  ============  ==================================================
     """
     first, *rest = indicators
@@ -54,6 +59,11 @@ def tiny_library(indicators: Sequence[str] = ("GWP-total", "PM")) -> EPDLibrary:
         ("t:rubble", "kg", 1.0, {}, {"C3": 0.002}),
         ("t:inert-landfill", "kg", 1.0, {}, {"C4": 0.01}),
         ("t:incineration", "kg", 1.0, {}, {"C3": 1.5}),
+        ("t:gravel", "kg", 1.0, {}, {"A1-A3": 0.004}),
+        ("t:recondition", "kg", 1.0, {}, {"A1-A3": 0.05}),
+        ("t:timber", "m**3", 1.0, {"gross_density_kg_m3": 500.0}, {"A1-A3": 100.0}),
+        ("t:heat", "MJ", 1.0, {}, {"A1-A3": 0.08}),
+        ("t:electricity", "MJ", 1.0, {}, {"A1-A3": 0.12}),
     ]
     datasets, values = [], []
     for dataset_id, unit, amount, props, modules in rows:
@@ -69,12 +79,13 @@ def tiny_library(indicators: Sequence[str] = ("GWP-total", "PM")) -> EPDLibrary:
 
 
 def tiny_scenarios(a4_km: float = 50.0, c2_km: float = 30.0) -> ScenarioSet:
-    """Scenarios for :func:`tiny_library`: one truck scenario, three waste categories."""
+    """Scenarios for :func:`tiny_library`: one truck scenario, four waste categories, circular parameters."""
     waste = pd.DataFrame(
         [
             ("Bricks, roof tiles", 0.05, 0.0, 0.0, 0.95, 0.75),
             ("Untreated, uncontaminated wood", 0.0, 0.25, 0.0, 0.75, 0.40),
             ("Metals", 0.05, 0.0, 0.0, 0.95, 0.85),
+            ("Concrete", 0.05, 0.0, 0.0, 0.95, 0.75),
         ],
         columns=["waste_category", "landfill", "incineration", "reuse", "recycling", "sorted_on_site"],
     ).set_index("waste_category")
@@ -91,7 +102,22 @@ def tiny_scenarios(a4_km: float = 50.0, c2_km: float = 30.0) -> ScenarioSet:
         columns=["scenario", "module", "mode", "distance_km", "dataset_id"],
     )
     lives = pd.Series({"Masonry": 60.0, "Coating (interior)": 10.0}, name="service_life_years")
-    return ScenarioSet(waste, routes, transport, lives, pd.Series(dtype="float64"), folder="tiny")
+    circular = pd.DataFrame(
+        [
+            # waste_category, A, B, Qin, Qout, Erec route, reconditioning, E*v, LHV, X heat, X elec, heat, electricity
+            ("*", 0.5, 0.0, 1.0, 1.0, "recycling", "", "", "", "", "", "", ""),
+            ("Metals", 0.2, 0.0, 1.0, 1.0, "recycling", "t:recondition", "self", "", "", "", "", ""),
+            ("Bricks, roof tiles", 0.5, 0.0, 1.0, 1.0, "recycling", "", "t:gravel", "", "", "", "", ""),
+            ("Concrete", 0.5, 0.0, 1.0, 1.0, "recycling", "", "", "", "", "", "", ""),
+            ("Untreated, uncontaminated wood", 0.5, 0.0, 1.0, 1.0, "recycling", "", "", 15.0, 0.5, 0.2,
+             "t:heat", "t:electricity"),
+        ],
+        columns=["waste_category", "A", "B", "qs_in_qp", "qs_out_qp", "recycled_input_route",
+                 "reconditioning_dataset", "substituted_dataset", "lhv_mj_per_kg", "x_er_heat", "x_er_elec",
+                 "substituted_heat_dataset", "substituted_elec_dataset"],
+    ).set_index("waste_category")
+    return ScenarioSet(waste, routes, transport, lives, pd.Series(dtype="float64"), folder="tiny",
+                       circular_materials=circular)
 
 
 def one_layer_building(

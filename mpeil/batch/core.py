@@ -29,6 +29,7 @@ import pandas as pd
 
 from .. import __version__
 from ..compile import CompiledBuildings, compile_frame, flatten
+from ..api import engine_options
 from ..engine import ElementResults, EngineOptions, IndicatorSpec, run_engine
 from ..errors import MpeilError
 from ..methods import Method, load_method
@@ -129,51 +130,41 @@ class ScoringContext:
 
 
 def _engine_options(method: Method, specs: Sequence[IndicatorSpec]) -> EngineOptions:
-    return EngineOptions(
-        indicators=tuple(specs),
-        replacement_rule=method.replacement_rule,
-        replacement_modules=tuple(method.replacement_modules),
-        loss_basis=method.loss_basis,
-    )
+    """The options ``mpeil.score`` runs the engine with for ``method``, with these indicators."""
+    return dataclasses.replace(engine_options(method, ()), indicators=tuple(specs))
 
 
 def _same_run(a: Method, b: Method) -> bool:
+    """Whether two methods compile and run the engine alike (apart from their indicators)."""
     return (
         a.reference_study_period_years == b.reference_study_period_years
         and a.default_transport == b.default_transport
-        and a.replacement_rule == b.replacement_rule
-        and list(a.replacement_modules) == list(b.replacement_modules)
-        and a.loss_basis == b.loss_basis
+        and _engine_options(a, ()) == _engine_options(b, ())
     )
 
 
 def _plan_runs(method: Method, gwp: Method | None, report: tuple[str, ...]) -> tuple[tuple[_Run, ...], tuple[str, ...]]:
-    """One engine run for the method, the report and (when compatible) the GWP companion.
+    """The engine runs: one for the method and the report, joined by the GWP companion when it can.
 
-    The companion's indicators join the first run; one whose accepted source codes differ from an
-    indicator of the same code already there (``GWP-total`` with the ``GWP-A1`` fallback, say) joins
-    under the alias ``<code>@<method>`` so both are computed in the same pass.
+    The companion joins the first run when it runs alike and each of its indicators is either new
+    or supplied by the same source codes as the indicator of that code already there. Otherwise
+    (the shipped ``gwp`` method accepts the EN 15804+A1 ``GWP-A1`` fallback for ``GWP-total``, the
+    M-peil does not) it gets a second engine run, on the same compiled buildings, for its own
+    indicators only (one, for ``gwp``). The engine keys some rules on an indicator's code (biogenic
+    carbon of ``GWP-total``), so an indicator cannot join the first run under another name.
     """
     specs = list(indicator_specs(method, report))
     report_codes = tuple(s.code for s in specs)
     runs: list[_Run] = []
     methods = {"method": method}
     if gwp is not None:
-        if _same_run(method, gwp):
-            by_code = {s.code: s for s in specs}
-            renamed = []
-            for indicator in gwp.indicators:
-                spec = IndicatorSpec(indicator.code, tuple(indicator.sources))
-                code = indicator.code
-                if code in by_code and by_code[code] != spec:
-                    code = f"{indicator.code}@{gwp.name}"
-                if code not in by_code:
-                    by_code[code] = IndicatorSpec(code, spec.sources)
-                    specs.append(by_code[code])
-                renamed.append(indicator.model_copy(update={"code": code}))
-            methods["gwp"] = gwp.model_copy(update={"indicators": renamed})
+        by_code = {s.code: s for s in specs}
+        gwp_specs = indicator_specs(gwp)
+        joins = _same_run(method, gwp) and all(by_code.get(s.code, s) == s for s in gwp_specs)
+        if joins:
+            specs += [s for s in gwp_specs if s.code not in by_code]
+            methods["gwp"] = gwp
         else:
-            gwp_specs = indicator_specs(gwp)
             runs.append(_Run(gwp.reference_study_period_years, gwp.default_transport,
                              _engine_options(gwp, gwp_specs), {"gwp": gwp}))
     runs.insert(0, _Run(method.reference_study_period_years, method.default_transport,
@@ -239,7 +230,7 @@ def build_context(options: ScoringOptions, library: EPDLibrary | None = None,
                           specific, average, generic, expired, provenance)
 
 
-@functools.lru_cache(maxsize=2)
+@functools.lru_cache(maxsize=4)
 def scoring_context(options: ScoringOptions) -> ScoringContext:
     """The context of the shipped library and scenarios, built once per process per options."""
     return build_context(options)
@@ -316,10 +307,14 @@ def _slice_indicators(results: ElementResults, count: int) -> ElementResults:
 def compile_input(read: ReadInput, context: ScoringContext) -> pd.DataFrame:
     """One file's flat bill of materials, compiled and checked (raises a located MpeilError)."""
     frame = flatten(read.buildings)
+    checked = set()
     for run in context.runs:
+        if (run.study_period_years, run.default_transport) in checked:
+            continue
+        checked.add((run.study_period_years, run.default_transport))
         compiled = compile_frame(frame, context.library, context.scenarios, run.study_period_years,
                                  run.default_transport, read.label)
-    check_plausibility(frame, compiled, context.options.limits, read.label)
+        check_plausibility(frame, compiled, context.options.limits, read.label)
     return frame
 
 
@@ -375,9 +370,13 @@ def _score_together(good: Sequence[tuple[ReadInput, pd.DataFrame]], context: Sco
         frames.append(frame.assign(building_id=[f"{base + c:09d}" for c in codes]))
     frame = pd.concat(frames, ignore_index=True)
     per_run = []
+    compiled_for: dict = {}
     for run in context.runs:
-        compiled = compile_frame(frame, context.library, context.scenarios, run.study_period_years,
-                                 run.default_transport, None)
+        key = (run.study_period_years, run.default_transport)
+        if key not in compiled_for:
+            compiled_for[key] = compile_frame(frame, context.library, context.scenarios, run.study_period_years,
+                                              run.default_transport, None)
+        compiled = compiled_for[key]
         per_run.append((run, compiled, run_engine(compiled, context.library, context.scenarios, run.options)))
     first_run, compiled, elements = per_run[0]
     keys = compiled.building_ids.astype(str)
@@ -421,7 +420,7 @@ def _warnings(row: pd.Series, gwp_row: pd.Series | None, expired_lines: int, def
         out.append(f"{n} line(s) use a fallback indicator for {code}")
     if gwp_row is not None:
         for code, n in gwp_row["fallback_lines"].items():
-            out.append(f"GWP: {n} line(s) use the EN 15804+A1 GWP fallback for {code.split('@')[0]}")
+            out.append(f"GWP: {n} line(s) use the EN 15804+A1 GWP fallback for {code}")
     if expired_lines:
         out.append(f"{expired_lines} line(s) use an expired EPD")
     if default_lives:

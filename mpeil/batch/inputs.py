@@ -296,6 +296,7 @@ def read_item(item: InputItem, limits: Limits, archives: dict | None = None, scr
     label; anything unexpected becomes a :class:`ParseError` naming the exception.
     """
     label = item.label
+    sha256 = None
     try:
         if item.problem is not None:
             kind, message, field = item.problem
@@ -324,8 +325,13 @@ def read_item(item: InputItem, limits: Limits, archives: dict | None = None, scr
         return ReadInput(label, sha256, buildings, item.path, item.member)
     except MpeilError as error:
         error.file = label  # the reader saw a scratch copy; the user knows the label
+        error.input_sha256 = sha256  # of the bytes read, when they were read
         raise
     except RecursionError:
-        raise ParseError("the file is nested too deeply to be a building file", file=label) from None
+        error = ParseError("the file is nested too deeply to be a building file", file=label)
+        error.input_sha256 = sha256
+        raise error from None
     except Exception as exc:  # noqa: BLE001 - a batch must survive any file
-        raise ParseError(f"cannot read the file: {type(exc).__name__}: {exc}", file=label) from None
+        error = ParseError(f"cannot read the file: {type(exc).__name__}: {exc}", file=label)
+        error.input_sha256 = sha256
+        raise error from None

@@ -141,7 +141,7 @@ def check_plausibility(frame: pd.DataFrame, compiled: CompiledBuildings, limits:
             row = frame.iloc[int(bad[0])]
             line = row["line"] if "line" in frame else int(bad[0]) + 1
             raise InputError(
-                f"layer thickness {row['amount']!r} {row['unit']} = {thickness[bad[0]]:g} m is above the plausible "
+                f"layer thickness {amount[bad[0]]:g} {row['unit']} = {thickness[bad[0]]:g} m is above the plausible "
                 f"{limits.layer_thickness:g} m (data/batch_limits.csv): check the unit (mm or m?)",
                 file=file, building=row["building_id"], element=row["element_id"],
                 layer=_layer_label(row.get("layer"), line), field="amount")

@@ -18,7 +18,7 @@ from .. import __version__
 from ..errors import MpeilError
 from ..model.library import EPDLibrary
 from ..model.scenarios import ScenarioSet
-from .core import ScoringOptions, build_context, score_inputs
+from .core import ScoringOptions, build_context, score_inputs, scoring_context
 from .inputs import InputItem, read_item
 
 __all__ = ["Verification", "verify_receipt"]
@@ -65,7 +65,10 @@ def verify_receipt(path: str | Path, library: EPDLibrary | None = None,
     if receipt.get("engine_version") != __version__:
         check.problems.append(f"engine version {__version__} differs from the receipt's {receipt.get('engine_version')}")
     try:
-        context = build_context(options, library, scenarios)
+        if library is None and scenarios is None:
+            context = scoring_context(options)  # loaded once per process for many receipts
+        else:
+            context = build_context(options, library, scenarios)
     except (MpeilError, FileNotFoundError) as exc:
         check.problems.append(f"cannot rebuild the scoring context: {exc}")
         return check

@@ -107,7 +107,7 @@ def run_chunk(task: ChunkTask) -> ChunkReport:
                 try:
                     reads.append(read_item(item, limits, archives, scratch))
                 except MpeilError as error:
-                    read_errors[item.label] = error_row(error, item.label, None, task.chunk)
+                    read_errors[item.label] = error_row(error, item.label, getattr(error, "input_sha256", None), task.chunk)
     finally:
         for archive in archives.values():
             archive.close()

@@ -58,6 +58,11 @@ class CircularInputs:
     e_incineration: np.ndarray
     e_reconditioning: np.ndarray
     substituted: np.ndarray  # [P, I] E*v per declared unit (NaN = unknown substitution)
+    final_c3: np.ndarray  # [P, I] per declared unit: C3 of the final disposal (declared, else routes without reuse)
+    final_c4: np.ndarray  # [P, I] per declared unit: C4 of the final disposal
+    c3_declared: np.ndarray  # [P] bool: the EPD declares C3 (its own, non-reuse, disposal)
+    c4_declared: np.ndarray  # [P] bool
+    energy_credit: np.ndarray  # [P, I] per declared unit and per unit share incinerated: −m·LHV·Σ X·ESE (0 = no data)
 
 
 def _col(x: np.ndarray) -> np.ndarray:
@@ -95,23 +100,42 @@ def allocate(values: np.ndarray, module_index: dict[str, int], inputs: CircularI
 
     def cutoff_d(reused: np.ndarray, base: np.ndarray) -> np.ndarray:
         net = s_reuse + s_rec - reused - r1
-        credit = -_col(net * inputs.q_out) * inputs.substituted
         declared = ~np.isnan(base[:, kD])
-        use_net = ~declared & _col((net != 0) & has_eol)
-        return np.where(use_net, credit, base[:, kD])
+        no_material_flow = _col(net == 0)
+        credit = -_col(net * inputs.q_out) * inputs.substituted
+        # nothing leaves the system (no reuse or recycling out, nothing in): D is a true 0, not a gap
+        beyond = np.where(no_material_flow & _col(has_eol), 0.0, np.nan)
+        material = np.where(declared, base[:, kD], np.where(~no_material_flow & _col(has_eol), credit, beyond))
+        # exported energy from incineration with recovery (only where LHV and efficiencies are given);
+        # an unknown material credit stays a gap, it is never dropped to 0
+        energy = _col(s_inc) * inputs.energy_credit
+        with_energy = ~declared & (energy != 0)
+        return np.where(with_energy, np.where(no_material_flow, 0.0, material) + energy, material)
 
     installed = values.copy()
     new = values.copy()
+    # a declared C3/C4 is the EPD's disposal: the share leaving for reuse does not go through it
+    for kk, declared_c in ((k3, inputs.c3_declared), (k4, inputs.c4_declared)):
+        scale = np.where(declared_c & (s_reuse > 0), 1.0 - s_reuse, 1.0)
+        if approach != "multicycle":
+            installed[:, kk] = _col(scale) * installed[:, kk]
+            new[:, kk] = _col(scale) * new[:, kk]
     if approach in ("cutoff_d", "dk_zero"):
         new[:, k13] = cutoff_production(np.zeros_like(u))
-        new[:, kD] = cutoff_d(np.zeros_like(u), values)
-        installed[:, k13] = cutoff_production(u)
-        installed[:, kD] = cutoff_d(u, values)
-        if approach == "dk_zero":
-            keep = (1.0 - u)[:, None, None]
-            installed = installed * keep
-            new = new * keep
-        return installed, new
+        new[:, kD] = cutoff_d(np.zeros_like(u), new)
+        if approach == "cutoff_d":
+            installed[:, k13] = cutoff_production(u)
+            installed[:, kD] = cutoff_d(u, installed)
+            return installed, new
+        # dk_zero: the reused share counts zero in every module (its replacements too); the new share
+        # is a new product. The receiver of a reused product counts zero, so the first user keeps the
+        # burdens the component still has ahead of it: reconditioning and its final disposal.
+        keep = (1.0 - u)[:, None, None]
+        installed = new * keep
+        for kk, final in ((k3, inputs.final_c3), (k4, inputs.final_c4)):
+            ahead = _col(s_reuse * (1.0 - u)) * (final + (_col(m) * inputs.e_reconditioning if kk == k3 else 0.0))
+            installed[:, kk] = np.where(_col(s_reuse) > 0, np.nan_to_num(installed[:, kk]) + ahead, installed[:, kk])
+        return installed, new * keep
 
     if approach == "cff":
         a, b = _col(inputs.A), _col(inputs.B)
@@ -130,12 +154,17 @@ def allocate(values: np.ndarray, module_index: dict[str, int], inputs: CircularI
         c3 = c3 + np.where(_col(s_inc) > 0, (1 - b) * _col(s_inc) * incineration_kg, 0.0)
         c4 = np.where(_col(s_land) > 0, _col(s_land) * landfill_kg, 0.0)
         credit = -(1 - a) * _col(s_rec + s_reuse) * q_out * inputs.substituted
+        energy = (1 - b) * _col(s_inc) * inputs.energy_credit
         eol_given = has_eol[:, None]
         for target in (installed, new):
             target[:, k3] = np.where(eol_given, c3, values[:, k3])
             target[:, k4] = np.where(eol_given, c4, values[:, k4])
-            # no reuse/recycling out: no CFF credit; D stays as the linear engine has it
-            target[:, kD] = np.where(eol_given & (_col(s_rec + s_reuse) > 0), credit, values[:, kD])
+            # no reuse/recycling out and no energy exported: no CFF credit; D stays as the linear engine has it
+            recovers = eol_given & ((_col(s_rec + s_reuse) > 0) | (energy != 0))
+            material_credit = np.where(_col(s_rec + s_reuse) > 0, credit, 0.0)
+            no_flow = np.where(eol_given, 0.0, np.nan)  # nothing leaves: a true 0 (as in cutoff_d)
+            linear_d = np.where(np.isnan(values[:, kD]), no_flow, values[:, kD])
+            target[:, kD] = np.where(recovers, material_credit + energy, linear_d)
         installed[:, k13] = production(u)
         new[:, k13] = production(np.zeros_like(u))
         return installed, new
@@ -152,29 +181,20 @@ def allocate(values: np.ndarray, module_index: dict[str, int], inputs: CircularI
         raise MethodError(f"unknown multicycle split {split!r}; choose equal or first_last", field="multicycle_split")
     # a component in a later cycle came from an earlier one: it carries its reconditioning
     extra = np.where(_col(k > 1), np.nan_to_num(recond_kg), 0.0)
-    for target in (installed, new):
-        target[:, k13] = _col(p) * values[:, k13] + extra
-        for kk in (k3, k4, kD):
-            target[:, kk] = _col(e) * values[:, kk]
+    several = _col(n > 1)
+    # with n > 1 every cycle carries its share of the *final* disposal, whatever route (reuse) it
+    # leaves this building by; with n = 1 the line's own end of life stands
+    final = {k3: inputs.final_c3, k4: inputs.final_c4}
+    # one cycle is plain cut-off; with n > 1 the cut-off product's production and final disposal are shared
+    cut_production = cutoff_production(np.zeros_like(u))
+    installed[:, k13] = np.where(several, _col(p) * cut_production + extra, cutoff_production(u))
+    new[:, k13] = np.where(several, _col(p) * cut_production + extra, cut_production)
+    for target, reused in ((installed, u), (new, np.zeros_like(u))):
+        for kk in (k3, k4):
+            target[:, kk] = np.where(several, _col(e) * final[kk], target[:, kk])
+        d = cutoff_d(np.zeros_like(u), values)
+        target[:, kD] = np.where(several, _col(e) * d, cutoff_d(reused, values))
     return installed, new
-
-
-def _unused_route_per_kg(per_kg, scenarios, route: str, module: str, waste_category: str | None, n_ind: int) -> np.ndarray:
-    """Σ share_of_route × per-kg burden of a route's data sets for one module (zeros when none)."""
-    total = np.zeros(n_ind)
-    sets = scenarios.route_datasets(route, waste_category)
-    for r in sets[sets["module"] == module].itertuples(index=False):
-        total = total + r.share_of_route * per_kg(r.dataset_id, module)
-    return total
-
-
-def circular_columns(compiled) -> dict[str, np.ndarray]:
-    return {
-        "reused_input": compiled.reused_input,
-        "recycled_content": compiled.recycled_content,
-        "use_cycles": compiled.use_cycles,
-        "use_cycle": compiled.use_cycle,
-    }
 
 
 def reconditioning_per_kg(per_kg, dataset_id: str, n_ind: int) -> np.ndarray:

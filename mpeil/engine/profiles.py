@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..model.library import MODULES as LIBRARY_MODULES
 from ..model.library import EPDLibrary
 from ..model.scenarios import EOL_ROUTES, ScenarioSet
 from .circularity import CircularInputs, allocate, material_parameters, reconditioning_per_kg
@@ -91,10 +92,9 @@ def profile_keys(compiled) -> tuple[np.ndarray, pd.DataFrame]:
 
 
 def _coalesced_tensor(
-    library: EPDLibrary, indicators: Sequence[IndicatorSpec], choice: tuple
+    library: EPDLibrary, indicators: Sequence[IndicatorSpec], choice: tuple, modules: tuple = OUTPUT_MODULES
 ) -> tuple[np.ndarray, np.ndarray]:
     codes = tuple(dict.fromkeys(code for spec in indicators for code in spec.sources))
-    modules = ("A1-A3", *OUTPUT_MODULES[1:])
     raw = library.tensor(codes, modules, dict(choice) if choice else None)
     position = {code: j for j, code in enumerate(codes)}
     out = np.full(raw.shape[:2] + (len(indicators),), np.nan)
@@ -114,9 +114,9 @@ def _per_kg(library: EPDLibrary, dataset_id: str, module: str, indicators, cache
     key = (dataset_id, module)
     if key not in cache:
         index = library.resolve(dataset_id)
-        tensor, _ = _coalesced_tensor(library, indicators, ())
+        tensor, _ = _coalesced_tensor(library, indicators, (), LIBRARY_MODULES)
         row = tensor[index]
-        k = _M[module]
+        k = LIBRARY_MODULES.index(module)
         if np.isnan(row[k]).all():  # stand-alone data sets declare only their own module
             declared = np.flatnonzero(~np.isnan(row).all(axis=1))
             k = declared[0] if declared.size else k
@@ -235,6 +235,28 @@ def build_profiles(
     incineration_kg = np.zeros((n_profiles, n_ind))
     recondition_kg = np.zeros((n_profiles, n_ind))
     substituted = np.full((n_profiles, n_ind), np.nan)
+    final_c3 = np.full((n_profiles, n_ind), np.nan)
+    final_c4 = np.full((n_profiles, n_ind), np.nan)
+    # final disposal: the waste category's default routes (else the line's own), reuse left out
+    own = np.nan_to_num(shares)
+    final_cache: dict = {}
+    for i in range(n_profiles):
+        name = category_names[i]
+        key = (name,) if name is not None else (None, *own[i])
+        if key not in final_cache:
+            base = np.array(scenarios.eol_shares(name)) if name is not None else own[i]
+            base = base * np.array([1.0, 1.0, 0.0, 1.0])
+            c3 = c4 = np.full(n_ind, np.nan)
+            if base.sum() > 0:
+                base = base / base.sum()
+                c3 = sum((sh * route(r, "C3", name) for r, sh in zip(EOL_ROUTES, base) if sh), np.zeros(n_ind))
+                c4 = sum((sh * route(r, "C4", name) for r, sh in zip(EOL_ROUTES, base) if sh), np.zeros(n_ind))
+            final_cache[key] = (c3, c4)
+        final_c3[i], final_c4[i] = final_cache[key]
+    k3, k4 = _M["C3"], _M["C4"]
+    final_c3 = np.where(declared[:, k3][:, None], values[:, k3], mass[:, None] * final_c3)
+    final_c4 = np.where(declared[:, k4][:, None], values[:, k4], mass[:, None] * final_c4)
+    energy_credit = np.zeros((n_profiles, n_ind))
     for category in np.unique(waste):
         rows = waste == category
         name = waste_categories[category] if category >= 0 else None
@@ -243,6 +265,15 @@ def build_profiles(
         landfill_kg[rows] = route("landfill", "C4", name)
         incineration_kg[rows] = route("incineration", "C3", name)
         recondition_kg[rows] = reconditioning_per_kg(per_kg, params.at[first, "reconditioning_dataset"], n_ind)
+        lhv = pd.to_numeric(params.at[first, "lhv_mj_per_kg"], errors="coerce") if "lhv_mj_per_kg" in params else np.nan
+        if lhv == lhv and lhv > 0:  # energy recovery credit, only where the data are given
+            per_mj = np.zeros(n_ind)
+            for kind in ("heat", "elec"):
+                efficiency = pd.to_numeric(params.at[first, f"x_er_{kind}"], errors="coerce")
+                dataset_id = params.at[first, f"substituted_{kind}_dataset"]
+                if efficiency == efficiency and efficiency > 0 and isinstance(dataset_id, str) and dataset_id:
+                    per_mj = per_mj + efficiency * per_kg(dataset_id, "A1-A3")
+            energy_credit[rows] = -(mass[rows] * lhv)[:, None] * per_mj[None, :]
         target = params.at[first, "substituted_dataset"] if "substituted_dataset" in params else ""
         if target == "self":
             substituted[rows] = values[rows, _M["A1-A3"]]
@@ -264,6 +295,11 @@ def build_profiles(
         e_incineration=incineration_kg,
         e_reconditioning=recondition_kg,
         substituted=substituted,
+        final_c3=final_c3,
+        final_c4=final_c4,
+        c3_declared=declared[:, k3],
+        c4_declared=declared[:, k4],
+        energy_credit=energy_credit,
     )
     installed, new = allocate(values, _M, inputs, allocation, multicycle_split)
 
@@ -272,9 +308,7 @@ def build_profiles(
     factor = loss / (1.0 - loss) if loss_basis == "purchased" else loss
     for target in (installed, new):
         _composites(target, declared, factor, replacement_modules)
-    installed[:, _M["B4"]] = new[:, _M["B4"]]
-    if allocation == "dk_zero":  # BR18: a reused product's replacements count zero too
-        installed[:, _M["B4"]] *= (1.0 - inputs.reused)[:, None]
+    installed[:, _M["B4"]] = new[:, _M["B4"]]  # a replacement is a new product (dk_zero: scaled already)
     missing = np.isnan(installed)
     return Profiles(values=installed, missing=missing, fallback=fallback)
 

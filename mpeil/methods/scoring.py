@@ -55,6 +55,19 @@ def building_totals(results: ElementResults) -> BuildingTotals:
     return BuildingTotals(values, missing, contributing)
 
 
+def _sum_last(values: np.ndarray) -> np.ndarray:
+    """Sum over the last axis, strictly left to right.
+
+    ``ndarray.sum`` picks pairwise or sequential summation from the memory layout, which depends
+    on how many buildings are scored together; this order does not, so a building's score has the
+    same bits alone as in any batch (score receipts, ``mpeil verify``).
+    """
+    total = np.zeros(values.shape[:-1], dtype=np.float64)
+    for k in range(values.shape[-1]):
+        total = total + values[..., k]
+    return total
+
+
 def score_buildings(results: ElementResults, method: Method, totals: BuildingTotals | None = None) -> pd.DataFrame:
     """One row per building: score, per-area totals, coverage."""
     totals = totals or building_totals(results)
@@ -69,9 +82,9 @@ def score_buildings(results: ElementResults, method: Method, totals: BuildingTot
     uncovered_weight = sum(u.weight or 0.0 for u in method.uncovered)
     denominator = compiled.gross_floor_area_m2 * (compiled.study_period_years if method.per_year else 1.0)
 
-    in_scope = np.nan_to_num(totals.values[:, scope][:, :, j]).sum(axis=1)  # [B, I_method]
+    in_scope = _sum_last(np.moveaxis(np.nan_to_num(totals.values[:, scope][:, :, j]), 1, -1))  # [B, I_method]
     per_area = in_scope / denominator[:, None]
-    score = method.score_scale * (per_area * factors[None, :]).sum(axis=1)
+    score = method.score_scale * _sum_last(per_area * factors[None, :])
 
     a13 = modules.index("A1-A3")
     lines = totals.contributing[:, a13][:, None]
@@ -79,17 +92,20 @@ def score_buildings(results: ElementResults, method: Method, totals: BuildingTot
     complete = lacking == 0
     absent = (lacking == lines) & (lines > 0)
     if np.isnan(weights).any():
-        share = complete.mean(axis=1) * (len(j) / (len(j) + len(method.uncovered)))
+        share = _sum_last(complete.astype(np.float64)) / len(j) * (len(j) / (len(j) + len(method.uncovered)))
     else:
-        share = (complete * weights[None, :]).sum(axis=1) / (weights.sum() + uncovered_weight)
+        share = _sum_last(complete * weights[None, :]) / (weights.sum() + uncovered_weight)
 
+    score = np.where(absent.all(axis=1), np.nan, score)  # no indicator has data: no score, not 0
     rows = []
     for b in range(compiled.n_buildings):
+        # module gaps over the indicators that have data at all (absent ones are reported apart)
+        present = j[~absent[b]]
         gaps = {}
         for k in scope:
             n = totals.contributing[b, k]
-            if n:
-                worst = totals.missing[b, k][j].max()
+            if n and present.size:
+                worst = totals.missing[b, k][present].max()
                 if worst:
                     gaps[modules[k]] = round(float(worst) / float(n), 4)
         rows.append(

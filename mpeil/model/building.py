@@ -155,6 +155,11 @@ class Layer(_Strict):
             raise ValueError("reused_input + recycled_content exceed 1")
         return self
 
+    @field_validator("scenario")
+    @classmethod
+    def _no_choice_is_none(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        return value or None  # {} and None both mean "the data sets' first scenarios"
+
     @field_validator("product", "unit")
     @classmethod
     def _not_empty(cls, value: str) -> str:

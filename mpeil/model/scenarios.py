@@ -71,10 +71,17 @@ class ScenarioSet:
         return legs
 
     def route_datasets(self, route: str, waste_category: str | None) -> pd.DataFrame:
-        """Data sets (per kg of waste) that model one route for one waste category."""
-        routes = self.routes[self.routes["route"] == route]
-        specific = routes[routes["waste_category"] == (waste_category or "*")]
-        return specific if not specific.empty else routes[routes["waste_category"] == "*"]
+        """Data sets (per kg of waste) that model one route for one waste category.
+
+        A category's own rows replace the "*" default rows of that route.
+        """
+        table = self._route_table
+        return table.get((route, waste_category or "*"), table.get((route, "*"), self.routes.iloc[:0]))
+
+    @functools.cached_property
+    def _route_table(self) -> dict[tuple[str, str], pd.DataFrame]:
+        # looked up once per (route, category) per profile build: group once
+        return {key: frame for key, frame in self.routes.groupby(["route", "waste_category"], sort=False)}
 
     def fingerprint(self) -> str:
         digest = hashlib.sha256()

@@ -209,6 +209,8 @@ class Result:
         lines = [f"<mpeil.Result method={self.method.name!r} buildings={len(s)} unit={s['score_unit'].iloc[0]!r}>"]
         for building, row in s.head(10).iterrows():
             flag = "" if row["complete"] else f"  (covers {row['weight_covered']:.0%} of the weighting; gaps: {', '.join(row['module_gaps']) or '-'})"
+            if row["indicators_missing"] and len(row["indicators_missing"]) == len(self.method.indicators):
+                flag = "  (no data set declares any of the method's indicators)"
             lines.append(f"  {building}: {row['score']:.4g}{flag}")
         if len(s) > 10:
             lines.append(f"  … {len(s) - 10} more")

@@ -19,6 +19,9 @@ CSV / XLSX (the flat bill of materials)
     ``unit`` the rest; every other element and layer column stays blank.
     ``building_metadata`` holds ``Building.metadata`` as a JSON object (blank when empty).
     A ``line`` column (as written by :func:`mpeil.compile.flatten`) is accepted and ignored.
+    Only the columns in :data:`REQUIRED_COLUMNS` must be present; a missing optional column
+    means its default. A blank cell and empty text are the same (no value). Scenario module
+    names cannot hold ``=`` or ``;``, names cannot hold ``;`` (refused when writing).
 
     CSV: UTF-8 (a BOM is fine), ``,``-separated; a ``;``-separated file (European
     spreadsheets) is detected from its header and may then use decimal commas.
@@ -95,7 +98,7 @@ _NUMERIC_COLUMNS = frozenset({
     "reused_input", "recycled_content", "remaining_service_life_years", "use_cycles", "use_cycle",
 })
 _OPERATIONAL_COLUMNS = frozenset({"element_type", "layer", "product", "amount", "unit"})
-_FORMATS = {".json": "json", ".csv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
+_FORMATS = {".json": "json", ".csv": "csv", ".xlsx": "xlsx"}
 
 
 # ============================================================================ public API
