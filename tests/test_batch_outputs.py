@@ -125,7 +125,8 @@ def test_data_quality_figures(corpus):
     assert {d["valid_until"] for d in ours.values()} == {"2026"}
     assert (house["n_elements"], house["n_lines"]) == (2, 4)
     assert house["share_lines_mapped"] == 1.0
-    assert (house["share_generic_lines"], house["share_specific_lines"], house["share_average_lines"]) == (1.0, 0.0, 0.0)
+    shares = (house["share_generic_lines"], house["share_specific_lines"], house["share_average_lines"])
+    assert shares == (1.0, 0.0, 0.0)
     assert house["expired_epd_lines"] == 0 and house["expired_epds"] == []  # 2026 is valid on 2026-06-01
     assert house["default_service_life_lines"] == 0
     assert rows["house-default-life"]["default_service_life_lines"] == 1

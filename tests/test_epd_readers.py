@@ -474,6 +474,8 @@ def test_reader_errors_are_typed(tmp_path):
     unit.write_text("UUID;Bezugsgroesse;Bezugseinheit;Modul;GWP\nu1;1;bananas;A1-A3;1\n", encoding="utf-8")
     with pytest.raises(ParseError, match="bananas"):
         read_oekobaudat(unit, "x")
+    with pytest.raises(ParseError, match="Tabel 7"):
+        read_br18(bad)
 
 
 def test_parse_number_and_tidy_unit():

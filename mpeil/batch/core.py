@@ -33,7 +33,7 @@ from ..api import engine_options
 from ..engine import ElementResults, EngineOptions, IndicatorSpec, run_engine
 from ..errors import MpeilError
 from ..methods import Method, load_method
-from ..methods.scoring import building_totals, indicator_specs, score_buildings
+from ..methods.scoring import indicator_specs, score_buildings
 from ..model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
 from ..model.library import EPDLibrary, load_library
 from ..model.scenarios import ScenarioSet, load_scenarios
@@ -219,7 +219,8 @@ def build_context(options: ScoringOptions, library: EPDLibrary | None = None,
         "engine_version": __version__,
         "method": {"name": method.name, "source": options.method, "sha256": method.fingerprint,
                    "options": {k: v for k, v in options.method_options}},
-        "gwp_method": None if gwp is None else {"name": gwp.name, "source": options.gwp_method, "sha256": gwp.fingerprint},
+        "gwp_method": None if gwp is None else {
+            "name": gwp.name, "source": options.gwp_method, "sha256": gwp.fingerprint},
         "library": {"name": library.name, "sources": None if options.library_sources is None else
                     list(options.library_sources), "sha256": library.fingerprint()},
         "scenarios": {"sha256": scenarios.fingerprint()},

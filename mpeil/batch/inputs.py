@@ -43,7 +43,7 @@ class UsageError(Exception):
     """A command-line usage problem (no such input, nothing matched): exit code 2, nothing is run."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InputItem:
     """One building file to read: a file, or a member of a zip archive, maybe with a known problem."""
 
@@ -182,7 +182,8 @@ def _items_of_archive(path: str, limits: Limits) -> Iterable[InputItem]:
         suffix = posixpath.splitext(base.lower())[1]
         why = _unsafe_member_name(name)
         if why:
-            yield InputItem(path, name, problem=("InputError", f"archive member has {why}; not extracted", "member_path"))
+            yield InputItem(path, name, problem=(
+                "InputError", f"archive member has {why}; not extracted", "member_path"))
             continue
         if suffix in ARCHIVE_SUFFIXES:
             yield InputItem(path, name, problem=("ParseError", "archives inside archives are not read", None))

@@ -124,7 +124,8 @@ def check_plausibility(frame: pd.DataFrame, compiled: CompiledBuildings, limits:
         e = int(bad[0])
         raise InputError(
             f"element quantity {compiled.element_quantity[e]:g} {compiled.element_unit[e]} is "
-            f"{per_gfa[e]:g} per m² gross floor area, above the plausible {limits.element_quantity_per_gross_floor_area:g} "
+            f"{per_gfa[e]:g} per m² gross floor area, above the plausible "
+            f"{limits.element_quantity_per_gross_floor_area:g} "
             "(data/batch_limits.csv): check the unit and the gross floor area",
             file=file, building=ids[compiled.element_building[e]], element=compiled.element_ids[e],
             field="element_quantity")
@@ -151,7 +152,8 @@ def check_plausibility(frame: pd.DataFrame, compiled: CompiledBuildings, limits:
     line_mass = compiled.mass_kg / gfa[line_building]
     bad = np.flatnonzero(line_mass > limits.line_mass_per_gross_floor_area)
     if bad.size:
-        _raise_mass(compiled, int(bad[0]), line_mass[bad[0]], limits.line_mass_per_gross_floor_area, "this line alone", file)
+        _raise_mass(compiled, int(bad[0]), line_mass[bad[0]], limits.line_mass_per_gross_floor_area,
+                    "this line alone", file)
     known = np.nan_to_num(line_mass)
     totals = np.bincount(line_building, weights=known, minlength=compiled.n_buildings)
     bad = np.flatnonzero(totals > limits.building_mass_per_gross_floor_area)

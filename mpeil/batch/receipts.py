@@ -63,7 +63,8 @@ def verify_receipt(path: str | Path, library: EPDLibrary | None = None,
         check.problems.append(f"not a readable score receipt: {type(exc).__name__}: {exc}")
         return check
     if receipt.get("engine_version") != __version__:
-        check.problems.append(f"engine version {__version__} differs from the receipt's {receipt.get('engine_version')}")
+        check.problems.append(
+            f"engine version {__version__} differs from the receipt's {receipt.get('engine_version')}")
     try:
         if library is None and scenarios is None:
             context = scoring_context(options)  # loaded once per process for many receipts
@@ -75,7 +76,8 @@ def verify_receipt(path: str | Path, library: EPDLibrary | None = None,
     now = context.provenance
     for what, was, is_ in (
         ("method file", receipt["method"]["sha256"], now["method"]["sha256"]),
-        ("GWP method file", (receipt.get("gwp_method") or {}).get("sha256"), (now.get("gwp_method") or {}).get("sha256")),
+        ("GWP method file", (receipt.get("gwp_method") or {}).get("sha256"),
+         (now.get("gwp_method") or {}).get("sha256")),
         ("EPD library", receipt["library"]["sha256"], now["library"]["sha256"]),
         ("scenarios", receipt["scenarios"]["sha256"], now["scenarios"]["sha256"]),
     ):
@@ -90,7 +92,8 @@ def verify_receipt(path: str | Path, library: EPDLibrary | None = None,
         check.problems.append(f"input file changed: SHA-256 {read.sha256} now, {source['sha256']} in the receipt")
     tables = score_inputs([read], context)
     if tables.errors:
-        check.problems.append(f"the input no longer scores: {tables.errors[0]['error_type']}: {tables.errors[0]['message']}")
+        first = tables.errors[0]
+        check.problems.append(f"the input no longer scores: {first['error_type']}: {first['message']}")
         return check
     again = next((r["receipt"] for r in tables.receipts if r["receipt"]["building"] == receipt["building"]), None)
     if again is None:

@@ -71,6 +71,7 @@ class BatchSummary:
     errors: int = 0
     chunks: int = 0
     chunks_resumed: int = 0
+    files_processed: int = 0  # in this run (not in chunks finished by an earlier, interrupted one)
     seconds: float = 0.0
     executor: str = "serial"
     manifest: dict = field(default_factory=dict, repr=False)
@@ -81,7 +82,8 @@ class BatchSummary:
 
     @property
     def files_per_second(self) -> float:
-        return self.files / self.seconds if self.seconds > 0 else float("nan")
+        """Input files read and scored per second in this run."""
+        return self.files_processed / self.seconds if self.seconds > 0 else float("nan")
 
 
 # ============================================================================ one chunk (runs on a worker)
@@ -107,7 +109,8 @@ def run_chunk(task: ChunkTask) -> ChunkReport:
                 try:
                     reads.append(read_item(item, limits, archives, scratch))
                 except MpeilError as error:
-                    read_errors[item.label] = error_row(error, item.label, getattr(error, "input_sha256", None), task.chunk)
+                    sha256 = getattr(error, "input_sha256", None)
+                    read_errors[item.label] = error_row(error, item.label, sha256, task.chunk)
     finally:
         for archive in archives.values():
             archive.close()
@@ -355,7 +358,8 @@ def run_batch(
                 if k < len(chunks) and e.get("labels_sha256") == labels_sha256(chunks[k])}
     todo = [ChunkTask(k, chunk, options, str(store.root), library, scenarios)
             for k, chunk in enumerate(chunks) if k not in finished]
-    reports = {k: ChunkReport(k, e["files"], e["files_failed"], e["buildings"], e["errors"]) for k, e in finished.items()}
+    reports = {k: ChunkReport(k, e["files"], e["files_failed"], e["buildings"], e["errors"])
+               for k, e in finished.items()}
     executor = "dask" if scheduler else (f"processes:{jobs}" if jobs > 1 else "serial")
 
     def on_done(report: ChunkReport) -> None:
@@ -385,6 +389,7 @@ def run_batch(
         executor=executor,
     )
     summary.files_scored = summary.files - summary.files_failed
+    summary.files_processed = sum(r.files for k, r in reports.items() if k not in finished)
     summary.seconds = time.perf_counter() - started
     manifest = _manifest(store, context, options, items, chunks, summary, run_fingerprint, started_at,
                          chunk_size, jobs, scheduler)

@@ -44,11 +44,14 @@ def _print_summary(summary, console) -> None:
     table = Table(title="mpeil batch", show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
+    failed = f"{summary.files_failed:,}" + (" (see errors.parquet)" if summary.files_failed else "")
+    chunks = f"{summary.chunks:,}" + (
+        f" ({summary.chunks_resumed:,} done before, skipped)" if summary.chunks_resumed else "")
     rows = [
         ("input files", f"{summary.files:,}"),
         ("scored", f"{summary.files_scored:,} files, {summary.buildings:,} buildings"),
-        ("could not be scored", f"{summary.files_failed:,}" + (" (see errors.parquet)" if summary.files_failed else "")),
-        ("chunks", f"{summary.chunks:,}" + (f" ({summary.chunks_resumed:,} done before, skipped)" if summary.chunks_resumed else "")),
+        ("could not be scored", failed),
+        ("chunks", chunks),
         ("executor", summary.executor),
         ("time", f"{summary.seconds:,.1f} s ({summary.files_per_second:,.1f} files/s)"),
         ("output", str(summary.out_dir)),
@@ -63,15 +66,16 @@ def _print_summary(summary, console) -> None:
         counts: dict[str, int] = {}
         for kind in errors:
             counts[kind] = counts.get(kind, 0) + 1
-        console.print("errors by type: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])),
-                      highlight=False)
+        ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+        console.print("errors by type: " + ", ".join(f"{k} {v:,}" for k, v in ranked), highlight=False)
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def batch(
         inputs: Annotated[list[str], typer.Argument(
-            help="Building files (JSON, CSV, XLSX), folders (recursive), globs ('permits/**/*.json') and .zip archives")],
+            help="Building files (JSON, CSV, XLSX), folders (recursive), globs ('permits/**/*.json') "
+                 "and .zip archives")],
         out: Annotated[Path, typer.Option("--out", "-o", help="Output directory")],
         method: Annotated[str, typer.Option("--method", "-m", help="Method name or TOML file")] = "mpeil-ef31",
         jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes on this machine")] = 1,
@@ -80,18 +84,25 @@ def register(app: typer.Typer) -> None:
         chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Input files per chunk")] = 200,
         resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run in --out")] = False,
         overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier run in --out")] = False,
-        duckdb: Annotated[bool, typer.Option("--duckdb", help="Also write DIR/mpeil.duckdb (tables results, summary, errors)")] = False,
-        gwp_method: Annotated[str, typer.Option(help="Method of the gwp_per_m2_yr column ('none': leave empty)")] = "gwp",
+        duckdb: Annotated[bool, typer.Option(
+            "--duckdb", help="Also write DIR/mpeil.duckdb (tables results, summary, errors)")] = False,
+        gwp_method: Annotated[str, typer.Option(
+            help="Method of the gwp_per_m2_yr column ('none': leave it empty)")] = "gwp",
         option: Annotated[list[str] | None, typer.Option(
             "--option", help="Method option KEY=VALUE, repeatable (e.g. replacement_rule=fractional)")] = None,
         indicators: Annotated[str, typer.Option(
-            help="Indicators of results/: 'all' (the 19 EN 15804+A2 core and additional), 'method' (the method's), "
-                 "or codes separated by commas")] = "all",
-        as_of: Annotated[str | None, typer.Option(help="Date EPD validity is judged at (YYYY-MM-DD; default today)")] = None,
-        max_file_size: Annotated[str | None, typer.Option(help="Largest input file, e.g. 64MB (default data/batch_limits.csv)")] = None,
-        max_zip_ratio: Annotated[float | None, typer.Option(help="Largest compression ratio of a zip member")] = None,
-        max_zip_total: Annotated[str | None, typer.Option(help="Largest declared uncompressed size of an archive, e.g. 16GB")] = None,
-        progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="Progress bar on stderr (default: when stderr is a terminal)")] = None,
+            help="Indicators of results/: 'all' (the 19 EN 15804+A2 core and additional), 'method' (the "
+                 "method's), or codes separated by commas")] = "all",
+        as_of: Annotated[str | None, typer.Option(
+            help="Date EPD validity is judged at (YYYY-MM-DD; default today)")] = None,
+        max_file_size: Annotated[str | None, typer.Option(
+            help="Largest input file, e.g. 64MB (default: data/batch_limits.csv)")] = None,
+        max_zip_ratio: Annotated[float | None, typer.Option(
+            help="Largest compression ratio of a zip member (default: data/batch_limits.csv)")] = None,
+        max_zip_total: Annotated[str | None, typer.Option(
+            help="Largest declared uncompressed size of an archive, e.g. 16GB (default: data/batch_limits.csv)")] = None,
+        progress: Annotated[bool | None, typer.Option(
+            "--progress/--no-progress", help="Progress bar on stderr (default: when stderr is a terminal)")] = None,
     ) -> None:
         """Score many building files into DIR: results, summary, errors, receipts, manifest.
 
@@ -124,7 +135,12 @@ def register(app: typer.Typer) -> None:
         elif indicators == "method":
             report = ()
         else:
+            from ..model.indicators import indicator_catalogue
+
             report = tuple(code.strip() for code in indicators.split(",") if code.strip())
+            unknown = [code for code in report if code not in indicator_catalogue()]
+            if unknown:
+                raise typer.BadParameter(f"unknown indicator code(s) {unknown} (see data/indicators.csv)")
         if scheduler is not None and jobs > 1:
             raise typer.BadParameter("use either --jobs (processes here) or --scheduler (Dask), not both")
         try:
@@ -176,7 +192,8 @@ def register(app: typer.Typer) -> None:
         for path in paths:
             check = verify_receipt(path)
             if check.ok:
-                typer.echo(f"OK       {path} (building {check.building!r}, {check.numbers_compared} numbers bit-identical)")
+                typer.echo(f"OK       {path} (building {check.building!r}, "
+                           f"{check.numbers_compared} numbers bit-identical)")
             else:
                 failed += 1
                 typer.echo(f"FAILED   {path} (building {check.building!r})")

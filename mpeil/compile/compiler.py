@@ -49,6 +49,7 @@ class CompiledBuildings:
     service_life_years: np.ndarray
     default_service_life: np.ndarray  # bool: no service life given, study period used
     remaining_life_years: np.ndarray  # NaN for new parts
+    removed: np.ndarray  # bool: removed in this renovation (end of life only)
     loss_rate: np.ndarray  # NaN when not given
     transport: np.ndarray  # index into transport_scenarios, -1 = none
     transport_distance_km: np.ndarray  # NaN = scenario distance
@@ -274,6 +275,7 @@ def compile_frame(
     existing = frame["existing"].fillna(False).astype(bool).to_numpy() if "existing" in frame else np.zeros(n, bool)
     remaining = _floats(frame, "remaining_service_life_years")
     remaining = np.where(existing, np.where(np.isnan(remaining), service_life, remaining), np.nan)
+    removed = frame["removed"].fillna(False).astype(bool).to_numpy() if "removed" in frame else np.zeros(n, bool)
 
     # ---- losses
     loss_rate = _floats(frame, "loss_rate")
@@ -369,6 +371,7 @@ def compile_frame(
         service_life_years=service_life,
         default_service_life=default_life,
         remaining_life_years=remaining,
+        removed=removed,
         loss_rate=loss_rate,
         transport=transport_codes.astype(np.int64),
         transport_distance_km=distance,

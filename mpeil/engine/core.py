@@ -7,14 +7,15 @@ summed by the product), so there is no Python loop over lines and no sort.
 
 Line weights (``q`` = amount in declared units, ``NR`` = replacements):
 
-========================  ===========================  =========================
-modules                    new part                     part kept in a renovation
-========================  ===========================  =========================
-A1-A3, A4, A5              q                            0 (already built)
-B1-B3, B5, C1-C4           q                            q
-B4                         q · NR                       q · NR (from remaining life)
-D                          q · (1 + NR)                 q · (1 + NR)
-========================  ===========================  =========================
+==================  ===============  ==============================  ==========================
+modules             new part         part kept in a renovation       part removed in a renovation
+==================  ===============  ==============================  ==========================
+A1-A3, A4, A5       q                0 (already built)               0
+B1-B3, B5           q                q                               0
+C1-C4               q                q                               q (its end of life now)
+B4                  q · NR           q · NR (from remaining life)    0
+D                   q · (1 + NR)     q · (1 + NR)                    q
+==================  ===============  ==============================  ==========================
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ __all__ = ["WEIGHT_GROUPS", "LineWeights", "aggregate", "line_weights"]
 #: which line weight scales which modules
 WEIGHT_GROUPS: dict[str, tuple[str, ...]] = {
     "production": ("A1-A3", "A4", "A5"),
-    "once": ("B1", "B2", "B3", "B5", "C1", "C2", "C3", "C4"),
+    "use": ("B1", "B2", "B3", "B5"),
+    "end_of_life": ("C1", "C2", "C3", "C4"),
     "replacements": ("B4",),
     "installations": ("D",),
 }
@@ -41,16 +43,22 @@ _MODULE_INDEX = {m: k for k, m in enumerate(OUTPUT_MODULES)}
 @dataclass(frozen=True)
 class LineWeights:
     production: np.ndarray
-    once: np.ndarray
+    use: np.ndarray
+    end_of_life: np.ndarray
     replacements: np.ndarray
     installations: np.ndarray
 
 
-def line_weights(quantity: np.ndarray, replacements: np.ndarray, existing: np.ndarray) -> LineWeights:
+def line_weights(
+    quantity: np.ndarray, replacements: np.ndarray, existing: np.ndarray, removed: np.ndarray | None = None
+) -> LineWeights:
     quantity = np.asarray(quantity, dtype=np.float64)
+    removed = np.zeros(quantity.shape, dtype=bool) if removed is None else np.asarray(removed, dtype=bool)
+    replacements = np.where(removed, 0.0, replacements)
     return LineWeights(
-        production=np.where(existing, 0.0, quantity),
-        once=quantity,
+        production=np.where(existing | removed, 0.0, quantity),
+        use=np.where(removed, 0.0, quantity),
+        end_of_life=quantity,
         replacements=quantity * replacements,
         installations=quantity * (1.0 + replacements),
     )
@@ -89,32 +97,91 @@ def aggregate(
         Number of lines with a non-zero weight for the module.
     """
     n_profiles, n_modules, n_ind = profile_values.shape
-    counts = np.bincount(line_segment, minlength=n_segments)
-    indptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-    columns = profile.astype(np.int32, copy=False)
+    line_segment = np.asarray(line_segment)
+    index = np.int32 if max(len(line_segment), n_profiles, n_segments) < 2**31 - 1 else np.int64
+    indptr = np.zeros(n_segments + 1, dtype=index)
+    np.cumsum(np.bincount(line_segment, minlength=n_segments), out=indptr[1:])
+    columns = np.asarray(profile).astype(index, copy=False)  # one index dtype: scipy does not cast again
     filled = np.nan_to_num(profile_values, nan=0.0)
-    values = np.zeros((n_segments, n_modules, n_ind), dtype=np.float64)
+    profile_missing = np.asarray(profile_missing, dtype=bool)
+    values = np.empty((n_segments, n_modules, n_ind), dtype=np.float64)
     missing = np.zeros((n_segments, n_modules, n_ind), dtype=np.int32)
     contributing = np.zeros((n_segments, n_modules), dtype=np.int32)
-    shape = (n_segments, n_profiles)
+    covered = np.zeros(n_modules, dtype=bool)
     for group, modules in WEIGHT_GROUPS.items():
         ks = [_MODULE_INDEX[m] for m in modules]
-        w = getattr(weights, group)
-        matrix = _csr(w, columns, indptr, shape)
-        block = filled[:, ks, :].reshape(n_profiles, -1)
-        values[:, ks, :] = (matrix @ block).reshape(n_segments, len(ks), n_ind)
-        # gap bookkeeping: only columns where some profile has a gap need a product
-        present = _csr((w != 0).astype(np.float64), columns, indptr, shape)
-        lines_per_segment = np.asarray(present.sum(axis=1)).ravel()
-        contributing[:, ks] = lines_per_segment[:, None].astype(np.int32)
+        covered[ks] = True
+        w = np.asarray(getattr(weights, group), dtype=np.float64)
+        block = np.ascontiguousarray(filled[:, ks, :].reshape(n_profiles, -1))
+        group_values = _csr(w, columns, indptr, (n_segments, n_profiles)) @ block  # [S, k·I], C order
+        # gap bookkeeping, only for the columns where some profile has a gap
+        nonzero = w != 0
+        lines = np.bincount(line_segment, weights=nonzero, minlength=n_segments).astype(np.int32)
+        contributing[:, ks] = lines[:, None]
         gaps = profile_missing[:, ks, :].reshape(n_profiles, -1)
-        any_gap, all_gap = gaps.any(axis=0), gaps.all(axis=0)
-        group_missing = np.zeros((n_segments, gaps.shape[1]), dtype=np.float64)
-        group_missing[:, all_gap] = lines_per_segment[:, None]
-        mixed = any_gap & ~all_gap
-        if mixed.any():
-            group_missing[:, mixed] = present @ gaps[:, mixed].astype(np.float64)
-        missing[:, ks, :] = np.rint(group_missing).astype(np.int32).reshape(n_segments, len(ks), n_ind)
-    nothing_declared = (missing > 0) & (missing == contributing[:, :, None])
-    values[nothing_declared] = np.nan
+        gap_columns = np.flatnonzero(gaps.any(axis=0))
+        group_missing = None
+        if gap_columns.size:
+            group_missing = np.zeros(group_values.shape, dtype=np.int32)
+            all_gap = gaps[:, gap_columns].all(axis=0)
+            group_missing[:, gap_columns[all_gap]] = lines[:, None]
+            mixed = gap_columns[~all_gap]
+            if mixed.size:
+                group_missing[:, mixed] = _gap_counts(
+                    line_segment, n_segments, columns, indptr, nonzero, gaps[:, mixed])
+            counted = group_missing[:, gap_columns]
+            nothing_declared = (counted > 0) & (counted == lines[:, None])
+            if nothing_declared.any():
+                sub = group_values[:, gap_columns]
+                sub[nothing_declared] = np.nan
+                group_values[:, gap_columns] = sub
+        # into the [S, M, I] outputs, one run of consecutive modules at a time (views, no fancy copies)
+        for first, last in _runs(ks):
+            target = slice(ks[first], ks[last] + 1)
+            source = slice(first * n_ind, (last + 1) * n_ind)
+            values[:, target, :] = group_values[:, source].reshape(n_segments, -1, n_ind)
+            if group_missing is not None:
+                missing[:, target, :] = group_missing[:, source].reshape(n_segments, -1, n_ind)
+    values[:, ~covered, :] = 0.0
     return values, missing, contributing
+
+
+def _runs(positions: list[int]) -> list[tuple[int, int]]:
+    """(first, last) index pairs into ``positions`` of runs of consecutive values."""
+    runs, first = [], 0
+    for i in range(1, len(positions) + 1):
+        if i == len(positions) or positions[i] != positions[i - 1] + 1:
+            runs.append((first, i - 1))
+            first = i
+    return runs
+
+
+#: above this many distinct gap patterns per segment, count gaps with a sparse product instead
+_MAX_GAP_PATTERNS = 64
+
+
+def _gap_counts(
+    line_segment: np.ndarray,
+    n_segments: int,
+    columns: np.ndarray,
+    indptr: np.ndarray,
+    nonzero: np.ndarray,
+    gaps: np.ndarray,
+) -> np.ndarray:
+    """int32[S, G]: lines per segment with a non-zero weight whose profile has a gap in each column.
+
+    Profiles share few gap patterns (e.g. "no mass → no transport or end of life"), so lines are
+    counted per (segment, pattern) with one bincount and expanded by a small dense product.
+    """
+    patterns, pattern_of = np.unique(gaps, axis=0, return_inverse=True)
+    pattern_of = pattern_of.reshape(-1)
+    n_patterns = len(patterns)
+    if n_patterns <= _MAX_GAP_PATTERNS:
+        per_pattern = np.bincount(
+            line_segment * n_patterns + pattern_of[columns], weights=nonzero, minlength=n_segments * n_patterns
+        ).reshape(n_segments, n_patterns)
+        counts = per_pattern @ patterns.astype(np.float64)
+    else:
+        present = _csr(nonzero.astype(np.float64), columns, indptr, (n_segments, len(gaps)))
+        counts = present @ gaps.astype(np.float64)
+    return np.rint(counts).astype(np.int32)

@@ -75,7 +75,8 @@ def _prepare(compiled, library, scenarios, options):
         compiled.remaining_life_years,
     )
     existing = ~np.isnan(compiled.remaining_life_years)
-    weights = line_weights(compiled.quantity, replacements, existing)
+    weights = line_weights(compiled.quantity, replacements, existing, compiled.removed)
+    replacements = np.where(compiled.removed, 0.0, replacements)
     return keys_index, profiles, replacements, weights
 
 

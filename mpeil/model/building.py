@@ -138,6 +138,9 @@ class Layer(_Strict):
     reused_input: Share = Field(0.0, description="Share of the amount that is a reused component")
     recycled_content: Share = Field(0.0, description="Share of recycled material in the input (R1)")
     existing: bool = Field(False, description="Part kept in place in a renovation")
+    removed: bool = Field(
+        False, description="Part removed in this renovation: counts its end of life (C, D) only, and can feed a reuse inventory"
+    )
     remaining_service_life_years: NonNegativeFloat | None = Field(
         None, description="For existing parts: years until the first replacement"
     )
@@ -151,6 +154,8 @@ class Layer(_Strict):
     def _cycle_within_cycles(self) -> "Layer":
         if self.use_cycle > self.use_cycles:
             raise ValueError(f"use_cycle {self.use_cycle} exceeds use_cycles {self.use_cycles}")
+        if self.existing and self.removed:
+            raise ValueError("a part cannot be both kept (existing) and removed")
         if self.reused_input + self.recycled_content > 1 + 1e-9:
             raise ValueError("reused_input + recycled_content exceed 1")
         return self

@@ -499,7 +499,7 @@ def _layer(row: _Row, table: _Rows, where: dict) -> Layer:
         if value is None or column in _EOL_FIELD or column == "scenario":
             continue
         data[column] = _number(value, table) if column in _NUMERIC_COLUMNS else (
-            value if column == "existing" else _text(value)
+            value if column in ("existing", "removed") else _text(value)
         )
     shares = {route: _number(cells[column], table) for column, route in _EOL_FIELD.items() if cells.get(column) is not None}
     if shares:
