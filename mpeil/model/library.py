@@ -134,10 +134,11 @@ class EPDLibrary:
 
     def search(self, text: str, limit: int = 50) -> pd.DataFrame:
         """Data sets whose names or category contain every word of ``text`` (case-insensitive)."""
-        haystack = (
-            self.datasets["name_de"].fillna("") + " " + self.datasets["name_en"].fillna("") + " "
-            + self.datasets["category"].fillna("")
-        ).str.lower()
+        columns = [c for c in ("name_de", "name_en", "name_da", "category") if c in self.datasets]
+        haystack = self.datasets[columns[0]].fillna("").astype(str)
+        for column in columns[1:]:
+            haystack = haystack + " " + self.datasets[column].fillna("").astype(str)
+        haystack = haystack.str.lower()
         mask = np.ones(len(haystack), dtype=bool)
         for word in text.lower().split():
             mask &= haystack.str.contains(word, regex=False).to_numpy(dtype=bool)

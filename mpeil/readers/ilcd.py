@@ -226,7 +226,7 @@ def _declared(doc: dict, where: dict, notes: list[str]) -> tuple[float, str, dic
             column, target = MATERIAL_PROPERTIES[name]
             try:
                 props[column] = _convert_property(value, str(item.get("unit", "")), target)
-            except (UnitError, Exception):
+            except Exception:  # pint raises several unrelated types
                 notes.append(f"material property {name!r} {value:g} {item.get('unit')!r} not used: unit not understood")
         elif name == _KG_FACTOR:
             kg_factor = value
