@@ -276,3 +276,13 @@ def test_bad_study_period_in_method():
 def test_bad_service_life_rejected_by_model():
     with pytest.raises(ValueError):
         Layer(product="t:brick", amount=1, unit="kg", service_life_years=0)
+
+
+def test_part_removed_in_a_renovation_counts_its_end_of_life_only():
+    # 1000 kg brick removed now: no production, no use, no replacements (life 20 would give 2);
+    # end of life once: C2 3 + C3 1.9 + C4 0.5; D once: −0.95 × 1000 × 0.004 (gravel) = −3.8
+    r = run(one_layer_building("t:brick", 1000, "kg", service_life_years=20, removed=True,
+                               waste_category="Bricks, roof tiles"))
+    assert [gwp(r, m) for m in ("A1-A3", "A4", "B4")] == [0.0, 0.0, 0.0]
+    assert [gwp(r, m) for m in ("C2", "C3", "C4", "D")] == pytest.approx([3.0, 1.9, 0.5, -3.8], rel=1e-12)
+    assert r.replacements[0] == 0.0

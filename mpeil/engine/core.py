@@ -119,22 +119,12 @@ def aggregate(
         lines = np.bincount(line_segment, weights=nonzero, minlength=n_segments).astype(np.int32)
         contributing[:, ks] = lines[:, None]
         gaps = profile_missing[:, ks, :].reshape(n_profiles, -1)
-        gap_columns = np.flatnonzero(gaps.any(axis=0))
         group_missing = None
-        if gap_columns.size:
-            group_missing = np.zeros(group_values.shape, dtype=np.int32)
-            all_gap = gaps[:, gap_columns].all(axis=0)
-            group_missing[:, gap_columns[all_gap]] = lines[:, None]
-            mixed = gap_columns[~all_gap]
-            if mixed.size:
-                group_missing[:, mixed] = _gap_counts(
-                    line_segment, n_segments, columns, indptr, nonzero, gaps[:, mixed])
-            counted = group_missing[:, gap_columns]
-            nothing_declared = (counted > 0) & (counted == lines[:, None])
-            if nothing_declared.any():
-                sub = group_values[:, gap_columns]
-                sub[nothing_declared] = np.nan
-                group_values[:, gap_columns] = sub
+        if gaps.any():
+            group_missing = _gap_counts(line_segment, n_segments, columns, indptr, nonzero, gaps)
+            nothing_declared = group_missing > 0
+            nothing_declared &= group_missing == lines[:, None]
+            np.copyto(group_values, np.nan, where=nothing_declared)
         # into the [S, M, I] outputs, one run of consecutive modules at a time (views, no fancy copies)
         for first, last in _runs(ks):
             target = slice(ks[first], ks[last] + 1)
@@ -168,10 +158,11 @@ def _gap_counts(
     nonzero: np.ndarray,
     gaps: np.ndarray,
 ) -> np.ndarray:
-    """int32[S, G]: lines per segment with a non-zero weight whose profile has a gap in each column.
+    """int32[S, C]: per segment, the lines with a non-zero weight whose profile has a gap in column C.
 
-    Profiles share few gap patterns (e.g. "no mass → no transport or end of life"), so lines are
-    counted per (segment, pattern) with one bincount and expanded by a small dense product.
+    Profiles share few gap patterns (say "no mass: no transport and no end of life", "no PM
+    declared"), so lines are counted per (segment, pattern) with one bincount and spread over the
+    columns by a small dense product; whole-block operations only, no column gathers.
     """
     patterns, pattern_of = np.unique(gaps, axis=0, return_inverse=True)
     pattern_of = pattern_of.reshape(-1)
@@ -180,8 +171,10 @@ def _gap_counts(
         per_pattern = np.bincount(
             line_segment * n_patterns + pattern_of[columns], weights=nonzero, minlength=n_segments * n_patterns
         ).reshape(n_segments, n_patterns)
-        counts = per_pattern @ patterns.astype(np.float64)
+        # float32 holds counts exactly up to 2**24 lines per segment
+        exact = np.float32 if len(line_segment) < 2**24 else np.float64
+        counts = per_pattern.astype(exact) @ patterns.astype(exact)
     else:
         present = _csr(nonzero.astype(np.float64), columns, indptr, (n_segments, len(gaps)))
         counts = present @ gaps.astype(np.float64)
-    return np.rint(counts).astype(np.int32)
+    return counts.astype(np.int32)

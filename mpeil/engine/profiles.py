@@ -114,8 +114,9 @@ def _per_kg(library: EPDLibrary, dataset_id: str, module: str, indicators, cache
     key = (dataset_id, module)
     if key not in cache:
         index = library.resolve(dataset_id)
-        tensor, _ = _coalesced_tensor(library, indicators, (), LIBRARY_MODULES)
-        row = tensor[index]
+        if "__tensor__" not in cache:  # one coalesced tensor per profile build, not per data set
+            cache["__tensor__"] = _coalesced_tensor(library, indicators, (), LIBRARY_MODULES)[0]
+        row = cache["__tensor__"][index]
         k = LIBRARY_MODULES.index(module)
         if np.isnan(row[k]).all():  # stand-alone data sets declare only their own module
             declared = np.flatnonzero(~np.isnan(row).all(axis=1))
