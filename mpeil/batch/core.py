@@ -305,52 +305,140 @@ def _slice_indicators(results: ElementResults, count: int) -> ElementResults:
     )
 
 
+def _compile_keys(context: ScoringContext) -> list[tuple[float, str | None]]:
+    """The distinct (study period, default transport) the runs compile with."""
+    return list(dict.fromkeys((run.study_period_years, run.default_transport) for run in context.runs))
+
+
 def compile_input(read: ReadInput, context: ScoringContext) -> pd.DataFrame:
-    """One file's flat bill of materials, compiled and checked (raises a located MpeilError)."""
+    """One file's flat bill of materials, compiled and checked on its own (raises a located MpeilError).
+
+    This is the reference for what is wrong with a file: its error row is exactly what this raises.
+    """
     frame = flatten(read.buildings)
-    checked = set()
-    for run in context.runs:
-        if (run.study_period_years, run.default_transport) in checked:
-            continue
-        checked.add((run.study_period_years, run.default_transport))
-        compiled = compile_frame(frame, context.library, context.scenarios, run.study_period_years,
-                                 run.default_transport, read.label)
+    for study_period, transport in _compile_keys(context):
+        compiled = compile_frame(frame, context.library, context.scenarios, study_period, transport, read.label)
         check_plausibility(frame, compiled, context.options.limits, read.label)
     return frame
+
+
+#: after this many bad files found by compiling a chunk as a whole, the rest are compiled file by file
+_WHOLE_CHUNK_RETRIES = 4
+
+
+@dataclass
+class _Flat:
+    """The flat bill of materials of many files, buildings renamed to keys "000000000", "000000001", …"""
+
+    frame: pd.DataFrame
+    owners: list  # per key: _Owner
+    file_of_key: np.ndarray  # per key: index into the reads
+
+
+def _flat(reads: Sequence[ReadInput]) -> _Flat:
+    buildings, owners, file_of_key, lines = [], [], [], []
+    for position, read in enumerate(reads):
+        for building in read.buildings:
+            owners.append(_Owner(read.label, read.path, read.member, read.sha256, str(building.id)))
+            file_of_key.append(position)
+            buildings.append(building)
+            lines.append(sum(len(element.layers) for element in building.elements))
+    frame = flatten(buildings)
+    if len(frame) != sum(lines):  # one row per layer line, buildings in order (mpeil.compile.flatten)
+        raise RuntimeError("flatten() did not give one row per layer line")
+    keys = np.array([f"{k:09d}" for k in range(len(owners))], dtype=object)
+    frame["building_id"] = np.repeat(keys, lines)
+    return _Flat(frame, owners, np.asarray(file_of_key, dtype=np.int64))
+
+
+def _compile_chunk(flat: _Flat, context: ScoringContext) -> dict:
+    """Compile and check the whole chunk: (study period, transport) → CompiledBuildings."""
+    compiled_for = {}
+    for study_period, transport in _compile_keys(context):
+        compiled = compile_frame(flat.frame, context.library, context.scenarios, study_period, transport, None)
+        check_plausibility(flat.frame, compiled, context.options.limits, None)
+        compiled_for[(study_period, transport)] = compiled
+    return compiled_for
+
+
+def _file_error(read: ReadInput, context: ScoringContext, chunk: int) -> dict | None:
+    """The error row of one file compiled on its own, or None when it compiles."""
+    try:
+        compile_input(read, context)
+    except MpeilError as error:
+        return error_row(error.located(file=read.label), read.label, read.sha256, chunk)
+    except Exception as exc:  # noqa: BLE001 - an engine bug on one file must not sink the chunk
+        return _internal_error(exc, read, chunk)
+    return None
 
 
 def score_inputs(inputs: Sequence[ReadInput], context: ScoringContext, chunk: int = 0) -> ChunkTables:
     """Score the buildings of many files together; errors per file, one engine pass per run.
 
-    Should the engine fail on the whole chunk (a bug, not an input error), each file is scored
-    on its own, so only the file that triggers it becomes an error row.
+    The chunk is compiled as a whole (one ``compile_frame`` call, the fast path). When that raises,
+    the error names a building, hence a file: that file is compiled on its own for its error row
+    (the same row ``compile_input`` gives, whatever else is in the chunk), left out, and the rest
+    compiled again; after a few bad files the remaining files are compiled one by one. Should the
+    engine fail on the whole chunk (a bug, not an input error), each file is scored on its own, so
+    only the file that triggers it becomes an error row.
     """
-    errors: list[dict] = []
-    good: list[tuple[ReadInput, pd.DataFrame]] = []
-    for read in inputs:
+    errors: dict[int, dict] = {}  # position in inputs → error row
+    pending = list(range(len(inputs)))
+    compiled_for, flat = None, None
+    for _ in range(_WHOLE_CHUNK_RETRIES + 1):
+        if not pending:
+            break
         try:
-            good.append((read, compile_input(read, context)))
+            flat = _flat([inputs[i] for i in pending])
+            compiled_for = _compile_chunk(flat, context)
+            break
         except MpeilError as error:
-            errors.append(error_row(error.located(file=read.label), read.label, read.sha256, chunk))
-        except Exception as exc:  # noqa: BLE001 - an engine bug on one file must not sink the chunk
-            errors.append(_internal_error(exc, read, chunk))
-    if not good:
-        return ChunkTables(pd.DataFrame(), pd.DataFrame(), errors, [])
+            compiled_for = None
+            key = str(error.building) if error.building is not None else ""
+            if not key.isdigit() or int(key) >= len(flat.owners):
+                break
+            position = pending[int(flat.file_of_key[int(key)])]
+            row = _file_error(inputs[position], context, chunk)
+            if row is None:  # compiles alone: do not guess, compile file by file
+                break
+            errors[position] = row
+            pending.remove(position)
+        except Exception:  # noqa: BLE001
+            compiled_for = None
+            break
+    if compiled_for is None and pending:  # the slow path: every file on its own
+        still = []
+        for position in pending:
+            row = _file_error(inputs[position], context, chunk)
+            if row is None:
+                still.append(position)
+            else:
+                errors[position] = row
+        pending = still
+    error_rows = [errors[i] for i in sorted(errors)]
+    if not pending:
+        return ChunkTables(pd.DataFrame(), pd.DataFrame(), error_rows, [])
     try:
-        tables = _score_together(good, context, chunk)
+        if compiled_for is None:
+            flat = _flat([inputs[i] for i in pending])
+            compiled_for = _compile_chunk(flat, context)
+        tables = _score_together(flat, compiled_for, context, chunk)
     except Exception:  # noqa: BLE001
         parts = []
-        for one in good:
+        for position in pending:
+            read = inputs[position]
             try:
-                parts.append(_score_together([one], context, chunk))
+                one = _flat([read])
+                parts.append(_score_together(one, _compile_chunk(one, context), context, chunk))
             except Exception as exc:  # noqa: BLE001
-                errors.append(_internal_error(exc, one[0], chunk))
+                errors[position] = _internal_error(exc, read, chunk)
         parts = [p for p in parts if len(p.summary)]
         tables = ChunkTables(
             pd.concat([p.results for p in parts], ignore_index=True) if parts else pd.DataFrame(),
             pd.concat([p.summary for p in parts], ignore_index=True) if parts else pd.DataFrame(),
             [], [r for p in parts for r in p.receipts])
-    tables.errors = errors
+        error_rows = [errors[i] for i in sorted(errors)]
+    tables.errors = error_rows
     return tables
 
 
@@ -360,24 +448,11 @@ def _internal_error(exc: Exception, read: ReadInput, chunk: int) -> dict:
     return row
 
 
-def _score_together(good: Sequence[tuple[ReadInput, pd.DataFrame]], context: ScoringContext, chunk: int) -> ChunkTables:
-    frames: list[pd.DataFrame] = []
-    owners: list[_Owner] = []  # per internal building key: its file and id
-    for read, frame in good:
-        ids = frame["building_id"].astype(str)
-        codes, uniques = pd.factorize(ids, sort=False)
-        base = len(owners)
-        owners.extend(_Owner(read.label, read.path, read.member, read.sha256, str(b)) for b in uniques)
-        frames.append(frame.assign(building_id=[f"{base + c:09d}" for c in codes]))
-    frame = pd.concat(frames, ignore_index=True)
+def _score_together(flat: _Flat, compiled_for: dict, context: ScoringContext, chunk: int) -> ChunkTables:
+    owners = flat.owners
     per_run = []
-    compiled_for: dict = {}
     for run in context.runs:
-        key = (run.study_period_years, run.default_transport)
-        if key not in compiled_for:
-            compiled_for[key] = compile_frame(frame, context.library, context.scenarios, run.study_period_years,
-                                              run.default_transport, None)
-        compiled = compiled_for[key]
+        compiled = compiled_for[(run.study_period_years, run.default_transport)]
         per_run.append((run, compiled, run_engine(compiled, context.library, context.scenarios, run.options)))
     first_run, compiled, elements = per_run[0]
     keys = compiled.building_ids.astype(str)
