@@ -114,6 +114,31 @@ def test_batch_scores_equal_mpeil_score_bit_for_bit(corpus):
         assert rows[label]["gwp_per_m2_yr"].hex() == float(gwp["score"]).hex()
 
 
+def test_results_rows_equal_result_to_frame(corpus):
+    label = corpus["good"][1]  # a CSV bill of materials
+    table = pq.read_table(corpus["out"] / "results").to_pandas()
+    ours = table[table["file"] == label].drop(columns="file").reset_index(drop=True)
+    expected = mpeil.score(label, library=load_library()).to_frame(include_missing=True).reset_index(drop=True)
+    assert sorted(ours.columns) == sorted(expected.columns)
+    for column in ("building", "element", "element_type", "module", "indicator", "unit"):
+        assert ours[column].astype(object).tolist() == expected[column].astype(object).tolist(), column
+    assert ours["missing_lines"].tolist() == expected["missing_lines"].tolist()
+    hexes = [None if v != v else float(v).hex() for v in ours["value"]]
+    assert hexes == [None if v != v else float(v).hex() for v in expected["value"]]
+
+
+def test_error_rows_do_not_depend_on_the_chunking(corpus, tmp_path):
+    # one chunk holding every input: the whole-chunk compile fails, bad files are found one by one
+    run_batch([corpus["in"]], tmp_path / "one-chunk", chunk_size=1000, limits=limits_for_tests(), as_of=AS_OF)
+    columns = ["file", "building", "element", "layer", "field", "error_type", "message", "input_sha256"]
+    chunked = pq.read_table(corpus["out"] / "errors.parquet", columns=columns)
+    whole = pq.read_table(tmp_path / "one-chunk" / "errors.parquet", columns=columns)
+    assert whole.equals(chunked)
+    scores = [pq.read_table(path / "summary.parquet", columns=["file", "building", "score", "gwp_per_m2_yr"])
+              for path in (corpus["out"], tmp_path / "one-chunk")]
+    assert scores[0].equals(scores[1])
+
+
 def test_data_quality_figures(corpus):
     rows = {row["building"]: row for row in _rows(corpus["out"] / "summary.parquet")}
     house = rows["house-000"]

@@ -18,12 +18,13 @@ from mpeil.methods.scoring import building_totals
 from mpeil.model.library import load_library
 from mpeil.model.scenarios import load_scenarios
 from mpeil.outputs.lcax import LCAX_CATEGORIES, LCAX_MODULES, to_lcax
+from mpeil.paths import scenarios_dir
 from mpeil.readers import read_building
 
-EXAMPLES = ["scenarios/examples/terraced_house.json", "scenarios/examples/apartment_building.json"]
+EXAMPLES = [scenarios_dir() / "examples" / name for name in ("terraced_house.json", "apartment_building.json")]
 
 
-@pytest.mark.parametrize("path", EXAMPLES)
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_lcax_totals_equal_mpeil_without_replacements(path):
     library, scenarios = load_library(["obd2024"]), load_scenarios()
     building = read_building(path)

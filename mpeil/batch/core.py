@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .. import __version__
 from ..compile import CompiledBuildings, compile_frame, flatten
@@ -249,7 +250,7 @@ class _Owner:
 
 @dataclass
 class ChunkTables:
-    results: pd.DataFrame
+    results: pa.Table | None  # None: no building scored
     summary: pd.DataFrame
     errors: list[dict]
     receipts: list[dict]
@@ -417,7 +418,7 @@ def score_inputs(inputs: Sequence[ReadInput], context: ScoringContext, chunk: in
         pending = still
     error_rows = [errors[i] for i in sorted(errors)]
     if not pending:
-        return ChunkTables(pd.DataFrame(), pd.DataFrame(), error_rows, [])
+        return ChunkTables(None, pd.DataFrame(), error_rows, [])
     try:
         if compiled_for is None:
             flat = _flat([inputs[i] for i in pending])
@@ -434,7 +435,7 @@ def score_inputs(inputs: Sequence[ReadInput], context: ScoringContext, chunk: in
                 errors[position] = _internal_error(exc, read, chunk)
         parts = [p for p in parts if len(p.summary)]
         tables = ChunkTables(
-            pd.concat([p.results for p in parts], ignore_index=True) if parts else pd.DataFrame(),
+            pa.concat_tables([p.results for p in parts]) if parts else None,
             pd.concat([p.summary for p in parts], ignore_index=True) if parts else pd.DataFrame(),
             [], [r for p in parts for r in p.receipts])
         error_rows = [errors[i] for i in sorted(errors)]
@@ -471,15 +472,34 @@ def _score_together(flat: _Flat, compiled_for: dict, context: ScoringContext, ch
     return ChunkTables(tidy, summary, [], receipts)
 
 
-def _tidy(result: Result, owners: list["_Owner"]) -> pd.DataFrame:
-    frame = result.to_frame(include_missing=True)
-    keys = frame["building"].astype(str).astype(np.int64).to_numpy()
-    files = np.array([o.label for o in owners], dtype=object)
-    ids = np.array([o.building for o in owners], dtype=object)
-    frame.insert(0, "file", files[keys])
-    frame["building"] = ids[keys]
-    return frame[["file", "building", "element", "element_type", "module", "indicator", "value", "unit",
-                  "missing_lines"]].reset_index(drop=True)
+def _tidy(result: Result, owners: list["_Owner"]) -> pa.Table:
+    """``Result.to_frame()`` (same rows, order and values) plus the file, built as Arrow dictionary
+    columns: the labels repeat millions of times and are never materialised as Python strings."""
+    elements = result.elements
+    compiled = elements.compiled
+    n_elements, n_modules, n_indicators = elements.values.shape
+    per_element = n_modules * n_indicators
+    element_index = np.repeat(np.arange(n_elements, dtype=np.int64), per_element)
+    building_of_row = compiled.element_building[element_index]
+
+    def labels(indices: np.ndarray, values) -> pa.Array:
+        dictionary = pa.array([None if v is None else str(v) for v in values], type=pa.string())
+        return pa.DictionaryArray.from_arrays(pa.array(indices, type=pa.int32()), dictionary).cast(pa.string())
+
+    units = result.units()
+    module_index = np.tile(np.repeat(np.arange(n_modules), n_indicators), n_elements)
+    indicator_index = np.tile(np.arange(n_indicators), n_elements * n_modules)
+    return pa.table({
+        "file": labels(building_of_row, [o.label for o in owners]),
+        "building": labels(building_of_row, [o.building for o in owners]),
+        "element": labels(element_index, compiled.element_ids),
+        "element_type": labels(element_index, compiled.element_types),
+        "module": labels(module_index, result.modules),
+        "indicator": labels(indicator_index, result.indicators),
+        "value": pa.array(elements.values.reshape(-1), type=pa.float64(), from_pandas=True),  # NaN → null
+        "unit": labels(indicator_index, [units[code] for code in result.indicators]),
+        "missing_lines": pa.array(elements.missing.reshape(-1).astype(np.int32), type=pa.int32()),
+    })
 
 
 def _warnings(row: pd.Series, gwp_row: pd.Series | None, expired_lines: int, default_lives: int) -> list[str]:

@@ -74,8 +74,10 @@ ERRORS_SCHEMA = pa.schema([
 ])
 
 
-def to_table(frame: pd.DataFrame | list[dict], schema: pa.Schema) -> pa.Table:
+def to_table(frame: pa.Table | pd.DataFrame | list[dict] | None, schema: pa.Schema) -> pa.Table:
     """A table with exactly ``schema``'s columns and types (an empty input gives an empty table)."""
+    if isinstance(frame, pa.Table):
+        return frame.select(schema.names).cast(schema)
     if isinstance(frame, list):
         if not frame:
             return schema.empty_table()

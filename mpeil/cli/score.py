@@ -12,12 +12,14 @@ import typer
 from ..errors import MpeilError
 
 
-def _print_table(result, console) -> None:
+def _print_table(results, console) -> None:
+    import pandas as pd
     from rich.table import Table
 
-    scores = result.scores
-    stage = result.by_stage()
-    table = Table(title=f"{result.method.title or result.method.name}", show_lines=False)
+    result = results[0]
+    scores = pd.concat([r.scores for r in results])
+    stage = pd.concat([r.by_stage() for r in results])
+    table = Table(title=f"{result.method.title or result.method.name}", show_lines=True)
     table.add_column("building")
     table.add_column(f"score [{scores['score_unit'].iloc[0]}]", justify="right")
     for name in stage.columns:
@@ -65,9 +67,10 @@ def register(app: typer.Typer) -> None:
             except MpeilError as error:
                 failed += 1
                 errors.print(f"[red]error[/red] {type(error).__name__}: {error}", highlight=False)
+        if results and output_format == "table":
+            _print_table(results, console)
         for result in results:
             if output_format == "table":
-                _print_table(result, console)
                 if by_element:
                     console.print(result.by_element().to_string(index=False))
             elif output_format == "json":

@@ -107,33 +107,113 @@ def aggregate(
     values = np.empty((n_segments, n_modules, n_ind), dtype=np.float64)
     missing = np.zeros((n_segments, n_modules, n_ind), dtype=np.int32)
     contributing = np.zeros((n_segments, n_modules), dtype=np.int32)
+    groups = _merged_groups(weights, filled, profile_missing)
     covered = np.zeros(n_modules, dtype=bool)
-    for group, modules in WEIGHT_GROUPS.items():
-        ks = [_MODULE_INDEX[m] for m in modules]
-        covered[ks] = True
-        w = np.asarray(getattr(weights, group), dtype=np.float64)
-        block = np.ascontiguousarray(filled[:, ks, :].reshape(n_profiles, -1))
-        group_values = _csr(w, columns, indptr, (n_segments, n_profiles)) @ block  # [S, k·I], C order
-        # gap bookkeeping, only for the columns where some profile has a gap
-        nonzero = w != 0
-        lines = np.bincount(line_segment, weights=nonzero, minlength=n_segments).astype(np.int32)
-        contributing[:, ks] = lines[:, None]
-        gaps = profile_missing[:, ks, :].reshape(n_profiles, -1)
-        group_missing = None
-        if gaps.any():
-            group_missing = _gap_counts(line_segment, n_segments, columns, indptr, nonzero, gaps)
-            nothing_declared = group_missing > 0
-            nothing_declared &= group_missing == lines[:, None]
-            np.copyto(group_values, np.nan, where=nothing_declared)
-        # into the [S, M, I] outputs, one run of consecutive modules at a time (views, no fancy copies)
-        for first, last in _runs(ks):
-            target = slice(ks[first], ks[last] + 1)
-            source = slice(first * n_ind, (last + 1) * n_ind)
-            values[:, target, :] = group_values[:, source].reshape(n_segments, -1, n_ind)
-            if group_missing is not None:
-                missing[:, target, :] = group_missing[:, source].reshape(n_segments, -1, n_ind)
+    for group in groups:
+        covered[group.modules] = True
     values[:, ~covered, :] = 0.0
+    rows = max(256, _BLOCK_BYTES // (8 * n_modules * n_ind))
+    for first in range(0, n_segments, rows):
+        last = min(first + rows, n_segments)
+        lines = slice(int(indptr[first]), int(indptr[last]))
+        block_indptr = indptr[first:last + 1] - indptr[first]
+        block_segment = line_segment[lines] - first
+        for group in groups:
+            _aggregate_block(group, first, last, lines, block_indptr, block_segment, columns[lines], n_profiles,
+                             n_ind, values, missing, contributing)
     return values, missing, contributing
+
+
+#: segments are summed in blocks whose temporaries stay this small, so the allocator reuses them
+#: (one product into a fresh 1 GB array costs more in page faults than in arithmetic)
+_BLOCK_BYTES = 8 * 2**20
+#: above this many distinct gap patterns in a group, count gaps with a sparse product instead
+_MAX_GAP_PATTERNS = 64
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Modules that share one line weight, with their slice of the profiles and gap patterns."""
+
+    weights: np.ndarray  # float64[L]
+    modules: list[int]  # output module indices
+    runs: list[tuple[int, int]]  # (first, last) positions in ``modules`` of consecutive modules
+    block: np.ndarray  # float64[P, k·I], gaps as 0
+    gaps: np.ndarray | None  # bool[P, k·I], None when no profile has a gap here
+    patterns: np.ndarray | None  # [G, k·I] distinct gap rows (float32), or None
+    pattern_of: np.ndarray | None  # [P] pattern of each profile
+
+
+def _merged_groups(weights: LineWeights, filled: np.ndarray, profile_missing: np.ndarray) -> list[_Group]:
+    """WEIGHT_GROUPS, with groups of equal line weights merged (new parts: A1-A3 to C4 all weigh q)."""
+    merged: list[tuple[np.ndarray, list[int]]] = []
+    for group, modules in WEIGHT_GROUPS.items():
+        w = np.asarray(getattr(weights, group), dtype=np.float64)
+        ks = [_MODULE_INDEX[m] for m in modules]
+        for other in merged:
+            if other[0] is w or np.array_equal(other[0], w):
+                other[1].extend(ks)
+                break
+        else:
+            merged.append((w, ks))
+    n_profiles = filled.shape[0]
+    out = []
+    for w, ks in merged:
+        ks = sorted(ks)
+        gaps = profile_missing[:, ks, :].reshape(n_profiles, -1)
+        patterns = pattern_of = None
+        if gaps.any():
+            unique, inverse = np.unique(gaps, axis=0, return_inverse=True)
+            if len(unique) <= _MAX_GAP_PATTERNS:
+                patterns, pattern_of = unique.astype(np.float32), inverse.reshape(-1)
+        else:
+            gaps = None
+        out.append(_Group(w, ks, _runs(ks), np.ascontiguousarray(filled[:, ks, :].reshape(n_profiles, -1)),
+                          gaps, patterns, pattern_of))
+    return out
+
+
+def _aggregate_block(
+    group: _Group,
+    first: int,
+    last: int,
+    lines: slice,
+    indptr: np.ndarray,
+    segment: np.ndarray,
+    columns: np.ndarray,
+    n_profiles: int,
+    n_ind: int,
+    values: np.ndarray,
+    missing: np.ndarray,
+    contributing: np.ndarray,
+) -> None:
+    """Segments ``first:last`` of one group: the sparse product, then the gap bookkeeping."""
+    n = last - first
+    w = group.weights[lines]
+    block_values = _csr(w, columns, indptr, (n, n_profiles)) @ group.block  # [n, k·I]
+    nonzero = w != 0
+    lines_per_segment = np.bincount(segment, weights=nonzero, minlength=n)
+    contributing[first:last, group.modules] = lines_per_segment[:, None]
+    counts = None
+    if group.gaps is not None:
+        if group.patterns is not None:  # count lines per (segment, gap pattern), then spread over columns
+            n_patterns = len(group.patterns)
+            per_pattern = np.bincount(segment * n_patterns + group.pattern_of[columns], weights=nonzero,
+                                      minlength=n * n_patterns).reshape(n, n_patterns)
+            # float32 holds these counts exactly (up to 2**24 lines per segment)
+            counts = per_pattern.astype(np.float32) @ group.patterns
+        else:
+            counts = _csr(nonzero.astype(np.float64), columns, indptr, (n, n_profiles)) @ group.gaps.astype(
+                np.float64)
+        nothing_declared = counts > 0
+        nothing_declared &= counts == lines_per_segment[:, None]
+        np.copyto(block_values, np.nan, where=nothing_declared)
+    for start, stop in group.runs:  # one run of consecutive modules at a time: plain slices, no fancy copies
+        target = slice(group.modules[start], group.modules[stop] + 1)
+        source = slice(start * n_ind, (stop + 1) * n_ind)
+        values[first:last, target, :] = block_values[:, source].reshape(n, -1, n_ind)
+        if counts is not None:
+            missing[first:last, target, :] = counts[:, source].reshape(n, -1, n_ind)
 
 
 def _runs(positions: list[int]) -> list[tuple[int, int]]:
@@ -144,37 +224,3 @@ def _runs(positions: list[int]) -> list[tuple[int, int]]:
             runs.append((first, i - 1))
             first = i
     return runs
-
-
-#: above this many distinct gap patterns per segment, count gaps with a sparse product instead
-_MAX_GAP_PATTERNS = 64
-
-
-def _gap_counts(
-    line_segment: np.ndarray,
-    n_segments: int,
-    columns: np.ndarray,
-    indptr: np.ndarray,
-    nonzero: np.ndarray,
-    gaps: np.ndarray,
-) -> np.ndarray:
-    """int32[S, C]: per segment, the lines with a non-zero weight whose profile has a gap in column C.
-
-    Profiles share few gap patterns (say "no mass: no transport and no end of life", "no PM
-    declared"), so lines are counted per (segment, pattern) with one bincount and spread over the
-    columns by a small dense product; whole-block operations only, no column gathers.
-    """
-    patterns, pattern_of = np.unique(gaps, axis=0, return_inverse=True)
-    pattern_of = pattern_of.reshape(-1)
-    n_patterns = len(patterns)
-    if n_patterns <= _MAX_GAP_PATTERNS:
-        per_pattern = np.bincount(
-            line_segment * n_patterns + pattern_of[columns], weights=nonzero, minlength=n_segments * n_patterns
-        ).reshape(n_segments, n_patterns)
-        # float32 holds counts exactly up to 2**24 lines per segment
-        exact = np.float32 if len(line_segment) < 2**24 else np.float64
-        counts = per_pattern.astype(exact) @ patterns.astype(exact)
-    else:
-        present = _csr(nonzero.astype(np.float64), columns, indptr, (n_segments, len(gaps)))
-        counts = present @ gaps.astype(np.float64)
-    return counts.astype(np.int32)
