@@ -290,6 +290,14 @@ def write_broken_corpus(folder: Path) -> dict[str, tuple[str, str | None]]:
     _zip(expect("zip-bomb-total.zip", "InputError", "zip_uncompressed_total"),
          {f"part-{k}.json": b"\0" * 20_000_000 for k in range(3)})
     expect("zip-corrupt.zip", "ParseError", None).write_bytes(b"PK\x05\x06" + b"\xff" * 40)
+    # a bomb whose headers lie: 150 kB of zeros declared as 1,000 bytes (local header and central directory)
+    liar = expect("zip-lying-header.zip", "ParseError", None, "liar.json")
+    _zip(liar, {"liar.json": b"0" * 150_000})
+    data = bytearray(liar.read_bytes())
+    local, central = data.find(b"PK\x03\x04"), data.find(b"PK\x01\x02")
+    data[local + 22:local + 26] = (1000).to_bytes(4, "little")
+    data[central + 24:central + 28] = (1000).to_bytes(4, "little")
+    liar.write_bytes(bytes(data))
     inner = io.BytesIO()
     with zipfile.ZipFile(inner, "w") as z:
         z.writestr("house.json", json.dumps(building_dict()))

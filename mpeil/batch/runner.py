@@ -124,6 +124,7 @@ def run_chunk(task: ChunkTask) -> ChunkReport:
         "files_failed": len(errors),
         "buildings": int(len(tables.summary)),
         "errors": len(errors),
+        "receipts": [item["name"] for item in tables.receipts],
     }
     OutputDir(task.out_dir).write_chunk(task.chunk, tables.results, tables.summary, errors, tables.receipts, entry)
     return ChunkReport(task.chunk, len(task.items), len(errors), int(len(tables.summary)), len(errors))
@@ -245,6 +246,12 @@ def _chunks(items: Sequence[InputItem], size: int) -> list[tuple[InputItem, ...]
     return [tuple(items[i:i + size]) for i in range(0, len(items), size)]
 
 
+def _method_reference(method: str | os.PathLike) -> str:
+    """A shipped method's name as it is; a method file as an absolute path (workers may run elsewhere)."""
+    text = os.fspath(method)
+    return os.path.abspath(text) if text.endswith(".toml") and os.path.isfile(text) else text
+
+
 def _limits(limits: Limits | None, max_file_size, max_zip_ratio, max_zip_total) -> Limits:
     base = limits if limits is not None else load_limits()
     return base.replace(file_size=max_file_size, zip_compression_ratio=max_zip_ratio,
@@ -312,8 +319,9 @@ def run_batch(
     if jobs < 1:
         raise UsageError("jobs must be at least 1")
     limits = _limits(limits, max_file_size, max_zip_ratio, max_zip_total)
+    method, gwp_method = _method_reference(method), None if gwp_method is None else _method_reference(gwp_method)
     options = ScoringOptions(
-        method=os.fspath(method),
+        method=method,
         method_options=tuple(sorted((method_options or {}).items())),
         gwp_method=gwp_method,
         library_sources=None if library_sources is None else tuple(library_sources),
@@ -355,7 +363,8 @@ def run_batch(
         })
 
     finished = {k: e for k, e in store.finished_chunks().items()
-                if k < len(chunks) and e.get("labels_sha256") == labels_sha256(chunks[k])}
+                if k < len(chunks) and e.get("labels_sha256") == labels_sha256(chunks[k])
+                and store.chunk_complete(k, e)}
     todo = [ChunkTask(k, chunk, options, str(store.root), library, scenarios)
             for k, chunk in enumerate(chunks) if k not in finished]
     reports = {k: ChunkReport(k, e["files"], e["files_failed"], e["buildings"], e["errors"])

@@ -40,15 +40,20 @@ _PART = "part-{:06d}.parquet"
 _JOURNAL_ENTRY = "chunk-{:06d}.json"
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that ``path`` is either the old file or the whole new one."""
+def atomic_write_bytes(path: Path, data: bytes, fsync: bool = True) -> None:
+    """Write ``data`` to ``path`` so that ``path`` is either the old file or the whole new one.
+
+    ``fsync=False`` skips forcing the bytes to disk (still atomic for readers and after a killed
+    process; after a power loss the caller must check the file, as resume does for receipts).
+    """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     try:
         with open(tmp, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if fsync:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -148,12 +153,22 @@ class OutputDir:
 
     def write_chunk(self, chunk: int, results, summary, errors: list[dict], receipts: list[dict], entry: dict) -> None:
         """All files of one chunk, then its journal entry (last)."""
-        for item in receipts:
-            atomic_write_bytes(self.receipts / item["name"], _json_bytes(item["receipt"]))
+        for item in receipts:  # not fsynced one by one: resume checks them (chunk_complete)
+            atomic_write_bytes(self.receipts / item["name"], _json_bytes(item["receipt"]), fsync=False)
         _atomic_parquet(to_table(results, RESULTS_SCHEMA), self.results / _PART.format(chunk))
         _atomic_parquet(to_table(summary, SUMMARY_SCHEMA), self.parts / "summary" / _PART.format(chunk))
         _atomic_parquet(to_table(errors, ERRORS_SCHEMA), self.parts / "errors" / _PART.format(chunk))
         atomic_write_bytes(self.journal / _JOURNAL_ENTRY.format(chunk), _json_bytes(entry))
+
+    def chunk_complete(self, chunk: int, entry: dict) -> bool:
+        """Whether every file a journal entry promises is there (after a power loss it might not be)."""
+        parts = [self.results / _PART.format(chunk), self.parts / "summary" / _PART.format(chunk),
+                 self.parts / "errors" / _PART.format(chunk)]
+        try:
+            return all(p.stat().st_size > 0 for p in parts) and all(
+                (self.receipts / name).stat().st_size > 0 for name in entry.get("receipts", []))
+        except OSError:
+            return False
 
     # ------------------------------------------------------------------ end of run
     def _assemble(self, kind: str, schema: pa.Schema, target: Path, n_chunks: int) -> None:

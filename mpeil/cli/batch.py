@@ -2,8 +2,9 @@
 
 Exit codes of ``mpeil batch``: 0 every input was scored; 1 the batch completed but some inputs
 could not be scored (see ``DIR/errors.parquet``); 2 usage error (bad option, input that names
-nothing, output directory holding something else), nothing was scored; 130 interrupted (Ctrl-C):
-finished chunks are kept, continue with ``--resume``.
+nothing, output directory holding something else), nothing was scored; 3 the batch stopped for a
+reason that is not an input (disk full, a worker process killed, the Dask cluster gone): finished
+chunks are kept, continue with ``--resume``; 130 interrupted (Ctrl-C): the same.
 
 Exit codes of ``mpeil verify``: 0 every receipt verified bit for bit; 1 some did not; 2 usage error.
 """
@@ -95,6 +96,8 @@ def register(app: typer.Typer) -> None:
                  "method's), or codes separated by commas")] = "all",
         as_of: Annotated[str | None, typer.Option(
             help="Date EPD validity is judged at (YYYY-MM-DD; default today)")] = None,
+        library: Annotated[str | None, typer.Option(
+            help="Shipped EPD sources to use, separated by commas, e.g. obd2024,obd2020 (default: all)")] = None,
         max_file_size: Annotated[str | None, typer.Option(
             help="Largest input file, e.g. 64MB (default: data/batch_limits.csv)")] = None,
         max_zip_ratio: Annotated[float | None, typer.Option(
@@ -107,7 +110,7 @@ def register(app: typer.Typer) -> None:
         """Score many building files into DIR: results, summary, errors, receipts, manifest.
 
         Exit code 0: every input scored; 1: some inputs could not be scored (DIR/errors.parquet);
-        2: usage error; 130: interrupted (continue with --resume).
+        2: usage error; 3: stopped by a system problem, 130: interrupted (both: continue with --resume).
         """
         import datetime
 
@@ -147,7 +150,8 @@ def register(app: typer.Typer) -> None:
             summary = run_batch(
                 inputs, out, method, jobs=jobs, scheduler=scheduler, chunk_size=chunk_size, resume=resume,
                 overwrite=overwrite, duckdb=duckdb, gwp_method=None if gwp_method.lower() == "none" else gwp_method,
-                method_options=method_options, report_indicators=report, as_of=as_of, max_file_size=_size(max_file_size),
+                method_options=method_options, report_indicators=report, as_of=as_of,
+                library_sources=None if library is None else [x.strip() for x in library.split(",") if x.strip()], max_file_size=_size(max_file_size),
                 max_zip_ratio=max_zip_ratio, max_zip_total=_size(max_zip_total),
                 progress=sys.stderr.isatty() if progress is None else progress,
             )
@@ -158,6 +162,11 @@ def register(app: typer.Typer) -> None:
             console.print(f"\n[yellow]interrupted[/yellow]: finished chunks are kept in {out}; "
                           "run the same command with --resume to continue", highlight=False)
             raise typer.Exit(code=130) from None
+        except Exception as exc:  # noqa: BLE001 - disk full, a worker killed, the cluster gone: not an input
+            console.print(f"[red]the batch stopped[/red]: {type(exc).__name__}: {exc}\n"
+                          f"finished chunks are kept in {out}; fix the cause and run the same command with "
+                          "--resume", highlight=False)
+            raise typer.Exit(code=3) from None
         _print_summary(summary, console)
         raise typer.Exit(code=summary.exit_code)
 

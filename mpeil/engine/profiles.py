@@ -66,7 +66,7 @@ class Profiles:
 
 def profile_keys(compiled) -> tuple[np.ndarray, pd.DataFrame]:
     """Per-line profile index and one row of scenario keys per profile."""
-    keys = pd.DataFrame(
+    columns = (
         {
             "dataset": compiled.dataset,
             "transport": compiled.transport,
@@ -85,10 +85,39 @@ def profile_keys(compiled) -> tuple[np.ndarray, pd.DataFrame]:
             "use_cycle": compiled.use_cycle,
         }
     )
-    # hash-based grouping: O(L), NaN keys kept as their own group
-    codes = keys.groupby(list(keys.columns), sort=False, dropna=False).ngroup().to_numpy()
-    first = pd.Series(np.arange(len(codes))).groupby(codes, sort=True).first().to_numpy()
-    return codes.astype(np.int64), keys.iloc[first].reset_index(drop=True)
+    codes = _group_codes([np.asarray(values) for values in columns.values()])
+    # codes number the groups in order of first appearance, so first occurrences come in code order
+    first = np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())
+    return codes, pd.DataFrame({name: np.asarray(values)[first] for name, values in columns.items()})
+
+
+def _group_codes(columns: Sequence[np.ndarray]) -> np.ndarray:
+    """int64[L]: one code per distinct row of ``columns``, numbered in order of first appearance.
+
+    The same grouping as ``DataFrame.groupby(sort=False, dropna=False).ngroup()`` (NaN is a key of
+    its own), done column by column: each column is factorised (hash-based, O(L); constant columns
+    are skipped) and its codes are folded into one integer key per row.
+    """
+    n = len(columns[0]) if columns else 0
+    combined = np.zeros(n, dtype=np.int64)
+    radix = 1
+    for values in columns:
+        if n == 0:
+            break
+        first = values[0]
+        if values.dtype.kind == "f" and first != first:  # NaN first: constant only if all NaN
+            if np.isnan(values).all():
+                continue
+        elif (values == first).all():
+            continue
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        if radix * len(uniques) >= 2**62:  # keep the folded key in int64
+            combined, folded = pd.factorize(combined)
+            combined, radix = combined.astype(np.int64), len(folded)
+        combined = combined * len(uniques) + codes
+        radix *= len(uniques)
+    codes, _ = pd.factorize(combined, sort=False)
+    return codes.astype(np.int64)
 
 
 def _coalesced_tensor(

@@ -48,6 +48,19 @@ from pydantic import ValidationError
 
 from ..errors import InputError, ParseError
 from ..model import Building, Element, Layer, OperationalEnergy
+from ..model.bom import (
+    _EOL_FIELD,
+    _SCENARIO_PART,
+    BOM_COLUMNS,
+    BUILDING_COLUMNS,
+    ELEMENT_COLUMNS,
+    EOL_COLUMNS,
+    LAYER_COLUMNS,
+    METADATA_COLUMN,
+    OPERATIONAL_ELEMENT_TYPE,
+    bom_rows,
+    scenario_text,
+)
 
 __all__ = [
     "BOM_COLUMNS",
@@ -63,35 +76,14 @@ __all__ = [
     "bom_rows",
 ]
 
-BUILDING_COLUMNS = (
-    "building_id", "building_name", "use_type", "gross_floor_area_m2", "reference_study_period_years",
-    "construction_year", "region", "project_type",
-)
-ELEMENT_COLUMNS = ("element_id", "element_name", "element_type", "nl_sfb", "element_quantity", "element_unit")
-EOL_COLUMNS = ("eol_landfill", "eol_incineration", "eol_reuse", "eol_recycling", "eol_sorted_on_site")
-LAYER_COLUMNS = (
-    "layer", "composition", "ratio", "product", "amount", "unit", "name", "service_life_years",
-    "service_life_category", "transport", "transport_distance_km", "loss_rate", "waste_category",
-    *EOL_COLUMNS, "scenario", "reused_input", "recycled_content", "existing",
-    "remaining_service_life_years", "component_id", "source_component_id", "use_cycles", "use_cycle", "condition",
-)
-# a Layer field added later still gets a column (at the end), so files keep round-tripping
-LAYER_COLUMNS += tuple(f for f in Layer.model_fields if f not in LAYER_COLUMNS and f != "end_of_life")
-METADATA_COLUMN = "building_metadata"
-#: every column of the flat bill of materials, in the order they are written
-BOM_COLUMNS = BUILDING_COLUMNS + ELEMENT_COLUMNS + LAYER_COLUMNS + (METADATA_COLUMN,)
-#: columns a CSV/XLSX file must have (the others may be left out: they take their defaults)
 REQUIRED_COLUMNS = ("building_id", "gross_floor_area_m2", "element_id", "element_quantity", "product", "amount", "unit")
 #: columns that may be present and are ignored
 IGNORED_COLUMNS = ("line",)
-#: ``element_type`` of the rows that carry B6/B7 lines
-OPERATIONAL_ELEMENT_TYPE = "operational"
 #: sheet name written to (and preferred when reading) an XLSX file
 SHEET_NAME = "bill_of_materials"
 
 _BUILDING_FIELD = {"building_id": "id", "building_name": "name", METADATA_COLUMN: "metadata"}
 _ELEMENT_FIELD = {"element_id": "id", "element_name": "name", "element_quantity": "quantity", "element_unit": "unit"}
-_EOL_FIELD = {column: column.removeprefix("eol_") for column in EOL_COLUMNS}
 _NUMERIC_COLUMNS = frozenset({
     "gross_floor_area_m2", "reference_study_period_years", "construction_year", "element_quantity",
     "ratio", "amount", "service_life_years", "transport_distance_km", "loss_rate", *EOL_COLUMNS,
@@ -152,56 +144,6 @@ def write_building(buildings: Building | Iterable[Building], path: str | Path) -
     return path
 
 
-def bom_rows(buildings: Building | Iterable[Building]) -> list[dict[str, Any]]:
-    """The flat bill of materials: one dict per row, keys :data:`BOM_COLUMNS`, ``None`` = blank."""
-    items = [buildings] if isinstance(buildings, Building) else list(buildings)
-    rows: list[dict[str, Any]] = []
-    for building in items:
-        head = {
-            "building_id": building.id,
-            "building_name": building.name,
-            "use_type": building.use_type.value,
-            "gross_floor_area_m2": building.gross_floor_area_m2,
-            "reference_study_period_years": building.reference_study_period_years,
-            "construction_year": building.construction_year,
-            "region": building.region,
-            "project_type": building.project_type,
-        }
-        metadata = json.dumps(building.metadata, ensure_ascii=False) if building.metadata else None
-        for element in building.elements:
-            element_head = {
-                "element_id": element.id,
-                "element_name": element.name,
-                "element_type": element.element_type.value,
-                "nl_sfb": element.nl_sfb,
-                "element_quantity": element.quantity,
-                "element_unit": element.unit,
-            }
-            for line in element.layers:
-                row = dict.fromkeys(BOM_COLUMNS)
-                row.update(head)
-                row.update(element_head)
-                row.update(line.model_dump(exclude={"end_of_life", "scenario"}))
-                if line.end_of_life is not None:
-                    for column, route in _EOL_FIELD.items():
-                        row[column] = getattr(line.end_of_life, route)
-                if line.scenario:
-                    row["scenario"] = _scenario_text(line.scenario, building.id, element.id, line.layer)
-                row[METADATA_COLUMN] = metadata
-                rows.append(row)
-        for energy in building.operational:
-            row = dict.fromkeys(BOM_COLUMNS)
-            row.update(head)
-            row.update(
-                element_type=OPERATIONAL_ELEMENT_TYPE, layer=energy.module, product=energy.product,
-                amount=energy.amount_per_year, unit=energy.unit,
-            )
-            row[METADATA_COLUMN] = metadata
-            rows.append(row)
-    return rows
-
-
-# ============================================================================ JSON
 def _read_json(path: Path) -> list[Building]:
     file = str(path)
     text = _read_text(path)
@@ -593,7 +535,6 @@ def _metadata(value: Any, where: dict) -> dict:
     return data
 
 
-_SCENARIO_PART = re.compile(r"^\s*([^=;]+?)\s*=\s*([^;]*?)\s*$")
 
 
 def _scenario(text: str | None, where: dict) -> dict[str, str] | None:
@@ -610,19 +551,6 @@ def _scenario(text: str | None, where: dict) -> dict[str, str] | None:
             raise InputError(f"scenario names module {module!r} twice", **where, field="scenario")
         choice[module] = name
     return choice or None
-
-
-def _scenario_text(choice: dict[str, str], building: str, element: str, layer: str | None) -> str:
-    """``{"D": "stofflich"}`` → ``"D=stofflich"``; refuses what would not read back the same."""
-    for module, name in choice.items():
-        if not _SCENARIO_PART.match(f"{module}={name}") or "=" in module or module.strip() != module \
-                or name.strip() != name or not name:
-            raise InputError(
-                f"scenario {module!r}: {name!r} cannot be written as MODULE=NAME text "
-                "(no '=' in the module, no ';' anywhere, no blank names)",
-                building=building, element=element, layer=layer, field="scenario",
-            )
-    return ";".join(f"{module}={name}" for module, name in choice.items())
 
 
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+(?:[eE][+-]?\d+)?$")
