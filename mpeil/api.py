@@ -94,4 +94,9 @@ def score(
     if file:
         provenance["input_file"] = file
         provenance["input_hash"] = hashlib.sha256(Path(file).read_bytes()).hexdigest()
-    return Result(results, method, provenance)
+    operational = None
+    if not isinstance(items, pd.DataFrame) and any(b.operational for b in items):
+        from .outputs.operational import operational_impacts
+
+        operational = operational_impacts(items, library, results.indicators, method.reference_study_period_years)
+    return Result(results, method, provenance, operational)

@@ -286,3 +286,21 @@ def test_part_removed_in_a_renovation_counts_its_end_of_life_only():
     assert [gwp(r, m) for m in ("A1-A3", "A4", "B4")] == [0.0, 0.0, 0.0]
     assert [gwp(r, m) for m in ("C2", "C3", "C4", "D")] == pytest.approx([3.0, 1.9, 0.5, -3.8], rel=1e-12)
     assert r.replacements[0] == 0.0
+
+
+def test_operational_energy_is_reported_apart_and_not_scored():
+    from mpeil.api import score
+    from mpeil.model import OperationalEnergy
+
+    building = one_layer_building("t:concrete", 0.2, "m", element_quantity=10, service_life_years=60,
+                                  gross_floor_area_m2=100)
+    with_b6 = building.model_copy(update={"operational": [
+        OperationalEnergy(product="t:heat", amount_per_year=1000.0, unit="kWh", module="B6")]})
+    method = _two_indicator_method()
+    plain = score(building, method=method, library=tiny_library(), scenarios=tiny_scenarios())
+    both = score(with_b6, method=method, library=tiny_library(), scenarios=tiny_scenarios())
+    assert both.scores.loc["b1", "score"] == plain.scores.loc["b1", "score"]
+    row = both.operational.set_index("indicator").loc["GWP-total"]
+    # 1000 kWh/yr = 3600 MJ/yr × 0.08 per MJ × 60 y = 17280; per m²·yr: 17280 / (100 × 60) = 2.88
+    assert row["value"] == pytest.approx(17280.0, rel=1e-12)
+    assert row["per_m2_year"] == pytest.approx(2.88, rel=1e-12)

@@ -1,11 +1,11 @@
 """The scoring core of a batch: read buildings in, tables out. No file or directory I/O here.
 
-:func:`score_inputs` takes the buildings of many files (one chunk), compiles each file on its
-own (a bad file is an error row, never the end of its chunk), checks plausibility, then runs
-the engine **once** on the chunk's good buildings (``compile_frame`` on the concatenated flat
-frames, ``run_engine``) with the union of the indicators of the scoring method, of the GWP
-companion method and of the report, and returns the tidy results, one summary row and one
-receipt per building, and the error rows.
+:func:`score_inputs` takes the buildings of many files (one chunk), compiles them together
+(``compile_frame`` on the concatenated flat frames, then the plausibility check), isolates a
+bad file as one error row (never the end of its chunk), then runs the engine **once** on the
+chunk's good buildings with the indicators of the scoring method and of the report (plus a
+second run for the GWP companion method when it cannot join the first), and returns the tidy
+results, one summary row and one receipt per building, and the error rows.
 
 Every number of one building depends only on that building's lines (the engine sums per
 element and per building), so a building scores bit for bit the same alone (``mpeil verify``)
@@ -29,8 +29,8 @@ import pandas as pd
 import pyarrow as pa
 
 from .. import __version__
-from ..compile import CompiledBuildings, compile_frame, flatten
 from ..api import engine_options
+from ..compile import CompiledBuildings, compile_frame, flatten
 from ..engine import ElementResults, EngineOptions, IndicatorSpec, run_engine
 from ..errors import MpeilError
 from ..methods import Method, load_method
@@ -45,6 +45,7 @@ from .limits import Limits, check_plausibility, load_limits
 __all__ = [
     "ScoringOptions",
     "ScoringContext",
+    "freeze_options",
     "ChunkTables",
     "scoring_context",
     "score_inputs",
@@ -64,6 +65,14 @@ GENERIC_TYPES = ("generic", "template")
 
 def _today() -> str:
     return _dt.date.today().isoformat()
+
+
+def freeze_options(options: dict | None) -> tuple[tuple[str, object], ...]:
+    """Method options as a sorted, hashable tuple (lists become tuples)."""
+    def frozen(value):
+        return tuple(frozen(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+    return tuple(sorted((str(k), frozen(v)) for k, v in (options or {}).items()))
 
 
 @dataclass(frozen=True)
@@ -94,10 +103,11 @@ class ScoringOptions:
         limits = data.get("limits")
         return cls(
             method=data["method"],
-            method_options=tuple(sorted((data.get("method_options") or {}).items())),
+            method_options=freeze_options(data.get("method_options")),
             gwp_method=data.get("gwp_method"),
             library_sources=None if data.get("library_sources") is None else tuple(data["library_sources"]),
-            report_indicators=tuple(data.get("report_indicators") or EN15804_A2_CORE_AND_ADDITIONAL),
+            report_indicators=tuple(EN15804_A2_CORE_AND_ADDITIONAL if data.get("report_indicators") is None
+                                    else data["report_indicators"]),
             as_of=data.get("as_of") or _today(),
             limits=load_limits() if limits is None else Limits(**{
                 k: tuple(v) if isinstance(v, list) else v for k, v in limits.items()}),

@@ -27,7 +27,7 @@ from ..errors import MpeilError
 from ..model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
 from ..model.library import EPDLibrary
 from ..model.scenarios import ScenarioSet
-from .core import ScoringOptions, build_context, error_row, score_inputs, scoring_context
+from .core import ScoringOptions, build_context, error_row, freeze_options, score_inputs, scoring_context
 from .inputs import InputItem, UsageError, discover, read_item
 from .limits import Limits, load_limits
 from .store import OutputDir, file_sha256
@@ -186,7 +186,7 @@ def _dask(tasks, scheduler: str, on_done, run_id: str) -> None:
 
     cluster = None
     if scheduler == "local":
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
         client = Client(cluster)
     else:
         client = Client(scheduler)
@@ -322,7 +322,7 @@ def run_batch(
     method, gwp_method = _method_reference(method), None if gwp_method is None else _method_reference(gwp_method)
     options = ScoringOptions(
         method=method,
-        method_options=tuple(sorted((method_options or {}).items())),
+        method_options=freeze_options(method_options),
         gwp_method=gwp_method,
         library_sources=None if library_sources is None else tuple(library_sources),
         report_indicators=tuple(report_indicators),

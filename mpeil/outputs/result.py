@@ -37,6 +37,9 @@ class Result:
     elements: ElementResults
     method: Method
     provenance: dict = field(default_factory=dict)
+    #: B6/B7 lines of the model (tidy: building, module, product, indicator, value, per_m2_year);
+    #: reported apart, never part of the score
+    operational: pd.DataFrame | None = None
 
     # ------------------------------------------------------------------ basics
     @cached_property
