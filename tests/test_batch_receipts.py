@@ -126,3 +126,15 @@ def test_usage_errors_in_python(tmp_path):
         run_batch([tmp_path / "house.json"], tmp_path / "out", chunk_size=5, resume=True)  # other chunking
     again = run_batch([tmp_path / "house.json"], tmp_path / "out", as_of=AS_OF, resume=True)
     assert again.chunks_resumed == 1 and again.buildings == 1
+
+
+def test_receipts_keep_method_options_and_report_choice(tmp_path):
+    write_building(good_building(7), tmp_path / "house.json")
+    run_batch(tmp_path / "house.json", tmp_path / "out", as_of=AS_OF, report_indicators=(),
+              method_options={"replacement_rule": "fractional", "replacement_modules": ["A1-A3", "A4"]})
+    receipt = next((tmp_path / "out" / "receipts").glob("*.json"))
+    saved = json.loads(receipt.read_text(encoding="utf-8"))
+    assert saved["options"]["report_indicators"] == []
+    assert saved["method"]["options"] == {"replacement_modules": ["A1-A3", "A4"], "replacement_rule": "fractional"}
+    check = verify_receipt(receipt)
+    assert check.ok, check.problems

@@ -104,33 +104,32 @@ class Result:
         return pd.DataFrame({stage: modules[list(ms)].sum(axis=1, min_count=1) for stage, ms in STAGES.items()})
 
     def by_element(self, building: str | None = None, indicator: str | None = None) -> pd.DataFrame:
-        """Element rows: type, quantity, result over the study period, and per element unit.
+        """Element rows: type, quantity, the element's result over the study period per element
+        unit (TOTEM's element level), and its share of the building result.
 
-        ``indicator=None`` gives the single-score contribution (method's modules), per m² GFA·yr
-        in ``score`` and per element unit over the study period in ``score_per_element_unit``.
+        ``indicator=None`` gives the single-score contribution over the method's modules: the
+        ``score`` column is per m² GFA (per year if the method is), so elements sum to the score.
+        With an indicator, ``<indicator>`` is the element's total over the study period.
         """
         c = self.elements.compiled
         scope = self._scope(None)
-        values = np.nan_to_num(self.elements.values[:, scope]).sum(axis=1)  # [E, I]
+        values = np.nansum(self.elements.values[:, scope], axis=1)  # [E, I] over the study period
         if indicator is None:
-            total = values @ self._score_weights()
-            label = "score"
+            total, label = values @ self._score_weights(), "score"
+            shown = total / self._denominator(self.method.per_year)[c.element_building]
         else:
-            total = values[:, self.indicators.index(indicator)]
-            label = indicator
-        b = c.element_building
-        per_building = self._denominator(self.method.per_year)[b]
+            total, label = values[:, self.indicators.index(indicator)], indicator
+            shown = total
         frame = pd.DataFrame(
             {
-                "building": c.building_ids[b],
+                "building": c.building_ids[c.element_building],
                 "element": c.element_ids,
                 "name": c.element_names,
                 "element_type": c.element_types,
                 "quantity": c.element_quantity,
                 "unit": c.element_unit,
-                f"{label}_per_element_unit": total / c.element_quantity
-                * (1.0 if indicator else c.study_period_years[b] if self.method.per_year else 1.0),
-                label: total / (per_building if indicator is None else 1.0),
+                f"{label}_per_element_unit": total / c.element_quantity,
+                label: shown,
             }
         )
         if building is not None:
