@@ -359,6 +359,8 @@ def _flat(reads: Sequence[ReadInput]) -> _Flat:
         raise RuntimeError("flatten() did not give one row per layer line")
     keys = np.array([f"{k:09d}" for k in range(len(owners))], dtype=object)
     frame["building_id"] = np.repeat(keys, lines)
+    if "line" in frame:  # numbered per (building, element): two files may use the same building id
+        frame["line"] = frame.groupby(["building_id", "element_id"], sort=False).cumcount() + 1
     return _Flat(frame, owners, np.asarray(file_of_key, dtype=np.int64))
 
 

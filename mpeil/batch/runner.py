@@ -352,7 +352,8 @@ def run_batch(
         raise UsageError(f"{store.root} is not empty and holds no batch; choose an empty or new directory")
 
     try:
-        context = build_context(options, library, scenarios) if (library or scenarios) else scoring_context(options)
+        custom = library is not None or scenarios is not None
+        context = build_context(options, library, scenarios) if custom else scoring_context(options)
     except MpeilError as error:
         raise UsageError(str(error)) from None
     store.prepare()

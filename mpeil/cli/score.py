@@ -19,28 +19,33 @@ def _print_table(results, console) -> None:
     result = results[0]
     scores = pd.concat([r.scores for r in results])
     stage = pd.concat([r.by_stage() for r in results])
-    table = Table(title=f"{result.method.title or result.method.name}", show_lines=True)
-    table.add_column("building")
+    table = Table(title=f"{result.method.title or result.method.name}")
+    table.add_column("building", overflow="fold", min_width=12)
     table.add_column(f"score [{scores['score_unit'].iloc[0]}]", justify="right")
     for name in stage.columns:
-        table.add_column(name, justify="right")
-    table.add_column("weight covered", justify="right")
-    table.add_column("gaps")
+        table.add_column(name.replace(" (", "\n("), justify="right")
+    table.add_column("weight\ncovered", justify="right")
     for building, row in scores.iterrows():
-        gaps = ", ".join(f"{m} {share:.0%}" for m, share in row["module_gaps"].items())
-        missing = ", ".join(row["indicators_missing"])
         table.add_row(
-            str(building),
-            f"{row['score']:.4g}",
-            *[f"{v:.4g}" for v in stage.loc[building]],
+            str(building), f"{row['score']:.4g}", *[f"{v:.4g}" for v in stage.loc[building]],
             f"{row['weight_covered']:.1%}",
-            "; ".join(filter(None, [f"no data: {missing}" if missing else "", gaps])) or "-",
         )
     console.print(table)
     console.print(
-        "[dim]stage columns in score units per m² GFA per year; D reported apart and "
+        "[dim]Stages in score units per m² GFA per year; D is reported apart and "
         f"{'counted' if result.method.include_d else 'not counted'} in the score.[/dim]"
     )
+    for building, row in scores.iterrows():
+        notes = []
+        if row["indicators_missing"]:
+            notes.append(f"no data set declares {', '.join(row['indicators_missing'])}")
+        if row["module_gaps"]:
+            notes.append("data gaps (share of lines): " + ", ".join(
+                f"{m} {share:.0%}" for m, share in row["module_gaps"].items()))
+        if row["uncovered"]:
+            notes.append(f"not in any open data: {', '.join(row['uncovered'])}")
+        if notes:
+            console.print(f"[yellow]{building}[/yellow]: " + "; ".join(notes), highlight=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -59,6 +64,8 @@ def register(app: typer.Typer) -> None:
         from ..api import score as score_buildings
 
         console, errors = Console(), Console(stderr=True)
+        if not console.is_terminal:  # piped or logged: no terminal width to respect
+            console = Console(width=130)
         options = {"replacement_rule": replacement_rule, "include_d": include_d}
         results, failed = [], 0
         for path in files:
