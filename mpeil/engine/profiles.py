@@ -24,6 +24,7 @@ part (say C1) is already reported in that part's own module, once.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -154,6 +155,25 @@ def _per_kg(library: EPDLibrary, dataset_id: str, module: str, indicators, cache
     return cache[key]
 
 
+@functools.lru_cache(maxsize=4096)
+def _route_per_kg(
+    library: EPDLibrary, scenarios: ScenarioSet, indicators: tuple, name: str, module: str, category: str | None
+) -> np.ndarray:
+    """Burden per kg of waste of one end-of-life route, module and waste category (read-only).
+
+    Pure in its arguments (library and scenarios are immutable and hashed by identity), so it is
+    cached across profile builds: a stream of chunks looks every route up once, not once per chunk.
+    """
+    total = np.zeros(len(indicators))
+    cache: dict = {}
+    sets = scenarios.route_datasets(name, category)
+    for r in sets[sets["module"] == module].itertuples(index=False):
+        if isinstance(r.dataset_id, str) and r.dataset_id:  # an empty id: no burden on this route
+            total = total + r.share_of_route * _per_kg(library, r.dataset_id, module, indicators, cache)
+    total.setflags(write=False)
+    return total
+
+
 def build_profiles(
     library: EPDLibrary,
     scenarios: ScenarioSet,
@@ -219,18 +239,8 @@ def build_profiles(
     def per_kg(dataset_id: str, module: str) -> np.ndarray:
         return _per_kg(library, dataset_id, module, indicators, cache)
 
-    route_cache: dict = {}
-
     def route(name: str, module: str, category: str | None) -> np.ndarray:
-        key = (name, module, category)
-        if key not in route_cache:
-            total = np.zeros(n_ind)
-            sets = scenarios.route_datasets(name, category)
-            for r in sets[sets["module"] == module].itertuples(index=False):
-                if isinstance(r.dataset_id, str) and r.dataset_id:  # an empty id: no burden on this route
-                    total = total + r.share_of_route * per_kg(r.dataset_id, module)
-            route_cache[key] = total
-        return route_cache[key]
+        return _route_per_kg(library, scenarios, tuple(indicators), name, module, category)
 
     groups = pd.DataFrame(np.column_stack([shares, waste]))[needs_eol].drop_duplicates()
     for module in ("C3", "C4"):
