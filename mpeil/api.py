@@ -12,7 +12,7 @@ from . import __version__
 from .compile import compile_buildings, compile_frame
 from .engine import EngineOptions, run_engine
 from .methods import Method, load_method
-from .methods.scoring import indicator_specs
+from .methods.scoring import check_method, indicator_specs
 from .model import Building
 from .model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
 from .model.library import EPDLibrary, load_library
@@ -78,6 +78,7 @@ def score(
         method = method.with_options(**options)
     library = library if library is not None else load_library()
     scenarios = scenarios if scenarios is not None else load_scenarios()
+    check_method(method, library)
     items, file = _buildings(buildings)
     if isinstance(items, pd.DataFrame):
         compiled = compile_frame(items, library, scenarios, method.reference_study_period_years, method.default_transport, file)

@@ -225,12 +225,17 @@ def test_mpt_of_a_hand_made_case():
 
 def test_shipped_ef31_states_the_weight_it_covers():
     from mpeil.api import score
+    from mpeil.methods import load_method
 
-    # The tiny library declares only GWP-total and PM: covered weight = (21.06 + 8.96) / 100
+    # every EF indicator is declared by some data set, but the concrete only declares GWP-total and PM:
+    # the score covers (21.06 + 8.96) / 100 of the weighting and says which indicators it lacks
+    codes = [i.code for i in load_method("mpeil-ef31").indicators]
+    lib = tiny_library(indicators=["GWP-total", "PM", *[c for c in codes if c not in ("GWP-total", "PM")]])
+    keep = (lib.values["dataset_id"] != "t:concrete") | lib.values["indicator"].isin(["GWP-total", "PM"])
+    lib = EPDLibrary(lib.datasets, lib.values[keep])
     building = one_layer_building("t:concrete", 0.2, "m", element_quantity=10, service_life_years=60,
                                   gross_floor_area_m2=100)
-    result = score(building, method="mpeil-ef31", library=tiny_library(), scenarios=tiny_scenarios(),
-                   default_transport="truck")
+    result = score(building, method="mpeil-ef31", library=lib, scenarios=tiny_scenarios(), default_transport="truck")
     row = result.scores.loc["b1"]
     assert row["weight_covered"] == pytest.approx(0.3002, abs=1e-9)
     assert not row["complete"]
@@ -244,14 +249,40 @@ def test_unknown_method():
     assert isinstance(info.value, KeyError) and "no-such-method" in str(info.value)
 
 
-def test_method_with_indicator_no_dataset_declares_gives_a_gap_report():
+def test_method_with_indicator_no_dataset_declares_is_refused():
     from mpeil.api import score
+    from mpeil.errors import MethodError
 
     method = _two_indicator_method(indicators=[{"code": "ODP", "normalisation": 1.0, "weight": 0.5}])
     building = one_layer_building("t:concrete", 0.2, "m", service_life_years=60)
-    result = score(building, method=method, library=tiny_library(), scenarios=tiny_scenarios())
-    assert result.scores.loc["b1", "indicators_missing"] == ["ODP"]
-    assert result.scores.loc["b1", "weight_covered"] == 0.0
+    with pytest.raises(MethodError) as info:
+        score(building, method=method, library=tiny_library(), scenarios=tiny_scenarios())
+    assert "ODP" in str(info.value) and info.value.field == "indicators"
+
+
+def test_method_with_an_unknown_indicator_code_is_refused():
+    from mpeil.api import score
+    from mpeil.errors import MethodError
+
+    method = _two_indicator_method(indicators=[{"code": "GWP-totl", "factor": 1.0}])
+    with pytest.raises(MethodError, match="GWP-totl"):
+        score(one_layer_building("t:brick", 1, "kg"), method=method, library=tiny_library(),
+              scenarios=tiny_scenarios())
+
+
+def test_indicator_declared_by_some_data_sets_only_is_coverage_not_an_error():
+    from mpeil.api import score
+
+    lib = tiny_library()
+    values = pd.concat([lib.values, pd.DataFrame([
+        {"dataset_id": "t:steel", "module": "A1-A3", "scenario": "", "indicator": "ODP", "value": 1e-6}])])
+    lib = EPDLibrary(lib.datasets, values)
+    method = _two_indicator_method(indicators=[{"code": "GWP-total", "normalisation": 7553.08316, "weight": 0.2106},
+                                               {"code": "ODP", "normalisation": 0.0523483834, "weight": 0.0631}])
+    building = one_layer_building("t:concrete", 0.2, "m", service_life_years=60)
+    row = score(building, method=method, library=lib, scenarios=tiny_scenarios()).scores.loc["b1"]
+    assert row["indicators_missing"] == ["ODP"]  # this building's concrete does not declare it
+    assert row["weight_covered"] == pytest.approx(0.2106 / (0.2106 + 0.0631), rel=1e-12)
 
 
 @pytest.mark.parametrize("field, value", [

@@ -34,6 +34,7 @@ from ..compile import CompiledBuildings, compile_frame, flatten
 from ..engine import ElementResults, EngineOptions, IndicatorSpec, run_engine
 from ..errors import MpeilError
 from ..methods import Method, load_method
+from ..methods.scoring import check_method
 from ..methods.scoring import indicator_specs, score_buildings
 from ..model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
 from ..model.library import EPDLibrary, load_library
@@ -220,6 +221,9 @@ def build_context(options: ScoringOptions, library: EPDLibrary | None = None,
             gwp = method
     library = library if library is not None else load_library(options.library_sources)
     scenarios = scenarios if scenarios is not None else load_scenarios()
+    for checked in (method, gwp):
+        if checked is not None:
+            check_method(checked, library)
     if gwp is method:
         runs, report_codes = _plan_runs(method, None, options.report_indicators)
         runs = (dataclasses.replace(runs[0], methods={**runs[0].methods, "gwp": runs[0].methods["method"]}),) + runs[1:]

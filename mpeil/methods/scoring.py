@@ -22,7 +22,31 @@ import scipy.sparse as sp
 from ..engine import ElementResults, IndicatorSpec
 from .config import Method
 
-__all__ = ["BuildingTotals", "indicator_specs", "building_totals", "score_buildings"]
+__all__ = ["BuildingTotals", "check_method", "indicator_specs", "building_totals", "score_buildings"]
+
+
+def check_method(method: Method, library) -> None:
+    """Refuse a method the library cannot serve at all.
+
+    An indicator code unknown to the catalogue, or one that no data set of the library declares
+    (under any of the codes it accepts), raises :class:`~mpeil.errors.MethodError`. Indicators
+    that some data sets declare and others not are reported as coverage, not refused.
+    """
+    from ..errors import MethodError
+    from ..model.indicators import indicator_catalogue
+
+    catalogue = indicator_catalogue()
+    for spec in method.indicators:
+        unknown = [code for code in spec.sources if code not in catalogue]
+        if unknown:
+            raise MethodError(f"method {method.name!r}: unknown indicator code(s) {unknown} "
+                              "(see data/indicators.csv)", field="indicators")
+    absent = [spec.code for spec in method.indicators if not set(spec.sources) & library.declared_indicators]
+    if absent:
+        raise MethodError(
+            f"method {method.name!r} needs indicator(s) {absent} that no data set of the library "
+            f"{library.name!r} declares (e.g. EN 15804+A1 indicators need an +A1 source such as obd2020)",
+            field="indicators")
 
 
 def indicator_specs(method: Method, report: tuple[str, ...] = ()) -> tuple[IndicatorSpec, ...]:

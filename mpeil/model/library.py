@@ -248,6 +248,11 @@ class EPDLibrary:
         except ConversionError:
             return math.nan
 
+    @functools.cached_property
+    def declared_indicators(self) -> frozenset[str]:
+        """Indicator codes that at least one data set declares."""
+        return frozenset(self.values["indicator"].dropna().unique())
+
     def fingerprint(self) -> str:
         """A SHA-256 over the library content, for score receipts."""
         digest = hashlib.sha256()
