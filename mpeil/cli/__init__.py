@@ -8,6 +8,7 @@ from . import batch as _batch
 from . import epd as _epd
 from . import model as _model
 from . import score as _score
+from . import stock as _stock
 
 app = typer.Typer(
     name="mpeil",
@@ -19,6 +20,7 @@ app.add_typer(_epd.app, name="epd", help="Look at the EPD library.")
 _model.register(app)
 _score.register(app)
 _batch.register(app)
+_stock.register(app)
 
 
 def main() -> None:  # pragma: no cover - entry point
