@@ -189,3 +189,27 @@ def test_cycles_below_one_rejected():
 def test_shares_must_sum_to_one():
     with pytest.raises(ValueError):
         EndOfLifeShares(landfill=0.5, recycling=0.2)
+
+
+@pytest.mark.parametrize("column, value", [("qs_in_qp", 0.0), ("qs_out_qp", 1.2), ("A", -0.1), ("B", 1.5)])
+def test_parameters_outside_their_range_are_refused(tmp_path, column, value):
+    import shutil
+
+    from mpeil.errors import CircularityError
+    from mpeil.model.scenarios import load_scenarios
+    from mpeil.paths import scenarios_dir
+
+    folder = tmp_path / "scenarios"
+    shutil.copytree(scenarios_dir(), folder, ignore=shutil.ignore_patterns("examples", "archetypes"))
+    table = (folder / "circularity" / "materials.csv")
+    lines = table.read_text().splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("waste_category"))
+    names = lines[header].split(",")
+    metals = next(i for i, line in enumerate(lines) if line.startswith("Metals,"))
+    cells = lines[metals].split(",")
+    cells[names.index(column)] = str(value)
+    lines[metals] = ",".join(cells)
+    table.write_text("\n".join(lines) + "\n")
+    with pytest.raises(CircularityError) as info:
+        load_scenarios(folder)
+    assert info.value.field == column and "Metals" in str(info.value) and info.value.file.endswith("materials.csv")

@@ -97,3 +97,19 @@ def test_inconsistent_cycles_are_reported():
     report = reuse_report([donor(2)], [receiver(cycles=3, cycle=2)], _method("multicycle"), tiny_library(),
                           tiny_scenarios())
     assert "cycles disagree" in report.iloc[0]["findings"]
+
+
+def test_cli_inventory_writes_the_components(tmp_path):
+    from typer.testing import CliRunner
+
+    from mpeil.cli import app
+    from mpeil.readers import write_building
+
+    path = tmp_path / "donor.json"
+    write_building(donor(), path)
+    result = CliRunner().invoke(app, ["inventory", str(path), "--out", str(tmp_path / "inv.csv")])
+    assert result.exit_code == 0, result.output
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "inv.csv")
+    assert table["component_id"].tolist() == ["beam-1"] and table["condition"].tolist() == ["good"]

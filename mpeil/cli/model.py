@@ -89,3 +89,26 @@ def register(app: typer.Typer) -> None:
         except (MpeilError, OSError) as error:
             raise _fail(error) from None
         typer.echo(f"wrote {len(buildings)} building(s) to {target}")
+
+    @app.command()
+    def inventory(
+        source: Annotated[Path, typer.Argument(help="Building file of a building to be dismantled or renovated")],
+        out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the inventory as CSV")] = None,
+    ) -> None:
+        """Reuse inventory (hergebruikinventaris): components leaving the building for reuse."""
+        from ..model.reuse import reuse_inventory
+        from ..model.scenarios import load_scenarios
+        from ..readers import read_buildings
+
+        try:
+            frames = [reuse_inventory(b, load_scenarios()) for b in read_buildings(source)]
+        except (MpeilError, OSError) as error:
+            raise _fail(error) from None
+        import pandas as pd
+
+        table = pd.concat(frames, ignore_index=True)
+        if out is not None:
+            table.to_csv(out, index=False)
+            typer.echo(f"wrote {len(table)} component(s) to {out}")
+        else:
+            typer.echo(table.to_string(index=False) if len(table) else "no component leaves for reuse")

@@ -16,7 +16,7 @@ import pandas as pd
 from ..errors import UnknownScenarioError
 from ..paths import scenarios_dir
 
-__all__ = ["ScenarioSet", "load_scenarios", "EOL_ROUTES"]
+__all__ = ["ScenarioSet", "load_scenarios", "validate_circular_parameters", "EOL_ROUTES"]
 
 #: TOTEM's end-of-life routes, in the column order of ``waste_categories.csv``.
 EOL_ROUTES = ("landfill", "incineration", "reuse", "recycling")
@@ -117,10 +117,25 @@ def _load(folder: str) -> ScenarioSet:
     circular = None
     if circular_path.exists():
         circular = pd.read_csv(circular_path, comment="#", keep_default_na=False).set_index("waste_category")
-        for column in ("A", "B", "qs_in_qp", "qs_out_qp"):
-            circular[column] = pd.to_numeric(circular[column]).astype("float64")
+        validate_circular_parameters(circular, str(circular_path))
     return ScenarioSet(waste, routes, transport, lives.astype("float64"), losses, folder=str(root),
                        circular_materials=circular)
+
+
+def validate_circular_parameters(table: pd.DataFrame, file: str | None = None) -> pd.DataFrame:
+    """Check (and make numeric, in place) the CFF parameters: A, B in [0, 1]; quality ratios in (0, 1]."""
+    from ..errors import CircularityError
+
+    for column, low_open in (("A", False), ("B", False), ("qs_in_qp", True), ("qs_out_qp", True)):
+        values = pd.to_numeric(table[column], errors="coerce").astype("float64")
+        bad = values.isna() | (values > 1) | ((values <= 0) if low_open else (values < 0))
+        if bad.any():
+            category = values.index[bad.to_numpy()][0]
+            allowed = "(0, 1]" if low_open else "[0, 1]"
+            raise CircularityError(f"{column} of {category!r} is {table.at[category, column]!r}, not in {allowed}",
+                                   file=file, field=column)
+        table[column] = values
+    return table
 
 
 def load_scenarios(folder: Path | None = None) -> ScenarioSet:
