@@ -140,8 +140,10 @@ class _Group:
     runs: list[tuple[int, int]]  # (first, last) positions in ``modules`` of consecutive modules
     block: np.ndarray  # float64[P, k·I], gaps as 0
     gaps: np.ndarray | None  # bool[P, k·I], None when no profile has a gap here
-    patterns: np.ndarray | None  # [G, k·I] distinct gap rows (float32), or None
-    pattern_of: np.ndarray | None  # [P] pattern of each profile
+    pattern_of: np.ndarray | None  # [P] gap pattern (distinct gap row) of each profile; None: too many patterns
+    n_patterns: int = 0
+    membership: np.ndarray | None = None  # float32[G, K]: pattern g has gaps in the columns of class k
+    column_class: np.ndarray | None = None  # [k·I]: class of each column (columns with the same patterns)
 
 
 def _merged_groups(weights: LineWeights, filled: np.ndarray, profile_missing: np.ndarray) -> list[_Group]:
@@ -161,15 +163,17 @@ def _merged_groups(weights: LineWeights, filled: np.ndarray, profile_missing: np
     for w, ks in merged:
         ks = sorted(ks)
         gaps = profile_missing[:, ks, :].reshape(n_profiles, -1)
-        patterns = pattern_of = None
-        if gaps.any():
-            unique, inverse = np.unique(gaps, axis=0, return_inverse=True)
-            if len(unique) <= _MAX_GAP_PATTERNS:
-                patterns, pattern_of = unique.astype(np.float32), inverse.reshape(-1)
-        else:
-            gaps = None
-        out.append(_Group(w, ks, _runs(ks), np.ascontiguousarray(filled[:, ks, :].reshape(n_profiles, -1)),
-                          gaps, patterns, pattern_of))
+        block = np.ascontiguousarray(filled[:, ks, :].reshape(n_profiles, -1))
+        if not gaps.any():
+            out.append(_Group(w, ks, _runs(ks), block, None, None))
+            continue
+        patterns, pattern_of = np.unique(gaps, axis=0, return_inverse=True)
+        if len(patterns) > _MAX_GAP_PATTERNS:
+            out.append(_Group(w, ks, _runs(ks), block, gaps, None))
+            continue
+        classes, column_class = np.unique(patterns, axis=1, return_inverse=True)
+        out.append(_Group(w, ks, _runs(ks), block, gaps, pattern_of.reshape(-1), len(patterns),
+                          classes.astype(np.float32), column_class.reshape(-1)))
     return out
 
 
@@ -195,16 +199,23 @@ def _aggregate_block(
     lines_per_segment = np.bincount(segment, weights=nonzero, minlength=n)
     contributing[first:last, group.modules] = lines_per_segment[:, None]
     counts = None
-    if group.gaps is not None:
-        if group.patterns is not None:  # count lines per (segment, gap pattern), then spread over columns
-            n_patterns = len(group.patterns)
-            per_pattern = np.bincount(segment * n_patterns + group.pattern_of[columns], weights=nonzero,
-                                      minlength=n * n_patterns).reshape(n, n_patterns)
-            # float32 holds these counts exactly (up to 2**24 lines per segment)
-            counts = per_pattern.astype(np.float32) @ group.patterns
-        else:
-            counts = _csr(nonzero.astype(np.float64), columns, indptr, (n, n_profiles)) @ group.gaps.astype(
-                np.float64)
+    if group.gaps is not None and group.pattern_of is not None:
+        # lines per (segment, gap pattern), then per class of columns that share their gap patterns;
+        # "nothing declared" is decided per class, and both results are spread over the columns by one
+        # gather each (vector adds and gathers only: threaded BLAS on small blocks stalls a busy machine)
+        n_patterns = group.n_patterns
+        per_pattern = np.bincount(segment * n_patterns + group.pattern_of[columns], weights=nonzero,
+                                  minlength=n * n_patterns).reshape(n, n_patterns)
+        per_class = np.zeros((n, group.membership.shape[1]), dtype=np.float64)
+        for g in range(n_patterns):
+            if group.membership[g].any():
+                per_class += per_pattern[:, g, None] * group.membership[g]
+        nothing_declared = (per_class > 0) & (per_class == lines_per_segment[:, None])
+        if nothing_declared.any():
+            block_values *= np.where(nothing_declared, np.nan, 1.0)[:, group.column_class]
+        counts = per_class.astype(np.int32)[:, group.column_class]
+    elif group.gaps is not None:  # many gap patterns: count gaps per column with a sparse product
+        counts = _csr(nonzero.astype(np.float64), columns, indptr, (n, n_profiles)) @ group.gaps.astype(np.float64)
         nothing_declared = counts > 0
         nothing_declared &= counts == lines_per_segment[:, None]
         np.copyto(block_values, np.nan, where=nothing_declared)
