@@ -25,6 +25,11 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+try:  # SciPy's CSR × dense kernel, writing into an array we own (no temporary, no copy)
+    from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
+except ImportError:  # pragma: no cover - a SciPy without it takes the public path
+    _csr_matvecs = None
+
 from .profiles import OUTPUT_MODULES
 
 __all__ = ["WEIGHT_GROUPS", "LineWeights", "aggregate", "line_weights"]
@@ -91,7 +96,7 @@ def aggregate(
     -------
     values : float64[S, M, I]
         Sums over the lines with data; NaN where every contributing line is a gap.
-    missing : int32[S, M, I]
+    missing : uint16[S, M, I] (int32 if a segment has 65,535 lines or more)
         Number of contributing lines without data.
     contributing : int32[S, M]
         Number of lines with a non-zero weight for the module.
@@ -104,14 +109,14 @@ def aggregate(
     columns = np.asarray(profile).astype(index, copy=False)  # one index dtype: scipy does not cast again
     filled = np.nan_to_num(profile_values, nan=0.0)
     profile_missing = np.asarray(profile_missing, dtype=bool)
-    values = np.empty((n_segments, n_modules, n_ind), dtype=np.float64)
-    missing = np.zeros((n_segments, n_modules, n_ind), dtype=np.int32)
+    # zeroed (calloc'd) outputs: the widest group's product accumulates straight into ``values``
+    values = np.zeros((n_segments, n_modules, n_ind), dtype=np.float64)
+    counts = np.bincount(line_segment, minlength=n_segments)
+    # gap counts fit 16 bits unless a segment has 65,535 lines or more
+    missing = np.zeros((n_segments, n_modules, n_ind),
+                       dtype=np.uint16 if counts.size == 0 or counts.max() < 2**16 else np.int32)
     contributing = np.zeros((n_segments, n_modules), dtype=np.int32)
     groups = _merged_groups(weights, filled, profile_missing)
-    covered = np.zeros(n_modules, dtype=bool)
-    for group in groups:
-        covered[group.modules] = True
-    values[:, ~covered, :] = 0.0
     rows = max(256, _BLOCK_BYTES // (8 * n_modules * n_ind))
     for first in range(0, n_segments, rows):
         last = min(first + rows, n_segments)
@@ -144,6 +149,8 @@ class _Group:
     n_patterns: int = 0
     membership: np.ndarray | None = None  # float32[G, K]: pattern g has gaps in the columns of class k
     column_class: np.ndarray | None = None  # [k·I]: class of each column (columns with the same patterns)
+    class_columns: tuple = ()  # per class k: flat output columns (module·I + indicator) of its columns
+    full_block: np.ndarray | None = None  # float64[P, M·I]: ``block`` padded with zeros to every module
 
 
 def _merged_groups(weights: LineWeights, filled: np.ndarray, profile_missing: np.ndarray) -> list[_Group]:
@@ -159,21 +166,31 @@ def _merged_groups(weights: LineWeights, filled: np.ndarray, profile_missing: np
         else:
             merged.append((w, ks))
     n_profiles = filled.shape[0]
+    widest = max(range(len(merged)), key=lambda g: len(merged[g][1]))
     out = []
-    for w, ks in merged:
+    for position, (w, ks) in enumerate(merged):
         ks = sorted(ks)
         gaps = profile_missing[:, ks, :].reshape(n_profiles, -1)
         block = np.ascontiguousarray(filled[:, ks, :].reshape(n_profiles, -1))
+        full = None
+        if position == widest and _csr_matvecs is not None:
+            full = np.zeros_like(filled)
+            full[:, ks, :] = filled[:, ks, :]
+            full = full.reshape(n_profiles, -1)
         if not gaps.any():
-            out.append(_Group(w, ks, _runs(ks), block, None, None))
+            out.append(_Group(w, ks, _runs(ks), block, None, None, full_block=full))
             continue
         patterns, pattern_of = np.unique(gaps, axis=0, return_inverse=True)
         if len(patterns) > _MAX_GAP_PATTERNS:
-            out.append(_Group(w, ks, _runs(ks), block, gaps, None))
+            out.append(_Group(w, ks, _runs(ks), block, gaps, None, full_block=full))
             continue
         classes, column_class = np.unique(patterns, axis=1, return_inverse=True)
+        column_class = column_class.reshape(-1)
+        n_ind = filled.shape[2]
+        flat = (np.repeat(ks, n_ind) * n_ind + np.tile(np.arange(n_ind), len(ks))).astype(np.intp)
+        class_columns = tuple(flat[column_class == k] for k in range(classes.shape[1]))
         out.append(_Group(w, ks, _runs(ks), block, gaps, pattern_of.reshape(-1), len(patterns),
-                          classes.astype(np.float32), column_class.reshape(-1)))
+                          classes.astype(np.float32), column_class, class_columns, full))
     return out
 
 
@@ -194,37 +211,47 @@ def _aggregate_block(
     """Segments ``first:last`` of one group: the sparse product, then the gap bookkeeping."""
     n = last - first
     w = group.weights[lines]
-    block_values = _csr(w, columns, indptr, (n, n_profiles)) @ group.block  # [n, k·I]
+    if group.full_block is not None:
+        # Y += W @ U straight into this block's rows of ``values`` (zero outside the group's modules)
+        _csr_matvecs(n, n_profiles, group.full_block.shape[1], indptr, columns, w,
+                     group.full_block.reshape(-1), values[first:last].reshape(-1))
+    else:
+        block_values = _csr(w, columns, indptr, (n, n_profiles)) @ group.block  # [n, k·I]
+        for start, stop in group.runs:  # one run of consecutive modules at a time: plain slices
+            target = slice(group.modules[start], group.modules[stop] + 1)
+            source = slice(start * n_ind, (stop + 1) * n_ind)
+            values[first:last, target, :] = block_values[:, source].reshape(n, -1, n_ind)
     nonzero = w != 0
     lines_per_segment = np.bincount(segment, weights=nonzero, minlength=n)
     contributing[first:last, group.modules] = lines_per_segment[:, None]
-    counts = None
-    if group.gaps is not None and group.pattern_of is not None:
+    if group.gaps is None:
+        return
+    flat_values = values[first:last].reshape(n, -1)  # views of this block's rows
+    flat_missing = missing[first:last].reshape(n, -1)
+    if group.pattern_of is not None:
         # lines per (segment, gap pattern), then per class of columns that share their gap patterns;
-        # "nothing declared" is decided per class, and both results are spread over the columns by one
-        # gather each (vector adds and gathers only: threaded BLAS on small blocks stalls a busy machine)
+        # only the columns of classes that have gaps are written (most columns have none)
         n_patterns = group.n_patterns
         per_pattern = np.bincount(segment * n_patterns + group.pattern_of[columns], weights=nonzero,
                                   minlength=n * n_patterns).reshape(n, n_patterns)
-        per_class = np.zeros((n, group.membership.shape[1]), dtype=np.float64)
-        for g in range(n_patterns):
-            if group.membership[g].any():
-                per_class += per_pattern[:, g, None] * group.membership[g]
-        nothing_declared = (per_class > 0) & (per_class == lines_per_segment[:, None])
-        if nothing_declared.any():
-            block_values *= np.where(nothing_declared, np.nan, 1.0)[:, group.column_class]
-        counts = per_class.astype(np.int32)[:, group.column_class]
-    elif group.gaps is not None:  # many gap patterns: count gaps per column with a sparse product
-        counts = _csr(nonzero.astype(np.float64), columns, indptr, (n, n_profiles)) @ group.gaps.astype(np.float64)
-        nothing_declared = counts > 0
-        nothing_declared &= counts == lines_per_segment[:, None]
-        np.copyto(block_values, np.nan, where=nothing_declared)
-    for start, stop in group.runs:  # one run of consecutive modules at a time: plain slices, no fancy copies
+        per_class = per_pattern @ group.membership.astype(np.float64)  # [n, K], exact small integers
+        for k, cols in enumerate(group.class_columns):
+            count = per_class[:, k]
+            if not count.any():
+                continue
+            flat_missing[:, cols] = count.astype(flat_missing.dtype)[:, None]
+            nothing = (count > 0) & (count == lines_per_segment)
+            if nothing.any():
+                flat_values[np.ix_(np.flatnonzero(nothing), cols)] = np.nan
+        return
+    # many gap patterns: count gaps per column with a sparse product
+    counts = _csr(nonzero.astype(np.float64), columns, indptr, (n, n_profiles)) @ group.gaps.astype(np.float64)
+    nothing_declared = (counts > 0) & (counts == lines_per_segment[:, None])
+    for start, stop in group.runs:
         target = slice(group.modules[start], group.modules[stop] + 1)
         source = slice(start * n_ind, (stop + 1) * n_ind)
-        values[first:last, target, :] = block_values[:, source].reshape(n, -1, n_ind)
-        if counts is not None:
-            missing[first:last, target, :] = counts[:, source].reshape(n, -1, n_ind)
+        missing[first:last, target, :] = counts[:, source].reshape(n, -1, n_ind)
+        np.copyto(values[first:last, target, :], np.nan, where=nothing_declared[:, source].reshape(n, -1, n_ind))
 
 
 def _runs(positions: list[int]) -> list[tuple[int, int]]:

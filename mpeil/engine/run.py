@@ -45,7 +45,7 @@ class ElementResults:
     modules: tuple[str, ...]
     indicators: tuple[str, ...]
     values: np.ndarray  # float64[E, M, I]
-    missing: np.ndarray  # int32[E, M, I]
+    missing: np.ndarray  # uint16[E, M, I] lines without data (int32 for huge elements)
     contributing: np.ndarray  # int32[E, M]
     replacements: np.ndarray  # float64[L]
     fallback_lines: np.ndarray  # int64[B, I]: lines whose A1-A3 came from a fallback indicator
@@ -91,9 +91,14 @@ def run_engine(
     values, missing, contributing = aggregate(
         compiled.line_element, compiled.n_elements, keys_index, weights, profiles.values, profiles.missing
     )
-    line_fallback = profiles.fallback[keys_index] & (compiled.quantity > 0)[:, None]
-    fallback_lines = np.zeros((compiled.n_buildings, len(options.indicators)), dtype=np.int64)
-    np.add.at(fallback_lines, compiled.line_building, line_fallback.astype(np.int64))
+    n_ind = len(options.indicators)
+    fallback_lines = np.zeros((compiled.n_buildings, n_ind), dtype=np.int64)
+    if profiles.fallback.any():  # lines per (building, profile), then the profiles' fallback flags
+        n_profiles = profiles.fallback.shape[0]
+        per_profile = np.bincount(compiled.line_building * n_profiles + keys_index,
+                                  weights=compiled.quantity > 0, minlength=compiled.n_buildings * n_profiles)
+        fallback_lines = np.rint(per_profile.reshape(compiled.n_buildings, n_profiles)
+                                 @ profiles.fallback.astype(np.float64)).astype(np.int64)
     return ElementResults(
         compiled=compiled,
         modules=OUTPUT_MODULES,
