@@ -317,6 +317,8 @@ def _slice_indicators(results: ElementResults, count: int) -> ElementResults:
         missing=results.missing[:, :, :count],
         fallback_lines=results.fallback_lines[:, :count],
         options=dataclasses.replace(results.options, indicators=results.options.indicators[:count]),
+        building_values=None if results.building_values is None else results.building_values[:, :, :count],
+        building_missing=None if results.building_missing is None else results.building_missing[:, :, :count],
     )
 
 

@@ -139,6 +139,37 @@ def _text(series: pd.Series) -> np.ndarray:
     return series.astype("object").where(series.notna(), None).to_numpy()
 
 
+def _factorize(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes in first-appearance order and the distinct values (as objects); -1 for missing.
+
+    A categorical column (what :mod:`mpeil.synthetic` makes) is factorised through its integer
+    codes, without turning a million cells into Python strings first.
+    """
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes, uniques = pd.factorize(series.cat.codes.to_numpy(), sort=False)
+        categories = np.asarray(series.cat.categories, dtype=object)
+        values = np.array([categories[c] if c >= 0 else None for c in uniques], dtype=object)
+        keep = uniques >= 0  # the missing category (-1) becomes code -1, as pd.factorize does
+        if not keep.all():
+            remap = np.cumsum(keep) - 1
+            codes = np.where(uniques[codes] >= 0, remap[codes], -1)
+            values = values[keep]
+        return codes.astype(np.int64), values
+    codes, uniques = pd.factorize(series, sort=False)
+    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+
+
+def _combine(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Factorise rows of several code arrays at once: (row codes, first row of each distinct key)."""
+    key = np.zeros(len(codes[0]), dtype=np.int64)
+    for c in codes:
+        key = key * (int(c.max()) + 2 if c.size else 1) + (c + 1)
+    row_codes, _ = pd.factorize(key, sort=False)
+    first = np.full(int(row_codes.max()) + 1 if row_codes.size else 0, -1, dtype=np.int64)
+    first[row_codes[::-1]] = np.arange(len(row_codes) - 1, -1, -1)  # first occurrence of each key
+    return row_codes.astype(np.int64), first
+
+
 def _floats(frame: pd.DataFrame, column: str, default: float = np.nan) -> np.ndarray:
     if column not in frame:
         return np.full(len(frame), default, dtype=np.float64)
@@ -190,9 +221,13 @@ def compile_frame(
     n = len(frame)
 
     # ---- buildings and elements (first-appearance order; lines grouped by element)
-    building_codes, building_ids = pd.factorize(frame["building_id"].astype("object"), sort=False)
-    element_key = pd.Series(building_codes).astype(str) + "\x1f" + frame["element_id"].astype(str)
-    element_codes, _ = pd.factorize(element_key, sort=False)
+    building_codes, building_ids = _factorize(frame["building_id"])
+    element_codes, element_first = _combine(building_codes, _factorize(frame["element_id"])[0])
+    # building-major element order (elements of a building contiguous, lines of an element contiguous),
+    # so building totals are segment sums over the same sorted lines
+    rank = np.empty(len(element_first), dtype=np.int64)
+    rank[np.argsort(building_codes[element_first], kind="stable")] = np.arange(len(element_first))
+    element_codes = rank[element_codes]
     order = np.argsort(element_codes, kind="stable")
     if not np.array_equal(order, np.arange(n)):
         frame = frame.iloc[order].reset_index(drop=True)
@@ -202,16 +237,17 @@ def compile_frame(
 
     gfa = _floats(frame, "gross_floor_area_m2")[first_of_building]
     rsp = _floats(frame, "reference_study_period_years", study_period_years)[first_of_building]
-    for b, row in enumerate(first_of_building):
-        if not (gfa[b] > 0):
-            raise _fail(frame, row, InputError("gross floor area must be > 0 m²", field="gross_floor_area_m2"), file)
-        if not (rsp[b] > 0):
-            raise _fail(frame, row, InputError("study period must be > 0 years", field="reference_study_period_years"), file)
+    for values, field, what in ((gfa, "gross_floor_area_m2", "gross floor area must be > 0 m²"),
+                                (rsp, "reference_study_period_years", "study period must be > 0 years")):
+        bad = np.flatnonzero(~(values > 0))
+        if bad.size:
+            raise _fail(frame, first_of_building[bad[0]], InputError(what, field=field), file)
     element_quantity = _floats(frame, "element_quantity")[first_of_element]
     element_unit = frame["element_unit"].fillna("m2").astype(str).to_numpy()[first_of_element]
-    for e, row in enumerate(first_of_element):
-        if not (element_quantity[e] > 0):
-            raise _fail(frame, row, InputError("element quantity must be > 0", field="element_quantity"), file)
+    bad = np.flatnonzero(~(element_quantity > 0))
+    if bad.size:
+        raise _fail(frame, first_of_element[bad[0]], InputError("element quantity must be > 0",
+                                                                field="element_quantity"), file)
 
     # ---- amounts
     amount = _floats(frame, "amount")
@@ -223,7 +259,7 @@ def compile_frame(
                 f"{column} must be a number in [{low:g}, {high:g}], got {frame[column].iloc[bad[0]]!r}", field=column), file)
 
     # ---- data sets: resolve each distinct product once
-    product_codes, products = pd.factorize(frame["product"].astype("object"), sort=False)
+    product_codes, products = _factorize(frame["product"])
     dataset_of_product = np.empty(len(products), dtype=np.int64)
     for code, product in enumerate(products):
         try:
@@ -236,9 +272,14 @@ def compile_frame(
 
     # ---- unit conversion: once per distinct (data set, amount unit, element unit)
     line_element_unit = element_unit[element_codes]
-    units = frame["unit"].astype("object").to_numpy()
-    conv_key = pd.MultiIndex.from_arrays([dataset, units, line_element_unit])
-    conv_codes, conv_uniques = pd.factorize(conv_key, sort=False)
+    unit_codes, unit_names = _factorize(frame["unit"])
+    element_unit_codes, element_unit_names = _factorize(pd.Series(line_element_unit))
+    conv_codes, conv_first = _combine(dataset, unit_codes, element_unit_codes)
+    conv_uniques = [
+        (dataset[row], unit_names[unit_codes[row]] if unit_codes[row] >= 0 else None,
+         element_unit_names[element_unit_codes[row]])
+        for row in conv_first
+    ]
     factor_of = np.empty(len(conv_uniques), dtype=np.float64)
     mass_of = np.empty(len(conv_uniques), dtype=np.float64)
     for code, (d, unit, el_unit) in enumerate(conv_uniques):

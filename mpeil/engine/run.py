@@ -51,6 +51,11 @@ class ElementResults:
     fallback_lines: np.ndarray  # int64[B, I]: lines whose A1-A3 came from a fallback indicator
     options: EngineOptions
     extra: dict = field(default_factory=dict)
+    #: building totals summed from the lines in the same pass (B × M × I, gaps, contributing lines);
+    #: None when not computed (then :func:`mpeil.methods.scoring.building_totals` sums the elements)
+    building_values: np.ndarray | None = None
+    building_missing: np.ndarray | None = None
+    building_contributing: np.ndarray | None = None
 
 
 def _prepare(compiled, library, scenarios, options):
@@ -91,6 +96,12 @@ def run_engine(
     values, missing, contributing = aggregate(
         compiled.line_element, compiled.n_elements, keys_index, weights, profiles.values, profiles.missing
     )
+    building_of_line = compiled.line_building
+    building = None
+    if building_of_line.size == 0 or np.all(building_of_line[1:] >= building_of_line[:-1]):
+        # lines are building-major (the compiler's order): building totals in one more, small pass
+        building = aggregate(building_of_line, compiled.n_buildings, keys_index, weights, profiles.values,
+                             profiles.missing)
     n_ind = len(options.indicators)
     fallback_lines = np.zeros((compiled.n_buildings, n_ind), dtype=np.int64)
     if profiles.fallback.any():  # lines per (building, profile), then the profiles' fallback flags
@@ -109,6 +120,9 @@ def run_engine(
         replacements=replacements,
         fallback_lines=fallback_lines,
         options=options,
+        building_values=None if building is None else building[0],
+        building_missing=None if building is None else building[1],
+        building_contributing=None if building is None else building[2],
     )
 
 

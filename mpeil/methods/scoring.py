@@ -65,6 +65,9 @@ class BuildingTotals:
 
 
 def building_totals(results: ElementResults) -> BuildingTotals:
+    if results.building_values is not None:  # summed from the lines by the engine
+        return BuildingTotals(results.building_values, results.building_missing.astype(np.int64),
+                              results.building_contributing.astype(np.int64))
     compiled = results.compiled
     n_el, n_b = compiled.n_elements, compiled.n_buildings
     membership = sp.csr_matrix(
