@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pandas as pd
 from . import __version__
 from .compile import compile_buildings, compile_frame
 from .engine import EngineOptions, run_engine
+from .hashing import file_sha256
 from .methods import Method, load_method
 from .methods.scoring import check_method, indicator_specs
 from .model import Building
@@ -94,7 +94,7 @@ def score(
     }
     if file:
         provenance["input_file"] = file
-        provenance["input_hash"] = hashlib.sha256(Path(file).read_bytes()).hexdigest()
+        provenance["input_hash"] = file_sha256(file)
     operational = None
     if not isinstance(items, pd.DataFrame) and any(b.operational for b in items):
         from .outputs.operational import operational_impacts

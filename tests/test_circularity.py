@@ -16,7 +16,7 @@ import pytest
 from mpeil.compile import compile_buildings
 from mpeil.engine import EngineOptions, IndicatorSpec, run_engine
 from mpeil.engine.profiles import OUTPUT_MODULES
-from mpeil.model import Building, Element, EndOfLifeShares, Layer
+from mpeil.model import EndOfLifeShares, Layer
 from mpeil.testing import one_layer_building, tiny_library, tiny_scenarios
 
 M = {m: k for k, m in enumerate(OUTPUT_MODULES)}

@@ -17,7 +17,7 @@ from mpeil.engine.profiles import OUTPUT_MODULES
 from mpeil.errors import InputError, MpeilError, UnknownMethodError
 from mpeil.methods import load_method
 from mpeil.methods.config import Method
-from mpeil.model import Building, Element, Layer
+from mpeil.model import Layer
 from mpeil.model.library import EPDLibrary
 from mpeil.testing import one_layer_building, tiny_library, tiny_scenarios
 

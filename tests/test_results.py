@@ -1,6 +1,5 @@
 """Labelled result views: every view adds up to the same building score (invariants)."""
 
-import numpy as np
 import pytest
 
 import mpeil

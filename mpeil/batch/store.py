@@ -22,7 +22,6 @@ ignored by Arrow, DuckDB and Spark dataset readers.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -33,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .schemas import ERRORS_SCHEMA, RESULTS_SCHEMA, SUMMARY_SCHEMA, to_table
+from ..hashing import file_sha256
 
 __all__ = ["OutputDir", "atomic_write_bytes", "file_sha256"]
 
@@ -71,14 +71,6 @@ def _atomic_parquet(table: pa.Table, path: Path) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _json_bytes(data) -> bytes:

@@ -9,8 +9,8 @@ distinct (data set, unit, element unit), never per line.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd

@@ -59,7 +59,6 @@ from ..model.bom import (
     METADATA_COLUMN,
     OPERATIONAL_ELEMENT_TYPE,
     bom_rows,
-    scenario_text,
 )
 
 __all__ = [
