@@ -24,7 +24,6 @@ part (say C1) is already reported in that part's own module, once.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -155,15 +154,19 @@ def _per_kg(library: EPDLibrary, dataset_id: str, module: str, indicators, cache
     return cache[key]
 
 
-@functools.lru_cache(maxsize=4096)
 def _route_per_kg(
     library: EPDLibrary, scenarios: ScenarioSet, indicators: tuple, name: str, module: str, category: str | None
 ) -> np.ndarray:
     """Burden per kg of waste of one end-of-life route, module and waste category (read-only).
 
-    Pure in its arguments (library and scenarios are immutable and hashed by identity), so it is
-    cached across profile builds: a stream of chunks looks every route up once, not once per chunk.
+    Memoised on the library, keyed by the scenarios' content hash, so a stream of chunks looks
+    every route up once, not once per chunk, and nothing outlives the library.
     """
+    key = ("route", scenarios.fingerprint(), indicators, name, module, category)
+    return library.memo(key, lambda: _route_burden(library, scenarios, indicators, name, module, category))
+
+
+def _route_burden(library, scenarios, indicators, name, module, category) -> np.ndarray:
     total = np.zeros(len(indicators))
     cache: dict = {}
     sets = scenarios.route_datasets(name, category)

@@ -94,6 +94,9 @@ class EPDLibrary:
     name: str = "custom"
     _index: dict[str, int] = field(init=False, repr=False)
     _bare: dict[str, int | None] = field(init=False, repr=False)
+    #: derived values (tensors, conversion factors, route burdens) memoised on this library only:
+    #: no module-level cache keeps a library alive after its last user lets go of it
+    _memo: dict = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.datasets = _conform(self.datasets, DATASET_COLUMNS).reset_index(drop=True)
@@ -178,9 +181,17 @@ class EPDLibrary:
         ``scenario_choice[module]`` names another that the data set declares. ``A1-A3`` comes from the
         declared aggregate, or from ``A1 + A2 + A3`` when all three are declared separately.
         """
-        return self._tensor(tuple(indicators), tuple(modules), _freeze(scenario_choice))
+        key = ("tensor", tuple(indicators), tuple(modules), _freeze(scenario_choice))
+        if key not in self._memo:
+            self._memo[key] = self._tensor(*key[1:])
+        return self._memo[key]
 
-    @functools.lru_cache(maxsize=16)  # noqa: B019 - the library is immutable after construction
+    def memo(self, key: tuple, compute):
+        """``compute()`` once per ``key`` for this library (derived data that only depend on it)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
     def _tensor(self, indicators, modules, scenario_choice) -> np.ndarray:
         out = np.full((len(self), len(modules), len(indicators)), np.nan, dtype=np.float64)
         values = self.values
@@ -239,7 +250,7 @@ class EPDLibrary:
         :func:`mpeil.readers.epd_common.orient_kg_factor`).
         Raises :class:`ConversionError` naming the missing property.
         """
-        return _conversion_factor(self, index, str(unit))
+        return self.memo(("conversion", index, str(unit)), lambda: _conversion_factor(self, index, str(unit)))
 
     def mass_per_unit(self, index: int) -> float:
         """kg per one declared unit, or NaN when the properties do not say."""
@@ -255,12 +266,16 @@ class EPDLibrary:
 
     def fingerprint(self) -> str:
         """A SHA-256 over the library content, for score receipts."""
-        digest = hashlib.sha256()
-        for frame in (self.datasets, self.values):
-            digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-        return digest.hexdigest()
 
-    def __hash__(self) -> int:  # identity hash so lru_cache can key on self
+        def compute() -> str:
+            digest = hashlib.sha256()
+            for frame in (self.datasets, self.values):
+                digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+            return digest.hexdigest()
+
+        return self.memo(("fingerprint",), compute)
+
+    def __hash__(self) -> int:  # identity hash: a library is immutable after construction
         return id(self)
 
     def __eq__(self, other: object) -> bool:
@@ -323,7 +338,6 @@ _EDGES = (
 )
 
 
-@functools.lru_cache(maxsize=65536)
 def _conversion_factor(library: EPDLibrary, index: int, unit_text: str) -> float:
     registry = unit_registry()
     source = registry.Quantity(1.0, parse_unit(unit_text))

@@ -84,6 +84,10 @@ class ScenarioSet:
         return {key: frame for key, frame in self.routes.groupby(["route", "waste_category"], sort=False)}
 
     def fingerprint(self) -> str:
+        return self._fingerprint
+
+    @functools.cached_property
+    def _fingerprint(self) -> str:
         digest = hashlib.sha256()
         frames = [self.waste_categories, self.routes, self.transport, self.service_lives, self.loss_rates]
         if self.circular_materials is not None:
