@@ -9,10 +9,10 @@ import pandas as pd
 
 from . import __version__
 from .compile import compile_buildings, compile_frame
-from .engine import EngineOptions, run_engine
+from .engine import run_engine
 from .hashing import file_sha256
 from .methods import Method, load_method
-from .methods.scoring import check_method, indicator_specs
+from .methods.scoring import check_method, engine_options
 from .model import Building
 from .model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
 from .model.library import EPDLibrary, load_library
@@ -20,17 +20,6 @@ from .model.scenarios import ScenarioSet, load_scenarios
 from .outputs import Result
 
 __all__ = ["score", "engine_options"]
-
-
-def engine_options(method: Method, report_indicators: Iterable[str] = EN15804_A2_CORE_AND_ADDITIONAL) -> EngineOptions:
-    return EngineOptions(
-        indicators=indicator_specs(method, tuple(report_indicators)),
-        replacement_rule=method.replacement_rule,
-        replacement_modules=tuple(method.replacement_modules),
-        loss_basis=method.loss_basis,
-        allocation=method.eol_allocation,
-        multicycle_split=method.multicycle_split,
-    )
 
 
 def _buildings(source) -> tuple[list[Building] | pd.DataFrame, str | None]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,7 +14,6 @@ from .profiles import OUTPUT_MODULES, IndicatorSpec, build_profiles, profile_key
 from .replacements import number_of_replacements
 
 __all__ = ["EngineOptions", "ElementResults", "run_engine", "line_results"]
-
 
 @dataclass(frozen=True)
 class EngineOptions:
@@ -36,7 +34,6 @@ class EngineOptions:
             "multicycle_split": self.multicycle_split,
         }
 
-
 @dataclass(frozen=True, eq=False)
 class ElementResults:
     """Per-element results over the study period, with gap bookkeeping."""
@@ -56,7 +53,6 @@ class ElementResults:
     building_values: np.ndarray | None = None
     building_missing: np.ndarray | None = None
     building_contributing: np.ndarray | None = None
-
 
 def _prepare(compiled, library, scenarios, options):
     keys_index, keys = profile_keys(compiled)
@@ -83,7 +79,6 @@ def _prepare(compiled, library, scenarios, options):
     weights = line_weights(compiled.quantity, replacements, existing, compiled.removed)
     replacements = np.where(compiled.removed, 0.0, replacements)
     return keys_index, profiles, replacements, weights
-
 
 def run_engine(
     compiled: CompiledBuildings,
@@ -125,7 +120,6 @@ def run_engine(
         building_contributing=None if building is None else building[2],
     )
 
-
 def line_results(
     compiled: CompiledBuildings, library: EPDLibrary, scenarios: ScenarioSet, options: EngineOptions
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -135,7 +129,3 @@ def line_results(
         np.arange(compiled.n_lines), compiled.n_lines, keys_index, weights, profiles.values, profiles.missing
     )
     return values, missing > 0
-
-
-def default_indicator_specs(codes: Sequence[str]) -> tuple[IndicatorSpec, ...]:
-    return tuple(IndicatorSpec.plain(c) for c in codes)

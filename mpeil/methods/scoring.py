@@ -13,16 +13,18 @@ A single score needs all of its indicators. Coverage is reported, never hidden:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ..engine import ElementResults, IndicatorSpec
+from ..engine import ElementResults, EngineOptions, IndicatorSpec
+from ..model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
 from .config import Method
 
-__all__ = ["BuildingTotals", "check_method", "indicator_specs", "building_totals", "score_buildings"]
+__all__ = ["BuildingTotals", "check_method", "engine_options", "indicator_specs", "building_totals", "score_buildings"]
 
 
 def check_method(method: Method, library) -> None:
@@ -55,6 +57,18 @@ def indicator_specs(method: Method, report: tuple[str, ...] = ()) -> tuple[Indic
     known = {s.code for s in specs}
     specs += [IndicatorSpec.plain(code) for code in report if code not in known]
     return tuple(specs)
+
+
+def engine_options(method: Method, report_indicators: Iterable[str] = EN15804_A2_CORE_AND_ADDITIONAL) -> EngineOptions:
+    """The engine options a method asks for: its indicators (plus report-only ones) and its rules."""
+    return EngineOptions(
+        indicators=indicator_specs(method, tuple(report_indicators)),
+        replacement_rule=method.replacement_rule,
+        replacement_modules=tuple(method.replacement_modules),
+        loss_basis=method.loss_basis,
+        allocation=method.eol_allocation,
+        multicycle_split=method.multicycle_split,
+    )
 
 
 @dataclass(frozen=True)

@@ -35,9 +35,10 @@ class ScenarioSet:
     def circular_parameters(self, waste_category: str | None) -> pd.Series:
         """CFF / reuse parameters of a waste category, or the "*" default."""
         table = self.circular_materials
-        if table is None or table.empty:
-            return pd.Series({"A": 0.5, "B": 0.0, "qs_in_qp": 1.0, "qs_out_qp": 1.0,
-                              "recycled_input_route": "recycling", "reconditioning_dataset": ""})
+        if table is None or table.empty or "*" not in table.index:
+            raise UnknownScenarioError(
+                "no circular parameters: the scenarios need circularity/materials.csv with a '*' row",
+                file=f"{self.folder}/circularity/materials.csv", field="waste_category")
         if waste_category in table.index:
             return table.loc[waste_category]
         return table.loc["*"]

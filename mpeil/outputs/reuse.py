@@ -13,15 +13,17 @@ benefit). ``balance = donor + receiver − chain`` must be 0. Rule conflicts are
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
 from ..compile import compile_buildings
-from ..engine import EngineOptions, IndicatorSpec, run_engine
+from ..engine import IndicatorSpec, run_engine
 from ..engine.profiles import OUTPUT_MODULES
 from ..methods import Method, load_method
+from ..methods.scoring import engine_options
 from ..model import Building, Element
 from ..model.library import EPDLibrary
 from ..model.reuse import ReuseLink, link_reuse
@@ -42,9 +44,7 @@ def _score_line(element: Element, layer, library, scenarios, method: Method, ind
         Element(id="x", quantity=element.quantity, unit=element.unit, layers=[layer])])
     compiled = compile_buildings(building, library, scenarios, method.reference_study_period_years,
                                  method.default_transport)
-    options = EngineOptions(indicators=indicators, replacement_rule=method.replacement_rule,
-                            replacement_modules=tuple(method.replacement_modules), loss_basis=method.loss_basis,
-                            allocation=method.eol_allocation, multicycle_split=method.multicycle_split)
+    options = dataclasses.replace(engine_options(method, ()), indicators=indicators)
     return run_engine(compiled, library, scenarios, options).values[0]
 
 
