@@ -37,10 +37,11 @@ LCAX_COMPARED_MODULES = ("A1-A3", "C1", "C2", "C3", "C4", "D")
 
 # ---------------------------------------------------------------- environment
 def environment() -> dict:
+    from importlib.metadata import version
+
     import lcax  # noqa: F401  (version below)
     import pandas
     import scipy
-    from importlib.metadata import version
 
     return {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
@@ -154,8 +155,9 @@ def setup(method: str = "mpeil-ef31") -> Setup:
 
 
 def compile_stock(frame, s: Setup):
-    return compile_frame(frame, s.library, s.scenarios, s.method.reference_study_period_years,
-                         s.method.default_transport)
+    return compile_frame(
+        frame, s.library, s.scenarios, s.method.reference_study_period_years, s.method.default_transport
+    )
 
 
 def engine_parts(compiled, s: Setup) -> dict:
@@ -163,20 +165,39 @@ def engine_parts(compiled, s: Setup) -> dict:
     options = s.options
     t0 = time.perf_counter()
     keys_index, keys = profile_keys(compiled)
-    profiles = build_profiles(s.library, s.scenarios, keys, compiled.transport_scenarios, compiled.waste_categories,
-                              compiled.scenario_choices, options.indicators, options.replacement_modules,
-                              options.loss_basis, options.allocation, options.multicycle_split)
+    profiles = build_profiles(
+        s.library,
+        s.scenarios,
+        keys,
+        compiled.transport_scenarios,
+        compiled.waste_categories,
+        compiled.scenario_choices,
+        options.indicators,
+        options.replacement_modules,
+        options.loss_basis,
+        options.allocation,
+        options.multicycle_split,
+    )
     t1 = time.perf_counter()
-    replacements = number_of_replacements(compiled.study_period_years[compiled.line_building],
-                                          compiled.service_life_years, options.replacement_rule,
-                                          compiled.remaining_life_years)
-    weights = line_weights(compiled.quantity, replacements, ~np.isnan(compiled.remaining_life_years),
-                           compiled.removed)
+    replacements = number_of_replacements(
+        compiled.study_period_years[compiled.line_building],
+        compiled.service_life_years,
+        options.replacement_rule,
+        compiled.remaining_life_years,
+    )
+    weights = line_weights(compiled.quantity, replacements, ~np.isnan(compiled.remaining_life_years), compiled.removed)
     t2 = time.perf_counter()
     aggregate(compiled.line_element, compiled.n_elements, keys_index, weights, profiles.values, profiles.missing)
     t3 = time.perf_counter()
-    return {"profiles_s": t1 - t0, "weights_s": t2 - t1, "aggregation_s": t3 - t2,
-            "n_profiles": len(keys), "keys_index": keys_index, "profiles": profiles, "weights": weights}
+    return {
+        "profiles_s": t1 - t0,
+        "weights_s": t2 - t1,
+        "aggregation_s": t3 - t2,
+        "n_profiles": len(keys),
+        "keys_index": keys_index,
+        "profiles": profiles,
+        "weights": weights,
+    }
 
 
 def bare_product(compiled, n_profiles: int, n_columns: int, repeat: int = 3) -> float:
@@ -219,9 +240,19 @@ def lcax_projects(compiled, s: Setup, buildings=None, modules=LCAX_COMPARED_MODU
 
     options = s.options
     keys_index, keys = profile_keys(compiled)
-    profiles = build_profiles(s.library, s.scenarios, keys, compiled.transport_scenarios, compiled.waste_categories,
-                              compiled.scenario_choices, options.indicators, options.replacement_modules,
-                              options.loss_basis, options.allocation, options.multicycle_split)
+    profiles = build_profiles(
+        s.library,
+        s.scenarios,
+        keys,
+        compiled.transport_scenarios,
+        compiled.waste_categories,
+        compiled.scenario_choices,
+        options.indicators,
+        options.replacement_modules,
+        options.loss_basis,
+        options.allocation,
+        options.multicycle_split,
+    )
     codes = [spec.code for spec in options.indicators]
     module_keys = [getattr(lcax.LifeCycleModule, LCAX_MODULES[m]) for m in modules]
     module_index = [OUTPUT_MODULES.index(m) for m in modules]
@@ -232,37 +263,67 @@ def lcax_projects(compiled, s: Setup, buildings=None, modules=LCAX_COMPARED_MODU
         impacts = {}
         for j, code in enumerate(codes):
             if code in LCAX_CATEGORIES:
-                per_module = {key: float(profiles.values[p, k, j]) for key, k in zip(module_keys, module_index)
-                              if not np.isnan(profiles.values[p, k, j])}
+                per_module = {
+                    key: float(profiles.values[p, k, j])
+                    for key, k in zip(module_keys, module_index)
+                    if not np.isnan(profiles.values[p, k, j])
+                }
                 if per_module:
                     impacts[getattr(lcax.ImpactCategoryKey, LCAX_CATEGORIES[code])] = lcax.ImpactCategory(per_module)
         unit = getattr(lcax.Unit, _UNITS.get(str(s.library.declared_unit(d)), "UNKNOWN"))
         units[p] = unit
-        epds[p] = lcax.EPD(name=str(s.library.datasets["dataset_id"].iloc[d]), declared_unit=unit, version="1",
-                           published_date=day, valid_until=day, standard=lcax.Standard.EN15804A2,
-                           location=lcax.Country.UNKNOWN, subtype=lcax.SubType.GENERIC,
-                           impacts=lcax.Impacts(impacts), id=f"profile-{p}")
+        epds[p] = lcax.EPD(
+            name=str(s.library.datasets["dataset_id"].iloc[d]),
+            declared_unit=unit,
+            version="1",
+            published_date=day,
+            valid_until=day,
+            standard=lcax.Standard.EN15804A2,
+            location=lcax.Country.UNKNOWN,
+            subtype=lcax.SubType.GENERIC,
+            impacts=lcax.Impacts(impacts),
+            id=f"profile-{p}",
+        )
     element_start = np.searchsorted(compiled.element_building, np.arange(compiled.n_buildings + 1))
     line_start = np.searchsorted(compiled.line_element, np.arange(compiled.n_elements + 1))
     categories = [getattr(lcax.ImpactCategoryKey, LCAX_CATEGORIES[c]) for c in codes if c in LCAX_CATEGORIES]
     projects = []
-    for b in (range(compiled.n_buildings) if buildings is None else buildings):
+    for b in range(compiled.n_buildings) if buildings is None else buildings:
         assemblies = []
         for e in range(element_start[b], element_start[b + 1]):
             products = [
-                lcax.Product(name=str(line), reference_service_life=int(compiled.service_life_years[line]),
-                             impact_data=[epds[keys_index[line]]], quantity=float(compiled.quantity[line]),
-                             unit=units[keys_index[line]], id=str(line))
+                lcax.Product(
+                    name=str(line),
+                    reference_service_life=int(compiled.service_life_years[line]),
+                    impact_data=[epds[keys_index[line]]],
+                    quantity=float(compiled.quantity[line]),
+                    unit=units[keys_index[line]],
+                    id=str(line),
+                )
                 for line in range(line_start[e], line_start[e + 1])
             ]
-            assemblies.append(lcax.Assembly(name=str(compiled.element_ids[e]), quantity=1.0, unit=lcax.Unit.PCS,
-                                            products=products, id=f"{b}-{e}"))
-        projects.append(lcax.Project(
-            id=str(compiled.building_ids[b]), name=str(compiled.building_ids[b]),
-            location=lcax.Location(country=lcax.Country.UNKNOWN), project_phase=lcax.ProjectPhase.OTHER,
-            software_info=lcax.SoftwareInfo(lca_software="mpeil-benchmark"), life_cycle_modules=module_keys,
-            impact_categories=categories, assemblies=assemblies,
-            reference_study_period=int(compiled.study_period_years[b])))
+            assemblies.append(
+                lcax.Assembly(
+                    name=str(compiled.element_ids[e]),
+                    quantity=1.0,
+                    unit=lcax.Unit.PCS,
+                    products=products,
+                    id=f"{b}-{e}",
+                )
+            )
+        projects.append(
+            lcax.Project(
+                id=str(compiled.building_ids[b]),
+                name=str(compiled.building_ids[b]),
+                location=lcax.Location(country=lcax.Country.UNKNOWN),
+                project_phase=lcax.ProjectPhase.OTHER,
+                software_info=lcax.SoftwareInfo(lca_software="mpeil-benchmark"),
+                life_cycle_modules=module_keys,
+                impact_categories=categories,
+                assemblies=assemblies,
+                reference_study_period=int(compiled.study_period_years[b]),
+            )
+        )
     return projects
 
 
@@ -294,8 +355,12 @@ class BrightwayModel:
     imported (the caller sets it).
     """
 
-    def __init__(self, profiles, indicators: list[str], scope=("A1-A3", "A4", "A5", "B1", "B2", "B3", "B4", "B5",
-                                                               "C1", "C2", "C3", "C4")):
+    def __init__(
+        self,
+        profiles,
+        indicators: list[str],
+        scope=("A1-A3", "A4", "A5", "B1", "B2", "B3", "B4", "B5", "C1", "C2", "C3", "C4"),
+    ):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             import bw2calc
@@ -304,8 +369,11 @@ class BrightwayModel:
         bw2data.projects.set_current("mpeil-benchmark")
         self.indicators = indicators
         n_p, n_m, n_i = profiles.values.shape
-        flows = {("proxies", f"{m}|{i}"): {"name": f"{m} {i}", "unit": "unit", "type": "emission"}
-                 for m in OUTPUT_MODULES for i in indicators}
+        flows = {
+            ("proxies", f"{m}|{i}"): {"name": f"{m} {i}", "unit": "unit", "type": "emission"}
+            for m in OUTPUT_MODULES
+            for i in indicators
+        }
         bw2data.Database("proxies").write(flows)
         background = {}
         for p in range(n_p):
@@ -316,10 +384,14 @@ class BrightwayModel:
                     for j, code in enumerate(indicators):
                         value = profiles.values[p, k, j]
                         if not np.isnan(value) and value != 0.0:
-                            exchanges.append({"input": ("proxies", f"{module}|{code}"), "amount": float(value),
-                                              "type": "biosphere"})
-                background[("profiles", f"{p}|{group}")] = {"name": f"profile {p} {group}", "unit": "unit",
-                                                            "exchanges": exchanges}
+                            exchanges.append(
+                                {"input": ("proxies", f"{module}|{code}"), "amount": float(value), "type": "biosphere"}
+                            )
+                background[("profiles", f"{p}|{group}")] = {
+                    "name": f"profile {p} {group}",
+                    "unit": "unit",
+                    "exchanges": exchanges,
+                }
         bw2data.Database("profiles").write(background)
         self.methods = {}
         for code in indicators:
@@ -330,10 +402,14 @@ class BrightwayModel:
 
     def write_building(self, building_id: str, demand: dict[tuple[int, str], float]):
         exchanges = [{"input": ("building", building_id), "amount": 1.0, "type": "production"}]
-        exchanges += [{"input": ("profiles", f"{p}|{group}"), "amount": float(amount), "type": "technosphere"}
-                      for (p, group), amount in demand.items() if amount]
-        self.foreground.write({("building", building_id): {"name": building_id, "unit": "unit",
-                                                           "exchanges": exchanges}})
+        exchanges += [
+            {"input": ("profiles", f"{p}|{group}"), "amount": float(amount), "type": "technosphere"}
+            for (p, group), amount in demand.items()
+            if amount
+        ]
+        self.foreground.write(
+            {("building", building_id): {"name": building_id, "unit": "unit", "exchanges": exchanges}}
+        )
         return self.bd.get_activity(("building", building_id))
 
     def score(self, activity, indicator: str = "GWP-total") -> float:

@@ -52,18 +52,33 @@ def task_engine(n: int, seed: int) -> dict:
     best_part = {k: min(p[k] for p in parts) for k in ("profiles_s", "weights_s", "aggregation_s")}
     end_to_end = C.measure(lambda: C.score_frame(frame, s))
     return {
-        "buildings": n, "lines": int(lines), "elements": int(shape[0]), "modules": shape[1], "indicators": shape[2],
-        "profiles": int(n_profiles), "lines_per_building": lines / n,
-        "generate_s": generated.seconds, "generate_peak_increase_mb": generated.peak_increase_mb,
-        "compile_s": compiled_step.seconds, "compile_peak_increase_mb": compiled_step.peak_increase_mb,
-        "run_engine_s": best, "run_engine_all_s": times, "run_engine_first_s": first.seconds,
+        "buildings": n,
+        "lines": int(lines),
+        "elements": int(shape[0]),
+        "modules": shape[1],
+        "indicators": shape[2],
+        "profiles": int(n_profiles),
+        "lines_per_building": lines / n,
+        "generate_s": generated.seconds,
+        "generate_peak_increase_mb": generated.peak_increase_mb,
+        "compile_s": compiled_step.seconds,
+        "compile_peak_increase_mb": compiled_step.peak_increase_mb,
+        "run_engine_s": best,
+        "run_engine_all_s": times,
+        "run_engine_first_s": first.seconds,
         "run_engine_lines_per_s": lines / best,
-        "run_engine_peak_increase_mb": first.peak_increase_mb, "run_engine_rss_before_mb": first.rss_before_mb,
-        **best_part, "aggregation_all_s": [p["aggregation_s"] for p in parts],
-        "bare_product_s": bare, "bare_product_lines_per_s": lines / bare,
-        "run_engine_over_bare": best / bare, "aggregation_over_bare": best_part["aggregation_s"] / bare,
-        "end_to_end_s": end_to_end.seconds, "end_to_end_ms_per_building": 1000 * end_to_end.seconds / n,
-        "end_to_end_peak_mb": end_to_end.peak_mb, "end_to_end_peak_increase_mb": end_to_end.peak_increase_mb,
+        "run_engine_peak_increase_mb": first.peak_increase_mb,
+        "run_engine_rss_before_mb": first.rss_before_mb,
+        **best_part,
+        "aggregation_all_s": [p["aggregation_s"] for p in parts],
+        "bare_product_s": bare,
+        "bare_product_lines_per_s": lines / bare,
+        "run_engine_over_bare": best / bare,
+        "aggregation_over_bare": best_part["aggregation_s"] / bare,
+        "end_to_end_s": end_to_end.seconds,
+        "end_to_end_ms_per_building": 1000 * end_to_end.seconds / n,
+        "end_to_end_peak_mb": end_to_end.peak_mb,
+        "end_to_end_peak_increase_mb": end_to_end.peak_increase_mb,
         "end_to_end_rss_before_mb": end_to_end.rss_before_mb,
     }
 
@@ -71,10 +86,10 @@ def task_engine(n: int, seed: int) -> dict:
 def task_lcax(n: int, seed: int, sample: int) -> dict:
     """lcax.calculate_project next to mpeil on the same buildings, like for like (no replacements,
     A1-A3/C/D; lcax has no replacements and no transport)."""
+    import _common as C
     import lcax
     import numpy as np
 
-    import _common as C
     from mpeil.engine.profiles import OUTPUT_MODULES
     from mpeil.methods.scoring import building_totals
 
@@ -100,10 +115,14 @@ def task_lcax(n: int, seed: int, sample: int) -> dict:
             theirs = C.lcax_gwp(project, module)
             worst = max(worst, abs(theirs - mine) / max(abs(mine), 1e-9))
     return {
-        "buildings": n, "lines": int(compiled.n_lines), "mpeil_run_engine_s": best,
+        "buildings": n,
+        "lines": int(compiled.n_lines),
+        "mpeil_run_engine_s": best,
         "mpeil_lines_per_s": compiled.n_lines / best,
-        "lcax_sample_buildings": sample, "lcax_sample_lines": sample_lines,
-        "lcax_convert_s": convert_s, "lcax_calculate_s": calculate_s,
+        "lcax_sample_buildings": sample,
+        "lcax_sample_lines": sample_lines,
+        "lcax_convert_s": convert_s,
+        "lcax_calculate_s": calculate_s,
         "lcax_convert_ms_per_building": 1000 * convert_s / sample,
         "lcax_calculate_ms_per_building": 1000 * calculate_s / sample,
         "lcax_lines_per_s": sample_lines / calculate_s,
@@ -118,6 +137,7 @@ def task_brightway(n: int, seed: int, sample: int) -> dict:
 
     os.environ.setdefault("TQDM_DISABLE", "1")
     import _common as C
+
     from mpeil.engine.profiles import OUTPUT_MODULES
     from mpeil.methods.scoring import building_totals
 
@@ -132,8 +152,9 @@ def task_brightway(n: int, seed: int, sample: int) -> dict:
     setup_s = time.perf_counter() - start
     sample = min(sample, n)
     demands = C.building_demands(compiled, parts["keys_index"], parts["weights"], range(sample))
-    scope = [OUTPUT_MODULES.index(m) for m in ("A1-A3", "A4", "A5", "B1", "B2", "B3", "B4", "B5",
-                                                  "C1", "C2", "C3", "C4")]
+    scope = [
+        OUTPUT_MODULES.index(m) for m in ("A1-A3", "A4", "A5", "B1", "B2", "B3", "B4", "B5", "C1", "C2", "C3", "C4")
+    ]
     j = codes.index("GWP-total")
     write_s = calc_s = worst = 0.0
     for b in range(sample):
@@ -146,8 +167,11 @@ def task_brightway(n: int, seed: int, sample: int) -> dict:
         mine = float(np.nansum(totals[b, scope, j]))
         worst = max(worst, abs(score - mine) / max(abs(mine), 1e-9))
     return {
-        "stock_buildings": n, "sample_buildings": sample, "background_activities": len(parts["profiles"].values) * 5,
-        "setup_s": setup_s, "write_ms_per_building": 1000 * write_s / sample,
+        "stock_buildings": n,
+        "sample_buildings": sample,
+        "background_activities": len(parts["profiles"].values) * 5,
+        "setup_s": setup_s,
+        "write_ms_per_building": 1000 * write_s / sample,
         "lca_ms_per_building": 1000 * calc_s / sample,
         "ms_per_building": 1000 * (write_s + calc_s) / sample,
         "max_relative_difference_gwp": worst,
@@ -163,10 +187,15 @@ def task_end_to_end(n: int, seed: int) -> dict:
     frame = generated.result
     scored = C.measure(lambda: C.score_frame(frame, s))
     return {
-        "buildings": n, "lines": len(frame), "generate_s": generated.seconds,
-        "end_to_end_s": scored.seconds, "buildings_per_s": n / scored.seconds,
+        "buildings": n,
+        "lines": len(frame),
+        "generate_s": generated.seconds,
+        "end_to_end_s": scored.seconds,
+        "buildings_per_s": n / scored.seconds,
         "lines_per_s": len(frame) / scored.seconds,
-        "peak_mb": scored.peak_mb, "peak_increase_mb": scored.peak_increase_mb, "rss_before_mb": scored.rss_before_mb,
+        "peak_mb": scored.peak_mb,
+        "peak_increase_mb": scored.peak_increase_mb,
+        "rss_before_mb": scored.rss_before_mb,
         "median_score": float(scored.result["score"].median()),
     }
 
@@ -197,13 +226,24 @@ def task_stream(n: int, seed: int, chunk: int, job: int, jobs: int) -> dict:
         rss_after.append(C.rss_mb())
         chunks.append(k)
     return {
-        "chunks": chunks, "chunk_seconds": seconds, "rss_after_chunk_mb": rss_after, "rss_start_mb": rss_start,
-        "peak_mb": C.peak_mb(), "generate_s": generate_s, "lines": lines, "median_of_chunk_medians": scores_median,
+        "chunks": chunks,
+        "chunk_seconds": seconds,
+        "rss_after_chunk_mb": rss_after,
+        "rss_start_mb": rss_start,
+        "peak_mb": C.peak_mb(),
+        "generate_s": generate_s,
+        "lines": lines,
+        "median_of_chunk_medians": scores_median,
     }
 
 
-TASKS = {"engine": task_engine, "lcax": task_lcax, "brightway": task_brightway, "end_to_end": task_end_to_end,
-         "stream": task_stream}
+TASKS = {
+    "engine": task_engine,
+    "lcax": task_lcax,
+    "brightway": task_brightway,
+    "end_to_end": task_end_to_end,
+    "stream": task_stream,
+}
 
 
 # ============================================================================ driver
@@ -217,7 +257,7 @@ def run_task(name: str, timeout: float = 3600, **kwargs) -> dict:
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
     for line in reversed(done.stdout.splitlines()):
         if line.startswith(MARKER):
-            return json.loads(line[len(MARKER):])
+            return json.loads(line[len(MARKER) :])
     raise RuntimeError(f"task {name} {kwargs} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
 
 
@@ -225,23 +265,42 @@ def run_stream(n: int, seed: int, chunk: int, jobs: int) -> dict:
     """The streaming run with ``jobs`` worker processes at once (chunks dealt round-robin)."""
     env = dict(os.environ)
     start = time.perf_counter()
-    procs = [subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--task", "stream", "--kwargs",
-                               json.dumps({"n": n, "seed": seed, "chunk": chunk, "job": j, "jobs": jobs})],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-             for j in range(jobs)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--task",
+                "stream",
+                "--kwargs",
+                json.dumps({"n": n, "seed": seed, "chunk": chunk, "job": j, "jobs": jobs}),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for j in range(jobs)
+    ]
     parts = []
     for proc in procs:
         out, err = proc.communicate()
         line = next((x for x in reversed(out.splitlines()) if x.startswith(MARKER)), None)
         if line is None:
             raise RuntimeError(f"stream worker failed:\n{out[-2000:]}\n{err[-3000:]}")
-        parts.append(json.loads(line[len(MARKER):]))
+        parts.append(json.loads(line[len(MARKER) :]))
     wall = time.perf_counter() - start
     seconds = [t for p in parts for t in p["chunk_seconds"]]
     return {
-        "buildings": n, "chunk": chunk, "jobs": jobs, "wall_s": wall, "buildings_per_s": n / wall,
-        "lines": sum(p["lines"] for p in parts), "lines_per_s": sum(p["lines"] for p in parts) / wall,
-        "chunk_s_mean": sum(seconds) / len(seconds), "chunk_s_max": max(seconds),
+        "buildings": n,
+        "chunk": chunk,
+        "jobs": jobs,
+        "wall_s": wall,
+        "buildings_per_s": n / wall,
+        "lines": sum(p["lines"] for p in parts),
+        "lines_per_s": sum(p["lines"] for p in parts) / wall,
+        "chunk_s_mean": sum(seconds) / len(seconds),
+        "chunk_s_max": max(seconds),
         "peak_mb_per_process": max(p["peak_mb"] for p in parts),
         "rss_after_first_chunk_mb": max(p["rss_after_chunk_mb"][0] for p in parts),
         "rss_after_last_chunk_mb": max(p["rss_after_chunk_mb"][-1] for p in parts),
@@ -283,8 +342,12 @@ def tables(env: dict, engine: dict, lcax: dict, brightway: dict, sizes: list[dic
         f"Python {env['python']}, numpy {env['numpy']}, scipy {env['scipy']}, pandas {env['pandas']}, "
         f"lcax {env['lcax']}, bw2calc {env['bw2calc']} / bw2data {env['bw2data']}. Load average at start "
         f"{', '.join(f'{x:.1f}' for x in env['load_average_at_start'])}"
-        + (f", at end {', '.join(f'{x:.1f}' for x in env['load_average_at_end'])}" if "load_average_at_end" in env
-           else "") + ". "
+        + (
+            f", at end {', '.join(f'{x:.1f}' for x in env['load_average_at_end'])}"
+            if "load_average_at_end" in env
+            else ""
+        )
+        + ". "
         f"Synthetic stock (`mpeil.synthetic`, seed {args.seed}), method `mpeil-ef31` with the full "
         f"EN 15804+A2 report: {e['modules']} modules × {e['indicators']} indicators per element. "
         "Command: `nice python benchmarks/scaling.py" + (" --quick" if args.quick else "") + "`.",
@@ -330,7 +393,7 @@ def tables(env: dict, engine: dict, lcax: dict, brightway: dict, sizes: list[dic
         f"lcax and mpeil agree on GWP-total per module (A1-A3, C1-C4, D) of every sampled building to "
         f"{lx['max_relative_difference_gwp']:.1e} (largest relative difference).",
         "",
-        f"## Batch throughput (issue 5)",
+        "## Batch throughput (issue 5)",
         "",
         "| buildings | path | mpeil end to end | buildings/s | peak memory | lcax (estimate) | bw2calc per building (estimate) |",
         "|---|---|---|---|---|---|---|",
@@ -343,11 +406,15 @@ def tables(env: dict, engine: dict, lcax: dict, brightway: dict, sizes: list[dic
             memory = f"{row['peak_mb']:.0f} MB (+{row['peak_increase_mb']:.0f} MB)"
             time_s, rate = row["end_to_end_s"], row["buildings_per_s"]
         else:
-            memory = (f"{row['peak_mb_per_process']:.0f} MB per process; RSS after first/last chunk "
-                      f"{row['rss_after_first_chunk_mb']:.0f}/{row['rss_after_last_chunk_mb']:.0f} MB")
+            memory = (
+                f"{row['peak_mb_per_process']:.0f} MB per process; RSS after first/last chunk "
+                f"{row['rss_after_first_chunk_mb']:.0f}/{row['rss_after_last_chunk_mb']:.0f} MB"
+            )
             time_s, rate = row["wall_s"], row["buildings_per_s"]
-        out.append(f"| {n:,} | {row['path']} | {_duration(time_s)} | {rate:,.0f} | {memory} | "
-                   f"{_duration(n * lcax_per_building)} | {_duration(n * bw_per_building)} |")
+        out.append(
+            f"| {n:,} | {row['path']} | {_duration(time_s)} | {rate:,.0f} | {memory} | "
+            f"{_duration(n * lcax_per_building)} | {_duration(n * bw_per_building)} |"
+        )
     out += [
         "",
         "- *mpeil end to end*: flat bill of materials (a `generate_stock` frame) → `compile_frame` → `run_engine` → "
@@ -382,8 +449,9 @@ def main(argv=None) -> int:
     parser.add_argument("--lcax-buildings", type=int, help="buildings run through lcax (default 1000)")
     parser.add_argument("--bw-buildings", type=int, help="buildings run through bw2calc (default 100)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--out", type=Path, help="results folder (default benchmarks/results, "
-                        "benchmarks/results/quick with --quick)")
+    parser.add_argument(
+        "--out", type=Path, help="results folder (default benchmarks/results, benchmarks/results/quick with --quick)"
+    )
     parser.add_argument("--task", help=argparse.SUPPRESS)
     parser.add_argument("--kwargs", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -413,8 +481,10 @@ def main(argv=None) -> int:
     env = C.environment()
     log(f"engine benchmark, {engine_n:,} buildings")
     engine = run_task("engine", n=engine_n, seed=args.seed)
-    log(f"  run_engine {engine['run_engine_s']:.2f} s = {engine['run_engine_lines_per_s'] / 1e6:.2f} M lines/s; "
-        f"bare product {engine['bare_product_s']:.2f} s")
+    log(
+        f"  run_engine {engine['run_engine_s']:.2f} s = {engine['run_engine_lines_per_s'] / 1e6:.2f} M lines/s; "
+        f"bare product {engine['bare_product_s']:.2f} s"
+    )
     log(f"lcax like for like, {engine_n:,} buildings, lcax on {lcax_n:,}")
     lcax = run_task("lcax", n=engine_n, seed=args.seed, sample=lcax_n)
     log(f"  lcax {lcax['lcax_calculate_ms_per_building']:.1f} ms/building")
@@ -431,12 +501,19 @@ def main(argv=None) -> int:
         log(f"streamed, {n:,} buildings in chunks of {args.chunk:,}, {args.jobs} processes")
         row = run_stream(n, args.seed, args.chunk, args.jobs)
         rows.append({"path": "stream", **row})
-        log(f"  {row['wall_s']:.1f} s, {row['buildings_per_s']:.0f} buildings/s, "
-            f"peak {row['peak_mb_per_process']:.0f} MB per process")
+        log(
+            f"  {row['wall_s']:.1f} s, {row['buildings_per_s']:.0f} buildings/s, "
+            f"peak {row['peak_mb_per_process']:.0f} MB per process"
+        )
     env["load_average_at_end"] = os.getloadavg()
     env["total_s"] = time.perf_counter() - started
-    for name, data in (("environment", env), ("engine", engine), ("lcax", lcax), ("brightway", brightway),
-                       ("scaling", rows)):
+    for name, data in (
+        ("environment", env),
+        ("engine", engine),
+        ("lcax", lcax),
+        ("brightway", brightway),
+        ("scaling", rows),
+    ):
         (args.out / f"{name}.json").write_text(json.dumps(data, indent=2) + "\n")
     text = tables(env, engine, lcax, brightway, rows, args)
     (args.out / "README-tables.md").write_text(text)

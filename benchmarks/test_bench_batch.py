@@ -10,9 +10,9 @@ series (up to 1,000,000 buildings, streamed) with peak memory per step.
 import os
 import warnings
 
+import _common as C
 import pytest
 
-import _common as C
 from mpeil.synthetic import iter_stock
 
 SIZES = [int(x) for x in os.environ.get("MPEIL_BENCH_SIZES", "1000,10000").split(",")]

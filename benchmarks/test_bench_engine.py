@@ -9,10 +9,10 @@ Not part of the test suite (``testpaths`` are ``tests`` and ``properties``); no 
 
 import os
 
+import _common as C
 import numpy as np
 import pytest
 
-import _common as C
 from mpeil.synthetic import generate_stock
 
 BUILDINGS = int(os.environ.get("MPEIL_BENCH_BUILDINGS", "10000"))
@@ -53,8 +53,9 @@ def test_compile(benchmark, frame, mpeil_setup):
 
 def test_run_engine_full_output(benchmark, compiled, mpeil_setup):
     """run_engine on compiled buildings: every module × indicator per element, gaps counted."""
-    result = benchmark.pedantic(C.run_engine_once, args=(compiled, mpeil_setup), rounds=3, iterations=1,
-                                warmup_rounds=1)
+    result = benchmark.pedantic(
+        C.run_engine_once, args=(compiled, mpeil_setup), rounds=3, iterations=1, warmup_rounds=1
+    )
     assert result.values.shape[0] == compiled.n_elements
     _lines_per_s(benchmark, compiled.n_lines)
 
@@ -66,9 +67,19 @@ def test_unit_profiles(benchmark, compiled, mpeil_setup):
 
     def profiles():
         index, keys = profile_keys(compiled)
-        return build_profiles(mpeil_setup.library, mpeil_setup.scenarios, keys, compiled.transport_scenarios,
-                              compiled.waste_categories, compiled.scenario_choices, o.indicators,
-                              o.replacement_modules, o.loss_basis, o.allocation, o.multicycle_split)
+        return build_profiles(
+            mpeil_setup.library,
+            mpeil_setup.scenarios,
+            keys,
+            compiled.transport_scenarios,
+            compiled.waste_categories,
+            compiled.scenario_choices,
+            o.indicators,
+            o.replacement_modules,
+            o.loss_basis,
+            o.allocation,
+            o.multicycle_split,
+        )
 
     benchmark.pedantic(profiles, rounds=3, iterations=1, warmup_rounds=1)
     _lines_per_s(benchmark, compiled.n_lines)
@@ -79,9 +90,20 @@ def test_sparse_aggregation(benchmark, compiled, mpeil_setup):
 
     parts = C.engine_parts(compiled, mpeil_setup)
     profiles = parts["profiles"]
-    benchmark.pedantic(aggregate, args=(compiled.line_element, compiled.n_elements, parts["keys_index"],
-                                        parts["weights"], profiles.values, profiles.missing),
-                       rounds=3, iterations=1, warmup_rounds=1)
+    benchmark.pedantic(
+        aggregate,
+        args=(
+            compiled.line_element,
+            compiled.n_elements,
+            parts["keys_index"],
+            parts["weights"],
+            profiles.values,
+            profiles.missing,
+        ),
+        rounds=3,
+        iterations=1,
+        warmup_rounds=1,
+    )
     _lines_per_s(benchmark, compiled.n_lines)
 
 
@@ -93,8 +115,10 @@ def test_bare_scipy_product_of_the_same_size(benchmark, compiled):
     indptr = np.zeros(compiled.n_elements + 1, dtype=np.int32)
     np.cumsum(np.bincount(compiled.line_element, minlength=compiled.n_elements), out=indptr[1:])
     n_profiles = 106
-    matrix = sp.csr_matrix((rng.random(compiled.n_lines), rng.integers(0, n_profiles, compiled.n_lines).astype(np.int32),
-                            indptr), shape=(compiled.n_elements, n_profiles))
+    matrix = sp.csr_matrix(
+        (rng.random(compiled.n_lines), rng.integers(0, n_profiles, compiled.n_lines).astype(np.int32), indptr),
+        shape=(compiled.n_elements, n_profiles),
+    )
     dense = rng.random((n_profiles, 13 * 19))
     benchmark.pedantic(lambda: matrix @ dense, rounds=5, iterations=1, warmup_rounds=1)
     _lines_per_s(benchmark, compiled.n_lines)

@@ -70,9 +70,13 @@ def score(
     check_method(method, library)
     items, file = _buildings(buildings)
     if isinstance(items, pd.DataFrame):
-        compiled = compile_frame(items, library, scenarios, method.reference_study_period_years, method.default_transport, file)
+        compiled = compile_frame(
+            items, library, scenarios, method.reference_study_period_years, method.default_transport, file
+        )
     else:
-        compiled = compile_buildings(items, library, scenarios, method.reference_study_period_years, method.default_transport, file)
+        compiled = compile_buildings(
+            items, library, scenarios, method.reference_study_period_years, method.default_transport, file
+        )
     results = run_engine(compiled, library, scenarios, engine_options(method, report_indicators))
     provenance = {
         "engine_version": __version__,

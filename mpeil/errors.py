@@ -58,7 +58,7 @@ class MpeilError(Exception):
         self.field = field
         super().__init__(message)
 
-    def located(self, **where: Any) -> "MpeilError":
+    def located(self, **where: Any) -> MpeilError:
         """Fill in location parts that are still unknown; returns ``self``."""
         for key, value in where.items():
             if key in LOCATION_FIELDS and getattr(self, key) is None and value is not None:

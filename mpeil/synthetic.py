@@ -61,9 +61,25 @@ __all__ = [
 #: element quantity bases: what one unit of an element spec's ``quantity`` range is multiplied by
 BASES = ("gfa", "footprint", "building", "storeys")
 _RECIPE_COLUMNS = (
-    "recipe", "line", "option", "weight", "layer", "composition", "ratio", "name", "choice", "size",
-    "product", "product_name", "amount_min", "amount_max", "unit", "service_life_category",
-    "service_life_years", "waste_category", "transport",
+    "recipe",
+    "line",
+    "option",
+    "weight",
+    "layer",
+    "composition",
+    "ratio",
+    "name",
+    "choice",
+    "size",
+    "product",
+    "product_name",
+    "amount_min",
+    "amount_max",
+    "unit",
+    "service_life_category",
+    "service_life_years",
+    "waste_category",
+    "transport",
 )
 _EOL_COLUMNS = ("eol_landfill", "eol_incineration", "eol_reuse", "eol_recycling", "eol_sorted_on_site", "scenario")
 # stream namespaces of the counter-based generator (any fixed, distinct numbers)
@@ -168,26 +184,42 @@ def _read_archetype(path: Path) -> Archetype:
         instances = spec.get("instances", ["1"])
         if isinstance(instances, str):
             if instances not in ("storeys", "storeys-1"):
-                raise ParseError("instances must be a list of labels, 'storeys' or 'storeys-1'",
-                                 field="instances", **element_where)
+                raise ParseError(
+                    "instances must be a list of labels, 'storeys' or 'storeys-1'", field="instances", **element_where
+                )
         else:
             instances = tuple(str(i) for i in instances)
-        elements.append(ElementSpec(
-            id=str(spec["id"]), name=str(spec.get("name", spec["id"])), element_type=element_type, unit=unit,
-            basis=basis, quantity=_range(spec.get("quantity"), element_where, "quantity"), instances=instances,
-            per_storey=bool(spec.get("per_storey", False)), recipe=recipe, group=spec.get("group"),
-            weight=float(spec.get("weight", 1.0)),
-        ))
+        elements.append(
+            ElementSpec(
+                id=str(spec["id"]),
+                name=str(spec.get("name", spec["id"])),
+                element_type=element_type,
+                unit=unit,
+                basis=basis,
+                quantity=_range(spec.get("quantity"), element_where, "quantity"),
+                instances=instances,
+                per_storey=bool(spec.get("per_storey", False)),
+                recipe=recipe,
+                group=spec.get("group"),
+                weight=float(spec.get("weight", 1.0)),
+            )
+        )
     ids = [e.id for e in elements]
     if len(set(ids)) != len(ids):
         raise ParseError("element ids must be unique", field="elements", **where)
     return Archetype(
-        name=name, title=str(raw.get("title", name)), use_type=use_type, share=float(raw.get("share", 1.0)),
+        name=name,
+        title=str(raw.get("title", name)),
+        use_type=use_type,
+        share=float(raw.get("share", 1.0)),
         gross_floor_area_m2=_range(raw.get("gross_floor_area_m2"), where, "gross_floor_area_m2"),
         storeys=_range(raw.get("storeys", [1, 1]), where, "storeys", integer=True),
         construction_year=_range(raw.get("construction_year", [2024, 2024]), where, "construction_year", integer=True),
-        region=raw.get("region"), transport=raw.get("transport"), constructions=constructions,
-        elements=tuple(elements), file=str(path),
+        region=raw.get("region"),
+        transport=raw.get("transport"),
+        constructions=constructions,
+        elements=tuple(elements),
+        file=str(path),
     )
 
 
@@ -222,16 +254,20 @@ def _load_recipes(folder: str) -> pd.DataFrame:
         bad = frame[column].ne("") & numbers[column].isna()
         if bad.any():
             row = int(np.argmax(bad.to_numpy()))
-            raise ParseError(f"{column} is not a number: {frame[column].iloc[row]!r}", file=str(path),
-                             field=f"row {row + 2}, {column}")
+            raise ParseError(
+                f"{column} is not a number: {frame[column].iloc[row]!r}",
+                file=str(path),
+                field=f"row {row + 2}, {column}",
+            )
     frame = frame.assign(**numbers)
     present = frame["product"] != ""
     for column in ("amount_min", "amount_max", "ratio", "unit", "waste_category"):
         empty = present & (frame[column].isna() if frame[column].dtype.kind == "f" else frame[column].eq(""))
         if empty.any():
             row = int(np.argmax(empty.to_numpy()))
-            raise ParseError(f"{column} is required where a product is given", file=str(path),
-                             field=f"row {row + 2}, {column}")
+            raise ParseError(
+                f"{column} is required where a product is given", file=str(path), field=f"row {row + 2}, {column}"
+            )
     bad = present & ~((frame["amount_min"] >= 0) & (frame["amount_min"] <= frame["amount_max"]))
     if bad.any():
         row = int(np.argmax(bad.to_numpy()))
@@ -245,8 +281,9 @@ def _load_recipes(folder: str) -> pd.DataFrame:
     for (recipe, choice), rows in keyed.groupby(["recipe", "choice"], sort=False):
         vectors = {tuple(np.round(g["weight"].to_numpy(), 12)) for _, g in rows.groupby("line")}
         if len(vectors) > 1:
-            raise ParseError(f"lines of recipe {recipe!r} with choice {choice!r} must have the same option weights",
-                             file=str(path))
+            raise ParseError(
+                f"lines of recipe {recipe!r} with choice {choice!r} must have the same option weights", file=str(path)
+            )
     return frame
 
 
@@ -428,19 +465,26 @@ def _recipe_lines(recipes: pd.DataFrame, lives: dict[str, float], recipe_file: s
             years = row["service_life_years"]
             if np.isnan(years) and category:
                 if category not in lives:
-                    raise ParseError(f"unknown service-life category {category!r}", file=recipe_file,
-                                     field="service_life_category")
+                    raise ParseError(
+                        f"unknown service-life category {category!r}", file=recipe_file, field="service_life_category"
+                    )
                 years = lives[category]
-            options.append({
-                "product": codes["product"](row["product"]), "amin": row["amount_min"],
-                "aspan": row["amount_max"] - row["amount_min"], "unit": codes["unit"](row["unit"]),
-                "layer": codes["layer"](first["layer"] or None),
-                "composition": codes["composition"](first["composition"] or "a"), "ratio": row["ratio"],
-                "name": codes["name"](row["name"] or None), "life_years": years,
-                "life_category": codes["service_life_category"](category or None),
-                "waste": codes["waste_category"](row["waste_category"]),
-                "transport": codes["transport"](row["transport"] or None),
-            })
+            options.append(
+                {
+                    "product": codes["product"](row["product"]),
+                    "amin": row["amount_min"],
+                    "aspan": row["amount_max"] - row["amount_min"],
+                    "unit": codes["unit"](row["unit"]),
+                    "layer": codes["layer"](first["layer"] or None),
+                    "composition": codes["composition"](first["composition"] or "a"),
+                    "ratio": row["ratio"],
+                    "name": codes["name"](row["name"] or None),
+                    "life_years": years,
+                    "life_category": codes["service_life_category"](category or None),
+                    "waste": codes["waste_category"](row["waste_category"]),
+                    "transport": codes["transport"](row["transport"] or None),
+                }
+            )
         out.setdefault(recipe, []).append((choice, first["size"] or choice, [r["weight"] for r in rows], options))
     return out
 
@@ -454,9 +498,24 @@ def _plan(folder: str, selection: tuple, service_lives: tuple) -> _Plan:
         chosen = _select(archetypes_all, dict(selection))
     else:
         chosen = _select(archetypes_all, list(selection))
-    codes = {name: _Codes() for name in (
-        "building_name", "element_id", "element_name", "element_type", "element_unit", "product", "unit", "layer",
-        "composition", "name", "service_life_category", "waste_category", "transport")}
+    codes = {
+        name: _Codes()
+        for name in (
+            "building_name",
+            "element_id",
+            "element_name",
+            "element_type",
+            "element_unit",
+            "product",
+            "unit",
+            "layer",
+            "composition",
+            "name",
+            "service_life_category",
+            "waste_category",
+            "transport",
+        )
+    }
     recipes = _recipe_lines(_load_recipes(folder), dict(service_lives), str(Path(folder) / "recipes.csv"), codes)
     streams = {"element": _Codes(), "group": _Codes(), "choice": _Codes(), "size": _Codes()}
 
@@ -464,11 +523,42 @@ def _plan(folder: str, selection: tuple, service_lives: tuple) -> _Plan:
     n_storeys = max(a.storeys[1] - a.storeys[0] + 1 for a, _ in chosen)
     template = np.full((len(chosen), n_cons, n_storeys), -1, dtype=np.int64)
     t = {k: [] for k in ("name", "elements", "lines", "slots")}
-    el = {k: [] for k in ("id", "name", "type", "unit", "basis", "instances", "qmin", "qspan", "piece", "stream",
-                          "gstream", "glow", "ghigh")}
+    el = {
+        k: []
+        for k in (
+            "id",
+            "name",
+            "type",
+            "unit",
+            "basis",
+            "instances",
+            "qmin",
+            "qspan",
+            "piece",
+            "stream",
+            "gstream",
+            "glow",
+            "ghigh",
+        )
+    }
     tl = {k: [] for k in ("element", "choice_slot", "size_slot", "weights", "option_start")}
-    tlo = {k: [] for k in ("product", "amin", "aspan", "unit", "layer", "composition", "ratio", "name", "life_years",
-                           "life_category", "waste", "transport")}
+    tlo = {
+        k: []
+        for k in (
+            "product",
+            "amin",
+            "aspan",
+            "unit",
+            "layer",
+            "composition",
+            "ratio",
+            "name",
+            "life_years",
+            "life_category",
+            "waste",
+            "transport",
+        )
+    }
     slot_stream: list[int] = []
     for a, (archetype, _) in enumerate(chosen):
         where = {"file": archetype.file}
@@ -480,8 +570,11 @@ def _plan(folder: str, selection: tuple, service_lives: tuple) -> _Plan:
         for c, (construction, _) in enumerate(archetype.constructions):
             for s_offset, storeys in enumerate(range(archetype.storeys[0], archetype.storeys[1] + 1)):
                 template[a, c, s_offset] = len(t["name"])
-                t["name"].append(codes["building_name"](
-                    f"{archetype.title.split(':')[0]}, {construction}, {storeys} storey{'s' if storeys > 1 else ''}"))
+                t["name"].append(
+                    codes["building_name"](
+                        f"{archetype.title.split(':')[0]}, {construction}, {storeys} storey{'s' if storeys > 1 else ''}"
+                    )
+                )
                 n_elements = n_lines = 0
                 slots: dict[int, int] = {}  # stream → slot within the template
                 group_low: dict[str, float] = {}
@@ -509,7 +602,8 @@ def _plan(folder: str, selection: tuple, service_lives: tuple) -> _Plan:
                         el["piece"].append(spec.unit == "piece")
                         el["stream"].append(_S_ELEMENT + streams["element"](f"{archetype.name}|{spec.id}|{label}"))
                         el["gstream"].append(
-                            _S_GROUP + streams["group"](f"{archetype.name}|{spec.group}") if spec.group else -1)
+                            _S_GROUP + streams["group"](f"{archetype.name}|{spec.group}") if spec.group else -1
+                        )
                         el["glow"].append(bounds[0])
                         el["ghigh"].append(bounds[1])
                         for choice, size, weights, options in recipes[recipe]:
@@ -526,8 +620,7 @@ def _plan(folder: str, selection: tuple, service_lives: tuple) -> _Plan:
                             tl["option_start"].append(len(tlo["product"]))
                             for option in options:
                                 if option is None:
-                                    option = {k: -1 for k in tlo} | {
-                                        k: np.nan for k in ("amin", "aspan", "ratio", "life_years")}
+                                    option = dict.fromkeys(tlo, -1) | dict.fromkeys(("amin", "aspan", "ratio", "life_years"), np.nan)
                                 elif option["transport"] < 0:
                                     option = option | {"transport": default_transport}
                                 for key in tlo:
@@ -549,9 +642,16 @@ def _plan(folder: str, selection: tuple, service_lives: tuple) -> _Plan:
         return arr(values, _code_dtype(len(codes[column].index)))
 
     floats = ("amin", "aspan", "ratio", "life_years")
-    tlo_columns = {"product": "product", "unit": "unit", "layer": "layer", "composition": "composition",
-                   "name": "name", "life_category": "service_life_category", "waste": "waste_category",
-                   "transport": "transport"}
+    tlo_columns = {
+        "product": "product",
+        "unit": "unit",
+        "layer": "layer",
+        "composition": "composition",
+        "name": "name",
+        "life_category": "service_life_category",
+        "waste": "waste_category",
+        "transport": "transport",
+    }
     return _Plan(
         archetypes=tuple(a for a, _ in chosen),
         share_thresholds=_thresholds([[w for _, w in chosen]])[0],
@@ -561,17 +661,29 @@ def _plan(folder: str, selection: tuple, service_lives: tuple) -> _Plan:
         gfa=arr([a.gross_floor_area_m2 for a, _ in chosen], np.float64),
         year_min=arr([a.construction_year[0] for a, _ in chosen]),
         year_span=arr([a.construction_year[1] - a.construction_year[0] + 1 for a, _ in chosen]),
-        template=template, template_name=arr(t["name"]),
-        template_elements=arr(t["elements"]), template_element_start=starts(t["elements"]),
-        template_lines=arr(t["lines"]), template_line_start=starts(t["lines"]),
-        template_slots=arr(t["slots"]), template_slot_start=starts(t["slots"]),
-        el_id=coded(el["id"], "element_id"), el_name=coded(el["name"], "element_name"),
-        el_type=coded(el["type"], "element_type"), el_unit=coded(el["unit"], "element_unit"),
-        el_basis=arr(el["basis"]), el_instances=arr(el["instances"]), el_qmin=arr(el["qmin"], np.float64),
-        el_qspan=arr(el["qspan"], np.float64), el_piece=arr(el["piece"], bool), el_stream=arr(el["stream"]),
-        el_group_stream=arr(el["gstream"]), el_group_low=arr(el["glow"], np.float64),
+        template=template,
+        template_name=arr(t["name"]),
+        template_elements=arr(t["elements"]),
+        template_element_start=starts(t["elements"]),
+        template_lines=arr(t["lines"]),
+        template_line_start=starts(t["lines"]),
+        template_slots=arr(t["slots"]),
+        template_slot_start=starts(t["slots"]),
+        el_id=coded(el["id"], "element_id"),
+        el_name=coded(el["name"], "element_name"),
+        el_type=coded(el["type"], "element_type"),
+        el_unit=coded(el["unit"], "element_unit"),
+        el_basis=arr(el["basis"]),
+        el_instances=arr(el["instances"]),
+        el_qmin=arr(el["qmin"], np.float64),
+        el_qspan=arr(el["qspan"], np.float64),
+        el_piece=arr(el["piece"], bool),
+        el_stream=arr(el["stream"]),
+        el_group_stream=arr(el["gstream"]),
+        el_group_low=arr(el["glow"], np.float64),
         el_group_high=arr(el["ghigh"], np.float64),
-        tl_element=arr(tl["element"], np.int32), tl_choice_slot=arr(tl["choice_slot"], np.int32),
+        tl_element=arr(tl["element"], np.int32),
+        tl_choice_slot=arr(tl["choice_slot"], np.int32),
         tl_size_slot=arr(tl["size_slot"], np.int32),
         tl_thresholds=np.ascontiguousarray(_thresholds(tl["weights"]).T),
         tl_option_start=arr(tl["option_start"], np.int32),
@@ -662,16 +774,18 @@ def generate_stock(
 
     # ---- buildings: archetype, construction, storeys, GFA, year → template
     archetype = np.searchsorted(plan.share_thresholds, _uniform(seed, number, _S_BUILDING), side="right")
-    construction = (_uniform(seed, number, _S_BUILDING + 1)[:, None]
-                    >= plan.construction_thresholds[archetype]).sum(axis=1)
+    construction = (_uniform(seed, number, _S_BUILDING + 1)[:, None] >= plan.construction_thresholds[archetype]).sum(
+        axis=1
+    )
     span = plan.storeys_span[archetype]
     storeys_offset = np.minimum((_uniform(seed, number, _S_BUILDING + 2) * span).astype(np.int64), span - 1)
     storeys = plan.storeys_min[archetype] + storeys_offset
     low, high = plan.gfa[archetype, 0], plan.gfa[archetype, 1]
     gfa = np.round(low + _uniform(seed, number, _S_BUILDING + 3) * (high - low), 1)
     span = plan.year_span[archetype]
-    year = plan.year_min[archetype] + np.minimum((_uniform(seed, number, _S_BUILDING + 4) * span).astype(np.int64),
-                                                 span - 1)
+    year = plan.year_min[archetype] + np.minimum(
+        (_uniform(seed, number, _S_BUILDING + 4) * span).astype(np.int64), span - 1
+    )
     template = plan.template[archetype, construction, storeys_offset]
 
     # ---- element instances: quantity, and which member of a group is kept
@@ -685,18 +799,27 @@ def generate_stock(
         draw = _uniform(seed, el_number[grouped], plan.el_group_stream[rows])
         keep[grouped] = (draw >= plan.el_group_low[rows]) & (draw < plan.el_group_high[rows])
     basis_code = plan.el_basis[el_row]
-    basis = np.where(basis_code == 0, gfa[el_building] / plan.el_instances[el_row],
-                     np.where(basis_code == 1, gfa[el_building] / storeys[el_building],
-                              np.where(basis_code == 2, 1.0, storeys[el_building])))
-    quantity = basis * (plan.el_qmin[el_row]
-                        + _uniform(seed, el_number, plan.el_stream[el_row]) * plan.el_qspan[el_row])
-    quantity = np.where(plan.el_piece[el_row], np.maximum(1.0, np.rint(quantity)),
-                        np.maximum(0.01, np.round(quantity, 2)))
+    basis = np.where(
+        basis_code == 0,
+        gfa[el_building] / plan.el_instances[el_row],
+        np.where(
+            basis_code == 1,
+            gfa[el_building] / storeys[el_building],
+            np.where(basis_code == 2, 1.0, storeys[el_building]),
+        ),
+    )
+    quantity = basis * (
+        plan.el_qmin[el_row] + _uniform(seed, el_number, plan.el_stream[el_row]) * plan.el_qspan[el_row]
+    )
+    quantity = np.where(
+        plan.el_piece[el_row], np.maximum(1.0, np.rint(quantity)), np.maximum(0.01, np.round(quantity, 2))
+    )
 
     # ---- slots: one draw per (building, choice or size key)
     slot_building, slot_offset = _expand(plan.template_slots[template])
-    slot_draw = _uniform(seed, number[slot_building],
-                         plan.slot_stream[plan.template_slot_start[template][slot_building] + slot_offset])
+    slot_draw = _uniform(
+        seed, number[slot_building], plan.slot_stream[plan.template_slot_start[template][slot_building] + slot_offset]
+    )
     building_slot_start = np.cumsum(plan.template_slots[template]) - plan.template_slots[template]
     del slot_building, slot_offset
 
@@ -705,8 +828,9 @@ def generate_stock(
     total = int(lines_of.sum())
     index = np.int32 if total < 2**31 - 1 else np.int64
     first_line = (np.cumsum(lines_of) - lines_of).astype(index)
-    line_tl = np.arange(total, dtype=index) + np.repeat(plan.template_line_start[template].astype(index) - first_line,
-                                                         lines_of)
+    line_tl = np.arange(total, dtype=index) + np.repeat(
+        plan.template_line_start[template].astype(index) - first_line, lines_of
+    )
     building_el_start = (np.cumsum(plan.template_elements[template]) - plan.template_elements[template]).astype(index)
     line_element = np.repeat(building_el_start, lines_of) + plan.tl_element[line_tl]
     slot_base = np.repeat(building_slot_start.astype(index), lines_of)
@@ -726,8 +850,9 @@ def generate_stock(
     lines_per_element = np.bincount(line_element, minlength=len(el_row))
     del line_element
     lines_per_building = np.bincount(el_building, weights=lines_per_element, minlength=n).astype(np.int64)
-    position = np.arange(1, n_lines + 1) - np.repeat(np.cumsum(lines_per_element) - lines_per_element,
-                                                     lines_per_element)
+    position = np.arange(1, n_lines + 1) - np.repeat(
+        np.cumsum(lines_per_element) - lines_per_element, lines_per_element
+    )
 
     # ---- frame: building and element columns repeated over their lines (lines are in order)
     cat = plan.categories
@@ -775,8 +900,11 @@ def generate_stock(
             continue
         default = Layer.model_fields[name].default
         if default is None:
-            columns[name] = (np.full(n_lines, np.nan) if _is_float_field(name)
-                             else _categorical(np.full(n_lines, -1, dtype=np.int8), []))
+            columns[name] = (
+                np.full(n_lines, np.nan)
+                if _is_float_field(name)
+                else _categorical(np.full(n_lines, -1, dtype=np.int8), [])
+            )
         elif isinstance(default, bool):
             columns[name] = np.full(n_lines, default, dtype=bool)
         elif isinstance(default, int):
@@ -786,8 +914,9 @@ def generate_stock(
         else:
             columns[name] = _categorical(np.zeros(n_lines, dtype=np.int8), [default])
     for name in _EOL_COLUMNS:
-        columns[name] = (_categorical(np.full(n_lines, -1, dtype=np.int8), []) if name == "scenario"
-                         else np.full(n_lines, np.nan))
+        columns[name] = (
+            _categorical(np.full(n_lines, -1, dtype=np.int8), []) if name == "scenario" else np.full(n_lines, np.nan)
+        )
     return pd.DataFrame(columns, copy=False)
 
 
@@ -802,16 +931,27 @@ def _buildings_from_frame(frame: pd.DataFrame) -> list[Building]:
     element: dict | None = None
     for record in frame.astype(object).to_dict("records"):
         if not buildings or buildings[-1]["id"] != record["building_id"]:
-            buildings.append({
-                "id": record["building_id"], "name": record["building_name"], "use_type": record["use_type"],
-                "gross_floor_area_m2": record["gross_floor_area_m2"], "construction_year": record["construction_year"],
-                "region": record["region"], "project_type": record["project_type"], "elements": [],
-            })
+            buildings.append(
+                {
+                    "id": record["building_id"],
+                    "name": record["building_name"],
+                    "use_type": record["use_type"],
+                    "gross_floor_area_m2": record["gross_floor_area_m2"],
+                    "construction_year": record["construction_year"],
+                    "region": record["region"],
+                    "project_type": record["project_type"],
+                    "elements": [],
+                }
+            )
             element = None
         if element is None or element["id"] != record["element_id"]:
             element = {
-                "id": record["element_id"], "name": record["element_name"], "element_type": record["element_type"],
-                "quantity": record["element_quantity"], "unit": record["element_unit"], "layers": [],
+                "id": record["element_id"],
+                "name": record["element_name"],
+                "element_type": record["element_type"],
+                "quantity": record["element_quantity"],
+                "unit": record["element_unit"],
+                "layers": [],
             }
             buildings[-1]["elements"].append(element)
         element["layers"].append({c: record[c] for c in layer_columns if not _missing(record[c])})

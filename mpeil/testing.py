@@ -48,11 +48,15 @@ def tiny_library(indicators: Sequence[str] = ("GWP-total", "PM")) -> EPDLibrary:
     first, *rest = indicators
     rows = [
         # dataset, unit, amount, props, {module: value}
-        ("t:concrete", "m**3", 1.0, {"gross_density_kg_m3": 2400.0},
-         {"A1-A3": 300.0, "C1": 2.0, "C2": 1.0, "C3": 3.0, "C4": 4.0, "D": -10.0}),
+        (
+            "t:concrete",
+            "m**3",
+            1.0,
+            {"gross_density_kg_m3": 2400.0},
+            {"A1-A3": 300.0, "C1": 2.0, "C2": 1.0, "C3": 3.0, "C4": 4.0, "D": -10.0},
+        ),
         ("t:brick", "kg", 1.0, {}, {"A1-A3": 0.2}),
-        ("t:insulation", "m**2", 1.0, {"layer_thickness_m": 0.1, "area_weight_kg_m2": 3.0},
-         {"A1-A3": 6.0, "A5": 0.5}),
+        ("t:insulation", "m**2", 1.0, {"layer_thickness_m": 0.1, "area_weight_kg_m2": 3.0}, {"A1-A3": 6.0, "A5": 0.5}),
         ("t:steel", "kg", 1.0, {}, {"A1-A3": 2.0, "C3": 0.01, "D": -1.0}),
         ("t:parts", "kg", 1.0, {}, {"A1": 1.0, "A2": 0.1, "A3": 0.4}),
         ("t:truck", "t*km", 1.0, {}, {"A4": 0.1}),
@@ -67,14 +71,32 @@ def tiny_library(indicators: Sequence[str] = ("GWP-total", "PM")) -> EPDLibrary:
     ]
     datasets, values = [], []
     for dataset_id, unit, amount, props, modules in rows:
-        datasets.append({"dataset_id": dataset_id, "source": "tiny", "name_en": dataset_id.split(":")[1],
-                         "data_type": "generic", "standard": "EN 15804+A2",
-                         "declared_amount": amount, "declared_unit": unit, **props})
+        datasets.append(
+            {
+                "dataset_id": dataset_id,
+                "source": "tiny",
+                "name_en": dataset_id.split(":")[1],
+                "data_type": "generic",
+                "standard": "EN 15804+A2",
+                "declared_amount": amount,
+                "declared_unit": unit,
+                **props,
+            }
+        )
         for module, value in modules.items():
-            values.append({"dataset_id": dataset_id, "module": module, "scenario": "", "indicator": first, "value": value})
+            values.append(
+                {"dataset_id": dataset_id, "module": module, "scenario": "", "indicator": first, "value": value}
+            )
             for code in rest:
-                values.append({"dataset_id": dataset_id, "module": module, "scenario": "", "indicator": code,
-                               "value": value / 1000.0})
+                values.append(
+                    {
+                        "dataset_id": dataset_id,
+                        "module": module,
+                        "scenario": "",
+                        "indicator": code,
+                        "value": value / 1000.0,
+                    }
+                )
     return EPDLibrary(pd.DataFrame(datasets), pd.DataFrame(values), name="tiny")
 
 
@@ -109,15 +131,41 @@ def tiny_scenarios(a4_km: float = 50.0, c2_km: float = 30.0) -> ScenarioSet:
             ("Metals", 0.2, 0.0, 1.0, 1.0, "recycling", "t:recondition", "self", "", "", "", "", ""),
             ("Bricks, roof tiles", 0.5, 0.0, 1.0, 1.0, "recycling", "", "t:gravel", "", "", "", "", ""),
             ("Concrete", 0.5, 0.0, 1.0, 1.0, "recycling", "", "", "", "", "", "", ""),
-            ("Untreated, uncontaminated wood", 0.5, 0.0, 1.0, 1.0, "recycling", "", "", 15.0, 0.5, 0.2,
-             "t:heat", "t:electricity"),
+            (
+                "Untreated, uncontaminated wood",
+                0.5,
+                0.0,
+                1.0,
+                1.0,
+                "recycling",
+                "",
+                "",
+                15.0,
+                0.5,
+                0.2,
+                "t:heat",
+                "t:electricity",
+            ),
         ],
-        columns=["waste_category", "A", "B", "qs_in_qp", "qs_out_qp", "recycled_input_route",
-                 "reconditioning_dataset", "substituted_dataset", "lhv_mj_per_kg", "x_er_heat", "x_er_elec",
-                 "substituted_heat_dataset", "substituted_elec_dataset"],
+        columns=[
+            "waste_category",
+            "A",
+            "B",
+            "qs_in_qp",
+            "qs_out_qp",
+            "recycled_input_route",
+            "reconditioning_dataset",
+            "substituted_dataset",
+            "lhv_mj_per_kg",
+            "x_er_heat",
+            "x_er_elec",
+            "substituted_heat_dataset",
+            "substituted_elec_dataset",
+        ],
     ).set_index("waste_category")
-    return ScenarioSet(waste, routes, transport, lives, pd.Series(dtype="float64"), folder="tiny",
-                       circular_materials=circular)
+    return ScenarioSet(
+        waste, routes, transport, lives, pd.Series(dtype="float64"), folder="tiny", circular_materials=circular
+    )
 
 
 def one_layer_building(

@@ -7,8 +7,9 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 HERE = Path(__file__).parent
 
-circularity = new_notebook(cells=[
-    new_markdown_cell("""# Design for disassembly: does it show up in the score?
+circularity = new_notebook(
+    cells=[
+        new_markdown_cell("""# Design for disassembly: does it show up in the score?
 
 A conventional terraced house (`scenarios/examples/terraced_house.json`) against a design-for-disassembly
 (DfD) variant of the same house, scored under each reuse/recycling allocation approach mpeil offers:
@@ -22,7 +23,7 @@ A conventional terraced house (`scenarios/examples/terraced_house.json`) against
 
 The DfD variant reuses second-hand roof tiles and internal doors, designs the facing brick (lime mortar),
 rafters, lintels and wall ties for several use cycles, and sends most of them to reuse at the end of life."""),
-    new_code_cell("""import matplotlib
+        new_code_cell("""import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -35,7 +36,7 @@ from mpeil.readers import read_building
 
 library = load_library(["obd2024"])          # load once, reuse for every run
 house = read_building("../scenarios/examples/terraced_house.json")"""),
-    new_code_cell("""def design_for_disassembly(building):
+        new_code_cell("""def design_for_disassembly(building):
     \"\"\"The same house with reusable components and second-hand inputs.\"\"\"
     variant = building.model_copy(deep=True, update={"id": "dfd-terraced-house", "name": "DfD variant"})
     for element in variant.elements:
@@ -51,7 +52,7 @@ house = read_building("../scenarios/examples/terraced_house.json")"""),
 variant = design_for_disassembly(house)
 [(l.name, l.use_cycles, l.reused_input) for e in variant.elements for l in e.layers
  if l.use_cycles > 1 or l.reused_input > 0]"""),
-    new_code_cell("""method = load_method("gwp")
+        new_code_cell("""method = load_method("gwp")
 rows, results = [], {}
 for approach in ("cutoff_d", "cff", "multicycle", "dk_zero"):
     result = mpeil.score([house, variant], method=method.with_options(eol_allocation=approach), library=library)
@@ -63,21 +64,24 @@ for approach in ("cutoff_d", "cff", "multicycle", "dk_zero"):
 table = pd.DataFrame(rows).pivot(index="approach", columns="building", values="GWP [kg CO2e/(m²·yr)]")
 table["DfD − conventional"] = table["dfd-terraced-house"] - table["example-terraced-house"]
 table.round(3)"""),
-    new_code_cell("""ax = table[["example-terraced-house", "dfd-terraced-house"]].plot.bar(rot=0, figsize=(7, 3.5))
+        new_code_cell("""ax = table[["example-terraced-house", "dfd-terraced-house"]].plot.bar(rot=0, figsize=(7, 3.5))
 ax.set_ylabel("kg CO2e per m² GFA per year")
 ax.set_title("Conventional vs design for disassembly, per allocation approach")
 ax.legend(["conventional", "design for disassembly"])
 plt.tight_layout()
 plt.savefig("circularity_variants.png", dpi=120)"""),
-    new_markdown_cell("""## Why the variant scores lower (cut-off): element by element
+        new_markdown_cell("""## Why the variant scores lower (cut-off): element by element
 
 `Result.compare` lists the elements whose contribution changed, largest first."""),
-    new_code_cell("""results["multicycle"].compare("example-terraced-house", "dfd-terraced-house").head(6).round(4)"""),
-    new_markdown_cell("""Under `cutoff_d` a component sent to reuse earns nothing in the score (D is reported apart), so the
+        new_code_cell(
+            """results["multicycle"].compare("example-terraced-house", "dfd-terraced-house").head(6).round(4)"""
+        ),
+        new_markdown_cell("""Under `cutoff_d` a component sent to reuse earns nothing in the score (D is reported apart), so the
 DfD variant gains only from its second-hand inputs; `multicycle` and the `cff` let the future reuse count
 too, each by its own rule, and `dk_zero` makes second-hand inputs free. Which one the M-peil will use is
 not yet published by OVAM (method.md §8.1, §10 #12–13): mpeil keeps all four switchable."""),
-])
+    ]
+)
 
 if __name__ == "__main__":
     nbformat.write(circularity, HERE / "circularity_variants.ipynb")

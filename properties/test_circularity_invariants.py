@@ -19,19 +19,32 @@ PRODUCTS = [("t:brick", "kg", 100.0), ("t:parts", "kg", 10.0), ("t:timber", "m",
 
 line = st.builds(
     lambda p, f, life, landfill, no_eol: dict(
-        product=PRODUCTS[p][0], unit=PRODUCTS[p][1], amount=PRODUCTS[p][2] * f, service_life_years=life,
-        end_of_life=None if no_eol else EndOfLifeShares(landfill=landfill, incineration=1.0 - landfill)),
-    st.integers(0, len(PRODUCTS) - 1), st.floats(0.1, 3.0), st.sampled_from([15.0, 30.0, 40.0, 60.0]),
-    st.sampled_from([0.0, 0.3, 1.0]), st.booleans(),
+        product=PRODUCTS[p][0],
+        unit=PRODUCTS[p][1],
+        amount=PRODUCTS[p][2] * f,
+        service_life_years=life,
+        end_of_life=None if no_eol else EndOfLifeShares(landfill=landfill, incineration=1.0 - landfill),
+    ),
+    st.integers(0, len(PRODUCTS) - 1),
+    st.floats(0.1, 3.0),
+    st.sampled_from([15.0, 30.0, 40.0, 60.0]),
+    st.sampled_from([0.0, 0.3, 1.0]),
+    st.booleans(),
 )
 
 
 def result(elements, approach):
-    building = Building(id="b", gross_floor_area_m2=100.0, elements=[
-        Element(id=f"e{i}", quantity=5.0, layers=[Layer(**x) for x in lines]) for i, lines in enumerate(elements)])
+    building = Building(
+        id="b",
+        gross_floor_area_m2=100.0,
+        elements=[
+            Element(id=f"e{i}", quantity=5.0, layers=[Layer(**x) for x in lines]) for i, lines in enumerate(elements)
+        ],
+    )
     compiled = compile_buildings(building, LIBRARY, SCENARIOS, 60.0, default_transport="truck")
-    options = EngineOptions(indicators=(IndicatorSpec.plain("GWP-total"), IndicatorSpec.plain("PM")),
-                            allocation=approach)
+    options = EngineOptions(
+        indicators=(IndicatorSpec.plain("GWP-total"), IndicatorSpec.plain("PM")), allocation=approach
+    )
     return run_engine(compiled, LIBRARY, SCENARIOS, options)
 
 

@@ -18,14 +18,24 @@ LIBRARY = tiny_library()
 SCENARIOS = tiny_scenarios()
 OPTIONS = EngineOptions(indicators=(IndicatorSpec.plain("GWP-total"), IndicatorSpec.plain("PM")))
 # (product, unit, scale to a plausible amount)
-PRODUCTS = [("t:concrete", "m", 0.3), ("t:brick", "kg", 200.0), ("t:steel", "kg", 20.0),
-            ("t:insulation", "mm", 150.0), ("t:parts", "kg", 5.0)]
+PRODUCTS = [
+    ("t:concrete", "m", 0.3),
+    ("t:brick", "kg", 200.0),
+    ("t:steel", "kg", 20.0),
+    ("t:insulation", "mm", 150.0),
+    ("t:parts", "kg", 5.0),
+]
 WASTE = [None, "Bricks, roof tiles", "Untreated, uncontaminated wood", "Metals"]
 
 line_strategy = st.builds(
     lambda product, fraction, life, waste, loss: dict(
-        product=PRODUCTS[product][0], unit=PRODUCTS[product][1], amount=PRODUCTS[product][2] * fraction,
-        service_life_years=life, waste_category=WASTE[waste], loss_rate=loss),
+        product=PRODUCTS[product][0],
+        unit=PRODUCTS[product][1],
+        amount=PRODUCTS[product][2] * fraction,
+        service_life_years=life,
+        waste_category=WASTE[waste],
+        loss_rate=loss,
+    ),
     product=st.integers(0, len(PRODUCTS) - 1),
     fraction=st.floats(0.01, 2.0),
     life=st.sampled_from([10.0, 15.0, 25.0, 30.0, 40.0, 60.0]),
@@ -40,9 +50,12 @@ settings.load_profile("mpeil")
 
 def make(elements, gfa=120.0, building_id="b"):
     return Building(
-        id=building_id, gross_floor_area_m2=gfa,
-        elements=[Element(id=f"e{i}", quantity=10.0 + i, layers=[Layer(**line) for line in lines])
-                  for i, lines in enumerate(elements)],
+        id=building_id,
+        gross_floor_area_m2=gfa,
+        elements=[
+            Element(id=f"e{i}", quantity=10.0 + i, layers=[Layer(**line) for line in lines])
+            for i, lines in enumerate(elements)
+        ],
     )
 
 
@@ -70,9 +83,14 @@ def test_invariant_to_order_of_lines_and_elements(elements):
     close(reordered.values, base.values)
     # reversing elements permutes element rows; building totals are unchanged
     flipped = make(list(reversed(elements)))
-    flipped = flipped.model_copy(update={"elements": [
-        e.model_copy(update={"id": f"e{len(elements) - 1 - i}", "quantity": 10.0 + len(elements) - 1 - i})
-        for i, e in enumerate(flipped.elements)]})
+    flipped = flipped.model_copy(
+        update={
+            "elements": [
+                e.model_copy(update={"id": f"e{len(elements) - 1 - i}", "quantity": 10.0 + len(elements) - 1 - i})
+                for i, e in enumerate(flipped.elements)
+            ]
+        }
+    )
     result = values(flipped)
     close(building_totals(result).values, building_totals(base).values)
 
@@ -80,9 +98,17 @@ def test_invariant_to_order_of_lines_and_elements(elements):
 @given(building_strategy, st.floats(0.05, 0.95))
 def test_invariant_to_splitting_a_line(elements, fraction):
     base = values(make(elements))
-    split = [[part for line in lines for part in (
-        {**line, "amount": line["amount"] * fraction}, {**line, "amount": line["amount"] * (1 - fraction)})]
-        for lines in elements]
+    split = [
+        [
+            part
+            for line in lines
+            for part in (
+                {**line, "amount": line["amount"] * fraction},
+                {**line, "amount": line["amount"] * (1 - fraction)},
+            )
+        ]
+        for lines in elements
+    ]
     result = values(make(split))
     close(result.values, base.values)
 
@@ -115,6 +141,10 @@ def test_element_sums_equal_building_totals(buildings):
         mine = compiled.element_building == b
         close(np.nansum(totals.values[b]), np.nansum(result.values[mine]))
         # one building scored alone gives the same totals as inside a batch
-        alone = run_engine(compile_buildings(objects[b], LIBRARY, SCENARIOS, 60.0, default_transport="truck"),
-                           LIBRARY, SCENARIOS, OPTIONS)
+        alone = run_engine(
+            compile_buildings(objects[b], LIBRARY, SCENARIOS, 60.0, default_transport="truck"),
+            LIBRARY,
+            SCENARIOS,
+            OPTIONS,
+        )
         close(building_totals(alone).values[0], totals.values[b])

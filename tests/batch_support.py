@@ -36,18 +36,47 @@ def good_building(i: int, building_id: str | None = None) -> Building:
         use_type="terraced",
         gross_floor_area_m2=100.0 + i,
         elements=[
-            Element(id="wall", element_type="EW", quantity=120.0 + 2 * i, unit="m2", layers=[
-                Layer(product=SAND_LIME, amount=0.15, unit="m", layer="C1", service_life_years=60,
-                      waste_category="Concrete"),
-                Layer(product=MINERAL_WOOL, amount=0.12 + 0.001 * i, unit="m", layer="C2",
-                      service_life_years=40),
-            ]),
-            Element(id="floor", element_type="SF", quantity=50.0 + i, unit="m2", layers=[
-                Layer(product=CONCRETE, amount=0.2, unit="m", layer="C1", service_life_years=60,
-                      waste_category="Concrete"),
-                Layer(product=REBAR, amount=12.0, unit="kg", layer="C2", service_life_years=60,
-                      waste_category="Metals"),
-            ]),
+            Element(
+                id="wall",
+                element_type="EW",
+                quantity=120.0 + 2 * i,
+                unit="m2",
+                layers=[
+                    Layer(
+                        product=SAND_LIME,
+                        amount=0.15,
+                        unit="m",
+                        layer="C1",
+                        service_life_years=60,
+                        waste_category="Concrete",
+                    ),
+                    Layer(product=MINERAL_WOOL, amount=0.12 + 0.001 * i, unit="m", layer="C2", service_life_years=40),
+                ],
+            ),
+            Element(
+                id="floor",
+                element_type="SF",
+                quantity=50.0 + i,
+                unit="m2",
+                layers=[
+                    Layer(
+                        product=CONCRETE,
+                        amount=0.2,
+                        unit="m",
+                        layer="C1",
+                        service_life_years=60,
+                        waste_category="Concrete",
+                    ),
+                    Layer(
+                        product=REBAR,
+                        amount=12.0,
+                        unit="kg",
+                        layer="C2",
+                        service_life_years=60,
+                        waste_category="Metals",
+                    ),
+                ],
+            ),
         ],
     )
 
@@ -164,8 +193,12 @@ def write_broken_corpus(folder: Path) -> dict[str, tuple[str, str | None]]:
         change(data)
         _json(expect(name, error_type, field), data)
 
-    variant("json-unknown-dataset.json", "UnknownEPDError", "product",
-            lambda d: _layer(d).update(product="obd2024:00000000-0000-0000-0000-000000000000"))
+    variant(
+        "json-unknown-dataset.json",
+        "UnknownEPDError",
+        "product",
+        lambda d: _layer(d).update(product="obd2024:00000000-0000-0000-0000-000000000000"),
+    )
     variant("json-unknown-unit.json", "UnitError", "unit", lambda d: _layer(d).update(unit="blorp"))
     variant("json-lightyear-thickness.json", "InputError", "amount", lambda d: _layer(d).update(unit="lightyear"))
     variant("json-unit-wrong-dimension.json", "ConversionError", "unit", lambda d: _layer(d).update(unit="kWh"))
@@ -174,37 +207,71 @@ def write_broken_corpus(folder: Path) -> dict[str, tuple[str, str | None]]:
     variant("json-null-amount.json", "InputError", "amount", lambda d: _layer(d).update(amount=None))
     variant("json-missing-amount.json", "InputError", "amount", lambda d: _layer(d).pop("amount"))
     variant("json-empty-product.json", "InputError", "product", lambda d: _layer(d).update(product=""))
-    variant("json-ratio-sum.json", "InputError", "ratio", lambda d: d["elements"][0]["layers"].__setitem__(
-        slice(0, 1), [dict(_layer(d), ratio=0.5, composition="a"), dict(_layer(d), ratio=0.3, composition="b")]))
+    variant(
+        "json-ratio-sum.json",
+        "InputError",
+        "ratio",
+        lambda d: d["elements"][0]["layers"].__setitem__(
+            slice(0, 1), [dict(_layer(d), ratio=0.5, composition="a"), dict(_layer(d), ratio=0.3, composition="b")]
+        ),
+    )
     variant("json-ratio-above-one.json", "InputError", "ratio", lambda d: _layer(d).update(ratio=1.5))
     variant("json-gfa-zero.json", "InputError", "gross_floor_area_m2", lambda d: d.update(gross_floor_area_m2=0))
     variant("json-gfa-missing.json", "InputError", "gross_floor_area_m2", lambda d: d.pop("gross_floor_area_m2"))
     variant("json-gfa-absurd.json", "InputError", "gross_floor_area_m2", lambda d: d.update(gross_floor_area_m2=5e6))
     variant("json-gfa-tiny.json", "InputError", "gross_floor_area_m2", lambda d: d.update(gross_floor_area_m2=0.01))
-    variant("json-study-period-year.json", "InputError", "reference_study_period_years",
-            lambda d: d.update(reference_study_period_years=2024))
+    variant(
+        "json-study-period-year.json",
+        "InputError",
+        "reference_study_period_years",
+        lambda d: d.update(reference_study_period_years=2024),
+    )
     variant("json-thickness-absurd.json", "InputError", "amount", lambda d: _layer(d).update(amount=150))
-    variant("json-mass-absurd.json", "InputError", "amount",
-            lambda d: _layer(d, 1, 1).update(amount=5_000_000))
-    variant("json-element-quantity-absurd.json", "InputError", "element_quantity",
-            lambda d: d["elements"][0].update(quantity=1e6))
+    variant("json-mass-absurd.json", "InputError", "amount", lambda d: _layer(d, 1, 1).update(amount=5_000_000))
+    variant(
+        "json-element-quantity-absurd.json",
+        "InputError",
+        "element_quantity",
+        lambda d: d["elements"][0].update(quantity=1e6),
+    )
     variant("json-element-quantity-zero.json", "InputError", "quantity", lambda d: d["elements"][0].update(quantity=0))
     variant("json-no-elements.json", "InputError", "elements", lambda d: d.update(elements=[]))
     variant("json-no-layers.json", "InputError", "layers", lambda d: d["elements"][0].update(layers=[]))
-    variant("json-duplicate-element.json", "InputError", "id",
-            lambda d: d["elements"][1].update(id=d["elements"][0]["id"]))
+    variant(
+        "json-duplicate-element.json", "InputError", "id", lambda d: d["elements"][1].update(id=d["elements"][0]["id"])
+    )
     variant("json-unknown-field.json", "InputError", "colour", lambda d: _layer(d).update(colour="red"))
-    variant("json-unknown-transport.json", "UnknownScenarioError", "transport",
-            lambda d: _layer(d).update(transport="teleport"))
-    variant("json-unknown-waste.json", "UnknownScenarioError", "waste_category",
-            lambda d: _layer(d).update(waste_category="Moon rock"))
-    variant("json-unknown-service-category.json", "UnknownScenarioError", "service_life_category",
-            lambda d: _layer(d).update(service_life_category="Forever", service_life_years=None))
-    variant("json-negative-service-life.json", "InputError", "service_life_years",
-            lambda d: _layer(d).update(service_life_years=-5))
+    variant(
+        "json-unknown-transport.json",
+        "UnknownScenarioError",
+        "transport",
+        lambda d: _layer(d).update(transport="teleport"),
+    )
+    variant(
+        "json-unknown-waste.json",
+        "UnknownScenarioError",
+        "waste_category",
+        lambda d: _layer(d).update(waste_category="Moon rock"),
+    )
+    variant(
+        "json-unknown-service-category.json",
+        "UnknownScenarioError",
+        "service_life_category",
+        lambda d: _layer(d).update(service_life_category="Forever", service_life_years=None),
+    )
+    variant(
+        "json-negative-service-life.json",
+        "InputError",
+        "service_life_years",
+        lambda d: _layer(d).update(service_life_years=-5),
+    )
     variant("json-loss-rate.json", "InputError", "loss_rate", lambda d: _layer(d).update(loss_rate=1.5))
-    variant("json-eol-sum.json", "InputError", "end_of_life", lambda d: _layer(d).update(
-        end_of_life={"landfill": 0.5, "recycling": 0.2}))
+    variant(
+        "json-eol-sum.json",
+        "InputError",
+        "end_of_life",
+        lambda d: _layer(d).update(end_of_life={"landfill": 0.5, "recycling": 0.2}),
+    )
     variant("json-unknown-use-type.json", "InputError", "use_type", lambda d: d.update(use_type="spaceship"))
     variant("json-element-unit.json", "InputError", "unit", lambda d: d["elements"][0].update(unit="furlong"))
     data = [building_dict(0), building_dict(0)]
@@ -218,14 +285,18 @@ def write_broken_corpus(folder: Path) -> dict[str, tuple[str, str | None]]:
     # ---------------------------------------------------------------- CSV
     expect("csv-malformed.csv", "ParseError", None).write_text(
         'building_id,gross_floor_area_m2,element_id,element_quantity,product,amount,unit\n"b1,100,e1,1,x,1,kg\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     expect("csv-empty.csv", "ParseError", None).write_bytes(b"")
     header, rows = _csv_rows()
     _write_csv(expect("csv-header-only.csv", "ParseError", None), header, [])
     h, r = _csv_rows()
     keep = [k for k, c in enumerate(h) if c != "product"]
-    _write_csv(expect("csv-missing-column.csv", "ParseError", "product"), [h[k] for k in keep],
-               [[row[k] for k in keep] for row in r])
+    _write_csv(
+        expect("csv-missing-column.csv", "ParseError", "product"),
+        [h[k] for k in keep],
+        [[row[k] for k in keep] for row in r],
+    )
     h, r = _csv_rows()
     _write_csv(expect("csv-unknown-column.csv", "ParseError", "colour"), h + ["colour"], [row + ["red"] for row in r])
     _write_csv(expect("csv-text-amount.csv", "InputError", "amount"), *_set(*_csv_rows(), "amount", "twelve"))
@@ -233,13 +304,16 @@ def write_broken_corpus(folder: Path) -> dict[str, tuple[str, str | None]]:
     _write_csv(expect("csv-negative-amount.csv", "InputError", "amount"), *_set(*_csv_rows(), "amount", "-1"))
     _write_csv(expect("csv-empty-amount.csv", "InputError", "amount"), *_set(*_csv_rows(), "amount", ""))
     _write_csv(expect("csv-unknown-unit.csv", "UnitError", "unit"), *_set(*_csv_rows(), "unit", "zorkmid"))
-    _write_csv(expect("csv-unknown-dataset.csv", "UnknownEPDError", "product"),
-               *_set(*_csv_rows(), "product", "obd2024:not-a-data-set"))
+    _write_csv(
+        expect("csv-unknown-dataset.csv", "UnknownEPDError", "product"),
+        *_set(*_csv_rows(), "product", "obd2024:not-a-data-set"),
+    )
     _write_csv(expect("csv-empty-element-id.csv", "ParseError", "element_id"), *_set(*_csv_rows(), "element_id", ""))
-    _write_csv(expect("csv-empty-building-id.csv", "ParseError", "building_id"),
-               *_set(*_csv_rows(), "building_id", ""))
-    _write_csv(expect("csv-inconsistent-gfa.csv", "ParseError", "gross_floor_area_m2"),
-               *_set(*_csv_rows(), "gross_floor_area_m2", "999", row=1))
+    _write_csv(expect("csv-empty-building-id.csv", "ParseError", "building_id"), *_set(*_csv_rows(), "building_id", ""))
+    _write_csv(
+        expect("csv-inconsistent-gfa.csv", "ParseError", "gross_floor_area_m2"),
+        *_set(*_csv_rows(), "gross_floor_area_m2", "999", row=1),
+    )
     h, r = _csv_rows()
     _set(h, r, "composition", "a", 0)
     _set(h, r, "ratio", "0.6", 0)
@@ -247,8 +321,10 @@ def write_broken_corpus(folder: Path) -> dict[str, tuple[str, str | None]]:
     _set(h, r, "composition", "b", 1)
     _set(h, r, "ratio", "0.6", 1)
     _write_csv(expect("csv-ratio-sum.csv", "InputError", "ratio"), h, r)
-    _write_csv(expect("csv-absurd-gfa.csv", "InputError", "gross_floor_area_m2"),
-               *_set_all(*_csv_rows(), "gross_floor_area_m2", "2e7"))
+    _write_csv(
+        expect("csv-absurd-gfa.csv", "InputError", "gross_floor_area_m2"),
+        *_set_all(*_csv_rows(), "gross_floor_area_m2", "2e7"),
+    )
     _write_csv(expect("csv-utf16.csv", "ParseError", None), *_csv_rows(), encoding="utf-16")
     h, r = _csv_rows()
     r[0] = r[0] + ["extra", "values"]
@@ -261,6 +337,7 @@ def write_broken_corpus(folder: Path) -> dict[str, tuple[str, str | None]]:
     def xlsx_set(column, value):
         def change(sheet, header):
             sheet.cell(row=2, column=header.index(column) + 1).value = value
+
         return change
 
     _xlsx(expect("xlsx-text-amount.xlsx", "InputError", "amount"), xlsx_set("amount", "lots"))
@@ -278,25 +355,34 @@ def write_broken_corpus(folder: Path) -> dict[str, tuple[str, str | None]]:
         z.writestr("xl/padding.xml", b"\0" * 150_000)
 
     # ---------------------------------------------------------------- archives
-    _zip(expect("zip-traversal.zip", "InputError", "member_path", "../escape.json"),
-         {"../escape.json": json.dumps(building_dict()).encode()})
-    _zip(expect("zip-absolute.zip", "InputError", "member_path", "/etc/escape.json"),
-         {"/etc/escape.json": json.dumps(building_dict()).encode()})
-    _zip(expect("zip-backslash.zip", "InputError", "member_path", "..\\escape.json"),
-         {"..\\escape.json": json.dumps(building_dict()).encode()})
-    _zip(expect("zip-bomb-ratio.zip", "InputError", "zip_compression_ratio", "bomb.json"),
-         {"bomb.json": b" " * 190_000})
+    _zip(
+        expect("zip-traversal.zip", "InputError", "member_path", "../escape.json"),
+        {"../escape.json": json.dumps(building_dict()).encode()},
+    )
+    _zip(
+        expect("zip-absolute.zip", "InputError", "member_path", "/etc/escape.json"),
+        {"/etc/escape.json": json.dumps(building_dict()).encode()},
+    )
+    _zip(
+        expect("zip-backslash.zip", "InputError", "member_path", "..\\escape.json"),
+        {"..\\escape.json": json.dumps(building_dict()).encode()},
+    )
+    _zip(
+        expect("zip-bomb-ratio.zip", "InputError", "zip_compression_ratio", "bomb.json"), {"bomb.json": b" " * 190_000}
+    )
     _zip(expect("zip-bomb-size.zip", "InputError", "file_size", "big.json"), {"big.json": b"\0" * 20_000_000})
-    _zip(expect("zip-bomb-total.zip", "InputError", "zip_uncompressed_total"),
-         {f"part-{k}.json": b"\0" * 20_000_000 for k in range(3)})
+    _zip(
+        expect("zip-bomb-total.zip", "InputError", "zip_uncompressed_total"),
+        {f"part-{k}.json": b"\0" * 20_000_000 for k in range(3)},
+    )
     expect("zip-corrupt.zip", "ParseError", None).write_bytes(b"PK\x05\x06" + b"\xff" * 40)
     # a bomb whose headers lie: 150 kB of zeros declared as 1,000 bytes (local header and central directory)
     liar = expect("zip-lying-header.zip", "ParseError", None, "liar.json")
     _zip(liar, {"liar.json": b"0" * 150_000})
     data = bytearray(liar.read_bytes())
     local, central = data.find(b"PK\x03\x04"), data.find(b"PK\x01\x02")
-    data[local + 22:local + 26] = (1000).to_bytes(4, "little")
-    data[central + 24:central + 28] = (1000).to_bytes(4, "little")
+    data[local + 22 : local + 26] = (1000).to_bytes(4, "little")
+    data[central + 24 : central + 28] = (1000).to_bytes(4, "little")
     liar.write_bytes(bytes(data))
     inner = io.BytesIO()
     with zipfile.ZipFile(inner, "w") as z:

@@ -10,16 +10,30 @@ from mpeil.testing import tiny_library, tiny_scenarios
 
 
 def _file(tmp_path, layer: Layer, unit="m2"):
-    building = Building(id="house-1", gross_floor_area_m2=100, elements=[
-        Element(id="wall", quantity=10, unit=unit, layers=[
-            Layer(product="t:brick", amount=100, unit="kg", layer="C1"), layer.model_copy(update={"layer": "C2"})])])
+    building = Building(
+        id="house-1",
+        gross_floor_area_m2=100,
+        elements=[
+            Element(
+                id="wall",
+                quantity=10,
+                unit=unit,
+                layers=[
+                    Layer(product="t:brick", amount=100, unit="kg", layer="C1"),
+                    layer.model_copy(update={"layer": "C2"}),
+                ],
+            )
+        ],
+    )
     path = tmp_path / "house.json"
     write_building(building, path)
     return path
 
 
 def _score(path):
-    return mpeil.score(path, method="gwp", library=tiny_library(), scenarios=tiny_scenarios(), default_transport="truck")
+    return mpeil.score(
+        path, method="gwp", library=tiny_library(), scenarios=tiny_scenarios(), default_transport="truck"
+    )
 
 
 def test_unknown_dataset(tmp_path):

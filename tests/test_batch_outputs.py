@@ -13,7 +13,14 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from batch_support import (
-    CONCRETE, MINERAL_WOOL, REBAR, SAND_LIME, good_building, limits_for_tests, write_broken_corpus, write_good_corpus,
+    CONCRETE,
+    MINERAL_WOOL,
+    REBAR,
+    SAND_LIME,
+    good_building,
+    limits_for_tests,
+    write_broken_corpus,
+    write_good_corpus,
 )
 
 import mpeil
@@ -54,11 +61,28 @@ def test_corpus_is_large_and_covers_every_kind(corpus):
     assert len(broken) >= 50
     fields = {field for _, field in broken.values()}
     kinds = {kind for kind, _ in broken.values()}
-    for field in ("amount", "unit", "product", "ratio", "gross_floor_area_m2", "file_size", "zip_compression_ratio",
-                  "zip_uncompressed_total", "member_path", "element_quantity", None):
+    for field in (
+        "amount",
+        "unit",
+        "product",
+        "ratio",
+        "gross_floor_area_m2",
+        "file_size",
+        "zip_compression_ratio",
+        "zip_uncompressed_total",
+        "member_path",
+        "element_quantity",
+        None,
+    ):
         assert field in fields
-    assert {"ParseError", "InputError", "UnitError", "ConversionError", "UnknownEPDError",
-            "UnknownScenarioError"} <= kinds
+    assert {
+        "ParseError",
+        "InputError",
+        "UnitError",
+        "ConversionError",
+        "UnknownEPDError",
+        "UnknownScenarioError",
+    } <= kinds
 
 
 def test_every_broken_input_gives_exactly_one_precise_error_row(corpus):
@@ -80,8 +104,10 @@ def test_error_rows_locate_the_problem(corpus):
     assert (row["building"], row["element"], row["layer"]) == ("house-000", "floor", "C2 (line 2)")
     row = by_name["csv-text-amount.csv"]
     assert (row["building"], row["element"], row["layer"]) == ("house-000", "wall", "C1 (row 2)")
-    assert by_name["json-malformed.json"]["input_sha256"] == hashlib.sha256(
-        (corpus["in"] / "json-malformed.json").read_bytes()).hexdigest()
+    assert (
+        by_name["json-malformed.json"]["input_sha256"]
+        == hashlib.sha256((corpus["in"] / "json-malformed.json").read_bytes()).hexdigest()
+    )
     assert by_name["json-huge.json"]["input_sha256"] is None  # refused before reading
 
 
@@ -94,13 +120,17 @@ def test_every_good_input_is_scored_once(corpus):
         assert row["score_unit"] == "mPt/(m²·yr)" and row["gwp_unit"] == "kg CO2e/(m²·yr)"
     summary = corpus["summary"]
     assert (summary.files, summary.files_scored, summary.errors) == (
-        len(corpus["good"]) + len(corpus["broken"]), len(corpus["good"]), len(corpus["broken"]))
+        len(corpus["good"]) + len(corpus["broken"]),
+        len(corpus["good"]),
+        len(corpus["broken"]),
+    )
     assert summary.exit_code == 1
 
 
 def test_ignored_files_are_in_no_table(corpus):
     labels = {r["file"] for r in _rows(corpus["out"] / "summary.parquet")} | {
-        r["file"] for r in _rows(corpus["out"] / "errors.parquet")}
+        r["file"] for r in _rows(corpus["out"] / "errors.parquet")
+    }
     assert not any(label.endswith(("notes.txt", ".hidden.json", "README.txt", "._house.json")) for label in labels)
 
 
@@ -134,8 +164,10 @@ def test_error_rows_do_not_depend_on_the_chunking(corpus, tmp_path):
     chunked = pq.read_table(corpus["out"] / "errors.parquet", columns=columns)
     whole = pq.read_table(tmp_path / "one-chunk" / "errors.parquet", columns=columns)
     assert whole.equals(chunked)
-    scores = [pq.read_table(path / "summary.parquet", columns=["file", "building", "score", "gwp_per_m2_yr"])
-              for path in (corpus["out"], tmp_path / "one-chunk")]
+    scores = [
+        pq.read_table(path / "summary.parquet", columns=["file", "building", "score", "gwp_per_m2_yr"])
+        for path in (corpus["out"], tmp_path / "one-chunk")
+    ]
     assert scores[0].equals(scores[1])
 
 
@@ -143,8 +175,9 @@ def test_data_quality_figures(corpus):
     rows = {row["building"]: row for row in _rows(corpus["out"] / "summary.parquet")}
     house = rows["house-000"]
     # 4 lines of 4 generic ÖKOBAUDAT data sets (data/epd/obd2024: data_type "generic", valid until 2026)
-    datasets = pq.read_table(data_dir() / "epd" / "obd2024" / "datasets.parquet",
-                             columns=["dataset_id", "data_type", "valid_until"]).to_pylist()
+    datasets = pq.read_table(
+        data_dir() / "epd" / "obd2024" / "datasets.parquet", columns=["dataset_id", "data_type", "valid_until"]
+    ).to_pylist()
     ours = {d["dataset_id"]: d for d in datasets if d["dataset_id"] in (CONCRETE, REBAR, SAND_LIME, MINERAL_WOOL)}
     assert {d["data_type"] for d in ours.values()} == {"generic"}
     assert {d["valid_until"] for d in ours.values()} == {"2026"}
@@ -230,11 +263,26 @@ def test_duckdb_holds_the_tables(corpus):
 def test_manifest_and_receipts(corpus):
     out = corpus["out"]
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    for key in ("engine_version", "method", "gwp_method", "library", "scenarios", "options", "inputs", "counts",
-                "scores", "outputs", "exit_code"):
+    for key in (
+        "engine_version",
+        "method",
+        "gwp_method",
+        "library",
+        "scenarios",
+        "options",
+        "inputs",
+        "counts",
+        "scores",
+        "outputs",
+        "exit_code",
+    ):
         assert key in manifest
-    assert manifest["method"]["sha256"] == hashlib.sha256(
-        (Path(mpeil.__file__).parent.parent / "scenarios" / "methods" / "mpeil-ef31.toml").read_bytes()).hexdigest()
+    assert (
+        manifest["method"]["sha256"]
+        == hashlib.sha256(
+            (Path(mpeil.__file__).parent.parent / "scenarios" / "methods" / "mpeil-ef31.toml").read_bytes()
+        ).hexdigest()
+    )
     assert manifest["counts"]["errors"] == len(corpus["broken"])
     assert manifest["outputs"]["summary.parquet"] == hashlib.sha256((out / "summary.parquet").read_bytes()).hexdigest()
     for name, digest in manifest["outputs"]["results"].items():

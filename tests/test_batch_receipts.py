@@ -98,11 +98,13 @@ def test_batch_exit_codes(tmp_path):
     write_building(good_building(0), tmp_path / "house.json")
     (tmp_path / "broken.json").write_text("{", encoding="utf-8")
     out = tmp_path / "out"
-    result = runner.invoke(app, ["batch", str(tmp_path / "house.json"), "--out", str(out), "--as-of", AS_OF,
-                                 "--no-progress"])
+    result = runner.invoke(
+        app, ["batch", str(tmp_path / "house.json"), "--out", str(out), "--as-of", AS_OF, "--no-progress"]
+    )
     assert result.exit_code == 0, result.output
-    result = runner.invoke(app, ["batch", str(tmp_path / "*.json"), "--out", str(tmp_path / "out2"), "--as-of",
-                                 AS_OF, "--no-progress"])
+    result = runner.invoke(
+        app, ["batch", str(tmp_path / "*.json"), "--out", str(tmp_path / "out2"), "--as-of", AS_OF, "--no-progress"]
+    )
     assert result.exit_code == 1, result.output  # a glob: one good, one broken
     for arguments in (
         [str(tmp_path / "missing.json"), "--out", str(tmp_path / "out3")],  # no such input
@@ -130,8 +132,13 @@ def test_usage_errors_in_python(tmp_path):
 
 def test_receipts_keep_method_options_and_report_choice(tmp_path):
     write_building(good_building(7), tmp_path / "house.json")
-    run_batch(tmp_path / "house.json", tmp_path / "out", as_of=AS_OF, report_indicators=(),
-              method_options={"replacement_rule": "fractional", "replacement_modules": ["A1-A3", "A4"]})
+    run_batch(
+        tmp_path / "house.json",
+        tmp_path / "out",
+        as_of=AS_OF,
+        report_indicators=(),
+        method_options={"replacement_rule": "fractional", "replacement_modules": ["A1-A3", "A4"]},
+    )
     receipt = next((tmp_path / "out" / "receipts").glob("*.json"))
     saved = json.loads(receipt.read_text(encoding="utf-8"))
     assert saved["options"]["report_indicators"] == []

@@ -21,8 +21,21 @@ AS_OF = "2026-06-01"
 
 
 def _batch_command(inputs: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "mpeil", "batch", str(inputs), "--out", str(out), "--chunk-size", "3",
-            "--as-of", AS_OF, "--no-progress", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "mpeil",
+        "batch",
+        str(inputs),
+        "--out",
+        str(out),
+        "--chunk-size",
+        "3",
+        "--as-of",
+        AS_OF,
+        "--no-progress",
+        *extra,
+    ]
 
 
 def _finished(out: Path) -> list[Path]:
@@ -40,8 +53,9 @@ def test_resume_after_kill_gives_the_uninterrupted_outputs(tmp_path):
 
     # ---- start, wait for two finished chunks, kill -9
     environment = dict(os.environ, **{TEST_DELAY_VARIABLE: "1.0"})
-    process = subprocess.Popen(_batch_command(inputs, killed), env=environment, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        _batch_command(inputs, killed), env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     deadline = time.monotonic() + 180
     while len(_finished(killed)) < 2:
         assert process.poll() is None, process.stderr.read().decode()

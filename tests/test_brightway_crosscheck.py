@@ -36,24 +36,39 @@ def test_bw2calc_inventory_equals_engine_totals(example):
     library, scenarios, method = load_library(["obd2024"]), load_scenarios(), load_method("mpeil-ef31")
     options = engine_options(method)
     building = read_building(scenarios_dir() / "examples" / f"{example}.json")
-    compiled = compile_buildings(building, library, scenarios, method.reference_study_period_years,
-                                 method.default_transport)
+    compiled = compile_buildings(
+        building, library, scenarios, method.reference_study_period_years, method.default_transport
+    )
     ours = building_totals(run_engine(compiled, library, scenarios, options)).values[0]
 
     index, keys = profile_keys(compiled)
-    profiles = build_profiles(library, scenarios, keys, compiled.transport_scenarios, compiled.waste_categories,
-                              compiled.scenario_choices, options.indicators, options.replacement_modules,
-                              options.loss_basis, options.allocation, options.multicycle_split)
-    replacements = number_of_replacements(compiled.study_period_years[compiled.line_building],
-                                          compiled.service_life_years, method.replacement_rule,
-                                          compiled.remaining_life_years)
-    weights = line_weights(compiled.quantity, replacements, ~np.isnan(compiled.remaining_life_years),
-                           compiled.removed)
+    profiles = build_profiles(
+        library,
+        scenarios,
+        keys,
+        compiled.transport_scenarios,
+        compiled.waste_categories,
+        compiled.scenario_choices,
+        options.indicators,
+        options.replacement_modules,
+        options.loss_basis,
+        options.allocation,
+        options.multicycle_split,
+    )
+    replacements = number_of_replacements(
+        compiled.study_period_years[compiled.line_building],
+        compiled.service_life_years,
+        method.replacement_rule,
+        compiled.remaining_life_years,
+    )
+    weights = line_weights(compiled.quantity, replacements, ~np.isnan(compiled.remaining_life_years), compiled.removed)
     n_p, n_m, n_i = profiles.values.shape
     groups = list(WEIGHT_GROUPS)
     techno_idx, techno_val, techno_flip, bio_idx, bio_val = [], [], [], [], []
     building_id = 1
-    techno_idx.append((building_id, building_id)); techno_val.append(1.0); techno_flip.append(False)
+    techno_idx.append((building_id, building_id))
+    techno_val.append(1.0)
+    techno_flip.append(False)
     for g, group in enumerate(groups):
         demand = np.bincount(index, weights=getattr(weights, group), minlength=n_p)
         for p in np.flatnonzero(demand):
@@ -66,16 +81,26 @@ def test_bw2calc_inventory_equals_engine_totals(example):
                 for i in range(n_i):
                     value = profiles.values[p, m, i]
                     if not np.isnan(value) and value != 0.0:
-                        bio_idx.append((10**7 + m * n_i + i, activity)); bio_val.append(float(value))
+                        bio_idx.append((10**7 + m * n_i + i, activity))
+                        bio_val.append(float(value))
     package = bwp.create_datapackage()
-    package.add_persistent_vector(matrix="technosphere_matrix", indices_array=np.array(techno_idx, dtype=bwp.INDICES_DTYPE),
-                                  data_array=np.array(techno_val), flip_array=np.array(techno_flip))
-    package.add_persistent_vector(matrix="biosphere_matrix", indices_array=np.array(bio_idx, dtype=bwp.INDICES_DTYPE),
-                                  data_array=np.array(bio_val))
+    package.add_persistent_vector(
+        matrix="technosphere_matrix",
+        indices_array=np.array(techno_idx, dtype=bwp.INDICES_DTYPE),
+        data_array=np.array(techno_val),
+        flip_array=np.array(techno_flip),
+    )
+    package.add_persistent_vector(
+        matrix="biosphere_matrix",
+        indices_array=np.array(bio_idx, dtype=bwp.INDICES_DTYPE),
+        data_array=np.array(bio_val),
+    )
     flows = sorted({f for f, _ in bio_idx})
-    package.add_persistent_vector(matrix="characterization_matrix",
-                                  indices_array=np.array([(f, f) for f in flows], dtype=bwp.INDICES_DTYPE),
-                                  data_array=np.ones(len(flows)))
+    package.add_persistent_vector(
+        matrix="characterization_matrix",
+        indices_array=np.array([(f, f) for f in flows], dtype=bwp.INDICES_DTYPE),
+        data_array=np.ones(len(flows)),
+    )
     lca = bw2calc.LCA(demand={building_id: 1.0}, data_objs=[package])
     lca.lci()
     inventory = np.asarray(lca.inventory.sum(axis=1)).ravel()

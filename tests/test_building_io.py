@@ -26,59 +26,100 @@ FORMATS = ("csv", "xlsx")
 # ---------------------------------------------------------------------------- fixtures
 def rich_building(building_id: str = "B-1") -> Building:
     """A building using every feature the flat format has to carry."""
-    return Building.model_validate({
-        "id": building_id,
-        "name": "Rijwoning, 'test' \"quotes\", commas; and ümlauts",
-        "use_type": "terraced",
-        "gross_floor_area_m2": 151.3,
-        "reference_study_period_years": 60,
-        "construction_year": 2024,
-        "region": "BE-VLG",
-        "project_type": "renovation",
-        "metadata": {"author": "test", "note": "a, b; c=d"},
-        "operational": [
-            {"product": "obd2024:electricity", "amount_per_year": 3500.5, "unit": "kWh", "module": "B6"},
-            {"product": "obd2024:water", "amount_per_year": 90, "unit": "m3", "module": "B7"},
-        ],
-        "elements": [
-            {
-                "id": "007",  # leading zeros must survive as text
-                "name": "cavity wall",
-                "element_type": "EW",
-                "nl_sfb": "21.10",  # a code, not a number
-                "quantity": 0.1 + 0.2,  # 0.30000000000000004: float64 must round-trip exactly
-                "unit": "m2",
-                "layers": [
-                    {"layer": "C1", "composition": "a", "ratio": 0.8, "product": "obd2024:brick", "amount": 0.09,
-                     "unit": "m", "name": "facing brick", "service_life_years": 60, "transport": "BE-default",
-                     "transport_distance_km": 120.5, "loss_rate": 0.05, "waste_category": "Bricks, roof tiles"},
-                    {"layer": "C1", "composition": "b", "ratio": 0.2, "product": "obd2024:mortar", "amount": 0.09,
-                     "unit": "m", "end_of_life": {"landfill": 0.1, "recycling": 0.9, "sorted_on_site": 0.5},
-                     "scenario": {"D": "stofflich", "C3": "S1"}},
-                    {"layer": "C2", "product": "obd2024:insulation", "amount": 0.12, "unit": "m",
-                     "service_life_category": "Insulation", "existing": True, "remaining_service_life_years": 12,
-                     "reused_input": 0.25, "recycled_content": 0.3, "component_id": "GUID-1",
-                     "source_component_id": "=1+1", "use_cycles": 3, "use_cycle": 2, "condition": "good"},
-                    {"product": "obd2024:ties", "amount": 1e-7, "unit": "kg/m2"},  # no layer label
-                ],
-            },
-            {
-                "id": "W1",
-                "element_type": "EWi",
-                "quantity": 12,
-                "unit": "piece",
-                "layers": [{"product": "obd2024:window", "amount": 1, "unit": "piece",
-                            "end_of_life": {"incineration": 1.0}}],
-            },
-        ],
-    })
+    return Building.model_validate(
+        {
+            "id": building_id,
+            "name": "Rijwoning, 'test' \"quotes\", commas; and ümlauts",
+            "use_type": "terraced",
+            "gross_floor_area_m2": 151.3,
+            "reference_study_period_years": 60,
+            "construction_year": 2024,
+            "region": "BE-VLG",
+            "project_type": "renovation",
+            "metadata": {"author": "test", "note": "a, b; c=d"},
+            "operational": [
+                {"product": "obd2024:electricity", "amount_per_year": 3500.5, "unit": "kWh", "module": "B6"},
+                {"product": "obd2024:water", "amount_per_year": 90, "unit": "m3", "module": "B7"},
+            ],
+            "elements": [
+                {
+                    "id": "007",  # leading zeros must survive as text
+                    "name": "cavity wall",
+                    "element_type": "EW",
+                    "nl_sfb": "21.10",  # a code, not a number
+                    "quantity": 0.1 + 0.2,  # 0.30000000000000004: float64 must round-trip exactly
+                    "unit": "m2",
+                    "layers": [
+                        {
+                            "layer": "C1",
+                            "composition": "a",
+                            "ratio": 0.8,
+                            "product": "obd2024:brick",
+                            "amount": 0.09,
+                            "unit": "m",
+                            "name": "facing brick",
+                            "service_life_years": 60,
+                            "transport": "BE-default",
+                            "transport_distance_km": 120.5,
+                            "loss_rate": 0.05,
+                            "waste_category": "Bricks, roof tiles",
+                        },
+                        {
+                            "layer": "C1",
+                            "composition": "b",
+                            "ratio": 0.2,
+                            "product": "obd2024:mortar",
+                            "amount": 0.09,
+                            "unit": "m",
+                            "end_of_life": {"landfill": 0.1, "recycling": 0.9, "sorted_on_site": 0.5},
+                            "scenario": {"D": "stofflich", "C3": "S1"},
+                        },
+                        {
+                            "layer": "C2",
+                            "product": "obd2024:insulation",
+                            "amount": 0.12,
+                            "unit": "m",
+                            "service_life_category": "Insulation",
+                            "existing": True,
+                            "remaining_service_life_years": 12,
+                            "reused_input": 0.25,
+                            "recycled_content": 0.3,
+                            "component_id": "GUID-1",
+                            "source_component_id": "=1+1",
+                            "use_cycles": 3,
+                            "use_cycle": 2,
+                            "condition": "good",
+                        },
+                        {"product": "obd2024:ties", "amount": 1e-7, "unit": "kg/m2"},  # no layer label
+                    ],
+                },
+                {
+                    "id": "W1",
+                    "element_type": "EWi",
+                    "quantity": 12,
+                    "unit": "piece",
+                    "layers": [
+                        {
+                            "product": "obd2024:window",
+                            "amount": 1,
+                            "unit": "piece",
+                            "end_of_life": {"incineration": 1.0},
+                        }
+                    ],
+                },
+            ],
+        }
+    )
 
 
 def plain_building(building_id: str) -> Building:
-    return Building.model_validate({
-        "id": building_id, "gross_floor_area_m2": 100,
-        "elements": [{"id": "E1", "quantity": 10, "layers": [{"product": "p", "amount": 1, "unit": "kg"}]}],
-    })
+    return Building.model_validate(
+        {
+            "id": building_id,
+            "gross_floor_area_m2": 100,
+            "elements": [{"id": "E1", "quantity": 10, "layers": [{"product": "p", "amount": 1, "unit": "kg"}]}],
+        }
+    )
 
 
 def example(name: str) -> Building:
@@ -136,9 +177,20 @@ def test_columns_cover_every_layer_field_in_the_documented_order():
     layer_fields = set(Layer.model_fields) - {"end_of_life"}
     assert set(LAYER_COLUMNS) - set(EOL_COLUMNS) == layer_fields
     assert BOM_COLUMNS[:14] == (
-        "building_id", "building_name", "use_type", "gross_floor_area_m2", "reference_study_period_years",
-        "construction_year", "region", "project_type", "element_id", "element_name", "element_type", "nl_sfb",
-        "element_quantity", "element_unit",
+        "building_id",
+        "building_name",
+        "use_type",
+        "gross_floor_area_m2",
+        "reference_study_period_years",
+        "construction_year",
+        "region",
+        "project_type",
+        "element_id",
+        "element_name",
+        "element_type",
+        "nl_sfb",
+        "element_quantity",
+        "element_unit",
     )
     assert BOM_COLUMNS[-1] == "building_metadata"
 
@@ -219,8 +271,10 @@ def test_interleaved_rows_are_grouped_by_building_and_element(tmp_path):
 
 def test_semicolon_csv_with_decimal_commas_and_bom(tmp_path):
     path = tmp_path / "excel.csv"
-    text = "building_id;gross_floor_area_m2;element_id;element_quantity;product;amount;unit;ratio\n" \
-           "A;150,5;E1;12,25;p;0,14;m;1\n"
+    text = (
+        "building_id;gross_floor_area_m2;element_id;element_quantity;product;amount;unit;ratio\n"
+        "A;150,5;E1;12,25;p;0,14;m;1\n"
+    )
     path.write_bytes(("\ufeff" + text).encode("utf-8"))
     building = read_building(path)
     assert building.gross_floor_area_m2 == 150.5
@@ -230,8 +284,21 @@ def test_semicolon_csv_with_decimal_commas_and_bom(tmp_path):
 
 def test_spreadsheet_numbers_in_text_columns_read_as_text(tmp_path):
     path = tmp_path / "typed.xlsx"
-    write_rows(path, [{"building_id": 12, "gross_floor_area_m2": 100, "element_id": 3.0, "element_quantity": 1,
-                       "nl_sfb": 21.1, "product": "p", "amount": 2, "unit": "kg"}])
+    write_rows(
+        path,
+        [
+            {
+                "building_id": 12,
+                "gross_floor_area_m2": 100,
+                "element_id": 3.0,
+                "element_quantity": 1,
+                "nl_sfb": 21.1,
+                "product": "p",
+                "amount": 2,
+                "unit": "kg",
+            }
+        ],
+    )
     building = read_building(path)
     assert (building.id, building.elements[0].id, building.elements[0].nl_sfb) == ("12", "3", "21.1")
 
@@ -245,12 +312,15 @@ def test_malformed_json(tmp_path):
     assert_located(caught.value, path)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("42", "the file is a JSON number, not a building object"),
-    ("[]", "empty list"),
-    ('[{"id": "A"}, 3]', "item 2 of the list"),
-    ('{"id": "A", "id": "B"}', "appears twice"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("42", "the file is a JSON number, not a building object"),
+        ("[]", "empty list"),
+        ('[{"id": "A"}, 3]', "item 2 of the list"),
+        ('{"id": "A", "id": "B"}', "appears twice"),
+    ],
+)
 def test_json_of_the_wrong_shape(tmp_path, text, expected):
     path = tmp_path / "shape.json"
     path.write_text(text, encoding="utf-8")
@@ -261,8 +331,10 @@ def test_json_of_the_wrong_shape(tmp_path, text, expected):
 
 def test_malformed_csv(tmp_path):
     path = tmp_path / "bad.csv"
-    path.write_text('building_id,gross_floor_area_m2,element_id,element_quantity,product,amount,unit\n'
-                    'A,100,E1,1,"p,1,kg\n', encoding="utf-8")
+    path.write_text(
+        'building_id,gross_floor_area_m2,element_id,element_quantity,product,amount,unit\nA,100,E1,1,"p,1,kg\n',
+        encoding="utf-8",
+    )
     with pytest.raises(ParseError, match="malformed CSV") as caught:
         read_buildings(path)
     assert_located(caught.value, path)
@@ -270,8 +342,10 @@ def test_malformed_csv(tmp_path):
 
 def test_csv_row_longer_than_its_header(tmp_path):
     path = tmp_path / "long.csv"
-    path.write_text("building_id,gross_floor_area_m2,element_id,element_quantity,product,amount,unit\n"
-                    "A,100,E1,1,p,1,kg,surplus\n", encoding="utf-8")
+    path.write_text(
+        "building_id,gross_floor_area_m2,element_id,element_quantity,product,amount,unit\nA,100,E1,1,p,1,kg,surplus\n",
+        encoding="utf-8",
+    )
     with pytest.raises(ParseError, match="has 8 values but the header has 7") as caught:
         read_buildings(path)
     assert_located(caught.value, path, layer="row 2")
@@ -289,8 +363,10 @@ def test_malformed_xlsx(tmp_path):
 @pytest.mark.parametrize("column", ["amount", "product", "element_id", "gross_floor_area_m2"])
 def test_missing_required_column(tmp_path, kind, column):
     path = tmp_path / f"cut.{kind}"
-    rows = [{k: v for k, v in row.items() if k != column}
-            for row in read_rows(write_building(plain_building("A"), tmp_path / f"ok.{kind}"))]
+    rows = [
+        {k: v for k, v in row.items() if k != column}
+        for row in read_rows(write_building(plain_building("A"), tmp_path / f"ok.{kind}"))
+    ]
     write_rows(path, rows)
     with pytest.raises(ParseError, match="missing required column") as caught:
         read_buildings(path)
@@ -333,8 +409,13 @@ def test_unsupported_and_missing_files(tmp_path):
 
 
 # ---------------------------------------------------------------------------- errors: values
-BAD_AMOUNTS = [("abc", "valid number"), ("nan", "finite number"), ("-1", "greater than or equal to 0"),
-               (-1.0, "greater than or equal to 0"), ("", "amount is empty")]
+BAD_AMOUNTS = [
+    ("abc", "valid number"),
+    ("nan", "finite number"),
+    ("-1", "greater than or equal to 0"),
+    (-1.0, "greater than or equal to 0"),
+    ("", "amount is empty"),
+]
 
 
 @pytest.mark.parametrize("kind", FORMATS)
@@ -347,8 +428,9 @@ def test_bad_amount_in_a_flat_file(tmp_path, kind, value, message):
     assert_located(caught.value, path, building="B-1", element="007", layer="C2 (row 4)", field="amount")
 
 
-@pytest.mark.parametrize("value, message", [('"abc"', "valid number"), ("NaN", "finite number"),
-                                            ("-1", "greater than or equal to 0")])
+@pytest.mark.parametrize(
+    "value, message", [('"abc"', "valid number"), ("NaN", "finite number"), ("-1", "greater than or equal to 0")]
+)
 def test_bad_amount_in_json(tmp_path, value, message):
     data = rich_building().model_dump(mode="json")
     data["elements"][0]["layers"][2]["amount"] = "__AMOUNT__"
@@ -396,13 +478,16 @@ def test_ratios_of_a_layer_not_summing_to_one_in_json(tmp_path):
 
 
 @pytest.mark.parametrize("kind", FORMATS)
-@pytest.mark.parametrize("cells, field, message", [
-    ({"eol_landfill": 1.5}, "eol_landfill", "less than or equal to 1"),
-    ({"eol_landfill": 0.5}, "end_of_life", "end-of-life shares sum to 1.4"),
-    ({"scenario": "D stofflich"}, "scenario", "not MODULE=NAME"),
-    ({"existing": "maybe"}, "existing", "valid boolean"),
-    ({"use_cycles": 0}, "use_cycles", "greater than or equal to 1"),
-])
+@pytest.mark.parametrize(
+    "cells, field, message",
+    [
+        ({"eol_landfill": 1.5}, "eol_landfill", "less than or equal to 1"),
+        ({"eol_landfill": 0.5}, "end_of_life", "end-of-life shares sum to 1.4"),
+        ({"scenario": "D stofflich"}, "scenario", "not MODULE=NAME"),
+        ({"existing": "maybe"}, "existing", "valid boolean"),
+        ({"use_cycles": 0}, "use_cycles", "greater than or equal to 1"),
+    ],
+)
 def test_bad_layer_values_in_a_flat_file(tmp_path, kind, cells, field, message):
     path = mutated(tmp_path, kind, rich_building(), 1, **cells)
     with pytest.raises(InputError, match=message) as caught:
@@ -508,8 +593,16 @@ def test_cli_bom_lists_every_line(tmp_path):
     path = write_building(rich_building(), tmp_path / "b.xlsx")
     result = CliRunner().invoke(app, ["bom", str(path)], env={"COLUMNS": "240"})
     assert result.exit_code == 0, result.output
-    for text in ("007 (EW, 0.3 m2)", "C1 a ×0.8", "obd2024:insulation", "0.12 m", "1e-07 kg/m2", "W1 (EWi, 12 piece)",
-                 "3500.5 kWh/a", "operational"):
+    for text in (
+        "007 (EW, 0.3 m2)",
+        "C1 a ×0.8",
+        "obd2024:insulation",
+        "0.12 m",
+        "1e-07 kg/m2",
+        "W1 (EWi, 12 piece)",
+        "3500.5 kWh/a",
+        "operational",
+    ):
         assert text in result.stdout, text
 
 
@@ -535,10 +628,11 @@ def test_csv_example_is_the_json_example():
 
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_example_layers_carry_life_waste_category_and_transport(name):
-    waste_categories = {row["waste_category"] for row in csv.DictReader(
-        (scenarios_dir() / "end_of_life" / "waste_categories.csv").open(encoding="utf-8"))}
-    transport = {row["scenario"] for row in csv.DictReader(
-        (scenarios_dir() / "transport.csv").open(encoding="utf-8"))}
+    waste_categories = {
+        row["waste_category"]
+        for row in csv.DictReader((scenarios_dir() / "end_of_life" / "waste_categories.csv").open(encoding="utf-8"))
+    }
+    transport = {row["scenario"] for row in csv.DictReader((scenarios_dir() / "transport.csv").open(encoding="utf-8"))}
     building = example(name)
     for element in building.elements:
         assert element.element_type != ElementType.Other or element.unit == "m"  # only gutters/copings
@@ -553,8 +647,10 @@ def test_example_sizes_match_the_brief():
     house, flats = example("terraced_house.json"), example("apartment_building.json")
     assert house.use_type.value == "terraced" and 130 <= house.gross_floor_area_m2 <= 170
     assert flats.use_type.value == "apartment" and 600 <= flats.gross_floor_area_m2 <= 800
-    for building, needed in ((house, {"EW", "PR", "FoG", "SF", "PW", "LbIW", "nLbIW", "EWi", "ED", "ID", "Fd"}),
-                             (flats, {"EW", "FR", "FoG", "SF", "PW", "LbIW", "nLbIW", "EWi", "ED", "ID", "Fd"})):
+    for building, needed in (
+        (house, {"EW", "PR", "FoG", "SF", "PW", "LbIW", "nLbIW", "EWi", "ED", "ID", "Fd"}),
+        (flats, {"EW", "FR", "FoG", "SF", "PW", "LbIW", "nLbIW", "EWi", "ED", "ID", "Fd"}),
+    ):
         assert needed <= {e.element_type.value for e in building.elements}
 
 

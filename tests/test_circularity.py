@@ -26,8 +26,11 @@ APPROACHES = ("cutoff_d", "cff", "multicycle", "dk_zero")
 def run(building, allocation="cutoff_d", split="equal"):
     library, scenarios = tiny_library(), tiny_scenarios()
     compiled = compile_buildings(building, library, scenarios, 60.0, default_transport="truck")
-    options = EngineOptions(indicators=(IndicatorSpec.plain("GWP-total"), IndicatorSpec.plain("PM")),
-                            allocation=allocation, multicycle_split=split)
+    options = EngineOptions(
+        indicators=(IndicatorSpec.plain("GWP-total"), IndicatorSpec.plain("PM")),
+        allocation=allocation,
+        multicycle_split=split,
+    )
     return run_engine(compiled, library, scenarios, options)
 
 
@@ -152,8 +155,11 @@ def _pair(approach):
     """Donor uses a new 500 kg beam and sends it to reuse; the receiver takes it in and disposes of it."""
     cycles = dict(use_cycles=2) if approach == "multicycle" else {}
     donor = beam(end_of_life=EndOfLifeShares(reuse=1.0), component_id="beam-1", **cycles)
-    receiver = beam(reused_input=1.0, source_component_id="beam-1",
-                    **({"use_cycles": 2, "use_cycle": 2} if approach == "multicycle" else {}))
+    receiver = beam(
+        reused_input=1.0,
+        source_component_id="beam-1",
+        **({"use_cycles": 2, "use_cycle": 2} if approach == "multicycle" else {}),
+    )
     return run(donor, approach), run(receiver, approach)
 
 
@@ -201,7 +207,7 @@ def test_parameters_outside_their_range_are_refused(tmp_path, column, value):
 
     folder = tmp_path / "scenarios"
     shutil.copytree(scenarios_dir(), folder, ignore=shutil.ignore_patterns("examples", "archetypes"))
-    table = (folder / "circularity" / "materials.csv")
+    table = folder / "circularity" / "materials.csv"
     lines = table.read_text().splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("waste_category"))
     names = lines[header].split(",")

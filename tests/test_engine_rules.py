@@ -70,15 +70,24 @@ def test_a4_from_transport_scenario():
 
 def test_a4_distance_override():
     # same mass over 120 km: 4.8 × 120 × 0.1 = 57.6
-    r = run(one_layer_building("t:concrete", 0.2, "m", element_quantity=10, service_life_years=60,
-                               transport_distance_km=120))
+    r = run(
+        one_layer_building(
+            "t:concrete", 0.2, "m", element_quantity=10, service_life_years=60, transport_distance_km=120
+        )
+    )
     assert gwp(r, "A4") == pytest.approx(57.6, rel=1e-12)
 
 
 def test_declared_a4_wins_over_scenario():
     lib = tiny_library()
-    values = pd.concat([lib.values, pd.DataFrame([
-        {"dataset_id": "t:brick", "module": "A4", "scenario": "", "indicator": "GWP-total", "value": 0.03}])])
+    values = pd.concat(
+        [
+            lib.values,
+            pd.DataFrame(
+                [{"dataset_id": "t:brick", "module": "A4", "scenario": "", "indicator": "GWP-total", "value": 0.03}]
+            ),
+        ]
+    )
     lib = EPDLibrary(lib.datasets, values)
     # 100 kg × 0.03 = 3 (the scenario would give 0.1 t × 50 × 0.1 = 0.5)
     r = run(one_layer_building("t:brick", 100, "kg", service_life_years=60), library=lib)
@@ -133,31 +142,59 @@ def test_number_of_replacements_rules(rule, expected):
     np.testing.assert_allclose(got, list(expected.values()), rtol=1e-12)
 
 
-@pytest.mark.parametrize("rule, life, replacements", [
-    ("ceil", 25, 2), ("ceil", 40, 1), ("ceil", 50, 1), ("ceil", 60, 0),
-    ("fractional", 25, 1.4), ("fractional", 40, 0.5), ("fractional", 50, 0.2), ("fractional", 60, 0),
-    ("elca", 25, 2), ("elca", 40, 1), ("elca", 50, 1), ("elca", 60, 0),
-])
+@pytest.mark.parametrize(
+    "rule, life, replacements",
+    [
+        ("ceil", 25, 2),
+        ("ceil", 40, 1),
+        ("ceil", 50, 1),
+        ("ceil", 60, 0),
+        ("fractional", 25, 1.4),
+        ("fractional", 40, 0.5),
+        ("fractional", 50, 0.2),
+        ("fractional", 60, 0),
+        ("elca", 25, 2),
+        ("elca", 40, 1),
+        ("elca", 50, 1),
+        ("elca", 60, 0),
+    ],
+)
 def test_b4_counts_a1_to_c4_of_each_replacement(rule, life, replacements):
     # one replacement of 1000 kg brick with 5 % losses: A1-A3 200 + A4 5 + A5 10.52 + C2 3 + C3 1.9 + C4 0.5
     # = 220.92 (C1 is a gap); B4 = NR × 220.92
-    r = run(one_layer_building("t:brick", 1000, "kg", loss_rate=0.05, service_life_years=life,
-                               waste_category="Bricks, roof tiles"), rule=rule)
+    r = run(
+        one_layer_building(
+            "t:brick", 1000, "kg", loss_rate=0.05, service_life_years=life, waste_category="Bricks, roof tiles"
+        ),
+        rule=rule,
+    )
     assert gwp(r, "B4") == pytest.approx(replacements * 220.92, rel=1e-12, abs=1e-12)
 
 
 def test_b4_with_br18_replacement_modules():
     # BR18 counts A1-A3 + C3 + C4 of a replacement: 200 + 1.9 + 0.5 = 202.4; 25 y in 50 y → ceil(2) − 1 = 1
-    r = run(one_layer_building("t:brick", 1000, "kg", service_life_years=25, waste_category="Bricks, roof tiles"),
-            rsp=50, replacement_modules=["A1-A3", "C3", "C4"])
+    r = run(
+        one_layer_building("t:brick", 1000, "kg", service_life_years=25, waste_category="Bricks, roof tiles"),
+        rsp=50,
+        replacement_modules=["A1-A3", "C3", "C4"],
+    )
     assert gwp(r, "B4") == pytest.approx(202.4, rel=1e-12)
 
 
 def test_existing_part_counts_from_remaining_life():
     # kept 1000 kg brick, life 30, 10 years left, RSP 60: replacements at 10, 40 → ceil(50/30) = 2;
     # no production (already built), end of life once: C2 3 + C3 1.9 + C4 0.5
-    r = run(one_layer_building("t:brick", 1000, "kg", service_life_years=30, existing=True,
-                               remaining_service_life_years=10, waste_category="Bricks, roof tiles"))
+    r = run(
+        one_layer_building(
+            "t:brick",
+            1000,
+            "kg",
+            service_life_years=30,
+            existing=True,
+            remaining_service_life_years=10,
+            waste_category="Bricks, roof tiles",
+        )
+    )
     assert gwp(r, "A1-A3") == 0.0 and gwp(r, "A4") == 0.0
     assert gwp(r, "B4") == pytest.approx(2 * (200 + 5 + 3 + 1.9 + 0.5), rel=1e-12)
     assert gwp(r, "C3") == pytest.approx(1.9, rel=1e-12)
@@ -174,16 +211,27 @@ def test_c_from_end_of_life_scenario_bricks():
 
 def test_c_from_end_of_life_scenario_wood_incineration():
     # untreated wood: 25 % incineration, 75 % recycling: 1000 × (0.25 × 1.5 + 0.75 × 0.002) = 376.5
-    r = run(one_layer_building("t:brick", 1000, "kg", service_life_years=60,
-                               waste_category="Untreated, uncontaminated wood"))
+    r = run(
+        one_layer_building(
+            "t:brick", 1000, "kg", service_life_years=60, waste_category="Untreated, uncontaminated wood"
+        )
+    )
     assert gwp(r, "C3") == pytest.approx(376.5, rel=1e-12)
     assert gwp(r, "C4") == 0.0
 
 
 def test_declared_c_wins():
     # concrete declares C1-C4: 2 m³ × (2, 1, 3, 4)
-    r = run(one_layer_building("t:concrete", 0.2, "m", element_quantity=10, service_life_years=60, **{
-        "waste_category": "Bricks, roof tiles"}))
+    r = run(
+        one_layer_building(
+            "t:concrete",
+            0.2,
+            "m",
+            element_quantity=10,
+            service_life_years=60,
+            **{"waste_category": "Bricks, roof tiles"},
+        )
+    )
     assert [gwp(r, m) for m in ("C1", "C2", "C3", "C4")] == pytest.approx([4.0, 2.0, 6.0, 8.0], rel=1e-12)
 
 
@@ -200,8 +248,14 @@ def test_b6_b7_are_not_layer_modules():
 # ---------------------------------------------------------------- single score
 def _two_indicator_method(**overrides):
     data = dict(
-        name="hand", score_unit="mPt", score_scale=1000.0, reference_study_period_years=60, per_year=True,
-        modules=["A1-A3"], include_d=False, default_transport="truck",
+        name="hand",
+        score_unit="mPt",
+        score_scale=1000.0,
+        reference_study_period_years=60,
+        per_year=True,
+        modules=["A1-A3"],
+        include_d=False,
+        default_transport="truck",
         indicators=[
             {"code": "GWP-total", "normalisation": 7553.08316, "weight": 0.2106},
             {"code": "PM", "normalisation": 5.95366821e-4, "weight": 0.0896},
@@ -214,8 +268,9 @@ def _two_indicator_method(**overrides):
 def test_mpt_of_a_hand_made_case():
     from mpeil.api import score
 
-    building = one_layer_building("t:concrete", 0.2, "m", element_quantity=10, service_life_years=60,
-                                  gross_floor_area_m2=100)
+    building = one_layer_building(
+        "t:concrete", 0.2, "m", element_quantity=10, service_life_years=60, gross_floor_area_m2=100
+    )
     result = score(building, method=_two_indicator_method(), library=tiny_library(), scenarios=tiny_scenarios())
     # A1-A3: GWP 600, PM 0.6 over 60 y on 100 m² → per m²·yr 0.1 and 1e-4
     expected = 1000 * (0.1 * 0.2106 / 7553.08316 + 1e-4 * 0.0896 / 5.95366821e-4)
@@ -233,8 +288,9 @@ def test_shipped_ef31_states_the_weight_it_covers():
     lib = tiny_library(indicators=["GWP-total", "PM", *[c for c in codes if c not in ("GWP-total", "PM")]])
     keep = (lib.values["dataset_id"] != "t:concrete") | lib.values["indicator"].isin(["GWP-total", "PM"])
     lib = EPDLibrary(lib.datasets, lib.values[keep])
-    building = one_layer_building("t:concrete", 0.2, "m", element_quantity=10, service_life_years=60,
-                                  gross_floor_area_m2=100)
+    building = one_layer_building(
+        "t:concrete", 0.2, "m", element_quantity=10, service_life_years=60, gross_floor_area_m2=100
+    )
     result = score(building, method="mpeil-ef31", library=lib, scenarios=tiny_scenarios(), default_transport="truck")
     row = result.scores.loc["b1"]
     assert row["weight_covered"] == pytest.approx(0.3002, abs=1e-9)
@@ -266,28 +322,42 @@ def test_method_with_an_unknown_indicator_code_is_refused():
 
     method = _two_indicator_method(indicators=[{"code": "GWP-totl", "factor": 1.0}])
     with pytest.raises(MethodError, match="GWP-totl"):
-        score(one_layer_building("t:brick", 1, "kg"), method=method, library=tiny_library(),
-              scenarios=tiny_scenarios())
+        score(one_layer_building("t:brick", 1, "kg"), method=method, library=tiny_library(), scenarios=tiny_scenarios())
 
 
 def test_indicator_declared_by_some_data_sets_only_is_coverage_not_an_error():
     from mpeil.api import score
 
     lib = tiny_library()
-    values = pd.concat([lib.values, pd.DataFrame([
-        {"dataset_id": "t:steel", "module": "A1-A3", "scenario": "", "indicator": "ODP", "value": 1e-6}])])
+    values = pd.concat(
+        [
+            lib.values,
+            pd.DataFrame(
+                [{"dataset_id": "t:steel", "module": "A1-A3", "scenario": "", "indicator": "ODP", "value": 1e-6}]
+            ),
+        ]
+    )
     lib = EPDLibrary(lib.datasets, values)
-    method = _two_indicator_method(indicators=[{"code": "GWP-total", "normalisation": 7553.08316, "weight": 0.2106},
-                                               {"code": "ODP", "normalisation": 0.0523483834, "weight": 0.0631}])
+    method = _two_indicator_method(
+        indicators=[
+            {"code": "GWP-total", "normalisation": 7553.08316, "weight": 0.2106},
+            {"code": "ODP", "normalisation": 0.0523483834, "weight": 0.0631},
+        ]
+    )
     building = one_layer_building("t:concrete", 0.2, "m", service_life_years=60)
     row = score(building, method=method, library=lib, scenarios=tiny_scenarios()).scores.loc["b1"]
     assert row["indicators_missing"] == ["ODP"]  # this building's concrete does not declare it
     assert row["weight_covered"] == pytest.approx(0.2106 / (0.2106 + 0.0631), rel=1e-12)
 
 
-@pytest.mark.parametrize("field, value", [
-    ("service_life_years", 0.0), ("gross_floor_area_m2", 0.0), ("reference_study_period_years", -5.0),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("service_life_years", 0.0),
+        ("gross_floor_area_m2", 0.0),
+        ("reference_study_period_years", -5.0),
+    ],
+)
 def test_bad_numbers_in_a_flat_table(field, value):
     from mpeil.compile import compile_frame, flatten
 
@@ -312,8 +382,11 @@ def test_bad_service_life_rejected_by_model():
 def test_part_removed_in_a_renovation_counts_its_end_of_life_only():
     # 1000 kg brick removed now: no production, no use, no replacements (life 20 would give 2);
     # end of life once: C2 3 + C3 1.9 + C4 0.5; D once: −0.95 × 1000 × 0.004 (gravel) = −3.8
-    r = run(one_layer_building("t:brick", 1000, "kg", service_life_years=20, removed=True,
-                               waste_category="Bricks, roof tiles"))
+    r = run(
+        one_layer_building(
+            "t:brick", 1000, "kg", service_life_years=20, removed=True, waste_category="Bricks, roof tiles"
+        )
+    )
     assert [gwp(r, m) for m in ("A1-A3", "A4", "B4")] == [0.0, 0.0, 0.0]
     assert [gwp(r, m) for m in ("C2", "C3", "C4", "D")] == pytest.approx([3.0, 1.9, 0.5, -3.8], rel=1e-12)
     assert r.replacements[0] == 0.0
@@ -323,10 +396,12 @@ def test_operational_energy_is_reported_apart_and_not_scored():
     from mpeil.api import score
     from mpeil.model import OperationalEnergy
 
-    building = one_layer_building("t:concrete", 0.2, "m", element_quantity=10, service_life_years=60,
-                                  gross_floor_area_m2=100)
-    with_b6 = building.model_copy(update={"operational": [
-        OperationalEnergy(product="t:heat", amount_per_year=1000.0, unit="kWh", module="B6")]})
+    building = one_layer_building(
+        "t:concrete", 0.2, "m", element_quantity=10, service_life_years=60, gross_floor_area_m2=100
+    )
+    with_b6 = building.model_copy(
+        update={"operational": [OperationalEnergy(product="t:heat", amount_per_year=1000.0, unit="kWh", module="B6")]}
+    )
     method = _two_indicator_method()
     plain = score(building, method=method, library=tiny_library(), scenarios=tiny_scenarios())
     both = score(with_b6, method=method, library=tiny_library(), scenarios=tiny_scenarios())

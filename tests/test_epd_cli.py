@@ -67,8 +67,17 @@ def test_show_dataset():
     result = _run("show", READY_MIX)
     assert result.exit_code == 0, result.output
     out = result.output
-    for text in ("Transportbeton C20/25", "Ready-mix concrete C20/25", "generic", "EN 15804+A2", "1 m3",
-                 "gross density", "2360", "A1-A3", "GWP-total"):
+    for text in (
+        "Transportbeton C20/25",
+        "Ready-mix concrete C20/25",
+        "generic",
+        "EN 15804+A2",
+        "1 m3",
+        "gross density",
+        "2360",
+        "A1-A3",
+        "GWP-total",
+    ):
         assert text in out, text
 
 

@@ -290,17 +290,43 @@ def _tiny_library() -> EPDLibrary:
             {"dataset_id": "t:parts", "source": "t", "declared_amount": 2.0, "declared_unit": "m3"},
             {"dataset_id": "t:both", "source": "t", "declared_amount": 1.0, "declared_unit": "kg"},
             {"dataset_id": "t:two-parts", "source": "t", "declared_amount": 1.0, "declared_unit": "kg"},
-            {"dataset_id": "t:concrete", "source": "t", "declared_amount": 1.0, "declared_unit": "m3",
-             "gross_density_kg_m3": 2400.0},
-            {"dataset_id": "t:board", "source": "t", "declared_amount": 1.0, "declared_unit": "m2",
-             "layer_thickness_m": 0.2, "gross_density_kg_m3": 500.0},
-            {"dataset_id": "t:brick", "source": "t", "declared_amount": 1.0, "declared_unit": "piece",
-             "mass_per_piece_kg": 2.5},
-            {"dataset_id": "t:profile", "source": "t", "declared_amount": 1.0, "declared_unit": "m",
-             "linear_weight_kg_m": 4.0},
+            {
+                "dataset_id": "t:concrete",
+                "source": "t",
+                "declared_amount": 1.0,
+                "declared_unit": "m3",
+                "gross_density_kg_m3": 2400.0,
+            },
+            {
+                "dataset_id": "t:board",
+                "source": "t",
+                "declared_amount": 1.0,
+                "declared_unit": "m2",
+                "layer_thickness_m": 0.2,
+                "gross_density_kg_m3": 500.0,
+            },
+            {
+                "dataset_id": "t:brick",
+                "source": "t",
+                "declared_amount": 1.0,
+                "declared_unit": "piece",
+                "mass_per_piece_kg": 2.5,
+            },
+            {
+                "dataset_id": "t:profile",
+                "source": "t",
+                "declared_amount": 1.0,
+                "declared_unit": "m",
+                "linear_weight_kg_m": 4.0,
+            },
             {"dataset_id": "t:plain", "source": "t", "declared_amount": 1.0, "declared_unit": "m3"},
-            {"dataset_id": "t:sheet", "source": "t", "declared_amount": 1.0, "declared_unit": "m2",
-             "conversion_factor_to_kg": 0.05},
+            {
+                "dataset_id": "t:sheet",
+                "source": "t",
+                "declared_amount": 1.0,
+                "declared_unit": "m2",
+                "conversion_factor_to_kg": 0.05,
+            },
         ]
     )
     values = pd.DataFrame(
@@ -447,7 +473,7 @@ def test_read_processed_comma_flavour(tmp_path):
     path.write_text(
         "UUID,Version,Name (de),Name (en),Typ,Konformität,Bezugsgroesse,Bezugseinheit,Stueckgewicht (kg),"
         "Modul,Szenario,GWPtotal (A2),PM (A2),SOP (A2)\n"
-        'dddd-4,20.24.070,Kalksandstein,Sand-lime brick,generic dataset,"\'EN 15804+A2 (EF 3.1)\'",1,pcs.,3.2,'
+        "dddd-4,20.24.070,Kalksandstein,Sand-lime brick,generic dataset,\"'EN 15804+A2 (EF 3.1)'\",1,pcs.,3.2,"
         "A1-A3,,0.5,,0.0\n",
         encoding="utf-8",
     )
@@ -484,7 +510,18 @@ def test_parse_number_and_tidy_unit():
     with pytest.raises(ParseError):
         parse_number("1.234,5")
     assert [tidy_unit(u) for u in ("qm", "m3", "pcs.", "kg", "m", "MJ", "a", "t*km", "kgkm", "STK", "M2", "L")] == [
-        "m2", "m3", "piece", "kg", "m", "MJ", "year", "t*km", "kg*km", "piece", "m2", "l",
+        "m2",
+        "m3",
+        "piece",
+        "kg",
+        "m",
+        "MJ",
+        "year",
+        "t*km",
+        "kg*km",
+        "piece",
+        "m2",
+        "l",
     ]
 
 
@@ -497,6 +534,7 @@ def test_ilcd_reader_matches_shipped_parquet(ilcd):
 
 def test_ilcd_gwp_agrees_with_lcax(ilcd):
     import lcax  # the independent parser (crosscheck extra)
+
     catalogue = indicator_catalogue()
     gwp_codes = {"GWP-total", "GWP-A1"}
     checked = 0
@@ -524,8 +562,17 @@ def test_ilcd_modules_scenarios_and_indicator_sets(ilcd):
     # f63ac879 Massivholzplatte: A1, A2, A3 and A1-A3, D "energetisch" and "stofflich" (+A1)
     wood = "ilcd:f63ac879-fa7d-4f91-813e-e816cbdf1927"
     gwp = _values(ilcd, wood, "GWP-A1")
-    assert set(gwp) == {("A1", ""), ("A2", ""), ("A3", ""), ("A1-A3", ""), ("A5", ""), ("C2", ""), ("C3", ""),
-                        ("D", "energetisch"), ("D", "stofflich")}
+    assert set(gwp) == {
+        ("A1", ""),
+        ("A2", ""),
+        ("A3", ""),
+        ("A1-A3", ""),
+        ("A5", ""),
+        ("C2", ""),
+        ("C3", ""),
+        ("D", "energetisch"),
+        ("D", "stofflich"),
+    }
     assert ilcd.scenarios(ilcd.resolve(wood), "D") == ["energetisch", "stofflich"]
     info = ilcd.info(wood)
     assert (info["declared_amount"], info["declared_unit"], info["gross_density_kg_m3"]) == (1.0, "m3", 510.45)
@@ -554,7 +601,11 @@ def test_ilcd_declared_units_and_material_properties(ilcd):
     # conversion factor to 1 kg 188 (= the grammage, i.e. kg per m2)
     paver = ilcd.info("ilcd:0d1e4a59-4901-4973-a26f-1698f65a780f")
     assert paver["declared_unit"] == "m2"
-    assert (paver["layer_thickness_m"], paver["gross_density_kg_m3"], paver["area_weight_kg_m2"]) == (0.08, 2350.0, 188.0)
+    assert (paver["layer_thickness_m"], paver["gross_density_kg_m3"], paver["area_weight_kg_m2"]) == (
+        0.08,
+        2350.0,
+        188.0,
+    )
     assert paver["conversion_factor_to_kg"] == pytest.approx(1 / 188)
     # 00c28f1f window fitting: pcs., weight per unit 0.696 kg/Stk
     assert ilcd.info("ilcd:00c28f1f-1d49-4c81-9208-138922a1dd6c")["mass_per_piece_kg"] == 0.696
@@ -607,8 +658,8 @@ def test_convert_script_on_fixtures(tmp_path):
     (shared / "oekobaudat-2020-II" / "OBD_2020_II.csv").write_bytes(raw)
     (shared / "br18-tabel7").mkdir()
     (shared / "br18-tabel7" / "tabel7.csv").write_text(
-        "Sorterings ID,Data type,Navn DE/ENG,Navn DK,\"Global Opvarmning, modul A1-A3\","
-        "\"Global Opvarmning, modul C3\",\"Global Opvarmning, modul C4\",\"Global Opvarmning, modul D\","
+        'Sorterings ID,Data type,Navn DE/ENG,Navn DK,"Global Opvarmning, modul A1-A3",'
+        '"Global Opvarmning, modul C3","Global Opvarmning, modul C4","Global Opvarmning, modul D",'
         "Deklareret faktor (FU),Deklareret enhed (FU),Masse faktor,Url (link),Kommentar\n"
         "#G0001,Generisk data,Beton,Beton,250,-,1.5,-10,1,M3,2400,,\n"
         "#G0002,Generisk data,Rohr,Rør,8,0.5,-,-,1,L,1.2,,\n",
@@ -623,8 +674,11 @@ def test_convert_script_on_fixtures(tmp_path):
     assert len(obd.values) == 7  # the 7 filled indicator cells of the fixture
     br = EPDLibrary.from_folder(out / "br18")
     assert br.values[["dataset_id", "module", "value"]].values.tolist() == [
-        ["br18:G0001", "A1-A3", 250.0], ["br18:G0001", "C4", 1.5], ["br18:G0001", "D", -10.0],
-        ["br18:G0002", "A1-A3", 8.0], ["br18:G0002", "C3", 0.5],
+        ["br18:G0001", "A1-A3", 250.0],
+        ["br18:G0001", "C4", 1.5],
+        ["br18:G0001", "D", -10.0],
+        ["br18:G0002", "A1-A3", 8.0],
+        ["br18:G0002", "C3", 0.5],
     ]
     # 1.2 kg per litre = 1200 kg/m3
     assert br.info("br18:G0002")["gross_density_kg_m3"] == pytest.approx(1200.0)

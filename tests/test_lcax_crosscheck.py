@@ -43,7 +43,8 @@ def test_lcax_totals_equal_mpeil_without_replacements(path):
         if spec.code not in LCAX_CATEGORIES:
             continue
         theirs = lcax.get_impacts_by_life_cycle_module(
-            project.results, getattr(lcax.ImpactCategoryKey, LCAX_CATEGORIES[spec.code]))
+            project.results, getattr(lcax.ImpactCategoryKey, LCAX_CATEGORIES[spec.code])
+        )
         theirs = {str(k).split(".")[-1].upper(): v for k, v in (theirs.dict() if theirs else {}).items()}
         for module in ("A1-A3", "C1", "C2", "C3", "C4", "D"):
             mine = np.nan_to_num(ours[OUTPUT_MODULES.index(module), j])

@@ -41,8 +41,9 @@ def test_tidy_frame_and_xarray_carry_the_same_numbers(result):
 
 def test_per_m2_year_of_gwp_is_the_gwp_score():
     library, scenarios = tiny_library(), tiny_scenarios()
-    building = one_layer_building("t:concrete", 0.2, "m", element_quantity=10, service_life_years=60,
-                                  gross_floor_area_m2=100)
+    building = one_layer_building(
+        "t:concrete", 0.2, "m", element_quantity=10, service_life_years=60, gross_floor_area_m2=100
+    )
     result = mpeil.score(building, method="gwp", library=library, scenarios=scenarios, default_transport="truck")
     # A1-A3 600 + A4 24 + C1..C4 2·(2+1+3+4) = 20 → 644 over 60 y and 100 m² (A5 is a gap)
     assert result.per_m2_year()["GWP-total"].iloc[0] == pytest.approx(644 / 6000, rel=1e-12)

@@ -13,26 +13,59 @@ APPROACHES = ("cutoff_d", "cff", "multicycle", "dk_zero")
 
 
 def _method(approach, include_d=False):
-    return Method.model_validate(dict(
-        name="t", score_unit="kg", reference_study_period_years=60, modules=["A1-A3", "C3", "C4"],
-        include_d=include_d, eol_allocation=approach, default_transport="truck",
-        indicators=[{"code": "GWP-total", "factor": 1.0}]))
+    return Method.model_validate(
+        dict(
+            name="t",
+            score_unit="kg",
+            reference_study_period_years=60,
+            modules=["A1-A3", "C3", "C4"],
+            include_d=include_d,
+            eol_allocation=approach,
+            default_transport="truck",
+            indicators=[{"code": "GWP-total", "factor": 1.0}],
+        )
+    )
 
 
 def donor(cycles=1, **extra):
-    beam = Layer(product="t:steel", amount=500, unit="kg", service_life_years=60, waste_category="Metals",
-                 end_of_life=EndOfLifeShares(reuse=1.0), component_id="beam-1", use_cycles=cycles,
-                 condition="good", **extra)
+    beam = Layer(
+        product="t:steel",
+        amount=500,
+        unit="kg",
+        service_life_years=60,
+        waste_category="Metals",
+        end_of_life=EndOfLifeShares(reuse=1.0),
+        component_id="beam-1",
+        use_cycles=cycles,
+        condition="good",
+        **extra,
+    )
     keep = Layer(product="t:brick", amount=100, unit="kg", service_life_years=60, waste_category="Bricks, roof tiles")
-    return Building(id="donor", gross_floor_area_m2=100, project_type="renovation",
-                    elements=[Element(id="frame", quantity=1, unit="piece", layers=[beam, keep])])
+    return Building(
+        id="donor",
+        gross_floor_area_m2=100,
+        project_type="renovation",
+        elements=[Element(id="frame", quantity=1, unit="piece", layers=[beam, keep])],
+    )
 
 
 def receiver(reference="beam-1", cycles=1, cycle=1, reused=1.0):
-    beam = Layer(product="t:steel", amount=500, unit="kg", service_life_years=60, waste_category="Metals",
-                 reused_input=reused, source_component_id=reference, use_cycles=cycles, use_cycle=cycle)
-    return Building(id="receiver", gross_floor_area_m2=80,
-                    elements=[Element(id="new-frame", quantity=1, unit="piece", layers=[beam])])
+    beam = Layer(
+        product="t:steel",
+        amount=500,
+        unit="kg",
+        service_life_years=60,
+        waste_category="Metals",
+        reused_input=reused,
+        source_component_id=reference,
+        use_cycles=cycles,
+        use_cycle=cycle,
+    )
+    return Building(
+        id="receiver",
+        gross_floor_area_m2=80,
+        elements=[Element(id="new-frame", quantity=1, unit="piece", layers=[beam])],
+    )
 
 
 def test_inventory_lists_components_leaving_for_reuse():
@@ -58,8 +91,12 @@ def test_reference_to_unknown_component():
 
 def test_component_referenced_twice():
     twice = receiver()
-    twice = twice.model_copy(update={"elements": twice.elements + [
-        Element(id="other", quantity=1, unit="piece", layers=twice.elements[0].layers)]})
+    twice = twice.model_copy(
+        update={
+            "elements": twice.elements
+            + [Element(id="other", quantity=1, unit="piece", layers=twice.elements[0].layers)]
+        }
+    )
     with pytest.raises(CircularityError) as info:
         link_reuse([donor()], [twice], tiny_scenarios())
     assert "twice" in str(info.value) and info.value.element == "other"
@@ -68,8 +105,13 @@ def test_component_referenced_twice():
 @pytest.mark.parametrize("approach", APPROACHES)
 def test_donor_and_receiver_add_up_to_the_chain(approach):
     cycles = 2 if approach == "multicycle" else 1
-    report = reuse_report([donor(cycles)], [receiver(cycles=cycles, cycle=2 if cycles == 2 else 1)],
-                          _method(approach), tiny_library(), tiny_scenarios())
+    report = reuse_report(
+        [donor(cycles)],
+        [receiver(cycles=cycles, cycle=2 if cycles == 2 else 1)],
+        _method(approach),
+        tiny_library(),
+        tiny_scenarios(),
+    )
     row = report.iloc[0]
     # hand values (see tests/test_circularity.py): production 1000 + reconditioning 25 + final disposal
     final = (0.76 + 0.25 - 760) if approach == "cff" else 5.25
@@ -79,8 +121,9 @@ def test_donor_and_receiver_add_up_to_the_chain(approach):
 
 
 def test_double_counting_is_reported_when_the_method_counts_d():
-    report = reuse_report([donor()], [receiver()], _method("cutoff_d", include_d=True), tiny_library(),
-                          tiny_scenarios())
+    report = reuse_report(
+        [donor()], [receiver()], _method("cutoff_d", include_d=True), tiny_library(), tiny_scenarios()
+    )
     assert "double counting" in report.iloc[0]["findings"]
 
 
@@ -94,8 +137,9 @@ def test_receiver_paying_full_production_is_reported_and_unbalanced():
 
 
 def test_inconsistent_cycles_are_reported():
-    report = reuse_report([donor(2)], [receiver(cycles=3, cycle=2)], _method("multicycle"), tiny_library(),
-                          tiny_scenarios())
+    report = reuse_report(
+        [donor(2)], [receiver(cycles=3, cycle=2)], _method("multicycle"), tiny_library(), tiny_scenarios()
+    )
     assert "cycles disagree" in report.iloc[0]["findings"]
 
 

@@ -41,7 +41,7 @@ def indicator_codes() -> set[str]:
 def matches_printed(value: float, printed: str) -> bool:
     """``value`` rounds to ``printed`` at the printed precision (last printed digit ± half a unit)."""
     exponent = Decimal(printed).as_tuple().exponent
-    half_unit = 0.5 * 10.0 ** exponent
+    half_unit = 0.5 * 10.0**exponent
     return abs(value - float(printed)) <= half_unit * (1 + 1e-9)
 
 
@@ -100,7 +100,14 @@ NO_IMPACT = "No impact end-of-life (e.g. tap water)"
 def test_waste_categories_are_the_totem_table():
     rows = read_csv("end_of_life/waste_categories.csv")
     assert list(rows[0]) == [
-        "waste_category", "landfill", "incineration", "reuse", "recycling", "sorted_on_site", "n_rows", "source",
+        "waste_category",
+        "landfill",
+        "incineration",
+        "reuse",
+        "recycling",
+        "sorted_on_site",
+        "n_rows",
+        "source",
     ]
     assert [row["waste_category"] for row in rows] == list(TOTEM_EOL)
     for row in rows:
@@ -276,9 +283,23 @@ def test_loss_rates_default_is_zero_and_flagged():
 
 # ---------------------------------------------------------------------- methods
 REQUIRED_KEYS = {
-    "name", "title", "description", "score_unit", "score_scale", "reference_study_period_years",
-    "reference_area", "per_year", "modules", "include_d", "replacement_rule", "replacement_modules",
-    "loss_basis", "default_transport", "eol_allocation", "sources", "indicators",
+    "name",
+    "title",
+    "description",
+    "score_unit",
+    "score_scale",
+    "reference_study_period_years",
+    "reference_area",
+    "per_year",
+    "modules",
+    "include_d",
+    "replacement_rule",
+    "replacement_modules",
+    "loss_basis",
+    "default_transport",
+    "eol_allocation",
+    "sources",
+    "indicators",
 }
 
 
@@ -388,11 +409,15 @@ def test_nl_mpg_set1_shadow_prices():
     method = read_method("nl-mpg-set1")
     prices = {i["code"]: i["factor"] for i in method["indicators"]}
     assert prices == {
-        "GWP-A1": 0.05, "ODP-A1": 30.0, "POCP-A1": 2.0, "AP-A1": 4.0, "EP-A1": 9.0, "ADPE-A1": 0.16,
+        "GWP-A1": 0.05,
+        "ODP-A1": 30.0,
+        "POCP-A1": 2.0,
+        "AP-A1": 4.0,
+        "EP-A1": 9.0,
+        "ADPE-A1": 0.16,
         "ADPF-A1": pytest.approx(0.16 * 4.81e-4, rel=1e-12),
     }
     assert {u["code"] for u in method["uncovered"]} == {"HTP-CML", "FAETP-CML", "MAETP-CML", "TETP-CML"}
     assert method["reference_study_period_years"] == 75
     assert method["include_d"] is True
     assert method["score_unit"] == "EUR" and method["score_scale"] == 1.0
-

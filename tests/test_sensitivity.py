@@ -7,11 +7,15 @@ from mpeil.testing import one_layer_building, tiny_library, tiny_scenarios
 
 
 def test_grid_of_options_and_their_effects():
-    building = one_layer_building("t:steel", 100, "kg", service_life_years=40, gross_floor_area_m2=10,
-                                  waste_category="Metals", transport="truck")
-    frame = option_sensitivity(building, {"method": ["gwp"], "replacement_rule": ["ceil", "fractional"],
-                                          "include_d": [False, True]},
-                               library=tiny_library(), scenarios=tiny_scenarios())
+    building = one_layer_building(
+        "t:steel", 100, "kg", service_life_years=40, gross_floor_area_m2=10, waste_category="Metals", transport="truck"
+    )
+    frame = option_sensitivity(
+        building,
+        {"method": ["gwp"], "replacement_rule": ["ceil", "fractional"], "include_d": [False, True]},
+        library=tiny_library(),
+        scenarios=tiny_scenarios(),
+    )
     assert len(frame) == 4
     score = frame.set_index(["replacement_rule", "include_d"])["score"]
     # life 40 in 60: ceil → 1 replacement, fractional → 0.5; D (declared −1/kg × 100 kg per

@@ -7,7 +7,6 @@ invariants (reproducibility, chunking, round trips through model objects and fil
 
 import math
 import tomllib
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -130,13 +129,19 @@ def test_every_recipe_option_converts_on_every_element_that_uses_it(library):
                 lines = recipes[recipes["recipe"] == name]
                 assert len(lines), f"{archetype['name']}: recipe {name!r} is not in recipes.csv"
                 for k, line in enumerate(lines.itertuples(index=False)):
-                    rows.append({
-                        "building_id": "units", "gross_floor_area_m2": 100.0,
-                        "element_id": f"{archetype['name']}/{spec['id']}/{name}/{k}",
-                        "element_quantity": 1.0, "element_unit": spec.get("unit", "m2"),
-                        "product": line.product, "amount": float(line.amount_max), "unit": line.unit,
-                        "waste_category": line.waste_category,
-                    })
+                    rows.append(
+                        {
+                            "building_id": "units",
+                            "gross_floor_area_m2": 100.0,
+                            "element_id": f"{archetype['name']}/{spec['id']}/{name}/{k}",
+                            "element_quantity": 1.0,
+                            "element_unit": spec.get("unit", "m2"),
+                            "product": line.product,
+                            "amount": float(line.amount_max),
+                            "unit": line.unit,
+                            "waste_category": line.waste_category,
+                        }
+                    )
     compiled = compile_frame(pd.DataFrame(rows), library, load_scenarios(), 60.0)
     assert compiled.n_lines == len(rows)
     assert np.all(np.isfinite(compiled.quantity)) and np.all(compiled.quantity > 0)
@@ -183,8 +188,9 @@ def test_gfa_storeys_and_element_quantities_are_within_the_archetype_ranges(stoc
         elements = lines.groupby("element_id", observed=True, sort=False).first()
         ids = set(elements.index.astype(str))
         # the element instances present tell the number of storeys; exactly one count fits
-        fits = [s for s in range(archetype["storeys"][0], archetype["storeys"][1] + 1)
-                if ids in _expected_ids(archetype, s)]
+        fits = [
+            s for s in range(archetype["storeys"][0], archetype["storeys"][1] + 1) if ids in _expected_ids(archetype, s)
+        ]
         assert len(fits) == 1, (building_id, sorted(ids))
         storeys = fits[0]
         for spec in archetype["elements"]:
@@ -196,8 +202,12 @@ def test_gfa_storeys_and_element_quantities_are_within_the_archetype_ranges(stoc
                     continue
                 quantity = elements.loc[element_id, "element_quantity"]
                 assert elements.loc[element_id, "element_unit"] == spec.get("unit", "m2")
-                basis = {"gfa": gfa / len(labels), "footprint": gfa / storeys, "building": 1.0,
-                         "storeys": float(storeys)}[spec.get("basis", "gfa")]
+                basis = {
+                    "gfa": gfa / len(labels),
+                    "footprint": gfa / storeys,
+                    "building": 1.0,
+                    "storeys": float(storeys),
+                }[spec.get("basis", "gfa")]
                 q_low, q_high = spec["quantity"]
                 if spec.get("unit") == "piece":  # whole pieces, at least one
                     assert max(1, round(q_low * basis)) <= quantity <= max(1, round(q_high * basis)), element_id
@@ -211,8 +221,9 @@ def test_line_amounts_are_within_their_recipe_option_ranges(stock):
     recipes = _recipes()
     recipes = recipes[recipes["product"] != ""]
     ranges = recipes.groupby(["product", "unit", "name"])[["amount_min", "amount_max"]].agg(["min", "max"])
-    key = pd.MultiIndex.from_arrays([stock["product"].astype(str), stock["unit"].astype(str),
-                                     stock["name"].astype(str)])
+    key = pd.MultiIndex.from_arrays(
+        [stock["product"].astype(str), stock["unit"].astype(str), stock["name"].astype(str)]
+    )
     low = ranges[("amount_min", "min")].reindex(key).to_numpy()
     high = ranges[("amount_max", "max")].reindex(key).to_numpy()
     assert not np.isnan(low).any(), "a generated line matches no recipe line"

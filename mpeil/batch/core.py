@@ -34,8 +34,7 @@ from ..compile import CompiledBuildings, compile_frame, flatten
 from ..engine import ElementResults, EngineOptions, IndicatorSpec, run_engine
 from ..errors import MpeilError
 from ..methods import Method, load_method
-from ..methods.scoring import check_method
-from ..methods.scoring import indicator_specs, score_buildings
+from ..methods.scoring import check_method, indicator_specs, score_buildings
 from ..model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
 from ..model.library import EPDLibrary, load_library
 from ..model.scenarios import ScenarioSet, load_scenarios
@@ -70,6 +69,7 @@ def _today() -> str:
 
 def freeze_options(options: dict | None) -> tuple[tuple[str, object], ...]:
     """Method options as a sorted, hashable tuple (lists become tuples)."""
+
     def frozen(value):
         return tuple(frozen(v) for v in value) if isinstance(value, (list, tuple)) else value
 
@@ -100,18 +100,20 @@ class ScoringOptions:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ScoringOptions":
+    def from_dict(cls, data: dict) -> ScoringOptions:
         limits = data.get("limits")
         return cls(
             method=data["method"],
             method_options=freeze_options(data.get("method_options")),
             gwp_method=data.get("gwp_method"),
             library_sources=None if data.get("library_sources") is None else tuple(data["library_sources"]),
-            report_indicators=tuple(EN15804_A2_CORE_AND_ADDITIONAL if data.get("report_indicators") is None
-                                    else data["report_indicators"]),
+            report_indicators=tuple(
+                EN15804_A2_CORE_AND_ADDITIONAL if data.get("report_indicators") is None else data["report_indicators"]
+            ),
             as_of=data.get("as_of") or _today(),
-            limits=load_limits() if limits is None else Limits(**{
-                k: tuple(v) if isinstance(v, list) else v for k, v in limits.items()}),
+            limits=load_limits()
+            if limits is None
+            else Limits(**{k: tuple(v) if isinstance(v, list) else v for k, v in limits.items()}),
         )
 
 
@@ -177,10 +179,17 @@ def _plan_runs(method: Method, gwp: Method | None, report: tuple[str, ...]) -> t
             specs += [s for s in gwp_specs if s.code not in by_code]
             methods["gwp"] = gwp
         else:
-            runs.append(_Run(gwp.reference_study_period_years, gwp.default_transport,
-                             _engine_options(gwp, gwp_specs), {"gwp": gwp}))
-    runs.insert(0, _Run(method.reference_study_period_years, method.default_transport,
-                        _engine_options(method, specs), methods))
+            runs.append(
+                _Run(
+                    gwp.reference_study_period_years,
+                    gwp.default_transport,
+                    _engine_options(gwp, gwp_specs),
+                    {"gwp": gwp},
+                )
+            )
+    runs.insert(
+        0, _Run(method.reference_study_period_years, method.default_transport, _engine_options(method, specs), methods)
+    )
     return tuple(runs), report_codes
 
 
@@ -200,8 +209,9 @@ def _valid_until(text) -> _dt.date | None:
 def _dataset_quality(library: EPDLibrary, as_of: str) -> tuple[np.ndarray, ...]:
     kinds = library.datasets["data_type"].astype("object").fillna("").str.strip().str.lower().to_numpy()
     today = _dt.date.fromisoformat(as_of)
-    expired = np.array([(d is not None and d < today) for d in map(_valid_until, library.datasets["valid_until"])],
-                       dtype=bool)
+    expired = np.array(
+        [(d is not None and d < today) for d in map(_valid_until, library.datasets["valid_until"])], dtype=bool
+    )
     return (np.isin(kinds, SPECIFIC_TYPES), np.isin(kinds, AVERAGE_TYPES), np.isin(kinds, GENERIC_TYPES), expired)
 
 
@@ -210,8 +220,9 @@ def _method(name: str, options: tuple) -> Method:
     return method.with_options(**dict(options)) if options else method
 
 
-def build_context(options: ScoringOptions, library: EPDLibrary | None = None,
-                  scenarios: ScenarioSet | None = None) -> ScoringContext:
+def build_context(
+    options: ScoringOptions, library: EPDLibrary | None = None, scenarios: ScenarioSet | None = None
+) -> ScoringContext:
     """Load methods, library and scenarios and plan the engine runs (once per process)."""
     method = _method(options.method, options.method_options)
     gwp = None
@@ -232,18 +243,30 @@ def build_context(options: ScoringOptions, library: EPDLibrary | None = None,
     specific, average, generic, expired = _dataset_quality(library, options.as_of)
     provenance = {
         "engine_version": __version__,
-        "method": {"name": method.name, "source": options.method, "sha256": method.fingerprint,
-                   "options": {k: v for k, v in options.method_options}},
-        "gwp_method": None if gwp is None else {
-            "name": gwp.name, "source": options.gwp_method, "sha256": gwp.fingerprint},
-        "library": {"name": library.name, "sources": None if options.library_sources is None else
-                    list(options.library_sources), "sha256": library.fingerprint()},
+        "method": {
+            "name": method.name,
+            "source": options.method,
+            "sha256": method.fingerprint,
+            "options": {k: v for k, v in options.method_options},
+        },
+        "gwp_method": None
+        if gwp is None
+        else {"name": gwp.name, "source": options.gwp_method, "sha256": gwp.fingerprint},
+        "library": {
+            "name": library.name,
+            "sources": None if options.library_sources is None else list(options.library_sources),
+            "sha256": library.fingerprint(),
+        },
         "scenarios": {"sha256": scenarios.fingerprint()},
-        "options": {"as_of": options.as_of, "report_indicators": list(options.report_indicators),
-                    "limits": options.limits.as_dict()},
+        "options": {
+            "as_of": options.as_of,
+            "report_indicators": list(options.report_indicators),
+            "limits": options.limits.as_dict(),
+        },
     }
-    return ScoringContext(options, library, scenarios, method, gwp, runs, report_codes,
-                          specific, average, generic, expired, provenance)
+    return ScoringContext(
+        options, library, scenarios, method, gwp, runs, report_codes, specific, average, generic, expired, provenance
+    )
 
 
 @functools.lru_cache(maxsize=4)
@@ -386,7 +409,7 @@ def _file_error(read: ReadInput, context: ScoringContext, chunk: int) -> dict | 
         compile_input(read, context)
     except MpeilError as error:
         return error_row(error.located(file=read.label), read.label, read.sha256, chunk)
-    except Exception as exc:  # noqa: BLE001 - an engine bug on one file must not sink the chunk
+    except Exception as exc:
         return _internal_error(exc, read, chunk)
     return None
 
@@ -422,7 +445,7 @@ def score_inputs(inputs: Sequence[ReadInput], context: ScoringContext, chunk: in
                 break
             errors[position] = row
             pending.remove(position)
-        except Exception:  # noqa: BLE001
+        except Exception:
             compiled_for = None
             break
     if compiled_for is None and pending:  # the slow path: every file on its own
@@ -442,20 +465,22 @@ def score_inputs(inputs: Sequence[ReadInput], context: ScoringContext, chunk: in
             flat = _flat([inputs[i] for i in pending])
             compiled_for = _compile_chunk(flat, context)
         tables = _score_together(flat, compiled_for, context, chunk)
-    except Exception:  # noqa: BLE001
+    except Exception:
         parts = []
         for position in pending:
             read = inputs[position]
             try:
                 one = _flat([read])
                 parts.append(_score_together(one, _compile_chunk(one, context), context, chunk))
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 errors[position] = _internal_error(exc, read, chunk)
         parts = [p for p in parts if len(p.summary)]
         tables = ChunkTables(
             pa.concat_tables([p.results for p in parts]) if parts else None,
             pd.concat([p.summary for p in parts], ignore_index=True) if parts else pd.DataFrame(),
-            [], [r for p in parts for r in p.receipts])
+            [],
+            [r for p in parts for r in p.receipts],
+        )
         error_rows = [errors[i] for i in sorted(errors)]
     tables.errors = error_rows
     return tables
@@ -490,7 +515,7 @@ def _score_together(flat: _Flat, compiled_for: dict, context: ScoringContext, ch
     return ChunkTables(tidy, summary, [], receipts)
 
 
-def _tidy(result: Result, owners: list["_Owner"]) -> pa.Table:
+def _tidy(result: Result, owners: list[_Owner]) -> pa.Table:
     """``Result.to_frame()`` (same rows, order and values) plus the file, built as Arrow dictionary
     columns: the labels repeat millions of times and are never materialised as Python strings."""
     elements = result.elements
@@ -507,17 +532,19 @@ def _tidy(result: Result, owners: list["_Owner"]) -> pa.Table:
     units = result.units()
     module_index = np.tile(np.repeat(np.arange(n_modules), n_indicators), n_elements)
     indicator_index = np.tile(np.arange(n_indicators), n_elements * n_modules)
-    return pa.table({
-        "file": labels(building_of_row, [o.label for o in owners]),
-        "building": labels(building_of_row, [o.building for o in owners]),
-        "element": labels(element_index, compiled.element_ids),
-        "element_type": labels(element_index, compiled.element_types),
-        "module": labels(module_index, result.modules),
-        "indicator": labels(indicator_index, result.indicators),
-        "value": pa.array(elements.values.reshape(-1), type=pa.float64(), from_pandas=True),  # NaN → null
-        "unit": labels(indicator_index, [units[code] for code in result.indicators]),
-        "missing_lines": pa.array(elements.missing.reshape(-1).astype(np.int32), type=pa.int32()),
-    })
+    return pa.table(
+        {
+            "file": labels(building_of_row, [o.label for o in owners]),
+            "building": labels(building_of_row, [o.building for o in owners]),
+            "element": labels(element_index, compiled.element_ids),
+            "element_type": labels(element_index, compiled.element_types),
+            "module": labels(module_index, result.modules),
+            "indicator": labels(indicator_index, result.indicators),
+            "value": pa.array(elements.values.reshape(-1), type=pa.float64(), from_pandas=True),  # NaN → null
+            "unit": labels(indicator_index, [units[code] for code in result.indicators]),
+            "missing_lines": pa.array(elements.missing.reshape(-1).astype(np.int32), type=pa.int32()),
+        }
+    )
 
 
 def _warnings(row: pd.Series, gwp_row: pd.Series | None, expired_lines: int, default_lives: int) -> list[str]:
@@ -542,8 +569,14 @@ def _warnings(row: pd.Series, gwp_row: pd.Series | None, expired_lines: int, def
     return out
 
 
-def _summary(compiled: CompiledBuildings, report: ElementResults, scores: dict[str, pd.DataFrame],
-             owners: list["_Owner"], context: ScoringContext, chunk: int) -> tuple[pd.DataFrame, list[dict]]:
+def _summary(
+    compiled: CompiledBuildings,
+    report: ElementResults,
+    scores: dict[str, pd.DataFrame],
+    owners: list[_Owner],
+    context: ScoringContext,
+    chunk: int,
+) -> tuple[pd.DataFrame, list[dict]]:
     n_b = compiled.n_buildings
     line_b = compiled.line_building
     n_lines = np.bincount(line_b, minlength=n_b)
@@ -610,8 +643,8 @@ def _summary(compiled: CompiledBuildings, report: ElementResults, scores: dict[s
             "expired_epd_lines": int(expired[b]),
             "expired_epds": expired_ids,
             "default_service_life_lines": int(default_lives[b]),
-            "fallback_lines": int(sum(row["fallback_lines"].values())) + (
-                int(sum(gwp_row["fallback_lines"].values())) if gwp_apart else 0),
+            "fallback_lines": int(sum(row["fallback_lines"].values()))
+            + (int(sum(gwp_row["fallback_lines"].values())) if gwp_apart else 0),
             "indicators_missing": list(row["indicators_missing"]),
             "indicators_partial": list(row["indicators_partial"]),
             "module_gaps": json.dumps(row["module_gaps"], sort_keys=True),
@@ -619,7 +652,7 @@ def _summary(compiled: CompiledBuildings, report: ElementResults, scores: dict[s
             "receipt": f"receipts/{name}",
         }
         rows.append(summary)
-        elements = element_order[bounds[b]:bounds[b + 1]]
+        elements = element_order[bounds[b] : bounds[b + 1]]
         digest = hashlib.sha256()
         digest.update(np.ascontiguousarray(report.values[elements]).tobytes())
         digest.update(np.ascontiguousarray(report.missing[elements]).astype("<i4").tobytes())
@@ -631,20 +664,32 @@ def _summary(compiled: CompiledBuildings, report: ElementResults, scores: dict[s
         if gwp_row is not None:
             numbers["gwp_per_m2_yr"] = _number(gwp_row["score"])
             numbers["gwp_weight_covered"] = _number(gwp_row["weight_covered"])
-        receipts.append({
-            "name": name,
-            "receipt": {
-                "receipt_version": 1,
-                "building": building,
-                "input": {"file": file, "path": owner.path, "member": owner.member, "sha256": sha},
-                **context.provenance,
-                "numbers": numbers,
-                "results_sha256": digest.hexdigest(),
-                "data_quality": {k: summary[k] for k in (
-                    "n_lines", "share_lines_mapped", "share_lines_with_mass", "share_specific_lines",
-                    "share_average_lines", "share_generic_lines", "expired_epd_lines", "expired_epds",
-                    "default_service_life_lines")},
-                "warnings": warnings,
-            },
-        })
+        receipts.append(
+            {
+                "name": name,
+                "receipt": {
+                    "receipt_version": 1,
+                    "building": building,
+                    "input": {"file": file, "path": owner.path, "member": owner.member, "sha256": sha},
+                    **context.provenance,
+                    "numbers": numbers,
+                    "results_sha256": digest.hexdigest(),
+                    "data_quality": {
+                        k: summary[k]
+                        for k in (
+                            "n_lines",
+                            "share_lines_mapped",
+                            "share_lines_with_mass",
+                            "share_specific_lines",
+                            "share_average_lines",
+                            "share_generic_lines",
+                            "expired_epd_lines",
+                            "expired_epds",
+                            "default_service_life_lines",
+                        )
+                    },
+                    "warnings": warnings,
+                },
+            }
+        )
     return pd.DataFrame(rows), receipts

@@ -18,10 +18,10 @@ import hashlib
 import io
 import os
 import posixpath
-from contextlib import nullcontext
 import tempfile
 import zipfile
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,9 +137,15 @@ def _items_of_file(path: Path, limits: Limits) -> Iterable[InputItem]:
     elif suffix in BUILDING_SUFFIXES:
         yield InputItem(absolute)
     else:
-        yield InputItem(absolute, problem=(
-            "ParseError", f"unsupported file type {suffix or '(none)'!r}; building files are "
-            f"{', '.join(BUILDING_SUFFIXES)} or .zip archives of them", None))
+        yield InputItem(
+            absolute,
+            problem=(
+                "ParseError",
+                f"unsupported file type {suffix or '(none)'!r}; building files are "
+                f"{', '.join(BUILDING_SUFFIXES)} or .zip archives of them",
+                None,
+            ),
+        )
 
 
 def _unsafe_member_name(name: str) -> str | None:
@@ -162,15 +168,26 @@ def _items_of_archive(path: str, limits: Limits) -> Iterable[InputItem]:
         yield InputItem(path, problem=("ParseError", f"not a readable zip archive: {exc}", None))
         return
     if len(infos) > limits.zip_members:
-        yield InputItem(path, problem=(
-            "InputError", f"the archive has {len(infos):,} members, above the limit of {limits.zip_members:,}",
-            "zip_members"))
+        yield InputItem(
+            path,
+            problem=(
+                "InputError",
+                f"the archive has {len(infos):,} members, above the limit of {limits.zip_members:,}",
+                "zip_members",
+            ),
+        )
         return
     total = sum(info.file_size for info in infos)
     if total > limits.zip_uncompressed_total:
-        yield InputItem(path, problem=(
-            "InputError", f"the archive declares {total:,} bytes uncompressed, above the limit of "
-            f"{limits.zip_uncompressed_total:,} (zip bomb?)", "zip_uncompressed_total"))
+        yield InputItem(
+            path,
+            problem=(
+                "InputError",
+                f"the archive declares {total:,} bytes uncompressed, above the limit of "
+                f"{limits.zip_uncompressed_total:,} (zip bomb?)",
+                "zip_uncompressed_total",
+            ),
+        )
         return
     for info in sorted(infos, key=lambda i: i.filename):
         name = info.filename
@@ -182,8 +199,9 @@ def _items_of_archive(path: str, limits: Limits) -> Iterable[InputItem]:
         suffix = posixpath.splitext(base.lower())[1]
         why = _unsafe_member_name(name)
         if why:
-            yield InputItem(path, name, problem=(
-                "InputError", f"archive member has {why}; not extracted", "member_path"))
+            yield InputItem(
+                path, name, problem=("InputError", f"archive member has {why}; not extracted", "member_path")
+            )
             continue
         if suffix in ARCHIVE_SUFFIXES:
             yield InputItem(path, name, problem=("ParseError", "archives inside archives are not read", None))
@@ -196,12 +214,19 @@ def _items_of_archive(path: str, limits: Limits) -> Iterable[InputItem]:
 
 def _member_size_problem(info: zipfile.ZipInfo, limits: Limits) -> tuple[str, str, str | None] | None:
     if info.file_size > limits.file_size:
-        return ("InputError", f"the member is {info.file_size:,} bytes uncompressed, above the file-size limit of "
-                f"{limits.file_size:,}", "file_size")
+        return (
+            "InputError",
+            f"the member is {info.file_size:,} bytes uncompressed, above the file-size limit of {limits.file_size:,}",
+            "file_size",
+        )
     ratio = info.file_size / max(info.compress_size, 1)
     if ratio > limits.zip_compression_ratio:
-        return ("InputError", f"the member compresses {ratio:,.0f} times, above the limit of "
-                f"{limits.zip_compression_ratio:g} (zip bomb?)", "zip_compression_ratio")
+        return (
+            "InputError",
+            f"the member compresses {ratio:,.0f} times, above the limit of "
+            f"{limits.zip_compression_ratio:g} (zip bomb?)",
+            "zip_compression_ratio",
+        )
     return None
 
 
@@ -214,8 +239,9 @@ def _read_file_bytes(path: str, limits: Limits) -> bytes:
     except OSError as exc:
         raise ParseError(f"cannot read the file: {exc.strerror or exc}") from None
     if size > limits.file_size:
-        raise InputError(f"the file is {size:,} bytes, above the file-size limit of {limits.file_size:,}",
-                         field="file_size")
+        raise InputError(
+            f"the file is {size:,} bytes, above the file-size limit of {limits.file_size:,}", field="file_size"
+        )
     try:
         with open(path, "rb") as handle:
             data = handle.read(limits.file_size + 1)
@@ -247,11 +273,15 @@ def _read_member_bytes(archive: zipfile.ZipFile, member: str, limits: Limits) ->
                 if out.tell() > limits.file_size:
                     raise InputError(
                         f"the member decompresses to more than the file-size limit of {limits.file_size:,} bytes "
-                        "although its header says less (zip bomb?)", field="file_size")
+                        "although its header says less (zip bomb?)",
+                        field="file_size",
+                    )
                 if out.tell() > max(info.compress_size, 1) * limits.zip_compression_ratio:
                     raise InputError(
                         f"the member decompresses more than {limits.zip_compression_ratio:g} times although its "
-                        "header says less (zip bomb?)", field="zip_compression_ratio")
+                        "header says less (zip bomb?)",
+                        field="zip_compression_ratio",
+                    )
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
         raise ParseError(f"cannot decompress the member: {exc}") from None
     return out.getvalue()
@@ -266,13 +296,18 @@ def _check_xlsx_container(data: bytes, limits: Limits) -> None:
         return  # not a zip: the reader reports a malformed XLSX
     total = sum(info.file_size for info in infos)
     if total > limits.file_size:
-        raise InputError(f"the XLSX workbook unpacks to {total:,} bytes, above the file-size limit of "
-                         f"{limits.file_size:,}", field="file_size")
+        raise InputError(
+            f"the XLSX workbook unpacks to {total:,} bytes, above the file-size limit of {limits.file_size:,}",
+            field="file_size",
+        )
     for info in infos:
         ratio = info.file_size / max(info.compress_size, 1)
         if ratio > limits.zip_compression_ratio:
-            raise InputError(f"part {info.filename!r} of the XLSX workbook compresses {ratio:,.0f} times, above the "
-                             f"limit of {limits.zip_compression_ratio:g} (zip bomb?)", field="zip_compression_ratio")
+            raise InputError(
+                f"part {info.filename!r} of the XLSX workbook compresses {ratio:,.0f} times, above the "
+                f"limit of {limits.zip_compression_ratio:g} (zip bomb?)",
+                field="zip_compression_ratio",
+            )
 
 
 def _parse(data: bytes, suffix: str, scratch: str) -> list[Building]:
@@ -332,7 +367,7 @@ def read_item(item: InputItem, limits: Limits, archives: dict | None = None, scr
         error = ParseError("the file is nested too deeply to be a building file", file=label)
         error.input_sha256 = sha256
         raise error from None
-    except Exception as exc:  # noqa: BLE001 - a batch must survive any file
+    except Exception as exc:
         error = ParseError(f"cannot read the file: {type(exc).__name__}: {exc}", file=label)
         error.input_sha256 = sha256
         raise error from None

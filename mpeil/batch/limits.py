@@ -39,7 +39,7 @@ class Limits:
     zip_uncompressed_total: int  # bytes
     zip_members: int
 
-    def replace(self, **changes) -> "Limits":
+    def replace(self, **changes) -> Limits:
         """A copy with some limits changed; ``None`` values are ignored."""
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
@@ -110,12 +110,20 @@ def check_plausibility(frame: pd.DataFrame, compiled: CompiledBuildings, limits:
         if _beyond(gfa[b], low, high):
             raise InputError(
                 f"gross floor area {gfa[b]:g} m² is outside the plausible range [{low:g}, {high:g}] m² "
-                "(data/batch_limits.csv)", file=file, building=ids[b], field="gross_floor_area_m2")
+                "(data/batch_limits.csv)",
+                file=file,
+                building=ids[b],
+                field="gross_floor_area_m2",
+            )
         low, high = limits.reference_study_period_years
         if _beyond(rsp[b], low, high):
             raise InputError(
                 f"study period {rsp[b]:g} years is outside the plausible range [{low:g}, {high:g}] years "
-                "(data/batch_limits.csv)", file=file, building=ids[b], field="reference_study_period_years")
+                "(data/batch_limits.csv)",
+                file=file,
+                building=ids[b],
+                field="reference_study_period_years",
+            )
 
     # elements: quantity per m² GFA
     per_gfa = compiled.element_quantity / gfa[compiled.element_building]
@@ -127,8 +135,11 @@ def check_plausibility(frame: pd.DataFrame, compiled: CompiledBuildings, limits:
             f"{per_gfa[e]:g} per m² gross floor area, above the plausible "
             f"{limits.element_quantity_per_gross_floor_area:g} "
             "(data/batch_limits.csv): check the unit and the gross floor area",
-            file=file, building=ids[compiled.element_building[e]], element=compiled.element_ids[e],
-            field="element_quantity")
+            file=file,
+            building=ids[compiled.element_building[e]],
+            element=compiled.element_ids[e],
+            field="element_quantity",
+        )
 
     # lines: thickness of a length on an area element
     if {"unit", "amount", "element_unit"} <= set(frame.columns) and len(frame):
@@ -144,16 +155,21 @@ def check_plausibility(frame: pd.DataFrame, compiled: CompiledBuildings, limits:
             raise InputError(
                 f"layer thickness {amount[bad[0]]:g} {row['unit']} = {thickness[bad[0]]:g} m is above the plausible "
                 f"{limits.layer_thickness:g} m (data/batch_limits.csv): check the unit (mm or m?)",
-                file=file, building=row["building_id"], element=row["element_id"],
-                layer=_layer_label(row.get("layer"), line), field="amount")
+                file=file,
+                building=row["building_id"],
+                element=row["element_id"],
+                layer=_layer_label(row.get("layer"), line),
+                field="amount",
+            )
 
     # lines and buildings: mass per m² GFA (lines whose data set gives no mass are left out)
     line_building = compiled.line_building
     line_mass = compiled.mass_kg / gfa[line_building]
     bad = np.flatnonzero(line_mass > limits.line_mass_per_gross_floor_area)
     if bad.size:
-        _raise_mass(compiled, int(bad[0]), line_mass[bad[0]], limits.line_mass_per_gross_floor_area,
-                    "this line alone", file)
+        _raise_mass(
+            compiled, int(bad[0]), line_mass[bad[0]], limits.line_mass_per_gross_floor_area, "this line alone", file
+        )
     known = np.nan_to_num(line_mass)
     totals = np.bincount(line_building, weights=known, minlength=compiled.n_buildings)
     bad = np.flatnonzero(totals > limits.building_mass_per_gross_floor_area)
@@ -161,8 +177,14 @@ def check_plausibility(frame: pd.DataFrame, compiled: CompiledBuildings, limits:
         b = int(bad[0])
         lines = np.flatnonzero(line_building == b)
         heaviest = int(lines[np.argmax(known[lines])])
-        _raise_mass(compiled, heaviest, totals[b], limits.building_mass_per_gross_floor_area,
-                    "the building (its heaviest line is named)", file)
+        _raise_mass(
+            compiled,
+            heaviest,
+            totals[b],
+            limits.building_mass_per_gross_floor_area,
+            "the building (its heaviest line is named)",
+            file,
+        )
 
 
 def _raise_mass(compiled: CompiledBuildings, line: int, value: float, limit: float, what: str, file) -> None:
@@ -170,5 +192,9 @@ def _raise_mass(compiled: CompiledBuildings, line: int, value: float, limit: flo
     raise InputError(
         f"mass of {what} is {value:,.0f} kg per m² gross floor area, above the plausible {limit:,.0f} kg/m² "
         "(data/batch_limits.csv): check the amount, its unit and the element quantity",
-        file=file, building=compiled.building_ids[compiled.element_building[e]], element=compiled.element_ids[e],
-        layer=_layer_label(compiled.line_layer[line], compiled.line_number[line]), field="amount")
+        file=file,
+        building=compiled.building_ids[compiled.element_building[e]],
+        element=compiled.element_ids[e],
+        layer=_layer_label(compiled.line_layer[line], compiled.line_number[line]),
+        field="amount",
+    )

@@ -38,19 +38,22 @@ class Verification:
 
 def _options(receipt: dict) -> ScoringOptions:
     method, gwp, library, options = receipt["method"], receipt.get("gwp_method"), receipt["library"], receipt["options"]
-    return ScoringOptions.from_dict({
-        "method": method["source"],
-        "method_options": method.get("options") or {},
-        "gwp_method": None if gwp is None else gwp["source"],
-        "library_sources": library.get("sources"),
-        "report_indicators": options.get("report_indicators"),
-        "as_of": options["as_of"],
-        "limits": options.get("limits"),
-    })
+    return ScoringOptions.from_dict(
+        {
+            "method": method["source"],
+            "method_options": method.get("options") or {},
+            "gwp_method": None if gwp is None else gwp["source"],
+            "library_sources": library.get("sources"),
+            "report_indicators": options.get("report_indicators"),
+            "as_of": options["as_of"],
+            "limits": options.get("limits"),
+        }
+    )
 
 
-def verify_receipt(path: str | Path, library: EPDLibrary | None = None,
-                   scenarios: ScenarioSet | None = None) -> Verification:
+def verify_receipt(
+    path: str | Path, library: EPDLibrary | None = None, scenarios: ScenarioSet | None = None
+) -> Verification:
     """Re-score the input a receipt names and compare every recorded number bit for bit."""
     path = Path(path)
     check = Verification(str(path))
@@ -64,7 +67,8 @@ def verify_receipt(path: str | Path, library: EPDLibrary | None = None,
         return check
     if receipt.get("engine_version") != __version__:
         check.problems.append(
-            f"engine version {__version__} differs from the receipt's {receipt.get('engine_version')}")
+            f"engine version {__version__} differs from the receipt's {receipt.get('engine_version')}"
+        )
     try:
         if library is None and scenarios is None:
             context = scoring_context(options)  # loaded once per process for many receipts
@@ -76,8 +80,11 @@ def verify_receipt(path: str | Path, library: EPDLibrary | None = None,
     now = context.provenance
     for what, was, is_ in (
         ("method file", receipt["method"]["sha256"], now["method"]["sha256"]),
-        ("GWP method file", (receipt.get("gwp_method") or {}).get("sha256"),
-         (now.get("gwp_method") or {}).get("sha256")),
+        (
+            "GWP method file",
+            (receipt.get("gwp_method") or {}).get("sha256"),
+            (now.get("gwp_method") or {}).get("sha256"),
+        ),
         ("EPD library", receipt["library"]["sha256"], now["library"]["sha256"]),
         ("scenarios", receipt["scenarios"]["sha256"], now["scenarios"]["sha256"]),
     ):
@@ -105,8 +112,9 @@ def verify_receipt(path: str | Path, library: EPDLibrary | None = None,
         if new is None:
             check.problems.append(f"{name}: no longer computed")
         elif new["hex"] != number["hex"]:
-            check.problems.append(f"{name}: {new['value']!r} ({new['hex']}) now, {number['value']!r} "
-                                  f"({number['hex']}) in the receipt")
+            check.problems.append(
+                f"{name}: {new['value']!r} ({new['hex']}) now, {number['value']!r} ({number['hex']}) in the receipt"
+            )
     check.numbers_compared += 1
     if again["results_sha256"] != receipt["results_sha256"]:
         check.problems.append("element × module × indicator results differ (results_sha256)")

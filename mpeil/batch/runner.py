@@ -32,8 +32,15 @@ from .inputs import InputItem, UsageError, discover, read_item
 from .limits import Limits, load_limits
 from .store import OutputDir, file_sha256
 
-__all__ = ["BatchSummary", "ChunkTask", "ChunkReport", "run_batch", "run_chunk", "DEFAULT_CHUNK_SIZE",
-           "TEST_DELAY_VARIABLE"]
+__all__ = [
+    "BatchSummary",
+    "ChunkTask",
+    "ChunkReport",
+    "run_batch",
+    "run_chunk",
+    "DEFAULT_CHUNK_SIZE",
+    "TEST_DELAY_VARIABLE",
+]
 
 DEFAULT_CHUNK_SIZE = 200
 #: seconds to sleep before each chunk, read only in the driver's chunk loop (tests use it to kill a run midway)
@@ -122,12 +129,12 @@ def run_chunk(task: ChunkTask) -> ChunkReport:
         "labels_sha256": labels_sha256(task.items),
         "files": len(task.items),
         "files_failed": len(errors),
-        "buildings": int(len(tables.summary)),
+        "buildings": len(tables.summary),
         "errors": len(errors),
         "receipts": [item["name"] for item in tables.receipts],
     }
     OutputDir(task.out_dir).write_chunk(task.chunk, tables.results, tables.summary, errors, tables.receipts, entry)
-    return ChunkReport(task.chunk, len(task.items), len(errors), int(len(tables.summary)), len(errors))
+    return ChunkReport(task.chunk, len(task.items), len(errors), len(tables.summary), len(errors))
 
 
 # ============================================================================ executors
@@ -172,9 +179,13 @@ def _process_pool(tasks, jobs: int, on_done) -> None:
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         try:
-            _bounded(lambda t: pool.submit(run_chunk, t),
-                     lambda pending: wait(pending, return_when=FIRST_COMPLETED).done,
-                     tasks, 2 * jobs, on_done)
+            _bounded(
+                lambda t: pool.submit(run_chunk, t),
+                lambda pending: wait(pending, return_when=FIRST_COMPLETED).done,
+                tasks,
+                2 * jobs,
+                on_done,
+            )
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
@@ -192,9 +203,13 @@ def _dask(tasks, scheduler: str, on_done, run_id: str) -> None:
         client = Client(scheduler)
     try:
         workers = max(1, sum(client.nthreads().values()))
-        _bounded(lambda t: client.submit(run_chunk, t, key=f"mpeil-chunk-{run_id}-{t.chunk}", retries=1),
-                 lambda pending: dask_wait(list(pending), return_when="FIRST_COMPLETED").done,
-                 tasks, 2 * workers, on_done)
+        _bounded(
+            lambda t: client.submit(run_chunk, t, key=f"mpeil-chunk-{run_id}-{t.chunk}", retries=1),
+            lambda pending: dask_wait(list(pending), return_when="FIRST_COMPLETED").done,
+            tasks,
+            2 * workers,
+            on_done,
+        )
     finally:
         client.close()
         if cluster is not None:
@@ -209,17 +224,31 @@ class _Progress:
         self.progress = None
         if enabled:
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
-                TimeRemainingColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
             self.progress = Progress(
-                TextColumn("[bold]scoring"), BarColumn(), MofNCompleteColumn(), TextColumn("files"),
-                TextColumn("{task.fields[rate]} files/s"), TextColumn("ETA"), TimeRemainingColumn(),
-                TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("[red]{task.fields[errors]} errors"),
-                console=Console(stderr=True), transient=False, refresh_per_second=4,
+                TextColumn("[bold]scoring"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("files"),
+                TextColumn("{task.fields[rate]} files/s"),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                TextColumn("elapsed"),
+                TimeElapsedColumn(),
+                TextColumn("[red]{task.fields[errors]} errors"),
+                console=Console(stderr=True),
+                transient=False,
+                refresh_per_second=4,
             )
-            self.task = self.progress.add_task("batch", total=total_files, completed=already, rate="-",
-                                               errors=errors)
+            self.task = self.progress.add_task("batch", total=total_files, completed=already, rate="-", errors=errors)
 
     def __enter__(self):
         if self.progress:
@@ -243,7 +272,7 @@ class _Progress:
 
 # ============================================================================ the batch
 def _chunks(items: Sequence[InputItem], size: int) -> list[tuple[InputItem, ...]]:
-    return [tuple(items[i:i + size]) for i in range(0, len(items), size)]
+    return [tuple(items[i : i + size]) for i in range(0, len(items), size)]
 
 
 def _method_reference(method: str | os.PathLike) -> str:
@@ -254,8 +283,9 @@ def _method_reference(method: str | os.PathLike) -> str:
 
 def _limits(limits: Limits | None, max_file_size, max_zip_ratio, max_zip_total) -> Limits:
     base = limits if limits is not None else load_limits()
-    return base.replace(file_size=max_file_size, zip_compression_ratio=max_zip_ratio,
-                        zip_uncompressed_total=max_zip_total)
+    return base.replace(
+        file_size=max_file_size, zip_compression_ratio=max_zip_ratio, zip_uncompressed_total=max_zip_total
+    )
 
 
 def run_batch(
@@ -332,22 +362,33 @@ def run_batch(
     items = discover(list(inputs), limits)
     chunks = _chunks(items, chunk_size)
     store = OutputDir(out_dir)
-    run_fingerprint = hashlib.sha256(json.dumps({
-        "inputs": labels_sha256(items), "chunk_size": chunk_size, "options": options.as_dict(),
-        "library": None if library is None else library.fingerprint(),
-        "scenarios": None if scenarios is None else scenarios.fingerprint(),
-    }, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+    run_fingerprint = hashlib.sha256(
+        json.dumps(
+            {
+                "inputs": labels_sha256(items),
+                "chunk_size": chunk_size,
+                "options": options.as_dict(),
+                "library": None if library is None else library.fingerprint(),
+                "scenarios": None if scenarios is None else scenarios.fingerprint(),
+            },
+            sort_keys=True,
+            default=str,
+        ).encode("utf-8")
+    ).hexdigest()
 
     record = store.run_record()
     if record is not None:
         if overwrite:
             store.clear()
         elif not resume:
-            raise UsageError(f"{store.root} holds an earlier batch; use --resume to continue it or --overwrite "
-                             "to replace it")
+            raise UsageError(
+                f"{store.root} holds an earlier batch; use --resume to continue it or --overwrite to replace it"
+            )
         elif record.get("run_fingerprint") != run_fingerprint:
-            raise UsageError(f"{store.root} holds a batch of other inputs or options; --resume needs the same "
-                             "inputs, chunk size and options (or use --overwrite)")
+            raise UsageError(
+                f"{store.root} holds a batch of other inputs or options; --resume needs the same "
+                "inputs, chunk size and options (or use --overwrite)"
+            )
     elif not store.is_empty() and not overwrite:
         raise UsageError(f"{store.root} is not empty and holds no batch; choose an empty or new directory")
 
@@ -358,18 +399,31 @@ def run_batch(
         raise UsageError(str(error)) from None
     store.prepare()
     if store.run_record() is None:
-        store.write_run_record({
-            "run_fingerprint": run_fingerprint, "engine_version": __version__, "chunk_size": chunk_size,
-            "chunks": len(chunks), "files": len(items), "options": options.as_dict(), "started_at": started_at,
-        })
+        store.write_run_record(
+            {
+                "run_fingerprint": run_fingerprint,
+                "engine_version": __version__,
+                "chunk_size": chunk_size,
+                "chunks": len(chunks),
+                "files": len(items),
+                "options": options.as_dict(),
+                "started_at": started_at,
+            }
+        )
 
-    finished = {k: e for k, e in store.finished_chunks().items()
-                if k < len(chunks) and e.get("labels_sha256") == labels_sha256(chunks[k])
-                and store.chunk_complete(k, e)}
-    todo = [ChunkTask(k, chunk, options, str(store.root), library, scenarios)
-            for k, chunk in enumerate(chunks) if k not in finished]
-    reports = {k: ChunkReport(k, e["files"], e["files_failed"], e["buildings"], e["errors"])
-               for k, e in finished.items()}
+    finished = {
+        k: e
+        for k, e in store.finished_chunks().items()
+        if k < len(chunks) and e.get("labels_sha256") == labels_sha256(chunks[k]) and store.chunk_complete(k, e)
+    }
+    todo = [
+        ChunkTask(k, chunk, options, str(store.root), library, scenarios)
+        for k, chunk in enumerate(chunks)
+        if k not in finished
+    ]
+    reports = {
+        k: ChunkReport(k, e["files"], e["files_failed"], e["buildings"], e["errors"]) for k, e in finished.items()
+    }
     executor = "dask" if scheduler else (f"processes:{jobs}" if jobs > 1 else "serial")
 
     def on_done(report: ChunkReport) -> None:
@@ -401,8 +455,9 @@ def run_batch(
     summary.files_scored = summary.files - summary.files_failed
     summary.files_processed = sum(r.files for k, r in reports.items() if k not in finished)
     summary.seconds = time.perf_counter() - started
-    manifest = _manifest(store, context, options, items, chunks, summary, run_fingerprint, started_at,
-                         chunk_size, jobs, scheduler)
+    manifest = _manifest(
+        store, context, options, items, chunks, summary, run_fingerprint, started_at, chunk_size, jobs, scheduler
+    )
     store.write_manifest(manifest)
     if duckdb:
         store.write_duckdb()
@@ -410,12 +465,25 @@ def run_batch(
     return summary
 
 
-def _manifest(store: OutputDir, context, options: ScoringOptions, items, chunks, summary: BatchSummary,
-              run_fingerprint: str, started_at: str, chunk_size: int, jobs: int, scheduler: str | None) -> dict:
+def _manifest(
+    store: OutputDir,
+    context,
+    options: ScoringOptions,
+    items,
+    chunks,
+    summary: BatchSummary,
+    run_fingerprint: str,
+    started_at: str,
+    chunk_size: int,
+    jobs: int,
+    scheduler: str | None,
+) -> dict:
     scores = pq.read_table(store.summary_path, columns=["file", "input_sha256", "score", "gwp_per_m2_yr"])
     errors = pq.read_table(store.errors_path, columns=["file", "input_sha256"])
-    pairs = sorted(set(zip(scores["file"].to_pylist(), scores["input_sha256"].to_pylist()))
-                   | set(zip(errors["file"].to_pylist(), [s or "" for s in errors["input_sha256"].to_pylist()])))
+    pairs = sorted(
+        set(zip(scores["file"].to_pylist(), scores["input_sha256"].to_pylist()))
+        | set(zip(errors["file"].to_pylist(), [s or "" for s in errors["input_sha256"].to_pylist()]))
+    )
     inputs_digest = hashlib.sha256("".join(f"{f}\t{s}\n" for f, s in pairs).encode("utf-8")).hexdigest()
 
     def stats(values: list) -> dict | None:
@@ -433,11 +501,22 @@ def _manifest(store: OutputDir, context, options: ScoringOptions, items, chunks,
             "files_and_sha256_sha256": inputs_digest,
             "note": "per-input SHA-256 in summary.parquet / errors.parquet (input_sha256) and in each receipt",
         },
-        "batch_options": {"chunk_size": chunk_size, "chunks": len(chunks), "jobs": jobs, "scheduler": scheduler,
-                          "executor": summary.executor},
+        "batch_options": {
+            "chunk_size": chunk_size,
+            "chunks": len(chunks),
+            "jobs": jobs,
+            "scheduler": scheduler,
+            "executor": summary.executor,
+        },
         "run_fingerprint": run_fingerprint,
-        "counts": {"files": summary.files, "files_scored": summary.files_scored, "files_failed": summary.files_failed,
-                   "buildings": summary.buildings, "errors": summary.errors, "chunks_resumed": summary.chunks_resumed},
+        "counts": {
+            "files": summary.files,
+            "files_scored": summary.files_scored,
+            "files_failed": summary.files_failed,
+            "buildings": summary.buildings,
+            "errors": summary.errors,
+            "chunks_resumed": summary.chunks_resumed,
+        },
         "scores": {
             "method": {"name": context.method.name, **(stats(scores["score"].to_pylist()) or {})},
             "gwp_per_m2_yr": stats(scores["gwp_per_m2_yr"].to_pylist()),

@@ -13,65 +13,71 @@ __all__ = ["RESULTS_SCHEMA", "SUMMARY_SCHEMA", "ERRORS_SCHEMA", "to_table"]
 
 _STR = pa.string()
 
-RESULTS_SCHEMA = pa.schema([
-    ("file", _STR),
-    ("building", _STR),
-    ("element", _STR),
-    ("element_type", _STR),
-    ("module", _STR),
-    ("indicator", _STR),
-    ("value", pa.float64()),
-    ("unit", _STR),
-    ("missing_lines", pa.int32()),
-])
+RESULTS_SCHEMA = pa.schema(
+    [
+        ("file", _STR),
+        ("building", _STR),
+        ("element", _STR),
+        ("element_type", _STR),
+        ("module", _STR),
+        ("indicator", _STR),
+        ("value", pa.float64()),
+        ("unit", _STR),
+        ("missing_lines", pa.int32()),
+    ]
+)
 
-SUMMARY_SCHEMA = pa.schema([
-    ("file", _STR),
-    ("building", _STR),
-    ("input_sha256", _STR),
-    ("chunk", pa.int64()),
-    ("method", _STR),
-    ("score", pa.float64()),
-    ("score_unit", _STR),
-    ("weight_covered", pa.float64()),
-    ("complete", pa.bool_()),
-    ("gwp_method", _STR),
-    ("gwp_per_m2_yr", pa.float64()),
-    ("gwp_unit", _STR),
-    ("gwp_weight_covered", pa.float64()),
-    ("gross_floor_area_m2", pa.float64()),
-    ("study_period_years", pa.float64()),
-    ("use_type", _STR),
-    ("n_elements", pa.int64()),
-    ("n_lines", pa.int64()),
-    ("share_lines_mapped", pa.float64()),
-    ("share_lines_with_mass", pa.float64()),
-    ("mass_kg_per_m2", pa.float64()),
-    ("share_specific_lines", pa.float64()),
-    ("share_average_lines", pa.float64()),
-    ("share_generic_lines", pa.float64()),
-    ("expired_epd_lines", pa.int64()),
-    ("expired_epds", pa.list_(_STR)),
-    ("default_service_life_lines", pa.int64()),
-    ("fallback_lines", pa.int64()),
-    ("indicators_missing", pa.list_(_STR)),
-    ("indicators_partial", pa.list_(_STR)),
-    ("module_gaps", _STR),
-    ("warnings", pa.list_(_STR)),
-    ("receipt", _STR),
-])
+SUMMARY_SCHEMA = pa.schema(
+    [
+        ("file", _STR),
+        ("building", _STR),
+        ("input_sha256", _STR),
+        ("chunk", pa.int64()),
+        ("method", _STR),
+        ("score", pa.float64()),
+        ("score_unit", _STR),
+        ("weight_covered", pa.float64()),
+        ("complete", pa.bool_()),
+        ("gwp_method", _STR),
+        ("gwp_per_m2_yr", pa.float64()),
+        ("gwp_unit", _STR),
+        ("gwp_weight_covered", pa.float64()),
+        ("gross_floor_area_m2", pa.float64()),
+        ("study_period_years", pa.float64()),
+        ("use_type", _STR),
+        ("n_elements", pa.int64()),
+        ("n_lines", pa.int64()),
+        ("share_lines_mapped", pa.float64()),
+        ("share_lines_with_mass", pa.float64()),
+        ("mass_kg_per_m2", pa.float64()),
+        ("share_specific_lines", pa.float64()),
+        ("share_average_lines", pa.float64()),
+        ("share_generic_lines", pa.float64()),
+        ("expired_epd_lines", pa.int64()),
+        ("expired_epds", pa.list_(_STR)),
+        ("default_service_life_lines", pa.int64()),
+        ("fallback_lines", pa.int64()),
+        ("indicators_missing", pa.list_(_STR)),
+        ("indicators_partial", pa.list_(_STR)),
+        ("module_gaps", _STR),
+        ("warnings", pa.list_(_STR)),
+        ("receipt", _STR),
+    ]
+)
 
-ERRORS_SCHEMA = pa.schema([
-    ("file", _STR),
-    ("building", _STR),
-    ("element", _STR),
-    ("layer", _STR),
-    ("field", _STR),
-    ("error_type", _STR),
-    ("message", _STR),
-    ("input_sha256", _STR),
-    ("chunk", pa.int64()),
-])
+ERRORS_SCHEMA = pa.schema(
+    [
+        ("file", _STR),
+        ("building", _STR),
+        ("element", _STR),
+        ("layer", _STR),
+        ("field", _STR),
+        ("error_type", _STR),
+        ("message", _STR),
+        ("input_sha256", _STR),
+        ("chunk", pa.int64()),
+    ]
+)
 
 
 def to_table(frame: pa.Table | pd.DataFrame | list[dict] | None, schema: pa.Schema) -> pa.Table:

@@ -31,8 +31,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .schemas import ERRORS_SCHEMA, RESULTS_SCHEMA, SUMMARY_SCHEMA, to_table
 from ..hashing import file_sha256
+from .schemas import ERRORS_SCHEMA, RESULTS_SCHEMA, SUMMARY_SCHEMA, to_table
 
 __all__ = ["OutputDir", "atomic_write_bytes", "file_sha256"]
 
@@ -100,8 +100,14 @@ class OutputDir:
 
     def remove_temporaries(self) -> None:
         """Delete temporary files left by a killed run (they were never moved into place)."""
-        for folder in (self.root, self.results, self.receipts, self.parts / "summary", self.parts / "errors",
-                       self.journal):
+        for folder in (
+            self.root,
+            self.results,
+            self.receipts,
+            self.parts / "summary",
+            self.parts / "errors",
+            self.journal,
+        ):
             if folder.is_dir():
                 for path in folder.glob(".*.tmp-*"):
                     path.unlink(missing_ok=True)
@@ -154,11 +160,15 @@ class OutputDir:
 
     def chunk_complete(self, chunk: int, entry: dict) -> bool:
         """Whether every file a journal entry promises is there (after a power loss it might not be)."""
-        parts = [self.results / _PART.format(chunk), self.parts / "summary" / _PART.format(chunk),
-                 self.parts / "errors" / _PART.format(chunk)]
+        parts = [
+            self.results / _PART.format(chunk),
+            self.parts / "summary" / _PART.format(chunk),
+            self.parts / "errors" / _PART.format(chunk),
+        ]
         try:
             return all(p.stat().st_size > 0 for p in parts) and all(
-                (self.receipts / name).stat().st_size > 0 for name in entry.get("receipts", []))
+                (self.receipts / name).stat().st_size > 0 for name in entry.get("receipts", [])
+            )
         except OSError:
             return False
 

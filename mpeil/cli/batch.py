@@ -47,7 +47,8 @@ def _print_summary(summary, console) -> None:
     table.add_column(justify="right")
     failed = f"{summary.files_failed:,}" + (" (see errors.parquet)" if summary.files_failed else "")
     chunks = f"{summary.chunks:,}" + (
-        f" ({summary.chunks_resumed:,} done before, skipped)" if summary.chunks_resumed else "")
+        f" ({summary.chunks_resumed:,} done before, skipped)" if summary.chunks_resumed else ""
+    )
     rows = [
         ("input files", f"{summary.files:,}"),
         ("scored", f"{summary.files_scored:,} files, {summary.buildings:,} buildings"),
@@ -74,38 +75,66 @@ def _print_summary(summary, console) -> None:
 def register(app: typer.Typer) -> None:
     @app.command()
     def batch(
-        inputs: Annotated[list[str], typer.Argument(
-            help="Building files (JSON, CSV, XLSX), folders (recursive), globs ('permits/**/*.json') "
-                 "and .zip archives")],
+        inputs: Annotated[
+            list[str],
+            typer.Argument(
+                help="Building files (JSON, CSV, XLSX), folders (recursive), globs ('permits/**/*.json') "
+                "and .zip archives"
+            ),
+        ],
         out: Annotated[Path, typer.Option("--out", "-o", help="Output directory")],
         method: Annotated[str, typer.Option("--method", "-m", help="Method name or TOML file")] = "mpeil-ef31",
         jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes on this machine")] = 1,
-        scheduler: Annotated[str | None, typer.Option(
-            help="Dask scheduler address tcp://host:port, or 'local' for a local cluster of 2 workers")] = None,
+        scheduler: Annotated[
+            str | None,
+            typer.Option(help="Dask scheduler address tcp://host:port, or 'local' for a local cluster of 2 workers"),
+        ] = None,
         chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Input files per chunk")] = 200,
         resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run in --out")] = False,
         overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier run in --out")] = False,
-        duckdb: Annotated[bool, typer.Option(
-            "--duckdb", help="Also write DIR/mpeil.duckdb (tables results, summary, errors)")] = False,
-        gwp_method: Annotated[str, typer.Option(
-            help="Method of the gwp_per_m2_yr column ('none': leave it empty)")] = "gwp",
-        option: Annotated[list[str] | None, typer.Option(
-            "--option", help="Method option KEY=VALUE, repeatable (e.g. replacement_rule=fractional)")] = None,
-        indicators: Annotated[str, typer.Option(
-            help="Indicators of results/: 'all' (the 19 EN 15804+A2 core and additional), 'method' (the "
-                 "method's), or codes separated by commas")] = "all",
-        as_of: Annotated[str | None, typer.Option(
-            help="Date EPD validity is judged at (YYYY-MM-DD; default today)")] = None,
-        library: Annotated[str | None, typer.Option(
-            help="Shipped EPD sources to use, separated by commas, e.g. obd2024,obd2020 (default: all)")] = None,
-        max_file_size: Annotated[str | None, typer.Option(
-            help="Largest input file, e.g. 64MB (default: data/batch_limits.csv)")] = None,
-        max_zip_ratio: Annotated[float | None, typer.Option(
-            help="Largest compression ratio of a zip member (default: data/batch_limits.csv)")] = None,
-        max_zip_total: Annotated[str | None, typer.Option(
-            help="Largest declared uncompressed size of an archive, e.g. 16GB (default: data/batch_limits.csv)")] = None,
-        progress: Annotated[bool | None, typer.Option(
-            "--progress/--no-progress", help="Progress bar on stderr (default: when stderr is a terminal)")] = None,
+        duckdb: Annotated[
+            bool, typer.Option("--duckdb", help="Also write DIR/mpeil.duckdb (tables results, summary, errors)")
+        ] = False,
+        gwp_method: Annotated[
+            str, typer.Option(help="Method of the gwp_per_m2_yr column ('none': leave it empty)")
+        ] = "gwp",
+        option: Annotated[
+            list[str] | None,
+            typer.Option("--option", help="Method option KEY=VALUE, repeatable (e.g. replacement_rule=fractional)"),
+        ] = None,
+        indicators: Annotated[
+            str,
+            typer.Option(
+                help="Indicators of results/: 'all' (the 19 EN 15804+A2 core and additional), 'method' (the "
+                "method's), or codes separated by commas"
+            ),
+        ] = "all",
+        as_of: Annotated[
+            str | None, typer.Option(help="Date EPD validity is judged at (YYYY-MM-DD; default today)")
+        ] = None,
+        library: Annotated[
+            str | None,
+            typer.Option(help="Shipped EPD sources to use, separated by commas, e.g. obd2024,obd2020 (default: all)"),
+        ] = None,
+        max_file_size: Annotated[
+            str | None, typer.Option(help="Largest input file, e.g. 64MB (default: data/batch_limits.csv)")
+        ] = None,
+        max_zip_ratio: Annotated[
+            float | None,
+            typer.Option(help="Largest compression ratio of a zip member (default: data/batch_limits.csv)"),
+        ] = None,
+        max_zip_total: Annotated[
+            str | None,
+            typer.Option(
+                help="Largest declared uncompressed size of an archive, e.g. 16GB (default: data/batch_limits.csv)"
+            ),
+        ] = None,
+        progress: Annotated[
+            bool | None,
+            typer.Option(
+                "--progress/--no-progress", help="Progress bar on stderr (default: when stderr is a terminal)"
+            ),
+        ] = None,
     ) -> None:
         """Score many building files into DIR: results, summary, errors, receipts, manifest.
 
@@ -148,32 +177,54 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter("use either --jobs (processes here) or --scheduler (Dask), not both")
         try:
             summary = run_batch(
-                inputs, out, method, jobs=jobs, scheduler=scheduler, chunk_size=chunk_size, resume=resume,
-                overwrite=overwrite, duckdb=duckdb, gwp_method=None if gwp_method.lower() == "none" else gwp_method,
-                method_options=method_options, report_indicators=report, as_of=as_of,
-                library_sources=None if library is None else [x.strip() for x in library.split(",") if x.strip()], max_file_size=_size(max_file_size),
-                max_zip_ratio=max_zip_ratio, max_zip_total=_size(max_zip_total),
+                inputs,
+                out,
+                method,
+                jobs=jobs,
+                scheduler=scheduler,
+                chunk_size=chunk_size,
+                resume=resume,
+                overwrite=overwrite,
+                duckdb=duckdb,
+                gwp_method=None if gwp_method.lower() == "none" else gwp_method,
+                method_options=method_options,
+                report_indicators=report,
+                as_of=as_of,
+                library_sources=None if library is None else [x.strip() for x in library.split(",") if x.strip()],
+                max_file_size=_size(max_file_size),
+                max_zip_ratio=max_zip_ratio,
+                max_zip_total=_size(max_zip_total),
                 progress=sys.stderr.isatty() if progress is None else progress,
             )
         except UsageError as error:
             console.print(f"[red]usage error[/red]: {error}", highlight=False)
             raise typer.Exit(code=2) from None
         except KeyboardInterrupt:
-            console.print(f"\n[yellow]interrupted[/yellow]: finished chunks are kept in {out}; "
-                          "run the same command with --resume to continue", highlight=False)
+            console.print(
+                f"\n[yellow]interrupted[/yellow]: finished chunks are kept in {out}; "
+                "run the same command with --resume to continue",
+                highlight=False,
+            )
             raise typer.Exit(code=130) from None
-        except Exception as exc:  # noqa: BLE001 - disk full, a worker killed, the cluster gone: not an input
-            console.print(f"[red]the batch stopped[/red]: {type(exc).__name__}: {exc}\n"
-                          f"finished chunks are kept in {out}; fix the cause and run the same command with "
-                          "--resume", highlight=False)
+        except Exception as exc:
+            console.print(
+                f"[red]the batch stopped[/red]: {type(exc).__name__}: {exc}\n"
+                f"finished chunks are kept in {out}; fix the cause and run the same command with "
+                "--resume",
+                highlight=False,
+            )
             raise typer.Exit(code=3) from None
         _print_summary(summary, console)
         raise typer.Exit(code=summary.exit_code)
 
     @app.command()
     def verify(
-        receipts: Annotated[list[Path], typer.Argument(
-            help="Score receipts (DIR/receipts/*.json), or batch output directories (every receipt in them)")],
+        receipts: Annotated[
+            list[Path],
+            typer.Argument(
+                help="Score receipts (DIR/receipts/*.json), or batch output directories (every receipt in them)"
+            ),
+        ],
     ) -> None:
         """Re-score the input named in each receipt and confirm bit-identical numbers.
 
@@ -201,8 +252,9 @@ def register(app: typer.Typer) -> None:
         for path in paths:
             check = verify_receipt(path)
             if check.ok:
-                typer.echo(f"OK       {path} (building {check.building!r}, "
-                           f"{check.numbers_compared} numbers bit-identical)")
+                typer.echo(
+                    f"OK       {path} (building {check.building!r}, {check.numbers_compared} numbers bit-identical)"
+                )
             else:
                 failed += 1
                 typer.echo(f"FAILED   {path} (building {check.building!r})")

@@ -74,7 +74,8 @@ def _matches(datasets: pd.DataFrame, text: str) -> pd.DataFrame:
 def search(
     words: Annotated[list[str], typer.Argument(help="Words that must all occur in the name or category.")],
     source: Annotated[
-        list[str] | None, typer.Option("--source", "-s", help="Only this source (repeatable): obd2024, obd2020, br18, ilcd.")
+        list[str] | None,
+        typer.Option("--source", "-s", help="Only this source (repeatable): obd2024, obd2020, br18, ilcd."),
     ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most this many.")] = 30,
 ) -> None:
@@ -180,9 +181,9 @@ def show(
 
     if values and info["modules"]:
         rows = library.values[library.values["dataset_id"] == info["dataset_id"]]
-        pivot = rows.assign(
-            column=rows["module"] + rows["scenario"].map(lambda s: f" ({s})" if s else "")
-        ).pivot_table(index="indicator", columns="column", values="value", aggfunc="first", sort=False)
+        pivot = rows.assign(column=rows["module"] + rows["scenario"].map(lambda s: f" ({s})" if s else "")).pivot_table(
+            index="indicator", columns="column", values="value", aggfunc="first", sort=False
+        )
         table = Table(title=f"Values per {_declared(info.get('declared_amount'), info.get('declared_unit'))}")
         table.add_column("indicator", no_wrap=True)
         for column in pivot.columns:

@@ -29,7 +29,9 @@ def _fail(error: Exception) -> typer.Exit:
 def register(app: typer.Typer) -> None:
     @app.command()
     def schema(
-        output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout")] = None,
+        output: Annotated[
+            Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout")
+        ] = None,
     ) -> None:
         """Print the JSON Schema of a building file (one building; a file may also hold a list)."""
         text = schema_text()
@@ -68,11 +70,16 @@ def register(app: typer.Typer) -> None:
                     if line.ratio != 1:
                         layer += f" ×{line.ratio:g}"
                     table.add_row(
-                        head if position == 0 else "", layer or f"#{position + 1}", line.name or "",
-                        line.product, f"{line.amount:g} {line.unit}",
+                        head if position == 0 else "",
+                        layer or f"#{position + 1}",
+                        line.name or "",
+                        line.product,
+                        f"{line.amount:g} {line.unit}",
                     )
             for energy in building.operational:
-                table.add_row("operational", energy.module, "", energy.product, f"{energy.amount_per_year:g} {energy.unit}/a")
+                table.add_row(
+                    "operational", energy.module, "", energy.product, f"{energy.amount_per_year:g} {energy.unit}/a"
+                )
             console.print(table)
 
     @app.command()

@@ -26,7 +26,9 @@ def _print_table(results, console) -> None:
     table.add_column("weight\ncovered", justify="right")
     for building, row in scores.iterrows():
         table.add_row(
-            str(building), f"{row['score']:.4g}", *[f"{v:.4g}" for v in stage.loc[building]],
+            str(building),
+            f"{row['score']:.4g}",
+            *[f"{v:.4g}" for v in stage.loc[building]],
             f"{row['weight_covered']:.1%}",
         )
     console.print(table)
@@ -39,8 +41,10 @@ def _print_table(results, console) -> None:
         if row["indicators_missing"]:
             notes.append(f"no data set declares {', '.join(row['indicators_missing'])}")
         if row["module_gaps"]:
-            notes.append("data gaps (share of lines): " + ", ".join(
-                f"{m} {share:.0%}" for m, share in row["module_gaps"].items()))
+            notes.append(
+                "data gaps (share of lines): "
+                + ", ".join(f"{m} {share:.0%}" for m, share in row["module_gaps"].items())
+            )
         if row["uncovered"]:
             notes.append(f"not in any open data: {', '.join(row['uncovered'])}")
         if notes:
@@ -69,7 +73,9 @@ def register(app: typer.Typer) -> None:
         results, failed = [], 0
         for path in files:
             try:
-                results.append(score_buildings(path, method=method, **{k: v for k, v in options.items() if v is not None}))
+                results.append(
+                    score_buildings(path, method=method, **{k: v for k, v in options.items() if v is not None})
+                )
             except MpeilError as error:
                 failed += 1
                 errors.print(f"[red]error[/red] {type(error).__name__}: {error}", highlight=False)

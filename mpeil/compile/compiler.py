@@ -86,7 +86,7 @@ class CompiledBuildings:
     def line_building(self) -> np.ndarray:
         return self.element_building[self.line_element]
 
-    def select_buildings(self, keep: np.ndarray) -> "CompiledBuildings":
+    def select_buildings(self, keep: np.ndarray) -> CompiledBuildings:
         """The same arrays for a subset of buildings (boolean mask over buildings)."""
         keep = np.asarray(keep, dtype=bool)
         keep_el = keep[self.element_building]
@@ -126,9 +126,7 @@ def physical_unit(amount_unit: str, element_unit: str) -> tuple[str, float]:
         total = amount * element
         numerator = registry.parse_expression(amount_unit.split("/", 1)[0].strip() or "1")
         if total.dimensionality != getattr(numerator, "dimensionality", None):
-            raise UnitError(
-                f"unit {amount_unit!r} is not per {element_unit} (the element's unit)", field="unit"
-            )
+            raise UnitError(f"unit {amount_unit!r} is not per {element_unit} (the element's unit)", field="unit")
         total = total.to_reduced_units()
     else:
         total = amount
@@ -180,10 +178,10 @@ def _floats(frame: pd.DataFrame, column: str, default: float = np.nan) -> np.nda
 def _fail(frame: pd.DataFrame, row: int, error: MpeilError, file: str | None) -> MpeilError:
     line = frame.iloc[row]
     layer = line.get("layer")
-    layer_label = f"{layer} (line {int(line['line'])})" if isinstance(layer, str) and layer else f"line {int(line['line'])}"
-    return error.located(
-        file=file, building=line.get("building_id"), element=line.get("element_id"), layer=layer_label
+    layer_label = (
+        f"{layer} (line {int(line['line'])})" if isinstance(layer, str) and layer else f"line {int(line['line'])}"
     )
+    return error.located(file=file, building=line.get("building_id"), element=line.get("element_id"), layer=layer_label)
 
 
 def compile_buildings(
@@ -237,8 +235,10 @@ def compile_frame(
 
     gfa = _floats(frame, "gross_floor_area_m2")[first_of_building]
     rsp = _floats(frame, "reference_study_period_years", study_period_years)[first_of_building]
-    for values, field, what in ((gfa, "gross_floor_area_m2", "gross floor area must be > 0 m²"),
-                                (rsp, "reference_study_period_years", "study period must be > 0 years")):
+    for values, field, what in (
+        (gfa, "gross_floor_area_m2", "gross floor area must be > 0 m²"),
+        (rsp, "reference_study_period_years", "study period must be > 0 years"),
+    ):
         bad = np.flatnonzero(~(values > 0))
         if bad.size:
             raise _fail(frame, first_of_building[bad[0]], InputError(what, field=field), file)
@@ -246,8 +246,9 @@ def compile_frame(
     element_unit = frame["element_unit"].fillna("m2").astype(str).to_numpy()[first_of_element]
     bad = np.flatnonzero(~(element_quantity > 0))
     if bad.size:
-        raise _fail(frame, first_of_element[bad[0]], InputError("element quantity must be > 0",
-                                                                field="element_quantity"), file)
+        raise _fail(
+            frame, first_of_element[bad[0]], InputError("element quantity must be > 0", field="element_quantity"), file
+        )
 
     # ---- amounts
     amount = _floats(frame, "amount")
@@ -255,8 +256,15 @@ def compile_frame(
     for column, values, low, high in (("amount", amount, 0.0, np.inf), ("ratio", ratio, 0.0, 1.0)):
         bad = np.flatnonzero(~((values >= low) & (values <= high)))
         if bad.size:
-            raise _fail(frame, bad[0], InputError(
-                f"{column} must be a number in [{low:g}, {high:g}], got {frame[column].iloc[bad[0]]!r}", field=column), file)
+            raise _fail(
+                frame,
+                bad[0],
+                InputError(
+                    f"{column} must be a number in [{low:g}, {high:g}], got {frame[column].iloc[bad[0]]!r}",
+                    field=column,
+                ),
+                file,
+            )
 
     # ---- data sets: resolve each distinct product once
     product_codes, products = _factorize(frame["product"])
@@ -267,7 +275,9 @@ def compile_frame(
         except MpeilError as error:
             raise _fail(frame, int(np.argmax(product_codes == code)), error, file) from None
     if (product_codes < 0).any():
-        raise _fail(frame, int(np.argmax(product_codes < 0)), InputError("missing product reference", field="product"), file)
+        raise _fail(
+            frame, int(np.argmax(product_codes < 0)), InputError("missing product reference", field="product"), file
+        )
     dataset = dataset_of_product[product_codes]
 
     # ---- unit conversion: once per distinct (data set, amount unit, element unit)
@@ -276,8 +286,11 @@ def compile_frame(
     element_unit_codes, element_unit_names = _factorize(pd.Series(line_element_unit))
     conv_codes, conv_first = _combine(dataset, unit_codes, element_unit_codes)
     conv_uniques = [
-        (dataset[row], unit_names[unit_codes[row]] if unit_codes[row] >= 0 else None,
-         element_unit_names[element_unit_codes[row]])
+        (
+            dataset[row],
+            unit_names[unit_codes[row]] if unit_codes[row] >= 0 else None,
+            element_unit_names[element_unit_codes[row]],
+        )
         for row in conv_first
     ]
     factor_of = np.empty(len(conv_uniques), dtype=np.float64)
@@ -366,8 +379,12 @@ def compile_frame(
         sums = given.sum(axis=1)
         bad = np.flatnonzero(has & ~np.isclose(sums, 1.0, atol=1e-3))
         if bad.size:
-            raise _fail(frame, bad[0], InputError(
-                f"end-of-life shares sum to {sums[bad[0]]:g}, not 1", field="end_of_life"), file)
+            raise _fail(
+                frame,
+                bad[0],
+                InputError(f"end-of-life shares sum to {sums[bad[0]]:g}, not 1", field="end_of_life"),
+                file,
+            )
         eol[has] = given[has]
         if "eol_sorted_on_site" in frame:
             given_sorted = _floats(frame, "eol_sorted_on_site")
@@ -382,8 +399,12 @@ def compile_frame(
             pairs = []
             for part in filter(None, str(row_text).split(";")):
                 if "=" not in part:
-                    raise _fail(frame, int(np.argmax(texts == row_text)), InputError(
-                        f"scenario {part!r} is not MODULE=NAME", field="scenario"), file)
+                    raise _fail(
+                        frame,
+                        int(np.argmax(texts == row_text)),
+                        InputError(f"scenario {part!r} is not MODULE=NAME", field="scenario"),
+                        file,
+                    )
                 module, name = part.split("=", 1)
                 pairs.append((module.strip(), name.strip()))
             choices.append(tuple(sorted(pairs)))
@@ -398,11 +419,17 @@ def compile_frame(
         building_ids=np.asarray(building_ids, dtype=object),
         gross_floor_area_m2=gfa,
         study_period_years=rsp,
-        use_type=_text(frame["use_type"])[first_of_building] if "use_type" in frame else np.full(len(building_ids), None),
+        use_type=_text(frame["use_type"])[first_of_building]
+        if "use_type" in frame
+        else np.full(len(building_ids), None),
         element_building=building_codes[first_of_element].astype(np.int64),
         element_ids=_text(frame["element_id"])[first_of_element],
-        element_names=_text(frame["element_name"])[first_of_element] if "element_name" in frame else np.full(len(first_of_element), None),
-        element_types=_text(frame["element_type"])[first_of_element] if "element_type" in frame else np.full(len(first_of_element), None),
+        element_names=_text(frame["element_name"])[first_of_element]
+        if "element_name" in frame
+        else np.full(len(first_of_element), None),
+        element_types=_text(frame["element_type"])[first_of_element]
+        if "element_type" in frame
+        else np.full(len(first_of_element), None),
         element_quantity=element_quantity,
         element_unit=element_unit.astype(object),
         line_element=element_codes.astype(np.int64),

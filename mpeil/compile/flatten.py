@@ -19,8 +19,12 @@ __all__ = ["BUILDING_COLUMNS", "ELEMENT_COLUMNS", "FLAT_COLUMNS", "flatten"]
 
 #: columns of :func:`flatten`, in order (the bill of materials without metadata, plus ``line``)
 FLAT_COLUMNS = (
-    *BUILDING_COLUMNS, *ELEMENT_COLUMNS, "line",
-    *(name for name in Layer.model_fields if name not in ("end_of_life", "scenario")), *EOL_COLUMNS, "scenario",
+    *BUILDING_COLUMNS,
+    *ELEMENT_COLUMNS,
+    "line",
+    *(name for name in Layer.model_fields if name not in ("end_of_life", "scenario")),
+    *EOL_COLUMNS,
+    "scenario",
 )
 
 
@@ -28,6 +32,9 @@ def flatten(buildings: Iterable[Building]) -> pd.DataFrame:
     """One row per layer line, with building and element columns repeated."""
     rows = [row for row in bom_rows(buildings) if row["element_type"] != OPERATIONAL_ELEMENT_TYPE]
     frame = pd.DataFrame(rows, columns=[c for c in FLAT_COLUMNS if c != "line"])
-    frame.insert(len(BUILDING_COLUMNS) + len(ELEMENT_COLUMNS), "line",
-                 frame.groupby(["building_id", "element_id"], sort=False).cumcount() + 1)
+    frame.insert(
+        len(BUILDING_COLUMNS) + len(ELEMENT_COLUMNS),
+        "line",
+        frame.groupby(["building_id", "element_id"], sort=False).cumcount() + 1,
+    )
     return frame

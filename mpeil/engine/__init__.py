@@ -6,7 +6,15 @@ from .replacements import REPLACEMENT_RULES, number_of_replacements
 from .run import ElementResults, EngineOptions, line_results, run_engine
 
 __all__ = [
-    "OUTPUT_MODULES", "IndicatorSpec", "build_profiles", "aggregate", "line_weights",
-    "REPLACEMENT_RULES", "number_of_replacements", "ElementResults", "EngineOptions",
-    "line_results", "run_engine",
+    "OUTPUT_MODULES",
+    "IndicatorSpec",
+    "build_profiles",
+    "aggregate",
+    "line_weights",
+    "REPLACEMENT_RULES",
+    "number_of_replacements",
+    "ElementResults",
+    "EngineOptions",
+    "line_results",
+    "run_engine",
 ]

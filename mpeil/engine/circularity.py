@@ -69,8 +69,9 @@ def _col(x: np.ndarray) -> np.ndarray:
     return x[:, None]
 
 
-def allocate(values: np.ndarray, module_index: dict[str, int], inputs: CircularInputs, approach: str,
-             split: str = "equal") -> tuple[np.ndarray, np.ndarray]:
+def allocate(
+    values: np.ndarray, module_index: dict[str, int], inputs: CircularInputs, approach: str, split: str = "equal"
+) -> tuple[np.ndarray, np.ndarray]:
     """Return (installed, new_product) unit values under an allocation approach.
 
     ``values`` are the linear unit values [P, M, I] (NaN at gaps). ``installed`` is what the
@@ -80,8 +81,9 @@ def allocate(values: np.ndarray, module_index: dict[str, int], inputs: CircularI
     if approach not in ALLOCATIONS:
         from ..errors import MethodError
 
-        raise MethodError(f"unknown allocation approach {approach!r}; choose one of {ALLOCATIONS}",
-                          field="eol_allocation")
+        raise MethodError(
+            f"unknown allocation approach {approach!r}; choose one of {ALLOCATIONS}", field="eol_allocation"
+        )
     k13, kD = module_index["A1-A3"], module_index["D"]
     k3, k4 = module_index["C3"], module_index["C4"]
     m, u, r1 = inputs.mass, inputs.reused, inputs.recycled
@@ -149,8 +151,10 @@ def allocate(values: np.ndarray, module_index: dict[str, int], inputs: CircularI
 
         landfill_kg = _col(m) * inputs.e_landfill
         incineration_kg = _col(m) * inputs.e_incineration
-        c3 = (1 - a) * (np.where(_col(s_rec) > 0, _col(s_rec) * recycle_kg, 0.0)
-                        + np.where(_col(s_reuse) > 0, _col(s_reuse) * recond_kg, 0.0))
+        c3 = (1 - a) * (
+            np.where(_col(s_rec) > 0, _col(s_rec) * recycle_kg, 0.0)
+            + np.where(_col(s_reuse) > 0, _col(s_reuse) * recond_kg, 0.0)
+        )
         c3 = c3 + np.where(_col(s_inc) > 0, (1 - b) * _col(s_inc) * incineration_kg, 0.0)
         c4 = np.where(_col(s_land) > 0, _col(s_land) * landfill_kg, 0.0)
         credit = -(1 - a) * _col(s_rec + s_reuse) * q_out * inputs.substituted

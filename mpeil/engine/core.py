@@ -113,19 +113,32 @@ def aggregate(
     values = np.zeros((n_segments, n_modules, n_ind), dtype=np.float64)
     counts = np.bincount(line_segment, minlength=n_segments)
     # gap counts fit 16 bits unless a segment has 65,535 lines or more
-    missing = np.zeros((n_segments, n_modules, n_ind),
-                       dtype=np.uint16 if counts.size == 0 or counts.max() < 2**16 else np.int32)
+    missing = np.zeros(
+        (n_segments, n_modules, n_ind), dtype=np.uint16 if counts.size == 0 or counts.max() < 2**16 else np.int32
+    )
     contributing = np.zeros((n_segments, n_modules), dtype=np.int32)
     groups = _merged_groups(weights, filled, profile_missing)
     rows = max(256, _BLOCK_BYTES // (8 * n_modules * n_ind))
     for first in range(0, n_segments, rows):
         last = min(first + rows, n_segments)
         lines = slice(int(indptr[first]), int(indptr[last]))
-        block_indptr = indptr[first:last + 1] - indptr[first]
+        block_indptr = indptr[first : last + 1] - indptr[first]
         block_segment = line_segment[lines] - first
         for group in groups:
-            _aggregate_block(group, first, last, lines, block_indptr, block_segment, columns[lines], n_profiles,
-                             n_ind, values, missing, contributing)
+            _aggregate_block(
+                group,
+                first,
+                last,
+                lines,
+                block_indptr,
+                block_segment,
+                columns[lines],
+                n_profiles,
+                n_ind,
+                values,
+                missing,
+                contributing,
+            )
     return values, missing, contributing
 
 
@@ -189,8 +202,21 @@ def _merged_groups(weights: LineWeights, filled: np.ndarray, profile_missing: np
         n_ind = filled.shape[2]
         flat = (np.repeat(ks, n_ind) * n_ind + np.tile(np.arange(n_ind), len(ks))).astype(np.intp)
         class_columns = tuple(flat[column_class == k] for k in range(classes.shape[1]))
-        out.append(_Group(w, ks, _runs(ks), block, gaps, pattern_of.reshape(-1), len(patterns),
-                          classes.astype(np.float32), column_class, class_columns, full))
+        out.append(
+            _Group(
+                w,
+                ks,
+                _runs(ks),
+                block,
+                gaps,
+                pattern_of.reshape(-1),
+                len(patterns),
+                classes.astype(np.float32),
+                column_class,
+                class_columns,
+                full,
+            )
+        )
     return out
 
 
@@ -213,8 +239,16 @@ def _aggregate_block(
     w = group.weights[lines]
     if group.full_block is not None:
         # Y += W @ U straight into this block's rows of ``values`` (zero outside the group's modules)
-        _csr_matvecs(n, n_profiles, group.full_block.shape[1], indptr, columns, w,
-                     group.full_block.reshape(-1), values[first:last].reshape(-1))
+        _csr_matvecs(
+            n,
+            n_profiles,
+            group.full_block.shape[1],
+            indptr,
+            columns,
+            w,
+            group.full_block.reshape(-1),
+            values[first:last].reshape(-1),
+        )
     else:
         block_values = _csr(w, columns, indptr, (n, n_profiles)) @ group.block  # [n, k·I]
         for start, stop in group.runs:  # one run of consecutive modules at a time: plain slices
@@ -232,8 +266,9 @@ def _aggregate_block(
         # lines per (segment, gap pattern), then per class of columns that share their gap patterns;
         # only the columns of classes that have gaps are written (most columns have none)
         n_patterns = group.n_patterns
-        per_pattern = np.bincount(segment * n_patterns + group.pattern_of[columns], weights=nonzero,
-                                  minlength=n * n_patterns).reshape(n, n_patterns)
+        per_pattern = np.bincount(
+            segment * n_patterns + group.pattern_of[columns], weights=nonzero, minlength=n * n_patterns
+        ).reshape(n, n_patterns)
         per_class = per_pattern @ group.membership.astype(np.float64)  # [n, K], exact small integers
         for k, cols in enumerate(group.class_columns):
             count = per_class[:, k]

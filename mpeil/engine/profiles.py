@@ -53,7 +53,7 @@ class IndicatorSpec:
     sources: tuple[str, ...]
 
     @classmethod
-    def plain(cls, code: str) -> "IndicatorSpec":
+    def plain(cls, code: str) -> IndicatorSpec:
         return cls(code, (code,))
 
 
@@ -66,25 +66,23 @@ class Profiles:
 
 def profile_keys(compiled) -> tuple[np.ndarray, pd.DataFrame]:
     """Per-line profile index and one row of scenario keys per profile."""
-    columns = (
-        {
-            "dataset": compiled.dataset,
-            "transport": compiled.transport,
-            "distance": compiled.transport_distance_km,
-            "eol_landfill": compiled.eol_shares[:, 0],
-            "eol_incineration": compiled.eol_shares[:, 1],
-            "eol_reuse": compiled.eol_shares[:, 2],
-            "eol_recycling": compiled.eol_shares[:, 3],
-            "waste_category": compiled.waste_category,
-            "loss_rate": compiled.loss_rate,
-            "sorted_on_site": compiled.sorted_on_site,
-            "scenario_choice": compiled.scenario_choice,
-            "reused_input": compiled.reused_input,
-            "recycled_content": compiled.recycled_content,
-            "use_cycles": compiled.use_cycles,
-            "use_cycle": compiled.use_cycle,
-        }
-    )
+    columns = {
+        "dataset": compiled.dataset,
+        "transport": compiled.transport,
+        "distance": compiled.transport_distance_km,
+        "eol_landfill": compiled.eol_shares[:, 0],
+        "eol_incineration": compiled.eol_shares[:, 1],
+        "eol_reuse": compiled.eol_shares[:, 2],
+        "eol_recycling": compiled.eol_shares[:, 3],
+        "waste_category": compiled.waste_category,
+        "loss_rate": compiled.loss_rate,
+        "sorted_on_site": compiled.sorted_on_site,
+        "scenario_choice": compiled.scenario_choice,
+        "reused_input": compiled.reused_input,
+        "recycled_content": compiled.recycled_content,
+        "use_cycles": compiled.use_cycles,
+        "use_cycle": compiled.use_cycle,
+    }
     codes = _group_codes([np.asarray(values) for values in columns.values()])
     # codes number the groups in order of first appearance, so first occurrences come in code order
     first = np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())
@@ -254,8 +252,9 @@ def build_profiles(
             if not rows.any():
                 continue
             name = waste_categories[category] if category >= 0 else None
-            burden = sum((share * route(r, module, name) for r, share in zip(EOL_ROUTES, route_shares) if share),
-                         np.zeros(n_ind))
+            burden = sum(
+                (share * route(r, module, name) for r, share in zip(EOL_ROUTES, route_shares) if share), np.zeros(n_ind)
+            )
             values[rows, k] = mass[rows][:, None] * burden[None, :]
 
     # ---- biogenic carbon (EN 15804+A2 −1/+1): what leaves with reused or recycled material
@@ -265,8 +264,11 @@ def build_profiles(
     if biogenic_codes:
         uptake = library.tensor(("GWP-biogenic",), ("A1-A3",))[dataset, 0, 0]
         k3 = _M["C3"]
-        outflow = np.where(needs_eol & ~declared[:, k3] & (uptake < 0),
-                           -uptake * (np.nan_to_num(shares[:, 2]) + np.nan_to_num(shares[:, 3])), 0.0)
+        outflow = np.where(
+            needs_eol & ~declared[:, k3] & (uptake < 0),
+            -uptake * (np.nan_to_num(shares[:, 2]) + np.nan_to_num(shares[:, 3])),
+            0.0,
+        )
         for j in biogenic_codes:
             values[:, k3, j] = values[:, k3, j] + outflow
 
@@ -368,7 +370,8 @@ def _composites(values: np.ndarray, declared: np.ndarray, loss_factor: np.ndarra
     a5_declared = np.where(declared[:, k5][:, None], np.nan_to_num(values[:, k5]), 0.0)
     with_loss = ~np.isnan(loss_factor)
     values[:, k5] = np.where(
-        with_loss[:, None], a5_declared + np.nan_to_num(loss_factor)[:, None] * lost,
+        with_loss[:, None],
+        a5_declared + np.nan_to_num(loss_factor)[:, None] * lost,
         np.where(declared[:, k5][:, None], values[:, k5], np.nan),
     )
     # B4: one replacement = Σ of the replacement modules (a declared B4 is not used: NR is ours)

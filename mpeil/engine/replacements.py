@@ -38,7 +38,9 @@ def number_of_replacements(
     ``remaining_life_years`` is NaN for new parts and the remaining life for existing ones.
     """
     if rule not in REPLACEMENT_RULES:
-        raise InputError(f"unknown replacement rule {rule!r}; choose one of {REPLACEMENT_RULES}", field="replacement_rule")
+        raise InputError(
+            f"unknown replacement rule {rule!r}; choose one of {REPLACEMENT_RULES}", field="replacement_rule"
+        )
     rsp = np.asarray(study_period_years, dtype=np.float64)
     sl = np.asarray(service_life_years, dtype=np.float64)
     if np.any(~(sl > 0)):

@@ -15,6 +15,7 @@ from .replacements import number_of_replacements
 
 __all__ = ["EngineOptions", "ElementResults", "run_engine", "line_results"]
 
+
 @dataclass(frozen=True)
 class EngineOptions:
     indicators: tuple[IndicatorSpec, ...]
@@ -33,6 +34,7 @@ class EngineOptions:
             "allocation": self.allocation,
             "multicycle_split": self.multicycle_split,
         }
+
 
 @dataclass(frozen=True, eq=False)
 class ElementResults:
@@ -53,6 +55,7 @@ class ElementResults:
     building_values: np.ndarray | None = None
     building_missing: np.ndarray | None = None
     building_contributing: np.ndarray | None = None
+
 
 def _prepare(compiled, library, scenarios, options):
     keys_index, keys = profile_keys(compiled)
@@ -80,6 +83,7 @@ def _prepare(compiled, library, scenarios, options):
     replacements = np.where(compiled.removed, 0.0, replacements)
     return keys_index, profiles, replacements, weights
 
+
 def run_engine(
     compiled: CompiledBuildings,
     library: EPDLibrary,
@@ -95,16 +99,21 @@ def run_engine(
     building = None
     if building_of_line.size == 0 or np.all(building_of_line[1:] >= building_of_line[:-1]):
         # lines are building-major (the compiler's order): building totals in one more, small pass
-        building = aggregate(building_of_line, compiled.n_buildings, keys_index, weights, profiles.values,
-                             profiles.missing)
+        building = aggregate(
+            building_of_line, compiled.n_buildings, keys_index, weights, profiles.values, profiles.missing
+        )
     n_ind = len(options.indicators)
     fallback_lines = np.zeros((compiled.n_buildings, n_ind), dtype=np.int64)
     if profiles.fallback.any():  # lines per (building, profile), then the profiles' fallback flags
         n_profiles = profiles.fallback.shape[0]
-        per_profile = np.bincount(compiled.line_building * n_profiles + keys_index,
-                                  weights=compiled.quantity > 0, minlength=compiled.n_buildings * n_profiles)
-        fallback_lines = np.rint(per_profile.reshape(compiled.n_buildings, n_profiles)
-                                 @ profiles.fallback.astype(np.float64)).astype(np.int64)
+        per_profile = np.bincount(
+            compiled.line_building * n_profiles + keys_index,
+            weights=compiled.quantity > 0,
+            minlength=compiled.n_buildings * n_profiles,
+        )
+        fallback_lines = np.rint(
+            per_profile.reshape(compiled.n_buildings, n_profiles) @ profiles.fallback.astype(np.float64)
+        ).astype(np.int64)
     return ElementResults(
         compiled=compiled,
         modules=OUTPUT_MODULES,
@@ -119,6 +128,7 @@ def run_engine(
         building_missing=None if building is None else building[1],
         building_contributing=None if building is None else building[2],
     )
+
 
 def line_results(
     compiled: CompiledBuildings, library: EPDLibrary, scenarios: ScenarioSet, options: EngineOptions

@@ -35,7 +35,7 @@ class IndicatorFactor(BaseModel):
     note: str | None = None
 
     @model_validator(mode="after")
-    def _one_way_to_a_factor(self) -> "IndicatorFactor":
+    def _one_way_to_a_factor(self) -> IndicatorFactor:
         if self.factor is None and (self.normalisation is None or self.weight is None):
             raise ValueError(f"indicator {self.code!r} needs `factor`, or `normalisation` and `weight`")
         return self
@@ -83,7 +83,7 @@ class Method(BaseModel):
     fingerprint: str = ""
 
     @model_validator(mode="after")
-    def _check(self) -> "Method":
+    def _check(self) -> Method:
         for module in [*self.modules, *self.replacement_modules]:
             if module not in _MODULES:
                 raise ValueError(f"unknown module {module!r}; modules are {_MODULES}")
@@ -101,14 +101,16 @@ class Method(BaseModel):
     def scored_modules(self) -> list[str]:
         return [*self.modules, *(["D"] if self.include_d else [])]
 
-    def with_options(self, **options) -> "Method":
+    def with_options(self, **options) -> Method:
         """A copy with options changed (e.g. ``replacement_rule="fractional"``), validated again."""
         data = self.model_dump()
         data.update({k: v for k, v in options.items() if v is not None})
         try:
             return Method.model_validate(data)
         except ValidationError as exc:
-            raise MethodError(f"invalid method options: {exc.errors()[0]['msg']}", field=str(exc.errors()[0]["loc"])) from None
+            raise MethodError(
+                f"invalid method options: {exc.errors()[0]['msg']}", field=str(exc.errors()[0]["loc"])
+            ) from None
 
 
 def _methods_folder() -> Path:

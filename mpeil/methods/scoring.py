@@ -41,14 +41,17 @@ def check_method(method: Method, library) -> None:
     for spec in method.indicators:
         unknown = [code for code in spec.sources if code not in catalogue]
         if unknown:
-            raise MethodError(f"method {method.name!r}: unknown indicator code(s) {unknown} "
-                              "(see data/indicators.csv)", field="indicators")
+            raise MethodError(
+                f"method {method.name!r}: unknown indicator code(s) {unknown} (see data/indicators.csv)",
+                field="indicators",
+            )
     absent = [spec.code for spec in method.indicators if not set(spec.sources) & library.declared_indicators]
     if absent:
         raise MethodError(
             f"method {method.name!r} needs indicator(s) {absent} that no data set of the library "
             f"{library.name!r} declares (e.g. EN 15804+A1 indicators need an +A1 source such as obd2020)",
-            field="indicators")
+            field="indicators",
+        )
 
 
 def indicator_specs(method: Method, report: tuple[str, ...] = ()) -> tuple[IndicatorSpec, ...]:
@@ -80,13 +83,14 @@ class BuildingTotals:
 
 def building_totals(results: ElementResults) -> BuildingTotals:
     if results.building_values is not None:  # summed from the lines by the engine
-        return BuildingTotals(results.building_values, results.building_missing.astype(np.int64),
-                              results.building_contributing.astype(np.int64))
+        return BuildingTotals(
+            results.building_values,
+            results.building_missing.astype(np.int64),
+            results.building_contributing.astype(np.int64),
+        )
     compiled = results.compiled
     n_el, n_b = compiled.n_elements, compiled.n_buildings
-    membership = sp.csr_matrix(
-        (np.ones(n_el), (compiled.element_building, np.arange(n_el))), shape=(n_b, n_el)
-    )
+    membership = sp.csr_matrix((np.ones(n_el), (compiled.element_building, np.arange(n_el))), shape=(n_b, n_el))
     flat = np.nan_to_num(results.values).reshape(n_el, -1)
     values = (membership @ flat).reshape((n_b,) + results.values.shape[1:])
     missing = np.rint(membership @ results.missing.reshape(n_el, -1).astype(np.float64)).astype(np.int64)
@@ -163,7 +167,8 @@ def score_buildings(results: ElementResults, method: Method, totals: BuildingTot
                 "uncovered": [u.code for u in method.uncovered],
                 "fallback_lines": {
                     method_codes[i]: int(results.fallback_lines[b, j[i]])
-                    for i in range(len(j)) if results.fallback_lines[b, j[i]]
+                    for i in range(len(j))
+                    if results.fallback_lines[b, j[i]]
                 },
                 "gross_floor_area_m2": float(compiled.gross_floor_area_m2[b]),
                 "study_period_years": float(compiled.study_period_years[b]),

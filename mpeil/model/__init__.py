@@ -11,4 +11,13 @@ from .building import (
     building_json_schema,
 )
 
-__all__ = ["Building", "Element", "ElementType", "EndOfLifeShares", "Layer", "OperationalEnergy", "UseType", "building_json_schema"]
+__all__ = [
+    "Building",
+    "Element",
+    "ElementType",
+    "EndOfLifeShares",
+    "Layer",
+    "OperationalEnergy",
+    "UseType",
+    "building_json_schema",
+]

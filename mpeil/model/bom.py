@@ -17,21 +17,54 @@ from ..errors import InputError
 from .building import Building, Layer
 
 __all__ = [
-    "BUILDING_COLUMNS", "ELEMENT_COLUMNS", "EOL_COLUMNS", "LAYER_COLUMNS", "METADATA_COLUMN", "BOM_COLUMNS",
-    "OPERATIONAL_ELEMENT_TYPE", "bom_rows", "scenario_text",
+    "BUILDING_COLUMNS",
+    "ELEMENT_COLUMNS",
+    "EOL_COLUMNS",
+    "LAYER_COLUMNS",
+    "METADATA_COLUMN",
+    "BOM_COLUMNS",
+    "OPERATIONAL_ELEMENT_TYPE",
+    "bom_rows",
+    "scenario_text",
 ]
 
 BUILDING_COLUMNS = (
-    "building_id", "building_name", "use_type", "gross_floor_area_m2", "reference_study_period_years",
-    "construction_year", "region", "project_type",
+    "building_id",
+    "building_name",
+    "use_type",
+    "gross_floor_area_m2",
+    "reference_study_period_years",
+    "construction_year",
+    "region",
+    "project_type",
 )
 ELEMENT_COLUMNS = ("element_id", "element_name", "element_type", "nl_sfb", "element_quantity", "element_unit")
 EOL_COLUMNS = ("eol_landfill", "eol_incineration", "eol_reuse", "eol_recycling", "eol_sorted_on_site")
 LAYER_COLUMNS = (
-    "layer", "composition", "ratio", "product", "amount", "unit", "name", "service_life_years",
-    "service_life_category", "transport", "transport_distance_km", "loss_rate", "waste_category",
-    *EOL_COLUMNS, "scenario", "reused_input", "recycled_content", "existing",
-    "remaining_service_life_years", "component_id", "source_component_id", "use_cycles", "use_cycle", "condition",
+    "layer",
+    "composition",
+    "ratio",
+    "product",
+    "amount",
+    "unit",
+    "name",
+    "service_life_years",
+    "service_life_category",
+    "transport",
+    "transport_distance_km",
+    "loss_rate",
+    "waste_category",
+    *EOL_COLUMNS,
+    "scenario",
+    "reused_input",
+    "recycled_content",
+    "existing",
+    "remaining_service_life_years",
+    "component_id",
+    "source_component_id",
+    "use_cycles",
+    "use_cycle",
+    "condition",
 )
 # a Layer field added later still gets a column (at the end), so files keep round-tripping
 LAYER_COLUMNS += tuple(f for f in Layer.model_fields if f not in LAYER_COLUMNS and f != "end_of_life")
@@ -86,8 +119,11 @@ def bom_rows(buildings: Building | Iterable[Building]) -> list[dict[str, Any]]:
             row = dict.fromkeys(BOM_COLUMNS)
             row.update(head)
             row.update(
-                element_type=OPERATIONAL_ELEMENT_TYPE, layer=energy.module, product=energy.product,
-                amount=energy.amount_per_year, unit=energy.unit,
+                element_type=OPERATIONAL_ELEMENT_TYPE,
+                layer=energy.module,
+                product=energy.product,
+                amount=energy.amount_per_year,
+                unit=energy.unit,
             )
             row[METADATA_COLUMN] = metadata
             rows.append(row)
@@ -98,11 +134,19 @@ def bom_rows(buildings: Building | Iterable[Building]) -> list[dict[str, Any]]:
 def scenario_text(choice: dict[str, str], building: str, element: str, layer: str | None) -> str:
     """``{"D": "stofflich"}`` → ``"D=stofflich"``; refuses what would not read back the same."""
     for module, name in choice.items():
-        if not _SCENARIO_PART.match(f"{module}={name}") or "=" in module or module.strip() != module \
-                or name.strip() != name or not name:
+        if (
+            not _SCENARIO_PART.match(f"{module}={name}")
+            or "=" in module
+            or module.strip() != module
+            or name.strip() != name
+            or not name
+        ):
             raise InputError(
                 f"scenario {module!r}: {name!r} cannot be written as MODULE=NAME text "
                 "(no '=' in the module, no ';' anywhere, no blank names)",
-                building=building, element=element, layer=layer, field="scenario",
+                building=building,
+                element=element,
+                layer=layer,
+                field="scenario",
             )
     return ";".join(f"{module}={name}" for module, name in choice.items())

@@ -101,7 +101,7 @@ class EndOfLifeShares(_Strict):
     )
 
     @model_validator(mode="after")
-    def _routes_sum_to_one(self) -> "EndOfLifeShares":
+    def _routes_sum_to_one(self) -> EndOfLifeShares:
         total = self.landfill + self.incineration + self.reuse + self.recycling
         if not math.isclose(total, 1.0, abs_tol=RATIO_TOLERANCE) and total != 0.0:
             raise PydanticCustomError(
@@ -117,7 +117,9 @@ class Layer(_Strict):
 
     product: str = Field(description="Data set reference in the EPD library, e.g. 'obd2024:<uuid>'")
     amount: NonNegativeFloat = Field(description="Amount per element unit, in `unit`")
-    unit: str = Field(description="Unit of `amount`: 'm'/'mm' (thickness on m² elements), 'kg', 'm2', 'm3', 'piece', 'kg/m2', …")
+    unit: str = Field(
+        description="Unit of `amount`: 'm'/'mm' (thickness on m² elements), 'kg', 'm2', 'm3', 'piece', 'kg/m2', …"
+    )
     layer: str | None = Field(None, description="Layer label, outside → inside, e.g. 'C1'")
     composition: str = Field("a", description="Side-by-side part of the layer (TOTEM: a, b, c, d)")
     ratio: Share = Field(1.0, description="Area share of this composition within its layer")
@@ -139,7 +141,8 @@ class Layer(_Strict):
     recycled_content: Share = Field(0.0, description="Share of recycled material in the input (R1)")
     existing: bool = Field(False, description="Part kept in place in a renovation")
     removed: bool = Field(
-        False, description="Part removed in this renovation: counts its end of life (C, D) only, and can feed a reuse inventory"
+        False,
+        description="Part removed in this renovation: counts its end of life (C, D) only, and can feed a reuse inventory",
     )
     remaining_service_life_years: NonNegativeFloat | None = Field(
         None, description="For existing parts: years until the first replacement"
@@ -147,11 +150,13 @@ class Layer(_Strict):
     component_id: str | None = Field(None, description="Stable identity for reuse tracking (passport id / IFC GUID)")
     source_component_id: str | None = Field(None, description="Identity of the reused component this line takes in")
     use_cycles: Annotated[int, Field(ge=1)] = Field(1, description="Use cycles the component is designed for")
-    use_cycle: Annotated[int, Field(ge=1)] = Field(1, description="Which of its use cycles this building is (1 = first)")
+    use_cycle: Annotated[int, Field(ge=1)] = Field(
+        1, description="Which of its use cycles this building is (1 = first)"
+    )
     condition: str | None = Field(None, description="Condition of a reusable component (for reuse inventories)")
 
     @model_validator(mode="after")
-    def _cycle_within_cycles(self) -> "Layer":
+    def _cycle_within_cycles(self) -> Layer:
         if self.use_cycle > self.use_cycles:
             raise ValueError(f"use_cycle {self.use_cycle} exceeds use_cycles {self.use_cycles}")
         if self.existing and self.removed:
@@ -196,7 +201,7 @@ class Element(_Strict):
     )
 
     @model_validator(mode="after")
-    def _ratios_sum_to_one(self) -> "Element":
+    def _ratios_sum_to_one(self) -> Element:
         totals: dict[str, float] = defaultdict(float)
         parts: dict[str, set[str]] = defaultdict(set)
         for position, line in enumerate(self.layers):
@@ -235,7 +240,7 @@ class Building(_Strict):
     metadata: dict[str, str] = Field(default_factory=dict, description="Free key → text pairs (source, author, …)")
 
     @model_validator(mode="after")
-    def _unique_element_ids(self) -> "Building":
+    def _unique_element_ids(self) -> Building:
         seen: set[str] = set()
         for element in self.elements:
             if element.id in seen:

@@ -15,9 +15,25 @@ __all__ = ["Indicator", "indicator_catalogue", "EN15804_A2_CORE_AND_ADDITIONAL"]
 
 #: The 19 EN 15804+A2 indicators TOTEM reports (13 core + 6 additional).
 EN15804_A2_CORE_AND_ADDITIONAL = (
-    "GWP-total", "GWP-fossil", "GWP-biogenic", "GWP-luluc", "ODP", "AP", "EP-freshwater",
-    "EP-marine", "EP-terrestrial", "POCP", "ADPE", "ADPF", "WDP",
-    "PM", "IRP", "ETP-fw", "HTP-c", "HTP-nc", "SQP",
+    "GWP-total",
+    "GWP-fossil",
+    "GWP-biogenic",
+    "GWP-luluc",
+    "ODP",
+    "AP",
+    "EP-freshwater",
+    "EP-marine",
+    "EP-terrestrial",
+    "POCP",
+    "ADPE",
+    "ADPF",
+    "WDP",
+    "PM",
+    "IRP",
+    "ETP-fw",
+    "HTP-c",
+    "HTP-nc",
+    "SQP",
 )
 
 

@@ -68,7 +68,7 @@ DATASET_COLUMNS: dict[str, str] = {
     "url": "string",
     "declared_amount": "float64",
     "declared_unit": "string",  # parsable by mpeil.units.parse_unit
-    **{name: "float64" for name in PROPERTY_COLUMNS},
+    **dict.fromkeys(PROPERTY_COLUMNS, "float64"),
 }
 
 VALUE_COLUMNS: dict[str, str] = {
@@ -131,9 +131,7 @@ class EPDLibrary:
         return index
 
     def __contains__(self, reference: object) -> bool:
-        return isinstance(reference, str) and (
-            reference in self._index or self._bare.get(reference) is not None
-        )
+        return isinstance(reference, str) and (reference in self._index or self._bare.get(reference) is not None)
 
     def search(self, text: str, limit: int = 50) -> pd.DataFrame:
         """Data sets whose names or category contain every word of ``text`` (case-insensitive)."""
@@ -152,9 +150,7 @@ class EPDLibrary:
         """Metadata of one data set plus which modules, scenarios and indicators it declares."""
         row = self.datasets.iloc[self.resolve(reference)]
         values = self.values[self.values["dataset_id"] == row["dataset_id"]]
-        modules = (
-            values.groupby(["module", "scenario"], sort=False)["indicator"].apply(list).reset_index()
-        )
+        modules = values.groupby(["module", "scenario"], sort=False)["indicator"].apply(list).reset_index()
         return {
             **{k: (None if _isna(v) else v) for k, v in row.to_dict().items()},
             "modules": [
@@ -223,9 +219,11 @@ class EPDLibrary:
             put(values[values["module"] == module], module)
         if "A1-A3" in module_pos:
             parts = values[values["module"].isin(["A1", "A2", "A3"])]
-            summed = parts.groupby(["_d", "indicator"], sort=False).agg(
-                value=("value", "sum"), n=("module", "nunique")
-            ).reset_index()
+            summed = (
+                parts.groupby(["_d", "indicator"], sort=False)
+                .agg(value=("value", "sum"), n=("module", "nunique"))
+                .reset_index()
+            )
             summed = summed[summed["n"] == 3]
             k = module_pos["A1-A3"]
             d = summed["_d"].to_numpy(dtype=np.int64)
@@ -285,7 +283,7 @@ class EPDLibrary:
         return self.values[self.values["dataset_id"] == self.datasets.at[index, "dataset_id"]]
 
     @classmethod
-    def concat(cls, libraries: Iterable["EPDLibrary"], name: str = "combined") -> "EPDLibrary":
+    def concat(cls, libraries: Iterable[EPDLibrary], name: str = "combined") -> EPDLibrary:
         libraries = list(libraries)
         return cls(
             pd.concat([lib.datasets for lib in libraries], ignore_index=True),
@@ -294,7 +292,7 @@ class EPDLibrary:
         )
 
     @classmethod
-    def from_folder(cls, folder: Path) -> "EPDLibrary":
+    def from_folder(cls, folder: Path) -> EPDLibrary:
         folder = Path(folder)
         return cls(
             pd.read_parquet(folder / "datasets.parquet"),
@@ -385,8 +383,7 @@ def _conversion_factor(library: EPDLibrary, index: int, unit_text: str) -> float
             frontier.append((target, converted))
     missing = _missing_property_hint(registry, row, start_dim, declared_dim)
     raise ConversionError(
-        f"cannot convert {unit_text} to the declared unit {declared} of data set "
-        f"{row['dataset_id']!r}: {missing}",
+        f"cannot convert {unit_text} to the declared unit {declared} of data set {row['dataset_id']!r}: {missing}",
         field="unit",
     )
 
@@ -416,7 +413,7 @@ _MASS_LINK = {
 
 def _missing_property_hint(registry, row, source_dim: str, declared_dim: str) -> str:
     """Name the property (column) whose absence blocks the conversion."""
-    names = {_dimension_name(registry, d): d for d in (*_DIM_UNITS, )}
+    names = {_dimension_name(registry, d): d for d in (*_DIM_UNITS,)}
     a, b = names.get(source_dim), names.get(declared_dim)
     if {a, b} == {"[length] ** 2", "[length] ** 3"}:
         return "missing property layer_thickness_m (layer thickness, m) to link m2 and m3"

@@ -38,7 +38,9 @@ class ScenarioSet:
         if table is None or table.empty or "*" not in table.index:
             raise UnknownScenarioError(
                 "no circular parameters: the scenarios need circularity/materials.csv with a '*' row",
-                file=f"{self.folder}/circularity/materials.csv", field="waste_category")
+                file=f"{self.folder}/circularity/materials.csv",
+                field="waste_category",
+            )
         if waste_category in table.index:
             return table.loc[waste_category]
         return table.loc["*"]
@@ -123,8 +125,9 @@ def _load(folder: str) -> ScenarioSet:
     if circular_path.exists():
         circular = pd.read_csv(circular_path, comment="#", keep_default_na=False).set_index("waste_category")
         validate_circular_parameters(circular, str(circular_path))
-    return ScenarioSet(waste, routes, transport, lives.astype("float64"), losses, folder=str(root),
-                       circular_materials=circular)
+    return ScenarioSet(
+        waste, routes, transport, lives.astype("float64"), losses, folder=str(root), circular_materials=circular
+    )
 
 
 def validate_circular_parameters(table: pd.DataFrame, file: str | None = None) -> pd.DataFrame:
@@ -137,8 +140,9 @@ def validate_circular_parameters(table: pd.DataFrame, file: str | None = None) -
         if bad.any():
             category = values.index[bad.to_numpy()][0]
             allowed = "(0, 1]" if low_open else "[0, 1]"
-            raise CircularityError(f"{column} of {category!r} is {table.at[category, column]!r}, not in {allowed}",
-                                   file=file, field=column)
+            raise CircularityError(
+                f"{column} of {category!r} is {table.at[category, column]!r}, not in {allowed}", file=file, field=column
+            )
         table[column] = values
     return table
 

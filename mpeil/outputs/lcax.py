@@ -22,17 +22,50 @@ from ..model.scenarios import ScenarioSet
 __all__ = ["LCAX_MODULES", "LCAX_CATEGORIES", "to_lcax"]
 
 LCAX_MODULES = {
-    "A1-A3": "A1A3", "A4": "A4", "A5": "A5", "B1": "B1", "B2": "B2", "B3": "B3", "B4": "B4", "B5": "B5",
-    "C1": "C1", "C2": "C2", "C3": "C3", "C4": "C4", "D": "D",
+    "A1-A3": "A1A3",
+    "A4": "A4",
+    "A5": "A5",
+    "B1": "B1",
+    "B2": "B2",
+    "B3": "B3",
+    "B4": "B4",
+    "B5": "B5",
+    "C1": "C1",
+    "C2": "C2",
+    "C3": "C3",
+    "C4": "C4",
+    "D": "D",
 }
 LCAX_CATEGORIES = {
-    "GWP-total": "GWP", "GWP-fossil": "GWP_FOS", "GWP-biogenic": "GWP_BIO", "GWP-luluc": "GWP_LUL",
-    "ODP": "ODP", "AP": "AP", "EP-freshwater": "EP_FW", "EP-marine": "EP_MAR", "EP-terrestrial": "EP_TER",
-    "POCP": "POCP", "ADPE": "ADPE", "ADPF": "ADPF", "WDP": "WDP", "PM": "PM", "IRP": "IRP",
-    "ETP-fw": "ETP_FW", "HTP-c": "HTP_C", "HTP-nc": "HTP_NC", "SQP": "SQP",
+    "GWP-total": "GWP",
+    "GWP-fossil": "GWP_FOS",
+    "GWP-biogenic": "GWP_BIO",
+    "GWP-luluc": "GWP_LUL",
+    "ODP": "ODP",
+    "AP": "AP",
+    "EP-freshwater": "EP_FW",
+    "EP-marine": "EP_MAR",
+    "EP-terrestrial": "EP_TER",
+    "POCP": "POCP",
+    "ADPE": "ADPE",
+    "ADPF": "ADPF",
+    "WDP": "WDP",
+    "PM": "PM",
+    "IRP": "IRP",
+    "ETP-fw": "ETP_FW",
+    "HTP-c": "HTP_C",
+    "HTP-nc": "HTP_NC",
+    "SQP": "SQP",
 }
-_UNITS = {"meter ** 3": "M3", "meter ** 2": "M2", "kilogram": "KG", "meter": "M", "piece": "PCS",
-          "metric_ton * kilometer": "TONES_KM", "kilometer * metric_ton": "TONES_KM"}
+_UNITS = {
+    "meter ** 3": "M3",
+    "meter ** 2": "M2",
+    "kilogram": "KG",
+    "meter": "M",
+    "piece": "PCS",
+    "metric_ton * kilometer": "TONES_KM",
+    "kilometer * metric_ton": "TONES_KM",
+}
 
 
 def to_lcax(
@@ -47,9 +80,19 @@ def to_lcax(
     import lcax
 
     keys_index, keys = profile_keys(compiled)
-    profiles = build_profiles(library, scenarios, keys, compiled.transport_scenarios, compiled.waste_categories,
-                              compiled.scenario_choices, options.indicators, options.replacement_modules,
-                              options.loss_basis, options.allocation, options.multicycle_split)
+    profiles = build_profiles(
+        library,
+        scenarios,
+        keys,
+        compiled.transport_scenarios,
+        compiled.waste_categories,
+        compiled.scenario_choices,
+        options.indicators,
+        options.replacement_modules,
+        options.loss_basis,
+        options.allocation,
+        options.multicycle_split,
+    )
     codes = [s.code for s in options.indicators]
     today = datetime.date(2000, 1, 1)
     assemblies = []
@@ -61,28 +104,54 @@ def to_lcax(
             for j, code in enumerate(codes):
                 if code not in LCAX_CATEGORIES:
                     continue
-                per_module = {getattr(lcax.LifeCycleModule, LCAX_MODULES[m]): float(values[OUTPUT_MODULES.index(m), j])
-                              for m in modules if not np.isnan(values[OUTPUT_MODULES.index(m), j])}
+                per_module = {
+                    getattr(lcax.LifeCycleModule, LCAX_MODULES[m]): float(values[OUTPUT_MODULES.index(m), j])
+                    for m in modules
+                    if not np.isnan(values[OUTPUT_MODULES.index(m), j])
+                }
                 if per_module:
                     impacts[getattr(lcax.ImpactCategoryKey, LCAX_CATEGORIES[code])] = lcax.ImpactCategory(per_module)
             dataset = library.datasets.iloc[compiled.dataset[line]]
             unit = getattr(lcax.Unit, _UNITS.get(str(library.declared_unit(int(compiled.dataset[line]))), "UNKNOWN"))
             epd = lcax.EPD(
-                name=str(dataset["name_en"] or dataset["dataset_id"]), declared_unit=unit, version="1",
-                published_date=today, valid_until=today, standard=lcax.Standard.EN15804A2,
-                location=lcax.Country.UNKNOWN, subtype=lcax.SubType.GENERIC,
-                impacts=lcax.Impacts(impacts), id=str(dataset["dataset_id"]),
+                name=str(dataset["name_en"] or dataset["dataset_id"]),
+                declared_unit=unit,
+                version="1",
+                published_date=today,
+                valid_until=today,
+                standard=lcax.Standard.EN15804A2,
+                location=lcax.Country.UNKNOWN,
+                subtype=lcax.SubType.GENERIC,
+                impacts=lcax.Impacts(impacts),
+                id=str(dataset["dataset_id"]),
             )
-            products.append(lcax.Product(
-                name=f"line {int(compiled.line_number[line])}", reference_service_life=int(compiled.service_life_years[line]),
-                impact_data=[epd], quantity=float(compiled.quantity[line]), unit=unit, id=f"{e}-{line}"))
-        assemblies.append(lcax.Assembly(name=str(compiled.element_ids[e]), quantity=1.0, unit=lcax.Unit.PCS,
-                                        products=products, id=str(compiled.element_ids[e])))
+            products.append(
+                lcax.Product(
+                    name=f"line {int(compiled.line_number[line])}",
+                    reference_service_life=int(compiled.service_life_years[line]),
+                    impact_data=[epd],
+                    quantity=float(compiled.quantity[line]),
+                    unit=unit,
+                    id=f"{e}-{line}",
+                )
+            )
+        assemblies.append(
+            lcax.Assembly(
+                name=str(compiled.element_ids[e]),
+                quantity=1.0,
+                unit=lcax.Unit.PCS,
+                products=products,
+                id=str(compiled.element_ids[e]),
+            )
+        )
     return lcax.Project(
-        id=str(compiled.building_ids[building]), name=str(compiled.building_ids[building]),
-        location=lcax.Location(country=lcax.Country.UNKNOWN), project_phase=lcax.ProjectPhase.OTHER,
+        id=str(compiled.building_ids[building]),
+        name=str(compiled.building_ids[building]),
+        location=lcax.Location(country=lcax.Country.UNKNOWN),
+        project_phase=lcax.ProjectPhase.OTHER,
         software_info=lcax.SoftwareInfo(lca_software="mpeil"),
         life_cycle_modules=[getattr(lcax.LifeCycleModule, LCAX_MODULES[m]) for m in modules],
         impact_categories=[getattr(lcax.ImpactCategoryKey, LCAX_CATEGORIES[c]) for c in codes if c in LCAX_CATEGORIES],
-        assemblies=assemblies, reference_study_period=int(compiled.study_period_years[building]),
+        assemblies=assemblies,
+        reference_study_period=int(compiled.study_period_years[building]),
     )

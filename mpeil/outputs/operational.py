@@ -42,7 +42,14 @@ def operational_impacts(
                 values = tensor[index, declared[0]] if declared.size else values
             for code, value in zip(indicators, values):
                 total = factor * rsp * value
-                rows.append({"building": building.id, "module": line.module, "product": line.product,
-                             "indicator": code, "value": total,
-                             "per_m2_year": total / (building.gross_floor_area_m2 * rsp)})
+                rows.append(
+                    {
+                        "building": building.id,
+                        "module": line.module,
+                        "product": line.product,
+                        "indicator": code,
+                        "value": total,
+                        "per_m2_year": total / (building.gross_floor_area_m2 * rsp),
+                    }
+                )
     return pd.DataFrame(rows, columns=["building", "module", "product", "indicator", "value", "per_m2_year"])

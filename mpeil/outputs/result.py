@@ -187,8 +187,11 @@ class Result:
                 "weight_covered": (("building",), self.scores["weight_covered"].to_numpy()),
             },
             coords={**coords_el, "building": c.building_ids.astype(str)},
-            attrs={"method": self.method.name, "score_unit": self.method.score_unit, **{
-                k: str(v) for k, v in self.provenance.items()}},
+            attrs={
+                "method": self.method.name,
+                "score_unit": self.method.score_unit,
+                **{k: str(v) for k, v in self.provenance.items()},
+            },
         )
         for code, unit in self.units().items():
             dataset["value"].attrs[f"unit:{code}"] = unit
@@ -210,7 +213,11 @@ class Result:
         s = self.scores
         lines = [f"<mpeil.Result method={self.method.name!r} buildings={len(s)} unit={s['score_unit'].iloc[0]!r}>"]
         for building, row in s.head(10).iterrows():
-            flag = "" if row["complete"] else f"  (covers {row['weight_covered']:.0%} of the weighting; gaps: {', '.join(row['module_gaps']) or '-'})"
+            flag = (
+                ""
+                if row["complete"]
+                else f"  (covers {row['weight_covered']:.0%} of the weighting; gaps: {', '.join(row['module_gaps']) or '-'})"
+            )
             if row["indicators_missing"] and len(row["indicators_missing"]) == len(self.method.indicators):
                 flag = "  (no data set declares any of the method's indicators)"
             lines.append(f"  {building}: {row['score']:.4g}{flag}")

@@ -40,10 +40,14 @@ def _find(buildings: dict[str, Building], building_id: str, element_id: str, lin
 
 
 def _score_line(element: Element, layer, library, scenarios, method: Method, indicators) -> np.ndarray:
-    building = Building(id="pair", gross_floor_area_m2=1.0, elements=[
-        Element(id="x", quantity=element.quantity, unit=element.unit, layers=[layer])])
-    compiled = compile_buildings(building, library, scenarios, method.reference_study_period_years,
-                                 method.default_transport)
+    building = Building(
+        id="pair",
+        gross_floor_area_m2=1.0,
+        elements=[Element(id="x", quantity=element.quantity, unit=element.unit, layers=[layer])],
+    )
+    compiled = compile_buildings(
+        building, library, scenarios, method.reference_study_period_years, method.default_transport
+    )
     options = dataclasses.replace(engine_options(method, ()), indicators=indicators)
     return run_engine(compiled, library, scenarios, options).values[0]
 
@@ -60,14 +64,23 @@ def _findings(method: Method, donor_layer, receiver_layer, donor_reuse_share: fl
         notes.append("receiver pays full production for a reused component: production counted twice")
     if donor_reuse_share == 0:
         notes.append("donor sends the component to no reuse route: its end of life is counted while it lives on")
-    if method.include_d and approach in ("cutoff_d", "dk_zero") and donor_reuse_share > 0 \
-            and receiver_layer.reused_input > 0:
-        notes.append("the method counts D: the donor's reuse credit and the receiver's burden-free input "
-                     "are both in the score (double counting)")
-    if approach == "multicycle" and (donor_layer.use_cycles != receiver_layer.use_cycles
-                                     or receiver_layer.use_cycle != donor_layer.use_cycle + 1):
-        notes.append(f"cycles disagree: donor {donor_layer.use_cycle}/{donor_layer.use_cycles}, "
-                     f"receiver {receiver_layer.use_cycle}/{receiver_layer.use_cycles}")
+    if (
+        method.include_d
+        and approach in ("cutoff_d", "dk_zero")
+        and donor_reuse_share > 0
+        and receiver_layer.reused_input > 0
+    ):
+        notes.append(
+            "the method counts D: the donor's reuse credit and the receiver's burden-free input "
+            "are both in the score (double counting)"
+        )
+    if approach == "multicycle" and (
+        donor_layer.use_cycles != receiver_layer.use_cycles or receiver_layer.use_cycle != donor_layer.use_cycle + 1
+    ):
+        notes.append(
+            f"cycles disagree: donor {donor_layer.use_cycle}/{donor_layer.use_cycles}, "
+            f"receiver {receiver_layer.use_cycle}/{receiver_layer.use_cycles}"
+        )
     return notes
 
 
@@ -97,8 +110,11 @@ def reuse_report(
         r_element, r_layer = _find(by_id, link.receiver_building, link.receiver_element, link.receiver_line)
         physical = dict(product=r_layer.product, amount=r_layer.amount, unit=r_layer.unit, ratio=r_layer.ratio)
         donor_line = d_layer.model_copy(update=physical)
-        share = d_layer.end_of_life.reuse if d_layer.end_of_life else (
-            scenarios.eol_shares(d_layer.waste_category)[2] if d_layer.waste_category else 0.0)
+        share = (
+            d_layer.end_of_life.reuse
+            if d_layer.end_of_life
+            else (scenarios.eol_shares(d_layer.waste_category)[2] if d_layer.waste_category else 0.0)
+        )
         donor = _burden(_score_line(r_element, donor_line, library, scenarios, method, specs), with_d)
         receiver = _burden(_score_line(r_element, r_layer, library, scenarios, method, specs), with_d)
         # chain: a new product, its reconditioning, and the receiver's disposal as the only user
@@ -106,24 +122,27 @@ def reuse_report(
         production = _score_line(r_element, donor_line.model_copy(update=sole), library, scenarios, method, specs)
         final = _score_line(r_element, r_layer.model_copy(update=sole), library, scenarios, method, specs)
         cut = method.with_options(eol_allocation="cutoff_d")
-        as_reused = _score_line(r_element, r_layer.model_copy(update=dict(use_cycles=1, use_cycle=1)),
-                                library, scenarios, cut, specs)
+        as_reused = _score_line(
+            r_element, r_layer.model_copy(update=dict(use_cycles=1, use_cycle=1)), library, scenarios, cut, specs
+        )
         as_new = _score_line(r_element, r_layer.model_copy(update=sole), library, scenarios, cut, specs)
         u = r_layer.reused_input
         reconditioning = as_reused[_M["A1-A3"]] - (1.0 - u) * as_new[_M["A1-A3"]]
         chain = production[_M["A1-A3"]] + reconditioning + _burden(final, with_d) - final[_M["A1-A3"]]
         notes = _findings(method, d_layer, r_layer, share)
         for j, code in enumerate(indicators):
-            rows.append({
-                "component_id": link.component_id,
-                "donor_building": link.donor_building,
-                "receiver_building": link.receiver_building,
-                "approach": method.eol_allocation,
-                "indicator": code,
-                "donor": float(donor[j]),
-                "receiver": float(receiver[j]),
-                "chain": float(chain[j]),
-                "balance": float(donor[j] + receiver[j] - chain[j]),
-                "findings": "; ".join(notes),
-            })
+            rows.append(
+                {
+                    "component_id": link.component_id,
+                    "donor_building": link.donor_building,
+                    "receiver_building": link.receiver_building,
+                    "approach": method.eol_allocation,
+                    "indicator": code,
+                    "donor": float(donor[j]),
+                    "receiver": float(receiver[j]),
+                    "chain": float(chain[j]),
+                    "balance": float(donor[j] + receiver[j] - chain[j]),
+                    "findings": "; ".join(notes),
+                }
+            )
     return pd.DataFrame(rows)

@@ -23,7 +23,9 @@ DEFAULT_GRID: dict[str, Sequence] = {
 }
 
 
-def option_sensitivity(buildings, grid: Mapping[str, Sequence] | None = None, library=None, scenarios=None) -> pd.DataFrame:
+def option_sensitivity(
+    buildings, grid: Mapping[str, Sequence] | None = None, library=None, scenarios=None
+) -> pd.DataFrame:
     """One row per (building, option combination) with its score, and the spread per building.
 
     ``grid`` maps option names (``method`` or any method option such as ``replacement_rule``,
@@ -44,8 +46,16 @@ def option_sensitivity(buildings, grid: Mapping[str, Sequence] | None = None, li
             options = dict(zip(names, values))
             result = score(buildings, method=method, library=library, scenarios=scenarios, **options)
             for building, row in result.scores.iterrows():
-                rows.append({"building": building, "method": method, **options, "score": row["score"],
-                             "score_unit": row["score_unit"], "weight_covered": row["weight_covered"]})
+                rows.append(
+                    {
+                        "building": building,
+                        "method": method,
+                        **options,
+                        "score": row["score"],
+                        "score_unit": row["score_unit"],
+                        "weight_covered": row["weight_covered"],
+                    }
+                )
     frame = pd.DataFrame(rows)
     spread = frame.groupby("building")["score"].agg(["min", "max"])
     frame = frame.join((spread["max"] - spread["min"]).rename("spread"), on="building")

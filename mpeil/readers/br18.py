@@ -116,7 +116,8 @@ def read_br18(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
                 "name_de": name_de or pd.NA,
                 "name_en": pd.NA,
                 "category": pd.NA,
-                "data_type": DATA_TYPES.get(row.get("Data type", "").strip(), row.get("Data type", "").strip()) or pd.NA,
+                "data_type": DATA_TYPES.get(row.get("Data type", "").strip(), row.get("Data type", "").strip())
+                or pd.NA,
                 "standard": "EN 15804+A1",
                 "country": "DK",
                 "reference_year": pd.NA,

@@ -83,11 +83,25 @@ SHEET_NAME = "bill_of_materials"
 
 _BUILDING_FIELD = {"building_id": "id", "building_name": "name", METADATA_COLUMN: "metadata"}
 _ELEMENT_FIELD = {"element_id": "id", "element_name": "name", "element_quantity": "quantity", "element_unit": "unit"}
-_NUMERIC_COLUMNS = frozenset({
-    "gross_floor_area_m2", "reference_study_period_years", "construction_year", "element_quantity",
-    "ratio", "amount", "service_life_years", "transport_distance_km", "loss_rate", *EOL_COLUMNS,
-    "reused_input", "recycled_content", "remaining_service_life_years", "use_cycles", "use_cycle",
-})
+_NUMERIC_COLUMNS = frozenset(
+    {
+        "gross_floor_area_m2",
+        "reference_study_period_years",
+        "construction_year",
+        "element_quantity",
+        "ratio",
+        "amount",
+        "service_life_years",
+        "transport_distance_km",
+        "loss_rate",
+        *EOL_COLUMNS,
+        "reused_input",
+        "recycled_content",
+        "remaining_service_life_years",
+        "use_cycles",
+        "use_cycle",
+    }
+)
 _OPERATIONAL_COLUMNS = frozenset({"element_type", "layer", "product", "amount", "unit"})
 _FORMATS = {".json": "json", ".csv": "csv", ".xlsx": "xlsx"}
 
@@ -151,7 +165,9 @@ def _read_json(path: Path) -> list[Building]:
     except json.JSONDecodeError as exc:
         raise ParseError(f"malformed JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", file=file) from None
     except _DuplicateKey as exc:
-        raise ParseError(f"malformed JSON: key {exc.key!r} appears twice in one object", file=file, field=exc.key) from None
+        raise ParseError(
+            f"malformed JSON: key {exc.key!r} appears twice in one object", file=file, field=exc.key
+        ) from None
     items = data if isinstance(data, list) else [data]
     if not items:
         raise ParseError("the JSON file holds an empty list: no buildings", file=file)
@@ -322,24 +338,27 @@ def _rows_from_records(records: list[tuple[int, list[Any]]], file: str, kind: st
     if unknown:
         raise ParseError(
             f"unknown column(s) {unknown}; the bill of materials has the columns {list(BOM_COLUMNS)}",
-            file=file, field=unknown[0],
+            file=file,
+            field=unknown[0],
         )
     missing = [name for name in REQUIRED_COLUMNS if name not in names]
     if missing:
         raise ParseError(f"missing required column(s) {missing}", file=file, field=missing[0])
     rows: list[_Row] = []
     for number, values in records[1:]:
-        if len(values) > len(header) and any(v is not None for v in values[len(header):]):
+        if len(values) > len(header) and any(v is not None for v in values[len(header) :]):
             raise ParseError(
                 f"malformed {kind}: row {number} has {len(values)} values but the header has {len(header)} columns",
-                file=file, layer=f"row {number}",
+                file=file,
+                layer=f"row {number}",
             )
         cells: dict[str, Any] = {}
         for name, value in zip(header, values):
             if name is None:
                 if value is not None:
                     raise ParseError(
-                        f"row {number} has a value ({value!r}) in a column without a header", file=file,
+                        f"row {number} has a value ({value!r}) in a column without a header",
+                        file=file,
                         layer=f"row {number}",
                     )
             elif name not in IGNORED_COLUMNS:
@@ -363,8 +382,9 @@ def _buildings_from_rows(table: _Rows, file: str) -> list[Building]:
     for row in table.rows:
         building_id = _text(row.cells.get("building_id"))
         if building_id is None:
-            raise ParseError(f"row {row.number}: building_id is empty", file=file, layer=f"row {row.number}",
-                             field="building_id")
+            raise ParseError(
+                f"row {row.number}: building_id is empty", file=file, layer=f"row {row.number}", field="building_id"
+            )
         by_building.setdefault(building_id, []).append(row)
     return [_building(building_id, rows, table, file) for building_id, rows in by_building.items()]
 
@@ -392,8 +412,9 @@ def _building(building_id: str, rows: list[_Row], table: _Rows, file: str) -> Bu
             continue
         element_id = _text(row.cells.get("element_id"))
         if element_id is None:
-            raise ParseError(f"row {row.number}: element_id is empty", **where, layer=_layer_label(row),
-                             field="element_id")
+            raise ParseError(
+                f"row {row.number}: element_id is empty", **where, layer=_layer_label(row), field="element_id"
+            )
         by_element.setdefault(element_id, []).append(row)
     if not by_element:
         raise InputError(f"building {building_id!r} has no element rows", **where, field="element_id")
@@ -414,7 +435,9 @@ def _element(element_id: str, rows: list[_Row], table: _Rows, where: dict) -> El
     for column in ELEMENT_COLUMNS[1:]:
         value = _constant(rows, column, table, where)
         if value is not None:
-            data[_ELEMENT_FIELD.get(column, column)] = _number(value, table) if column in _NUMERIC_COLUMNS else _text(value)
+            data[_ELEMENT_FIELD.get(column, column)] = (
+                _number(value, table) if column in _NUMERIC_COLUMNS else _text(value)
+            )
     data["layers"] = [_layer(row, table, where) for row in rows]
     try:
         return Element.model_validate(data)
@@ -439,10 +462,14 @@ def _layer(row: _Row, table: _Rows, where: dict) -> Layer:
         value = cells.get(column)
         if value is None or column in _EOL_FIELD or column == "scenario":
             continue
-        data[column] = _number(value, table) if column in _NUMERIC_COLUMNS else (
-            value if column in ("existing", "removed") else _text(value)
+        data[column] = (
+            _number(value, table)
+            if column in _NUMERIC_COLUMNS
+            else (value if column in ("existing", "removed") else _text(value))
         )
-    shares = {route: _number(cells[column], table) for column, route in _EOL_FIELD.items() if cells.get(column) is not None}
+    shares = {
+        route: _number(cells[column], table) for column, route in _EOL_FIELD.items() if cells.get(column) is not None
+    }
     if shares:
         data["end_of_life"] = shares
     layer = _layer_label(row)
@@ -464,12 +491,17 @@ def _layer(row: _Row, table: _Rows, where: dict) -> Layer:
 def _operational(row: _Row, table: _Rows, where: dict) -> OperationalEnergy:
     layer = f"row {row.number}"
     where = {**where, "element": OPERATIONAL_ELEMENT_TYPE, "layer": layer}
-    extra = [c for c, v in row.cells.items() if v is not None and c not in _OPERATIONAL_COLUMNS
-             and c not in BUILDING_COLUMNS and c != METADATA_COLUMN]
+    extra = [
+        c
+        for c, v in row.cells.items()
+        if v is not None and c not in _OPERATIONAL_COLUMNS and c not in BUILDING_COLUMNS and c != METADATA_COLUMN
+    ]
     if extra:
         raise ParseError(
             f"row {row.number} is an operational (B6/B7) row: it takes only product, amount, unit and "
-            f"layer (the module), but also has {extra}", **where, field=extra[0],
+            f"layer (the module), but also has {extra}",
+            **where,
+            field=extra[0],
         )
     data: dict[str, Any] = {}
     for column, key in (("product", "product"), ("amount", "amount_per_year"), ("unit", "unit"), ("layer", "module")):
@@ -480,9 +512,14 @@ def _operational(row: _Row, table: _Rows, where: dict) -> OperationalEnergy:
         return OperationalEnergy.model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
-        field = {"amount_per_year": "amount", "module": "layer"}.get(str(error["loc"][0]), str(error["loc"][0])) \
-            if error["loc"] else None
-        raise InputError(f"row {row.number}: {_message(error, field, missing='is empty')}", **where, field=field) from None
+        field = (
+            {"amount_per_year": "amount", "module": "layer"}.get(str(error["loc"][0]), str(error["loc"][0]))
+            if error["loc"]
+            else None
+        )
+        raise InputError(
+            f"row {row.number}: {_message(error, field, missing='is empty')}", **where, field=field
+        ) from None
 
 
 def _column_of_building_loc(loc: Sequence[Any]) -> str | None:
@@ -508,7 +545,8 @@ def _constant(rows: list[_Row], column: str, table: _Rows, where: dict) -> Any:
             raise ParseError(
                 f"{column} must be the same on every row of {owner}, but is {first[1]!r} on row "
                 f"{first[2].number} and {value!r} on row {row.number}",
-                **where, field=column,
+                **where,
+                field=column,
             )
     return None if first is None else first[1]
 
@@ -529,11 +567,8 @@ def _metadata(value: Any, where: dict) -> dict:
     except json.JSONDecodeError as exc:
         raise ParseError(f"building_metadata is not a JSON object: {exc.msg}", **where, field=METADATA_COLUMN) from None
     if not isinstance(data, dict):
-        raise ParseError("building_metadata must be a JSON object ({\"key\": \"text\"})", **where,
-                         field=METADATA_COLUMN)
+        raise ParseError('building_metadata must be a JSON object ({"key": "text"})', **where, field=METADATA_COLUMN)
     return data
-
-
 
 
 def _scenario(text: str | None, where: dict) -> dict[str, str] | None:
@@ -543,8 +578,9 @@ def _scenario(text: str | None, where: dict) -> dict[str, str] | None:
     for part in filter(None, (p.strip() for p in text.split(";"))):
         match = _SCENARIO_PART.match(part)
         if not match or not match.group(2):
-            raise InputError(f"scenario part {part!r} is not MODULE=NAME (e.g. 'D=stofflich;C3=S1')", **where,
-                             field="scenario")
+            raise InputError(
+                f"scenario part {part!r} is not MODULE=NAME (e.g. 'D=stofflich;C3=S1')", **where, field="scenario"
+            )
         module, name = match.groups()
         if module in choice:
             raise InputError(f"scenario names module {module!r} twice", **where, field="scenario")
@@ -621,8 +657,13 @@ def _write_xlsx(rows: list[dict[str, Any]], path: Path) -> None:
             try:
                 cell.value = value
             except Exception as exc:  # openpyxl rejects control characters
-                raise InputError(f"cannot write {value!r} to XLSX: {exc}", file=str(path), building=row["building_id"],
-                                 element=row["element_id"], field=column) from None
+                raise InputError(
+                    f"cannot write {value!r} to XLSX: {exc}",
+                    file=str(path),
+                    building=row["building_id"],
+                    element=row["element_id"],
+                    field=column,
+                ) from None
             if isinstance(value, str):
                 cell.data_type = "s"  # text, even when it starts with '=' (never a formula)
     sheet.freeze_panes = "A2"
@@ -644,6 +685,5 @@ def _check_unique_ids(buildings: Sequence[Building], file: str) -> None:
     seen: set[str] = set()
     for building in buildings:
         if building.id in seen:
-            raise InputError(f"building id {building.id!r} appears twice", file=file, building=building.id,
-                             field="id")
+            raise InputError(f"building id {building.id!r} appears twice", file=file, building=building.id, field="id")
         seen.add(building.id)

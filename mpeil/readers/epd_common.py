@@ -43,8 +43,25 @@ KG_FACTOR_RTOL = 0.05
 PLAUSIBLE_THICKNESS_M = (0.001, 1.0)
 
 #: the spellings stored in ``declared_unit``; any other unit is stored as pint writes it
-TIDY_UNITS = ("kg", "t", "g", "m", "mm", "cm", "km", "m2", "m3", "l", "piece", "MJ", "kWh", "year", "h",
-              "t*km", "kg*km")
+TIDY_UNITS = (
+    "kg",
+    "t",
+    "g",
+    "m",
+    "mm",
+    "cm",
+    "km",
+    "m2",
+    "m3",
+    "l",
+    "piece",
+    "MJ",
+    "kWh",
+    "year",
+    "h",
+    "t*km",
+    "kg*km",
+)
 
 
 def tidy_unit(text: str) -> str:
@@ -222,17 +239,19 @@ class DeclaredUnitCorrections:
         ]
 
     @classmethod
-    def shipped(cls) -> "DeclaredUnitCorrections":
+    def shipped(cls) -> DeclaredUnitCorrections:
         return cls.from_csv(data_dir() / "epd" / "declared_unit_corrections.csv")
 
     @classmethod
     @functools.lru_cache(maxsize=4)
-    def from_csv(cls, path: Path) -> "DeclaredUnitCorrections":
+    def from_csv(cls, path: Path) -> DeclaredUnitCorrections:
         return cls(pd.read_csv(path, dtype=str, keep_default_na=False))
 
     @classmethod
-    def none(cls) -> "DeclaredUnitCorrections":
-        return cls(pd.DataFrame(columns=["uuid", "raw_amount", "raw_unit", "declared_amount", "declared_unit", "reason"]))
+    def none(cls) -> DeclaredUnitCorrections:
+        return cls(
+            pd.DataFrame(columns=["uuid", "raw_amount", "raw_unit", "declared_amount", "declared_unit", "reason"])
+        )
 
     def apply(self, uuid: str, amount: float, unit: str) -> tuple[float, str, str]:
         """``(amount, unit, reason)``; reason is ``""`` when nothing was corrected."""

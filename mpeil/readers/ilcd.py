@@ -41,8 +41,8 @@ from .epd_common import (
     datasets_frame,
     mass_per_declared_unit,
     orient_kg_factor,
-    property_notes,
     parse_number,
+    property_notes,
     tidy_unit,
     values_frame,
 )
@@ -82,8 +82,12 @@ class IndicatorAliases:
         self.by_acronym: dict[str, list[str]] = {}
         self.units: dict[tuple[str, str], str] = {}
         for row in frame.itertuples(index=False):
-            kind, alias, code, unit = (str(row.kind).strip(), str(row.alias).strip(), str(row.code).strip(),
-                                       str(row.unit).strip())
+            kind, alias, code, unit = (
+                str(row.kind).strip(),
+                str(row.alias).strip(),
+                str(row.code).strip(),
+                str(row.unit).strip(),
+            )
             if kind == "uuid":
                 self.by_uuid[alias.lower()] = code
             elif kind == "acronym":
@@ -95,11 +99,11 @@ class IndicatorAliases:
 
     @classmethod
     @functools.lru_cache(maxsize=4)
-    def from_csv(cls, path: Path) -> "IndicatorAliases":
+    def from_csv(cls, path: Path) -> IndicatorAliases:
         return cls(pd.read_csv(path, dtype=str, keep_default_na=False))
 
     @classmethod
-    def shipped(cls) -> "IndicatorAliases":
+    def shipped(cls) -> IndicatorAliases:
         return cls.from_csv(data_dir() / "indicator_aliases.csv")
 
     def unit(self, text: str, code: str):
@@ -199,13 +203,15 @@ def _declared(doc: dict, where: dict, notes: list[str]) -> tuple[float, str, dic
     flow_properties = exchange.get("flowProperties") or []
     reference = next((p for p in flow_properties if p.get("referenceFlowProperty")), None)
     if reference is None or not reference.get("referenceUnit"):
-        raise ParseError("the reference flow has no reference flow property (declared unit)", **where,
-                         field="exchanges")
+        raise ParseError(
+            "the reference flow has no reference flow property (declared unit)", **where, field="exchanges"
+        )
     try:
         unit = tidy_unit(str(reference["referenceUnit"]))
     except UnitError as exc:
-        raise ParseError(f"unknown declared unit {reference['referenceUnit']!r}", **where,
-                         field="referenceUnit") from exc
+        raise ParseError(
+            f"unknown declared unit {reference['referenceUnit']!r}", **where, field="referenceUnit"
+        ) from exc
     mean_amount = parse_number(exchange.get("meanAmount", 1.0), where=where)
     reference_value = parse_number(reference.get("meanValue", 1.0), where=where)
     amount = parse_number(exchange.get("resultingflowAmount"), where=where)
@@ -253,8 +259,10 @@ def _declared(doc: dict, where: dict, notes: list[str]) -> tuple[float, str, dic
         factor = 1.0 / kg_per_unit_explicit
         mass = mass_per_declared_unit(unit, props)
         if not math.isnan(mass) and not math.isclose(mass, kg_per_unit_explicit, rel_tol=0.05):
-            notes.append(f"mass per declared unit {kg_per_unit_explicit:g} kg disagrees with the other properties "
-                         f"({mass:g} kg); not used")
+            notes.append(
+                f"mass per declared unit {kg_per_unit_explicit:g} kg disagrees with the other properties "
+                f"({mass:g} kg); not used"
+            )
             factor = math.nan
     else:
         factor, note = orient_kg_factor(kg_factor, amount, unit, props)
@@ -358,18 +366,26 @@ def _parse_one(path: Path, aliases: IndicatorAliases) -> tuple[dict, list[tuple[
         scale = 1.0
         if source_unit is None:
             if unit_text:
-                raise ParseError(f"unknown unit {unit_text!r} of indicator {code}; add it to "
-                                 "data/indicator_aliases.csv", **where, field=field)
+                raise ParseError(
+                    f"unknown unit {unit_text!r} of indicator {code}; add it to data/indicator_aliases.csv",
+                    **where,
+                    field=field,
+                )
         elif source_unit != target_unit:
             try:
                 scale = float(registry.Quantity(1.0, source_unit).to(target_unit).magnitude)
             except Exception:
                 if code == "EP-freshwater" and source_unit == parse_unit("kg_PO4_eq"):
-                    notes.append(f"EP-freshwater labelled {unit_text!r} (the EN 15804+A2:2019 misprint); "
-                                 "values stored as stated, as kg P eq.")
+                    notes.append(
+                        f"EP-freshwater labelled {unit_text!r} (the EN 15804+A2:2019 misprint); "
+                        "values stored as stated, as kg P eq."
+                    )
                 else:
-                    raise ParseError(f"unit {unit_text!r} does not fit indicator {code} "
-                                     f"({catalogue[code].unit_label})", **where, field=field) from None
+                    raise ParseError(
+                        f"unit {unit_text!r} does not fit indicator {code} ({catalogue[code].unit_label})",
+                        **where,
+                        field=field,
+                    ) from None
         for any_ in modules:
             module = str(any_.get("module", "")).strip()
             value = parse_number(any_.get("value"), where={**where, "field": f"{field} {module}"})
@@ -392,10 +408,17 @@ def _parse_one(path: Path, aliases: IndicatorAliases) -> tuple[dict, list[tuple[
         notes.append(f"name given only in language {lang!r}")
     time = doc["processInformation"].get("time") or {}
     publication = (doc.get("administrativeInformation") or {}).get("publicationAndOwnership") or {}
-    subtype = next((a.get("value") for a in _anies((doc.get("modellingAndValidation") or {})
-                                                    .get("LCIMethodAndAllocation")) if a.get("name") == "subType"), "")
-    location = ((doc["processInformation"].get("geography") or {}).get("locationOfOperationSupplyOrProduction")
-                or {}).get("location")
+    subtype = next(
+        (
+            a.get("value")
+            for a in _anies((doc.get("modellingAndValidation") or {}).get("LCIMethodAndAllocation"))
+            if a.get("name") == "subType"
+        ),
+        "",
+    )
+    location = (
+        (doc["processInformation"].get("geography") or {}).get("locationOfOperationSupplyOrProduction") or {}
+    ).get("location")
     url = doc.get("source") if isinstance(doc.get("source"), str) and doc["source"].startswith("http") else None
     dataset = {
         "dataset_id": dataset_id,

@@ -43,8 +43,8 @@ from .epd_common import (
     DeclaredUnitCorrections,
     datasets_frame,
     orient_kg_factor,
-    property_notes,
     parse_number,
+    property_notes,
     tidy_unit,
     values_frame,
 )
@@ -211,8 +211,7 @@ def read_oekobaudat(
                 "name_en": record.get("Name (en)", "").strip() or pd.NA,
                 "category": _category(record) or pd.NA,
                 "data_type": DATA_TYPES.get(type_text, type_text) or pd.NA,
-                "standard": _standard(record.get("Konformität", ""), declared_codes[uuid], catalogue_standard)
-                or pd.NA,
+                "standard": _standard(record.get("Konformität", ""), declared_codes[uuid], catalogue_standard) or pd.NA,
                 "country": record.get("Laenderkennung", "").strip() or pd.NA,
                 "reference_year": record.get("Referenzjahr", "").strip() or pd.NA,
                 "valid_until": record.get("Gueltig bis", "").strip() or pd.NA,
