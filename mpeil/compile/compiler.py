@@ -124,8 +124,9 @@ def physical_unit(amount_unit: str, element_unit: str) -> tuple[str, float]:
         total = (amount * element).to("m**3")
     elif "/" in amount_unit:
         total = amount * element
-        numerator = registry.parse_expression(amount_unit.split("/", 1)[0].strip() or "1")
-        if total.dimensionality != getattr(numerator, "dimensionality", None):
+        numerator_text = amount_unit.split("/", 1)[0].strip()
+        numerator = registry.Quantity(1.0, parse_unit(numerator_text) if numerator_text else "")
+        if total.dimensionality != numerator.dimensionality:
             raise UnitError(f"unit {amount_unit!r} is not per {element_unit} (the element's unit)", field="unit")
         total = total.to_reduced_units()
     else:
