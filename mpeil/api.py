@@ -8,7 +8,6 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__
-from .compile import compile_buildings, compile_frame
 from .engine import run_engine
 from .hashing import file_sha256
 from .methods import Method, load_method
@@ -18,6 +17,7 @@ from .model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
 from .model.library import EPDLibrary, load_library
 from .model.scenarios import ScenarioSet, load_scenarios
 from .outputs import Result
+from .validation import Limits, check_scores, compile_checked
 
 __all__ = ["score", "engine_options"]
 
@@ -45,6 +45,7 @@ def score(
     library: EPDLibrary | None = None,
     scenarios: ScenarioSet | None = None,
     report_indicators: Iterable[str] = EN15804_A2_CORE_AND_ADDITIONAL,
+    limits: Limits | None = None,
     **options,
 ) -> Result:
     """Score one or many buildings.
@@ -59,6 +60,9 @@ def score(
         a TOML file, or a :class:`~mpeil.methods.Method`.
     library, scenarios:
         Default: every shipped EPD source and the shipped scenarios.
+    limits:
+        Plausibility limits (default ``data/batch_limits.csv``); a building beyond one raises a
+        located :class:`~mpeil.errors.InputError`.
     **options:
         Method options to override, e.g. ``replacement_rule="fractional"``, ``include_d=True``.
     """
@@ -69,14 +73,9 @@ def score(
     scenarios = scenarios if scenarios is not None else load_scenarios()
     check_method(method, library)
     items, file = _buildings(buildings)
-    if isinstance(items, pd.DataFrame):
-        compiled = compile_frame(
-            items, library, scenarios, method.reference_study_period_years, method.default_transport, file
-        )
-    else:
-        compiled = compile_buildings(
-            items, library, scenarios, method.reference_study_period_years, method.default_transport, file
-        )
+    compiled = compile_checked(
+        items, library, scenarios, method.reference_study_period_years, method.default_transport, file, limits
+    )
     results = run_engine(compiled, library, scenarios, engine_options(method, report_indicators))
     provenance = {
         "engine_version": __version__,
@@ -93,4 +92,6 @@ def score(
         from .outputs.operational import operational_impacts
 
         operational = operational_impacts(items, library, results.indicators, method.reference_study_period_years)
-    return Result(results, method, provenance, operational)
+    result = Result(results, method, provenance, operational)
+    check_scores(result.scores, file)
+    return result

@@ -50,7 +50,7 @@ DECLARED_UNIT_ALIASES: dict[str, str] = {
 @functools.lru_cache(maxsize=1)
 def unit_registry() -> pint.UnitRegistry:
     """The shared registry: pint's defaults plus ``data/units.txt``."""
-    registry = pint.UnitRegistry(cache_folder=None)
+    registry: pint.UnitRegistry = pint.UnitRegistry(cache_folder=None)
     registry.load_definitions(str(data_dir() / "units.txt"))
     return registry
 
@@ -76,7 +76,7 @@ def _unit_tokens(text: str) -> list[tuple[str, str]]:
         if not match or match.end() == position:
             if text[position:].strip() == "":
                 break
-            raise UnitError(f"unit {text!r}: unexpected {text[position:position + 10]!r}")
+            raise UnitError(f"unit {text!r}: unexpected {text[position : position + 10]!r}")
         kind = match.lastgroup or ""
         tokens.append((kind, match.group(kind)))
         position = match.end()
@@ -119,10 +119,10 @@ def _safe_unit_expression(text: str) -> str:
             if i + 1 < len(tokens) and tokens[i + 1][0] == "power":
                 if glued or i + 2 >= len(tokens) or tokens[i + 2][0] != "number":
                     raise UnitError(f"unit {text!r}: a power must be a whole number after a unit name")
-                power = int(tokens[i + 2][1])
-                if abs(power) > MAX_UNIT_POWER:
-                    raise UnitError(f"unit {text!r}: power {power} is beyond ±{MAX_UNIT_POWER}")
-                parts.append(f"**{power}")
+                exponent = int(tokens[i + 2][1])
+                if abs(exponent) > MAX_UNIT_POWER:
+                    raise UnitError(f"unit {text!r}: power {exponent} is beyond ±{MAX_UNIT_POWER}")
+                parts.append(f"**{exponent}")
                 i += 2
         else:
             raise UnitError(f"unit {text!r}: unexpected {value!r} (numbers only as powers, e.g. m**3)")
@@ -161,10 +161,10 @@ def parse_unit(text: str) -> pint.Unit:
     except Exception as exc:  # pint raises several unrelated types here
         raise UnitError(f"unknown unit {text!r}") from exc
     if not isinstance(quantity, registry.Quantity):
-        return registry.dimensionless  # "m2/m2": the units cancel
+        return registry.dimensionless  # type: ignore[return-value]  # "m2/m2": the units cancel
     if not math.isclose(float(quantity.magnitude), 1.0):
         raise UnitError(f"unit {text!r} carries a factor {quantity.magnitude}; give the amount instead")
-    return quantity.units
+    return quantity.units  # type: ignore[return-value]
 
 
 def canonical_unit(text: str) -> str:

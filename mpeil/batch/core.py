@@ -39,8 +39,8 @@ from ..model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
 from ..model.library import EPDLibrary, load_library
 from ..model.scenarios import ScenarioSet, load_scenarios
 from ..outputs import Result
+from ..validation import Limits, check_plausibility, check_references, load_limits
 from .inputs import ReadInput
-from .limits import Limits, check_plausibility, load_limits
 
 __all__ = [
     "ScoringOptions",
@@ -111,9 +111,7 @@ class ScoringOptions:
                 EN15804_A2_CORE_AND_ADDITIONAL if data.get("report_indicators") is None else data["report_indicators"]
             ),
             as_of=data.get("as_of") or _today(),
-            limits=load_limits()
-            if limits is None
-            else Limits(**{k: tuple(v) if isinstance(v, list) else v for k, v in limits.items()}),
+            limits=Limits.from_dict(limits),
         )
 
 
@@ -357,8 +355,9 @@ def compile_input(read: ReadInput, context: ScoringContext) -> pd.DataFrame:
     """
     frame = flatten(read.buildings)
     for study_period, transport in _compile_keys(context):
+        check_references(frame, context.scenarios, read.label)
         compiled = compile_frame(frame, context.library, context.scenarios, study_period, transport, read.label)
-        check_plausibility(frame, compiled, context.options.limits, read.label)
+        check_plausibility(frame, compiled, context.options.limits, read.label, context.library)
     return frame
 
 
@@ -397,8 +396,9 @@ def _compile_chunk(flat: _Flat, context: ScoringContext) -> dict:
     """Compile and check the whole chunk: (study period, transport) → CompiledBuildings."""
     compiled_for = {}
     for study_period, transport in _compile_keys(context):
+        check_references(flat.frame, context.scenarios, None)
         compiled = compile_frame(flat.frame, context.library, context.scenarios, study_period, transport, None)
-        check_plausibility(flat.frame, compiled, context.options.limits, None)
+        check_plausibility(flat.frame, compiled, context.options.limits, None, context.library)
         compiled_for[(study_period, transport)] = compiled
     return compiled_for
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ..errors import InputError, MpeilError, ParseError
 from ..model import Building
-from .limits import Limits
+from ..limits import Limits
 
 __all__ = ["BUILDING_SUFFIXES", "InputItem", "ReadInput", "UsageError", "discover", "read_item", "item_label"]
 

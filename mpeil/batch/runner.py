@@ -29,7 +29,7 @@ from ..model.library import EPDLibrary
 from ..model.scenarios import ScenarioSet
 from .core import ScoringOptions, build_context, error_row, freeze_options, score_inputs, scoring_context
 from .inputs import InputItem, UsageError, discover, read_item
-from .limits import Limits, load_limits
+from ..limits import Limits, load_limits
 from .store import OutputDir, file_sha256
 
 __all__ = [
