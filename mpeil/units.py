@@ -161,7 +161,7 @@ def parse_unit(text: str) -> pint.Unit:
     except Exception as exc:  # pint raises several unrelated types here
         raise UnitError(f"unknown unit {text!r}") from exc
     if not isinstance(quantity, registry.Quantity):
-        return registry.dimensionless  # type: ignore[return-value]  # "m2/m2": the units cancel
+        return registry.dimensionless  # "m2/m2": the units cancel
     if not math.isclose(float(quantity.magnitude), 1.0):
         raise UnitError(f"unit {text!r} carries a factor {quantity.magnitude}; give the amount instead")
     return quantity.units  # type: ignore[return-value]

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError, MpeilError, ParseError
-from ..model import Building
 from ..limits import Limits
+from ..model import Building
+from ..readers.guards import check_zip_container
 
 __all__ = ["BUILDING_SUFFIXES", "InputItem", "ReadInput", "UsageError", "discover", "read_item", "item_label"]
 
@@ -287,30 +288,7 @@ def _read_member_bytes(archive: zipfile.ZipFile, member: str, limits: Limits) ->
     return out.getvalue()
 
 
-def _check_xlsx_container(data: bytes, limits: Limits) -> None:
-    """An XLSX file is a zip archive: refuse one that would blow up when openpyxl unpacks it."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as book:
-            infos = book.infolist()
-    except (zipfile.BadZipFile, ValueError, EOFError):
-        return  # not a zip: the reader reports a malformed XLSX
-    total = sum(info.file_size for info in infos)
-    if total > limits.file_size:
-        raise InputError(
-            f"the XLSX workbook unpacks to {total:,} bytes, above the file-size limit of {limits.file_size:,}",
-            field="file_size",
-        )
-    for info in infos:
-        ratio = info.file_size / max(info.compress_size, 1)
-        if ratio > limits.zip_compression_ratio:
-            raise InputError(
-                f"part {info.filename!r} of the XLSX workbook compresses {ratio:,.0f} times, above the "
-                f"limit of {limits.zip_compression_ratio:g} (zip bomb?)",
-                field="zip_compression_ratio",
-            )
-
-
-def _parse(data: bytes, suffix: str, scratch: str) -> list[Building]:
+def _parse(data: bytes, suffix: str, scratch: str, limits: Limits) -> list[Building]:
     from ..readers import read_buildings
 
     if not data.strip():
@@ -319,7 +297,7 @@ def _parse(data: bytes, suffix: str, scratch: str) -> list[Building]:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        return read_buildings(path)
+        return read_buildings(path, limits)
     finally:
         os.unlink(path)
 
@@ -355,9 +333,9 @@ def read_item(item: InputItem, limits: Limits, archives: dict | None = None, scr
                     archive.close()
         sha256 = hashlib.sha256(data).hexdigest()
         if item.suffix in (".xlsx", ".xlsm"):
-            _check_xlsx_container(data, limits)
+            check_zip_container(data, limits)
         with tempfile.TemporaryDirectory(prefix="mpeil-batch-") if scratch is None else nullcontext(scratch) as folder:
-            buildings = _parse(data, item.suffix, folder)
+            buildings = _parse(data, item.suffix, folder, limits)
         return ReadInput(label, sha256, buildings, item.path, item.member)
     except MpeilError as error:
         error.file = label  # the reader saw a scratch copy; the user knows the label
