@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from ..errors import MpeilError
+from ..sanitize import csv_cell, terminal_text
+from .output import print_error
 
 
 def _print_table(results, console) -> None:
@@ -26,7 +28,7 @@ def _print_table(results, console) -> None:
     table.add_column("weight\ncovered", justify="right")
     for building, row in scores.iterrows():
         table.add_row(
-            str(building),
+            terminal_text(building),
             f"{row['score']:.4g}",
             *[f"{v:.4g}" for v in stage.loc[building]],
             f"{row['weight_covered']:.1%}",
@@ -48,7 +50,17 @@ def _print_table(results, console) -> None:
         if row["uncovered"]:
             notes.append(f"not in any open data: {', '.join(row['uncovered'])}")
         if notes:
-            console.print(f"[yellow]{building}[/yellow]: " + "; ".join(notes), highlight=False)
+            console.print(
+                f"[yellow]{terminal_text(building)}[/yellow]: " + terminal_text("; ".join(notes)), highlight=False
+            )
+
+
+def _csv_safe(frame):
+    """Text cells a spreadsheet shows as text (an id ``=cmd|…`` is never a formula)."""
+    frame = frame.copy()
+    for column in frame.columns:
+        frame[column] = frame[column].map(csv_cell)
+    return frame
 
 
 def register(app: typer.Typer) -> None:
@@ -69,7 +81,7 @@ def register(app: typer.Typer) -> None:
         console, errors = Console(), Console(stderr=True)
         if not console.is_terminal:  # piped or logged: no terminal width to respect
             console = Console(width=130)
-        options = {"replacement_rule": replacement_rule, "include_d": include_d}
+        options: dict[str, Any] = {"replacement_rule": replacement_rule, "include_d": include_d}
         results, failed = [], 0
         for path in files:
             try:
@@ -78,18 +90,21 @@ def register(app: typer.Typer) -> None:
                 )
             except MpeilError as error:
                 failed += 1
-                errors.print(f"[red]error[/red] {type(error).__name__}: {error}", highlight=False)
+                print_error(error.located(file=str(path)), errors)
+            except Exception as error:  # a bug, not an input: still one line, and the next file
+                failed += 1
+                print_error(error, errors, prefix=f"internal error on {path}:")
         if results and output_format == "table":
             _print_table(results, console)
         for result in results:
             if output_format == "table":
                 if by_element:
-                    console.print(result.by_element().to_string(index=False))
+                    console.print(terminal_text(result.by_element().to_string(index=False), limit=0))
             elif output_format == "json":
                 frame = result.scores.reset_index()
                 sys.stdout.write(frame.to_json(orient="records", indent=2, force_ascii=False) + "\n")
             elif output_format == "csv":
-                sys.stdout.write(result.scores.reset_index().to_csv(index=False))
+                sys.stdout.write(_csv_safe(result.scores.reset_index()).to_csv(index=False))
             else:
                 raise typer.BadParameter("format must be table, json or csv")
         raise typer.Exit(code=1 if failed else 0)
