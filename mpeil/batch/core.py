@@ -39,6 +39,7 @@ from ..model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
 from ..model.library import EPDLibrary, load_library
 from ..model.scenarios import ScenarioSet, load_scenarios
 from ..outputs import Result
+from ..sanitize import unicode_text
 from ..validation import Limits, check_plausibility, check_references, load_limits
 from .inputs import ReadInput
 
@@ -296,20 +297,20 @@ def error_row(error: BaseException, file: str, sha256: str | None, chunk: int) -
     where = error.location() if isinstance(error, MpeilError) else {}
     message = error.message if isinstance(error, MpeilError) else str(error)
     return {
-        "file": file,
+        "file": unicode_text(file),
         "building": _str_or_none(where.get("building")),
         "element": _str_or_none(where.get("element")),
         "layer": _str_or_none(where.get("layer")),
         "field": _str_or_none(where.get("field")),
         "error_type": type(error).__name__,
-        "message": message,
+        "message": unicode_text(message)[:10_000],
         "input_sha256": sha256,
         "chunk": chunk,
     }
 
 
 def _str_or_none(value) -> str | None:
-    return None if value is None else str(value)
+    return None if value is None else unicode_text(value)
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

@@ -29,6 +29,7 @@ from ..errors import InputError, MpeilError, ParseError
 from ..limits import Limits
 from ..model import Building
 from ..readers.guards import check_zip_container
+from ..sanitize import unicode_text
 
 __all__ = ["BUILDING_SUFFIXES", "InputItem", "ReadInput", "UsageError", "discover", "read_item", "item_label"]
 
@@ -62,8 +63,12 @@ class InputItem:
 
 
 def item_label(path: str, member: str | None) -> str:
-    """The ``file`` column of every table: the path, or ``archive.zip!/member/path.json``."""
-    return path if member is None else f"{path}{MEMBER_SEPARATOR}{member}"
+    """The ``file`` column of every table: the path, or ``archive.zip!/member/path.json``.
+
+    Valid UTF-8 whatever the file name: a byte that does not decode (``os`` gives it as a lone
+    surrogate) is written as a backslash escape, so every table and receipt can hold the label.
+    """
+    return unicode_text(path if member is None else f"{path}{MEMBER_SEPARATOR}{member}")
 
 
 @dataclass(frozen=True)
@@ -120,14 +125,32 @@ def discover(inputs: Sequence[str | os.PathLike], limits: Limits) -> list[InputI
             if candidate.is_dir():
                 root = candidate
                 for path in sorted(p for p in root.rglob("*") if p.is_file() and not _hidden(p, root)):
-                    if path.suffix.lower() in BUILDING_SUFFIXES + ARCHIVE_SUFFIXES:
-                        for item in _items_of_file(path, limits):
-                            add(item)
+                    if path.suffix.lower() not in BUILDING_SUFFIXES + ARCHIVE_SUFFIXES:
+                        continue
+                    if _outside(path, root):
+                        add(InputItem(os.path.abspath(path), problem=_OUTSIDE_PROBLEM))
+                        continue
+                    for item in _items_of_file(path, limits):
+                        add(item)
             elif candidate.is_file():
                 if explicit or candidate.suffix.lower() in BUILDING_SUFFIXES + ARCHIVE_SUFFIXES:
                     for item in _items_of_file(candidate, limits):
                         add(item)
     return items
+
+
+_OUTSIDE_PROBLEM = (
+    "InputError",
+    "a symbolic link that leads outside the input folder; not followed",
+    "symlink",
+)
+
+
+def _outside(path: Path, root: Path) -> bool:
+    """Whether ``path`` (found under ``root``) resolves, through symbolic links, outside ``root``."""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    return os.path.commonpath([real_root, real]) != real_root
 
 
 def _items_of_file(path: Path, limits: Limits) -> Iterable[InputItem]:
@@ -190,9 +213,17 @@ def _items_of_archive(path: str, limits: Limits) -> Iterable[InputItem]:
             ),
         )
         return
+    counts: dict[str, int] = {}
+    for info in infos:
+        counts[info.filename] = counts.get(info.filename, 0) + 1
     for info in sorted(infos, key=lambda i: i.filename):
         name = info.filename
-        if info.is_dir():
+        if info.is_dir() or counts[name] == 0:
+            continue
+        if counts[name] > 1:
+            duplicate = f"the archive holds {counts[name]} members named {name!r}; none is read (which one is meant?)"
+            counts[name] = 0  # one error row for the name
+            yield InputItem(path, name, problem=("InputError", duplicate, "member_path"))
             continue
         base = posixpath.basename(name.replace("\\", "/"))
         if name.startswith("__MACOSX/") or base.startswith("."):
@@ -336,7 +367,7 @@ def read_item(item: InputItem, limits: Limits, archives: dict | None = None, scr
             check_zip_container(data, limits)
         with tempfile.TemporaryDirectory(prefix="mpeil-batch-") if scratch is None else nullcontext(scratch) as folder:
             buildings = _parse(data, item.suffix, folder, limits)
-        return ReadInput(label, sha256, buildings, item.path, item.member)
+        return ReadInput(label, sha256, buildings, unicode_text(item.path), item.member)
     except MpeilError as error:
         error.file = label  # the reader saw a scratch copy; the user knows the label
         error.input_sha256 = sha256  # of the bytes read, when they were read

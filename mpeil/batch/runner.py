@@ -20,16 +20,28 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import __version__
-from ..errors import MpeilError
+from ..errors import InputError, MpeilError
+from ..limits import Limits, load_limits
 from ..model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
 from ..model.library import EPDLibrary
 from ..model.scenarios import ScenarioSet
-from .core import ScoringOptions, build_context, error_row, freeze_options, score_inputs, scoring_context
+from .budget import Outcome, die_with_parent, isolation_available, run_with_budget
+from .core import (
+    ChunkTables,
+    ScoringOptions,
+    build_context,
+    error_row,
+    freeze_options,
+    score_inputs,
+    scoring_context,
+)
 from .inputs import InputItem, UsageError, discover, read_item
-from ..limits import Limits, load_limits
+from .lock import locked_output
 from .store import OutputDir, file_sha256
 
 __all__ = [
@@ -102,26 +114,17 @@ def labels_sha256(items: Iterable[InputItem]) -> str:
 
 
 def run_chunk(task: ChunkTask) -> ChunkReport:
-    """Read, score and write one chunk; returns its counts. Bad inputs are error rows, never exceptions."""
+    """Read, score and write one chunk; returns its counts. Bad inputs are error rows, never exceptions.
+
+    The chunk is scored in a child process with the time and memory budget of its files
+    (``seconds_per_file``, ``memory_per_file`` in ``data/batch_limits.csv``); when it goes over,
+    each file is scored on its own budget and a file that still goes over becomes an error row.
+    """
     if task.library is None and task.scenarios is None:
         context = scoring_context(task.options)
     else:
         context = build_context(task.options, task.library, task.scenarios)
-    limits = task.options.limits
-    reads, read_errors = [], {}
-    archives: dict = {}
-    try:
-        with tempfile.TemporaryDirectory(prefix="mpeil-batch-") as scratch:
-            for item in task.items:
-                try:
-                    reads.append(read_item(item, limits, archives, scratch))
-                except MpeilError as error:
-                    sha256 = getattr(error, "input_sha256", None)
-                    read_errors[item.label] = error_row(error, item.label, sha256, task.chunk)
-    finally:
-        for archive in archives.values():
-            archive.close()
-    tables = score_inputs(reads, context, task.chunk)
+    tables, read_errors = score_within_budget(task.items, context, task.chunk)
     by_label = {**read_errors, **{row["file"]: row for row in tables.errors}}
     errors = [by_label[item.label] for item in task.items if item.label in by_label]
     entry = {
@@ -135,6 +138,75 @@ def run_chunk(task: ChunkTask) -> ChunkReport:
     }
     OutputDir(task.out_dir).write_chunk(task.chunk, tables.results, tables.summary, errors, tables.receipts, entry)
     return ChunkReport(task.chunk, len(task.items), len(errors), len(tables.summary), len(errors))
+
+
+def _read_and_score(items: Sequence[InputItem], context, chunk: int) -> tuple[ChunkTables, dict[str, dict]]:
+    """Read and score some inputs in this process: the tables and the read errors by label."""
+    limits = context.options.limits
+    reads, read_errors = [], {}
+    archives: dict = {}
+    try:
+        with tempfile.TemporaryDirectory(prefix="mpeil-batch-") as scratch:
+            for item in items:
+                try:
+                    reads.append(read_item(item, limits, archives, scratch))
+                except MpeilError as error:
+                    sha256 = getattr(error, "input_sha256", None)
+                    read_errors[item.label] = error_row(error, item.label, sha256, chunk)
+    finally:
+        for archive in archives.values():
+            archive.close()
+    return score_inputs(reads, context, chunk), read_errors
+
+
+def score_within_budget(items: Sequence[InputItem], context, chunk: int) -> tuple[ChunkTables, dict[str, dict]]:
+    """:func:`_read_and_score` under the chunk's budget, then file by file when it goes over."""
+    if not isolation_available() or not items:
+        return _read_and_score(items, context, chunk)
+    limits = context.options.limits
+    seconds, memory = limits.seconds_per_file, limits.memory_per_file
+    outcome = run_with_budget(_read_and_score, (items, context, chunk), seconds * len(items), memory)
+    if outcome.status == "ok":
+        return outcome.value
+    if len(items) == 1:
+        return ChunkTables(None, pd.DataFrame(), [], []), {items[0].label: _budget_error(items[0], outcome, chunk)}
+    parts, read_errors = [], {}
+    for item in items:
+        one = run_with_budget(_read_and_score, ((item,), context, chunk), seconds, memory)
+        if one.status == "ok":
+            parts.append(one.value[0])
+            read_errors.update(one.value[1])
+        else:
+            read_errors[item.label] = _budget_error(item, one, chunk)
+    return _merge(parts), read_errors
+
+
+def _budget_error(item: InputItem, outcome: Outcome, chunk: int) -> dict:
+    """The error row of a file that went over its budget (or crashed its process)."""
+    limits_field = {"timeout": "seconds_per_file", "memory": "memory_per_file"}.get(outcome.status)
+    if outcome.status == "timeout":
+        message = f"scoring the file took longer than its budget of {outcome.seconds:,.0f} s (data/batch_limits.csv)"
+    elif outcome.status == "memory":
+        message = "scoring the file needed more memory than its budget (memory_per_file, data/batch_limits.csv)"
+    elif outcome.status == "error":
+        error = outcome.value
+        row = error_row(error, item.label, getattr(error, "input_sha256", None), chunk)
+        if not isinstance(error, MpeilError):
+            row["error_type"] = f"InternalError:{type(error).__name__}"
+        return row
+    else:
+        message = f"the process scoring the file ended abnormally (signal or exit code {outcome.value})"
+    return error_row(InputError(message, field=limits_field), item.label, None, chunk)
+
+
+def _merge(parts: list[ChunkTables]) -> ChunkTables:
+    scored = [p for p in parts if len(p.summary)]
+    return ChunkTables(
+        pa.concat_tables([p.results for p in scored]) if scored else None,
+        pd.concat([p.summary for p in scored], ignore_index=True) if scored else pd.DataFrame(),
+        [row for p in parts for row in p.errors],
+        [r for p in scored for r in p.receipts],
+    )
 
 
 # ============================================================================ executors
@@ -156,7 +228,7 @@ def _serial(tasks: Iterable[ChunkTask], on_done: Callable[[ChunkReport], None]) 
 def _bounded(submit, collect, tasks: Iterable[ChunkTask], window: int, on_done) -> None:
     """Keep at most ``window`` chunks in flight; report each as it finishes."""
     delay = _test_delay()
-    pending = set()
+    pending: set = set()
     iterator = iter(tasks)
     exhausted = False
     while True:
@@ -177,7 +249,7 @@ def _bounded(submit, collect, tasks: Iterable[ChunkTask], window: int, on_done) 
 
 def _process_pool(tasks, jobs: int, on_done) -> None:
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=die_with_parent) as pool:
         try:
             _bounded(
                 lambda t: pool.submit(run_chunk, t),
@@ -289,6 +361,18 @@ def _limits(limits: Limits | None, max_file_size, max_zip_ratio, max_zip_total) 
 
 
 def run_batch(
+    inputs: Sequence[str | os.PathLike] | str | os.PathLike, out_dir: str | os.PathLike, *args, **kwargs
+) -> BatchSummary:
+    """Score every building file named by ``inputs`` into ``out_dir``, holding the directory's lock.
+
+    Arguments as :func:`_run_batch`. A second batch into the same ``out_dir`` while this one runs
+    is refused with :class:`~mpeil.batch.lock.OutputLockedError` (a :class:`UsageError`).
+    """
+    with locked_output(out_dir):
+        return _run_batch(inputs, out_dir, *args, **kwargs)
+
+
+def _run_batch(
     inputs: Sequence[str | os.PathLike] | str | os.PathLike,
     out_dir: str | os.PathLike,
     method: str | os.PathLike = "mpeil-ef31",
