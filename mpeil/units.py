@@ -124,6 +124,8 @@ def _safe_unit_expression(text: str) -> str:
                     raise UnitError(f"unit {text!r}: power {exponent} is beyond ±{MAX_UNIT_POWER}")
                 parts.append(f"**{exponent}")
                 i += 2
+                if i + 1 < len(tokens) and tokens[i + 1][0] != "op":
+                    raise UnitError(f"unit {text!r}: a power must be followed by '*', '/' or the end")
         else:
             raise UnitError(f"unit {text!r}: unexpected {value!r} (numbers only as powers, e.g. m**3)")
         factors += 1

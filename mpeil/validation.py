@@ -101,6 +101,7 @@ def check_plausibility(
     _check_counts(compiled, limits, file)
     _check_elements(compiled, limits, file)
     _check_thickness(frame, limits, file)
+    _check_frame_values(frame, limits, file)
     _check_line_values(compiled, limits, file)
     _check_quantities(compiled, limits, file, library)
     _check_mass(compiled, limits, file)
@@ -281,6 +282,27 @@ def _raise_mass(compiled: CompiledBuildings, line: int, value: float, limit: flo
         f"{_SOURCE}: check the amount, its unit and the element quantity"
     )
     raise _line_error(compiled, line, message, "amount", file)
+
+
+def _check_frame_values(frame: pd.DataFrame, limits: Limits, file) -> None:
+    """Values the compiled arrays drop: a remaining service life on a part that is not kept is
+    still a typo worth refusing (it would be silently ignored)."""
+    column = "remaining_service_life_years"
+    if column not in frame:
+        return
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.flatnonzero(values > limits.remaining_service_life_years)
+    if bad.size:
+        row = frame.iloc[int(bad[0])]
+        raise InputError(
+            f"remaining service life {values[bad[0]]:g} years is above {limits.remaining_service_life_years:g}, "
+            f"beyond what is plausible {_SOURCE}",
+            file=file,
+            building=row.get("building_id"),
+            element=row.get("element_id"),
+            layer=_layer_label(row.get("layer"), row.get("line", int(bad[0]) + 1)),
+            field=column,
+        )
 
 
 def check_references(frame: pd.DataFrame, scenarios, file: str | None) -> None:

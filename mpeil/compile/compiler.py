@@ -308,8 +308,9 @@ def compile_frame(
                 error.message += f" (line unit {unit!r} on a {el_unit} element)"
             raise _fail(frame, int(np.argmax(conv_codes == code)), error, file) from None
         mass_of[code] = library.mass_per_unit(int(d))
-    quantity = amount * ratio * element_quantity[element_codes] * factor_of[conv_codes]
-    mass_kg = quantity * mass_of[conv_codes]
+    with np.errstate(over="ignore"):  # an overflow is refused by mpeil.validation, naming the line
+        quantity = amount * ratio * element_quantity[element_codes] * factor_of[conv_codes]
+        mass_kg = quantity * mass_of[conv_codes]
 
     # ---- service life
     line_rsp = rsp[building_codes]
