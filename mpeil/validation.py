@@ -320,7 +320,16 @@ def check_references(frame: pd.DataFrame, scenarios, file: str | None) -> None:
         known = set(scenarios.service_lives.index)
         for row in np.flatnonzero(categories.notna().to_numpy()):
             if categories.iloc[row] not in known:
-                scenarios.service_life(str(categories.iloc[row]))  # raises UnknownScenarioError
+                line = frame.iloc[row]
+                try:
+                    scenarios.service_life(str(categories.iloc[row]))  # raises UnknownScenarioError
+                except MpeilError as error:
+                    raise error.located(
+                        file=file,
+                        building=line.get("building_id"),
+                        element=line.get("element_id"),
+                        layer=_layer_label(line.get("layer"), line.get("line", row + 1)),
+                    ) from None
     if "source_component_id" not in frame or "component_id" not in frame:
         return
     removed = frame["removed"].fillna(False).astype(bool) if "removed" in frame else pd.Series(False, frame.index)

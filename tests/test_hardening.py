@@ -393,7 +393,11 @@ def test_unknown_service_life_category_with_a_life_given(library):
     data["elements"][0]["layers"][0].update(service_life_years=60, service_life_category="no such category")
     with pytest.raises(UnknownScenarioError) as caught:
         _score(data, library)
-    assert caught.value.field == "service_life_category"
+    assert (caught.value.element, caught.value.layer, caught.value.field) == (
+        "wall",
+        "C1 (line 1)",
+        "service_life_category",
+    )
 
 
 @pytest.mark.parametrize("where", ["building", "element"])
