@@ -67,6 +67,7 @@ def test_every_refusal_is_typed(in_process, corpus):
     non_zip = sum(case.kind != "zip" for case in corpus)
     assert in_process["cases"] == non_zip
     assert in_process["typed_errors"] + in_process["scored"] == non_zip
+    assert in_process["file_errors_not_naming_the_file"] == []
 
 
 # ------------------------------------------------------------------ through mpeil batch

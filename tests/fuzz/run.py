@@ -82,6 +82,9 @@ def tally(rows: list[dict]) -> dict:
         "scored": sum(r["outcome"] == "scored" for r in rows),
         "typed_errors": sum(r["outcome"] == "typed" for r in rows),
         "typed_errors_naming_a_field": sum(r["outcome"] == "typed" and bool(r.get("field")) for r in rows),
+        "file_errors_not_naming_the_file": [
+            r for r in rows if r["outcome"] == "typed" and r["kind"] != "unit" and not r.get("file")
+        ],
         "tracebacks": [r for r in rows if r["outcome"] == "traceback"],
         "hangs": [r for r in rows if r["outcome"] == "hang" or r["outcome"].startswith("crash")],
         "absurd_scored": absurd,
