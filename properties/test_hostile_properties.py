@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -26,6 +27,8 @@ from mpeil.limits import load_limits
 from mpeil.model.library import load_library
 from mpeil.units import parse_unit
 
+#: examples per property; MPEIL_FUZZ_EXAMPLES=20000 for the longer run (docs/readme/issue-10.md)
+EXAMPLES = int(os.environ.get("MPEIL_FUZZ_EXAMPLES", "150"))
 UNIT_ATOMS = ["kg", "m", "m2", "m3", "mm", "t", "km", "piece", "MJ", "kWh", "year", "1", "2", "9", "10", "400", "e3"]
 UNIT_GLUE = ["*", "/", "**", "^", " ", "·", "(", ")", "+", "-", ".", "**-", ""]
 
@@ -35,7 +38,7 @@ unit_strings = st.one_of(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=3 * EXAMPLES, deadline=None)
 @given(unit_strings)
 def test_parse_unit_returns_a_unit_or_a_unit_error(text):
     try:
@@ -110,7 +113,7 @@ def library():
     return load_library()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(building_files())
 def test_a_building_file_scores_plausibly_or_is_refused_with_a_typed_error(library, data):
     with tempfile.TemporaryDirectory() as folder:
