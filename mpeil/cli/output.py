@@ -22,7 +22,9 @@ def print_error(error: BaseException, console=None, prefix: str = "error") -> No
             from rich.console import Console
 
             console = Console(stderr=True)
-        console.print(f"[red]{prefix}[/red] {kind}: {terminal_text(error, limit=2000)}", highlight=False, soft_wrap=True)
+        console.print(
+            f"[red]{prefix}[/red] {kind}: {terminal_text(error, limit=2000)}", highlight=False, soft_wrap=True
+        )
     except Exception:  # the last resort must not raise
         text = f"{prefix} {kind}: {error!s}".encode("ascii", "backslashreplace").decode("ascii")
         sys.stderr.write(text.replace("\n", " ")[:2000] + "\n")
