@@ -274,6 +274,16 @@ def test_a_second_batch_into_a_locked_directory_is_refused(tmp_path):
     assert run_batch([folder], tmp_path / "out", as_of=AS_OF).buildings == 1  # free again
 
 
+def test_the_cli_refuses_a_second_batch_with_exit_code_2(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _write(folder / "a.json", building_dict())
+    with locked_output(tmp_path / "out"):
+        result = CliRunner().invoke(app, ["batch", str(folder), "--out", str(tmp_path / "out"), "--no-progress"])
+    assert result.exit_code == 2
+    assert "another batch is writing" in result.output
+
+
 @pytest.fixture(scope="module")
 def batch_out(tmp_path_factory):
     root = tmp_path_factory.mktemp("verify")
