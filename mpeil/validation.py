@@ -244,8 +244,7 @@ def _check_quantities(compiled: CompiledBuildings, limits: Limits, file, library
         raise _line_error(compiled, line, message, "amount", file)
     if library is None or not len(per_gfa):
         return
-    declared = library.datasets["declared_unit"].astype("object").to_numpy()
-    pieces = np.array([declared[d] == "piece" for d in compiled.dataset], dtype=bool)
+    pieces = (library.datasets["declared_unit"].astype("object") == "piece").to_numpy(dtype=bool)[compiled.dataset]
     bad = np.flatnonzero(pieces & (per_gfa > limits.pieces_per_gross_floor_area))
     if bad.size:
         line = int(bad[0])
@@ -311,25 +310,38 @@ def check_references(frame: pd.DataFrame, scenarios, file: str | None) -> None:
     - ``service_life_category`` names a category of the scenarios even when a service life is
       given (a typo is never silently ignored);
     - ``source_component_id`` names a component of the input when the input holds a reuse
-      inventory (a removed line with a ``component_id``: a building being dismantled): a reference to an unknown one is a
-      :class:`~mpeil.errors.CircularityError`. Without any inventory in the input the donor is
+      inventory (a removed line with a ``component_id``: a building being dismantled): a reference
+      to an unknown one is a :class:`~mpeil.errors.CircularityError`. Without any inventory in the input the donor is
       elsewhere and the reference is not checked here (``mpeil.model.reuse.link_reuse`` does).
     """
-    if "service_life_category" in frame and scenarios is not None:
-        categories = frame["service_life_category"]
-        known = set(scenarios.service_lives.index)
-        for row in np.flatnonzero(categories.notna().to_numpy()):
-            if categories.iloc[row] not in known:
-                line = frame.iloc[row]
-                try:
-                    scenarios.service_life(str(categories.iloc[row]))  # raises UnknownScenarioError
-                except MpeilError as error:
-                    raise error.located(
-                        file=file,
-                        building=line.get("building_id"),
-                        element=line.get("element_id"),
-                        layer=_layer_label(line.get("layer"), line.get("line", row + 1)),
-                    ) from None
+    _check_life_categories(frame, scenarios, file)
+    _check_reuse_references(frame, file)
+
+
+def _where(frame: pd.DataFrame, row: int, file) -> dict:
+    line = frame.iloc[row]
+    return {
+        "file": file,
+        "building": line.get("building_id"),
+        "element": line.get("element_id"),
+        "layer": _layer_label(line.get("layer"), line.get("line", row + 1)),
+    }
+
+
+def _check_life_categories(frame: pd.DataFrame, scenarios, file) -> None:
+    if "service_life_category" not in frame or scenarios is None:
+        return
+    categories = frame["service_life_category"]
+    unknown = categories.notna().to_numpy() & ~categories.isin(scenarios.service_lives.index).to_numpy()
+    bad = np.flatnonzero(unknown)
+    if bad.size:
+        try:
+            scenarios.service_life(str(categories.iloc[int(bad[0])]))  # raises UnknownScenarioError
+        except MpeilError as error:
+            raise error.located(**_where(frame, int(bad[0]), file)) from None
+
+
+def _check_reuse_references(frame: pd.DataFrame, file) -> None:
     if "source_component_id" not in frame or "component_id" not in frame:
         return
     removed = frame["removed"].fillna(False).astype(bool) if "removed" in frame else pd.Series(False, frame.index)
@@ -337,18 +349,16 @@ def check_references(frame: pd.DataFrame, scenarios, file: str | None) -> None:
     if not inventory:
         return
     references = frame["source_component_id"]
-    for row in np.flatnonzero(references.notna().to_numpy()):
-        if str(references.iloc[row]) not in inventory:
-            line = frame.iloc[row]
-            raise CircularityError(
-                f"reused component {references.iloc[row]!r} is in no inventory of this input "
-                f"(component ids: {', '.join(sorted(inventory)[:5])}{', …' if len(inventory) > 5 else ''})",
-                file=file,
-                building=line.get("building_id"),
-                element=line.get("element_id"),
-                layer=_layer_label(line.get("layer"), line.get("line", row + 1)),
-                field="source_component_id",
-            )
+    unknown = references.notna().to_numpy() & ~references.astype(str).isin(inventory).to_numpy()
+    bad = np.flatnonzero(unknown)
+    if bad.size:
+        row = int(bad[0])
+        known = ", ".join(sorted(inventory)[:5]) + (", …" if len(inventory) > 5 else "")
+        raise CircularityError(
+            f"reused component {references.iloc[row]!r} is in no inventory of this input (component ids: {known})",
+            field="source_component_id",
+            **_where(frame, row, file),
+        )
 
 
 def check_scores(scores: pd.DataFrame, file: str | None) -> None:
