@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -27,7 +28,41 @@ from .errors import CircularityError, InputError, MpeilError
 from .limits import Limits, load_limits
 from .units import parse_unit, unit_registry
 
-__all__ = ["Limits", "load_limits", "compile_checked", "check_plausibility", "check_references", "check_scores"]
+__all__ = [
+    "Limits",
+    "load_limits",
+    "compile_checked",
+    "check_frame_types",
+    "check_plausibility",
+    "check_references",
+    "check_scores",
+]
+
+#: numeric columns of a flat bill of materials (mpeil.model.bom)
+FRAME_NUMBERS = (
+    "gross_floor_area_m2",
+    "reference_study_period_years",
+    "construction_year",
+    "element_quantity",
+    "amount",
+    "ratio",
+    "service_life_years",
+    "transport_distance_km",
+    "loss_rate",
+    "reused_input",
+    "recycled_content",
+    "remaining_service_life_years",
+    "use_cycles",
+    "use_cycle",
+    "eol_landfill",
+    "eol_incineration",
+    "eol_reuse",
+    "eol_recycling",
+    "eol_sorted_on_site",
+)
+#: identifier columns that must be present and non-empty on every row
+FRAME_IDS = ("building_id", "element_id", "product", "unit")
+_BAD_ID = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 _SOURCE = "(data/batch_limits.csv)"
 
@@ -78,11 +113,62 @@ def compile_checked(
     and check them: what ``mpeil.score`` and every other entry point compile with."""
     from .compile import compile_frame, flatten
 
-    frame = items if isinstance(items, pd.DataFrame) else flatten(items)
+    if isinstance(items, pd.DataFrame):
+        frame = items
+        check_frame_types(frame, file)  # a frame given as is never met the building model
+    else:
+        frame = flatten(items)
     check_references(frame, scenarios, file)
     compiled = compile_frame(frame, library, scenarios, study_period_years, default_transport, file)
     check_plausibility(frame, compiled, limits if limits is not None else load_limits(), file, library)
     return compiled
+
+
+def check_frame_types(frame: pd.DataFrame, file: str | None) -> None:
+    """The type rules of :mod:`mpeil.model.validators` on a flat bill of materials given as a
+    DataFrame: numbers are finite numbers (never booleans), ids are non-empty text without control
+    characters or lone surrogates."""
+    for column in FRAME_NUMBERS:
+        if column not in frame:
+            continue
+        values = frame[column]
+        numbers = pd.to_numeric(values, errors="coerce") if values.dtype != bool else None
+        if numbers is None:
+            bad = values.notna().to_numpy()
+        else:
+            bad = values.notna().to_numpy() & ~np.isfinite(numbers.to_numpy(dtype=np.float64, na_value=np.nan))
+            if values.dtype == object:
+                bad |= values.map(lambda v: isinstance(v, bool)).to_numpy(dtype=bool)
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise InputError(
+                f"{column} {values.iloc[row]!r} is not a finite number", field=column, **_where(frame, row, file)
+            )
+    for column in FRAME_IDS:
+        if column not in frame:
+            continue
+        for value in _distinct(frame[column]):
+            if not isinstance(value, str) or not value.strip() or len(value) > 256 or _BAD_ID.search(value):
+                row = int(np.argmax(_matches(frame[column], value)))
+                raise InputError(
+                    f"{column} {str(value)[:80]!r} is not an identifier (non-empty text of at most 256 characters "
+                    "without control characters)",
+                    field=column,
+                    **_where(frame, row, file),
+                )
+
+
+def _distinct(series: pd.Series) -> list:
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        values = list(series.cat.categories)
+        return values + ([None] if series.isna().any() else [])
+    return list(pd.unique(series.astype("object")))
+
+
+def _matches(series: pd.Series, value) -> np.ndarray:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return series.isna().to_numpy()
+    return (series.astype("object") == value).to_numpy(dtype=bool)
 
 
 def check_plausibility(

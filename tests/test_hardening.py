@@ -264,6 +264,18 @@ def test_boolean_amount_in_xlsx(tmp_path):
     assert caught.value.field == "amount"
 
 
+@pytest.mark.parametrize("column, value", [("amount", True), ("element_quantity", float("inf")), ("building_id", "")])
+def test_a_flat_frame_meets_the_same_type_rules(library, column, value):
+    from mpeil.compile import flatten
+
+    frame = flatten([good_building(1)])
+    frame[column] = frame[column].astype(object)
+    frame.loc[0, column] = value
+    with pytest.raises(InputError) as caught:
+        mpeil.score(frame, library=library)
+    assert (caught.value.element, caught.value.field) == ("wall", column)
+
+
 # ------------------------------------------------------------------ 7. concurrent batches, verify
 def test_a_second_batch_into_a_locked_directory_is_refused(tmp_path):
     folder = tmp_path / "in"
