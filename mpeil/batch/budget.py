@@ -109,6 +109,7 @@ def _child(function: Callable, args: tuple, memory_bytes: int, write_end: int) -
     except BaseException as exc:  # travels to the parent, which decides
         try:
             payload = pickle.dumps(("error", exc), protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.loads(payload)  # some exceptions pickle but do not unpickle
         except Exception:
             payload = pickle.dumps(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
     with os.fdopen(write_end, "wb") as pipe:
@@ -131,24 +132,35 @@ def run_with_budget(function: Callable, args: tuple, seconds: float, memory_byte
         finally:
             os._exit(code)
     os.close(write_end)
-    chunks, timed_out = [], False
-    deadline = started + seconds
-    with os.fdopen(read_end, "rb", buffering=0) as pipe:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([pipe], [], [], left)[0]:
-                timed_out = True
-                os.kill(pid, signal.SIGKILL)
-                break
-            block = pipe.read(1 << 20)
-            if not block:
-                break
-            chunks.append(block)
+    try:
+        chunks, timed_out = _collect(read_end, pid, started + seconds)
+    except BaseException:  # Ctrl-C in the parent: the child must not outlive the call
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise
     _, status = os.waitpid(pid, 0)
     elapsed = time.monotonic() - started
     if timed_out:
         return Outcome("timeout", seconds=elapsed)
     if not chunks:
         return Outcome("died", os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status), elapsed)
-    kind, value = pickle.loads(b"".join(chunks))
+    try:
+        kind, value = pickle.loads(b"".join(chunks))
+    except Exception as exc:  # a child killed while writing
+        return Outcome("died", f"unreadable result: {type(exc).__name__}", elapsed)
     return Outcome(kind, value, elapsed)
+
+
+def _collect(read_end: int, pid: int, deadline: float) -> tuple[list[bytes], bool]:
+    """Read the child's result until it closes the pipe, or kill it at ``deadline``."""
+    chunks: list[bytes] = []
+    with os.fdopen(read_end, "rb", buffering=0) as pipe:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([pipe], [], [], left)[0]:
+                os.kill(pid, signal.SIGKILL)
+                return chunks, True
+            block = pipe.read(1 << 20)
+            if not block:
+                return chunks, False
+            chunks.append(block)
