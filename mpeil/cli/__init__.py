@@ -6,6 +6,7 @@ import typer
 
 from . import batch as _batch
 from . import epd as _epd
+from . import ifc as _ifc
 from . import model as _model
 from . import score as _score
 from . import stock as _stock
@@ -21,6 +22,7 @@ _model.register(app)
 _score.register(app)
 _batch.register(app)
 _stock.register(app)
+_ifc.register(app)
 
 
 def main() -> None:  # pragma: no cover - entry point

@@ -108,13 +108,31 @@ _FORMATS = {".json": "json", ".csv": "csv", ".xlsx": "xlsx"}
 
 # ============================================================================ public API
 def read_buildings(path: str | Path) -> list[Building]:
-    """All buildings in a ``.json``, ``.csv`` or ``.xlsx`` file, in file order."""
+    """All buildings in a ``.json``, ``.csv``, ``.xlsx`` or ``.ifc`` file, in file order.
+
+    An IFC file is read with :func:`mpeil.readers.ifc.read_ifc` and the shipped default
+    mapping; its unmapped materials and warnings are in ``read_ifc``'s result.
+    """
     path = Path(path)
+    if path.suffix.lower() == ".ifc":
+        return [_read_ifc_building(path)]
     kind = _format_of(path)
     if kind == "json":
         return _read_json(path)
     rows = _read_csv_rows(path) if kind == "csv" else _read_xlsx_rows(path)
     return _buildings_from_rows(rows, str(path))
+
+
+def _read_ifc_building(path: Path) -> Building:
+    from .ifc import read_ifc
+
+    reading = read_ifc(path)
+    if reading.building is None:
+        raise InputError(
+            "no material of the IFC model maps to a data set; run `mpeil ifc FILE --suggest mapping.csv`",
+            file=str(path),
+        )
+    return reading.building
 
 
 def read_building(path: str | Path) -> Building:
@@ -675,7 +693,7 @@ def _format_of(path: Path) -> str:
     kind = _FORMATS.get(path.suffix.lower())
     if kind is None:
         raise ParseError(
-            f"unsupported file type {path.suffix or '(none)'!r}; building files are .json, .csv or .xlsx",
+            f"unsupported file type {path.suffix or '(none)'!r}; building files are .json, .csv, .xlsx or .ifc",
             file=str(path),
         )
     return kind

@@ -1,0 +1,353 @@
+"""IFC reading, mapping and write-back (issue 12).
+
+Synthetic models are built with ifcopenshell.api so every quantity is known by hand. Densities
+and GWP values are the shipped library's (data/epd/obd2024/*.parquet, ÖKOBAUDAT 2024-I generic
+data sets), copied here as literals:
+
+- Transportbeton C25/30 (obd2024:a71e60a5…): 2300 kg/m³, A1-A3 GWP-total 221.656798081968 kg CO2e/m³
+- Mineralwolle (Fassaden-Dämmung) (obd2024:50d421e2…): 46.25 kg/m³, A1-A3 66.9749789974578 kg CO2e/m³
+- Stahlprofil (obd2024:755a481d…): 7850 kg/m³, A1-A3 2.92189441330103 kg CO2e/kg
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import ifcopenshell
+import ifcopenshell.api.aggregate
+import ifcopenshell.api.material
+import ifcopenshell.api.project
+import ifcopenshell.api.pset
+import ifcopenshell.api.root
+import ifcopenshell.api.spatial
+import ifcopenshell.api.unit
+import ifcopenshell.util.element
+import pytest
+from typer.testing import CliRunner
+
+import mpeil
+from mpeil.cli import app
+from mpeil.errors import InputError, ParseError
+from mpeil.model.library import load_library
+from mpeil.outputs.ifc_results import BUILDING_PSET, ELEMENT_PSET, element_stage_results, write_results
+from mpeil.readers import read_buildings
+from mpeil.readers.ifc import read_ifc, suggest
+
+FIXTURES = Path(__file__).parent / "fixtures" / "ifc"
+CONCRETE = "obd2024:a71e60a5-b64b-4715-ae8a-c8c8819149d2"
+WOOL = "obd2024:50d421e2-3a7b-4659-92a4-f20d6a52fcf0"
+STEEL = "obd2024:755a481d-a74b-4ba0-b417-cc26767b2d50"
+GWP_CONCRETE_M3 = 221.656798081968
+GWP_WOOL_M3 = 66.9749789974578
+GWP_STEEL_KG = 2.92189441330103
+
+
+@pytest.fixture(scope="module")
+def library():
+    return load_library()
+
+
+# ============================================================================ synthetic models
+def _project(millimetres: bool):
+    model = ifcopenshell.api.project.create_file(version="IFC4")
+    project = ifcopenshell.api.root.create_entity(model, ifc_class="IfcProject", name="synthetic")
+    length = ifcopenshell.api.unit.add_si_unit(model, unit_type="LENGTHUNIT", prefix="MILLI" if millimetres else None)
+    area = ifcopenshell.api.unit.add_si_unit(model, unit_type="AREAUNIT")
+    volume = ifcopenshell.api.unit.add_si_unit(model, unit_type="VOLUMEUNIT")
+    ifcopenshell.api.unit.assign_unit(model, units=[length, area, volume])
+    site = ifcopenshell.api.root.create_entity(model, ifc_class="IfcSite", name="site")
+    building = ifcopenshell.api.root.create_entity(model, ifc_class="IfcBuilding", name="Synthetic house")
+    storey = ifcopenshell.api.root.create_entity(model, ifc_class="IfcBuildingStorey", name="ground")
+    ifcopenshell.api.aggregate.assign_object(model, products=[site], relating_object=project)
+    ifcopenshell.api.aggregate.assign_object(model, products=[building], relating_object=site)
+    ifcopenshell.api.aggregate.assign_object(model, products=[storey], relating_object=building)
+    return model, storey
+
+
+def _qto(model, product, name: str, values: dict) -> None:
+    qto = ifcopenshell.api.pset.add_qto(model, product=product, name=name)
+    ifcopenshell.api.pset.edit_qto(model, qto=qto, properties=values)
+
+
+def _pset(model, product, name: str, values: dict) -> None:
+    pset = ifcopenshell.api.pset.add_pset(model, product=product, name=name)
+    ifcopenshell.api.pset.edit_pset(model, pset=pset, properties=values)
+
+
+def _layered(model, storey, cls: str, name: str, layers: list[tuple[str, float]], qto: tuple[str, dict], **extra):
+    element = ifcopenshell.api.root.create_entity(model, ifc_class=cls, name=name, **extra)
+    ifcopenshell.api.spatial.assign_container(model, products=[element], relating_structure=storey)
+    layer_set = ifcopenshell.api.material.add_material_set(model, name=name, set_type="IfcMaterialLayerSet")
+    for material_name, thickness in layers:
+        material = ifcopenshell.api.material.add_material(model, name=material_name)
+        layer = ifcopenshell.api.material.add_layer(model, layer_set=layer_set, material=material)
+        ifcopenshell.api.material.edit_layer(model, layer=layer, attributes={"LayerThickness": thickness})
+    ifcopenshell.api.material.assign_material(model, products=[element], type="IfcMaterialLayerSet", material=layer_set)
+    _qto(model, element, *qto)
+    return element
+
+
+def _synthetic(tmp_path: Path, millimetres: bool = False, gfa: bool = True) -> Path:
+    """A wall (10 m²: concrete 0.20, air 0.04, mineral wool 0.10, 'Unobtainium' 0.05), an existing
+    wall (5 m², concrete 0.30), a demolished one (2 m², concrete 0.10), a steel beam
+    (0.01 m³, 5 m), a slab with the placeholder 'Solid 12345' (20 m², 0.2) and a door without material."""
+    model, storey = _project(millimetres)
+    k = 1000.0 if millimetres else 1.0  # thickness in the file's length unit
+    _layered(
+        model,
+        storey,
+        "IfcWall",
+        "W1",
+        [("Beton", 0.20 * k), ("Air space", 0.04 * k), ("Minerale wol", 0.10 * k), ("Unobtainium", 0.05 * k)],
+        ("Qto_WallBaseQuantities", {"NetSideArea": 10.0}),
+    )
+    existing = _layered(
+        model, storey, "IfcWall", "W2", [("Concrete", 0.30 * k)], ("Qto_WallBaseQuantities", {"NetSideArea": 5.0})
+    )
+    _pset(model, existing, "Pset_WallCommon", {"Status": "EXISTING", "IsExternal": True})
+    removed = _layered(model, storey, "IfcWall", "W3", [("Béton", 0.10 * k)], ("BaseQuantities", {"NetSideArea": 2.0}))
+    _pset(model, removed, "Pset_WallCommon", {"Status": "DEMOLISH"})
+    _layered(model, storey, "IfcSlab", "S1", [("Solid 12345", 0.2 * k)], ("Qto_SlabBaseQuantities", {"NetArea": 20.0}))
+    beam = ifcopenshell.api.root.create_entity(model, ifc_class="IfcBeam", name="B1")
+    ifcopenshell.api.spatial.assign_container(model, products=[beam], relating_structure=storey)
+    steel = ifcopenshell.api.material.add_material(model, name="Stahl S235")
+    ifcopenshell.api.material.assign_material(model, products=[beam], type="IfcMaterial", material=steel)
+    _qto(model, beam, "Qto_BeamBaseQuantities", {"NetVolume": 0.01, "Length": 5.0 * k})
+    door = ifcopenshell.api.root.create_entity(model, ifc_class="IfcDoor", name="D1")
+    ifcopenshell.api.spatial.assign_container(model, products=[door], relating_structure=storey)
+    if gfa:
+        _qto(model, storey, "Qto_BuildingStoreyBaseQuantities", {"GrossFloorArea": 100.0})
+        space = ifcopenshell.api.root.create_entity(model, ifc_class="IfcSpace", name="room")
+        ifcopenshell.api.aggregate.assign_object(model, products=[space], relating_object=storey)
+        _qto(model, space, "Qto_SpaceBaseQuantities", {"GrossFloorArea": 90.0})
+    path = tmp_path / ("synthetic_mm.ifc" if millimetres else "synthetic.ifc")
+    model.write(str(path))
+    return path
+
+
+def _element(reading, name: str):
+    return next(e for e in reading.building.elements if e.name == name)
+
+
+# ============================================================================ quantities and scores
+@pytest.mark.parametrize("millimetres", [False, True])
+def test_layers_quantities_and_mass_match_hand_calculation(tmp_path, library, millimetres):
+    reading = read_ifc(_synthetic(tmp_path, millimetres), library=library)
+    assert reading.length_unit == ("mm" if millimetres else "m")
+    wall = _element(reading, "W1")
+    assert wall.unit == "m2" and wall.quantity == pytest.approx(10.0)
+    lines = {line.name: line for line in wall.layers}
+    assert set(lines) == {"Beton", "Minerale wol"}  # air has no line, Unobtainium is unmapped
+    assert lines["Beton"].product == CONCRETE and lines["Beton"].amount == pytest.approx(0.20)
+    assert lines["Beton"].unit == "m" and lines["Minerale wol"].product == WOOL
+    rows = reading.lines.set_index(["element_name", "material"])
+    # 10 m² × 0.20 m = 2 m³ × 2300 kg/m³ = 4600 kg; 10 × 0.10 = 1 m³ × 46.25 = 46.25 kg
+    assert rows.loc[("W1", "Beton"), "volume_m3"] == pytest.approx(2.0)
+    assert rows.loc[("W1", "Beton"), "mass_kg"] == pytest.approx(4600.0)
+    assert rows.loc[("W1", "Minerale wol"), "mass_kg"] == pytest.approx(46.25)
+    assert rows.loc[("W1", "Air space"), "mapping"] == "air layer (no mass)"
+    beam = _element(reading, "B1")  # 0.01 m³ over 5 m: 0.002 m³ per m, 78.5 kg
+    assert (beam.unit, beam.quantity) == ("m", pytest.approx(5.0))
+    assert beam.layers[0].amount == pytest.approx(0.002) and beam.layers[0].unit == "m3"
+    assert rows.loc[("B1", "Stahl S235"), "mass_kg"] == pytest.approx(78.5)
+
+
+def test_gwp_a1a3_matches_hand_calculation(tmp_path, library):
+    reading = read_ifc(_synthetic(tmp_path, millimetres=True), library=library)
+    result = mpeil.score(reading.building, method="gwp", library=library)
+    a1a3 = result.by_module("GWP-total", per_m2_year=False)["A1-A3"].iloc[0]
+    # W1: 2 m³ concrete + 1 m³ wool; W2 (existing, 5 × 0.30 = 1.5 m³) is kept in place: no production;
+    # W3 (removed) counts its end of life only; beam 78.5 kg steel
+    expected = 2.0 * GWP_CONCRETE_M3 + 1.0 * GWP_WOOL_M3 + 78.5 * GWP_STEEL_KG
+    assert a1a3 == pytest.approx(expected, rel=1e-9)
+
+
+def test_unmapped_and_artefacts_are_listed_never_dropped(tmp_path, library):
+    reading = read_ifc(_synthetic(tmp_path), library=library)
+    unmapped = reading.unmapped.set_index("material")
+    assert unmapped.loc["Unobtainium", "volume_m3"] == pytest.approx(0.5)  # 10 m² × 0.05 m
+    assert unmapped.loc["Solid 12345", "volume_m3"] == pytest.approx(4.0)  # 20 m² × 0.2 m
+    assert set(unmapped.loc["Solid 12345", "flags"].split(";")) == {"archicad_id", "placeholder"}
+    assert unmapped.loc["(no material)", "elements"] == 1
+    assert "Air space" not in unmapped.index
+    # mapped: 2 + 1 (W1) + 1.5 (W2) + 0.2 (W3) + 0.01 (beam) m³; unmapped 0.5 + 4.0 m³
+    mapped = 2.0 + 1.0 + 1.5 + 0.2 + 0.01
+    assert reading.mapped_share["volume"] == pytest.approx(mapped / (mapped + 4.5))
+    assert math.isnan(reading.mapped_share["mass"])  # the placeholder's mass cannot be estimated
+    door = next(w for w in reading.warnings if "IfcDoor" in w)
+    step_id = int(door.split()[0][1:])
+    assert "has no material" in door and door.endswith(f"({_global_id(reading, step_id)}): has no material")
+
+
+def _global_id(reading, step_id: int) -> str:
+    return reading.lines.set_index("step_id").loc[step_id, "global_id"]
+
+
+def test_renovation_status_and_element_types(tmp_path, library):
+    reading = read_ifc(_synthetic(tmp_path), library=library)
+    existing, removed = _element(reading, "W2"), _element(reading, "W3")
+    assert existing.layers[0].existing and not existing.layers[0].removed
+    assert removed.layers[0].removed and not removed.layers[0].existing
+    assert reading.building.project_type == "renovation"
+    assert existing.element_type.value == "EW"  # IsExternal true
+    assert _element(reading, "W1").element_type.value == "Other"  # IsExternal absent
+    assert _element(reading, "B1").element_type.value == "Be"
+
+
+def test_gfa_derivation_disagreement_and_override(tmp_path, library):
+    path = _synthetic(tmp_path)
+    reading = read_ifc(path, library=library)
+    assert reading.gfa_m2 == pytest.approx(100.0)
+    assert "storeys" in reading.gfa_derivation
+    assert any("disagree" in w and "90.00" in w for w in reading.warnings)
+    given = read_ifc(path, gfa_m2=123.0, library=library)
+    assert given.building.gross_floor_area_m2 == 123.0 and "user" in given.gfa_derivation
+    with pytest.raises(InputError, match="no gross floor area"):
+        read_ifc(_synthetic(tmp_path / "..", gfa=False), library=library)
+
+
+def test_user_mapping_comes_first(tmp_path, library):
+    mapping = tmp_path / "map.csv"
+    mapping.write_text(f"pattern,kind,target,basis\n^unobtainium$,dataset,{STEEL},thickness\n", encoding="utf-8")
+    reading = read_ifc(_synthetic(tmp_path), mapping=mapping, library=library)
+    assert "Unobtainium" not in set(reading.unmapped["material"])
+    rows = reading.lines.set_index(["element_name", "material"])
+    assert rows.loc[("W1", "Unobtainium"), "mass_kg"] == pytest.approx(0.5 * 7850.0)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("pattern,kind,target,basis\n[,dataset,x,thickness\n", encoding="utf-8")
+    with pytest.raises(InputError, match="regular expression"):
+        read_ifc(_synthetic(tmp_path), mapping=bad, library=library)
+
+
+# ============================================================================ write-back
+def test_write_back_round_trip(tmp_path, library):
+    source = _synthetic(tmp_path)
+    reading = read_ifc(source, library=library)
+    result = mpeil.score(reading.building, library=library)
+    out = write_results(source, tmp_path / "out.ifc", result, reading.building, {"GrossFloorAreaDerivation": "x"})
+    model = ifcopenshell.open(str(out))
+    table = element_stage_results(result)
+    for element in reading.building.elements:
+        properties = ifcopenshell.util.element.get_psets(model.by_guid(element.id))[ELEMENT_PSET]
+        for column in table.columns.drop("building"):
+            assert properties[column] == pytest.approx(table.loc[element.id, column], rel=1e-12, abs=1e-15)
+        assert properties["DataSets"] == "; ".join(sorted({line.product for line in element.layers}))
+    building = ifcopenshell.util.element.get_psets(model.by_type("IfcBuilding")[0])[BUILDING_PSET]
+    assert building["Score"] == pytest.approx(result.scores["score"].iloc[0], rel=1e-12)
+    stage_sum = sum(v for k, v in building.items() if k.startswith("Score_") and k != "Score_beyond")
+    assert stage_sum == pytest.approx(building["Score"], rel=1e-9)  # D is not counted by default
+    # elements' contributions sum to the building's stage values
+    assert table["Score_product"].sum() == pytest.approx(building["Score_product"], rel=1e-9)
+
+
+# ============================================================================ bad input
+def test_bad_files_raise_typed_errors(tmp_path, library):
+    text = tmp_path / "notes.ifc"
+    text.write_text("hello", encoding="utf-8")
+    with pytest.raises(ParseError, match="not an IFC file"):
+        read_ifc(text, library=library)
+    header = "ISO-10303-21;\nHEADER;\nFILE_DESCRIPTION((''),'2;1');\nFILE_NAME('','',(''),(''),'','','');\n"
+    broken = tmp_path / "broken.ifc"
+    broken.write_text(
+        header + "FILE_SCHEMA(('IFC4'));\nENDSEC;\nDATA;\n#1=IFCWALL(garbage\n", encoding="utf-8"
+    )  # cut off
+    with pytest.raises(ParseError, match="broken STEP"):
+        read_ifc(broken, library=library)
+    old = tmp_path / "old.ifc"
+    old.write_text(header + "FILE_SCHEMA(('IFC2X2_FINAL'));\nENDSEC;\nDATA;\nENDSEC;\nEND-ISO-10303-21;\n")
+    with pytest.raises(ParseError, match="unsupported IFC schema 'IFC2X2_FINAL'"):
+        read_ifc(old, library=library)
+    huge = tmp_path / "huge.ifc"
+    with huge.open("wb") as handle:
+        handle.truncate(67108864 + 1)  # sparse: one byte over data/batch_limits.csv file_size
+    with pytest.raises(ParseError, match="over the limit"):
+        read_ifc(huge, library=library)
+
+
+# ============================================================================ shipped samples
+def test_fzk_haus_quantities_and_gfa_match_the_census(library):
+    reading = read_ifc(FIXTURES / "ac20-fzk-haus.ifc", library=library)
+    # census.json: 13 walls, BaseQuantities NetSideArea sum 190.466 m²; building GrossFloorArea 241.498 m²
+    walls = reading.lines[reading.lines["ifc_class"].str.startswith("IfcWall")].drop_duplicates("global_id")
+    assert len(walls) == 13
+    assert walls["area_m2"].sum() == pytest.approx(190.466, abs=1e-3)
+    assert reading.gfa_m2 == pytest.approx(241.498, abs=1e-3)
+    assert any("disagree" in w for w in reading.warnings)  # spaces 208.546, GrossPlannedArea 120
+    flags = reading.unmapped.set_index("material")["flags"]
+    assert "placeholder" in flags["Solid"] and "hatch" in flags["Radial Gradient Fill 1515460218"]
+    assert "Leichtbeton 102890359" not in flags.index  # the ArchiCAD id is stripped before matching
+
+
+def test_duplex_uses_revit_dimensions_and_net_space_area(library):
+    reading = read_ifc(FIXTURES / "duplex-a-20110907.ifc", library=library)
+    # census: 21 spaces, GSA BIM Area sum 422.047 m², no GrossFloorArea anywhere
+    assert reading.gfa_m2 == pytest.approx(422.047, abs=1e-3) and "net area" in reading.gfa_derivation
+    walls = reading.lines[reading.lines["ifc_class"].str.startswith("IfcWall")]
+    # no quantity sets: Revit's dimensions pset (one wall has no Area: its Volume / layer thicknesses)
+    assert walls["quantity_source"].str.contains("area: PSet_Revit_Dimensions.").all()
+    assert walls["quantity_source"].str.contains("PSet_Revit_Dimensions.Area").mean() > 0.9
+    roof = reading.lines[reading.lines["ifc_class"] == "IfcRoof"]
+    assert roof["global_id"].nunique() == 1  # the aggregate holds the layers; its slab is not counted again
+    assert "assembly" in reading.unmapped.set_index("material").loc["Metal - Stud Layer", "flags"]
+
+
+def test_all_samples_score_end_to_end(library):
+    for name, gfa in (("ac20-fzk-haus.ifc", None), ("duplex-a-20110907.ifc", None), ("ifcopenhouse-ifc4.ifc", 50.0)):
+        reading = read_ifc(FIXTURES / name, gfa_m2=gfa, library=library)
+        score = mpeil.score(reading.building, library=library).scores["score"].iloc[0]
+        assert math.isfinite(score) and score > 0, name
+
+
+def test_ifcopenhouse_walls_from_geometry(library):
+    reading = read_ifc(FIXTURES / "ifcopenhouse-ifc4.ifc", gfa_m2=50.0, library=library)
+    walls = reading.lines[reading.lines["ifc_class"] == "IfcWall"]
+    assert len(walls) == 4 and walls["quantity_source"].str.contains("geometry:side_area").all()
+    # a 0.36 m brick layer: the layer volume (area × 0.36) equals the shape's own volume
+    for row in walls.itertuples():
+        assert row.volume_m3 == pytest.approx(row.area_m2 * 0.36)
+
+
+# ============================================================================ entry points
+def test_read_buildings_and_score_take_an_ifc_path(tmp_path):
+    path = _synthetic(tmp_path)
+    (building,) = read_buildings(path)
+    assert building.id == "Synthetic house"
+    result = mpeil.score(str(path), method="gwp")
+    assert result.provenance["input_file"] == str(path)
+
+
+def test_cli_ifc_out_suggest_and_write_results(tmp_path):
+    path = _synthetic(tmp_path)
+    out, suggestions, results = tmp_path / "b.json", tmp_path / "s.csv", tmp_path / "r.ifc"
+    run = CliRunner().invoke(
+        app,
+        ["ifc", str(path), "--out", str(out), "--suggest", str(suggestions), "--write-results", str(results)],
+    )
+    assert run.exit_code == 0, run.output
+    assert "Unobtainium" in run.output and out.exists() and results.exists()
+    import pandas as pd
+
+    table = pd.read_csv(suggestions).set_index("material")
+    assert table.loc["Beton", "mapped_to"] == CONCRETE
+    assert table.loc["Unobtainium", "volume_m3"] == pytest.approx(0.5)
+    bad = tmp_path / "bad.ifc"
+    bad.write_text("not a model", encoding="utf-8")
+    failed = CliRunner().invoke(app, ["ifc", str(bad)])
+    assert failed.exit_code == 1 and "ParseError" in failed.output and "Traceback" not in failed.output
+
+
+def test_suggest_ranks_library_names(tmp_path, library):
+    reading = read_ifc(_synthetic(tmp_path), library=library)
+    table = suggest(reading, library).set_index("material")
+    assert table.loc["Beton", "elements"] == 1  # W1 only: W2 is 'Concrete', W3 'Béton'
+    assert isinstance(table.loc["Minerale wol", "candidate_1"], str)
+
+
+def test_batch_reads_ifc(tmp_path):
+    from mpeil.batch.inputs import BUILDING_SUFFIXES, _parse
+
+    assert ".ifc" in BUILDING_SUFFIXES
+    data = _synthetic(tmp_path).read_bytes()
+    (building,) = _parse(data, ".ifc", str(tmp_path))
+    assert building.gross_floor_area_m2 == 100.0
