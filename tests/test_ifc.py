@@ -75,23 +75,45 @@ def _pset(model, product, name: str, values: dict) -> None:
     ifcopenshell.api.pset.edit_pset(model, pset=pset, properties=values)
 
 
-def _layered(model, storey, cls: str, name: str, layers: list[tuple[str, float]], qto: tuple[str, dict], **extra):
-    element = ifcopenshell.api.root.create_entity(model, ifc_class=cls, name=name, **extra)
+def _layered(model, storey, cls: str, name: str, layers: list[tuple[str, float]], qto: tuple[str, dict], usage=False):
+    element = ifcopenshell.api.root.create_entity(model, ifc_class=cls, name=name)
     ifcopenshell.api.spatial.assign_container(model, products=[element], relating_structure=storey)
     layer_set = ifcopenshell.api.material.add_material_set(model, name=name, set_type="IfcMaterialLayerSet")
     for material_name, thickness in layers:
         material = ifcopenshell.api.material.add_material(model, name=material_name)
         layer = ifcopenshell.api.material.add_layer(model, layer_set=layer_set, material=material)
         ifcopenshell.api.material.edit_layer(model, layer=layer, attributes={"LayerThickness": thickness})
-    ifcopenshell.api.material.assign_material(model, products=[element], type="IfcMaterialLayerSet", material=layer_set)
+    kind = "IfcMaterialLayerSetUsage" if usage else "IfcMaterialLayerSet"
+    ifcopenshell.api.material.assign_material(model, products=[element], type=kind, material=layer_set)
     _qto(model, element, *qto)
+    return element
+
+
+def _shared(model, storey, cls: str, name: str, set_type: str, materials: list[tuple[str, float]], qto: dict):
+    """An element with a constituent set (volume fractions) or a profile set, and its quantities."""
+    element = ifcopenshell.api.root.create_entity(model, ifc_class=cls, name=name)
+    ifcopenshell.api.spatial.assign_container(model, products=[element], relating_structure=storey)
+    material_set = ifcopenshell.api.material.add_material_set(model, name=name, set_type=set_type)
+    for material_name, fraction in materials:
+        material = ifcopenshell.api.material.add_material(model, name=material_name)
+        if set_type == "IfcMaterialConstituentSet":
+            part = ifcopenshell.api.material.add_constituent(model, constituent_set=material_set, material=material)
+            ifcopenshell.api.material.edit_constituent(
+                model, constituent=part, attributes={"Fraction": fraction}, material=material
+            )
+        else:
+            ifcopenshell.api.material.add_profile(model, profile_set=material_set, material=material)
+    ifcopenshell.api.material.assign_material(model, products=[element], type=set_type, material=material_set)
+    _qto(model, element, f"Qto_{cls[3:]}BaseQuantities", qto)
     return element
 
 
 def _synthetic(tmp_path: Path, millimetres: bool = False, gfa: bool = True) -> Path:
     """A wall (10 m²: concrete 0.20, air 0.04, mineral wool 0.10, 'Unobtainium' 0.05), an existing
-    wall (5 m², concrete 0.30), a demolished one (2 m², concrete 0.10), a steel beam
-    (0.01 m³, 5 m), a slab with the placeholder 'Solid 12345' (20 m², 0.2) and a door without material."""
+    wall (5 m², concrete 0.30, through a layer set usage), a demolished one (2 m², concrete 0.10),
+    a steel beam (0.01 m³, 5 m), a column of constituents (1 m³, 3 m: 0.9 concrete, 0.1 steel),
+    a timber member with a profile set (0.05 m³, no length), a slab with the placeholder
+    'Solid 12345' (20 m², 0.2) and a door without material."""
     model, storey = _project(millimetres)
     k = 1000.0 if millimetres else 1.0  # thickness in the file's length unit
     _layered(
@@ -103,7 +125,13 @@ def _synthetic(tmp_path: Path, millimetres: bool = False, gfa: bool = True) -> P
         ("Qto_WallBaseQuantities", {"NetSideArea": 10.0}),
     )
     existing = _layered(
-        model, storey, "IfcWall", "W2", [("Concrete", 0.30 * k)], ("Qto_WallBaseQuantities", {"NetSideArea": 5.0})
+        model,
+        storey,
+        "IfcWall",
+        "W2",
+        [("Concrete", 0.30 * k)],
+        ("Qto_WallBaseQuantities", {"NetSideArea": 5.0}),
+        usage=True,
     )
     _pset(model, existing, "Pset_WallCommon", {"Status": "EXISTING", "IsExternal": True})
     removed = _layered(model, storey, "IfcWall", "W3", [("Béton", 0.10 * k)], ("BaseQuantities", {"NetSideArea": 2.0}))
@@ -114,6 +142,16 @@ def _synthetic(tmp_path: Path, millimetres: bool = False, gfa: bool = True) -> P
     steel = ifcopenshell.api.material.add_material(model, name="Stahl S235")
     ifcopenshell.api.material.assign_material(model, products=[beam], type="IfcMaterial", material=steel)
     _qto(model, beam, "Qto_BeamBaseQuantities", {"NetVolume": 0.01, "Length": 5.0 * k})
+    _shared(
+        model,
+        storey,
+        "IfcColumn",
+        "C1",
+        "IfcMaterialConstituentSet",
+        [("Beton C25/30", 0.9), ("Staal", 0.1)],
+        {"NetVolume": 1.0, "Length": 3.0 * k},
+    )
+    _shared(model, storey, "IfcMember", "M1", "IfcMaterialProfileSet", [("Bois", 1.0)], {"NetVolume": 0.05})
     door = ifcopenshell.api.root.create_entity(model, ifc_class="IfcDoor", name="D1")
     ifcopenshell.api.spatial.assign_container(model, products=[door], relating_structure=storey)
     if gfa:
@@ -151,15 +189,29 @@ def test_layers_quantities_and_mass_match_hand_calculation(tmp_path, library, mi
     assert (beam.unit, beam.quantity) == ("m", pytest.approx(5.0))
     assert beam.layers[0].amount == pytest.approx(0.002) and beam.layers[0].unit == "m3"
     assert rows.loc[("B1", "Stahl S235"), "mass_kg"] == pytest.approx(78.5)
+    column = _element(reading, "C1")  # 0.9 m³ concrete (2070 kg) and 0.1 m³ steel (785 kg) over 3 m
+    assert (column.unit, column.quantity) == ("m", pytest.approx(3.0))
+    assert [line.amount for line in column.layers] == [pytest.approx(0.3), pytest.approx(0.1 / 3)]
+    assert rows.loc[("C1", "Beton C25/30"), "mass_kg"] == pytest.approx(2070.0)
+    assert rows.loc[("C1", "Staal"), "mass_kg"] == pytest.approx(785.0)
+    member = _element(reading, "M1")  # no length: one piece of 0.05 m³ timber (529 kg/m³)
+    assert (member.unit, member.quantity, member.layers[0].amount) == ("piece", 1.0, pytest.approx(0.05))
+    assert rows.loc[("M1", "Bois"), "mass_kg"] == pytest.approx(0.05 * 529.0)
+    assert rows.loc[("W2", "Concrete"), "volume_m3"] == pytest.approx(1.5)  # through the usage
 
 
 def test_gwp_a1a3_matches_hand_calculation(tmp_path, library):
     reading = read_ifc(_synthetic(tmp_path, millimetres=True), library=library)
-    result = mpeil.score(reading.building, method="gwp", library=library)
-    a1a3 = result.by_module("GWP-total", per_m2_year=False)["A1-A3"].iloc[0]
     # W1: 2 m³ concrete + 1 m³ wool; W2 (existing, 5 × 0.30 = 1.5 m³) is kept in place: no production;
-    # W3 (removed) counts its end of life only; beam 78.5 kg steel
-    expected = 2.0 * GWP_CONCRETE_M3 + 1.0 * GWP_WOOL_M3 + 78.5 * GWP_STEEL_KG
+    # W3 (removed) counts its end of life only; beam 78.5 kg steel; column 0.9 m³ concrete + 785 kg steel
+    # (mapped to the same two data sets); the member is timber (Konstruktionsvollholz: not in the literals,
+    # so it is taken out by scoring the building without it)
+    building = reading.building.model_copy(
+        update={"elements": [e for e in reading.building.elements if e.name != "M1"]}
+    )
+    result = mpeil.score(building, method="gwp", library=library)
+    a1a3 = result.by_module("GWP-total", per_m2_year=False)["A1-A3"].iloc[0]
+    expected = (2.0 + 0.9) * GWP_CONCRETE_M3 + 1.0 * GWP_WOOL_M3 + (78.5 + 785.0) * GWP_STEEL_KG
     assert a1a3 == pytest.approx(expected, rel=1e-9)
 
 
@@ -171,8 +223,8 @@ def test_unmapped_and_artefacts_are_listed_never_dropped(tmp_path, library):
     assert set(unmapped.loc["Solid 12345", "flags"].split(";")) == {"archicad_id", "placeholder"}
     assert unmapped.loc["(no material)", "elements"] == 1
     assert "Air space" not in unmapped.index
-    # mapped: 2 + 1 (W1) + 1.5 (W2) + 0.2 (W3) + 0.01 (beam) m³; unmapped 0.5 + 4.0 m³
-    mapped = 2.0 + 1.0 + 1.5 + 0.2 + 0.01
+    # mapped: 2 + 1 (W1) + 1.5 (W2) + 0.2 (W3) + 0.01 (beam) + 1 (column) + 0.05 (member) m³; unmapped 0.5 + 4.0 m³
+    mapped = 2.0 + 1.0 + 1.5 + 0.2 + 0.01 + 1.0 + 0.05
     assert reading.mapped_share["volume"] == pytest.approx(mapped / (mapped + 4.5))
     assert math.isnan(reading.mapped_share["mass"])  # the placeholder's mass cannot be estimated
     door = next(w for w in reading.warnings if "IfcDoor" in w)
@@ -289,7 +341,9 @@ def test_duplex_uses_revit_dimensions_and_net_space_area(library):
     assert walls["quantity_source"].str.contains("PSet_Revit_Dimensions.Area").mean() > 0.9
     roof = reading.lines[reading.lines["ifc_class"] == "IfcRoof"]
     assert roof["global_id"].nunique() == 1  # the aggregate holds the layers; its slab is not counted again
-    assert "assembly" in reading.unmapped.set_index("material").loc["Metal - Stud Layer", "flags"]
+    studs = reading.unmapped.set_index("material").loc["Metal - Stud Layer"]
+    assert "assembly" in studs["flags"] and math.isnan(studs["estimated_mass_kg"])  # no solid-steel estimate
+    assert not reading.lines.loc[reading.lines["material"] == "Misc. Air Layers - Air Space", "dataset_id"].any()
 
 
 def test_all_samples_score_end_to_end(library):
@@ -311,9 +365,11 @@ def test_ifcopenhouse_walls_from_geometry(library):
 # ============================================================================ entry points
 def test_read_buildings_and_score_take_an_ifc_path(tmp_path):
     path = _synthetic(tmp_path)
-    (building,) = read_buildings(path)
+    with pytest.warns(UserWarning, match="Unobtainium"):
+        (building,) = read_buildings(path)
     assert building.id == "Synthetic house"
-    result = mpeil.score(str(path), method="gwp")
+    with pytest.warns(UserWarning, match="mapped share of the volume"):
+        result = mpeil.score(str(path), method="gwp")
     assert result.provenance["input_file"] == str(path)
 
 

@@ -127,6 +127,17 @@ def _read_ifc_building(path: Path) -> Building:
     from .ifc import read_ifc
 
     reading = read_ifc(path)
+    unmapped = reading.unmapped
+    if not unmapped.empty:
+        import warnings
+
+        names = ", ".join(unmapped["material"].astype(str)[:5]) + (", …" if len(unmapped) > 5 else "")
+        warnings.warn(
+            f"{path}: {len(unmapped)} materials map to no data set ({names}); mapped share of the volume "
+            f"{reading.mapped_share['volume']:.1%}; see mpeil.readers.ifc.read_ifc or `mpeil ifc`",
+            UserWarning,
+            stacklevel=3,
+        )
     if reading.building is None:
         raise InputError(
             "no material of the IFC model maps to a data set; run `mpeil ifc FILE --suggest mapping.csv`",

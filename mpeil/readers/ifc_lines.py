@@ -261,8 +261,9 @@ def unmapped_table(lines: pd.DataFrame, context: Context) -> pd.DataFrame:
 
 
 def _estimated_mass(material: str, flags: list[str], volume: float, context: Context) -> float:
-    """Volume × the density of the best-ranked library candidate; NaN for artefacts and unknowns."""
-    if set(flags) & {*_UNUSABLE, "no_name", "no_material"} or not math.isfinite(volume):
+    """Volume × the density of the best-ranked library candidate; NaN for artefacts and unknowns
+    (a framing zone's volume × a solid density is exactly the overstatement the flag warns of)."""
+    if set(flags) & {*_UNUSABLE, "assembly", "no_name", "no_material"} or not math.isfinite(volume):
         return math.nan
     key = context.artefacts.strip_id(material)
     best = rank_candidates(key, context.library.datasets, 1, context.thresholds["suggest_min_score"])
