@@ -80,8 +80,9 @@ def _quantities(element: Any, parts: list[Part], context: Context, geometry: boo
     if layered and math.isnan(found.area) and math.isfinite(found.volume) and thickness > 0:
         found.area = found.volume / thickness
         found.sources["area"] = f"{found.sources['volume']} / layer thicknesses"
+    # an element without material still gets its volume, so the unmapped list says how much is missing
     missing = math.isnan(found.area) if layered else math.isnan(found.volume)
-    if parts and missing and geometry:
+    if missing and geometry:
         problem = geometry_quantities(element, kind, found)
         if problem:
             context.warnings.append(f"{element_label(element)}: {problem}")
@@ -266,7 +267,7 @@ def _estimated_mass(material: str, flags: list[str], volume: float, context: Con
     if set(flags) & {*_UNUSABLE, "assembly", "no_name", "no_material"} or not math.isfinite(volume):
         return math.nan
     key = context.artefacts.strip_id(material)
-    best = rank_candidates(key, context.library.datasets, 1, context.thresholds["suggest_min_score"])
+    best = rank_candidates(key, context.library.datasets, 1, context.thresholds["mass_estimate_min_score"])
     if best.empty:
         return math.nan
     return volume * _mass_per(context.library, context.library.resolve(best["dataset_id"].iloc[0]), "m3")
