@@ -115,6 +115,7 @@ def element_lines(element: Any, context: Context, geometry: bool) -> Element | N
         "status": state,
         "area_m2": found.area,
         "length_m": found.length,
+        "quantity_source": "; ".join(f"{k}: {v}" for k, v in found.sources.items()) or "none",
     }
     if not parts:
         context.warnings.append(f"{element_label(element)}: has no material")
@@ -122,7 +123,6 @@ def element_lines(element: Any, context: Context, geometry: bool) -> Element | N
         return None
     layered = any(p.kind == "layer" for p in parts)
     quantity, unit = _element_quantity(unit, layered, found)
-    base["quantity_source"] = "; ".join(f"{k}: {v}" for k, v in found.sources.items()) or "none"
     if not math.isfinite(quantity) or (not layered and math.isnan(found.volume)):
         context.warnings.append(f"{element_label(element)}: has no quantity (no quantity set, no usable geometry)")
     layers = []
