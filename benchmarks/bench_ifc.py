@@ -18,12 +18,13 @@ import os
 import platform
 import time
 from pathlib import Path
+from typing import Any
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "ifc"
 SAMPLES = {"ac20-fzk-haus.ifc": None, "duplex-a-20110907.ifc": None, "ifcopenhouse-ifc4.ifc": 50.0}
 
 
-def _best(function, repeat: int) -> tuple[float, object]:
+def _best(function, repeat: int) -> tuple[float, Any]:
     best, value = float("inf"), None
     for _ in range(repeat):
         start = time.perf_counter()
@@ -47,7 +48,7 @@ def main() -> None:
     load_start = time.perf_counter()
     library = load_library()
     load_seconds = time.perf_counter() - load_start
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, gfa in SAMPLES.items():
         path = FIXTURES / name
         open_s, model = _best(lambda p=path: ifcopenshell.open(str(p)), args.repeat)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import ifcopenshell
 import ifcopenshell.api.aggregate
@@ -76,6 +77,7 @@ def _pset(model, product, name: str, values: dict) -> None:
 
 
 def _layered(model, storey, cls: str, name: str, layers: list[tuple[str, float]], qto: tuple[str, dict], usage=False):
+    kind: Any = "IfcMaterialLayerSetUsage" if usage else "IfcMaterialLayerSet"
     element = ifcopenshell.api.root.create_entity(model, ifc_class=cls, name=name)
     ifcopenshell.api.spatial.assign_container(model, products=[element], relating_structure=storey)
     layer_set = ifcopenshell.api.material.add_material_set(model, name=name, set_type="IfcMaterialLayerSet")
@@ -83,13 +85,12 @@ def _layered(model, storey, cls: str, name: str, layers: list[tuple[str, float]]
         material = ifcopenshell.api.material.add_material(model, name=material_name)
         layer = ifcopenshell.api.material.add_layer(model, layer_set=layer_set, material=material)
         ifcopenshell.api.material.edit_layer(model, layer=layer, attributes={"LayerThickness": thickness})
-    kind = "IfcMaterialLayerSetUsage" if usage else "IfcMaterialLayerSet"
     ifcopenshell.api.material.assign_material(model, products=[element], type=kind, material=layer_set)
     _qto(model, element, *qto)
     return element
 
 
-def _shared(model, storey, cls: str, name: str, set_type: str, materials: list[tuple[str, float]], qto: dict):
+def _shared(model, storey, cls: str, name: str, set_type: Any, materials: list[tuple[str, float]], qto: dict):
     """An element with a constituent set (volume fractions) or a profile set, and its quantities."""
     element = ifcopenshell.api.root.create_entity(model, ifc_class=cls, name=name)
     ifcopenshell.api.spatial.assign_container(model, products=[element], relating_structure=storey)
