@@ -295,6 +295,27 @@ def test_write_back_round_trip(tmp_path, library):
 
 
 # ============================================================================ bad input
+def test_implausible_layer_thickness_is_warned_and_not_scored(tmp_path, library):
+    model, storey = _project(millimetres=True)
+    wall = _layered(  # 20,000 mm: a thickness typed in metres into a millimetre model… times 1000
+        model,
+        storey,
+        "IfcWall",
+        "W9",
+        [("Beton", 20000.0), ("Beton", 200.0)],
+        ("Qto_WallBaseQuantities", {"NetSideArea": 4.0}),
+    )
+    _qto(model, storey, "Qto_BuildingStoreyBaseQuantities", {"GrossFloorArea": 50.0})
+    path = tmp_path / "thick.ifc"
+    model.write(str(path))
+    reading = read_ifc(path, library=library)
+    warning = next(w for w in reading.warnings if "layer_thickness" in w)
+    assert warning.startswith(f"#{wall.id()} ({wall.GlobalId}) layer C1 'Beton': 20 m thick, over 10 m")
+    (line,) = _element(reading, "W9").layers  # only the 0.2 m layer is scored
+    assert line.amount == pytest.approx(0.2) and line.layer == "C2"
+    assert "implausible_thickness" in reading.unmapped.set_index("material").loc["Beton", "flags"]
+
+
 def test_bad_files_raise_typed_errors(tmp_path, library):
     text = tmp_path / "notes.ifc"
     text.write_text("hello", encoding="utf-8")
@@ -336,6 +357,7 @@ def test_duplex_uses_revit_dimensions_and_net_space_area(library):
     reading = read_ifc(FIXTURES / "duplex-a-20110907.ifc", library=library)
     # census: 21 spaces, GSA BIM Area sum 422.047 m², no GrossFloorArea anywhere
     assert reading.gfa_m2 == pytest.approx(422.047, abs=1e-3) and "net area" in reading.gfa_derivation
+    assert reading.building.id == "Duplex Apartment"  # IfcBuilding has no name: the project's LongName
     walls = reading.lines[reading.lines["ifc_class"].str.startswith("IfcWall")]
     # no quantity sets: Revit's dimensions pset (one wall has no Area: its Volume / layer thicknesses)
     assert walls["quantity_source"].str.contains("area: PSet_Revit_Dimensions.").all()

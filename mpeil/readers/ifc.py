@@ -108,15 +108,20 @@ def _has_end(path: Path) -> bool:
         return b"END-ISO-10303-21" in handle.read().upper()
 
 
-def _check_size(path: Path) -> None:
+def batch_limit(name: str) -> float:
+    """The maximum of one row of ``data/batch_limits.csv`` (in that row's unit)."""
     from ..paths import data_dir
 
+    limits = pd.read_csv(data_dir() / "batch_limits.csv", comment="#")
+    return float(limits.loc[limits["name"] == name, "maximum"].astype(float).iloc[0])
+
+
+def _check_size(path: Path) -> None:
     try:
         size = path.stat().st_size
     except OSError as exc:
         raise ParseError(f"cannot read the file: {exc.strerror}", file=str(path)) from None
-    limits = pd.read_csv(data_dir() / "batch_limits.csv", comment="#")
-    maximum = float(limits.loc[limits["name"] == "file_size", "maximum"].astype(float).iloc[0])
+    maximum = batch_limit("file_size")
     if size > maximum:
         raise ParseError(
             f"the file is {size} bytes, over the limit of {maximum:.0f} (data/batch_limits.csv file_size)",
@@ -147,7 +152,8 @@ def read_ifc(
     units = file_units(model)
     rules = mapping if isinstance(mapping, MaterialMapping) else load_mapping(mapping)
     library = library if library is not None else load_library()
-    context = Context(file, units, rules, load_artefacts(), library, load_thresholds(), load_element_types())
+    thresholds = {**load_thresholds(), "layer_thickness_max": batch_limit("layer_thickness")}
+    context = Context(file, units, rules, load_artefacts(), library, thresholds, load_element_types())
     elements: list[Element] = []
     for element in _building_elements(model):
         built = element_lines(element, context, geometry)
@@ -224,8 +230,7 @@ def _building(
             file=file,
             field="gross_floor_area_m2",
         )
-    buildings = model.by_type("IfcBuilding")
-    name = (buildings[0].Name or "").strip() if buildings else ""
+    name = _building_name(model)
     kept = any(line.existing or line.removed for element in elements for line in element.layers)
     metadata = {
         "source": f"IFC {model.schema}: {Path(file).name}",
@@ -244,6 +249,17 @@ def _building(
             "metadata": metadata,
         }
     )
+
+
+def _building_name(model: Any) -> str:
+    """IfcBuilding Name or LongName, else IfcProject LongName or Name ('' when none is given)."""
+    candidates = [(b.Name, b.LongName) for b in model.by_type("IfcBuilding")[:1]]
+    candidates += [(p.LongName, p.Name) for p in model.by_type("IfcProject")[:1]]
+    for pair in candidates:
+        for text in pair:
+            if text and str(text).strip():
+                return str(text).strip()
+    return ""
 
 
 def suggest(reading: IfcReading, library: EPDLibrary, limit: int | None = None) -> pd.DataFrame:

@@ -166,7 +166,15 @@ def _part_line(
     if "air" in flags:
         row.update(mapping="air layer (no mass)", mass_kg=0.0, flags=";".join(flags))
         return None
-    rule = None if (set(flags) & {*_UNUSABLE, "no_name"}) else context.mapping.match(key)
+    limit = context.thresholds["layer_thickness_max"]
+    if part.thickness_m > limit:  # NaN (not a layer) compares False
+        flags.append("implausible_thickness")
+        context.warnings.append(
+            f"#{row['step_id']} ({row['global_id']}) layer {row['layer']} {part.material!r}: "
+            f"{part.thickness_m:g} m thick, over {limit:g} m (data/batch_limits.csv layer_thickness): "
+            "a thickness in the wrong unit? Not scored"
+        )
+    rule = None if (set(flags) & {*_UNUSABLE, "no_name", "implausible_thickness"}) else context.mapping.match(key)
     row["flags"] = ";".join(flags)
     if rule is None or ("assembly" in flags and rule.default):
         return None  # a framing zone is mapped only by a user's rule: the default cannot know the stud spacing
