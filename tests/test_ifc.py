@@ -273,6 +273,27 @@ def test_user_mapping_comes_first(tmp_path, library):
         read_ifc(_synthetic(tmp_path), mapping=bad, library=library)
 
 
+@pytest.mark.parametrize(
+    "names",
+    [
+        ("Gewapend beton", "Béton armé", "Stahlbeton 65690", "Reinforced concrete"),
+        ("Betonstaal", "Acier à béton", "Betonstahl", "Rebar"),
+        ("Minerale wol", "Laine de roche", "Mineralwolle", "Rock wool"),
+        ("Gipskartonplaat", "Plaque de plâtre", "Gipskarton", "Plasterboard"),
+        ("Baksteen", "Brique", "Ziegel", "Masonry - Brick"),
+        ("Dakpan", "Tuile", "Dachziegel", "Roof tile"),
+        ("Multiplex", "Contreplaqué", "Sperrholz", "Wood - Sheathing - plywood"),
+    ],
+)
+def test_default_mapping_speaks_four_languages(names):
+    """The same material in Dutch, French, German and English maps to one data set."""
+    from mpeil.readers.ifc_mapping import load_artefacts, load_mapping
+
+    mapping, artefacts = load_mapping(), load_artefacts()
+    targets = {mapping.match(artefacts.strip_id(name)).target for name in names}  # type: ignore[union-attr]
+    assert len(targets) == 1
+
+
 # ============================================================================ write-back
 def test_write_back_round_trip(tmp_path, library):
     source = _synthetic(tmp_path)
