@@ -316,6 +316,29 @@ def test_write_back_round_trip(tmp_path, library):
 
 
 # ============================================================================ bad input
+def test_aggregates_are_counted_once(tmp_path, library):
+    """A stair without material is read through its flight; a roof with material instead of its slab."""
+    model, storey = _project(millimetres=False)
+    stair = ifcopenshell.api.root.create_entity(model, ifc_class="IfcStair", name="stair")
+    ifcopenshell.api.spatial.assign_container(model, products=[stair], relating_structure=storey)
+    flight = ifcopenshell.api.root.create_entity(model, ifc_class="IfcStairFlight", name="flight")
+    concrete = ifcopenshell.api.material.add_material(model, name="Beton")
+    ifcopenshell.api.material.assign_material(model, products=[flight], type="IfcMaterial", material=concrete)
+    ifcopenshell.api.aggregate.assign_object(model, products=[flight], relating_object=stair)
+    _qto(model, flight, "BaseQuantities", {"NetVolume": 1.2})
+    roof = _layered(model, storey, "IfcRoof", "roof", [("Beton", 0.25)], ("BaseQuantities", {"NetArea": 8.0}))
+    slab = ifcopenshell.api.root.create_entity(model, ifc_class="IfcSlab", name="roof slab")
+    ifcopenshell.api.aggregate.assign_object(model, products=[slab], relating_object=roof)
+    _qto(model, storey, "Qto_BuildingStoreyBaseQuantities", {"GrossFloorArea": 50.0})
+    path = tmp_path / "aggregates.ifc"
+    model.write(str(path))
+    reading = read_ifc(path, library=library)
+    assert sorted(e.name for e in reading.building.elements) == ["flight", "roof"]
+    assert reading.lines["element_name"].tolist() == ["roof", "flight"]  # no row for the stair or the slab
+    rows = reading.lines.set_index("element_name")
+    assert rows.loc["flight", "volume_m3"] == pytest.approx(1.2) and rows.loc["roof", "volume_m3"] == pytest.approx(2.0)
+
+
 def test_implausible_layer_thickness_is_warned_and_not_scored(tmp_path, library):
     model, storey = _project(millimetres=True)
     wall = _layered(  # 20,000 mm: a thickness typed in metres into a millimetre model… times 1000

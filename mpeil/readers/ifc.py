@@ -199,7 +199,7 @@ def _building_elements(model: Any) -> list[Any]:
 
     An aggregate that has a material is read and its parts are not (Revit puts the roof's
     layer set on the IfcRoof and none on its slab); an aggregate without a material is left
-    to its parts.
+    to its parts when some of them are of the classes read (a stair to its flights).
     """
     import ifcopenshell.util.element as util
 
@@ -213,8 +213,10 @@ def _building_elements(model: Any) -> list[Any]:
             parent = util.get_aggregate(element)
             if parent is not None and parent.is_a("IfcElement") and util.get_material(parent) is not None:
                 continue
-            if util.get_parts(element) and util.get_material(element) is None:
-                continue
+            parts = util.get_parts(element) or []
+            read_parts = [p for p in parts if any(p.is_a(c) for c in ELEMENT_CLASSES)]
+            if read_parts and util.get_material(element) is None:
+                continue  # its parts are read instead
             chosen.append(element)
     return chosen
 
