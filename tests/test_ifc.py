@@ -262,9 +262,11 @@ def test_gfa_derivation_disagreement_and_override(tmp_path, library):
 
 def test_user_mapping_comes_first(tmp_path, library):
     mapping = tmp_path / "map.csv"
-    mapping.write_text(f"pattern,kind,target,basis\n^unobtainium$,dataset,{STEEL},thickness\n", encoding="utf-8")
+    rows = f"^unobtainium$,dataset,{STEEL},thickness\n^solid$,dataset,{CONCRETE},thickness\n"
+    mapping.write_text("pattern,kind,target,basis\n" + rows, encoding="utf-8")
     reading = read_ifc(_synthetic(tmp_path), mapping=mapping, library=library)
-    assert "Unobtainium" not in set(reading.unmapped["material"])
+    assert not {"Unobtainium", "Solid 12345"} & set(reading.unmapped["material"])  # a user may map a placeholder
+    assert _element(reading, "S1").layers[0].product == CONCRETE
     rows = reading.lines.set_index(["element_name", "material"])
     assert rows.loc[("W1", "Unobtainium"), "mass_kg"] == pytest.approx(0.5 * 7850.0)
     bad = tmp_path / "bad.csv"
@@ -290,7 +292,7 @@ def test_default_mapping_speaks_four_languages(names):
     from mpeil.readers.ifc_mapping import load_artefacts, load_mapping
 
     mapping, artefacts = load_mapping(), load_artefacts()
-    targets = {mapping.match(artefacts.strip_id(name)).target for name in names}  # type: ignore[union-attr]
+    targets = {mapping.match(artefacts.strip_id(name)).target for name in names}
     assert len(targets) == 1
 
 
@@ -451,9 +453,16 @@ def test_cli_ifc_out_suggest_and_write_results(tmp_path):
     assert "Unobtainium" in run.output and out.exists() and results.exists()
     import pandas as pd
 
-    table = pd.read_csv(suggestions).set_index("material")
-    assert table.loc["Beton", "mapped_to"] == CONCRETE
-    assert table.loc["Unobtainium", "volume_m3"] == pytest.approx(0.5)
+    table = pd.read_csv(suggestions, keep_default_na=False).set_index("material")
+    assert table.loc["Beton", "target"] == CONCRETE and table.loc["Unobtainium", "target"] == ""
+    assert float(table.loc["Unobtainium", "volume_m3"]) == pytest.approx(0.5)
+    # the user confirms a target: the file is a mapping file as it is
+    table.loc["Unobtainium", "target"] = STEEL
+    table.reset_index().to_csv(suggestions, index=False)
+    again = CliRunner().invoke(app, ["ifc", str(path), "--mapping", str(suggestions)])
+    assert again.exit_code == 0, again.output
+    unmapped_part = again.output.split("unmapped materials:")[1].split("warning")[0]
+    assert "Unobtainium" not in unmapped_part and "Solid 12345" in unmapped_part
     bad = tmp_path / "bad.ifc"
     bad.write_text("not a model", encoding="utf-8")
     failed = CliRunner().invoke(app, ["ifc", str(bad)])
@@ -465,6 +474,8 @@ def test_suggest_ranks_library_names(tmp_path, library):
     table = suggest(reading, library).set_index("material")
     assert table.loc["Beton", "elements"] == 1  # W1 only: W2 is 'Concrete', W3 'Béton'
     assert isinstance(table.loc["Minerale wol", "candidate_1"], str)
+    assert table.loc["Solid 12345", "pattern"] == "^Solid$"  # the ArchiCAD id is stripped
+    assert table.loc["(no material)", "pattern"] == ""  # nothing to match: never a rule
 
 
 def test_batch_reads_ifc(tmp_path):

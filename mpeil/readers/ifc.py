@@ -265,27 +265,38 @@ def _building_name(model: Any) -> str:
 
 
 def suggest(reading: IfcReading, library: EPDLibrary, limit: int | None = None) -> pd.DataFrame:
-    """Per distinct material: its quantities, its mapping (if any) and the best-ranked candidates."""
+    """Per distinct material: a mapping row to confirm, its quantities and the ranked candidates.
+
+    The first columns are those of a mapping file (:mod:`mpeil.readers.ifc_mapping`):
+    ``pattern`` matches exactly this material name (its ArchiCAD id stripped), ``target`` is the
+    data set it maps to now, or empty. Fill in ``target`` (e.g. from ``candidate_1``), check
+    ``basis``, and pass the file back with ``--mapping``: rows without a target are skipped.
+    """
     thresholds = load_thresholds()
     limit = int(limit or thresholds["suggest_candidates"])
     artefacts = load_artefacts()
     rows = []
-    lines = reading.lines
-    for material, group in lines.groupby("material", sort=True, dropna=False):
+    for material, group in reading.lines.groupby("material", sort=True, dropna=False):
         key = artefacts.strip_id(str(material))
         no_name = material in ("(no material)", "(unnamed)")
-        candidates = rank_candidates("" if no_name else key, library.datasets, limit, thresholds["suggest_min_score"])
+        mapped = group.dropna(subset=["dataset_id"])
         row: dict[str, Any] = {
+            "pattern": "" if no_name else f"^{re.escape(key)}$",
+            "kind": "dataset",
+            "target": mapped["dataset_id"].iloc[0] if len(mapped) else "",
+            "basis": mapped["basis"].iloc[0] if len(mapped) else "thickness",
+            "waste_category": "",
+            "note": f"mapped by {mapped['mapping'].iloc[0]}" if len(mapped) else "",
             "material": material,
             "elements": group["global_id"].nunique(),
             "volume_m3": group["volume_m3"].sum(min_count=1),
             "area_m2": group.drop_duplicates("global_id")["area_m2"].sum(min_count=1),
-            "mapped_to": next((d for d in group["dataset_id"] if isinstance(d, str)), ""),
-            "flags": ";".join(sorted({f for text in group["flags"] for f in str(text).split(";") if f})),
+            "flags": ";".join(sorted({f for text in group["flags"].fillna("") for f in str(text).split(";") if f})),
         }
+        candidates = rank_candidates("" if no_name else key, library.datasets, limit, thresholds["suggest_min_score"])
         for rank, candidate in enumerate(candidates.to_dict("records"), start=1):
-            row[f"candidate_{rank}"] = candidate["dataset_id"]
             names = [n for n in (candidate["name_en"], candidate["name_de"]) if isinstance(n, str) and n]
+            row[f"candidate_{rank}"] = candidate["dataset_id"]
             row[f"candidate_{rank}_name"] = names[0] if names else ""
             row[f"candidate_{rank}_score"] = round(float(candidate["score"]), 1)
         rows.append(row)

@@ -20,6 +20,8 @@ __all__ = ["Context", "element_lines", "unmapped_table", "shares", "element_labe
 _SIDE = ("IfcWall", "IfcCurtainWall", "IfcPlate")
 _OPENING = ("IfcWindow", "IfcDoor")
 _UNUSABLE = ("placeholder", "hatch")
+#: artefacts that only a rule of the user's mapping file maps (the default mapping cannot know)
+_USER_ONLY = {*_UNUSABLE, "assembly"}
 
 
 @dataclass
@@ -174,10 +176,10 @@ def _part_line(
             f"{part.thickness_m:g} m thick, over {limit:g} m (data/batch_limits.csv layer_thickness): "
             "a thickness in the wrong unit? Not scored"
         )
-    rule = None if (set(flags) & {*_UNUSABLE, "no_name", "implausible_thickness"}) else context.mapping.match(key)
+    rule = None if (set(flags) & {"no_name", "implausible_thickness"}) else context.mapping.match(key)
     row["flags"] = ";".join(flags)
-    if rule is None or ("assembly" in flags and rule.default):
-        return None  # a framing zone is mapped only by a user's rule: the default cannot know the stud spacing
+    if rule is None or (rule.default and set(flags) & _USER_ONLY):
+        return None  # only the user can say what a placeholder, a fill or a framing zone is made of
     return _mapped_line(rule, part, row, found, quantity, layered, context)
 
 

@@ -3,8 +3,9 @@
 A mapping file is a CSV with the columns of ``data/ifc/default_mapping.csv``:
 ``pattern`` (regular expression, case-insensitive, searched in the material name after the
 ArchiCAD numeric suffix is stripped), ``kind`` (``dataset`` or ``template``), ``target``,
-``basis`` (``thickness`` or ``area``), ``waste_category`` and ``note``. Lines starting with
-``#`` are comments. Rows are tried in order, a user file before the shipped default.
+``basis`` (``thickness`` or ``area``), ``waste_category`` and ``note``; other columns are
+ignored. Lines starting with ``#`` are comments; a row without ``target`` is skipped (an
+unconfirmed suggestion). Rows are tried in order, a user file before the shipped default.
 
 ``data/ifc/artefacts.csv`` names the modelling artefacts (placeholders, hatch patterns,
 ArchiCAD ids, air layers, framing zones) and ``data/ifc/thresholds.csv`` the thresholds.
@@ -79,6 +80,8 @@ def _parse_rules(path: Path, default: bool = False) -> list[MappingRule]:
         raise ParseError(f"a mapping file needs the columns {', '.join(MAPPING_COLUMNS)}", file=str(path))
     rules = []
     for number, row in enumerate(rows, start=1):
+        if not (row.get("target") or "").strip():
+            continue  # a suggestion not confirmed yet (mpeil ifc --suggest writes such rows)
         where = {"file": str(path), "layer": f"row {number}"}
         kind = (row.get("kind") or "dataset").strip()
         basis = (row.get("basis") or "thickness").strip()
@@ -91,8 +94,8 @@ def _parse_rules(path: Path, default: bool = False) -> list[MappingRule]:
         except (re.error, TypeError) as exc:
             raise InputError(f"pattern is not a regular expression: {exc}", field="pattern", **where) from None
         target = (row.get("target") or "").strip()
-        if not target:
-            raise InputError("target is empty", field="target", **where)
+        if not (row.get("pattern") or "").strip():
+            raise InputError("pattern is empty (it would match every material)", field="pattern", **where)
         waste = (row.get("waste_category") or "").strip() or None
         rules.append(MappingRule(pattern, kind, target, basis, waste, f"{path.name}:{number}", default))
     return rules
