@@ -422,6 +422,19 @@ def test_all_samples_score_end_to_end(library):
         assert math.isfinite(score) and score > 0, name
 
 
+def test_write_back_into_an_ifc2x3_model(tmp_path, library):
+    source = FIXTURES / "duplex-a-20110907.ifc"
+    reading = read_ifc(source, library=library)
+    result = mpeil.score(reading.building, library=library)
+    out = write_results(source, tmp_path / "duplex-scored.ifc", result, reading.building)
+    model = ifcopenshell.open(str(out))
+    assert model.schema == "IFC2X3"
+    building = ifcopenshell.util.element.get_psets(model.by_type("IfcBuilding")[0])[BUILDING_PSET]
+    assert building["Score"] == pytest.approx(result.scores["score"].iloc[0], rel=1e-12)
+    scored = [e for e in model.by_type("IfcElement") if ELEMENT_PSET in ifcopenshell.util.element.get_psets(e)]
+    assert len(scored) == len(reading.building.elements) == 99
+
+
 def test_ifcopenhouse_walls_from_geometry(library):
     reading = read_ifc(FIXTURES / "ifcopenhouse-ifc4.ifc", gfa_m2=50.0, library=library)
     walls = reading.lines[reading.lines["ifc_class"] == "IfcWall"]
