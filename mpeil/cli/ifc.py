@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -25,9 +26,9 @@ def _summary(reading, console) -> None:
     elements = 0 if reading.building is None else len(reading.building.elements)
     console.print(f"elements scored: {elements}; material lines read: {len(reading.lines)}", highlight=False)
     console.print(f"gross floor area: {reading.gfa_m2:.2f} m² ({reading.gfa_derivation})", highlight=False)
-    mass = "unknown" if share["mass"] != share["mass"] else f"{share['mass']:.1%}"
+    volume, mass = (f"{share[k]:.1%}" if math.isfinite(share[k]) else "unknown" for k in ("volume", "mass"))
     console.print(
-        f"mapped share: volume {share['volume']:.1%} "
+        f"mapped share: volume {volume} "
         f"({share['mapped_volume_m3']:.2f} of {share['mapped_volume_m3'] + share['unmapped_volume_m3']:.2f} m³), "
         f"mass {mass}",
         highlight=False,

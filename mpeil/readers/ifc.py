@@ -238,9 +238,10 @@ def _building(
         "source": f"IFC {model.schema}: {Path(file).name}",
         "ifc_length_unit": units.length_name,
         "gfa_derivation": derivation,
-        "mapped_volume_share": f"{share['volume']:.4f}",
-        "mapped_mass_share": f"{share['mass']:.4f}",
     }
+    for key in ("volume", "mass"):  # an unknown share is left out, not written as "nan"
+        if math.isfinite(share[key]):
+            metadata[f"mapped_{key}_share"] = f"{share[key]:.4f}"
     return Building.model_validate(
         {
             "id": name or Path(file).stem,
