@@ -49,6 +49,15 @@ def library():
     return load_library()
 
 
+SAMPLE_GFA = {"ac20-fzk-haus.ifc": None, "duplex-a-20110907.ifc": None, "ifcopenhouse-ifc4.ifc": 50.0}
+
+
+@pytest.fixture(scope="module")
+def samples(library):
+    """The shipped samples, each read once (IfcOpenHouse states no GFA: 50 m² is given)."""
+    return {name: read_ifc(FIXTURES / name, gfa_m2=gfa, library=library) for name, gfa in SAMPLE_GFA.items()}
+
+
 # ============================================================================ synthetic models
 def _project(millimetres: bool):
     model = ifcopenshell.api.project.create_file(version="IFC4")
@@ -386,8 +395,8 @@ def test_bad_files_raise_typed_errors(tmp_path, library):
 
 
 # ============================================================================ shipped samples
-def test_fzk_haus_quantities_and_gfa_match_the_census(library):
-    reading = read_ifc(FIXTURES / "ac20-fzk-haus.ifc", library=library)
+def test_fzk_haus_quantities_and_gfa_match_the_census(samples):
+    reading = samples["ac20-fzk-haus.ifc"]
     # census.json: 13 walls, BaseQuantities NetSideArea sum 190.466 m²; building GrossFloorArea 241.498 m²
     walls = reading.lines[reading.lines["ifc_class"].str.startswith("IfcWall")].drop_duplicates("global_id")
     assert len(walls) == 13
@@ -399,8 +408,8 @@ def test_fzk_haus_quantities_and_gfa_match_the_census(library):
     assert "Leichtbeton 102890359" not in flags.index  # the ArchiCAD id is stripped before matching
 
 
-def test_duplex_uses_revit_dimensions_and_net_space_area(library):
-    reading = read_ifc(FIXTURES / "duplex-a-20110907.ifc", library=library)
+def test_duplex_uses_revit_dimensions_and_net_space_area(samples):
+    reading = samples["duplex-a-20110907.ifc"]
     # census: 21 spaces, GSA BIM Area sum 422.047 m², no GrossFloorArea anywhere
     assert reading.gfa_m2 == pytest.approx(422.047, abs=1e-3) and "net area" in reading.gfa_derivation
     assert reading.building.id == "Duplex Apartment"  # IfcBuilding has no name: the project's LongName
@@ -415,16 +424,15 @@ def test_duplex_uses_revit_dimensions_and_net_space_area(library):
     assert not reading.lines.loc[reading.lines["material"] == "Misc. Air Layers - Air Space", "dataset_id"].any()
 
 
-def test_all_samples_score_end_to_end(library):
-    for name, gfa in (("ac20-fzk-haus.ifc", None), ("duplex-a-20110907.ifc", None), ("ifcopenhouse-ifc4.ifc", 50.0)):
-        reading = read_ifc(FIXTURES / name, gfa_m2=gfa, library=library)
+def test_all_samples_score_end_to_end(samples, library):
+    for name, reading in samples.items():
         score = mpeil.score(reading.building, library=library).scores["score"].iloc[0]
         assert math.isfinite(score) and score > 0, name
 
 
-def test_write_back_into_an_ifc2x3_model(tmp_path, library):
+def test_write_back_into_an_ifc2x3_model(tmp_path, samples, library):
     source = FIXTURES / "duplex-a-20110907.ifc"
-    reading = read_ifc(source, library=library)
+    reading = samples["duplex-a-20110907.ifc"]
     result = mpeil.score(reading.building, library=library)
     out = write_results(source, tmp_path / "duplex-scored.ifc", result, reading.building)
     model = ifcopenshell.open(str(out))
@@ -435,8 +443,8 @@ def test_write_back_into_an_ifc2x3_model(tmp_path, library):
     assert len(scored) == len(reading.building.elements) == 99
 
 
-def test_ifcopenhouse_walls_from_geometry(library):
-    reading = read_ifc(FIXTURES / "ifcopenhouse-ifc4.ifc", gfa_m2=50.0, library=library)
+def test_ifcopenhouse_walls_from_geometry(samples):
+    reading = samples["ifcopenhouse-ifc4.ifc"]
     walls = reading.lines[reading.lines["ifc_class"] == "IfcWall"]
     assert len(walls) == 4 and walls["quantity_source"].str.contains("geometry:side_area").all()
     # a 0.36 m brick layer: the layer volume (area × 0.36) equals the shape's own volume
