@@ -406,6 +406,10 @@ def test_fzk_haus_quantities_and_gfa_match_the_census(samples):
     flags = reading.unmapped.set_index("material")["flags"]
     assert "placeholder" in flags["Solid"] and "hatch" in flags["Radial Gradient Fill 1515460218"]
     assert "Leichtbeton 102890359" not in flags.index  # the ArchiCAD id is stripped before matching
+    # no IsExternal on the walls: the space boundaries say it, and agree with the names (Wand-Ext / Wand-Int)
+    expected = walls["element_name"].str.contains("-Ext-").map({True: "EW", False: "nLbIW"})
+    assert (walls["element_type"] == expected).all()
+    assert walls["is_external"].str.endswith("(space boundaries)").all()
 
 
 def test_duplex_uses_revit_dimensions_and_net_space_area(samples):

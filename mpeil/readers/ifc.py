@@ -35,7 +35,7 @@ from ..model.library import EPDLibrary
 from .ifc_gfa import derive_gfa
 from .ifc_lines import Context, element_label, element_lines, load_element_types, shares, unmapped_table
 from .ifc_mapping import MaterialMapping, load_artefacts, load_mapping, load_thresholds, rank_candidates
-from .ifc_model import ELEMENT_CLASSES, Units, file_units
+from .ifc_model import ELEMENT_CLASSES, Units, boundary_sides, file_units
 
 __all__ = ["IfcReading", "read_ifc", "open_ifc", "suggest", "SUPPORTED_SCHEMAS", "element_label"]
 
@@ -154,6 +154,7 @@ def read_ifc(
     library = library if library is not None else load_library()
     thresholds = {**load_thresholds(), "layer_thickness_max": batch_limit("layer_thickness")}
     context = Context(file, units, rules, load_artefacts(), library, thresholds, load_element_types())
+    context.boundaries = boundary_sides(model)
     elements: list[Element] = []
     for element in _building_elements(model):
         built = element_lines(element, context, geometry)
@@ -176,6 +177,7 @@ _LINE_COLUMNS = [
     "ifc_class",
     "element_name",
     "element_type",
+    "is_external",
     "status",
     "material",
     "part",

@@ -35,6 +35,7 @@ class Context:
     library: EPDLibrary
     thresholds: dict[str, float]
     element_types: list[dict[str, str]]
+    boundaries: dict[int, bool] = field(default_factory=dict)  # element id → external (space boundaries)
     warnings: list[str] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
 
@@ -52,14 +53,13 @@ def load_element_types() -> list[dict[str, str]]:
     return [{str(k): str(v) for k, v in row.items()} for row in table.to_dict("records")]
 
 
-def _element_type(element: Any, table: list[dict[str, str]]) -> tuple[str, str]:
+def _element_type(element: Any, table: list[dict[str, str]], external: bool | None) -> tuple[str, str]:
     predefined = str(getattr(element, "PredefinedType", None) or "NOTDEFINED")
     if predefined in ("USERDEFINED", "NOTDEFINED"):
         for rel in getattr(element, "IsTypedBy", None) or ():
             predefined = str(getattr(rel.RelatingType, "PredefinedType", None) or predefined)
     shape = getattr(element, "ShapeType", None)  # IFC2x3 roofs carry ShapeType, not PredefinedType
     predefined = str(shape) if shape and predefined == "NOTDEFINED" else predefined
-    external = is_external(element)
     external_text = "unknown" if external is None else str(external).lower()
     for row in table:
         matches = row["predefined_type"] in ("*", predefined) and row["is_external"] in ("*", external_text)
@@ -105,7 +105,8 @@ def _element_quantity(unit: str, layered: bool, found: Quantities) -> tuple[floa
 def element_lines(element: Any, context: Context, geometry: bool) -> Element | None:
     """The element with its mapped lines (None when none maps), adding a row per material."""
     parts = material_parts(element, context.units)
-    element_type, unit = _element_type(element, context.element_types)
+    external, external_source = is_external(element, context.boundaries)
+    element_type, unit = _element_type(element, context.element_types, external)
     found = _quantities(element, parts, context, geometry)
     state = status(element)
     base = {
@@ -114,6 +115,7 @@ def element_lines(element: Any, context: Context, geometry: bool) -> Element | N
         "ifc_class": element.is_a(),
         "element_name": element.Name,
         "element_type": element_type,
+        "is_external": "" if external is None else f"{str(external).lower()} ({external_source})",
         "status": state,
         "area_m2": found.area,
         "length_m": found.length,

@@ -12,7 +12,18 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Part", "Quantities", "Units", "ELEMENT_CLASSES", "file_units", "material_parts", "quantities", "status"]
+__all__ = [
+    "Part",
+    "Quantities",
+    "Units",
+    "ELEMENT_CLASSES",
+    "boundary_sides",
+    "file_units",
+    "is_external",
+    "material_parts",
+    "quantities",
+    "status",
+]
 
 #: the IFC classes read as building elements (subtypes included)
 ELEMENT_CLASSES = (
@@ -213,10 +224,31 @@ def status(element: Any) -> str:
     return ""
 
 
-def is_external(element: Any) -> bool | None:
+def is_external(element: Any, boundaries: dict[int, bool]) -> tuple[bool | None, str]:
+    """Whether the element is external, and where that comes from.
+
+    ``Pset_*Common.IsExternal`` first; else the space boundaries (``boundaries``, see
+    :func:`boundary_sides`); else unknown (None).
+    """
     import ifcopenshell.util.element as util
 
     for name, values in util.get_psets(element, psets_only=True).items():
         if name.startswith("Pset_") and name.endswith("Common") and isinstance(values.get("IsExternal"), bool):
-            return bool(values["IsExternal"])
-    return None
+            return bool(values["IsExternal"]), f"{name}.IsExternal"
+    if element.id() in boundaries:
+        return boundaries[element.id()], "space boundaries"
+    return None, ""
+
+
+def boundary_sides(model: Any) -> dict[int, bool]:
+    """Element id → True when one of its space boundaries is external (EXTERNAL, EXTERNAL_EARTH, …),
+    False when all of them are internal. Elements without space boundaries are absent."""
+    sides: dict[int, bool] = {}
+    for boundary in model.by_type("IfcRelSpaceBoundary"):
+        element = boundary.RelatedBuildingElement
+        if element is None:
+            continue
+        kind = str(boundary.InternalOrExternalBoundary or "")
+        if kind.startswith("EXTERNAL") or kind == "INTERNAL":
+            sides[element.id()] = sides.get(element.id(), False) or kind.startswith("EXTERNAL")
+    return sides
