@@ -29,7 +29,7 @@ from typer.testing import CliRunner
 
 import mpeil
 from mpeil.cli import app
-from mpeil.errors import InputError, ParseError
+from mpeil.errors import InputError, ParseError, UnknownEPDError
 from mpeil.model.library import load_library
 from mpeil.outputs.ifc_results import BUILDING_PSET, ELEMENT_PSET, element_stage_results, write_results
 from mpeil.readers import read_buildings
@@ -282,6 +282,10 @@ def test_user_mapping_comes_first(tmp_path, library):
     bad.write_text("pattern,kind,target,basis\n[,dataset,x,thickness\n", encoding="utf-8")
     with pytest.raises(InputError, match="regular expression"):
         read_ifc(_synthetic(tmp_path), mapping=bad, library=library)
+    typo = tmp_path / "typo.csv"
+    typo.write_text("pattern,kind,target,basis\n^beton$,dataset,obd2024:no-such-id,thickness\n", encoding="utf-8")
+    with pytest.raises(UnknownEPDError, match=r"typo\.csv:1 maps 'Beton' to 'obd2024:no-such-id'"):
+        read_ifc(_synthetic(tmp_path), mapping=typo, library=library)
 
 
 @pytest.mark.parametrize(

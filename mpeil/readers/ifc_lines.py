@@ -195,7 +195,10 @@ def _mapped_line(
     try:
         index = context.library.resolve(rule.target)
     except UnknownEPDError:
-        context.warnings.append(f"{where}: {rule.source} names {rule.target!r}, which is not in the library")
+        message = f"{rule.source} maps {part.material!r} to {rule.target!r}, which is not in the library"
+        if not rule.default:  # a typo in the user's own file: fail loudly
+            raise UnknownEPDError(message, file=context.file, element=row["global_id"], field="target") from None
+        context.warnings.append(f"{where}: {message}")  # e.g. a user's library without the default's source
         return None
     if layered and rule.basis == "thickness":
         amount, unit, measure = part.thickness_m, "m", row["volume_m3"]
