@@ -210,6 +210,17 @@ def test_layers_quantities_and_mass_match_hand_calculation(tmp_path, library, mi
     assert rows.loc[("W2", "Concrete"), "volume_m3"] == pytest.approx(1.5)  # through the usage
 
 
+def test_millimetre_and_metre_models_give_the_same_building(tmp_path, library):
+    metres = read_ifc(_synthetic(tmp_path, millimetres=False), library=library).building
+    millimetres = read_ifc(_synthetic(tmp_path, millimetres=True), library=library).building
+    assert len(metres.elements) == len(millimetres.elements)
+    for a, b in zip(metres.elements, millimetres.elements, strict=True):
+        assert (a.name, a.unit, a.element_type) == (b.name, b.unit, b.element_type)
+        assert a.quantity == pytest.approx(b.quantity, rel=1e-12)
+        assert [(x.product, x.unit) for x in a.layers] == [(y.product, y.unit) for y in b.layers]
+        assert [x.amount for x in a.layers] == pytest.approx([y.amount for y in b.layers], rel=1e-12)
+
+
 def test_gwp_a1a3_matches_hand_calculation(tmp_path, library):
     reading = read_ifc(_synthetic(tmp_path, millimetres=True), library=library)
     # W1: 2 m³ concrete + 1 m³ wool; W2 (existing, 5 × 0.30 = 1.5 m³) is kept in place: no production;
