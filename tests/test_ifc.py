@@ -268,6 +268,28 @@ def test_renovation_status_and_element_types(tmp_path, library):
     assert _element(reading, "B1").element_type.value == "Be"
 
 
+def test_revit_phases_give_the_renovation_status(tmp_path, library):
+    model, storey = _project(millimetres=False)
+    walls = {}
+    for name, phasing in (
+        ("kept", {"Phase Created": "Existing"}),
+        ("gone", {"Phase Created": "Existing", "Phase Demolished": "New Construction"}),
+        ("built", {"Phase Created": "New Construction", "Phase Demolished": "None"}),
+    ):
+        walls[name] = _layered(
+            model, storey, "IfcWall", name, [("Beton", 0.2)], ("Qto_WallBaseQuantities", {"NetSideArea": 3.0})
+        )
+        _pset(model, walls[name], "PSet_Revit_Phasing", phasing)
+    _pset(model, walls["built"], "Pset_WallCommon", {"Status": "EXISTING"})  # the standard property wins
+    _qto(model, storey, "Qto_BuildingStoreyBaseQuantities", {"GrossFloorArea": 50.0})
+    path = tmp_path / "phases.ifc"
+    model.write(str(path))
+    reading = read_ifc(path, library=library)
+    status = reading.lines.set_index("element_name")["status"].to_dict()
+    assert status == {"kept": "existing", "gone": "demolish", "built": "existing"}
+    assert _element(reading, "gone").layers[0].removed and _element(reading, "kept").layers[0].existing
+
+
 def test_gfa_derivation_disagreement_and_override(tmp_path, library):
     path = _synthetic(tmp_path)
     reading = read_ifc(path, library=library)

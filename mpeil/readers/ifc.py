@@ -33,7 +33,15 @@ from ..errors import InputError, ParseError
 from ..model import Building, Element
 from ..model.library import EPDLibrary
 from .ifc_gfa import derive_gfa
-from .ifc_lines import Context, element_label, element_lines, load_element_types, shares, unmapped_table
+from .ifc_lines import (
+    Context,
+    element_label,
+    element_lines,
+    load_element_types,
+    load_existing_phases,
+    shares,
+    unmapped_table,
+)
 from .ifc_mapping import MaterialMapping, load_artefacts, load_mapping, load_thresholds, rank_candidates
 from .ifc_model import ELEMENT_CLASSES, Units, boundary_sides, file_units
 
@@ -155,6 +163,7 @@ def read_ifc(
     thresholds = {**load_thresholds(), "layer_thickness_max": batch_limit("layer_thickness")}
     context = Context(file, units, rules, load_artefacts(), library, thresholds, load_element_types())
     context.boundaries = boundary_sides(model)
+    context.existing_phases = load_existing_phases()
     elements: list[Element] = []
     for element in _building_elements(model):
         built = element_lines(element, context, geometry)

@@ -15,7 +15,15 @@ from ..model.library import EPDLibrary
 from .ifc_mapping import Artefacts, MappingRule, MaterialMapping, rank_candidates
 from .ifc_model import Part, Quantities, Units, geometry_quantities, is_external, material_parts, quantities, status
 
-__all__ = ["Context", "element_lines", "unmapped_table", "shares", "element_label", "load_element_types"]
+__all__ = [
+    "Context",
+    "element_lines",
+    "unmapped_table",
+    "shares",
+    "element_label",
+    "load_element_types",
+    "load_existing_phases",
+]
 
 _SIDE = ("IfcWall", "IfcCurtainWall", "IfcPlate")
 _OPENING = ("IfcWindow", "IfcDoor")
@@ -36,6 +44,7 @@ class Context:
     thresholds: dict[str, float]
     element_types: list[dict[str, str]]
     boundaries: dict[int, bool] = field(default_factory=dict)  # element id → external (space boundaries)
+    existing_phases: frozenset[str] = frozenset()  # Revit phase names meaning "existing", lower case
     warnings: list[str] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
 
@@ -51,6 +60,13 @@ def load_element_types() -> list[dict[str, str]]:
 
     table = pd.read_csv(data_dir() / "ifc" / "element_types.csv", comment="#", dtype=str, keep_default_na=False)
     return [{str(k): str(v) for k, v in row.items()} for row in table.to_dict("records")]
+
+
+def load_existing_phases() -> frozenset[str]:
+    from ..paths import data_dir
+
+    table = pd.read_csv(data_dir() / "ifc" / "revit_phases.csv", comment="#", dtype=str, keep_default_na=False)
+    return frozenset(table["phase"].str.strip().str.lower())
 
 
 def _element_type(element: Any, table: list[dict[str, str]], external: bool | None) -> tuple[str, str]:
@@ -108,7 +124,7 @@ def element_lines(element: Any, context: Context, geometry: bool) -> Element | N
     external, external_source = is_external(element, context.boundaries)
     element_type, unit = _element_type(element, context.element_types, external)
     found = _quantities(element, parts, context, geometry)
-    state = status(element)
+    state = status(element, context.existing_phases)
     base = {
         "step_id": element.id(),
         "global_id": element.GlobalId,

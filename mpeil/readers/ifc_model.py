@@ -212,16 +212,28 @@ def geometry_quantities(element: Any, area_kind: str, found: Quantities) -> str 
     return None
 
 
-def status(element: Any) -> str:
-    """Renovation status from any ``Pset_*Common.Status``: new, existing, demolish or '' (unknown)."""
+def status(element: Any, existing_phases: frozenset[str] = frozenset()) -> str:
+    """Renovation status: new, existing, demolish or '' (unknown).
+
+    ``Pset_*Common.Status`` first; else Revit's ``PSet_Revit_Phasing``: demolished in some phase
+    → demolish, created in one of ``existing_phases`` (lower case, ``data/ifc/revit_phases.csv``)
+    → existing, created in another phase → new.
+    """
     import ifcopenshell.util.element as util
 
-    for name, values in util.get_psets(element, psets_only=True).items():
+    psets = util.get_psets(element, psets_only=True)
+    for name, values in psets.items():
         if name.startswith("Pset_") and name.endswith("Common"):
             value = str(values.get("Status") or "").strip().upper()
             if value in ("EXISTING", "DEMOLISH", "NEW", "TEMPORARY"):
                 return {"EXISTING": "existing", "DEMOLISH": "demolish"}.get(value, "new")
-    return ""
+    phasing = psets.get("PSet_Revit_Phasing")
+    if not phasing:
+        return ""
+    if str(phasing.get("Phase Demolished") or "").strip() not in ("", "None"):
+        return "demolish"
+    created = str(phasing.get("Phase Created") or "").strip().lower()
+    return "" if not created else ("existing" if created in existing_phases else "new")
 
 
 def is_external(element: Any, boundaries: dict[int, bool]) -> tuple[bool | None, str]:
