@@ -408,6 +408,26 @@ def test_implausible_layer_thickness_is_warned_and_not_scored(tmp_path, library)
     assert "implausible_thickness" in reading.unmapped.set_index("material").loc["Beton", "flags"]
 
 
+def test_implausible_mass_per_m2_is_flagged(tmp_path, library):
+    """0.30 m of steel is 2355 kg/m² (> 1500); 0.01 m of EPS is 0.25 kg/m² (< 0.5): data/ifc/thresholds.csv."""
+    model, storey = _project(millimetres=False)
+    heavy = _layered(model, storey, "IfcWall", "heavy", [("Staal", 0.30)], ("BaseQuantities", {"NetSideArea": 2.0}))
+    _layered(model, storey, "IfcWall", "light", [("EPS", 0.01)], ("BaseQuantities", {"NetSideArea": 2.0}))
+    _layered(model, storey, "IfcWall", "normal", [("Beton", 0.20)], ("BaseQuantities", {"NetSideArea": 2.0}))
+    _qto(model, storey, "Qto_BuildingStoreyBaseQuantities", {"GrossFloorArea": 50.0})
+    path = tmp_path / "masses.ifc"
+    model.write(str(path))
+    reading = read_ifc(path, library=library)
+    flags = reading.lines.set_index("element_name")["flags"]
+    assert "implausible_mass" in flags["heavy"] and "implausible_mass" in flags["light"]
+    assert "implausible_mass" not in flags["normal"]
+    warning = next(w for w in reading.warnings if "heavy" in w)
+    assert (
+        warning
+        == f"#{heavy.id()} IfcWall 'heavy' ({heavy.GlobalId}): implausible mass 2355.0 kg/m² of element (limits 0.5-1500)"
+    )
+
+
 def test_bad_files_raise_typed_errors(tmp_path, library):
     text = tmp_path / "notes.ifc"
     text.write_text("hello", encoding="utf-8")

@@ -145,12 +145,12 @@ def element_lines(element: Any, context: Context, geometry: bool) -> Element | N
     quantity, unit = _element_quantity(unit, layered, found)
     if not math.isfinite(quantity) or (not layered and math.isnan(found.volume)):
         context.warnings.append(f"{element_label(element)}: has no quantity (no quantity set, no usable geometry)")
-    layers = []
+    layers, first_row = [], len(context.rows)
     for index, part in enumerate(parts, start=1):
         line = _part_line(part, index, base, found, quantity, layered, context)
         if line is not None and math.isfinite(quantity):
             layers.append(line)
-    _check_mass(element, base, unit, context)
+    _check_mass(element, context.rows[first_row:], base["area_m2"], unit, context)
     if not layers or not math.isfinite(quantity) or quantity <= 0:
         return None
     kind = element_type if element_type in _ELEMENT_TYPES else "Other"
@@ -251,10 +251,9 @@ def _mass_per(library: EPDLibrary, index: int, unit: str) -> float:
         return math.nan
 
 
-def _check_mass(element: Any, base: dict, unit: str, context: Context) -> None:
+def _check_mass(element: Any, own_rows: list[dict], area: float, unit: str, context: Context) -> None:
     """Flag an m² element whose mapped mass per m² is implausible (data/ifc/thresholds.csv)."""
-    rows = [r for r in context.rows if r["step_id"] == base["step_id"] and isinstance(r.get("dataset_id"), str)]
-    area = base["area_m2"]
+    rows = [r for r in own_rows if isinstance(r.get("dataset_id"), str)]
     if unit != "m2" or not rows or not (math.isfinite(area) and area > 0):
         return
     per_m2 = sum(r["mass_kg"] for r in rows if math.isfinite(r["mass_kg"])) / area
