@@ -14,7 +14,8 @@ to a data set (:mod:`mpeil.readers.ifc_mapping`) and builds one Building:
 Materials that map to nothing stay out of the Building and are listed in
 :attr:`IfcReading.unmapped` with their volume; air layers have no mass and are neither. The
 TOTEM element type comes from ``data/ifc/element_types.csv``; ``Pset_*Common.Status``
-EXISTING / DEMOLISH make the lines kept (``existing``) or removed parts. Problems with one
+EXISTING / DEMOLISH (or Revit's phases, ``data/ifc/revit_phases.csv``) make the lines kept
+(``existing``) or removed parts. Problems with one
 element are warnings naming ``#id`` and GlobalId; problems with the file are
 :class:`~mpeil.errors.ParseError`. ifcopenshell is imported only when a file is read.
 """
@@ -58,7 +59,9 @@ class IfcReading:
     ``lines``: one row per element × material (SI units, NaN when unknown; ``quantity_source``
     names where the element's quantity came from). ``unmapped``: one row per material name that
     maps to no data set, with its elements, volume (m³) and area (m²). ``mapped_share``:
-    ``{"volume": …, "mass": …}`` (see :func:`_shares`). ``gfa_derivation``: how the GFA was found.
+    ``{"volume": …, "mass": …}`` and the m³ and kg behind them (see
+    :func:`mpeil.readers.ifc_lines.shares`). ``gfa_derivation``: how the GFA was found;
+    ``gfa_candidates``: every floor area the file states, by source.
     """
 
     building: Building | None
