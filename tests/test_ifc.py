@@ -298,8 +298,12 @@ def test_gfa_derivation_disagreement_and_override(tmp_path, library):
     assert any("disagree" in w and "90.00" in w for w in reading.warnings)
     given = read_ifc(path, gfa_m2=123.0, library=library)
     assert given.building.gross_floor_area_m2 == 123.0 and "user" in given.gfa_derivation
-    with pytest.raises(InputError, match="no gross floor area"):
-        read_ifc(_synthetic(tmp_path / "..", gfa=False), library=library)
+    no_gfa = _synthetic(tmp_path / "..", gfa=False)
+    reading = read_ifc(no_gfa, library=library)  # everything but the Building is still there
+    assert reading.building is None and math.isnan(reading.gfa_m2) and not reading.unmapped.empty
+    assert isinstance(reading.problem, InputError) and "no gross floor area" in str(reading.problem)
+    with pytest.warns(UserWarning), pytest.raises(InputError, match="no gross floor area"):
+        read_buildings(no_gfa)
 
 
 def test_user_mapping_comes_first(tmp_path, library):
@@ -545,6 +549,12 @@ def test_cli_ifc_out_suggest_and_write_results(tmp_path):
     assert again.exit_code == 0, again.output
     unmapped_part = again.output.split("unmapped materials:")[1].split("warning")[0]
     assert "Unobtainium" not in unmapped_part and "Solid 12345" in unmapped_part
+    # suggestions need no floor area; the building does
+    house, suggestions = FIXTURES / "ifcopenhouse-ifc4.ifc", tmp_path / "house.csv"
+    assert CliRunner().invoke(app, ["ifc", str(house), "--suggest", str(suggestions)]).exit_code == 0
+    assert "Brick" in pd.read_csv(suggestions)["material"].tolist()
+    no_gfa = CliRunner().invoke(app, ["ifc", str(house), "--out", str(tmp_path / "house.json")])
+    assert no_gfa.exit_code == 1 and "no gross floor area" in no_gfa.output
     bad = tmp_path / "bad.ifc"
     bad.write_text("not a model", encoding="utf-8")
     failed = CliRunner().invoke(app, ["ifc", str(bad)])

@@ -16,7 +16,8 @@ _SHOWN_WARNINGS = 15
 def _fail(error: Exception) -> typer.Exit:
     from rich.console import Console
 
-    Console(stderr=True).print(f"[red]error[/red] {type(error).__name__}: {error}", highlight=False, markup=True)
+    console = Console(stderr=True, soft_wrap=True)  # one line, however long
+    console.print(f"[red]error[/red] {type(error).__name__}: {error}", highlight=False, markup=True)
     return typer.Exit(code=1)
 
 
@@ -73,7 +74,7 @@ def register(app: typer.Typer) -> None:
                 console.print(f"suggestions written to {suggest}", highlight=False)
             building = reading.building
             if (out is not None or write_results is not None) and building is None:
-                raise MpeilError(f"no material of {file} maps to a data set; see --suggest", file=str(file))
+                raise reading.problem or MpeilError("the IFC model gives no building", file=str(file))
             if out is not None and building is not None:
                 write_building(building, out)
                 console.print(f"building written to {out}", highlight=False)

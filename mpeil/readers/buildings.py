@@ -139,10 +139,7 @@ def _read_ifc_building(path: Path) -> Building:
             stacklevel=3,
         )
     if reading.building is None:
-        raise InputError(
-            "no material of the IFC model maps to a data set; run `mpeil ifc FILE --suggest mapping.csv`",
-            file=str(path),
-        )
+        raise reading.problem or InputError("the IFC model gives no building", file=str(path))
     return reading.building
 
 

@@ -74,6 +74,8 @@ class IfcReading:
     warnings: list[str] = field(default_factory=list)
     schema: str = ""
     length_unit: str = ""
+    #: why ``building`` is None: no gross floor area, or no material maps to a data set
+    problem: InputError | None = None
 
 
 # ============================================================================ opening
@@ -177,9 +179,27 @@ def read_ifc(
     lines = pd.DataFrame(context.rows, columns=_LINE_COLUMNS)
     unmapped = unmapped_table(lines, context)
     share = shares(lines, unmapped)
-    building = _building(model, file, elements, gfa, derivation, share, units)
+    building, problem = None, None
+    try:
+        building = _building(model, file, elements, gfa, derivation, share, units)
+    except InputError as error:  # no GFA: the rest of the reading (unmapped, suggestions) still stands
+        problem = error
+    if building is None and problem is None:
+        problem = InputError(
+            "no material of the IFC model maps to a data set; run `mpeil ifc FILE --suggest mapping.csv`", file=file
+        )
     return IfcReading(
-        building, lines, unmapped, share, gfa, derivation, candidates, context.warnings, model.schema, units.length_name
+        building,
+        lines,
+        unmapped,
+        share,
+        gfa,
+        derivation,
+        candidates,
+        context.warnings,
+        model.schema,
+        units.length_name,
+        problem,
     )
 
 
