@@ -495,6 +495,15 @@ def test_all_samples_score_end_to_end(samples, library):
         assert math.isfinite(score) and score > 0, name
 
 
+def test_layer_volumes_add_up_to_the_element(samples):
+    """Invariant: mapped + unmapped + air layer volumes of a layered element = its area × total thickness."""
+    for name, reading in samples.items():
+        layers = reading.lines[reading.lines["part"] == "layer"]
+        for _, element in layers.groupby("global_id"):
+            expected = element["area_m2"].iloc[0] * element["thickness_m"].sum()
+            assert element["volume_m3"].sum() == pytest.approx(expected, rel=1e-12), name
+
+
 def test_write_back_into_an_ifc2x3_model(tmp_path, samples, library):
     source = FIXTURES / "duplex-a-20110907.ifc"
     reading = samples["duplex-a-20110907.ifc"]
