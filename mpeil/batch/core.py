@@ -32,7 +32,7 @@ from .. import __version__
 from ..api import engine_options
 from ..compile import CompiledBuildings, compile_frame, flatten
 from ..engine import ElementResults, EngineOptions, IndicatorSpec, run_engine
-from ..errors import MpeilError
+from ..errors import DuplicateBuildingError, MpeilError
 from ..methods import Method, load_method
 from ..methods.scoring import check_method, indicator_specs, score_buildings
 from ..model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
@@ -457,6 +457,11 @@ def score_inputs(inputs: Sequence[ReadInput], context: ScoringContext, chunk: in
             else:
                 errors[position] = row
         pending = still
+    duplicates = _duplicate_id_errors([inputs[i] for i in pending], chunk)
+    if duplicates:  # the first good file keeps the id; compile again without the others
+        errors.update({pending[k]: row for k, row in duplicates.items()})
+        pending = [position for k, position in enumerate(pending) if k not in duplicates]
+        compiled_for = None
     error_rows = [errors[i] for i in sorted(errors)]
     if not pending:
         return ChunkTables(None, pd.DataFrame(), error_rows, [])
@@ -484,6 +489,28 @@ def score_inputs(inputs: Sequence[ReadInput], context: ScoringContext, chunk: in
         error_rows = [errors[i] for i in sorted(errors)]
     tables.errors = error_rows
     return tables
+
+
+def _duplicate_id_errors(inputs: Sequence[ReadInput], chunk: int) -> dict[int, dict]:
+    """By position in ``inputs`` (files that compile), an error row for each file that repeats a
+    building id of an earlier one: the same id twice would be one building to a reader of the
+    summary (and summed by ``mpeil.score``)."""
+    first_file: dict[str, str] = {}
+    errors = {}
+    for position, read in enumerate(inputs):
+        ids = [str(building.id) for building in read.buildings]
+        clash = next((b for b in ids if b in first_file), None)
+        if clash is not None:
+            error = DuplicateBuildingError(
+                f"building id {clash!r} is already in {first_file[clash]}; give each building its own id",
+                file=read.label,
+                building=clash,
+                field="id",
+            )
+            errors[position] = error_row(error, read.label, read.sha256, chunk)
+            continue
+        first_file.update(dict.fromkeys(ids, read.label))
+    return errors
 
 
 def _internal_error(exc: Exception, read: ReadInput, chunk: int) -> dict:

@@ -293,12 +293,18 @@ class Result:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        s = self.scores[["score", "score_unit", "weight_covered", "indicators_missing", "module_gaps"]].head(50)
-        stage = self.by_stage().head(50)
-        return (
-            f"<div><b>mpeil result</b> — method <code>{html.escape(self.method.name)}</code> "
-            f"({html.escape(self.method.title)})</div>"
-            + s.to_html(float_format=lambda v: f"{v:.4g}")
-            + "<div>by stage (score units per m² GFA per year; D reported apart)</div>"
-            + stage.to_html(float_format=lambda v: f"{v:.4g}")
+        """The report's building card (score, coverage split, stages, top contributors) per building,
+        for the first ten; a score table for the rest."""
+        from .report import CARD_CSS, building_card
+
+        head = (
+            f"<style>{CARD_CSS}</style><div><strong>mpeil result</strong>: method "
+            f"<code>{html.escape(self.method.name)}</code> ({html.escape(self.method.title)}), "
+            f"{len(self.building_ids)} building(s). <code>.to_html()</code> gives the full report.</div>"
         )
+        cards = "".join(building_card(self, b) for b in self.building_ids[:10])
+        rest = ""
+        if len(self.building_ids) > 10:
+            s = self.scores[["score", "score_unit", "weight_covered"]].iloc[10:60]
+            rest = f"<div>… {len(self.building_ids) - 10} more</div>" + s.to_html(float_format=lambda v: f"{v:.4g}")
+        return head + cards + rest
