@@ -137,7 +137,7 @@ def compare_results(pairs: Sequence[tuple[Result, str]]) -> Comparison:
 def _check_like_for_like(results: Sequence[Result]) -> None:
     first = results[0]
     for other in results[1:]:
-        if other.method.fingerprint != first.method.fingerprint:
+        if other.method.model_dump() != first.method.model_dump():  # file hash and every option
             raise MethodError(
                 f"not like for like: method {other.method.name!r} (options or version differ) against "
                 f"{first.method.name!r}; score every variant with one method and its options",
@@ -229,8 +229,8 @@ def _grouped(long: pd.DataFrame, ids: list[str], groups: dict[str, list[str]], e
 
 
 def _signed(value: float) -> str:
-    """``+0.0093`` / ``−0.021``: two significant digits and a real minus sign."""
-    return f"{value:+.2g}".replace("-", "−")
+    """``+0.00931`` / ``−0.0214``: three significant digits and a real minus sign."""
+    return f"{value:+.3g}".replace("-", "−")
 
 
 def _explain(comparison: Comparison, variant: str) -> str:
