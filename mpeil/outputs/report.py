@@ -37,7 +37,6 @@ _OPTIONS = (
     "multicycle_split",
 )
 _COVERAGE = (("weight_declared", "declared"), ("weight_estimated", "estimated"), ("weight_missing", "missing"))
-_TOP = 5
 
 CARD_CSS = """
 .mpeil-card{border:1px solid #767676;border-radius:6px;padding:.6em 1em;margin:.6em 0;max-width:46em;
@@ -126,8 +125,9 @@ def _coverage_bar(parts: list[tuple[str, float]]) -> str:
 
 
 # ---------------------------------------------------------------------------- the building card
-def building_card(result: Result, building: str, heading: str = "h3") -> str:
-    """Score, coverage split, stages and the top contributors of one building (HTML fragment)."""
+def building_card(result: Result, building: str, title: str | None = None) -> str:
+    """Score, coverage split, stages and the top contributors of one building (HTML fragment);
+    ``title`` defaults to the building id."""
     row = result.scores.loc[building]
     parts = _coverage(row)
     stages = result.by_stage().loc[building]
@@ -141,7 +141,7 @@ def building_card(result: Result, building: str, heading: str = "h3") -> str:
     )
     coverage = ", ".join(f"{label} {_pct(share)}" for label, share in parts)
     return (
-        f'<div class="mpeil-card"><{heading}>{_e(building)}</{heading}>'
+        f'<div class="mpeil-card"><h3>{_e(title or building)}</h3>'
         f'<div class="mpeil-score" data-building="{_e(building)}" data-field="score" '
         f'data-value="{float(row["score"])!r}">{_fmt(row["score"])} '
         f'<span class="mpeil-unit">{_e(row["score_unit"])} ({_e(result.method.name)})</span></div>'
@@ -226,14 +226,11 @@ def _flagged(result: Result, building: str) -> str:
 
 def _building_section(result: Result, building: str) -> str:
     plot = result.plot
-    top = result.by_element(building).sort_values("score", ascending=False, kind="stable").head(_TOP)
-    top_list = "".join(f"<li>{_e(r.element)} {_e(r.name or '')}: {_fmt(r.score)}</li>" for r in top.itertuples())
     return (
         f'<section class="mpeil-building" id="b-{_e(building)}" aria-labelledby="h-{_e(building)}">'
         f'<h2 id="h-{_e(building)}">{_e(building)}</h2>'
-        + building_card(result, building)
+        + building_card(result, building, "Score, coverage and top contributors")
         + _figure(plot.stages(building), f"Score of {building} by life-cycle stage")
-        + f"<h3>Top contributors</h3><ol>{top_list}</ol>"
         + _figure(plot.elements(building), f"Element contributions of {building} (Pareto)")
         + _figure(plot.indicators(building), f"Indicator contributions to the score of {building}")
         + _elements_table(result, building)
