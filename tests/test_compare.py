@@ -182,3 +182,21 @@ def test_batch_gives_the_second_file_an_error_row_and_goes_on(tmp_path):
     scored = pd.read_parquet(tmp_path / "out" / "summary.parquet")
     assert sorted(scored["building"]) == ["A", "B"]
     assert scored.set_index("building").loc["A", "file"].endswith("1-a.json")
+
+
+def test_explanation_warns_when_a_variant_has_more_data_gaps():
+    """B adds 1000 kg of t:brick (A1-A3 0.2/kg, A4 1 t × 50 km × 0.1, C2 1 t × 30 km × 0.1) and no waste
+    category, so C1, C3 and C4 have no data on one of its two lines: 208 / 60 more, and a warning."""
+    wall = Element(
+        id="w",
+        element_type="EW",
+        quantity=10.0,
+        layers=[Layer(product="t:brick", amount=100.0, unit="kg", service_life_years=60)],
+    )
+    with_brick = A.model_copy(deep=True, update={"id": "A+brick"})
+    with_brick.elements.append(wall)
+    comparison = mpeil.compare(A, with_brick, **_options())
+    assert comparison.difference("A+brick") == pytest.approx((200.0 + 5.0 + 3.0) / YEARS, rel=1e-12)
+    text = comparison.explanation
+    assert "w [only in A+brick] +3.47" in text
+    assert "A+brick has more lines without data than A in C1 50 %, C3 50 %, C4 50 %" in text

@@ -49,6 +49,11 @@ class Comparison:
         The same groups × stage (TOTEM's stages, D apart), with the same value and Δ columns.
     modules:
         Groups × module with the Δ columns only (what the explanation names).
+    coverage:
+        Building × (``weight_covered``, ``module_gaps``, ``indicators_missing``, ``indicators_partial``),
+        as in ``Result.scores``.
+    names:
+        (match key, building) → the element's name in that building (for the explanation).
     """
 
     buildings: tuple[str, ...]
@@ -56,7 +61,8 @@ class Comparison:
     method: str
     include_d: bool
     scores: pd.Series
-    coverage: pd.Series
+    coverage: pd.DataFrame
+    names: dict
     elements: pd.DataFrame
     table: pd.DataFrame
     modules: pd.DataFrame
@@ -120,7 +126,13 @@ def compare_results(pairs: Sequence[tuple[Result, str]]) -> Comparison:
     modules = _grouped(long, ids, module_groups, elements)
     modules = modules[["key", "stage", *[f"Δ {b}" for b in ids[1:]]]].rename(columns={"stage": "module"})
     scores = pd.Series({b: float(r.scores.loc[b, "score"]) for r, b in pairs}, name="score")
-    coverage = pd.Series({b: float(r.scores.loc[b, "weight_covered"]) for r, b in pairs}, name="weight_covered")
+    columns = ["weight_covered", "module_gaps", "indicators_missing", "indicators_partial"]
+    coverage = pd.DataFrame([r.scores.loc[b, columns] for r, b in pairs], index=pd.Index(ids, name="building"))
+    names = {
+        (key, b): f"{element} {name}".strip() if isinstance(name, str) else str(element)
+        for b in ids
+        for key, element, name in zip(keys[b], per_building[b]["element"], per_building[b]["name"])
+    }
     return Comparison(
         tuple(ids),
         str(first.scores["score_unit"].iloc[0]),
@@ -128,6 +140,7 @@ def compare_results(pairs: Sequence[tuple[Result, str]]) -> Comparison:
         "D" in scored,
         scores,
         coverage,
+        names,
         elements,
         table,
         modules,
@@ -250,7 +263,7 @@ def _explain(comparison: Comparison, variant: str) -> str:
     named = _named_changes(comparison, variant)
     if named:
         text += " Largest changes: " + "; ".join(named) + "."
-    text += _rest_note(comparison, variant, named)
+    text += _d_note(comparison, variant)
     text += _coverage_note(comparison, variant)
     return text
 
@@ -273,7 +286,8 @@ def _named_changes(comparison: Comparison, variant: str) -> list[str]:
         top = modules[modules[column].abs() >= _MODULE_SHARE * modules[column].abs().max()].head(3)
         detail = ", ".join(f"{m} {_signed(v)}" for m, v in zip(top["module"], top[column]))
         where = "" if row["matched_by"] in ("id", "type") else f" [{row['matched_by']}]"
-        named.append(f"{row['label']}{where} {_signed(row[column])} {comparison.unit}" + (f" ({detail})" if detail else ""))
+        label = row["label"] if row["matched_by"] != "id" else comparison.names[(row["key"], variant)]
+        named.append(f"{label}{where} {_signed(row[column])} {comparison.unit}" + (f" ({detail})" if detail else ""))
     return named
 
 
@@ -282,7 +296,7 @@ def _scored_modules(comparison: Comparison) -> list[str]:
     return modules if comparison.include_d else [m for m in modules if m != "D"]
 
 
-def _rest_note(comparison: Comparison, variant: str, named: list[str]) -> str:
+def _d_note(comparison: Comparison, variant: str) -> str:
     column = f"Δ {variant}"
     d_change = comparison.table.loc[comparison.table["stage"] == "beyond (D)", column].sum()
     note = ""
@@ -292,10 +306,23 @@ def _rest_note(comparison: Comparison, variant: str, named: list[str]) -> str:
 
 
 def _coverage_note(comparison: Comparison, variant: str) -> str:
-    a, b = comparison.coverage[comparison.baseline], comparison.coverage[variant]
-    if a == b:
-        return f" Both cover {a:.1%} of the weighting.".replace("%", " %")
-    return (
-        f" Caution: {comparison.baseline} covers {a:.1%} and {variant} {b:.1%} of the weighting, so part of "
-        "the difference may be missing data rather than a better design."
-    ).replace("%", " %")
+    base = comparison.baseline
+    a, b = comparison.coverage.loc[base], comparison.coverage.loc[variant]
+    if a["weight_covered"] == b["weight_covered"]:
+        note = f" Both cover {a['weight_covered']:.1%} of the weighting.".replace("%", " %")
+    else:
+        note = (
+            f" Caution: {base} covers {a['weight_covered']:.1%} and {variant} {b['weight_covered']:.1%} of the "
+            "weighting, so part of the difference may be missing data rather than a better design."
+        ).replace("%", " %")
+    partial = [code for code in b["indicators_partial"] if code not in a["indicators_partial"]]
+    if partial:
+        note += (
+            f" {variant} has data on {', '.join(partial)} for some of its lines only (a specific EPD among generic"
+            " data), which adds to its score what the other lines do not declare."
+        )
+    worse = {m: share for m, share in b["module_gaps"].items() if share > a["module_gaps"].get(m, 0.0)}
+    if worse and not partial:
+        listed = ", ".join(f"{m} {share:.0%}" for m, share in worse.items()).replace("%", " %")
+        note += f" {variant} has more lines without data than {base} in {listed} (share of lines): those count as nothing."
+    return note

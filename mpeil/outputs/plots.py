@@ -37,7 +37,11 @@ def figure_svg(figure: Any) -> str:
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
-    return text[text.index("<svg") :]
+    text = text[text.index("<svg") :]
+    start, end = text.find("<metadata>"), text.find("</metadata>")
+    if 0 <= start < end:  # RDF creator notes only: not needed in a report
+        text = text[:start] + text[end + len("</metadata>") :]
+    return text
 
 
 class ResultPlots:
