@@ -10,6 +10,7 @@ import pandas as pd
 from . import __version__
 from .compile import compile_buildings, compile_frame
 from .engine import run_engine
+from .errors import DuplicateBuildingError, InputError
 from .hashing import file_sha256
 from .methods import Method, load_method
 from .methods.scoring import check_method, engine_options
@@ -17,7 +18,6 @@ from .model import Building
 from .model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
 from .model.library import EPDLibrary, load_library
 from .model.scenarios import ScenarioSet, load_scenarios
-from .errors import DuplicateBuildingError, InputError
 from .outputs import Result
 from .outputs.compare import Comparison, compare_results
 
@@ -142,7 +142,7 @@ def compare(
     names: list[list[str]] = []
     for variant in variants:
         if isinstance(variant, Result):
-            ids = [(b, "a Result") for b in variant.building_ids]
+            ids: list[tuple[str, str | None]] = [(b, "a Result") for b in variant.building_ids]
         else:
             more, file = _buildings(variant)
             if isinstance(more, pd.DataFrame):
@@ -155,7 +155,7 @@ def compare(
     scored = score(unscored, method, library, scenarios, **options) if unscored else None
     pairs = [
         (variant if isinstance(variant, Result) else scored, name)
-        for variant, ids in zip(variants, names)
+        for variant, ids in zip(variants, names, strict=True)
         for name in ids
     ]
     return compare_results(pairs)  # type: ignore[arg-type]

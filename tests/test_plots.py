@@ -59,7 +59,7 @@ def test_stage_bars_are_the_by_stage_numbers(result, tmp_path):
     expected = result.by_stage().loc["example-terraced-house"].to_numpy()
     np.testing.assert_allclose(heights, expected, rtol=1e-12)
     assert "mPt/(m²·yr)" in ax.get_ylabel()
-    assert [t.get_text() for t in ax.get_xticklabels()][0] == "product\n(A1-A3)"
+    assert ax.get_xticklabels()[0].get_text() == "product\n(A1-A3)"
 
 
 def test_stage_bars_of_all_buildings_side_by_side(result, tmp_path):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -39,7 +39,9 @@ def register(app: typer.Typer) -> None:
         baseline: Annotated[str | None, typer.Option(help="Building id the others are compared with")] = None,
         compare: Annotated[
             bool | None,
-            typer.Option("--compare/--no-compare", help=f"Compare the buildings as variants (default: 2–{_AUTO_COMPARE_MAX})"),
+            typer.Option(
+                "--compare/--no-compare", help=f"Compare the buildings as variants (default: 2–{_AUTO_COMPARE_MAX})"
+            ),
         ] = None,
         replacement_rule: Annotated[str | None, typer.Option(help="ceil | fractional | elca")] = None,
         include_d: Annotated[bool | None, typer.Option("--include-d/--exclude-d", help="Count module D")] = None,
@@ -50,7 +52,9 @@ def register(app: typer.Typer) -> None:
         from ..outputs import Result
         from ..outputs.report import render_report
 
-        options = {k: v for k, v in {"replacement_rule": replacement_rule, "include_d": include_d}.items() if v is not None}
+        options: dict[str, Any] = {
+            k: v for k, v in {"replacement_rule": replacement_rule, "include_d": include_d}.items() if v is not None
+        }
         try:
             result = score([str(f) for f in files], method=method, **options)
             provenance = {**result.provenance, "input_files": {str(f): file_sha256(f) for f in files}}

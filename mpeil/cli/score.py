@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -84,7 +84,7 @@ def register(app: typer.Typer) -> None:
         console, errors = Console(), Console(stderr=True, soft_wrap=True)
         if not console.is_terminal:  # piped or logged: no terminal width to respect
             console = Console(width=130)
-        options = {"replacement_rule": replacement_rule, "include_d": include_d}
+        options: dict[str, Any] = {"replacement_rule": replacement_rule, "include_d": include_d}
         results, failed = [], 0
         origin: dict[str, str] = {}
         for path in files:

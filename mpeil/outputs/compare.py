@@ -125,13 +125,13 @@ def compare_results(pairs: Sequence[tuple[Result, str]]) -> Comparison:
     module_groups = {m: [m] for m in first.modules}
     modules = _grouped(long, ids, module_groups, elements)
     modules = modules[["key", "stage", *[f"Δ {b}" for b in ids[1:]]]].rename(columns={"stage": "module"})
-    scores = pd.Series({b: float(r.scores.loc[b, "score"]) for r, b in pairs}, name="score")
+    scores = pd.Series({b: r.scores.at[b, "score"] for r, b in pairs}, name="score", dtype="float64")
     columns = ["weight_covered", "module_gaps", "indicators_missing", "indicators_partial"]
     coverage = pd.DataFrame([r.scores.loc[b, columns] for r, b in pairs], index=pd.Index(ids, name="building"))
     names = {
         (key, b): f"{element} {name}".strip() if isinstance(name, str) else str(element)
         for b in ids
-        for key, element, name in zip(keys[b], per_building[b]["element"], per_building[b]["name"])
+        for key, element, name in zip(keys[b], per_building[b]["element"], per_building[b]["name"], strict=True)
     }
     return Comparison(
         tuple(ids),
@@ -178,13 +178,12 @@ def _match(per_building: dict[str, pd.DataFrame]) -> dict[str, np.ndarray]:
     keys = {}
     for building in ids:
         frame = per_building[building]
-        element, element_type = frame["element"].astype(str), frame["element_type"].astype(str)
         keys[building] = np.array(
             [
                 f"id:{e}"
                 if e in everywhere
                 else (f"type:{t}" if len(leftover_types.get(t, ())) > 1 else f"only:{building}:{e}")
-                for e, t in zip(element, element_type)
+                for e, t in zip(frame["element"].astype(str), frame["element_type"].astype(str), strict=True)
             ],
             dtype=object,
         )
@@ -255,8 +254,7 @@ def _explain(comparison: Comparison, variant: str) -> str:
     direction = "lower" if delta < 0 else "higher"
     share = f"{abs(delta) / abs(a):.1%}".replace("%", " %") if a else "n/a"
     text = (
-        f"{variant} is {share} {direction} than {base}: {b:.4g} against {a:.4g} {comparison.unit} "
-        f"({_signed(delta)})."
+        f"{variant} is {share} {direction} than {base}: {b:.4g} against {a:.4g} {comparison.unit} ({_signed(delta)})."
     )
     if delta == 0:
         text = f"{variant} scores the same as {base}: {a:.4g} {comparison.unit}."
@@ -284,7 +282,7 @@ def _named_changes(comparison: Comparison, variant: str) -> list[str]:
         modules = modules[modules["module"].isin(scored) & (modules[column] != 0)]
         modules = modules.reindex(modules[column].abs().sort_values(ascending=False).index)
         top = modules[modules[column].abs() >= _MODULE_SHARE * modules[column].abs().max()].head(3)
-        detail = ", ".join(f"{m} {_signed(v)}" for m, v in zip(top["module"], top[column]))
+        detail = ", ".join(f"{m} {_signed(v)}" for m, v in zip(top["module"], top[column], strict=True))
         where = "" if row["matched_by"] in ("id", "type") else f" [{row['matched_by']}]"
         label = row["label"] if row["matched_by"] != "id" else comparison.names[(row["key"], variant)]
         named.append(f"{label}{where} {_signed(row[column])} {comparison.unit}" + (f" ({detail})" if detail else ""))
@@ -324,5 +322,7 @@ def _coverage_note(comparison: Comparison, variant: str) -> str:
     worse = {m: share for m, share in b["module_gaps"].items() if share > a["module_gaps"].get(m, 0.0)}
     if worse and not partial:
         listed = ", ".join(f"{m} {share:.0%}" for m, share in worse.items()).replace("%", " %")
-        note += f" {variant} has more lines without data than {base} in {listed} (share of lines): those count as nothing."
+        note += (
+            f" {variant} has more lines without data than {base} in {listed} (share of lines): those count as nothing."
+        )
     return note

@@ -104,8 +104,8 @@ class ResultPlots:
     def indicators(self, building: str | None = None, ax: Any = None) -> Any:
         """Horizontal bars: each indicator's contribution to the single score; "no data" marked."""
         building = self._building(building)
-        contributions = self._result.by_indicator().loc[building].sort_values(kind="stable")
-        missing = set(self._result.scores.loc[building, "indicators_missing"])
+        contributions = self._result.by_indicator().T[building].sort_values(kind="stable")
+        missing = set(self._result.scores["indicators_missing"][building])
         ax = _axes(ax, (7.0, 4.6))
         y = np.arange(len(contributions))
         colors = [_GREY if code in missing else _BLUE for code in contributions.index]
@@ -148,7 +148,7 @@ def waterfall_steps(comparison: Comparison, variant: str, top: int = 8) -> pd.Da
     base, end = comparison.scores[comparison.baseline], comparison.scores[variant]
     rows = [{"label": comparison.baseline, "bottom": 0.0, "height": base, "kind": "total"}]
     level = base
-    steps = list(zip(named["label"], named[column]))
+    steps = list(zip(named["label"], named[column], strict=True))
     if len(rest):
         steps.append((f"{len(rest)} other elements", float(rest[column].sum())))
     for label, delta in steps:
@@ -162,13 +162,21 @@ def waterfall(comparison: Comparison, variant: str, top: int = 8, ax: Any = None
     """Draw :func:`waterfall_steps` (decreases green, increases red, totals blue)."""
     steps = waterfall_steps(comparison, variant, top)
     ax = _axes(ax, (8.0, 4.0))
-    colors = [_BLUE if k == "total" else (_GREEN if h < 0 else _RED) for k, h in zip(steps["kind"], steps["height"])]
+    colors = [
+        _BLUE if k == "total" else (_GREEN if h < 0 else _RED)
+        for k, h in zip(steps["kind"], steps["height"], strict=True)
+    ]
     x = np.arange(len(steps))
     ax.bar(x, steps["height"].to_numpy(), bottom=steps["bottom"].to_numpy(), color=colors)
     ax.set_xticks(x, [_short(label) for label in steps["label"]], rotation=40, ha="right", fontsize="small")
-    for position, (bottom, height) in enumerate(zip(steps["bottom"], steps["height"])):
-        ax.annotate(f"{height:+.3g}" if position not in (0, len(steps) - 1) else f"{height:.4g}",
-                    (position, bottom + max(height, 0.0)), ha="center", va="bottom", fontsize="x-small")
+    for position, (bottom, height) in enumerate(zip(steps["bottom"], steps["height"], strict=True)):
+        ax.annotate(
+            f"{height:+.3g}" if position not in (0, len(steps) - 1) else f"{height:.4g}",
+            (position, bottom + max(height, 0.0)),
+            ha="center",
+            va="bottom",
+            fontsize="x-small",
+        )
     ax.set_ylabel(f"score [{comparison.unit}]")
     title = f"From {comparison.baseline} to {variant}: what changes the score"
     levels = np.concatenate([steps["bottom"][1:-1], (steps["bottom"] + steps["height"])[1:-1]])

@@ -13,7 +13,7 @@ import datetime as _dt
 import html
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
@@ -94,7 +94,9 @@ def _pct(value: float) -> str:
 
 def _table(caption: str, header: Sequence[str], rows: Sequence[str]) -> str:
     head = "".join(f'<th scope="col">{_e(h)}</th>' for h in header)
-    return f"<table><caption>{_e(caption)}</caption><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return (
+        f"<table><caption>{_e(caption)}</caption><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def _figure(ax: Any, caption: str) -> str:
@@ -124,15 +126,19 @@ def _coverage_bar(parts: list[tuple[str, float]]) -> str:
     return f'<div class="mpeil-bar" role="img" aria-label="coverage of the weighting: {_e(text)}">{spans}</div>'
 
 
+def _row(frame: pd.DataFrame, key: Any) -> pd.Series:
+    return cast("pd.Series", frame.loc[key])
+
+
 # ---------------------------------------------------------------------------- the building card
 def building_card(result: Result, building: str, title: str | None = None) -> str:
     """Score, coverage split, stages and the top contributors of one building (HTML fragment);
     ``title`` defaults to the building id."""
-    row = result.scores.loc[building]
+    row = _row(result.scores, building)
     parts = _coverage(row)
-    stages = result.by_stage().loc[building]
+    stages = _row(result.by_stage(), building)
     stage_rows = "".join(
-        f'<tr><th scope="row">{_e(stage)}</th>{_num(value, field=stage, building=building)}</tr>'
+        f'<tr><th scope="row">{_e(stage)}</th>{_num(value, field=str(stage), building=building)}</tr>'
         for stage, value in stages.items()
     )
     top = result.by_element(building).sort_values("score", ascending=False, kind="stable").head(3)
@@ -178,8 +184,10 @@ def _summary(result: Result) -> str:
     for building, row in scores.iterrows():
         cells = [_num(row["score"], field="score", building=str(building))]
         for label, share in _coverage(row):
-            cells.append(f'<td data-building="{_e(building)}" data-field="{_e(label)}" data-value="{share!r}">{_pct(share)}</td>')
-        cells += [_num(v, field=stage, building=str(building)) for stage, v in stages.loc[building].items()]
+            cells.append(
+                f'<td data-building="{_e(building)}" data-field="{_e(label)}" data-value="{share!r}">{_pct(share)}</td>'
+            )
+        cells += [_num(v, field=str(stage), building=str(building)) for stage, v in _row(stages, building).items()]
         link = f'<a href="#b-{_e(building)}">{_e(building)}</a>'
         rows.append(f'<tr><th scope="row">{link}</th>{"".join(cells)}</tr>')
     caption = f"Scores side by side ({unit}; stages per m² GFA per year, D reported apart)"
@@ -188,11 +196,11 @@ def _summary(result: Result) -> str:
 
 def _elements_table(result: Result, building: str) -> str:
     frame = result.by_element(building)
-    total = frame["score"].sum()
-    unit = str(result.scores.loc[building, "score_unit"])
+    total = float(frame["score"].sum())
+    unit = str(_row(result.scores, building)["score_unit"])
     rows = []
     for r in frame.sort_values("score", ascending=False, kind="stable").itertuples():
-        share = r.score / total if total else float("nan")
+        share = float(cast(float, r.score)) / total if total else float("nan")
         rows.append(
             f'<tr><th scope="row">{_e(r.element)}</th><td class="mpeil-text">{_e(r.name or "")}</td>'
             f'<td class="mpeil-text">{_e(r.element_type)}</td>{_num(r.quantity)}<td class="mpeil-text">{_e(r.unit)}</td>'
@@ -203,11 +211,13 @@ def _elements_table(result: Result, building: str) -> str:
 
 
 def _flagged(result: Result, building: str) -> str:
-    row = result.scores.loc[building]
+    row = _row(result.scores, building)
     items = []
     flags = row.get("flags")
     if flags is not None and len(flags):
-        items.append(f"<li class='mpeil-flag'>Flagged data sets driving the score: {_e(', '.join(map(str, flags)))}</li>")
+        items.append(
+            f"<li class='mpeil-flag'>Flagged data sets driving the score: {_e(', '.join(map(str, flags)))}</li>"
+        )
     if row.get("indicators_missing"):
         items.append(f"<li>No data set declares: {_e(', '.join(row['indicators_missing']))}</li>")
     if row.get("indicators_partial"):
