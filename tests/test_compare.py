@@ -156,7 +156,8 @@ def test_cli_duplicate_ids_are_one_typed_line_and_the_first_file_is_scored(tmp_p
     assert table.returncode == 1 and "Unknown format code" not in table.stderr + table.stdout
 
 
-def test_batch_gives_the_second_file_an_error_row_and_goes_on(tmp_path):
+@pytest.mark.parametrize("chunk_size", [10, 1], ids=["one-chunk", "chunk-per-file"])
+def test_batch_gives_the_second_file_an_error_row_and_goes_on(tmp_path, chunk_size):
     from mpeil.batch import run_batch
 
     folder = tmp_path / "in"
@@ -174,6 +175,7 @@ def test_batch_gives_the_second_file_an_error_row_and_goes_on(tmp_path):
         library=library,
         scenarios=scenarios,
         report_indicators=("GWP-total",),
+        chunk_size=chunk_size,
     )
     assert summary.exit_code == 1 and summary.files_failed == 1
     errors = pd.read_parquet(tmp_path / "out" / "errors.parquet")
@@ -182,6 +184,8 @@ def test_batch_gives_the_second_file_an_error_row_and_goes_on(tmp_path):
     scored = pd.read_parquet(tmp_path / "out" / "summary.parquet")
     assert sorted(scored["building"]) == ["A", "B"]
     assert scored.set_index("building").loc["A", "file"].endswith("1-a.json")
+    receipts = sorted(path.name for path in (tmp_path / "out" / "receipts").iterdir())
+    assert len(receipts) == 2 and not any("again" in name for name in receipts)
 
 
 def test_explanation_warns_when_a_variant_has_more_data_gaps():

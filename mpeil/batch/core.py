@@ -414,13 +414,17 @@ def _file_error(read: ReadInput, context: ScoringContext, chunk: int) -> dict | 
     return None
 
 
-def score_inputs(inputs: Sequence[ReadInput], context: ScoringContext, chunk: int = 0) -> ChunkTables:
+def score_inputs(
+    inputs: Sequence[ReadInput], context: ScoringContext, chunk: int = 0, claimed: dict[str, str] | None = None
+) -> ChunkTables:
     """Score the buildings of many files together; errors per file, one engine pass per run.
 
     The chunk is compiled as a whole (one ``compile_frame`` call, the fast path). When that raises,
     the error names a building, hence a file: that file is compiled on its own for its error row
     (the same row ``compile_input`` gives, whatever else is in the chunk), left out, and the rest
-    compiled again; after a few bad files the remaining files are compiled one by one. Should the
+    compiled again; after a few bad files the remaining files are compiled one by one. A file that
+    repeats a building id of an earlier file (of this chunk, or in ``claimed``: building id → file
+    of an earlier chunk) is a ``DuplicateBuildingError`` row. Should the
     engine fail on the whole chunk (a bug, not an input error), each file is scored on its own, so
     only the file that triggers it becomes an error row.
     """
@@ -457,7 +461,7 @@ def score_inputs(inputs: Sequence[ReadInput], context: ScoringContext, chunk: in
             else:
                 errors[position] = row
         pending = still
-    duplicates = _duplicate_id_errors([inputs[i] for i in pending], chunk)
+    duplicates = _duplicate_id_errors([inputs[i] for i in pending], chunk, claimed or {})
     if duplicates:  # the first good file keeps the id; compile again without the others
         errors.update({pending[k]: row for k, row in duplicates.items()})
         pending = [position for k, position in enumerate(pending) if k not in duplicates]
@@ -491,11 +495,11 @@ def score_inputs(inputs: Sequence[ReadInput], context: ScoringContext, chunk: in
     return tables
 
 
-def _duplicate_id_errors(inputs: Sequence[ReadInput], chunk: int) -> dict[int, dict]:
+def _duplicate_id_errors(inputs: Sequence[ReadInput], chunk: int, claimed: dict[str, str]) -> dict[int, dict]:
     """By position in ``inputs`` (files that compile), an error row for each file that repeats a
     building id of an earlier one: the same id twice would be one building to a reader of the
     summary (and summed by ``mpeil.score``)."""
-    first_file: dict[str, str] = {}
+    first_file = dict(claimed)
     errors = {}
     for position, read in enumerate(inputs):
         ids = [str(building.id) for building in read.buildings]
