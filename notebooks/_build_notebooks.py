@@ -160,6 +160,11 @@ for l in next(e for e in reused.elements if e.id == "EW-1").layers:
 
 comparison = mpeil.compare(cavity, timber, reused, library=library)
 print(comparison.explanation)"""),
+        new_markdown_cell("""With the shipped generic data the timber frame scores *higher* than the cavity wall. The only
+generic wood fibre data set is a dense wet-process board (160 kg/m³), which takes much energy to make
+(A1-A3), and under TOTEM's waste shares wood-based layers are mostly incinerated at the end of life (C3).
+A lighter wood fibre batt with its own EPD would change the picture, and the explanation says where to
+look. The reused brick saves the brick's production (A1-A3) and nothing else."""),
         new_markdown_cell("""`comparison.elements` has one row per matched element (by id, then by type) with each variant's
 contribution and the differences; `comparison.table` splits them by TOTEM stage."""),
         new_code_cell("""comparison.elements.drop(columns=["key"]).head(4).round(4)"""),

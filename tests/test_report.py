@@ -195,3 +195,26 @@ def test_cli_report_errors_are_one_typed_line(tmp_path):
     assert run.stderr.strip().count("\n") == 0 and run.stderr.startswith("error DuplicateBuildingError")
     run = _cli("report", str(EXAMPLES[0]), "--baseline", "nope", "--out", str(tmp_path / "r.html"))
     assert run.returncode == 1 and run.stderr.startswith("error UnknownBuildingError")
+
+
+def test_the_card_shows_issue_8_coverage_split_and_flags_when_present():
+    """With weight_declared / weight_estimated / weight_missing and flags in the scores (issue 8),
+    the card and the report show that split instead of covered/missing."""
+    from mpeil.outputs.report import building_card, render_report
+    from mpeil.testing import one_layer_building, tiny_library, tiny_scenarios
+
+    building = one_layer_building("t:concrete", 0.2, "m", element_quantity=10, service_life_years=60)
+    result = mpeil.score(
+        building, method="gwp", library=tiny_library(), scenarios=tiny_scenarios(), default_transport="truck"
+    )
+    scores = result.scores.assign(weight_declared=0.5, weight_estimated=0.2, weight_missing=0.3)
+    scores["flags"] = [["t:concrete"]]
+    result.__dict__["scores"] = scores  # what issue 8 adds, ahead of it landing
+    card = building_card(result, "b1")
+    assert "Coverage of the EF weighting: declared 50.0 %, estimated 20.0 %, missing 30.0 %" in card
+    assert 'class="mpeil-estimated" style="width:20.00%"' in card
+    assert "flagged data: t:concrete" in card
+    page = render_report(result)
+    assert (
+        'data-field="estimated" data-value="0.2"' in page and "Flagged data sets driving the score: t:concrete" in page
+    )
