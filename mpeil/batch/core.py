@@ -461,11 +461,9 @@ def score_inputs(
             else:
                 errors[position] = row
         pending = still
-    duplicates = _duplicate_id_errors([inputs[i] for i in pending], chunk, claimed or {})
-    if duplicates:  # the first good file keeps the id; compile again without the others
-        errors.update({pending[k]: row for k, row in duplicates.items()})
-        pending = [position for k, position in enumerate(pending) if k not in duplicates]
-        compiled_for = None
+    still = _without_duplicates(inputs, pending, errors, chunk, claimed or {})
+    if len(still) < len(pending):  # the first good file keeps the id; compile again without the others
+        pending, compiled_for = still, None
     error_rows = [errors[i] for i in sorted(errors)]
     if not pending:
         return ChunkTables(None, pd.DataFrame(), error_rows, [])
@@ -493,6 +491,15 @@ def score_inputs(
         error_rows = [errors[i] for i in sorted(errors)]
     tables.errors = error_rows
     return tables
+
+
+def _without_duplicates(
+    inputs: Sequence[ReadInput], pending: list[int], errors: dict[int, dict], chunk: int, claimed: dict[str, str]
+) -> list[int]:
+    """``pending`` without the files that repeat a building id; their error rows go into ``errors``."""
+    duplicates = _duplicate_id_errors([inputs[i] for i in pending], chunk, claimed)
+    errors.update({pending[k]: row for k, row in duplicates.items()})
+    return [position for k, position in enumerate(pending) if k not in duplicates]
 
 
 def _duplicate_id_errors(inputs: Sequence[ReadInput], chunk: int, claimed: dict[str, str]) -> dict[int, dict]:

@@ -25,7 +25,10 @@ _BLUE, _GREY, _GREEN, _RED = "#1f5a96", "#8c8c8c", "#2e7d32", "#c62828"
 def _axes(ax: Any, size: tuple[float, float]) -> Any:
     if ax is not None:
         return ax
-    from matplotlib.figure import Figure
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:  # an optional dependency: say how to get it
+        raise ImportError("plots need matplotlib: pip install 'mpeil[plots]'") from None
 
     return Figure(figsize=size, layout="constrained").add_subplot()
 
