@@ -182,6 +182,9 @@ def test_result_to_html_and_the_notebook_card(tmp_path):
     text = result.to_html(["example-terraced-house", "variant"])
     assert text.startswith("<!DOCTYPE html>") and "Variants side by side" in text
     assert result.comparison("example-terraced-house", "variant").explanation in text.replace("&#x27;", "'")
+    comparison = result.comparison("example-terraced-house", "variant")
+    fragment = comparison._repr_html_()  # the notebook view of a Comparison: explanation and table
+    assert "<svg" not in fragment and "Element contributions [mPt/(m²·yr)], baseline example-terraced-house" in fragment
     card = result._repr_html_()
     for building, score in result.scores["score"].items():
         assert f'data-building="{building}" data-field="score" data-value="{score!r}"' in card

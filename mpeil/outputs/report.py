@@ -49,7 +49,7 @@ CARD_CSS = """
 .mpeil-declared,.mpeil-covered{background:#1f5a96}.mpeil-estimated{background:#e0a800}.mpeil-missing{background:#fff}
 .mpeil-card table{border-collapse:collapse;margin:.4em 0}
 .mpeil-card td,.mpeil-card th{padding:.1em .6em;text-align:right;border-bottom:1px solid #d0d0d0}
-.mpeil-card th[scope=row],.mpeil-card td.mpeil-text{text-align:left}
+.mpeil-card th[scope=row],.mpeil-card td.mpeil-text,.mpeil-card thead th:first-child{text-align:left}
 """
 
 _PAGE_CSS = """
@@ -60,7 +60,7 @@ h3{font-size:1.1em}
 table{border-collapse:collapse;margin:.6em 0;font-variant-numeric:tabular-nums}
 caption{text-align:left;font-weight:600;padding:.2em 0;color:#1a1a1a}
 th,td{padding:.2em .6em;border-bottom:1px solid #c8c8c8;text-align:right;vertical-align:top}
-th{background:#eef2f7}td.mpeil-text,th[scope=row]{text-align:left}
+th{background:#eef2f7}td.mpeil-text,th[scope=row],thead th:first-child{text-align:left}
 figure{margin:.8em 0;break-inside:avoid}figure svg{max-width:100%;height:auto}
 figcaption{font-size:.9em;color:#404040}
 .mpeil-note{color:#404040;font-size:.9em}
