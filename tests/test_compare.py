@@ -204,3 +204,20 @@ def test_explanation_warns_when_a_variant_has_more_data_gaps():
     text = comparison.explanation
     assert "w [only in A+brick] +3.47" in text
     assert "A+brick has more lines without data than A in C1 33 %, C3 33 %, C4 33 %" in text  # 1 of 3 lines
+
+
+def test_cli_compare_prints_the_explanation_and_the_table(tmp_path):
+    """The CLI scores with the shipped library: check it against the Python API on the same files."""
+    from mpeil.paths import scenarios_dir
+
+    house = scenarios_dir() / "examples" / "terraced_house.json"
+    flat = scenarios_dir() / "examples" / "apartment_building.json"
+    run = _cli("compare", str(house), str(flat))
+    assert run.returncode == 0, run.stderr
+    expected = mpeil.compare(house, flat)
+    assert run.stdout.startswith(expected.explanation + "\n")
+    assert "Element contributions [mPt/(m²·yr)]" in run.stdout
+    as_json = json.loads(_cli("compare", str(house), str(flat), "-f", "json").stdout)
+    assert [row["label"] for row in as_json] == list(expected.elements["label"])
+    twice = _cli("compare", str(house), str(house))
+    assert twice.returncode == 1 and twice.stderr.startswith("error DuplicateBuildingError")

@@ -1,4 +1,5 @@
-"""``mpeil report FILE… --out report.html``: one self-contained HTML report for a dossier."""
+"""``mpeil report FILE… --out report.html`` (one self-contained HTML report for a dossier) and
+``mpeil compare A B…`` (variants like for like, explained)."""
 
 from __future__ import annotations
 
@@ -69,3 +70,32 @@ def register(app: typer.Typer) -> None:
             raise _fail(error) from None
         out.write_text(text, encoding="utf-8")
         typer.echo(f"wrote {out} ({len(result.building_ids)} buildings, {len(text) / 1024:.0f} kB)")
+
+    @app.command()
+    def compare(
+        files: Annotated[list[Path], typer.Argument(help="Building files; the first building is the baseline")],
+        method: Annotated[str, typer.Option("--method", "-m", help="Method name or TOML file")] = "mpeil-ef31",
+        output_format: Annotated[str, typer.Option("--format", "-f", help="text | csv | json")] = "text",
+        by_stage: Annotated[bool, typer.Option(help="csv/json: element × stage rows instead of elements")] = False,
+    ) -> None:
+        """Compare building variants like for like: the explanation and the element table."""
+        import sys
+
+        from ..api import compare as compare_variants
+
+        if output_format not in ("text", "csv", "json"):
+            raise _fail(typer.BadParameter("format must be text, csv or json"))
+        try:
+            comparison = compare_variants(*[str(f) for f in files], method=method)
+        except MpeilError as error:
+            raise _fail(error) from None
+        frame = comparison.table if by_stage else comparison.elements.drop(columns=["key"])
+        if output_format == "csv":
+            sys.stdout.write(frame.to_csv(index=False))
+        elif output_format == "json":
+            sys.stdout.write(frame.to_json(orient="records", indent=2, force_ascii=False) + "\n")
+        else:
+            columns = ["label", "matched_by", *comparison.buildings, *[f"Δ {b}" for b in comparison.variants]]
+            typer.echo(comparison.explanation + "\n")
+            typer.echo(f"Element contributions [{comparison.unit}]:")
+            typer.echo(comparison.elements[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
