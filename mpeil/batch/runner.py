@@ -8,6 +8,7 @@ return a few counts. Memory is bounded by the chunk size times the number of chu
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import multiprocessing
@@ -67,6 +68,8 @@ class ChunkTask:
     out_dir: str
     library: EPDLibrary | None = None  # None = shipped library (loaded once per worker)
     scenarios: ScenarioSet | None = None
+    #: building id → file of an earlier chunk that has it (set when a chunk is run again for duplicates)
+    claimed: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,7 @@ def run_chunk(task: ChunkTask) -> ChunkReport:
         context = scoring_context(task.options)
     else:
         context = build_context(task.options, task.library, task.scenarios)
-    tables, read_errors = score_within_budget(task.items, context, task.chunk)
+    tables, read_errors = score_within_budget(task.items, context, task.chunk, dict(task.claimed))
     by_label = {**read_errors, **{row["file"]: row for row in tables.errors}}
     errors = [by_label[item.label] for item in task.items if item.label in by_label]
     entry = {
@@ -140,7 +143,9 @@ def run_chunk(task: ChunkTask) -> ChunkReport:
     return ChunkReport(task.chunk, len(task.items), len(errors), len(tables.summary), len(errors))
 
 
-def _read_and_score(items: Sequence[InputItem], context, chunk: int) -> tuple[ChunkTables, dict[str, dict]]:
+def _read_and_score(
+    items: Sequence[InputItem], context, chunk: int, claimed: dict[str, str]
+) -> tuple[ChunkTables, dict[str, dict]]:
     """Read and score some inputs in this process: the tables and the read errors by label."""
     limits = context.options.limits
     reads, read_errors = [], {}
@@ -156,27 +161,36 @@ def _read_and_score(items: Sequence[InputItem], context, chunk: int) -> tuple[Ch
     finally:
         for archive in archives.values():
             archive.close()
-    return score_inputs(reads, context, chunk), read_errors
+    return score_inputs(reads, context, chunk, claimed), read_errors
 
 
-def score_within_budget(items: Sequence[InputItem], context, chunk: int) -> tuple[ChunkTables, dict[str, dict]]:
-    """:func:`_read_and_score` under the chunk's budget, then file by file when it goes over."""
+def score_within_budget(
+    items: Sequence[InputItem], context, chunk: int, claimed: dict[str, str] | None = None
+) -> tuple[ChunkTables, dict[str, dict]]:
+    """:func:`_read_and_score` under the chunk's budget, then file by file when it goes over.
+
+    ``claimed``: building id → file of earlier chunks (a later file repeating an id is an error row).
+    """
+    claimed = dict(claimed or {})
     if not isolation_available() or not items:
-        return _read_and_score(items, context, chunk)
+        return _read_and_score(items, context, chunk, claimed)
     context.library.memo(("mpeil.batch.warm", id(context)), lambda: _warm_up(context))
     limits = context.options.limits
     seconds, memory = limits.seconds_per_file, limits.memory_per_file
-    outcome = run_with_budget(_read_and_score, (items, context, chunk), _chunk_seconds(seconds, len(items)), memory)
+    deadline = _chunk_seconds(seconds, len(items))
+    outcome = run_with_budget(_read_and_score, (items, context, chunk, claimed), deadline, memory)
     if outcome.status == "ok":
         return outcome.value
     if len(items) == 1:
         return ChunkTables(None, pd.DataFrame(), [], []), {items[0].label: _budget_error(items[0], outcome, chunk)}
     parts, read_errors = [], {}
     for item in items:
-        one = run_with_budget(_read_and_score, ((item,), context, chunk), seconds, memory)
+        one = run_with_budget(_read_and_score, ((item,), context, chunk, claimed), seconds, memory)
         if one.status == "ok":
             parts.append(one.value[0])
             read_errors.update(one.value[1])
+            for building in one.value[0].summary.get("building", []):  # file by file: ids claimed in order
+                claimed.setdefault(building, item.label)
         else:
             read_errors[item.label] = _budget_error(item, one, chunk)
     return _merge(parts), read_errors
@@ -199,7 +213,7 @@ def _warm_up(context) -> bool:
         {"id": "warm-up", "gross_floor_area_m2": 100, "elements": [{"id": "e", "quantity": 1, "layers": [layer]}]}
     )
     try:
-        score_inputs([ReadInput("warm-up", "", [building])], context)
+        score_inputs([ReadInput("warm-up", "", [building])], context, 0, {})
     except Exception:  # a warm-up only: a library it cannot score still scores real files (in the children)
         return False
     return True
@@ -559,6 +573,9 @@ def _run_batch(
         else:
             _serial(todo, on_done)
 
+    _cross_chunk_duplicates(
+        store, [ChunkTask(k, c, options, str(store.root), library, scenarios) for k, c in enumerate(chunks)], reports
+    )
     store.assemble(len(chunks))
     summary = BatchSummary(
         out_dir=store.root,
@@ -581,6 +598,27 @@ def _run_batch(
         store.write_duckdb()
     summary.manifest = manifest
     return summary
+
+
+def _cross_chunk_duplicates(store: OutputDir, tasks: list[ChunkTask], reports: dict[int, ChunkReport]) -> None:
+    """A building id scored in an earlier chunk makes the later file an error row, whichever executor ran
+    the chunks: walk the chunks in order and run again (in this process) any chunk that repeats an id.
+    Duplicates are rare, so this is a read of each chunk's summary part and almost never a rerun."""
+    claimed: dict[str, str] = {}
+    for task in tasks:
+        part = store.parts / "summary" / f"part-{task.chunk:06d}.parquet"
+        frame = pq.read_table(part, columns=["building", "file"]).to_pandas()
+        clash = [(b, f) for b, f in zip(frame["building"], frame["file"], strict=True) if claimed.get(b, f) != f]
+        if clash:
+            before = set(store.finished_chunks().get(task.chunk, {}).get("receipts", []))
+            rerun = dataclasses.replace(task, claimed=tuple(claimed.items()))
+            reports[task.chunk] = run_chunk(rerun)
+            after = set(store.finished_chunks().get(task.chunk, {}).get("receipts", []))
+            for name in before - after:  # the receipt of a file that is now an error row
+                (store.receipts / name).unlink(missing_ok=True)
+            frame = pq.read_table(part, columns=["building", "file"]).to_pandas()
+        for building, file in zip(frame["building"], frame["file"], strict=True):
+            claimed.setdefault(building, file)
 
 
 def _manifest(

@@ -6,7 +6,9 @@ import typer
 
 from . import batch as _batch
 from . import epd as _epd
+from . import ifc as _ifc
 from . import model as _model
+from . import report as _report
 from . import score as _score
 from . import stock as _stock
 
@@ -19,8 +21,10 @@ app = typer.Typer(
 app.add_typer(_epd.app, name="epd", help="Look at the EPD library.")
 _model.register(app)
 _score.register(app)
+_report.register(app)
 _batch.register(app)
 _stock.register(app)
+_ifc.register(app)
 
 
 def main() -> None:  # pragma: no cover - entry point

@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import csv
 import io
+import itertools
 import json
 import random
 import zipfile
@@ -45,10 +46,16 @@ class Case:
         return {"json": ".json", "csv": ".csv", "xlsx": ".xlsx", "zip": ".zip"}.get(self.kind, "")
 
 
+_ids = itertools.count()
+
+
 def base_building(i: int = 0) -> dict:
-    """A small valid house (the JSON a user writes): a sand-lime wall with insulation, a concrete floor."""
+    """A small valid house (the JSON a user writes): a sand-lime wall with insulation, a concrete floor.
+
+    Every call gets a new id (a batch refuses a building id that an earlier file used).
+    """
     return {
-        "id": f"house-{i:03d}",
+        "id": f"house-{i:03d}-{next(_ids):05d}",
         "use_type": "terraced",
         "gross_floor_area_m2": 100.0 + i,
         "elements": [
@@ -307,7 +314,7 @@ def _structure_cases() -> Iterator[Case]:
         ("deep-2000", b"[" * 2000 + b"]" * 2000),
         ("deep-100000", b"[" * 100_000 + b"]" * 100_000),
         ("deep-objects", b'{"a":' * 5000 + b"1" + b"}" * 5000),
-        ("duplicate-key", good.replace(b'{"id": "house-000",', b'{"id": "house-000", "id": "other",', 1)),
+        ("duplicate-key", good.replace(b'{"id": ', b'{"id": "other", "id": ', 1)),
         ("unknown-key", _json_bytes({**base_building(), "colour": "red"})),
         ("no-elements", _json_bytes({**base_building(), "elements": []})),
         ("no-layers", _json_bytes(_replace(base_building(), ("elements", 0, "layers"), []))),
@@ -668,6 +675,8 @@ def _zip_member_payloads() -> Iterator[tuple[str, bytes]]:
 # ------------------------------------------------------------------ the corpus
 def build_corpus() -> list[Case]:
     """Every case, in a fixed order (deterministic: the random byte flips use a fixed seed)."""
+    global _ids
+    _ids = itertools.count()
     cases = [
         *_numeric_cases(),
         *_list_cases(),
