@@ -296,7 +296,7 @@ def _text_cases() -> Iterator[Case]:
 def _structure_cases() -> Iterator[Case]:
     good = _json_bytes(base_building())
     yield Case("json-good", "json", good, "score")
-    yield Case("json-good-bom", "json", b"\xef\xbb\xbf" + good, "score")
+    yield Case("json-good-bom", "json", b"\xef\xbb\xbf" + _json_bytes(base_building()), "score")
     yield Case("json-good-list", "json", _json_bytes([base_building(1), base_building(2)]), "score")
     for label, text in (
         ("empty", b""),
@@ -319,7 +319,7 @@ def _structure_cases() -> Iterator[Case]:
         ("no-elements", _json_bytes({**base_building(), "elements": []})),
         ("no-layers", _json_bytes(_replace(base_building(), ("elements", 0, "layers"), []))),
         ("duplicate-element", _json_bytes(_replace(base_building(), ("elements", 1, "id"), "wall"))),
-        ("duplicate-building", _json_bytes([base_building(1), base_building(1)])),
+        ("duplicate-building", _json_bytes([base_building(1)] * 2)),
         ("ratio-sum", _json_bytes(_two_compositions(0.3, 0.3))),
         (
             "eol-sum",
@@ -628,7 +628,8 @@ def _xlsx_cases() -> Iterator[Case]:
 
 # ------------------------------------------------------------------ zip archives
 def _zip_cases() -> Iterator[Case]:
-    good = _json_bytes(base_building(7))
+    def good() -> bytes:  # a new building id each time: a batch refuses a repeated id
+        return _json_bytes(base_building(7))
 
     def archive(name: str, members: list[tuple[str, bytes, str]], method=zipfile.ZIP_DEFLATED) -> Case:
         buffer = io.BytesIO()
@@ -644,20 +645,20 @@ def _zip_cases() -> Iterator[Case]:
             expects[member] = "error" if member in expects else expect  # a duplicate name: one error row
         return Case(f"zip-{name}", "zip", buffer.getvalue(), "either", tuple(sorted(expects.items())))
 
-    yield archive("good", [("a/good.json", good, "score")])
-    yield archive("duplicate", [("a.json", good, "error"), ("a.json", good, "error"), ("b.json", good, "score")])
-    yield archive("traversal", [("../evil.json", good, "error"), ("ok.json", good, "score")])
-    yield archive("absolute", [("/etc/evil.json", good, "error"), ("ok.json", good, "score")])
-    yield archive("nested", [("inner.zip", b"PK\x05\x06" + b"\x00" * 18, "error"), ("ok.json", good, "score")])
-    yield archive("bomb", [("bomb.json", b" " * 5_000_000, "error"), ("ok.json", good, "score")])
+    yield archive("good", [("a/good.json", good(), "score")])
+    yield archive("duplicate", [("a.json", good(), "error"), ("a.json", good(), "error"), ("b.json", good(), "score")])
+    yield archive("traversal", [("../evil.json", good(), "error"), ("ok.json", good(), "score")])
+    yield archive("absolute", [("/etc/evil.json", good(), "error"), ("ok.json", good(), "score")])
+    yield archive("nested", [("inner.zip", b"PK\x05\x06" + b"\x00" * 18, "error"), ("ok.json", good(), "score")])
+    yield archive("bomb", [("bomb.json", b" " * 5_000_000, "error"), ("ok.json", good(), "score")])
     yield archive(
-        "stored-huge", [("big.json", b" " * 300_000, "error"), ("ok.json", good, "score")], zipfile.ZIP_STORED
+        "stored-huge", [("big.json", b" " * 300_000, "error"), ("ok.json", good(), "score")], zipfile.ZIP_STORED
     )
-    yield archive("broken-member", [("bad.json", b"{", "error"), ("ok.json", good, "score")])
-    yield archive("unicode-names", [("woning-ü 文字.json", good, "score"), ("[bold].json", good, "score")])
-    yield archive("backslash", [("a\\..\\..\\evil.json", good, "error"), ("ok.json", good, "score")])
+    yield archive("broken-member", [("bad.json", b"{", "error"), ("ok.json", good(), "score")])
+    yield archive("unicode-names", [("woning-ü 文字.json", good(), "score"), ("[bold].json", good(), "score")])
+    yield archive("backslash", [("a\\..\\..\\evil.json", good(), "error"), ("ok.json", good(), "score")])
     for n, (label, data) in enumerate(_zip_member_payloads()):
-        yield archive(f"member-{n:02d}-{label}", [(f"{label}.json", data, "error"), ("ok.json", good, "score")])
+        yield archive(f"member-{n:02d}-{label}", [(f"{label}.json", data, "error"), ("ok.json", good(), "score")])
     yield Case("zip-corrupt", "zip", b"PK\x03\x04" + b"\x00" * 100, "either", (("", "error"),))
     yield Case("zip-empty-file", "zip", b"", "either", (("", "error"),))
 
