@@ -318,7 +318,7 @@ def _read_member_bytes(archive: zipfile.ZipFile, member: str, limits: Limits) ->
     return out.getvalue()
 
 
-def _parse(data: bytes, suffix: str, scratch: str, limits: Limits) -> list[Building]:
+def _parse(data: bytes, suffix: str, scratch: str, limits: Limits | None = None) -> list[Building]:
     from ..readers import read_buildings
 
     if not data.strip():
