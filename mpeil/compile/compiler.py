@@ -171,7 +171,8 @@ def _combine(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _floats(frame: pd.DataFrame, column: str, default: float = np.nan) -> np.ndarray:
     if column not in frame:
         return np.full(len(frame), default, dtype=np.float64)
-    values = pd.to_numeric(frame[column], errors="coerce").astype("float64").to_numpy()
+    # a copy: under pandas 3 (copy-on-write) to_numpy() is a read-only view, and callers fill gaps in place
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64, copy=True)
     return np.where(np.isnan(values), default, values) if not np.isnan(default) else values
 
 
