@@ -24,10 +24,15 @@ _LAZY = {
     "MpeilError": "mpeil.errors",
 }
 
+#: submodules reachable as attributes after ``import mpeil`` (imported on first use)
+_SUBMODULES = ("elements", "search")
+
 __all__ = ["__version__", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(import_module(_LAZY[name]), name)
+    if name in _SUBMODULES:
+        return import_module(f"mpeil.{name}")
     raise AttributeError(f"module 'mpeil' has no attribute {name!r}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from . import batch as _batch
+from . import elements as _elements
 from . import epd as _epd
 from . import model as _model
 from . import score as _score
@@ -17,6 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(_epd.app, name="epd", help="Look at the EPD library.")
+app.add_typer(_elements.app, name="elements", help="The element catalogue: templates of build-ups.")
 _model.register(app)
 _score.register(app)
 _batch.register(app)

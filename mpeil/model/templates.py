@@ -179,7 +179,7 @@ def _value(template: Template, parameter: Parameter, raw: Any) -> Any:
             return text in _TRUE
         raise InputError(f"{where}: {raw!r} is not true or false", field="params")
     try:
-        number = float(raw)
+        number = float(raw.replace(",", ".") if isinstance(raw, str) else raw)  # a decimal comma from a ;-CSV
     except (TypeError, ValueError):
         raise InputError(f"{where}: {raw!r} is not a number ({parameter.unit or 'no unit'})", field="params") from None
     low, high = parameter.minimum, parameter.maximum
