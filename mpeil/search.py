@@ -151,7 +151,7 @@ def _source_ranks(method: str | None) -> dict[str, int]:
     table = pd.read_csv(data_dir() / "search_sources.csv", comment="#", dtype={"rank": "int64"})
     key = method if method is not None and (table["method"] == method).any() else "*"
     chosen = table[table["method"] == key]
-    return dict(zip(chosen["source"], chosen["rank"]))
+    return dict(zip(chosen["source"], chosen["rank"], strict=True))
 
 
 def _gwp_a1a3(library: EPDLibrary) -> pd.Series:
@@ -248,7 +248,9 @@ def _hits_frame(
             "score": np.round(score[rows], 1),
             "matched": [expansions[int(which[r])].why for r in rows],
             "gwp_a1a3_per_unit": gwp,
-            "declared_unit": [_unit_text(a, u) for a, u in zip(datasets["declared_amount"], datasets["declared_unit"])],
+            "declared_unit": [
+                _unit_text(a, u) for a, u in zip(datasets["declared_amount"], datasets["declared_unit"], strict=True)
+            ],
             "gwp_a1a3_per_kg": per_kg,
             "density_kg_m3": density,
             "flags": _flags_of(library, ids),

@@ -34,18 +34,22 @@ WOOD_FIBRE = {
     "obd2024:1c22a17e-aca4-4126-9fde-f02c33aa741e",  # best wood wood fibre insulation boards
     "obd2024:77a553ca-357e-4910-b114-5aa912d4d0e2",  # best wood wood fibre insulation boards
 }
-THERMAL_INSULATION = MINERAL_WOOL | WOOD_FIBRE | {
-    "obd2024:7091503e-34e5-44cd-9acb-7c2f16f6097f",  # Foam glass insulation material
-    "obd2024:5fac6347-55b0-47be-9118-d8229d7e62c4",  # Cellulose fibre blowing insulation material
-    "obd2024:3f764d2e-320b-4996-8c28-0f38e8971044",  # Cellulose fibre board
-    "obd2024:121c71e8-0f4c-4529-b72e-331198d15f0f",  # EPS rigid foam insulation
-    "obd2024:c4ddfdbc-ee2b-4dd5-a754-b317cf06470a",  # Extruded polystyrene (XPS)
-    "obd2024:b960f95d-466b-4014-9565-64e51407a364",  # PUR rigid foam
-    "obd2024:355dbd58-78dc-45cc-be8a-43d66d117e15",  # PIR high-density foam
-    "obd2024:9a9f76b6-54f0-421e-9f8a-6a5db3a22e1d",  # Hemp fibre fleece
-    "obd2024:b7b7c6be-122f-48d9-b1c2-9b81a6b7e95c",  # Flax fibre fleece
-    "obd2024:fdbe82c6-7073-4f8c-a540-c37a6bf16cd6",  # Expanded cork
-}
+THERMAL_INSULATION = (
+    MINERAL_WOOL
+    | WOOD_FIBRE
+    | {
+        "obd2024:7091503e-34e5-44cd-9acb-7c2f16f6097f",  # Foam glass insulation material
+        "obd2024:5fac6347-55b0-47be-9118-d8229d7e62c4",  # Cellulose fibre blowing insulation material
+        "obd2024:3f764d2e-320b-4996-8c28-0f38e8971044",  # Cellulose fibre board
+        "obd2024:121c71e8-0f4c-4529-b72e-331198d15f0f",  # EPS rigid foam insulation
+        "obd2024:c4ddfdbc-ee2b-4dd5-a754-b317cf06470a",  # Extruded polystyrene (XPS)
+        "obd2024:b960f95d-466b-4014-9565-64e51407a364",  # PUR rigid foam
+        "obd2024:355dbd58-78dc-45cc-be8a-43d66d117e15",  # PIR high-density foam
+        "obd2024:9a9f76b6-54f0-421e-9f8a-6a5db3a22e1d",  # Hemp fibre fleece
+        "obd2024:b7b7c6be-122f-48d9-b1c2-9b81a6b7e95c",  # Flax fibre fleece
+        "obd2024:fdbe82c6-7073-4f8c-a540-c37a6bf16cd6",  # Expanded cork
+    }
+)
 GYPSUM_BOARD = {
     "obd2024:edec09e1-c56e-4655-a094-c9a18e1563ac",  # Gypsum plaster board (perforated, 12.5 mm)
     "obd2024:deeb0bda-20fa-412a-b945-1a589638db21",  # Gypsum plaster board (impregnated, 12.5 mm)

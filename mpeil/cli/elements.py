@@ -52,8 +52,8 @@ def list_(
     table.add_column("type", no_wrap=True)
     table.add_column("unit", no_wrap=True)
     table.add_column("build-up", ratio=1)
-    for row in frame.itertuples(index=False):
-        table.add_row(row.name, row.element_type, row.unit, escape(row.title))
+    for row in frame.to_dict("records"):
+        table.add_row(str(row["name"]), str(row["element_type"]), str(row["unit"]), escape(str(row["title"])))
     console.print(table)
 
 
@@ -77,24 +77,35 @@ def show(
         table_of_params = parameters(name)
     except MpeilError as error:
         _fail(console, error)
-    console.print(f"[bold]{escape(template.name)}[/] — {escape(template.title)} ({template.element_type}, per {template.unit})")
+    console.print(
+        f"[bold]{escape(template.name)}[/] — {escape(template.title)} ({template.element_type}, per {template.unit})"
+    )
     console.print(escape(template.description), highlight=False)
     params = Table(title="Parameters", box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
     params.add_column("parameter", no_wrap=True)
     for column in ("value", "default", "options / range"):
         params.add_column(column, overflow="fold")
-    for row in table_of_params.itertuples(index=False):
-        bounds = row.options or _range(row.min, row.max, row.unit)
-        params.add_row(row.parameter, _text(values[row.parameter]), _text(row.default), escape(bounds))
+    for spec in table_of_params.to_dict("records"):
+        bounds = str(spec["options"]) or _range(spec["min"], spec["max"], str(spec["unit"]))
+        name = str(spec["parameter"])
+        params.add_row(name, _text(values[name]), _text(spec["default"]), escape(bounds))
     console.print(params)
     layers = Table(title="Expansion (per element unit)", box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
-    for column, justify in (("layer", "left"), ("material (data set; id)", "left"), ("amount", "right"), ("life", "right")):
+    for column, justify in (
+        ("layer", "left"),
+        ("material (data set; id)", "left"),
+        ("amount", "right"),
+        ("life", "right"),
+    ):
         layers.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
-    for row in lines.itertuples(index=False):
-        label = row.layer + (f" {row.composition} ×{row.ratio:g}" if row.ratio != 1 else "")
-        material = f"{escape(row.name or '')} [dim]({escape(str(row.dataset_name))})[/]\n[cyan]{row.product}[/]"
-        life = _text(row.service_life_years) if row.service_life_years is not None else str(row.service_life_category)
-        layers.add_row(label, material, f"{row.amount:g} {row.unit}", life)
+    for line in lines.to_dict("records"):
+        ratio = float(line["ratio"])
+        label = str(line["layer"]) + (f" {line['composition']} ×{ratio:g}" if ratio != 1 else "")
+        material = f"{escape(str(line['name'] or ''))} [dim]({escape(str(line['dataset_name']))})[/]"
+        material += f"\n[cyan]{line['product']}[/]"
+        years = line["service_life_years"]
+        life = _text(years) if years is not None and years == years else str(line["service_life_category"])
+        layers.add_row(label, material, f"{float(line['amount']):g} {line['unit']}", life)
     console.print(layers)
     for source in template.sources:
         console.print(f"  source: {escape(source)}", highlight=False)

@@ -73,17 +73,17 @@ def _search_table(found: pd.DataFrame, title: str) -> Table:
     table.add_column("GWP A1-A3\nkg CO2e", justify="right", no_wrap=True)
     table.add_column("per\nkg", justify="right", no_wrap=True)
     table.add_column("kg/m³", justify="right", no_wrap=True)
-    for number, row in enumerate(found.itertuples(index=False), 1):
-        cell = f"[bold]{escape(row.name)}[/] [dim]({row.source}, {row.data_type})[/]\n[cyan]{row.dataset_id}[/]"
-        cell += f"\n[dim]{escape(row.matched)}[/]"
-        if row.flags:
-            cell += f"\n[red]flag: {escape(row.flags)}[/]"
+    for number, row in enumerate(found.to_dict("records"), 1):
+        cell = f"[bold]{escape(str(row['name']))}[/] [dim]({row['source']}, {row['data_type']})[/]"
+        cell += f"\n[cyan]{row['dataset_id']}[/]\n[dim]{escape(str(row['matched']))}[/]"
+        if row["flags"]:
+            cell += f"\n[red]flag: {escape(str(row['flags']))}[/]"
         table.add_row(
             str(number),
             cell,
-            _gwp_cell(row.gwp_a1a3_per_unit, row.declared_unit),
-            _number_short(row.gwp_a1a3_per_kg),
-            _number_short(row.density_kg_m3),
+            _gwp_cell(float(row["gwp_a1a3_per_unit"]), str(row["declared_unit"])),
+            _number_short(float(row["gwp_a1a3_per_kg"])),
+            _number_short(float(row["density_kg_m3"])),
         )
     return table
 

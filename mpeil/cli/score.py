@@ -155,7 +155,9 @@ def _coverage_hint(method, declared, standards) -> str:
     codes = {spec.code for spec in method.indicators}
     has = [s for s in declared.index if codes & set(declared[s])]
     lacks = [s for s in declared.index if s not in has]
-    text = "indicators declared by: " + (", ".join(f"{s} ({standards.get(s, '?')})" for s in has) or "no shipped source")
+    text = "indicators declared by: " + (
+        ", ".join(f"{s} ({standards.get(s, '?')})" for s in has) or "no shipped source"
+    )
     if lacks:
         text += (
             f"; none in {', '.join(f'{s} ({standards.get(s, chr(63))})' for s in lacks)}: a building built only from "

@@ -126,7 +126,9 @@ class EPDLibrary:
         if index is None:
             index = self._bare.get(reference)
         if index is None:
-            hint = " (ambiguous: prefix it with its source)" if reference in self._bare else self._did_you_mean(reference)
+            hint = (
+                " (ambiguous: prefix it with its source)" if reference in self._bare else self._did_you_mean(reference)
+            )
             raise UnknownEPDError(f"no data set {reference!r} in the EPD library{hint}", field="product")
         return index
 
@@ -151,7 +153,9 @@ class EPDLibrary:
         suggestions = self.suggest(reference)
         if not suggestions:
             return ""
-        names = self.datasets.set_index("dataset_id")["name_en"].fillna(self.datasets.set_index("dataset_id")["name_de"])
+        names = self.datasets.set_index("dataset_id")["name_en"].fillna(
+            self.datasets.set_index("dataset_id")["name_de"]
+        )
         shown = [f"{s!r} ({names.get(s)})" if isinstance(names.get(s), str) else repr(s) for s in suggestions]
         return "; did you mean " + " or ".join(shown) + "?"
 

@@ -21,7 +21,7 @@ import ast
 import operator
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ _REFERENCE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*
 _WHOLE_REFERENCE = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?\}$")
 _TRUE = {"true", "yes", "1", "ja", "oui"}
 _FALSE = {"false", "no", "0", "nee", "non"}
-_OPERATORS = {
+_OPERATORS: dict[type, Callable[..., float]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
     ast.Mult: operator.mul,
@@ -98,9 +98,7 @@ def load_template(name: str, folder: Path | None = None) -> Template:
 
         close = difflib.get_close_matches(name, template_names(folder), n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise UnknownScenarioError(
-            f"no element template {name!r}{hint} (see `mpeil elements list`)", field="template"
-        )
+        raise UnknownScenarioError(f"no element template {name!r}{hint} (see `mpeil elements list`)", field="template")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -161,7 +159,10 @@ def resolve_params(template: Template, given: Mapping[str, Any] | None) -> dict[
     if unknown:
         known = ", ".join(template.parameters) or "none"
         raise InputError(f"template {template.name!r} has no parameter(s) {unknown}; it has: {known}", field="params")
-    return {name: _value(template, p, given[name]) if name in given else p.default for name, p in template.parameters.items()}
+    return {
+        name: _value(template, p, given[name]) if name in given else p.default
+        for name, p in template.parameters.items()
+    }
 
 
 def _value(template: Template, parameter: Parameter, raw: Any) -> Any:
@@ -222,8 +223,15 @@ def describe(template: Template, values: Mapping[str, Any]) -> str:
     return template.name + (": " + ", ".join(changed) if changed else "")
 
 
-def expand(name: str, params: Mapping[str, Any] | None = None, *, id: str | None = None, quantity: float = 1.0,
-           folder: Path | None = None, **element_fields: Any) -> Element:
+def expand(
+    name: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    id: str | None = None,
+    quantity: float = 1.0,
+    folder: Path | None = None,
+    **element_fields: Any,
+) -> Element:
     """The :class:`Element` a template gives for ``params`` (``quantity`` in the template's unit)."""
     data = element_data(name, params, {"id": id or name, "quantity": quantity, **element_fields}, folder)
     try:

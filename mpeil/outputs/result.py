@@ -174,7 +174,7 @@ class Result:
         """An ``xarray.Dataset``: element × module × indicator values and gaps, building-level totals.
 
         Elements can be selected by id: ``.sel(element_id="EW-1")`` (from every building) or
-        ``.sel(building_of_element=b, element_id="EW-1")``.
+        ``.sel(building_of_element=b).sel(element_id="EW-1")``.
         """
         import xarray as xr
 
@@ -205,7 +205,8 @@ class Result:
         for code, unit in self.units().items():
             dataset["value"].attrs[f"unit:{code}"] = unit
         # label indexes on the element dimension: ds.sel(element_id="EW-1") (one element per building),
-        # ds.sel(building_of_element="house", element_id="EW-1") (that one element)
+        # ds.sel(building_of_element="house").sel(element_id="EW-1") (that one element); two plain
+        # indexes rather than a MultiIndex, so the dataset still writes to netCDF as it is
         return dataset.set_xindex("element_id").set_xindex("building_of_element")
 
     def to_lcax(self, building: int | str = 0, **kwargs):

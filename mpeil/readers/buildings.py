@@ -48,7 +48,6 @@ from pydantic import ValidationError
 
 from ..errors import InputError, MpeilError, ParseError
 from ..model import Building, Element, Layer, OperationalEnergy
-from ..model.templates import element_data
 from ..model.bom import (
     _EOL_FIELD,
     _SCENARIO_PART,
@@ -61,6 +60,7 @@ from ..model.bom import (
     OPERATIONAL_ELEMENT_TYPE,
     bom_rows,
 )
+from ..model.templates import element_data
 
 __all__ = [
     "BOM_COLUMNS",
@@ -357,7 +357,7 @@ def _rows_from_records(records: list[tuple[int, list[Any]]], file: str, kind: st
     records = [(n, values) for n, values in records if any(v is not None for v in values)]
     if not records:
         raise ParseError(f"empty {kind} file: no header row", file=file)
-    header_number, header_cells = records[0]
+    _header_number, header_cells = records[0]
     header: list[str | None] = []
     for value in header_cells:
         name = None if value is None else str(value).strip().lower()
@@ -366,7 +366,9 @@ def _rows_from_records(records: list[tuple[int, list[Any]]], file: str, kind: st
         header.append(name or None)
     names = [name for name in header if name]
     unknown = [
-        name for name in names if name not in BOM_COLUMNS and name not in IGNORED_COLUMNS and name not in TEMPLATE_COLUMNS
+        name
+        for name in names
+        if name not in BOM_COLUMNS and name not in IGNORED_COLUMNS and name not in TEMPLATE_COLUMNS
     ]
     if unknown:
         raise ParseError(
@@ -387,7 +389,7 @@ def _rows_from_records(records: list[tuple[int, list[Any]]], file: str, kind: st
                 layer=f"row {number}",
             )
         cells: dict[str, Any] = {}
-        for name, value in zip(header, values):
+        for name, value in zip(header, values, strict=False):  # short rows: missing cells are blank
             if name is None:
                 if value is not None:
                     raise ParseError(
@@ -484,7 +486,7 @@ def _element(element_id: str, rows: list[_Row], table: _Rows, where: dict) -> El
         context = error.get("ctx") or {}
         if error["type"] == "ratio_sum":
             label = str(context.get("layer"))
-            numbers = [r.number for r, line in zip(rows, data["layers"]) if line.layer == label]
+            numbers = [r.number for r, line in zip(rows, data["layers"], strict=False) if line.layer == label]
             rows_text = f" (rows {', '.join(map(str, numbers))})" if numbers else ""
             raise InputError(f"{error['msg']}{rows_text}", **where, layer=label, field="ratio") from None
         loc = error["loc"]
