@@ -81,6 +81,9 @@ def test_parameters_change_the_layers_as_declared():
     inner = [(line.product, line.ratio) for line in wall.layers if line.layer == "C4"]
     assert inner[0] == (SAND_LIME, 0.97) and inner[1][1] == 0.03  # thin-bed joints of sand-lime
     assert wall.layers[0].product == FACING_BRICK
+    clinker = mpeil.elements.expand("EW-cavity-brick", {"brick": "clinker", "brick_reused_share": 0.5})
+    assert clinker.layers[0].product == "obd2024:1a365e34-0b95-4c5c-973d-11a038eb7414"  # Facade clinker
+    assert clinker.layers[0].reused_input == 0.5
     # the name records the template and what differs from its defaults
     assert "[EW-cavity-brick: insulation=pur, insulation_thickness_m=0.16, inner_leaf=sand-lime]" in wall.name
 

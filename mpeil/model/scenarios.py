@@ -42,6 +42,11 @@ class ScenarioSet:
                 file=f"{self.folder}/circularity/materials.csv",
                 field="waste_category",
             )
+        if waste_category is not None and waste_category not in table.index:
+            try:  # the user's spelling of a known category (case, spaces)
+                waste_category = self.canonical_waste_category(waste_category)
+            except UnknownScenarioError:
+                pass  # not a TOTEM category: the "*" default applies
         if waste_category in table.index:
             return table.loc[waste_category]
         return table.loc["*"]
