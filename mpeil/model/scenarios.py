@@ -6,6 +6,7 @@ here is hard-coded: every number lives in the CSV files with its source.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import hashlib
@@ -43,10 +44,9 @@ class ScenarioSet:
                 field="waste_category",
             )
         if waste_category is not None and waste_category not in table.index:
-            try:  # the user's spelling of a known category (case, spaces)
+            # the user's spelling of a known category (case, spaces); an unknown one takes the "*" default
+            with contextlib.suppress(UnknownScenarioError):
                 waste_category = self.canonical_waste_category(waste_category)
-            except UnknownScenarioError:
-                pass  # not a TOTEM category: the "*" default applies
         if waste_category in table.index:
             return table.loc[waste_category]
         return table.loc["*"]
