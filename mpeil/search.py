@@ -3,13 +3,14 @@
 :func:`search_epd` scores every data set of a library against the query and against the German and
 English equivalents the glossary (``data/glossary.csv``) gives for it, with rapidfuzz, over the
 names (German, English, Danish) and the category. It ranks the method's preferred source first
-(``data/search_sources.csv``) and generic data before product-specific data, and shows per hit the
+(``data/search.toml``) and generic data before product-specific data, and shows per hit the
 GWP A1-A3 per declared unit and per kg, the density and any quality flag of the library.
 """
 
 from __future__ import annotations
 
 import math
+import tomllib
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from .errors import UnknownEPDError
 from .model.library import EPDLibrary, load_library
 from .paths import data_dir
 
-__all__ = ["SEARCH_COLUMNS", "Expansion", "load_glossary", "expand_query", "search_epd"]
+__all__ = ["SEARCH_COLUMNS", "Expansion", "Settings", "load_settings", "load_glossary", "expand_query", "search_epd"]
 
 #: columns of the frame :func:`search_epd` returns, in order
 SEARCH_COLUMNS = (
@@ -40,17 +41,37 @@ SEARCH_COLUMNS = (
     "flags",
 )
 _NAME_FIELDS = ("name_en", "name_de", "name_da")
-#: a category match counts a little less than a name match (a category is shared by many data sets)
-_CATEGORY_WEIGHT = 0.9
-#: ranking bonus (score points) for the method's preferred sources (rank 1, 2) and for non-specific data
-_SOURCE_BONUS = {1: 3.0, 2: 1.5}
-_GENERIC_BONUS = 1.0
 _GENERIC_TYPES = frozenset({"generic", "average", "representative"})
-#: below this a hit is noise
-_MIN_SCORE = 55.0
-#: how close a query must be to a glossary term to use the term's equivalents (rapidfuzz ratio, 0-100)
-_GLOSSARY_CUTOFF = 88.0
 _GWP_CODES = ("GWP-total", "GWP-A1")  # EN 15804+A2 total, else the EN 15804+A1 indicator
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Ranking settings from ``data/search.toml`` (each explained there)."""
+
+    token_set_share: float
+    category_weight: float
+    min_score: float
+    glossary_cutoff: float
+    source_bonus: tuple[float, ...]
+    generic_bonus: float
+    sources: dict[str, list[str]]
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Read ``data/search.toml`` (or another file of the same shape)."""
+    path = Path(path) if path else data_dir() / "search.toml"
+    with path.open("rb") as handle:
+        data = tomllib.load(handle)
+    return Settings(
+        token_set_share=float(data["token_set_share"]),
+        category_weight=float(data["category_weight"]),
+        min_score=float(data["min_score"]),
+        glossary_cutoff=float(data["glossary_cutoff"]),
+        source_bonus=tuple(float(v) for v in data["source_bonus"]),
+        generic_bonus=float(data["generic_bonus"]),
+        sources={str(k): [str(s) for s in v] for k, v in data["sources"].items()},
+    )
 
 
 @dataclass(frozen=True)
@@ -79,18 +100,20 @@ def load_glossary(path: str | Path | None = None) -> pd.DataFrame:
     return frame.assign(folded=frame["term"].map(_fold))
 
 
-def expand_query(query: str, glossary: pd.DataFrame | None = None) -> list[Expansion]:
-    """The query itself plus the German and English equivalents of the glossary terms it matches."""
+def expand_query(query: str, glossary: pd.DataFrame | None = None, cutoff: float | None = None) -> list[Expansion]:
+    """The query itself plus the German and English equivalents of the glossary terms it matches.
+
+    ``cutoff`` (rapidfuzz ratio, 0-100) defaults to ``glossary_cutoff`` of ``data/search.toml``.
+    """
     from rapidfuzz import fuzz, process
 
     glossary = load_glossary() if glossary is None else glossary
+    cutoff = load_settings().glossary_cutoff if cutoff is None else cutoff
     folded = _fold(query)
     out = [Expansion(folded, 1.0, "query")]
     if not folded:
         return out
-    hits = process.extract(
-        folded, glossary["folded"].tolist(), scorer=fuzz.ratio, score_cutoff=_GLOSSARY_CUTOFF, limit=None
-    )
+    hits = process.extract(folded, glossary["folded"].tolist(), scorer=fuzz.ratio, score_cutoff=cutoff, limit=None)
     seen = {folded}
     for _term, similarity, row in sorted(hits, key=lambda hit: -hit[1]):
         entry = glossary.iloc[row]
@@ -104,7 +127,7 @@ def expand_query(query: str, glossary: pd.DataFrame | None = None) -> list[Expan
     return out
 
 
-def _choices(library: EPDLibrary) -> tuple[list[str], np.ndarray, np.ndarray]:
+def _choices(library: EPDLibrary, category_weight: float) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Folded names and categories of every data set, their data set rows and field weights (memoised)."""
 
     def compute():
@@ -112,7 +135,7 @@ def _choices(library: EPDLibrary) -> tuple[list[str], np.ndarray, np.ndarray]:
         rows: list[int] = []
         weights: list[float] = []
         datasets = library.datasets
-        for field, weight in [(f, 1.0) for f in _NAME_FIELDS] + [("category", _CATEGORY_WEIGHT)]:
+        for field, weight in [(f, 1.0) for f in _NAME_FIELDS] + [("category", category_weight)]:
             if field not in datasets:
                 continue
             for row, value in enumerate(datasets[field].tolist()):
@@ -122,19 +145,22 @@ def _choices(library: EPDLibrary) -> tuple[list[str], np.ndarray, np.ndarray]:
                     weights.append(weight)
         return texts, np.asarray(rows, dtype=np.int64), np.asarray(weights, dtype=np.float64)
 
-    return library.memo(("search_choices",), compute)
+    return library.memo(("search_choices", category_weight), compute)
 
 
-def _match_scores(library: EPDLibrary, expansions: list[Expansion]) -> tuple[np.ndarray, np.ndarray]:
+def _match_scores(
+    library: EPDLibrary, expansions: list[Expansion], settings: Settings
+) -> tuple[np.ndarray, np.ndarray]:
     """Best score (0-100) per data set and the index of the expansion that gave it."""
     from rapidfuzz import fuzz, process
 
-    texts, rows, field_weight = _choices(library)
+    texts, rows, field_weight = _choices(library, settings.category_weight)
     queries = [e.text for e in expansions]
     # token_set rewards "every query word is in the name"; ratio breaks ties towards the closest name
     token_set = process.cdist(queries, texts, scorer=fuzz.token_set_ratio, dtype=np.float64, workers=1)
     whole = process.cdist(queries, texts, scorer=fuzz.ratio, dtype=np.float64, workers=1)
-    combined = (0.8 * token_set + 0.2 * whole) * field_weight[None, :]
+    share = settings.token_set_share
+    combined = (share * token_set + (1.0 - share) * whole) * field_weight[None, :]
     combined *= np.asarray([e.weight for e in expansions], dtype=np.float64)[:, None]
     best_query = combined.argmax(axis=0)
     best_per_text = combined.max(axis=0)
@@ -147,11 +173,11 @@ def _match_scores(library: EPDLibrary, expansions: list[Expansion]) -> tuple[np.
     return score, which
 
 
-def _source_ranks(method: str | None) -> dict[str, int]:
-    table = pd.read_csv(data_dir() / "search_sources.csv", comment="#", dtype={"rank": "int64"})
-    key = method if method is not None and (table["method"] == method).any() else "*"
-    chosen = table[table["method"] == key]
-    return dict(zip(chosen["source"], chosen["rank"], strict=True))
+def _source_bonus(settings: Settings, method: str | None, sources: pd.Series) -> np.ndarray:
+    """Bonus per data set for the method's preferred sources (first, second, …)."""
+    preferred = settings.sources.get(method or "", settings.sources.get("*", []))
+    bonus = {source: settings.source_bonus[i] for i, source in enumerate(preferred[: len(settings.source_bonus)])}
+    return np.array([bonus.get(s, 0.0) for s in sources], dtype=np.float64)
 
 
 def _gwp_a1a3(library: EPDLibrary) -> pd.Series:
@@ -191,11 +217,12 @@ def search_epd(
     limit: int = 10,
     sources: list[str] | None = None,
     glossary: pd.DataFrame | None = None,
+    settings: Settings | None = None,
 ) -> pd.DataFrame:
     """Data sets ranked by how well they match ``query`` (any of nl/fr/de/en/da), best first.
 
-    ``method`` chooses which source is preferred (``data/search_sources.csv``); ``sources`` keeps
-    only those sources. Columns: :data:`SEARCH_COLUMNS`. ``score`` is the rapidfuzz similarity
+    ``method`` chooses which source is preferred (``data/search.toml``); ``sources`` keeps
+    only those sources; ``settings`` replaces ``data/search.toml``. Columns: :data:`SEARCH_COLUMNS`. ``score`` is the rapidfuzz similarity
     (0-100) plus the source and generic-data bonus; ``matched`` says which text matched.
     ``gwp_a1a3_per_unit`` is in kg CO2e per one ``declared_unit``, ``gwp_a1a3_per_kg`` in kg CO2e/kg
     and ``density_kg_m3`` in kg/m³ (NaN where the data set does not say).
@@ -207,15 +234,15 @@ def search_epd(
     if unknown:
         available = sorted(set(library.datasets["source"]))
         raise UnknownEPDError(f"unknown EPD source(s) {unknown}; available: {available}", field="source")
-    expansions = expand_query(query, glossary)
+    settings = load_settings() if settings is None else settings
+    expansions = expand_query(query, glossary, settings.glossary_cutoff)
     if not expansions[0].text:
         return pd.DataFrame(columns=list(SEARCH_COLUMNS))
-    score, which = _match_scores(library, expansions)
+    score, which = _match_scores(library, expansions, settings)
     datasets = library.datasets
-    ranks = _source_ranks(method)
-    bonus = np.array([_SOURCE_BONUS.get(ranks.get(s, 99), 0.0) for s in datasets["source"]], dtype=np.float64)
-    bonus += np.where(datasets["data_type"].isin(_GENERIC_TYPES).to_numpy(dtype=bool), _GENERIC_BONUS, 0.0)
-    keep = score >= _MIN_SCORE
+    bonus = _source_bonus(settings, method, datasets["source"])
+    bonus += np.where(datasets["data_type"].isin(_GENERIC_TYPES).to_numpy(dtype=bool), settings.generic_bonus, 0.0)
+    keep = score >= settings.min_score
     if sources:
         keep &= datasets["source"].isin(sources).to_numpy(dtype=bool)
     candidates = np.flatnonzero(keep)

@@ -7,6 +7,7 @@ one of the top five is *Facing brick* or *Facade clinker*.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pandas as pd
@@ -14,7 +15,7 @@ import pytest
 
 from mpeil.errors import UnknownEPDError
 from mpeil.model.library import load_library
-from mpeil.search import SEARCH_COLUMNS, expand_query, load_glossary, search_epd
+from mpeil.search import SEARCH_COLUMNS, expand_query, load_glossary, load_settings, search_epd
 
 FACING_BRICK = "obd2024:1401638f-b9d7-4b33-9444-b072e2756f49"  # Facing brick (Vormauerziegel), 1 m3
 FACADE_CLINKER = "obd2024:1a365e34-0b95-4c5c-973d-11a038eb7414"  # Facade clinker
@@ -211,7 +212,7 @@ def test_method_prefers_its_source(library, glossary):
     a2 = search_epd("gevelsteen", library=library, limit=3, glossary=glossary)
     a1 = search_epd("gevelsteen", library=library, method="nl-mpg-set1", limit=3, glossary=glossary)
     assert a2["source"].iloc[0] == "obd2024"
-    assert a1["source"].iloc[0] == "obd2020"  # data/search_sources.csv: nl-mpg-set1 → obd2020 first
+    assert a1["source"].iloc[0] == "obd2020"  # data/search.toml: nl-mpg-set1 → obd2020 first
 
 
 def test_sources_filter_unknown_source_and_no_match(library, glossary):
@@ -230,3 +231,14 @@ def test_flags_column_reads_library_flags(glossary):
     found = search_epd("facing brick", library=library, limit=2, glossary=glossary)
     assert found.loc[found["dataset_id"] == FACING_BRICK, "flags"].iloc[0] == "outlier"
     assert not math.isnan(found["gwp_a1a3_per_unit"].iloc[0])
+
+
+def test_settings_come_from_the_data_file(library, glossary):
+    settings = load_settings()
+    assert settings.sources["mpeil-ef31"][0] == "obd2024" and settings.min_score == 55.0
+    # no source bonus, and the A1 source first: the obd2020 facing brick wins the tie
+    flat = dataclasses.replace(settings, sources={"*": ["obd2020"]})
+    found = search_epd("facing brick", library=library, limit=1, glossary=glossary, settings=flat)
+    assert found["dataset_id"].iloc[0] == "obd2020:f74a19da-df9a-4462-a632-3b3dc83377b1"  # Facing brick (2020)
+    strict = dataclasses.replace(settings, min_score=99.5)
+    assert len(search_epd("brick", library=library, limit=50, glossary=glossary, settings=strict)) < 10
