@@ -167,9 +167,11 @@ def _match_scores(
     n = len(library.datasets)
     score = np.zeros(n, dtype=np.float64)
     which = np.zeros(n, dtype=np.int64)
-    order = np.argsort(best_per_text, kind="stable")  # ascending: the last write per row is its best
-    score[rows[order]] = best_per_text[order]
-    which[rows[order]] = best_query[order]
+    # a data set has several texts (names, category): keep its best one
+    order = np.lexsort((-best_per_text, rows))  # by data set, best text first
+    first = order[np.unique(rows[order], return_index=True)[1]]
+    score[rows[first]] = best_per_text[first]
+    which[rows[first]] = best_query[first]
     return score, which
 
 
