@@ -118,6 +118,7 @@ def test_when_keeps_a_layer_only_for_its_option():
         ("EW-cavity-brick", {"insulation_thickness_m": 0.9}, InputError, "outside [0.0, 0.3]"),
         ("EW-cavity-brick", {"insulation_thickness_m": "thick"}, InputError, "is not a number"),
         ("nLbIW-gypsum-block", {"painted": "maybe"}, InputError, "is not true or false"),
+        ("EWi-pvc-piece", {"width_m": "nan"}, InputError, "is not a finite number"),
     ],
 )
 def test_bad_template_or_parameters_are_typed_errors(name, params, error, text):

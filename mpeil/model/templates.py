@@ -18,6 +18,7 @@ call :func:`element_data` while reading a building file, before anything is comp
 from __future__ import annotations
 
 import ast
+import math
 import operator
 import re
 import tomllib
@@ -183,8 +184,10 @@ def _value(template: Template, parameter: Parameter, raw: Any) -> Any:
         number = float(raw.replace(",", ".") if isinstance(raw, str) else raw)  # a decimal comma from a ;-CSV
     except (TypeError, ValueError):
         raise InputError(f"{where}: {raw!r} is not a number ({parameter.unit or 'no unit'})", field="params") from None
+    if not math.isfinite(number):
+        raise InputError(f"{where}: {raw!r} is not a finite number", field="params")
     low, high = parameter.minimum, parameter.maximum
-    if (low is not None and number < low) or (high is not None and number > high) or number != number:
+    if (low is not None and number < low) or (high is not None and number > high):
         raise InputError(f"{where}: {number:g} {parameter.unit} is outside [{low}, {high}]", field="params")
     return number
 
