@@ -180,6 +180,13 @@ def test_csv_template_rows_and_their_errors(tmp_path):
     path.write_text(header + f"b,100,EW-1,50,EW-cavity-brick,,{FACING_BRICK},1,m\n", encoding="utf-8")
     with pytest.raises(ParseError, match="must stay blank"):
         read_buildings(path)
+    path.write_text(
+        "building_id,gross_floor_area_m2,element_id,element_quantity,template,service_life_years\n"
+        "b,100,EW-1,50,EW-cavity-brick,30\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ParseError, match=r"layer columns \['service_life_years'\] must stay blank"):
+        read_buildings(path)
     path.write_text(header + "b,100,EW-1,50,EW-cavity-brick,insulation pur,,,\n", encoding="utf-8")
     with pytest.raises(InputError, match="is not NAME=VALUE"):
         read_buildings(path)
@@ -190,6 +197,20 @@ def test_csv_template_rows_and_their_errors(tmp_path):
         encoding="utf-8",
     )
     assert read_buildings(path)[0].elements[0].layers[3].amount == 0.16
+
+
+def test_xlsx_template_rows(tmp_path):
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["building_id", "gross_floor_area_m2", "element_id", "element_quantity", "template", "params"])
+    sheet.append(["b", 100, "W", 17.2, "EWi-timber", "glazing=triple"])
+    workbook.save(tmp_path / "b.xlsx")
+    [read] = read_buildings(tmp_path / "b.xlsx")
+    glazing = [line for line in read.elements[0].layers if line.layer == "C3"]
+    assert glazing[0].product == "obd2024:ba58d8b9-945b-4428-b4e0-aecda8b3df18"  # Insulated glazing, triple pane
+    assert read.elements[0].quantity == 17.2
 
 
 def test_convert_writes_the_expansion(tmp_path):

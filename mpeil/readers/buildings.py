@@ -538,9 +538,14 @@ def _csv_template_element(rows: list[_Row], data: dict, where: dict) -> dict:
             **at,
             field="template",
         )
-    filled = [column for column in _LINE_COLUMNS if row.cells.get(column) is not None]
-    if filled:
-        raise ParseError(f"row {row.number} names a template, so {filled} must stay blank", **at, field=filled[0])
+    filled = [column for column in LAYER_COLUMNS if row.cells.get(column) is not None]
+    if filled:  # a layer value on a template row would be silently lost: the template makes the layers
+        raise ParseError(
+            f"row {row.number} names a template, so its layer columns {filled} must stay blank "
+            "(add a row without a template for an extra layer)",
+            **at,
+            field=filled[0],
+        )
     params = _params(_text(row.cells.get("params")), at)
     return _template_element(str(_text(row.cells["template"])), params, data, at)
 
