@@ -8,6 +8,7 @@ from . import batch as _batch
 from . import elements as _elements
 from . import epd as _epd
 from . import model as _model
+from . import report as _report
 from . import score as _score
 from . import stock as _stock
 
@@ -21,6 +22,7 @@ app.add_typer(_epd.app, name="epd", help="Look at the EPD library.")
 app.add_typer(_elements.app, name="elements", help="The element catalogue: templates of build-ups.")
 _model.register(app)
 _score.register(app)
+_report.register(app)
 _batch.register(app)
 _stock.register(app)
 
