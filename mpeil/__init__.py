@@ -28,7 +28,7 @@ _LAZY = {
 #: submodules reachable as attributes after ``import mpeil`` (imported on first use)
 _SUBMODULES = ("elements", "search")
 
-__all__ = ["__version__", *_LAZY, *_SUBMODULES]
+__all__ = ["__version__"] + list(_LAZY) + list(_SUBMODULES)
 
 
 def __getattr__(name: str) -> Any:
