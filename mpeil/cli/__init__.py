@@ -8,6 +8,7 @@ from . import batch as _batch
 from . import epd as _epd
 from . import model as _model
 from . import score as _score
+from . import serve as _serve
 from . import stock as _stock
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ _model.register(app)
 _score.register(app)
 _batch.register(app)
 _stock.register(app)
+_serve.register(app)
 
 
 def main() -> None:  # pragma: no cover - entry point
