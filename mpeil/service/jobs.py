@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import fcntl
 import json
-import multiprocessing
+import subprocess
+import sys
 import os
 import re
 import threading
@@ -89,32 +90,31 @@ class JobRunner:
         self._wake.set()
 
     def _loop(self) -> None:
-        context = multiprocessing.get_context("spawn")
         while not self._stop.is_set():
             job = self.store.claim_job()
             if job is None:
                 self._wake.wait(1.0)
                 self._wake.clear()
                 continue
-            args = (
-                str(self.store.root),
-                job["id"],
-                self.settings.batch_jobs,
-                self.settings.scheduler,
-                self.settings.limits.as_dict(),
-                os.getpid(),
-            )
-            process = context.Process(target=run_job, args=args, daemon=False)
-            process.start()
-            while process.is_alive() and not self._stop.is_set():
-                process.join(0.5)
-            if self._stop.is_set() and process.is_alive():
+            process = self._spawn(job["id"])
+            while process.poll() is None and not self._stop.is_set():
+                time.sleep(0.25)
+            if self._stop.is_set() and process.poll() is None:
                 process.terminate()  # shutdown: the job stays 'running' and resumes at the next start
-                process.join()
+                process.wait()
                 return
             after = self.store.job(job["id"])
             if after is not None and after["status"] == "running":
-                self.store.finish_job(job["id"], "failed", f"the worker process ended with code {process.exitcode}")
+                self.store.finish_job(job["id"], "failed", f"the worker process ended with code {process.returncode}")
+
+    def _spawn(self, job_id: str) -> subprocess.Popen:
+        """A fresh interpreter per job (``python -m mpeil.service.jobs``), so a batch never shares the server's memory."""
+        settings = self.settings
+        arguments = [
+            sys.executable, "-m", "mpeil.service.jobs", str(self.store.root), job_id, str(settings.batch_jobs),
+            settings.scheduler or "", json.dumps(settings.limits.as_dict()), str(os.getpid()),
+        ]
+        return subprocess.Popen(arguments, stdin=subprocess.DEVNULL)
 
 
 def job_progress(store: Store, job: dict) -> dict:
@@ -149,3 +149,13 @@ def display_label(label: str | None, names: list[str]) -> str | None:
     if not match or int(match.group(1)) >= len(names):
         return label
     return names[int(match.group(1))] + label[match.end() :]
+
+
+def main(argv: list[str]) -> None:
+    """``python -m mpeil.service.jobs STORE JOB_ID JOBS SCHEDULER LIMITS_JSON PARENT_PID`` (the runner's worker)."""
+    store_root, job_id, jobs, scheduler, limits, parent = argv
+    run_job(store_root, job_id, int(jobs), scheduler or None, json.loads(limits), int(parent))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

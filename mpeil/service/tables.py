@@ -32,6 +32,19 @@ def _renamed(table: pa.Table, names: list[str]) -> pa.Table:
     return table.set_column(table.column_names.index("file"), "file", pa.array(files, pa.string()))
 
 
+def _csv(table: pa.Table) -> str:
+    """CSV with list and map cells as JSON text (one line per row)."""
+    columns = {}
+    for name in table.column_names:
+        values = table[name].to_pylist()
+        if pa.types.is_nested(table.schema.field(name).type):
+            values = [None if v is None else json.dumps(_clean(v), ensure_ascii=False) for v in values]
+        columns[name] = values
+    import pandas as pd
+
+    return pd.DataFrame(columns, columns=table.column_names).to_csv(index=False)
+
+
 def table_response(path, names: list[str], fmt: str, offset: int, limit: int, stem: str) -> Response:
     table = _renamed(pq.read_table(path), names)
     if fmt == "json":
@@ -40,7 +53,7 @@ def table_response(path, names: list[str], fmt: str, offset: int, limit: int, st
         return JSONResponse(json.loads(json.dumps(body, default=str)))
     disposition = {"content-disposition": f'attachment; filename="{stem}.{fmt}"'}
     if fmt == "csv":
-        text = table.to_pandas().to_csv(index=False)
+        text = _csv(table)
         return Response(text, media_type="text/csv; charset=utf-8", headers=disposition)
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="zstd")
