@@ -28,7 +28,7 @@ KEY_LINES = (
 
 
 def settings_for(store: Path, **overrides) -> Settings:
-    return Settings.from_env(environ={}, store_dir=store, keys_text=KEY_LINES, **overrides)
+    return Settings.from_env(environ={}, store_dir=store, **{"keys_text": KEY_LINES, **overrides})
 
 
 def auth(key: str = AUTHORITY_KEY) -> dict:
