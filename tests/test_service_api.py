@@ -12,10 +12,10 @@ import time
 import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
+from service_support import ADMIN_KEY, EXAMPLES, OTHER_KEY, auth, settings_for
 
 from mpeil.service import create_app
 from mpeil.service.scoring import ScoringEngine
-from service_support import ADMIN_KEY, EXAMPLES, OTHER_KEY, auth, settings_for
 
 HOUSE = (EXAMPLES / "terraced_house.json").read_bytes()
 FLATS = (EXAMPLES / "apartment_building.json").read_bytes()
@@ -75,7 +75,9 @@ def test_stages_add_up_to_the_score_without_d(client):
 
 
 def test_elements_sum_to_the_building_score(client):
-    building = client.post("/v1/score", content=HOUSE, headers={"content-type": "application/json"}).json()["buildings"][0]
+    building = client.post("/v1/score", content=HOUSE, headers={"content-type": "application/json"}).json()[
+        "buildings"
+    ][0]
     assert len(building["elements"]) == 15  # scenarios/examples/README.md: 15 elements
     assert sum(e["score"] for e in building["elements"]) == pytest.approx(building["score"], rel=1e-9)
 
@@ -83,7 +85,9 @@ def test_elements_sum_to_the_building_score(client):
 def test_method_and_options_change_the_score(client):
     gwp = client.post("/v1/score?method=gwp", content=HOUSE, headers={"content-type": "application/json"}).json()
     with_d = client.post(
-        "/v1/score", params={"options": json.dumps({"include_d": True})}, content=HOUSE,
+        "/v1/score",
+        params={"options": json.dumps({"include_d": True})},
+        content=HOUSE,
         headers={"content-type": "application/json"},
     ).json()["buildings"][0]
     assert gwp["method"] == "gwp"
@@ -131,16 +135,26 @@ def test_methods_search_health_and_metrics(client):
     assert client.get("/v1/healthz").json()["status"] == "ok"
     assert client.get("/v1/metrics", headers=auth()).status_code == 403  # an authority key is not admin
     text = client.get("/v1/metrics", headers=auth(ADMIN_KEY)).text
-    assert '# TYPE mpeil_http_requests_total counter' in text
+    assert "# TYPE mpeil_http_requests_total counter" in text
     assert 'mpeil_http_requests_total{route="/v1/healthz",method="GET",status="200"} 1' in text
     assert "mpeil_jobs_queued 0" in text
 
 
 def test_openapi_documents_every_endpoint(client):
     paths = client.get("/openapi.json").json()["paths"]
-    for path in ("/v1/score", "/v1/batches", "/v1/batches/{job_id}", "/v1/batches/{job_id}/{table}",
-                 "/v1/reports/{receipt_id}.html", "/v1/receipts/{receipt_id}", "/v1/verify",
-                 "/v1/epd/search", "/v1/methods", "/v1/healthz", "/v1/metrics"):
+    for path in (
+        "/v1/score",
+        "/v1/batches",
+        "/v1/batches/{job_id}",
+        "/v1/batches/{job_id}/{table}",
+        "/v1/reports/{receipt_id}.html",
+        "/v1/receipts/{receipt_id}",
+        "/v1/verify",
+        "/v1/epd/search",
+        "/v1/methods",
+        "/v1/healthz",
+        "/v1/metrics",
+    ):
         assert path in paths
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
-
 from service_support import AUTHORITY_KEY, EXAMPLES, start_server, stop_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -47,7 +46,9 @@ def page(server):
     with sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 390, "height": 844}, accept_downloads=True)  # a phone
-        context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(server) else route.abort())
+        context.route(
+            "**/*", lambda route: route.continue_() if route.request.url.startswith(server) else route.abort()
+        )
         tab = context.new_page()
         tab.goto(server + "/")
         yield tab

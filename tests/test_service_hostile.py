@@ -9,11 +9,11 @@ import zipfile
 
 import pytest
 from fastapi.testclient import TestClient
+from service_support import EXAMPLES, OTHER_KEY, auth, settings_for
 
 from mpeil.service import create_app
 from mpeil.service.scoring import ScoringEngine
 from mpeil.service.store import new_id
-from service_support import EXAMPLES, OTHER_KEY, auth, settings_for
 
 HOUSE = (EXAMPLES / "terraced_house.json").read_bytes()
 SMALL_FILE_LIMIT = 100_000  # bytes: above the example house (about 20 kB), far below the bodies sent here
@@ -67,13 +67,17 @@ def _xlsx_with_external_link() -> bytes:
     with zipfile.ZipFile(io.BytesIO(plain.getvalue())) as source, zipfile.ZipFile(out, "w") as target:
         for info in source.infolist():
             target.writestr(info, source.read(info))
-        target.writestr("xl/externalLinks/externalLink1.xml", b'<externalLink xmlns="x"><externalBook r:id="rId1"/></externalLink>')
+        target.writestr(
+            "xl/externalLinks/externalLink1.xml", b'<externalLink xmlns="x"><externalBook r:id="rId1"/></externalLink>'
+        )
     return out.getvalue()
 
 
 # ---------------------------------------------------------------- sizes
 def test_oversized_body_by_declared_length(client):
-    _refused(client.post("/v1/score", content=b" " * 200_000, headers={"content-type": "application/json"}), 413, "above")
+    _refused(
+        client.post("/v1/score", content=b" " * 200_000, headers={"content-type": "application/json"}), 413, "above"
+    )
 
 
 def test_oversized_body_without_length_is_cut_off(client):
@@ -91,13 +95,18 @@ def test_oversized_file_in_a_batch(client):
 
 
 def test_bad_content_length_header(client):
-    _refused(client.post("/v1/score", content=HOUSE, headers={"content-type": "application/json", "content-length": "abc"}), 413)
+    _refused(
+        client.post("/v1/score", content=HOUSE, headers={"content-type": "application/json", "content-length": "abc"}),
+        413,
+    )
 
 
 # ---------------------------------------------------------------- content types
 def test_wrong_content_types(client):
     _refused(client.post("/v1/score", content=b"hello", headers={"content-type": "text/plain"}), 415, "content type")
-    _refused(client.post("/v1/score", files={"file": ("tool.exe", b"MZ", "application/octet-stream")}), 415, "file type")
+    _refused(
+        client.post("/v1/score", files={"file": ("tool.exe", b"MZ", "application/octet-stream")}), 415, "file type"
+    )
     _refused(client.post("/v1/batches", json={"files": []}, headers=auth()), 415, "multipart")
     _refused(client.post("/v1/batches", files=[("files", ("x.sh", b"rm -rf /", "text/x-sh"))], headers=auth()), 415)
 
@@ -110,7 +119,9 @@ def test_multipart_without_the_file_field(client):
 def test_zip_slip_is_refused(client, tmp_path):
     for name in ("../../evil.json", "/etc/evil.json", "a/../../evil.json"):
         archive = _zip({name: HOUSE})
-        response = client.post("/v1/batches", files=[("files", ("slip.zip", archive, "application/zip"))], headers=auth())
+        response = client.post(
+            "/v1/batches", files=[("files", ("slip.zip", archive, "application/zip"))], headers=auth()
+        )
         _refused(response, 400, "path")
     assert not list(tmp_path.rglob("evil.json"))
 
@@ -123,8 +134,16 @@ def test_zip_bomb_is_refused(client):
 
 def test_nested_archive_and_broken_zip(client):
     nested = _zip({"inner.zip": _zip({"a.json": HOUSE})})
-    _refused(client.post("/v1/batches", files=[("files", ("n.zip", nested, "application/zip"))], headers=auth()), 400, "inside")
-    _refused(client.post("/v1/batches", files=[("files", ("b.zip", b"PK\x03\x04junk", "application/zip"))], headers=auth()), 400, "zip")
+    _refused(
+        client.post("/v1/batches", files=[("files", ("n.zip", nested, "application/zip"))], headers=auth()),
+        400,
+        "inside",
+    )
+    _refused(
+        client.post("/v1/batches", files=[("files", ("b.zip", b"PK\x03\x04junk", "application/zip"))], headers=auth()),
+        400,
+        "zip",
+    )
 
 
 # ---------------------------------------------------------------- malformed input
@@ -136,9 +155,13 @@ def test_malformed_json_building(client):
 
 
 def test_malformed_options_and_verify_bodies(client):
-    _refused(client.post("/v1/score?options={nope", content=HOUSE, headers={"content-type": "application/json"}), 400, "json")
+    _refused(
+        client.post("/v1/score?options={nope", content=HOUSE, headers={"content-type": "application/json"}), 400, "json"
+    )
     _refused(client.post("/v1/score?options=[1]", content=HOUSE, headers={"content-type": "application/json"}), 400)
-    _refused(client.post("/v1/verify", content=b"{not json", headers={**auth(), "content-type": "application/json"}), 400)
+    _refused(
+        client.post("/v1/verify", content=b"{not json", headers={**auth(), "content-type": "application/json"}), 400
+    )
     _refused(client.post("/v1/verify", json={"receipt_id": ["x"]}, headers=auth()), 404)
 
 
@@ -147,15 +170,24 @@ def test_unknown_method_and_option(client):
     _refused(client.post("/v1/score?method=../../etc/passwd", content=HOUSE, headers=headers), 422, "unknown method")
     _refused(client.post("/v1/score?method=x.toml", content=HOUSE, headers=headers), 422, "unknown method")
     options = json.dumps({"indicators": "x"})
-    _refused(client.post("/v1/score", params={"options": options}, content=HOUSE, headers=headers), 422, "unknown option")
-    _refused(client.post("/v1/score", params={"options": json.dumps({"replacement_rule": "never"})}, content=HOUSE, headers=headers), 422)
+    _refused(
+        client.post("/v1/score", params={"options": options}, content=HOUSE, headers=headers), 422, "unknown option"
+    )
+    _refused(
+        client.post(
+            "/v1/score", params={"options": json.dumps({"replacement_rule": "never"})}, content=HOUSE, headers=headers
+        ),
+        422,
+    )
 
 
 def test_xlsx_with_external_links(client):
     book = _xlsx_with_external_link()
     kind = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     _refused(client.post("/v1/score", files={"file": ("linked.xlsx", book, kind)}), 422, "external")
-    _refused(client.post("/v1/batches", files=[("files", ("linked.xlsx", book, kind))], headers=auth()), 422, "external")
+    _refused(
+        client.post("/v1/batches", files=[("files", ("linked.xlsx", book, kind))], headers=auth()), 422, "external"
+    )
     _refused(client.post("/v1/score", files={"file": ("fake.xlsx", b"not a zip", kind)}), 422)
 
 
@@ -194,7 +226,9 @@ def test_guessing_job_and_receipt_ids(client):
 
 
 def test_other_keys_receipt_is_not_found(client):
-    receipt_id = client.post("/v1/score", content=HOUSE, headers={**auth(), "content-type": "application/json"}).json()["receipt_id"]
+    receipt_id = client.post("/v1/score", content=HOUSE, headers={**auth(), "content-type": "application/json"}).json()[
+        "receipt_id"
+    ]
     assert client.get(f"/v1/receipts/{receipt_id}", headers=auth()).status_code == 200
     _refused(client.get(f"/v1/receipts/{receipt_id}", headers=auth(OTHER_KEY)), 404)
 
@@ -202,7 +236,9 @@ def test_other_keys_receipt_is_not_found(client):
 def test_quota_is_enforced(tmp_path, engine):
     from service_support import KEY_LINES
 
-    settings = settings_for(tmp_path / "s", run_jobs=False, keys_text=KEY_LINES.replace(",1000,authority;other", ",2,authority;other", 1))
+    settings = settings_for(
+        tmp_path / "s", run_jobs=False, keys_text=KEY_LINES.replace(",1000,authority;other", ",2,authority;other", 1)
+    )
     with TestClient(create_app(settings, engine=engine)) as small:
         files = [("files", (f"{i}.json", HOUSE, "application/json")) for i in range(3)]
         _refused(small.post("/v1/batches", files=files, headers=auth()), 429, "quota")
@@ -210,7 +246,11 @@ def test_quota_is_enforced(tmp_path, engine):
 
 
 def test_no_request_path_reaches_the_file_system(client, tmp_path):
-    for path in ("/static/../mpeil-service.sqlite", "/static/%2e%2e/%2e%2e/pyproject.toml", "/v1/reports/..%2F..%2Fx.html"):
+    for path in (
+        "/static/../mpeil-service.sqlite",
+        "/static/%2e%2e/%2e%2e/pyproject.toml",
+        "/v1/reports/..%2F..%2Fx.html",
+    ):
         assert client.get(path).status_code == 404
     files = [("files", ("../../../../escape.json", HOUSE, "application/json"))]
     created = client.post("/v1/batches", files=files, headers=auth())
@@ -223,7 +263,9 @@ def test_no_request_path_reaches_the_file_system(client, tmp_path):
 def test_cors_off_and_security_headers(client):
     response = client.get("/v1/healthz", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in response.headers
-    preflight = client.options("/v1/score", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    preflight = client.options(
+        "/v1/score", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    )
     assert preflight.status_code in (405, 400)
     assert "access-control-allow-origin" not in preflight.headers
     page = client.get("/")

@@ -8,7 +8,6 @@ import time
 
 import httpx
 import pyarrow.parquet as pq
-
 from service_support import EXAMPLES, auth, start_server, stop_server
 
 FILES = 8

@@ -11,12 +11,16 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command()
     def serve(
-        host: Annotated[str, typer.Option(help="Address to listen on (behind a reverse proxy: 127.0.0.1)")] = "127.0.0.1",
+        host: Annotated[
+            str, typer.Option(help="Address to listen on (behind a reverse proxy: 127.0.0.1)")
+        ] = "127.0.0.1",
         port: Annotated[int, typer.Option(help="Port")] = 8000,
         store: Annotated[Path | None, typer.Option(help="Store folder (SQLite + batch jobs); env MPEIL_STORE")] = None,
         keys: Annotated[Path | None, typer.Option(help="API key file (hashed keys); env MPEIL_API_KEYS_FILE")] = None,
         workers: Annotated[int, typer.Option(help="HTTP worker processes (each loads the library once)")] = 1,
-        scheduler: Annotated[str | None, typer.Option(help="Dask scheduler for batch jobs; env MPEIL_DASK_SCHEDULER")] = None,
+        scheduler: Annotated[
+            str | None, typer.Option(help="Dask scheduler for batch jobs; env MPEIL_DASK_SCHEDULER")
+        ] = None,
     ) -> None:
         """Start the web service and its page (FastAPI on uvicorn); see docs/deployment.md."""
         import os
@@ -39,8 +43,14 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(code=2) from None
         uvicorn.run(
-            "mpeil.service.app:create_app", factory=True, host=host, port=port, workers=workers,
-            proxy_headers=True, server_header=False, log_level="info",
+            "mpeil.service.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            proxy_headers=True,
+            server_header=False,
+            log_level="info",
         )
 
     @app.command("serve-key")

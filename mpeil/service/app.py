@@ -78,7 +78,11 @@ class Guard:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
                 headers = [(k, v) for k, v in message.get("headers", []) if k.decode().lower() not in SECURITY_HEADERS]
-                csp = REPORT_CSP if scope["path"].startswith("/v1/reports/") else SECURITY_HEADERS["content-security-policy"]
+                csp = (
+                    REPORT_CSP
+                    if scope["path"].startswith("/v1/reports/")
+                    else SECURITY_HEADERS["content-security-policy"]
+                )
                 for name, value in SECURITY_HEADERS.items():
                     headers.append((name.encode(), (csp if name == "content-security-policy" else value).encode()))
                 if scope["path"].startswith("/v1/"):

@@ -29,7 +29,7 @@ def _text(value) -> str | None:
 def search(library, query: str, limit: int) -> list[dict]:
     """Ranked data sets matching ``query``: id, name, source, declared unit, GWP A1-A3 when known."""
     try:
-        from ..search import search_epd  # type: ignore[import-not-found]
+        from ..search import search_epd
     except ImportError:
         found = _word_match(library.datasets, query, limit)
         return [
@@ -48,6 +48,9 @@ def search(library, query: str, limit: int) -> list[dict]:
     records = []
     for row in frame.to_dict(orient="records"):
         records.append(
-            {k: (number(v) if isinstance(v, float) else _text(v) if not isinstance(v, list) else v) for k, v in row.items()}
+            {
+                k: (number(v) if isinstance(v, float) else _text(v) if not isinstance(v, list) else v)
+                for k, v in row.items()
+            }
         )
     return records

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import fcntl
 import json
-import subprocess
-import sys
 import os
 import re
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from .store import Store
 
@@ -35,7 +36,6 @@ def _watch_parent(parent: int) -> None:
 def run_job(store_root: str, job_id: str, jobs: int, scheduler: str | None, limits: dict, parent: int) -> None:
     """Worker process body: run (or resume) one job's batch and record how it ended."""
     from ..batch import run_batch
-    from ..batch.limits import Limits
     from ..batch.inputs import UsageError
     from ..errors import MpeilError
 
@@ -58,12 +58,19 @@ def run_job(store_root: str, job_id: str, jobs: int, scheduler: str | None, limi
                 resume=True,
                 method_options=job["options"],
                 as_of=job["as_of"],
-                limits=Limits(**{k: tuple(v) if isinstance(v, list) else v for k, v in limits.items()}),
+                limits=_limits(limits),
             )
         except (MpeilError, UsageError, OSError) as error:
             store.finish_job(job_id, "failed", f"{type(error).__name__}: {error}")
             return
         store.finish_job(job_id, "done", None, summary.buildings, summary.errors)
+
+
+def _limits(values: dict[str, Any]):
+    from ..batch.limits import Limits
+
+    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    return Limits(**fields)
 
 
 class JobRunner:
@@ -111,8 +118,15 @@ class JobRunner:
         """A fresh interpreter per job (``python -m mpeil.service.jobs``), so a batch never shares the server's memory."""
         settings = self.settings
         arguments = [
-            sys.executable, "-m", "mpeil.service.jobs", str(self.store.root), job_id, str(settings.batch_jobs),
-            settings.scheduler or "", json.dumps(settings.limits.as_dict()), str(os.getpid()),
+            sys.executable,
+            "-m",
+            "mpeil.service.jobs",
+            str(self.store.root),
+            job_id,
+            str(settings.batch_jobs),
+            settings.scheduler or "",
+            json.dumps(settings.limits.as_dict()),
+            str(os.getpid()),
         ]
         return subprocess.Popen(arguments, stdin=subprocess.DEVNULL)
 

@@ -49,7 +49,7 @@ class Metrics:
             ]
             for key in sorted(self.counts):
                 labels = _labels(*key)
-                for bound, count in zip(BUCKETS, self.buckets[key]):
+                for bound, count in zip(BUCKETS, self.buckets[key], strict=True):
                     lines.append(f'mpeil_http_request_duration_seconds_bucket{{{labels},le="{bound}"}} {count}')
                 lines.append(f'mpeil_http_request_duration_seconds_bucket{{{labels},le="+Inf"}} {self.counts[key]}')
                 lines.append(f"mpeil_http_request_duration_seconds_sum{{{labels}}} {self.sums[key]}")

@@ -40,7 +40,9 @@ def minimal_report(result) -> str:
     for building in summary["buildings"]:
         parts.append(f"<h2>{html.escape(building['building'])}</h2>")
         parts.append(_table(["score", "unit"], [[building["score"], summary["score_unit"]]]))
-        parts.append("<h3>Coverage</h3>" + _table(["share", "value"], [[k, v] for k, v in building["coverage"].items()]))
+        parts.append(
+            "<h3>Coverage</h3>" + _table(["share", "value"], [[k, v] for k, v in building["coverage"].items()])
+        )
         parts.append("<h3>Stages</h3>" + _table(["stage", unit], [[k, v] for k, v in building["stages"].items()]))
         rows = [[e["element"], e["name"], e["element_type"], e["score"]] for e in building["elements"]]
         parts.append("<h3>Elements</h3>" + _table(["element", "name", "type", unit], rows))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-
 import json
 import time
 from importlib import resources
@@ -47,7 +46,9 @@ def optional_key(request: Request) -> ApiKey | None:
 
 def require_key(key: Annotated[ApiKey | None, Depends(optional_key)]) -> ApiKey:
     if key is None:
-        raise HTTPException(401, "this endpoint needs an API key (Authorization: Bearer …)", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401, "this endpoint needs an API key (Authorization: Bearer …)", headers={"WWW-Authenticate": "Bearer"}
+        )
     return key
 
 
@@ -95,8 +96,13 @@ def methods(request: Request) -> list[dict]:
         method = engine.method(name, {})
         options = {k: getattr(method, k) for k in REQUEST_OPTIONS if hasattr(method, k)}
         found.append(
-            {"name": name, "title": method.title, "score_unit": method.score_unit,
-             "study_period_years": method.reference_study_period_years, "options": options}
+            {
+                "name": name,
+                "title": method.title,
+                "score_unit": method.score_unit,
+                "study_period_years": method.reference_study_period_years,
+                "options": options,
+            }
         )
     return found
 
@@ -120,7 +126,7 @@ def _options(text: str | None) -> dict:
     try:
         options = json.loads(text)
     except ValueError:
-        raise UploadRefused(400, "options must be a JSON object, e.g. {\"include_d\": true}") from None
+        raise UploadRefused(400, 'options must be a JSON object, e.g. {"include_d": true}') from None
     if not isinstance(options, dict) or not all(isinstance(v, (str, bool, int, float)) for v in options.values()):
         raise UploadRefused(400, "options must be a JSON object of plain values")
     return options
@@ -195,7 +201,12 @@ async def _rescore(state, found: dict):
     receipt = found["receipt"]
     method = receipt["method"]
     return await run_in_threadpool(
-        state.engine.score, found["input"], found["suffix"], found["name"], method["name"], method["options"],
+        state.engine.score,
+        found["input"],
+        found["suffix"],
+        found["name"],
+        method["name"],
+        method["options"],
         state.settings.limits,
     )
 
@@ -255,7 +266,12 @@ def compare_receipts(receipt_id: str, was: dict, now: dict) -> dict:
             problems.append(f"{name}: {again and again['hex']} now, {number['hex']} in the receipt")
     if was["results_sha256"] != now["results_sha256"]:
         problems.append("element × module × indicator results differ (results_sha256)")
-    return {"receipt_id": receipt_id, "ok": not problems, "problems": problems, "numbers_compared": len(was["numbers"]) + 1}
+    return {
+        "receipt_id": receipt_id,
+        "ok": not problems,
+        "problems": problems,
+        "numbers_compared": len(was["numbers"]) + 1,
+    }
 
 
 # ============================================================================ batches
@@ -296,9 +312,16 @@ async def create_batch(
     job_id = new_id()
     await run_in_threadpool(_write_inputs, state.store.job_dir(job_id), files)
     job = {
-        "id": job_id, "owner": key.name, "status": "queued", "created": time.time(), "method": method,
-        "options": options, "as_of": time.strftime("%Y-%m-%d"), "files": len(files),
-        "chunk_size": settings.chunk_size, "names": [name for _, _, name in files],
+        "id": job_id,
+        "owner": key.name,
+        "status": "queued",
+        "created": time.time(),
+        "method": method,
+        "options": options,
+        "as_of": time.strftime("%Y-%m-%d"),
+        "files": len(files),
+        "chunk_size": settings.chunk_size,
+        "names": [name for _, _, name in files],
     }
     state.store.add_job(job)
     if idempotency_key:
@@ -359,5 +382,3 @@ def admin_jobs(request: Request, key: Annotated[ApiKey, Depends(require_admin)])
     """Every job of every key (admin key)."""
     fields = ("id", "owner", "status", "created", "finished", "files", "buildings", "errors", "attempts")
     return [{k: job[k] for k in fields} for job in request.app.state.store.jobs()]
-
-

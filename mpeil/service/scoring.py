@@ -15,7 +15,6 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 
-
 import numpy as np
 
 from .. import __version__
@@ -95,7 +94,9 @@ class ScoringEngine:
             raise UnknownMethodError(f"unknown method {name!r}; methods are {', '.join(self.method_names)}")
         unknown = sorted(set(options) - set(REQUEST_OPTIONS))
         if unknown:
-            raise InputError(f"unknown option {unknown[0]!r}; options are {', '.join(REQUEST_OPTIONS)}", field="options")
+            raise InputError(
+                f"unknown option {unknown[0]!r}; options are {', '.join(REQUEST_OPTIONS)}", field="options"
+            )
         key = (name, tuple(sorted((k, str(v)) for k, v in options.items())))
         if key not in self._methods:
             method = load_method(name)
@@ -160,7 +161,7 @@ class ScoringEngine:
     def report_html(self, result) -> str:
         """The designer's report (issue 11b's renderer when present, else a minimal one)."""
         try:
-            from ..outputs.report import render_report  # type: ignore[import-not-found]
+            from ..outputs.report import render_report
         except ImportError:
             from .report import minimal_report
 
@@ -212,7 +213,7 @@ def summarize(result) -> dict:
     buildings = []
     for building, row in result.scores.iterrows():
         rows = elements[elements["building"] == building]
-        flags = row["flags"] if "flags" in row else []
+        flags = row.get("flags", [])
         buildings.append(
             {
                 "building": str(building),
@@ -245,5 +246,3 @@ def summarize(result) -> dict:
         "include_d": bool(method.include_d),
         "buildings": buildings,
     }
-
-

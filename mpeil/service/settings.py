@@ -16,6 +16,7 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..batch.limits import Limits, load_limits
 from ..errors import InputError
@@ -69,7 +70,7 @@ class Settings:
     def from_env(cls, environ=None, **overrides) -> Settings:
         environ = os.environ if environ is None else environ
         defaults = load_defaults()
-        numbers = {name: _number(name, value, env, environ) for name, (value, env) in defaults.items()}
+        numbers: dict[str, Any] = {name: _number(name, value, env, environ) for name, (value, env) in defaults.items()}
         upload_size, upload_files = _upload_limits()
         settings = cls(
             store_dir=Path(environ.get("MPEIL_STORE") or "mpeil-store"),
@@ -88,4 +89,4 @@ def _upload_limits() -> tuple[int, int]:
     import pandas as pd
 
     table = pd.read_csv(data_dir() / "batch_limits.csv", comment="#").set_index("name")
-    return int(table.loc["upload_size", "maximum"]), int(table.loc["upload_files", "maximum"])
+    return int(float(str(table.loc["upload_size", "maximum"]))), int(float(str(table.loc["upload_files", "maximum"])))

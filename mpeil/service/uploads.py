@@ -11,7 +11,15 @@ import zipfile
 from ..batch.limits import Limits
 from .scoring import SUFFIXES, check_xlsx
 
-__all__ = ["UploadRefused", "suffix_of", "content_suffix", "check_zip", "check_batch_file", "clean_name", "BATCH_SUFFIXES"]
+__all__ = [
+    "UploadRefused",
+    "suffix_of",
+    "content_suffix",
+    "check_zip",
+    "check_batch_file",
+    "clean_name",
+    "BATCH_SUFFIXES",
+]
 
 BATCH_SUFFIXES = (*SUFFIXES, ".zip")
 #: raw-body content types of ``POST /v1/score`` and the file type each means
@@ -50,7 +58,8 @@ def content_suffix(content_type: str) -> str:
     kind = content_type.split(";")[0].strip().lower()
     if kind not in CONTENT_TYPES:
         raise UploadRefused(
-            415, f"unsupported content type {kind or '(none)'!r}; send multipart/form-data or {', '.join(CONTENT_TYPES)}"
+            415,
+            f"unsupported content type {kind or '(none)'!r}; send multipart/form-data or {', '.join(CONTENT_TYPES)}",
         )
     return CONTENT_TYPES[kind]
 
@@ -87,7 +96,8 @@ def check_zip(data: bytes, name: str, limits: Limits) -> None:
             raise UploadRefused(413, f"{name!r}: member {info.filename[:80]!r} unpacks above the file-size limit")
         if info.file_size / max(info.compress_size, 1) > limits.zip_compression_ratio:
             raise UploadRefused(
-                413, f"{name!r}: member {info.filename[:80]!r} compresses more than {limits.zip_compression_ratio:g} times (zip bomb?)"
+                413,
+                f"{name!r}: member {info.filename[:80]!r} compresses more than {limits.zip_compression_ratio:g} times (zip bomb?)",
             )
 
 
