@@ -141,11 +141,12 @@ class ScoringEngine:
         except MpeilError as error:
             error.located(file=name)
             raise
-        summary = summarize(result)
-        receipt = self.receipt(result, data, name, method, options)
+        stages = result.by_stage()
+        summary = summarize(result, stages)
+        receipt = self.receipt(result, data, name, method, options, stages)
         return Scored(result, summary, receipt)
 
-    def receipt(self, result, data: bytes, name: str, method: str, options: dict) -> dict:
+    def receipt(self, result, data: bytes, name: str, method: str, options: dict, stages) -> dict:
         """Everything that decides the numbers, and the numbers' exact bits."""
         return {
             "receipt_version": 1,
@@ -154,7 +155,7 @@ class ScoringEngine:
             "library": {"name": self.library.name, "sha256": self.library_sha256},
             "scenarios": {"sha256": self.scenarios_sha256},
             "input": {"name": name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)},
-            "numbers": receipt_numbers(result),
+            "numbers": receipt_numbers(result, stages),
             "results_sha256": results_sha256(result),
         }
 
@@ -182,9 +183,9 @@ def results_sha256(result) -> str:
     return digest.hexdigest()
 
 
-def receipt_numbers(result) -> dict:
+def receipt_numbers(result, stages) -> dict:
+    """The exact bits of each building's score and stage values (``stages``: ``result.by_stage()``)."""
     numbers = {}
-    stages = result.by_stage()
     for building, row in result.scores.iterrows():
         numbers[f"{building}/score"] = _bits(row["score"])
         for stage, value in stages.loc[building].items():
@@ -206,9 +207,9 @@ def _coverage(row) -> dict:
     return {"weight_covered": covered, "weight_missing": None if covered is None else 1.0 - covered}
 
 
-def summarize(result) -> dict:
+def summarize(result, stages=None) -> dict:
     """The JSON the page and API clients read: per building score, stages, coverage, flags, elements."""
-    stages = result.by_stage()
+    stages = result.by_stage() if stages is None else stages
     elements = result.by_element()
     buildings = []
     for building, row in result.scores.iterrows():
