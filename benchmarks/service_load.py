@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -36,6 +37,14 @@ from service_support import AUTHORITY_KEY, EXAMPLES, auth, start_server, stop_se
 
 HOUSE = (EXAMPLES / "terraced_house.json").read_bytes()
 HEADERS = {"content-type": "application/json"}
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), independent of other load on the machine."""
+    import os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -112,7 +121,9 @@ def main() -> None:
         store = Path(scratch) / "store"
         server, base = start_server(store, {"MPEIL_CHUNK_SIZE": "20"}, Path(scratch) / "server.log")
         try:
+            cpu_before = _cpu_seconds(server.pid)
             rows = [asyncio.run(_sequential(base, args.sequential))]
+            cpu_per_request = (_cpu_seconds(server.pid) - cpu_before) / (args.sequential + 5)
             rows.append(asyncio.run(_burst(base, args.requests, f"{args.requests} at once")))
             files = _batch_files(args.batch_files, Path(scratch) / "stock")
             started = time.perf_counter()
@@ -135,9 +146,22 @@ def main() -> None:
             f"| {r['phase']} | {r['requests']} | {r['errors']} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | "
             f"{r['max_ms']:.0f} | {r['throughput_per_s']:.1f} |"
         )
-    print(f"\nbatch alongside: {batch}")
+    print(f"\nserver CPU time per warm request: {1000 * cpu_per_request:.0f} ms")
+    print(f"batch alongside: {batch}")
     out = ROOT / "benchmarks" / "results" / "service_load.json"
-    out.write_text(json.dumps({"phases": rows, "batch": batch}, indent=2) + "\n", encoding="utf-8")
+    out.write_text(
+        json.dumps(
+            {
+                "phases": rows,
+                "batch": batch,
+                "server_cpu_ms_per_request": 1000 * cpu_per_request,
+                "load_average": os.getloadavg(),
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
 
 
 if __name__ == "__main__":
