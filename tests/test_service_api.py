@@ -206,3 +206,37 @@ def test_batch_runs_to_completion_with_tables_in_three_formats(client):
     # another key's job is not found, and an admin sees every job
     assert client.get(f"/v1/batches/{job_id}", headers=auth(OTHER_KEY)).status_code == 404
     assert job_id in [j["id"] for j in client.get("/v1/admin/jobs", headers=auth(ADMIN_KEY)).json()]
+
+
+def test_serve_key_prints_a_key_and_its_hashed_line(tmp_path):
+    import hashlib
+
+    done = subprocess.run(
+        [sys.executable, "-m", "mpeil", "serve-key", "gent", "--quota", "50"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    key = done.stdout.splitlines()[0].split()[1]
+    line = done.stdout.splitlines()[1].split()[1]
+    assert line == f"gent,{hashlib.sha256(key.encode()).hexdigest()},50,authority"
+    assert key not in line
+    from mpeil.service.keys import KeyRing
+
+    keys = tmp_path / "keys.csv"
+    keys.write_text(f"# name,sha256,quota,role\n{line}\n", encoding="utf-8")
+    ring = KeyRing.load(keys, "", 7)
+    assert ring.find(key).name == "gent" and ring.find(key).quota_files_per_day == 50
+    assert ring.find(key + "x") is None and ring.find(None) is None
+
+
+def test_a_malformed_key_file_is_one_typed_error(tmp_path):
+    from mpeil.errors import InputError
+    from mpeil.service.keys import KeyRing
+
+    keys = tmp_path / "keys.csv"
+    keys.write_text("gent,not-a-hash,10\n", encoding="utf-8")
+    with pytest.raises(InputError, match="SHA-256"):
+        KeyRing.load(keys, "", 7)
+    with pytest.raises(InputError, match="role"):
+        KeyRing.load(None, "x," + "0" * 64 + ",1,root", 7)
