@@ -240,3 +240,21 @@ def test_a_malformed_key_file_is_one_typed_error(tmp_path):
         KeyRing.load(keys, "", 7)
     with pytest.raises(InputError, match="role"):
         KeyRing.load(None, "x," + "0" * 64 + ",1,root", 7)
+
+
+def test_batch_on_a_dask_scheduler_gives_the_same_scores(tmp_path, engine):
+    """MPEIL_DASK_SCHEDULER=local: the job's chunks run on a local Dask cluster, with the same numbers."""
+    settings = settings_for(tmp_path / "store", chunk_size=1, scheduler="local")
+    files = [("files", ("house.json", HOUSE, "application/json")), ("files", ("flats.json", FLATS, "application/json"))]
+    with TestClient(create_app(settings, engine=engine)) as dask_client:
+        job_id = dask_client.post("/v1/batches", files=files, headers=auth()).json()["job_id"]
+        status = _wait(dask_client, job_id)
+        assert status["status"] == "done", status
+        rows = dask_client.get(f"/v1/batches/{job_id}/results", headers=auth()).json()["rows"]
+        single = {
+            name: dask_client.post("/v1/score", content=data, headers={"content-type": "application/json"}).json()
+            for name, data in (("house.json", HOUSE), ("flats.json", FLATS))
+        }
+    manifest = json.loads((tmp_path / "store" / "jobs" / job_id / "out" / "manifest.json").read_text())
+    assert manifest["batch_options"]["executor"] == "dask"
+    assert {r["file"]: r["score"] for r in rows} == {n: s["buildings"][0]["score"] for n, s in single.items()}
