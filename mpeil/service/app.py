@@ -171,7 +171,7 @@ def create_app(settings: Settings | None = None, engine=None) -> FastAPI:
         version=__version__,
         description="Score buildings with the Flemish M-peil: single buildings, batches, receipts, reports.",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # Swagger UI would load scripts from a CDN: the schema is at /openapi.json
         redoc_url=None,
     )
     _install_errors(app)
