@@ -46,14 +46,21 @@ def page(server):
     with sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 390, "height": 844}, accept_downloads=True)  # a phone
-        context.route(
-            "**/*", lambda route: route.continue_() if route.request.url.startswith(server) else route.abort()
-        )
+        elsewhere: list[str] = []  # requests to any other origin: the page must make none
+
+        def only_this_server(route):
+            if route.request.url.startswith(server):
+                return route.continue_()
+            elsewhere.append(route.request.url)
+            return route.abort()
+
+        context.route("**/*", only_this_server)
         tab = context.new_page()
         tab.goto(server + "/")
         yield tab
         context.close()
         browser.close()
+        assert elsewhere == []
 
 
 def _cli_score(path: Path) -> float:
