@@ -258,3 +258,24 @@ def test_batch_on_a_dask_scheduler_gives_the_same_scores(tmp_path, engine):
     manifest = json.loads((tmp_path / "store" / "jobs" / job_id / "out" / "manifest.json").read_text())
     assert manifest["batch_options"]["executor"] == "dask"
     assert {r["file"]: r["score"] for r in rows} == {n: s["buildings"][0]["score"] for n, s in single.items()}
+
+
+def test_orphaned_jobs_are_requeued_until_their_attempts_run_out(tmp_path):
+    from mpeil.service.store import Store
+
+    store = Store(tmp_path / "store")
+    job = {"id": "j" * 22, "owner": "city", "status": "queued", "created": 1.0, "method": "gwp", "options": {},
+           "as_of": "2026-01-01", "files": 1, "chunk_size": 1, "names": ["a.json"]}  # fmt: skip
+    store.add_job(job)
+    for attempt in (1, 2, 3):
+        claimed = store.claim_job()
+        assert (claimed["status"], claimed["attempts"]) == ("running", attempt)
+        store.requeue_orphans(max_attempts=3)  # this process's own pid counts as a server that is gone
+    after = store.job(job["id"])
+    assert after["status"] == "failed" and "3 starts" in after["message"]
+    store.add_job({**job, "id": "k" * 22})
+    store.claim_job()
+    with store.connect() as db:  # a job held by another live server process (pid 1 always exists)
+        db.execute("UPDATE jobs SET server_pid = 1 WHERE id = ?", ("k" * 22,))
+    store.requeue_orphans(max_attempts=3)
+    assert store.job("k" * 22)["status"] == "running"

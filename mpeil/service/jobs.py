@@ -83,7 +83,7 @@ class JobRunner:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        self.store.requeue_orphans()
+        self.store.requeue_orphans(self.settings.job_attempts)
         for number in range(self.settings.batch_workers):
             thread = threading.Thread(target=self._loop, name=f"mpeil-jobs-{number}", daemon=True)
             thread.start()

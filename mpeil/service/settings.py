@@ -57,6 +57,7 @@ class Settings:
     batch_jobs: int  # processes per batch
     chunk_size: int  # files per batch chunk
     quota_files_per_day: int  # default quota of a key whose line sets none
+    job_attempts: int  # starts of a job (first run and resumes) before it is marked failed
     upload_size: int  # bytes of one request body (batch uploads)
     upload_files: int  # files in one batch upload
     limits: Limits = field(default_factory=load_limits)

@@ -138,14 +138,21 @@ class Store:
                 return None
         return self.job(job_id)
 
-    def requeue_orphans(self) -> int:
-        """At start-up: jobs marked running by a server process that is gone are queued again
-        (they resume from their journal); jobs of another live server process of this store are left alone."""
+    def requeue_orphans(self, max_attempts: int) -> int:
+        """At start-up: jobs marked running by a server process that is gone are queued again (they resume
+        from their journal), or failed after ``max_attempts`` starts; jobs of a live server process stay."""
         with self.connect() as db:
-            rows = db.execute("SELECT id, server_pid FROM jobs WHERE status = 'running'").fetchall()
-            orphans = [r["id"] for r in rows if not _alive(r["server_pid"])]
-            for job_id in orphans:
-                db.execute("UPDATE jobs SET status = 'queued' WHERE id = ? AND status = 'running'", (job_id,))
+            rows = db.execute("SELECT id, server_pid, attempts FROM jobs WHERE status = 'running'").fetchall()
+            orphans = [r for r in rows if not _alive(r["server_pid"])]
+            for row in orphans:
+                if row["attempts"] >= max_attempts:
+                    message = f"stopped after {row['attempts']} starts: the server died each time while running it"
+                    db.execute(
+                        "UPDATE jobs SET status = 'failed', finished = ?, message = ? WHERE id = ?",
+                        (time.time(), message, row["id"]),
+                    )
+                else:
+                    db.execute("UPDATE jobs SET status = 'queued' WHERE id = ? AND status = 'running'", (row["id"],))
         return len(orphans)
 
     def finish_job(self, job_id: str, status: str, message: str | None, buildings=None, errors=None) -> None:
