@@ -59,7 +59,7 @@ def require_admin(key: Annotated[ApiKey, Depends(require_key)]) -> ApiKey:
 
 
 # ============================================================================ page and health
-@router.get("/", include_in_schema=False)
+@router.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
 def page() -> HTMLResponse:
     html = (resources.files("mpeil.service") / "static" / "index.html").read_text(encoding="utf-8")
     return HTMLResponse(html)
