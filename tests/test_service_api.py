@@ -279,3 +279,32 @@ def test_orphaned_jobs_are_requeued_until_their_attempts_run_out(tmp_path):
         db.execute("UPDATE jobs SET server_pid = 1 WHERE id = ?", ("k" * 22,))
     store.requeue_orphans(max_attempts=3)
     assert store.job("k" * 22)["status"] == "running"
+
+
+def test_an_idempotency_key_is_claimed_once_even_by_racing_requests(tmp_path):
+    from mpeil.service.store import Store
+
+    store = Store(tmp_path / "store")
+    job = {"id": "a" * 22, "owner": "city", "status": "queued", "created": 1.0, "method": "gwp", "options": {},
+           "as_of": "2026-01-01", "files": 1, "chunk_size": 1, "names": ["a.json"]}  # fmt: skip
+    assert store.add_job(job, ("key-1", "digest")) == "a" * 22
+    assert store.add_job({**job, "id": "b" * 22}, ("key-1", "digest")) == "a" * 22  # the second one loses
+    assert [j["id"] for j in store.jobs()] == ["a" * 22]
+    assert store.add_receipt("r" * 22, "", "a.json", ".json", b"{}", {}, ("key-2", "d")) == "r" * 22
+    assert store.add_receipt("s" * 22, "", "a.json", ".json", b"{}", {}, ("key-2", "d")) == "r" * 22
+    assert store.receipt("s" * 22) is None
+
+
+def test_a_batch_sent_twice_with_one_idempotency_key_is_one_job(tmp_path, engine):
+    settings = settings_for(tmp_path / "store", run_jobs=False)
+    headers = {**auth(), "Idempotency-Key": "permit-2026-0042"}
+    files = [("files", ("house.json", HOUSE, "application/json"))]
+    with TestClient(create_app(settings, engine=engine)) as app_client:
+        first = app_client.post("/v1/batches", files=files, headers=headers).json()["job_id"]
+        again = app_client.post("/v1/batches", files=files, headers=headers).json()["job_id"]
+        other = app_client.post(
+            "/v1/batches", files=[("files", ("f.json", FLATS, "application/json"))], headers=headers
+        )
+        jobs = app_client.get("/v1/admin/jobs", headers=auth(ADMIN_KEY)).json()
+    assert first == again and other.status_code == 409
+    assert [j["id"] for j in jobs] == [first]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import time
 from importlib import resources
 from typing import Annotated
@@ -179,12 +180,9 @@ async def score(
     if key is not None and not state.store.use_quota(owner, 1, key.quota_files_per_day):
         raise HTTPException(429, f"the daily quota of key {key.name!r} is used up")
     scored = await run_in_threadpool(state.engine.score, data, suffix, name, method, chosen, state.settings.limits)
-    receipt_id = _idempotent(state, owner, "score", idempotency_key, digest)
-    if receipt_id is None:
-        receipt_id = new_id()
-        state.store.add_receipt(receipt_id, owner, name, suffix, data, scored.receipt)
-        if idempotency_key:
-            state.store.remember(owner, "score", idempotency_key, digest, receipt_id)
+    _idempotent(state, owner, "score", idempotency_key, digest)  # the same key for another body: 409
+    claim = (idempotency_key, digest) if idempotency_key else None
+    receipt_id = state.store.add_receipt(new_id(), owner, name, suffix, data, scored.receipt, claim)
     body = {"receipt_id": receipt_id, "report": f"/v1/reports/{receipt_id}.html", **scored.summary}
     return JSONResponse(body)
 
@@ -323,9 +321,11 @@ async def create_batch(
         "chunk_size": settings.chunk_size,
         "names": [name for _, _, name in files],
     }
-    state.store.add_job(job)
-    if idempotency_key:
-        state.store.remember(key.name, "batch", idempotency_key, digest.hexdigest(), job_id)
+    claim = (idempotency_key, digest.hexdigest()) if idempotency_key else None
+    created = state.store.add_job(job, claim)
+    if created != job_id:  # the same upload, sent twice at once: the first one's job
+        await run_in_threadpool(shutil.rmtree, state.store.job_dir(job_id), True)
+        return {"job_id": created, "status": state.store.job(created)["status"]}
     state.runner.wake()
     return {"job_id": job_id, "status": "queued"}
 

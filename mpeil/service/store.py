@@ -61,6 +61,19 @@ def new_id() -> str:
     return secrets.token_urlsafe(16)
 
 
+def _claim_key(db: sqlite3.Connection, owner: str, kind: str, key: str, digest: str, target: str) -> str | None:
+    """Claim an idempotency key for ``target``; the target it already names, or None when claimed now."""
+    taken = db.execute(
+        "INSERT OR IGNORE INTO idempotency (owner, kind, key, request_sha256, target, created) VALUES (?, ?, ?, ?, ?, ?)",
+        (owner, kind, key, digest, target, time.time()),
+    ).rowcount
+    if taken:
+        return None
+    return db.execute(
+        "SELECT target FROM idempotency WHERE owner = ? AND kind = ? AND key = ?", (owner, kind, key)
+    ).fetchone()["target"]
+
+
 class Store:
     """The SQLite file and the jobs folder under ``root``; safe to share between threads."""
 
@@ -96,11 +109,18 @@ class Store:
         return self.jobs_dir / job_id
 
     # ------------------------------------------------------------------ jobs
-    def add_job(self, job: dict) -> None:
+    def add_job(self, job: dict, idempotency: tuple[str, str] | None = None) -> str:
+        """Insert a job; with ``idempotency=(key, request_sha256)`` the key is claimed in the same
+        transaction, and a key already used returns the job it made instead (nothing inserted)."""
         columns = ("id", "owner", "status", "created", "method", "options", "as_of", "files", "chunk_size", "names")
         values = [job[c] if c not in ("options", "names") else json.dumps(job[c]) for c in columns]
         with self.connect() as db:
+            if idempotency is not None:
+                existing = _claim_key(db, job["owner"], "batch", *idempotency, job["id"])
+                if existing is not None:
+                    return existing
             db.execute(f"INSERT INTO jobs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", values)
+        return job["id"]
 
     def job(self, job_id: str, owner: str | None = None) -> dict | None:
         """A job, or None when it does not exist or belongs to another owner (``owner=None``: any)."""
@@ -163,12 +183,21 @@ class Store:
             )
 
     # ------------------------------------------------------------------ receipts
-    def add_receipt(self, receipt_id: str, owner: str, name: str, suffix: str, data: bytes, receipt: dict) -> None:
+    def add_receipt(
+        self, receipt_id: str, owner: str, name: str, suffix: str, data: bytes, receipt: dict,
+        idempotency: tuple[str, str] | None = None,
+    ) -> str:  # fmt: skip
+        """Insert a receipt (see :meth:`add_job` for ``idempotency``); returns the receipt id in effect."""
         with self.connect(durable=False) as db:
+            if idempotency is not None:
+                existing = _claim_key(db, owner, "score", *idempotency, receipt_id)
+                if existing is not None:
+                    return existing
             db.execute(
                 "INSERT INTO receipts (id, owner, created, name, suffix, input, receipt) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (receipt_id, owner, time.time(), name, suffix, data, json.dumps(receipt)),
             )
+        return receipt_id
 
     def receipt(self, receipt_id: str) -> dict | None:
         with self.connect() as db:
@@ -187,14 +216,6 @@ class Store:
                 (owner, kind, key),
             ).fetchone()
         return None if row is None else dict(row)
-
-    def remember(self, owner: str, kind: str, key: str, request_sha256: str, target: str) -> None:
-        with self.connect() as db:
-            db.execute(
-                "INSERT OR IGNORE INTO idempotency (owner, kind, key, request_sha256, target, created) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (owner, kind, key, request_sha256, target, time.time()),
-            )
 
     def use_quota(self, owner: str, files: int, quota: int) -> bool:
         """Count ``files`` against today's (UTC) quota; False (nothing counted) when it would exceed it."""
