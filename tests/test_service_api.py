@@ -308,3 +308,31 @@ def test_a_batch_sent_twice_with_one_idempotency_key_is_one_job(tmp_path, engine
         jobs = app_client.get("/v1/admin/jobs", headers=auth(ADMIN_KEY)).json()
     assert first == again and other.status_code == 409
     assert [j["id"] for j in jobs] == [first]
+
+
+def test_compare_two_variants_matches_their_single_scores(client):
+    files = {"a": ("house.json", HOUSE, "application/json"), "b": ("flats.json", FLATS, "application/json")}
+    compared = client.post("/v1/compare", files=files).json()
+    single = [
+        client.post("/v1/score", content=data, headers={"content-type": "application/json"}).json()["buildings"][0]
+        for data in (HOUSE, FLATS)
+    ]
+    assert compared["baseline"] == "example-terraced-house"
+    assert [b["score"] for b in compared["buildings"]] == [s["score"] for s in single]
+    assert compared["difference"] == pytest.approx(single[1]["score"] - single[0]["score"], rel=1e-12)
+    assert compared["explanation"].startswith("example-apartment-building is ")
+
+
+def test_compare_two_versions_with_one_building_id(client):
+    files = {"a": ("v1.json", HOUSE, "application/json"), "b": ("v2.json", HOUSE, "application/json")}
+    compared = client.post("/v1/compare", files=files).json()
+    assert [b["building"] for b in compared["buildings"]] == ["example-terraced-house", "example-terraced-house (v2.json)"]
+    assert compared["difference"] == 0.0  # the same file twice
+
+
+def test_compare_refuses_a_file_of_several_buildings(client):
+    two = json.dumps([json.loads(HOUSE), json.loads(FLATS)]).encode()
+    files = {"a": ("two.json", two, "application/json"), "b": ("flats.json", FLATS, "application/json")}
+    response = client.post("/v1/compare", files=files)
+    assert response.status_code == 422 and "one building per file" in response.json()["message"]
+    assert client.post("/v1/compare", files={"a": ("a.json", HOUSE, "application/json")}).status_code == 400

@@ -112,6 +112,7 @@ def test_compare_two_variants(page, shots):
     change = abs(100 * (flats - house) / house)
     word = "lager" if flats < house else "hoger"
     assert sentence.inner_text() == f"Variant B scoort {change:.1f} % {word} dan variant A."
+    expect(page.locator("#compare-explanation")).to_contain_text("example-apartment-building is")
     page.screenshot(path=str(shots / "compare.png"), full_page=True)
 
 

@@ -111,6 +111,12 @@ def test_wrong_content_types(client):
     _refused(client.post("/v1/batches", files=[("files", ("x.sh", b"rm -rf /", "text/x-sh"))], headers=auth()), 415)
 
 
+def test_compare_needs_multipart_with_two_building_files(client):
+    _refused(client.post("/v1/compare", json={"a": 1}), 415, "multipart")
+    files = {"a": ("a.json", HOUSE, "application/json"), "b": ("b.exe", b"MZ", "application/octet-stream")}
+    _refused(client.post("/v1/compare", files=files), 415, "file type")
+
+
 def test_multipart_without_the_file_field(client):
     _refused(client.post("/v1/score", files={"other": ("a.json", HOUSE, "application/json")}), 400, "'file'")
 

@@ -187,6 +187,26 @@ async def score(
     return JSONResponse(body)
 
 
+@router.post("/v1/compare", tags=["scoring"])
+async def compare(request: Request) -> dict:
+    """Two variants as multipart files ``a`` (baseline) and ``b``, plus ``method`` and ``options`` fields:
+    both summaries, the score difference (b − a) and an explanation element by element. Nothing is stored."""
+    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        raise UploadRefused(415, "send the variants as multipart/form-data fields 'a' and 'b'")
+    form = await request.form(max_files=2, max_fields=10)
+    uploads = []
+    for field in ("a", "b"):
+        upload = form.get(field)
+        if upload is None or isinstance(upload, str):
+            raise UploadRefused(400, "send the two variants as the form fields 'a' and 'b'")
+        name = clean_name(upload.filename, field)
+        uploads.append((await upload.read(), suffix_of(name, SUFFIXES), name))
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    state = request.app.state
+    method, options = fields.get("method") or "mpeil-ef31", _options(fields.get("options"))
+    return await run_in_threadpool(state.engine.compare, uploads, method, options, state.settings.limits)
+
+
 def _stored(state, receipt_id: str, key: ApiKey | None) -> dict:
     """A stored receipt; anonymous ones are readable by any key, a key's own only by that key."""
     found = state.store.receipt(receipt_id)

@@ -146,6 +146,34 @@ class ScoringEngine:
         receipt = self.receipt(result, data, name, method, options, stages)
         return Scored(result, summary, receipt)
 
+    def compare(self, uploads: list[tuple[bytes, str, str]], method: str, options: dict, limits: Limits) -> dict:
+        """Two variants (one building per file), scored together; the first is the baseline.
+
+        Returns both summaries and ``mpeil.compare``'s explanation. Equal building ids get the
+        file's name appended, so two versions of one house compare without renaming the files.
+        """
+        from ..api import score as score_buildings
+        from ..outputs.compare import compare_result
+
+        chosen = self.method(method, options)
+        buildings: list = []
+        for data, suffix, name in uploads:
+            found = self.read(data, suffix, name, limits)
+            if len(found) != 1:
+                raise ParseError(f"compare takes one building per file; this file holds {len(found)}", file=name)
+            building = found[0]
+            if any(b.id == building.id for b in buildings):
+                building = building.model_copy(update={"id": f"{building.id} ({name})"})
+            buildings.append(building)
+        result = score_buildings(buildings, method=chosen, library=self.library, scenarios=self.scenarios)
+        comparison = compare_result(result, [b.id for b in buildings])
+        return {
+            **summarize(result),
+            "baseline": comparison.baseline,
+            "difference": number(comparison.difference()),
+            "explanation": comparison.explanation,
+        }
+
     def receipt(self, result, data: bytes, name: str, method: str, options: dict, stages) -> dict:
         """Everything that decides the numbers, and the numbers' exact bits."""
         return {

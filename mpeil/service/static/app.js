@@ -189,21 +189,26 @@ async function onScore(event) {
   }
 }
 
-function comparison(a, b) {
-  const ba = a.buildings[0], bb = b.buildings[0];
+function comparison(result) {
+  const [ba, bb] = result.buildings;
   const unit = ba.score_unit;
-  const rows = [[t("score"), fmt(ba.score), fmt(bb.score), fmt(bb.score - ba.score)]];
+  const rows = [[t("score"), fmt(ba.score), fmt(bb.score), fmt(result.difference)]];
   for (const stage of Object.keys(ba.stages)) {
     const va = ba.stages[stage], vb = bb.stages[stage];
     rows.push([t("stage_" + stage), fmt(va), fmt(vb), va === null || vb === null ? t("no_data") : fmt(vb - va)]);
   }
-  const change = (bb.score - ba.score) / ba.score;
+  const change = result.difference / ba.score;
   const pct = Math.abs(100 * change).toFixed(1) + " %";
   const sentence = change < 0 ? t("lower", { pct }) : change > 0 ? t("higher", { pct }) : t("equal");
+  const headers = ["", t("variant_a") + " (" + ba.building + ")", t("variant_b") + " (" + bb.building + ")", t("difference")];
+  const explanation = el("div", { id: "compare-explanation", lang: "en" });
+  for (const paragraph of result.explanation.split("\n\n")) explanation.append(el("p", {}, paragraph));
   return [
     el("p", { id: "compare-sentence" }, sentence),
-    table(["", t("variant_a") + " (" + ba.building + ")", t("variant_b") + " (" + bb.building + ")", t("difference")], rows, [false, true, true, true]),
-    el("p", { class: "small" }, unit),
+    table(headers, rows, [false, true, true, true]),
+    el("p", {}, unit),
+    el("h3", {}, t("explanation")),
+    explanation,
   ];
 }
 
@@ -211,11 +216,15 @@ async function onCompare(event) {
   event.preventDefault();
   const status = document.getElementById("compare-status");
   status.textContent = t("busy");
+  status.className = "";
+  const form = new FormData();
+  form.append("a", document.getElementById("compare-a").files[0]);
+  form.append("b", document.getElementById("compare-b").files[0]);
   try {
-    const a = await scoreFile(document.getElementById("compare-a").files[0]);
-    const b = await scoreFile(document.getElementById("compare-b").files[0]);
+    const response = await fetch("/v1/compare", { method: "POST", body: form });
+    if (!response.ok) throw new Error(await problem(response));
     const target = document.getElementById("compare-result");
-    target.replaceChildren(...comparison(a, b));
+    target.replaceChildren(...comparison(await response.json()));
     target.hidden = false;
     status.textContent = t("done");
   } catch (error) {
