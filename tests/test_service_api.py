@@ -144,6 +144,7 @@ def test_openapi_documents_every_endpoint(client):
     paths = client.get("/openapi.json").json()["paths"]
     for path in (
         "/v1/score",
+        "/v1/compare",
         "/v1/batches",
         "/v1/batches/{job_id}",
         "/v1/batches/{job_id}/{table}",
