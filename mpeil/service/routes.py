@@ -70,7 +70,7 @@ def page() -> HTMLResponse:
 def healthz(request: Request) -> dict:
     """Liveness and readiness: the library is loaded and the store answers."""
     state = request.app.state
-    queued = len(state.store.jobs(("queued", "running")))
+    queued = state.store.count_jobs(("queued", "running"))
     return {"status": "ok", "engine_version": __version__, "library": state.engine.library.name, "jobs_active": queued}
 
 
@@ -79,7 +79,7 @@ def metrics(request: Request, key: Annotated[ApiKey, Depends(require_admin)]) ->
     """Prometheus text format: requests, latency histograms, jobs by status (admin key)."""
     state = request.app.state
     gauges = {
-        f"mpeil_jobs_{status}": (f"batch jobs {status}", float(len(state.store.jobs((status,)))))
+        f"mpeil_jobs_{status}": (f"batch jobs {status}", float(state.store.count_jobs((status,))))
         for status in ("queued", "running", "done", "failed")
     }
     text = state.metrics.render(gauges)

@@ -142,6 +142,11 @@ class Store:
             ids = [r["id"] for r in rows.fetchall()]
         return [j for j in (self.job(i) for i in ids) if j is not None]
 
+    def count_jobs(self, statuses: tuple[str, ...]) -> int:
+        with self.connect() as db:
+            marks = ", ".join("?" * len(statuses))
+            return db.execute(f"SELECT COUNT(*) FROM jobs WHERE status IN ({marks})", statuses).fetchone()[0]
+
     def claim_job(self) -> dict | None:
         """Take the oldest queued job and mark it running by this server process (one claimant wins)."""
         with self.connect() as db:
