@@ -327,7 +327,10 @@ def test_compare_two_variants_matches_their_single_scores(client):
 def test_compare_two_versions_with_one_building_id(client):
     files = {"a": ("v1.json", HOUSE, "application/json"), "b": ("v2.json", HOUSE, "application/json")}
     compared = client.post("/v1/compare", files=files).json()
-    assert [b["building"] for b in compared["buildings"]] == ["example-terraced-house", "example-terraced-house (v2.json)"]
+    assert [b["building"] for b in compared["buildings"]] == [
+        "example-terraced-house",
+        "example-terraced-house (v2.json)",
+    ]
     assert compared["difference"] == 0.0  # the same file twice
 
 
@@ -337,3 +340,27 @@ def test_compare_refuses_a_file_of_several_buildings(client):
     response = client.post("/v1/compare", files=files)
     assert response.status_code == 422 and "one building per file" in response.json()["message"]
     assert client.post("/v1/compare", files={"a": ("a.json", HOUSE, "application/json")}).status_code == 400
+
+
+IFC_MODEL = EXAMPLES.parent.parent / "tests" / "fixtures" / "ifc" / "ac20-fzk-haus.ifc"
+
+
+def test_an_ifc_model_scores_like_the_cli_and_says_what_it_left_out(client):
+    cli = _cli_scores(IFC_MODEL)
+    scored = client.post("/v1/score", files={"file": ("haus.ifc", IFC_MODEL.read_bytes(), "application/x-step")})
+    assert scored.status_code == 200
+    building = scored.json()["buildings"][0]
+    assert round(building["score"], 10) == cli[building["building"]]["score"]
+    notes = scored.json()["notes"]
+    assert len(notes) == 1 and "map to no data set" in notes[0] and "Mapped share of the volume" in notes[0]
+    assert "/tmp" not in notes[0]  # no server path leaks into a message
+
+
+def test_a_broken_ifc_model_is_a_parse_error(client):
+    for body in (
+        b"ISO-10303-21;\nHEADER;\nENDSEC;\nDATA;\n#1=IFCWALL(;\nENDSEC;\nEND-ISO-10303-21;\n",
+        b"not ifc at all",
+    ):
+        response = client.post("/v1/score", files={"file": ("broken.ifc", body, "application/x-step")})
+        assert response.status_code == 422, response.text
+        assert "broken.ifc" in response.json()["message"] and "/tmp" not in response.json()["message"]

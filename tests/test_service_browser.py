@@ -143,3 +143,14 @@ def test_run_a_small_batch_to_completion(page, shots, tmp_path):
         page.get_by_role("button", name="Resultaten als CSV").click()
     lines = Path(download.value.path()).read_text(encoding="utf-8").strip().splitlines()
     assert len(lines) == 3 and lines[0].startswith("file,building")
+
+
+def test_upload_an_ifc_model(page, shots):
+    model = EXAMPLES.parent.parent / "tests" / "fixtures" / "ifc" / "ac20-fzk-haus.ifc"
+    page.get_by_label("Gebouwbestand").set_input_files(str(model))
+    page.get_by_role("button", name="Bereken").click()
+    score = page.locator(".score-value").first
+    expect(score).to_be_visible(timeout=180_000)
+    assert round(float(score.get_attribute("data-score")), 10) == _cli_score(model)
+    expect(page.locator("ul.notes")).to_contain_text("map to no data set")
+    page.screenshot(path=str(shots / "score-ifc.png"), full_page=True)

@@ -103,10 +103,10 @@ class ScoringEngine:
             self._methods[key] = method.with_options(**options) if options else method
         return self._methods[key]
 
-    def read(self, data: bytes, suffix: str, name: str, limits: Limits) -> list:
-        """The buildings in an upload; errors name ``name`` (the upload's own file name) as file."""
-        from ..readers import read_buildings
-
+    def read(self, data: bytes, suffix: str, name: str, limits: Limits) -> tuple[list, list[str]]:
+        """The buildings in an upload and notes on how it was read (an IFC model's unmapped materials);
+        errors name ``name`` (the upload's own file name) as file. Anything a reader raises on a
+        hostile file becomes a :class:`ParseError` naming the exception (as in a batch)."""
         if suffix not in SUFFIXES:
             raise ParseError(f"unsupported file type {suffix!r}; send {', '.join(SUFFIXES)}", file=name)
         if not data.strip():
@@ -117,13 +117,13 @@ class ScoringEngine:
         try:
             with os.fdopen(handle, "wb") as out:
                 out.write(data)
-            return read_buildings(path)
+            return _ifc(path) if suffix == ".ifc" else (_read(path), [])
         except MpeilError as error:
             error.file = name
             raise
         except RecursionError:
             raise ParseError("the file is nested too deeply", file=name) from None
-        except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile) as exc:
+        except Exception as exc:
             raise ParseError(f"cannot read the file: {type(exc).__name__}", file=name) from None
         finally:
             os.unlink(path)
@@ -133,7 +133,7 @@ class ScoringEngine:
         from ..api import score as score_buildings
 
         chosen = self.method(method, options)
-        buildings = self.read(data, suffix, name, limits)
+        buildings, notes = self.read(data, suffix, name, limits)
         if not buildings:
             raise ParseError("the file holds no building", file=name)
         try:
@@ -142,7 +142,7 @@ class ScoringEngine:
             error.located(file=name)
             raise
         stages = result.by_stage()
-        summary = summarize(result, stages)
+        summary = {**summarize(result, stages), "notes": notes}
         receipt = self.receipt(result, data, name, method, options, stages)
         return Scored(result, summary, receipt)
 
@@ -157,8 +157,10 @@ class ScoringEngine:
 
         chosen = self.method(method, options)
         buildings: list = []
+        notes: list[str] = []
         for data, suffix, name in uploads:
-            found = self.read(data, suffix, name, limits)
+            found, read_notes = self.read(data, suffix, name, limits)
+            notes += [f"{name}: {note}" for note in read_notes]
             if len(found) != 1:
                 raise ParseError(f"compare takes one building per file; this file holds {len(found)}", file=name)
             building = found[0]
@@ -172,6 +174,7 @@ class ScoringEngine:
             "baseline": comparison.baseline,
             "difference": number(comparison.difference()),
             "explanation": comparison.explanation,
+            "notes": notes,
         }
 
     def receipt(self, result, data: bytes, name: str, method: str, options: dict, stages) -> dict:
@@ -201,6 +204,30 @@ class ScoringEngine:
         import shutil
 
         shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def _read(path: str) -> list:
+    from ..readers import read_buildings
+
+    return read_buildings(path)
+
+
+def _ifc(path: str) -> tuple[list, list[str]]:
+    """An IFC model with the shipped mapping (issue 12's reader); its unmapped materials as notes."""
+    from ..readers.ifc import read_ifc
+
+    reading = read_ifc(path)
+    if reading.building is None:
+        raise reading.problem or InputError("the IFC model gives no building")
+    notes = []
+    unmapped = reading.unmapped
+    if not unmapped.empty:
+        names = ", ".join(unmapped["material"].astype(str)[:5]) + (", …" if len(unmapped) > 5 else "")
+        notes.append(
+            f"{len(unmapped)} materials map to no data set ({names}); they are not in the score. "
+            f"Mapped share of the volume: {reading.mapped_share['volume']:.1%}"
+        )
+    return [reading.building], notes
 
 
 def results_sha256(result) -> str:

@@ -165,9 +165,14 @@ function buildingBlock(summary, building) {
   return block;
 }
 
+function notesBlock(notes) {
+  if (!notes || !notes.length) return [];
+  return [el("h3", {}, t("notes")), el("ul", { class: "notes", lang: "en" }, ...notes.map((n) => el("li", {}, n)))];
+}
+
 function renderScore(summary) {
   const target = document.getElementById("score-result");
-  target.replaceChildren(...summary.buildings.map((b) => buildingBlock(summary, b)));
+  target.replaceChildren(...notesBlock(summary.notes), ...summary.buildings.map((b) => buildingBlock(summary, b)));
   const link = el("a", { class: "button", id: "report-link", href: summary.report + "?download=1", download: "" }, t("report"));
   target.append(el("p", {}, link));
   target.hidden = false;
@@ -209,6 +214,7 @@ function comparison(result) {
     el("p", {}, unit),
     el("h3", {}, t("explanation")),
     explanation,
+    ...notesBlock(result.notes),
   ];
 }
 
