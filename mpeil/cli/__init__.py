@@ -11,6 +11,7 @@ from . import ifc as _ifc
 from . import model as _model
 from . import report as _report
 from . import score as _score
+from . import serve as _serve
 from . import stock as _stock
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ _report.register(app)
 _batch.register(app)
 _stock.register(app)
 _ifc.register(app)
+_serve.register(app)
 
 
 def main() -> None:  # pragma: no cover - entry point

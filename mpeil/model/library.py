@@ -280,11 +280,15 @@ class EPDLibrary:
         return self.memo(("conversion", index, str(unit)), lambda: _conversion_factor(self, index, str(unit)))
 
     def mass_per_unit(self, index: int) -> float:
-        """kg per one declared unit, or NaN when the properties do not say."""
-        try:
-            return 1.0 / _conversion_factor(self, index, "kg")
-        except ConversionError:
-            return math.nan
+        """kg per one declared unit, or NaN when the properties do not say (memoised: every score asks)."""
+
+        def compute() -> float:
+            try:
+                return 1.0 / _conversion_factor(self, index, "kg")
+            except ConversionError:
+                return math.nan
+
+        return self.memo(("mass_per_unit", index), compute)
 
     @functools.cached_property
     def declared_indicators(self) -> frozenset[str]:
