@@ -115,7 +115,7 @@ def score(
         from .outputs.operational import operational_impacts
 
         operational = operational_impacts(items, library, results.indicators, method.reference_study_period_years)
-    result = Result(results, method, provenance, operational)
+    result = Result(results, method, provenance, operational, library=library, scenarios=scenarios)
     check_scores(result.scores, file)
     return result
 
