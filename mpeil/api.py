@@ -13,6 +13,7 @@ from .engine import run_engine
 from .hashing import file_sha256
 from .methods import Method, load_method
 from .methods.scoring import check_method, engine_options
+from .methods.trust import assess_lines, scoring_library
 from .model import Building
 from .model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
 from .model.library import EPDLibrary, load_library
@@ -65,7 +66,7 @@ def score(
     method = load_method(method)
     if options:
         method = method.with_options(**options)
-    library = library if library is not None else load_library()
+    library = scoring_library(library if library is not None else load_library(), method)
     scenarios = scenarios if scenarios is not None else load_scenarios()
     check_method(method, library)
     items, file = _buildings(buildings)
@@ -84,6 +85,8 @@ def score(
         "method_hash": method.fingerprint,
         "library": library.name,
         "options": {k: str(v) for k, v in options.items()},
+        "gap_policy": method.gap_policy,
+        "flagged_values": method.flagged_values,
     }
     if file:
         provenance["input_file"] = file
@@ -93,4 +96,5 @@ def score(
         from .outputs.operational import operational_impacts
 
         operational = operational_impacts(items, library, results.indicators, method.reference_study_period_years)
-    return Result(results, method, provenance, operational)
+    trust = assess_lines(compiled, results.replacements, library, method)
+    return Result(results, method, provenance, operational, trust)

@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from mpeil.model.indicators import EN15804_A2_CORE_AND_ADDITIONAL  # noqa: E402
 from mpeil.model.library import MODULES, load_library  # noqa: E402
+from mpeil.model.screening import screen_library  # noqa: E402
 
 OUT = ROOT / "data" / "epd" / "estimates"
 LEVELS = ("category", "subgroup", "group", "all A2")
@@ -123,13 +124,15 @@ def predictor_values(tensor: np.ndarray, codes: list[str], mass: np.ndarray, pre
     return x
 
 
-def fit(tensor, codes, mass, keys, target: str, predictor: str) -> dict:
+def fit(tensor, codes, mass, keys, target: str, predictor: str, declared: np.ndarray) -> dict:
+    """Peer ratios of ``target`` to ``predictor``; ``tensor`` has flagged values blanked, so they
+    are nobody's peer, while ``declared`` (bool[d, module]) says what the source declares."""
     y = tensor[:, :, codes.index(target)]
     x = predictor_values(tensor, codes, mass, predictor)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where((x != 0) & np.isfinite(x), y / x, np.nan)
     stats = {name: ratio_stats(ratio, keys[name]) for name in LEVELS}
-    return {"x": x, "y": y, "stats": stats, "predictor": predictor}
+    return {"x": x, "y": y, "stats": stats, "predictor": predictor, "declared": declared}
 
 
 def loo_error(model: dict, module: int | None = 0) -> np.ndarray:
@@ -139,23 +142,28 @@ def loo_error(model: dict, module: int | None = 0) -> np.ndarray:
     return error[:, module] if module is not None else error.ravel()
 
 
-def choose(tensor, codes, mass, keys, target: str) -> dict:
-    best = None
+def ranked_models(tensor, codes, mass, keys, target: str, declared: np.ndarray) -> list[dict]:
+    """Models of ``target`` for every predictor, best (lowest LOO median error in A1-A3) first."""
+    scored = []
     for predictor in PREDICTORS:
         if predictor == target:
             continue
-        model = fit(tensor, codes, mass, keys, target, predictor)
-        error = np.nanmedian(loo_error(model)) if np.isfinite(loo_error(model)).any() else np.inf
-        if best is None or error < best[0]:
-            best = (error, model)
-    return best[1]
+        model = fit(tensor, codes, mass, keys, target, predictor, declared)
+        error = loo_error(model)
+        scored.append((float(np.nanmedian(error)) if np.isfinite(error).any() else np.inf, predictor, model))
+    scored.sort(key=lambda item: (item[0], item[1]))
+    return [model for _, _, model in scored]
 
 
-def estimate_rows(model: dict, ids: np.ndarray, target: str) -> pd.DataFrame:
-    """One row per (data set, module) that declares the module but not ``target``."""
-    ratio, level, n_peers, sigma = cascade(model["stats"], use_loo=False)
+def estimate_rows(model: dict, ids: np.ndarray, target: str, done: np.ndarray, kind: str = "gap") -> pd.DataFrame:
+    """``gap``: one row per (data set, module) that declares the module but not ``target`` (and is
+    not ``done``); ``peer``: the leave-one-out peer estimate of a declared value (to replace a
+    value the screen flags)."""
+    ratio, level, n_peers, sigma = cascade(model["stats"], use_loo=kind == "peer")
     value = model["x"] * ratio
-    need = np.isnan(model["y"]) & np.isfinite(value)
+    declared = model["declared"]
+    need = (declared if kind == "peer" else ~declared) & np.isfinite(value) & ~done
+    done |= need
     d, k = np.nonzero(need)
     return pd.DataFrame(
         {
@@ -168,6 +176,7 @@ def estimate_rows(model: dict, ids: np.ndarray, target: str) -> pd.DataFrame:
             "level": np.asarray(LEVELS, dtype=object)[level[d, k]],
             "predictor": model["predictor"],
             "peer_ratio": ratio[d, k],
+            "kind": kind,
         }
     )
 
@@ -198,21 +207,38 @@ def _summary(target: str, predictor: str, level: str, modules: str, error: np.nd
     }
 
 
+def blank_flagged(tensor: np.ndarray, library, rows: np.ndarray, codes: list[str]) -> np.ndarray:
+    """A copy with every value the library screen flags as an outlier set to NaN (all modules):
+    a value 10^10 off (e.g. indicator columns shifted in the source) must not become a peer."""
+    flags = screen_library(library)
+    flags = flags[(flags["flag"] == "outlier") & flags["indicator"].isin(codes)]
+    position = {dataset_id: i for i, dataset_id in enumerate(library.datasets["dataset_id"].iloc[rows])}
+    out = tensor.copy()
+    for dataset_id, indicator in zip(flags["dataset_id"], flags["indicator"], strict=True):
+        if dataset_id in position:
+            out[position[dataset_id], :, codes.index(indicator)] = np.nan
+    return out
+
+
 def build() -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     library = load_library()
     a2 = np.flatnonzero((library.datasets["standard"] == "EN 15804+A2").to_numpy(dtype=bool))
     codes = list(dict.fromkeys([*EN15804_A2_CORE_AND_ADDITIONAL, *[p for p in PREDICTORS if p != "kg"]]))
-    tensor = library.tensor(tuple(codes), MODULES)[a2]
+    declared_tensor = library.tensor(tuple(codes), MODULES)[a2]
+    tensor = blank_flagged(declared_tensor, library, a2, codes)
     mass = np.array([library.mass_per_unit(int(d)) for d in a2])
     ids = library.datasets["dataset_id"].to_numpy(dtype=object)[a2]
     keys = level_keys(library.datasets["category"].iloc[a2].reset_index(drop=True))
     estimates, validation = [], []
     for target in EN15804_A2_CORE_AND_ADDITIONAL:
-        if not np.isnan(tensor[:, :, codes.index(target)]).any():
-            continue
-        model = choose(tensor, codes, mass, keys, target)
-        estimates.append(estimate_rows(model, ids, target))
-        validation.extend(validation_rows(model, target))
+        declared = np.isfinite(declared_tensor[:, :, codes.index(target)])
+        models = ranked_models(tensor, codes, mass, keys, target, declared)
+        done = np.zeros(tensor.shape[:2], dtype=bool)
+        peer_done = np.zeros(tensor.shape[:2], dtype=bool)
+        for model in models:  # the best predictor first; the next ones where it is not declared
+            estimates.append(estimate_rows(model, ids, target, done))
+            estimates.append(estimate_rows(model, ids, target, peer_done, kind="peer"))
+        validation.extend(validation_rows(models[0], target))
     table = pd.concat(estimates, ignore_index=True)
     meta = {"library": library.name, "fingerprint": library.fingerprint(), "n_a2": int(a2.size)}
     return table, pd.DataFrame(validation), meta
@@ -242,7 +268,9 @@ declare although EN 15804+A2 defines it and the data set declares that module (G
 `dataset_id`, `module`, `indicator`, `value` (per **one** declared unit, like the engine's
 tensor), `sigma_log` (lognormal σ of ln, the spread of the peers' ratios; NaN when fewer than
 {min_peers} positive peer ratios), `n_peers`, `level` (category level the peers come from),
-`predictor` and `peer_ratio`. {n_rows} rows, {n_sets} data sets.
+`predictor`, `peer_ratio` and `kind`: `gap` fills an undeclared value ({n_gap} rows, {n_sets} data
+sets); `peer` is the leave-one-out peer estimate of a **declared** value ({n_peer} rows), used only
+to replace a value the library screen flags when a method sets `flagged_values = "estimate"`.
 
 ## Model
 `value = x_p × median over peers of (indicator / x_p)`, where `x_p` is what the data set declares
@@ -250,9 +278,13 @@ for the predictor `p` in the same module: another indicator, or its mass per dec
 from the conversion properties). Peers: EN 15804+A2 data sets that declare both, in the same
 ÖKOBAUDAT category path (`category`: the first three levels), else the first two (`subgroup`), else
 the first (`group`), else every EN 15804+A2 data set (`all A2`); a level is used when it has at
-least {min_peers} peers. The shipped data carry no waste category per data set, so the waste-category
+least {min_peers} peers. Values the library screen flags as outliers (`data/epd/screening.csv`,
+`mpeil.model.screening`; e.g. data sets whose indicator columns are shifted in the source) are
+nobody's peer and are left out of the validation. The shipped data carry no waste category per data set, so the waste-category
 fallback of the issue is not available; `all A2` takes its place. The predictor of each
-indicator is the candidate ({predictors}) with the lowest leave-one-out median error in A1-A3.
+indicator is the candidate ({predictors}) with the lowest leave-one-out median error in A1-A3;
+where a data set does not declare that predictor (or its mass is unknown) the next best one is used
+(column `predictor`). The validation table below is for the best predictor.
 
 ## Leave-one-out validation
 For every data set that declares the indicator, the estimate from the others (itself left out of
@@ -270,19 +302,20 @@ Derived from ÖKOBAUDAT (BBSR) data; see `../obd2024/SOURCE.md` for the terms an
 def main() -> None:
     table, validation, meta = build()
     OUT.mkdir(parents=True, exist_ok=True)
-    table = table.astype({"dataset_id": "string", "module": "string", "indicator": "string", "level": "string"})
+    table = table.astype({c: "string" for c in ("dataset_id", "module", "indicator", "level", "predictor", "kind")})
     table.to_parquet(OUT / "estimates.parquet", index=False, compression="zstd")
     validation.to_csv(OUT / "validation.csv", index=False, float_format="%.4f")
     text = SOURCE_TEMPLATE.format(
         **meta,
         min_peers=MIN_PEERS,
-        n_rows=len(table),
-        n_sets=table["dataset_id"].nunique(),
+        n_gap=int((table["kind"] == "gap").sum()),
+        n_peer=int((table["kind"] == "peer").sum()),
+        n_sets=table.loc[table["kind"] == "gap", "dataset_id"].nunique(),
         predictors=", ".join(PREDICTORS),
         table=markdown_table(validation),
     )
     (OUT / "SOURCE.md").write_text(text, encoding="utf-8")
-    print(f"{len(table)} estimates for {table['dataset_id'].nunique()} data sets -> {OUT}")
+    print(f"{(table['kind'] == 'gap').sum()} gap estimates, {(table['kind'] == 'peer').sum()} peer values -> {OUT}")
 
 
 if __name__ == "__main__":

@@ -92,6 +92,10 @@ class EPDLibrary:
     datasets: pd.DataFrame
     values: pd.DataFrame
     name: str = "custom"
+    #: peer estimates filled in where a value is not declared (see :meth:`with_estimates`); None = declared only
+    fill: pd.DataFrame | None = None
+    #: values that replace declared ones (flagged values → their peer estimate); None = none
+    override: pd.DataFrame | None = None
     _index: dict[str, int] = field(init=False, repr=False)
     _bare: dict[str, int | None] = field(init=False, repr=False)
     #: derived values (tensors, conversion factors, route burdens) memoised on this library only:
@@ -230,8 +234,74 @@ class EPDLibrary:
             j = summed["indicator"].map(indicator_pos).to_numpy(dtype=np.int64)
             fill = np.isnan(out[d, k, j])  # a declared aggregate wins over the parts
             out[d[fill], k, j[fill]] = summed["value"].to_numpy(dtype=np.float64)[fill] / per_unit[d[fill]]
+        if self.fill is not None:
+            _fill_from(out, self.fill, self._index, indicators, modules)
+        if self.override is not None:
+            _fill_from(out, self.override, self._index, indicators, modules, force=True)
         out.setflags(write=False)
         return out
+
+    # ------------------------------------------------------------------ estimates
+    @property
+    def estimates(self) -> pd.DataFrame:
+        """Peer estimates of undeclared EN 15804+A2 values for this library's data sets.
+
+        Columns: dataset_id, module, indicator, value (per one declared unit), sigma_log (lognormal
+        σ of ln), n_peers, level, predictor, peer_ratio. Shipped in ``data/epd/estimates/``
+        (``scripts/build_estimates.py``); empty for data sets the table does not know.
+        """
+        return self.memo(("estimates",), lambda: _shipped_estimates(self._index, "gap"))
+
+    @property
+    def peer_estimates(self) -> pd.DataFrame:
+        """Leave-one-out peer estimates of *declared* values (same columns as :attr:`estimates`),
+        used to replace values the screen flags (method option ``flagged_values = "estimate"``)."""
+        return self.memo(("peer_estimates",), lambda: _shipped_estimates(self._index, "peer"))
+
+    @property
+    def flags(self) -> pd.DataFrame:
+        """Screening flags (dataset_id, indicator, flag, reason), see :mod:`mpeil.model.screening`."""
+        from .screening import screen_library
+
+        base = self._memo.get(("declared_library",), self)
+        return base.memo(("flags",), lambda: screen_library(base))
+
+    def with_estimates(self, estimates: pd.DataFrame | None = None, replace_flagged: bool = False) -> EPDLibrary:
+        """This library with every undeclared value that has an estimate filled in (memoised).
+
+        The tensor of the result is the declared value where declared, the estimate where not,
+        NaN where neither. ``replace_flagged``: values the screen flags as outliers are replaced
+        by their peer estimate too. :meth:`estimated` says which cells are estimates.
+        """
+        base = self._memo.get(("declared_library",), self)
+        if estimates is not None:
+            return _filled_library(base, estimates, base._flag_overrides() if replace_flagged else None)
+        key = ("with_estimates", replace_flagged)
+        return base.memo(
+            key, lambda: _filled_library(base, base.estimates, base._flag_overrides() if replace_flagged else None)
+        )
+
+    def with_flagged_replaced(self) -> EPDLibrary:
+        """Declared values only, except that flagged outliers are replaced by their peer estimate."""
+        base = self._memo.get(("declared_library",), self)
+        empty = base.estimates.iloc[:0]
+        return base.memo(("flagged_replaced",), lambda: _filled_library(base, empty, base._flag_overrides()))
+
+    def _flag_overrides(self) -> pd.DataFrame:
+        outliers = self.flags[self.flags["flag"] == "outlier"][["dataset_id", "indicator"]]
+        return self.peer_estimates.merge(outliers.drop_duplicates(), on=["dataset_id", "indicator"])
+
+    def estimated(self, indicators: Sequence[str], modules: Sequence[str] = MODULES) -> np.ndarray:
+        """``bool[dataset, module, indicator]``: the tensor value is an estimate, not the declared one."""
+        if self.fill is None and self.override is None:
+            return np.zeros((len(self), len(modules), len(indicators)), dtype=bool)
+        base = self._memo.get(("declared_library",), self)
+
+        def compute() -> np.ndarray:
+            declared, used = base.tensor(indicators, modules), self.tensor(indicators, modules)
+            return ~np.isnan(used) & (np.isnan(declared) | (used != declared))
+
+        return self.memo(("estimated", tuple(indicators), tuple(modules)), compute)
 
     # ------------------------------------------------------------------ units
     def declared_unit(self, index: int):
@@ -259,15 +329,20 @@ class EPDLibrary:
 
     @functools.cached_property
     def declared_indicators(self) -> frozenset[str]:
-        """Indicator codes that at least one data set declares."""
-        return frozenset(self.values["indicator"].dropna().unique())
+        """Indicator codes that at least one data set declares (or, when filled, has an estimate for)."""
+        codes = set(self.values["indicator"].dropna().unique())
+        if self.fill is not None:
+            codes |= set(self.fill["indicator"].dropna().unique())
+        return frozenset(codes)
 
     def fingerprint(self) -> str:
         """A SHA-256 over the library content, for score receipts."""
 
         def compute() -> str:
             digest = hashlib.sha256()
-            for frame in (self.datasets, self.values):
+            extra = tuple(f for f in (self.fill, self.override) if f is not None)
+            frames = (self.datasets, self.values, *extra)
+            for frame in frames:
                 digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
             return digest.hexdigest()
 
@@ -302,6 +377,41 @@ class EPDLibrary:
 
 
 # ---------------------------------------------------------------------- helpers
+ESTIMATE_COLUMNS = ("dataset_id", "module", "indicator", "value", "sigma_log", "n_peers", "level")
+
+
+def _shipped_estimates(index: dict[str, int], kind: str) -> pd.DataFrame:
+    path = data_dir() / "epd" / "estimates" / "estimates.parquet"
+    if not path.exists():
+        return pd.DataFrame({c: pd.Series(dtype="float64" if c == "value" else "string") for c in ESTIMATE_COLUMNS})
+    table = pd.read_parquet(path)
+    keep = table["dataset_id"].isin(list(index)) & (table["kind"] == kind)
+    return table[keep.to_numpy(dtype=bool)].drop(columns="kind").reset_index(drop=True)
+
+
+def _filled_library(library: EPDLibrary, estimates: pd.DataFrame, override: pd.DataFrame | None) -> EPDLibrary:
+    missing = [c for c in ("dataset_id", "module", "indicator", "value") if c not in estimates]
+    if missing:
+        raise ValueError(f"estimates table lacks column(s) {missing}")
+    name = library.name + ("+estimates" if len(estimates) else "") + ("+flagged-replaced" if override is not None else "")
+    filled = EPDLibrary(library.datasets, library.values, name=name, fill=estimates, override=override)
+    filled._memo[("declared_library",)] = library  # the declared tensor is the base library's
+    return filled
+
+
+def _fill_from(out: np.ndarray, fill: pd.DataFrame, index: dict[str, int], indicators, modules, force=False) -> None:
+    """Write estimates (per one declared unit) into the NaN cells (every cell if ``force``) of ``out``."""
+    d = fill["dataset_id"].map(index)
+    j = fill["indicator"].map({code: i for i, code in enumerate(indicators)})
+    k = fill["module"].map({module: i for i, module in enumerate(modules)})
+    keep = (d.notna() & j.notna() & k.notna()).to_numpy(dtype=bool)
+    if not keep.any():
+        return
+    d, j, k = (s[keep].to_numpy(dtype=np.int64) for s in (d, j, k))
+    value = fill["value"].to_numpy(dtype=np.float64)[keep]
+    empty = np.ones(d.size, dtype=bool) if force else np.isnan(out[d, k, j])  # else a declared value wins
+    out[d[empty], k[empty], j[empty]] = value[empty]
+
 def _isna(value) -> bool:
     try:
         return bool(pd.isna(value))

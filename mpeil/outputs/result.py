@@ -40,6 +40,8 @@ class Result:
     #: B6/B7 lines of the model (tidy: building, module, product, indicator, value, per_m2_year);
     #: reported apart, never part of the score
     operational: pd.DataFrame | None = None
+    #: estimated lines and flagged contributions per building (:class:`mpeil.methods.trust.LineTrust`)
+    trust: object | None = None
 
     # ------------------------------------------------------------------ basics
     @cached_property
@@ -49,7 +51,7 @@ class Result:
     @cached_property
     def scores(self) -> pd.DataFrame:
         """One row per building: score, per-area indicator totals, coverage and gaps."""
-        return score_buildings(self.elements, self.method, self._totals).set_index("building_id")
+        return score_buildings(self.elements, self.method, self._totals, self.trust).set_index("building_id")
 
     @property
     def building_ids(self) -> list[str]:

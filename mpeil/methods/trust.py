@@ -1,0 +1,98 @@
+"""What a score rests on: which values are estimates and which flagged values drive it.
+
+A method's ``gap_policy`` and ``flagged_values`` choose the library the engine sees
+(:func:`scoring_library`); :func:`assess_lines` then counts, per building and method indicator,
+the lines whose A1-A3 value is an estimate, and names the flagged data sets that drive more than
+``driver_share`` (``data/epd/screening.csv``) of a score. Both are cheap per-line masks summed per
+building (``bincount``); the engine itself is unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..model.library import EPDLibrary
+from ..model.screening import screening_thresholds
+from .config import Method
+
+__all__ = ["LineTrust", "scoring_library", "assess_lines"]
+
+
+@dataclass(frozen=True)
+class LineTrust:
+    """Per building: estimated lines per method indicator, the data sets estimated, the flags."""
+
+    estimated_lines: np.ndarray  # int64[B, I_method]: lines whose A1-A3 value is an estimate
+    estimated_datasets: list[list[str]]  # per building, data sets with at least one estimated indicator
+    #: per building: (label naming the flagged data set, indicator and reason, its A1-A3 score
+    #: contribution incl. replacements in score units per m² GFA (per year if the method is))
+    flagged: list[list[tuple[str, float]]]
+    driver_share: float = 0.10  # a flagged value above this share of a score is named (screening.csv)
+
+
+def scoring_library(library: EPDLibrary, method: Method) -> EPDLibrary:
+    """The library the engine sees under the method's ``gap_policy`` and ``flagged_values``."""
+    replace = method.flagged_values == "estimate"
+    if method.gap_policy == "estimated":
+        return library.with_estimates(replace_flagged=replace)
+    if replace:
+        return library.with_flagged_replaced()
+    return library
+
+
+def assess_lines(compiled, replacements: np.ndarray, library: EPDLibrary, method: Method) -> LineTrust:
+    """Estimated-line counts and flag contributions per building (see the module docstring)."""
+    codes = tuple(i.code for i in method.indicators)
+    n_b = compiled.n_buildings
+    line_building = compiled.line_building
+    dataset = compiled.dataset
+    estimated = library.estimated(codes, ("A1-A3",))[:, 0, :]  # [D, I]
+    per_line = estimated[dataset]  # [L, I]
+    counts = np.zeros((n_b, len(codes)), dtype=np.int64)
+    sets: list[list[str]] = [[] for _ in range(n_b)]
+    if per_line.any():
+        for i in range(len(codes)):
+            counts[:, i] = np.bincount(line_building, weights=per_line[:, i], minlength=n_b).astype(np.int64)
+        rows = np.flatnonzero(per_line.any(axis=1))
+        ids = library.datasets["dataset_id"].to_numpy(dtype=object)
+        for b, d in sorted(set(zip(line_building[rows].tolist(), dataset[rows].tolist(), strict=True))):
+            sets[b].append(str(ids[d]))
+    flagged = _flag_contributions(compiled, replacements, library, method, codes)
+    return LineTrust(counts, sets, flagged, screening_thresholds()["driver_share"])
+
+
+def _flag_contributions(compiled, replacements, library: EPDLibrary, method: Method, codes) -> list[list]:
+    """Per building: each flagged (data set, indicator) used, with its A1-A3 score contribution
+    (including replacements) per m² (and year) — a share is taken against the score later."""
+    n_b = compiled.n_buildings
+    out: list[list] = [[] for _ in range(n_b)]
+    flags = library.flags
+    if flags.empty or compiled.n_lines == 0:
+        return out
+    ids = library.datasets["dataset_id"]
+    names = library.datasets["name_en"].fillna(library.datasets["name_de"]).fillna("")
+    used = pd.unique(compiled.dataset)
+    used_ids = set(ids.iloc[used])
+    flags = flags[flags["dataset_id"].isin(used_ids)]
+    if flags.empty:
+        return out
+    tensor = library.tensor(codes, ("A1-A3",))[:, 0, :]
+    factor = np.array([i.effective_factor for i in method.indicators]) * method.score_scale
+    new = np.isnan(compiled.remaining_life_years) & ~compiled.removed
+    amount = np.where(new, compiled.quantity * (1.0 + replacements), 0.0)
+    denominator = compiled.gross_floor_area_m2 * (compiled.study_period_years if method.per_year else 1.0)
+    for row in flags.itertuples(index=False):
+        d = library.resolve(str(row.dataset_id))
+        if row.indicator and row.indicator not in codes:
+            continue  # a flag on an indicator the method does not score
+        columns = [codes.index(row.indicator)] if row.indicator else list(range(len(codes)))
+        lines = np.flatnonzero(compiled.dataset == d)
+        points = np.nan_to_num(tensor[d, columns]) @ factor[columns]
+        per_building = np.bincount(compiled.line_building[lines], weights=amount[lines] * points, minlength=n_b)
+        for b in np.flatnonzero(per_building):
+            label = f"{row.dataset_id} ({names.iloc[d]}) {row.indicator or 'properties'}: {row.reason}"
+            out[b].append((label, per_building[b] / denominator[b]))
+    return out
