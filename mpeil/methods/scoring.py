@@ -23,6 +23,7 @@ import scipy.sparse as sp
 from ..engine import ElementResults, EngineOptions, IndicatorSpec
 from ..model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
 from .config import Method
+from .trust import quality_grade, quality_rules
 
 __all__ = ["BuildingTotals", "check_method", "engine_options", "indicator_specs", "building_totals", "score_buildings"]
 
@@ -180,6 +181,7 @@ def score_buildings(
     share = w_declared + w_estimated
 
     score = np.where((absent | ~common[None, :]).all(axis=1), np.nan, score)  # no indicator has data: no score
+    rules = quality_rules()
     rows = []
     for b in range(compiled.n_buildings):
         # module gaps over the indicators that have data at all (absent ones are reported apart)
@@ -209,7 +211,10 @@ def score_buildings(
                     method_codes[i]: int(estimated[b, i]) for i in range(len(j)) if estimated[b, i]
                 },
                 "estimated_datasets": list(trust.estimated_datasets[b]) if trust is not None else [],
-                "flags": _driving_flags(trust, b, float(score[b])),
+                "flags": (flags := _driving_flags(trust, b, float(score[b]))),
+                "quality_grade": quality_grade(
+                    float(score[b]), float(w_missing[b]), float(w_estimated[b]), len(flags), bool(gaps), rules
+                ),
                 "indicators_missing": [method_codes[i] for i in np.flatnonzero(absent[b])],
                 "indicators_partial": [method_codes[i] for i in np.flatnonzero(~complete[b] & ~absent[b])],
                 "module_gaps": gaps,

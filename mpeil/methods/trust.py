@@ -18,7 +18,7 @@ from ..model.library import EPDLibrary
 from ..model.screening import screening_thresholds
 from .config import Method
 
-__all__ = ["LineTrust", "scoring_library", "assess_lines"]
+__all__ = ["LineTrust", "scoring_library", "assess_lines", "quality_grade", "quality_rules"]
 
 
 @dataclass(frozen=True)
@@ -96,3 +96,29 @@ def _flag_contributions(compiled, replacements, library: EPDLibrary, method: Met
             label = f"{row.dataset_id} ({names.iloc[d]}) {row.indicator or 'properties'}: {row.reason}"
             out[b].append((label, per_building[b] / denominator[b]))
     return out
+
+
+def quality_rules(path=None) -> pd.DataFrame:
+    """The data-quality grade rules (``data/quality_grades.csv``), in grade order."""
+    from ..paths import data_dir
+
+    return pd.read_csv(path or data_dir() / "quality_grades.csv", keep_default_na=False)
+
+
+def quality_grade(
+    score: float, weight_missing: float, weight_estimated: float, driving_flags: int, module_gaps: bool, rules
+) -> str:
+    """The first grade whose limits the building meets (``data/quality_grades.csv``); the last one
+    (E) when there is no score."""
+    if not np.isfinite(score):
+        return str(rules["grade"].iloc[-1])
+    tolerance = 1e-9  # weights are sums of float shares
+    for rule in rules.itertuples(index=False):
+        if (
+            weight_missing <= rule.max_weight_missing + tolerance
+            and weight_estimated <= rule.max_weight_estimated + tolerance
+            and driving_flags <= rule.max_driving_flags
+            and (not module_gaps or str(rule.module_gaps_allowed).lower() == "true")
+        ):
+            return str(rule.grade)
+    return str(rules["grade"].iloc[-1])

@@ -80,7 +80,7 @@ class Result:
     # ------------------------------------------------------------------ views
     def total(self, include_d: bool | None = None) -> pd.DataFrame:
         """Building × indicator over the study period, summed over the method's modules."""
-        summed = np.nansum(self._totals.values[:, self._scope(include_d)], axis=1)
+        summed = _nansum_or_nan(self._totals.values[:, self._scope(include_d)], axis=1)  # nothing declared: NaN
         return pd.DataFrame(summed, index=pd.Index(self.building_ids, name="building"), columns=self.indicators)
 
     def per_m2_year(self, include_d: bool | None = None) -> pd.DataFrame:
@@ -105,19 +105,23 @@ class Result:
         modules = self.by_module(indicator)
         return pd.DataFrame({stage: modules[list(ms)].sum(axis=1, min_count=1) for stage, ms in STAGES.items()})
 
-    def by_element(self, building: str | None = None, indicator: str | None = None) -> pd.DataFrame:
+    def by_element(
+        self, building: str | None = None, indicator: str | None = None, indicators_scored=None
+    ) -> pd.DataFrame:
         """Element rows: type, quantity, the element's result over the study period per element
         unit (TOTEM's element level), and its share of the building result.
 
         ``indicator=None`` gives the single-score contribution over the method's modules: the
         ``score`` column is per m² GFA (per year if the method is), so elements sum to the score.
         With an indicator, ``<indicator>`` is the element's total over the study period.
+        ``indicators_scored`` limits the single score to those method indicators (like-for-like
+        comparisons).
         """
         c = self.elements.compiled
         scope = self._scope(None)
-        values = np.nansum(self.elements.values[:, scope], axis=1)  # [E, I] over the study period
+        values = _nansum_or_nan(self.elements.values[:, scope], axis=1)  # [E, I] over the study period
         if indicator is None:
-            total, label = values @ self._score_weights(), "score"
+            total, label = np.nan_to_num(values) @ self._score_weights(indicators_scored), "score"
             shown = total / self._denominator(self.method.per_year)[c.element_building]
         else:
             total, label = values[:, self.indicators.index(indicator)], indicator
@@ -138,11 +142,15 @@ class Result:
             frame = frame[frame["building"] == building]
         return frame.reset_index(drop=True)
 
-    def _score_weights(self) -> np.ndarray:
-        """Per output indicator: the factor that turns its value into score units."""
+    def _score_weights(self, indicators_scored=None) -> np.ndarray:
+        """Per output indicator: the factor that turns its value into score units (0 for an
+        indicator outside ``indicators_scored``, default: the score's own indicator set)."""
         weights = np.zeros(len(self.indicators))
+        scored = self.scores["indicators_scored"].iloc[0] if len(self.scores) else []
+        keep = set(scored if indicators_scored is None else indicators_scored)
         for spec in self.method.indicators:
-            weights[self.indicators.index(spec.code)] = self.method.score_scale * spec.effective_factor
+            if spec.code in keep:
+                weights[self.indicators.index(spec.code)] = self.method.score_scale * spec.effective_factor
         return weights
 
     def to_frame(self, include_missing: bool = True) -> pd.DataFrame:
@@ -200,13 +208,22 @@ class Result:
         return dataset
 
     def compare(self, baseline: str, variant: str, indicator: str | None = None) -> pd.DataFrame:
-        """Element × stage differences of ``variant`` minus ``baseline`` (matched by element id),
-        largest first: "variant B is lower because …"."""
+        """Element differences of ``variant`` minus ``baseline`` (matched by element id), largest
+        first: "variant B is lower because …".
+
+        Like for like: the single score counts only the method indicators that *both* buildings
+        have for every line (``attrs["indicators"]``; the others are in ``attrs["left_out"]``), so
+        two variants are never compared one with and one without an indicator.
+        """
+        rows = self.scores.loc[[baseline, variant]]
+        gaps = {c for r in rows.itertuples() for c in [*r.indicators_missing, *r.indicators_partial]}
+        scored = [c for c in rows["indicators_scored"].iloc[0] if c not in gaps]
         frames = {}
         for b in (baseline, variant):
-            el = self.by_element(b, indicator)
+            el = self.by_element(b, indicator, indicators_scored=scored)
             frames[b] = el.set_index("element")[el.columns[-1]]
-        joined = pd.concat(frames, axis=1).fillna(0.0)
+        joined = pd.concat(frames, axis=1).fillna(0.0)  # an element only one variant has counts 0 in the other
+        joined.attrs.update(indicators=scored, left_out=sorted(gaps))
         joined["difference"] = joined[variant] - joined[baseline]
         return joined.reindex(joined["difference"].abs().sort_values(ascending=False).index)
 
@@ -237,3 +254,9 @@ class Result:
             + "<div>by stage (score units per m² GFA per year; D reported apart)</div>"
             + stage.to_html(float_format=lambda v: f"{v:.4g}")
         )
+
+
+def _nansum_or_nan(values: np.ndarray, axis: int) -> np.ndarray:
+    """``nansum`` that keeps NaN where every summed value is NaN (nothing declared is not 0)."""
+    summed = np.nansum(values, axis=axis)
+    return np.where(np.isnan(values).all(axis=axis), np.nan, summed)
