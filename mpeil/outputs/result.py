@@ -235,17 +235,19 @@ class Result:
             flag = (
                 ""
                 if row["complete"]
-                else f"  (covers {row['weight_covered']:.0%} of the weighting; gaps: {', '.join(row['module_gaps']) or '-'})"
+                else f"  ({row['weight_declared']:.0%} of the weighting declared, {row['weight_estimated']:.0%} estimated, "
+                f"{row['weight_missing']:.0%} missing; gaps: {', '.join(row['module_gaps']) or '-'})"
             )
             if row["indicators_missing"] and len(row["indicators_missing"]) == len(self.method.indicators):
                 flag = "  (no data set declares any of the method's indicators)"
-            lines.append(f"  {building}: {row['score']:.4g}{flag}")
+            lines.append(f"  {building}: {row['score']:.4g}{flag}" + "".join(f"\n    flagged: {f}" for f in row["flags"]))
         if len(s) > 10:
             lines.append(f"  … {len(s) - 10} more")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        s = self.scores[["score", "score_unit", "weight_covered", "indicators_missing", "module_gaps"]].head(50)
+        columns = ["score", "score_unit", "weight_declared", "weight_estimated", "weight_missing", "quality_grade"]
+        s = self.scores[[*columns, "indicators_missing", "module_gaps", "flags"]].head(50)
         stage = self.by_stage().head(50)
         return (
             f"<div><b>mpeil result</b> — method <code>{html.escape(self.method.name)}</code> "
