@@ -207,10 +207,9 @@ def _summary(target: str, predictor: str, level: str, modules: str, error: np.nd
     }
 
 
-def blank_flagged(tensor: np.ndarray, library, rows: np.ndarray, codes: list[str]) -> np.ndarray:
+def blank_flagged(tensor: np.ndarray, flags: pd.DataFrame, library, rows: np.ndarray, codes: list[str]) -> np.ndarray:
     """A copy with every value the library screen flags as an outlier set to NaN (all modules):
     a value 10^10 off (e.g. indicator columns shifted in the source) must not become a peer."""
-    flags = screen_library(library)
     flags = flags[(flags["flag"] == "outlier") & flags["indicator"].isin(codes)]
     position = {dataset_id: i for i, dataset_id in enumerate(library.datasets["dataset_id"].iloc[rows])}
     out = tensor.copy()
@@ -222,10 +221,14 @@ def blank_flagged(tensor: np.ndarray, library, rows: np.ndarray, codes: list[str
 
 def build() -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     library = load_library()
+    flags = screen_library(library)
+    OUT.mkdir(parents=True, exist_ok=True)
+    flags.to_parquet(OUT / "flags.parquet", index=False, compression="zstd")
+    library.datasets[["dataset_id"]].to_parquet(OUT / "screened_ids.parquet", index=False, compression="zstd")
     a2 = np.flatnonzero((library.datasets["standard"] == "EN 15804+A2").to_numpy(dtype=bool))
     codes = list(dict.fromkeys([*EN15804_A2_CORE_AND_ADDITIONAL, *[p for p in PREDICTORS if p != "kg"]]))
     declared_tensor = library.tensor(tuple(codes), MODULES)[a2]
-    tensor = blank_flagged(declared_tensor, library, a2, codes)
+    tensor = blank_flagged(declared_tensor, flags, library, a2, codes)
     mass = np.array([library.mass_per_unit(int(d)) for d in a2])
     ids = library.datasets["dataset_id"].to_numpy(dtype=object)[a2]
     keys = level_keys(library.datasets["category"].iloc[a2].reset_index(drop=True))
@@ -240,7 +243,13 @@ def build() -> tuple[pd.DataFrame, pd.DataFrame, dict]:
             estimates.append(estimate_rows(model, ids, target, peer_done, kind="peer"))
         validation.extend(validation_rows(models[0], target))
     table = pd.concat(estimates, ignore_index=True)
-    meta = {"library": library.name, "fingerprint": library.fingerprint(), "n_a2": int(a2.size)}
+    meta = {
+        "library": library.name,
+        "fingerprint": library.fingerprint(),
+        "n_a2": int(a2.size),
+        "n_flags": len(flags),
+        "n_flagged": flags["dataset_id"].nunique(),
+    }
     return table, pd.DataFrame(validation), meta
 
 
@@ -293,6 +302,12 @@ a factor 2, 1.0 a factor 10). Pairs where either value is ≤ 0 are left out. Ea
 (where it has ≥ {min_peers} peers) and the cascade the table uses.
 
 {table}
+
+## Screening flags
+`flags.parquet` ({n_flags} flags on {n_flagged} data sets: dataset_id, indicator, flag, reason) is
+`mpeil.model.screening.screen_library` on the whole shipped library with the thresholds of
+`../screening.csv`; `screened_ids.parquet` lists the data sets screened. `EPDLibrary.flags` reads
+it when every data set of a library was screened here (same peers), and screens anew otherwise.
 
 ## Licence
 Derived from ÖKOBAUDAT (BBSR) data; see `../obd2024/SOURCE.md` for the terms and attribution.

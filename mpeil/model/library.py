@@ -261,10 +261,10 @@ class EPDLibrary:
     @property
     def flags(self) -> pd.DataFrame:
         """Screening flags (dataset_id, indicator, flag, reason), see :mod:`mpeil.model.screening`."""
-        from .screening import screen_library
+        from .screening import library_flags
 
         base = self._memo.get(("declared_library",), self)
-        return base.memo(("flags",), lambda: screen_library(base))
+        return base.memo(("flags",), lambda: library_flags(base))
 
     def with_estimates(self, estimates: pd.DataFrame | None = None, replace_flagged: bool = False) -> EPDLibrary:
         """This library with every undeclared value that has an estimate filled in (memoised).
@@ -273,6 +273,8 @@ class EPDLibrary:
         NaN where neither. ``replace_flagged``: values the screen flags as outliers are replaced
         by their peer estimate too. :meth:`estimated` says which cells are estimates.
         """
+        if self.fill is not None and estimates is None and (self.override is not None) == replace_flagged:
+            return self  # already filled (e.g. with a table of one's own)
         base = self._memo.get(("declared_library",), self)
         if estimates is not None:
             return _filled_library(base, estimates, base._flag_overrides() if replace_flagged else None)

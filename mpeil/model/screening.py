@@ -22,7 +22,11 @@ import pandas as pd
 
 from ..paths import data_dir
 
-__all__ = ["FLAG_COLUMNS", "screening_thresholds", "screen_library"]
+__all__ = ["FLAG_COLUMNS", "screening_thresholds", "screen_library", "library_flags", "SHIPPED_FLAGS"]
+
+#: flags of the shipped library, written by ``scripts/build_estimates.py`` (screening every data set
+#: takes seconds: the mass of each declared unit goes through pint)
+SHIPPED_FLAGS = ("epd", "estimates", "flags.parquet")
 
 FLAG_COLUMNS = ("dataset_id", "indicator", "flag", "reason")
 _GWP_CODES = ("GWP-total", "GWP-A1")
@@ -47,6 +51,24 @@ def screen_library(library, thresholds: dict[str, float] | None = None) -> pd.Da
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype="string") for c in FLAG_COLUMNS})
     return pd.concat(frames, ignore_index=True).astype("string")
+
+
+def library_flags(library) -> pd.DataFrame:
+    """The shipped flags when every data set of ``library`` was screened with the shipped library
+    (same peers), else :func:`screen_library` on ``library`` itself."""
+    path = data_dir().joinpath(*SHIPPED_FLAGS)
+    if path.exists():
+        ids = library.datasets["dataset_id"]
+        if ids.isin(_screened_ids(path)).all():
+            table = pd.read_parquet(path)
+            return table[table["dataset_id"].isin(set(ids))].reset_index(drop=True).astype("string")
+    return screen_library(library)
+
+
+def _screened_ids(path) -> set[str]:
+    """The data set ids the shipped flags were computed for (``screened_ids`` next to the flags)."""
+    ids = path.with_name("screened_ids.parquet")
+    return set(pd.read_parquet(ids)["dataset_id"]) if ids.exists() else set()
 
 
 def _group_keys(datasets: pd.DataFrame, depth: int | None) -> np.ndarray:
