@@ -159,7 +159,11 @@ def estimate_rows(model: dict, ids: np.ndarray, target: str, done: np.ndarray, k
     """``gap``: one row per (data set, module) that declares the module but not ``target`` (and is
     not ``done``); ``peer``: the leave-one-out peer estimate of a declared value (to replace a
     value the screen flags)."""
-    ratio, level, n_peers, sigma = cascade(model["stats"], use_loo=kind == "peer")
+    ratio, level, n_peers, sigma = cascade(model["stats"], use_loo=False)
+    if kind == "peer":  # a value among the peers is left out of its own median; a blanked one is not there
+        among = np.isfinite(model["y"]) & np.isfinite(model["x"])
+        loo = cascade(model["stats"], use_loo=True)
+        ratio, level, n_peers, sigma = (np.where(among, a, b) for a, b in zip(loo, (ratio, level, n_peers, sigma)))
     value = model["x"] * ratio
     declared = model["declared"]
     need = (declared if kind == "peer" else ~declared) & np.isfinite(value) & ~done

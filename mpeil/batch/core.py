@@ -545,7 +545,7 @@ def _tidy(result: Result, owners: list[_Owner]) -> pa.Table:
             "element_type": labels(element_index, compiled.element_types),
             "module": labels(module_index, result.modules),
             "indicator": labels(indicator_index, result.indicators),
-            "value": pa.array(elements.values.reshape(-1), type=pa.float64(), from_pandas=True),  # NaN → null
+            "value": pa.array(result.element_values.reshape(-1), type=pa.float64(), from_pandas=True),  # NaN → null
             "unit": labels(indicator_index, [units[code] for code in result.indicators]),
             "missing_lines": pa.array(elements.missing.reshape(-1).astype(np.int32), type=pa.int32()),
         }

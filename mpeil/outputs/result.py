@@ -81,7 +81,27 @@ class Result:
     def total(self, include_d: bool | None = None) -> pd.DataFrame:
         """Building × indicator over the study period, summed over the method's modules."""
         summed = _nansum_or_nan(self._totals.values[:, self._scope(include_d)], axis=1)  # nothing declared: NaN
+        summed = np.where(self._absent, np.nan, summed)
         return pd.DataFrame(summed, index=pd.Index(self.building_ids, name="building"), columns=self.indicators)
+
+    @cached_property
+    def _absent(self) -> np.ndarray:
+        """bool[B, I]: no line declares the indicator in A1-A3, so its totals are unknown (NaN),
+        even where burden-free routes or undeclared use modules add exact zeros."""
+        a13 = self.modules.index("A1-A3")
+        lines = self._totals.contributing[:, a13][:, None]
+        return (self._totals.missing[:, a13, :] == lines) & (lines > 0)
+
+    @cached_property
+    def element_values(self) -> np.ndarray:
+        """``float64[E, M, I]`` over the study period, NaN for an indicator none of the element's
+        lines declares in A1-A3 (the engine's exact zeros of burden-free routes and undeclared
+        use modules are not data for it)."""
+        e = self.elements
+        a13 = self.modules.index("A1-A3")
+        lines = e.contributing[:, a13][:, None]
+        absent = (e.missing[:, a13, :] == lines) & (lines > 0)
+        return np.where(absent[:, None, :], np.nan, e.values)
 
     def per_m2_year(self, include_d: bool | None = None) -> pd.DataFrame:
         """Building × indicator per m² gross floor area per year (the M-peil's functional unit)."""
@@ -97,7 +117,8 @@ class Result:
             if not self.method.per_year and per_m2_year:
                 data = data * self.elements.compiled.study_period_years[:, None]
         else:
-            data = values[:, :, self.indicators.index(indicator)] / denominator[:, None]
+            j = self.indicators.index(indicator)
+            data = np.where(self._absent[:, j][:, None], np.nan, values[:, :, j] / denominator[:, None])
         return pd.DataFrame(data, index=pd.Index(self.building_ids, name="building"), columns=self.modules)
 
     def by_stage(self, indicator: str | None = None) -> pd.DataFrame:
@@ -165,7 +186,7 @@ class Result:
                 "element_type": c.element_types[element_index],
                 "module": np.tile(np.repeat(self.modules, n_i), n_el),
                 "indicator": np.tile(self.indicators, n_el * n_m),
-                "value": self.elements.values.reshape(-1),
+                "value": self.element_values.reshape(-1),
                 "missing_lines": self.elements.missing.reshape(-1),
             }
         )
@@ -190,7 +211,7 @@ class Result:
         }
         dataset = xr.Dataset(
             {
-                "value": (("element", "module", "indicator"), self.elements.values),
+                "value": (("element", "module", "indicator"), self.element_values),
                 "missing_lines": (("element", "module", "indicator"), self.elements.missing),
                 "building_value": (("building", "module", "indicator"), self._totals.values),
                 "score": (("building",), self.scores["score"].to_numpy()),
