@@ -369,13 +369,14 @@ class EPDLibrary:
         )
 
     @classmethod
-    def from_folder(cls, folder: Path) -> EPDLibrary:
+    def from_folder(cls, folder: Path, corrected: bool = True) -> EPDLibrary:
+        """A library folder; with ``corrected`` its ``corrections.csv`` (if any) is applied."""
         folder = Path(folder)
-        return cls(
-            pd.read_parquet(folder / "datasets.parquet"),
-            pd.read_parquet(folder / "values.parquet"),
-            name=folder.name,
-        )
+        datasets = pd.read_parquet(folder / "datasets.parquet")
+        values = pd.read_parquet(folder / "values.parquet")
+        if corrected and (folder / "corrections.csv").exists():
+            datasets, values = _apply_corrections(datasets, values, folder / "corrections.csv")
+        return cls(datasets, values, name=folder.name)
 
 
 # ---------------------------------------------------------------------- helpers
@@ -543,12 +544,50 @@ def _missing_property_hint(registry, row, source_dim: str, declared_dim: str) ->
     )
 
 
-def load_library(sources: Sequence[str] | None = None, folder: Path | None = None) -> EPDLibrary:
-    """Load shipped EPD sources (all by default) from ``data/epd/<source>/``."""
+def load_library(
+    sources: Sequence[str] | None = None, folder: Path | None = None, table: str = "corrected"
+) -> EPDLibrary:
+    """Load shipped EPD sources (all by default) from ``data/epd/<source>/``.
+
+    ``table="corrected"`` applies a source's ``corrections.csv`` (BR18 Tabel 7 rows checked against
+    the ÖKOBAUDAT data sets they link, ``scripts/check_tabel7.py``); ``"published"`` keeps every
+    table exactly as published.
+    """
+    if table not in ("corrected", "published"):
+        raise ValueError(f"table must be 'corrected' or 'published', not {table!r}")
     root = Path(folder) if folder else data_dir() / "epd"
     available = sorted(p.name for p in root.iterdir() if (p / "datasets.parquet").exists())
     chosen = available if sources is None else list(sources)
     unknown = [s for s in chosen if s not in available]
     if unknown:
         raise UnknownEPDError(f"unknown EPD source(s) {unknown}; available: {available}", field="library")
-    return EPDLibrary.concat([EPDLibrary.from_folder(root / s) for s in chosen], name="+".join(chosen))
+    corrected = table == "corrected"
+    return EPDLibrary.concat([EPDLibrary.from_folder(root / s, corrected) for s in chosen], name="+".join(chosen))
+
+
+#: declared unit → the property column holding kg per one declared unit (a ``mass_factor`` correction)
+_MASS_COLUMN = {"m3": "gross_density_kg_m3", "m2": "area_weight_kg_m2", "m": "linear_weight_kg_m", "piece": "mass_per_piece_kg"}
+
+
+def _apply_corrections(datasets: pd.DataFrame, values: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Apply ``corrections.csv`` (dataset_id, field = a module or ``mass_factor``, corrected).
+
+    A module correction replaces the value of that module (every scenario, every indicator the
+    row declares: Tabel 7 has GWP only); ``mass_factor`` replaces the mass property of the
+    declared unit's dimension.
+    """
+    corrections = pd.read_csv(path, dtype={"dataset_id": str, "field": str})
+    datasets, values = datasets.copy(), values.copy()
+    for row in corrections.itertuples(index=False):
+        if row.field == "mass_factor":
+            at = datasets["dataset_id"] == row.dataset_id
+            unit = str(datasets.loc[at, "declared_unit"].iloc[0])
+            if unit not in _MASS_COLUMN:
+                raise ValueError(f"{path}: mass_factor correction of {row.dataset_id} with declared unit {unit!r}")
+            datasets.loc[at, _MASS_COLUMN[unit]] = float(row.corrected)
+        else:
+            at = (values["dataset_id"] == row.dataset_id) & (values["module"] == row.field)
+            if not at.any():
+                raise ValueError(f"{path}: {row.dataset_id} declares no module {row.field!r} to correct")
+            values.loc[at, "value"] = float(row.corrected)
+    return datasets, values
