@@ -132,12 +132,16 @@ def _weight_split(lacking, estimated, weights, uncovered: float, common: np.ndar
     return weight_declared, weight_estimated, np.clip(1.0 - weight_declared - weight_estimated, 0.0, 1.0)
 
 
-def _driving_flags(trust, b: int, score: float) -> list[str]:
-    """Flagged data sets contributing more than ``trust.driver_share`` of the building's score."""
-    if trust is None or not np.isfinite(score) or score <= 0:
-        return []
-    named = [(value / score, label) for label, value in trust.flagged[b] if value / score > trust.driver_share]
-    return [f"{label} ({share:.0%} of the score)" for share, label in sorted(named, reverse=True)]
+def _driving_flags(trust, score: np.ndarray) -> list[list[str]]:
+    """Per building: flagged values contributing more than ``trust.driver_share`` of its score."""
+    out: list[list[str]] = [[] for _ in range(score.shape[0])]
+    if trust is None or not trust.flag_labels:
+        return out
+    with np.errstate(all="ignore"):
+        share = np.where((score > 0)[:, None], trust.flag_contributions / score[:, None], 0.0)
+    for b, f in zip(*np.nonzero(share > trust.driver_share), strict=True):
+        out[b].append((share[b, f], trust.flag_labels[f]))
+    return [[f"{label} ({s:.0%} of the score)" for s, label in sorted(named, reverse=True)] for named in out]
 
 
 def score_buildings(
@@ -182,6 +186,7 @@ def score_buildings(
 
     score = np.where((absent | ~common[None, :]).all(axis=1), np.nan, score)  # no indicator has data: no score
     rules = quality_rules()
+    driving = _driving_flags(trust, score)
     rows = []
     for b in range(compiled.n_buildings):
         # module gaps over the indicators that have data at all (absent ones are reported apart)
@@ -211,7 +216,7 @@ def score_buildings(
                     method_codes[i]: int(estimated[b, i]) for i in range(len(j)) if estimated[b, i]
                 },
                 "estimated_datasets": list(trust.estimated_datasets[b]) if trust is not None else [],
-                "flags": (flags := _driving_flags(trust, b, float(score[b]))),
+                "flags": (flags := driving[b]),
                 "quality_grade": quality_grade(
                     float(score[b]), float(w_missing[b]), float(w_estimated[b]), len(flags), bool(gaps), rules
                 ),

@@ -27,9 +27,11 @@ class LineTrust:
 
     estimated_lines: np.ndarray  # int64[B, I_method]: lines whose A1-A3 value is an estimate
     estimated_datasets: list[list[str]]  # per building, data sets with at least one estimated indicator
-    #: per building: (label naming the flagged data set, indicator and reason, its A1-A3 score
-    #: contribution incl. replacements in score units per m² GFA (per year if the method is))
-    flagged: list[list[tuple[str, float]]]
+    #: labels naming each flagged data set used, its indicator and the reason
+    flag_labels: list[str]
+    #: float64[B, F]: each flagged value's A1-A3 score contribution incl. replacements, in score
+    #: units per m² GFA (per year if the method is)
+    flag_contributions: np.ndarray
     driver_share: float = 0.10  # a flagged value above this share of a score is named (screening.csv)
 
 
@@ -58,51 +60,61 @@ def assess_lines(compiled, replacements: np.ndarray, library: EPDLibrary, method
             counts[:, i] = np.bincount(line_building, weights=per_line[:, i], minlength=n_b).astype(np.int64)
         rows = np.flatnonzero(per_line.any(axis=1))
         ids = library.datasets["dataset_id"].to_numpy(dtype=object)
-        for b, d in sorted(set(zip(line_building[rows].tolist(), dataset[rows].tolist(), strict=True))):
+        pairs = np.unique(line_building[rows].astype(np.int64) * len(ids) + dataset[rows])
+        for b, d in zip((pairs // len(ids)).tolist(), (pairs % len(ids)).tolist(), strict=True):
             sets[b].append(str(ids[d]))
-    flagged = _flag_contributions(compiled, replacements, library, method, codes)
-    return LineTrust(counts, sets, flagged, screening_thresholds()["driver_share"])
+    labels, contributions = _flag_contributions(compiled, replacements, library, method, codes)
+    return LineTrust(counts, sets, labels, contributions, screening_thresholds()["driver_share"])
 
 
-def _flag_contributions(compiled, replacements, library: EPDLibrary, method: Method, codes) -> list[list]:
-    """Per building: each flagged (data set, indicator) used, with its A1-A3 score contribution
-    (including replacements) per m² (and year) — a share is taken against the score later."""
+def _flag_contributions(compiled, replacements, library: EPDLibrary, method: Method, codes):
+    """Each flagged (data set, indicator) the buildings use, as (labels, contributions[B, F]): its
+    A1-A3 score contribution (including replacements) in score units per m² (and year); a share
+    is taken against the score later."""
     n_b = compiled.n_buildings
-    out: list[list] = [[] for _ in range(n_b)]
     flags = library.flags
     if flags.empty or compiled.n_lines == 0:
-        return out
+        return [], np.zeros((n_b, 0))
     ids = library.datasets["dataset_id"]
     names = library.datasets["name_en"].fillna(library.datasets["name_de"]).fillna("")
-    used = pd.unique(compiled.dataset)
-    used_ids = set(ids.iloc[used])
-    flags = flags[flags["dataset_id"].isin(used_ids)]
+    used_ids = set(ids.iloc[pd.unique(compiled.dataset)])
+    flags = flags[flags["dataset_id"].isin(used_ids) & (flags["indicator"].isin(codes) | (flags["indicator"] == ""))]
     if flags.empty:
-        return out
+        return [], np.zeros((n_b, 0))
     tensor = library.tensor(codes, ("A1-A3",))[:, 0, :]
     factor = np.array([i.effective_factor for i in method.indicators]) * method.score_scale
     new = np.isnan(compiled.remaining_life_years) & ~compiled.removed
     amount = np.where(new, compiled.quantity * (1.0 + replacements), 0.0)
     denominator = compiled.gross_floor_area_m2 * (compiled.study_period_years if method.per_year else 1.0)
-    for row in flags.itertuples(index=False):
-        d = library.resolve(str(row.dataset_id))
-        if row.indicator and row.indicator not in codes:
-            continue  # a flag on an indicator the method does not score
+    flagged_index = np.array([library.resolve(str(i)) for i in flags["dataset_id"]], dtype=np.int64)
+    candidate = np.flatnonzero(np.isin(compiled.dataset, flagged_index))  # the lines that use a flagged set
+    labels, columns_out = [], []
+    for row, d in zip(flags.itertuples(index=False), flagged_index, strict=True):
         columns = [codes.index(row.indicator)] if row.indicator else list(range(len(codes)))
-        lines = np.flatnonzero(compiled.dataset == d)
+        lines = candidate[compiled.dataset[candidate] == d]
         points = np.nan_to_num(tensor[d, columns]) @ factor[columns]
         per_building = np.bincount(compiled.line_building[lines], weights=amount[lines] * points, minlength=n_b)
-        for b in np.flatnonzero(per_building):
-            label = f"{row.dataset_id} ({names.iloc[d]}) {row.indicator or 'properties'}: {row.reason}"
-            out[b].append((label, per_building[b] / denominator[b]))
-    return out
+        labels.append(f"{row.dataset_id} ({names.iloc[d]}) {row.indicator or 'properties'}: {row.reason}")
+        columns_out.append(per_building / denominator)
+    return labels, np.column_stack(columns_out)
 
 
-def quality_rules(path=None) -> pd.DataFrame:
-    """The data-quality grade rules (``data/quality_grades.csv``), in grade order."""
+def quality_rules(path=None) -> list[tuple[str, float, float, int, bool]]:
+    """The data-quality grade rules (``data/quality_grades.csv``) in grade order: (grade, max weight
+    missing, max weight estimated, max flagged values driving the score, module gaps allowed)."""
     from ..paths import data_dir
 
-    return pd.read_csv(path or data_dir() / "quality_grades.csv", keep_default_na=False)
+    frame = pd.read_csv(path or data_dir() / "quality_grades.csv", keep_default_na=False)
+    return [
+        (
+            str(r.grade),
+            float(r.max_weight_missing),
+            float(r.max_weight_estimated),
+            int(r.max_driving_flags),
+            str(r.module_gaps_allowed).strip().lower() == "true",
+        )
+        for r in frame.itertuples(index=False)
+    ]
 
 
 def quality_grade(
@@ -111,14 +123,14 @@ def quality_grade(
     """The first grade whose limits the building meets (``data/quality_grades.csv``); the last one
     (E) when there is no score."""
     if not np.isfinite(score):
-        return str(rules["grade"].iloc[-1])
+        return rules[-1][0]
     tolerance = 1e-9  # weights are sums of float shares
-    for rule in rules.itertuples(index=False):
+    for grade, max_missing, max_estimated, max_flags, gaps_allowed in rules:
         if (
-            weight_missing <= rule.max_weight_missing + tolerance
-            and weight_estimated <= rule.max_weight_estimated + tolerance
-            and driving_flags <= rule.max_driving_flags
-            and (not module_gaps or str(rule.module_gaps_allowed).lower() == "true")
+            weight_missing <= max_missing + tolerance
+            and weight_estimated <= max_estimated + tolerance
+            and driving_flags <= max_flags
+            and (gaps_allowed or not module_gaps)
         ):
-            return str(rule.grade)
-    return str(rules["grade"].iloc[-1])
+            return grade
+    return rules[-1][0]
