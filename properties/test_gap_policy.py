@@ -62,7 +62,9 @@ def test_declared_and_estimated_agree_on_a_fully_declared_library(elements, nois
                 id=f"e{i}",
                 quantity=10.0 + i,
                 layers=[
-                    Layer(product=PRODUCTS[p][0], unit=PRODUCTS[p][1], amount=PRODUCTS[p][2] * f, service_life_years=life)
+                    Layer(
+                        product=PRODUCTS[p][0], unit=PRODUCTS[p][1], amount=PRODUCTS[p][2] * f, service_life_years=life
+                    )
                     for p, f, life in lines
                 ],
             )

@@ -48,7 +48,7 @@ def level_keys(categories: pd.Series) -> dict[str, np.ndarray]:
     return out
 
 
-def loo_medians(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def loo_medians(values: np.ndarray) -> tuple[float, np.ndarray]:
     """For a vector with NaNs: (median of all finite, median of the others for each finite)."""
     finite = np.flatnonzero(np.isfinite(values))
     loo = np.full(values.shape, np.nan)
@@ -163,7 +163,9 @@ def estimate_rows(model: dict, ids: np.ndarray, target: str, done: np.ndarray, k
     if kind == "peer":  # a value among the peers is left out of its own median; a blanked one is not there
         among = np.isfinite(model["y"]) & np.isfinite(model["x"])
         loo = cascade(model["stats"], use_loo=True)
-        ratio, level, n_peers, sigma = (np.where(among, a, b) for a, b in zip(loo, (ratio, level, n_peers, sigma)))
+        ratio, level, n_peers, sigma = (
+            np.where(among, a, b) for a, b in zip(loo, (ratio, level, n_peers, sigma), strict=False)
+        )
     value = model["x"] * ratio
     declared = model["declared"]
     need = (declared if kind == "peer" else ~declared) & np.isfinite(value) & ~done
@@ -321,7 +323,7 @@ Derived from ÖKOBAUDAT (BBSR) data; see `../obd2024/SOURCE.md` for the terms an
 def main() -> None:
     table, validation, meta = build()
     OUT.mkdir(parents=True, exist_ok=True)
-    table = table.astype({c: "string" for c in ("dataset_id", "module", "indicator", "level", "predictor", "kind")})
+    table = table.astype(dict.fromkeys(("dataset_id", "module", "indicator", "level", "predictor", "kind"), "string"))
     table.to_parquet(OUT / "estimates.parquet", index=False, compression="zstd")
     validation.to_csv(OUT / "validation.csv", index=False, float_format="%.4f")
     text = SOURCE_TEMPLATE.format(

@@ -25,7 +25,6 @@ import re
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,12 +56,12 @@ def published(br18: EPDLibrary) -> pd.DataFrame:
 def source_values(obd: EPDLibrary, index: int, unit: str, amount: float) -> dict[str, list[tuple[str, float]]]:
     """GWP-A1 of one source data set per Tabel 7 declared amount × unit: module → [(scenario, value)]."""
     factor = obd.conversion_factor(index, unit) * amount  # source declared units per Tabel 7 amount
-    per_unit = 1.0 / float(obd.datasets.at[index, "declared_amount"])
+    per_unit = 1.0 / float(obd.datasets["declared_amount"].iloc[index])
     rows = obd.values[(obd.values["dataset_id"] == obd.datasets.at[index, "dataset_id"])]
     rows = rows[rows["indicator"] == "GWP-A1"]
     out: dict[str, list[tuple[str, float]]] = {}
-    for r in rows.itertuples(index=False):
-        out.setdefault(r.module, []).append((r.scenario, float(r.value) * per_unit * factor))
+    for r in rows.to_dict("records"):
+        out.setdefault(str(r["module"]), []).append((str(r["scenario"]), float(r["value"]) * per_unit * factor))
     parts = [m for m in ("A1", "A2", "A3") if m in out]
     if "A1-A3" not in out and len(parts) == 3:
         out["A1-A3"] = [("A1+A2+A3", sum(out[m][0][1] for m in parts))]
@@ -104,7 +103,9 @@ def _classify(row, module: str, value: float, candidates, mass: float, linked: d
     if per_piece and module != "A1-A3" and math.isfinite(mass) and mass > 0:
         for scen, v in candidates:  # the row's own source, per kg instead of per declared unit
             if close(value, v / mass * float(row.declared_amount)):
-                evidence = f"published {value:.6g} = source {module} per kg ({v / mass:.6g}); per {row.declared_unit}: {v:.6g}"
+                evidence = (
+                    f"published {value:.6g} = source {module} per kg ({v / mass:.6g}); per {row.declared_unit}: {v:.6g}"
+                )
                 return _finding(row, module, value, v, "eol_per_kg", evidence, scen)
     matches = [
         other_id
@@ -128,7 +129,9 @@ def _classify(row, module: str, value: float, candidates, mass: float, linked: d
         )
         return _finding(row, module, value, first, "neighbour", evidence, scenario)
     if matches:
-        evidence = f"published {value:.6g} is shared by {shared} Tabel 7 rows (a generic value); source {label} {first:.6g}"
+        evidence = (
+            f"published {value:.6g} is shared by {shared} Tabel 7 rows (a generic value); source {label} {first:.6g}"
+        )
         return _finding(row, module, value, first, "shared", evidence, scenario)
     options = ", ".join(f"{s or '-'}: {v:.6g}" for s, v in candidates)
     return _finding(row, module, value, first, "other", f"source {label} {options}", scenario)
@@ -153,13 +156,15 @@ def run() -> pd.DataFrame:
     rows = published(br18)
     rows = rows[rows["uuid"].notna() & rows["uuid"].map(lambda u: f"obd2020:{u}" in obd)]
     rows = rows.rename(columns={"A1-A3": "A1_A3"})
-    linked = {}
+    linked: dict[str, dict] = {}
     for row in rows.itertuples(index=False):
         try:
-            values = source_values(obd, obd.resolve(f"obd2020:{row.uuid}"), str(row.declared_unit), row.declared_amount)
+            index = obd.resolve(f"obd2020:{row.uuid}")
+            amount = float(row.declared_amount)  # type: ignore[arg-type]
+            values = source_values(obd, index, str(row.declared_unit), amount)
         except ConversionError:
             continue
-        linked[row.dataset_id] = {
+        linked[str(row.dataset_id)] = {
             "unit": str(row.declared_unit),
             "values": {m: [v for _, v in vs if v != 0.0] for m, vs in values.items()},
         }

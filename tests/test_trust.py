@@ -161,7 +161,9 @@ def _library_without_pm_for(dataset_id: str):
 
 def _house(building_id: str, product: str) -> Building:
     layer = Layer(product=product, amount=2.0, unit="kg", service_life_years=60)
-    return Building(id=building_id, gross_floor_area_m2=100.0, elements=[Element(id="e", quantity=10.0, layers=[layer])])
+    return Building(
+        id=building_id, gross_floor_area_m2=100.0, elements=[Element(id="e", quantity=10.0, layers=[layer])]
+    )
 
 
 def test_common_policy_scores_every_building_on_one_indicator_set():

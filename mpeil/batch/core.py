@@ -557,7 +557,9 @@ def _warnings(row: pd.Series, gwp_row: pd.Series | None, expired_lines: int, def
     if row["weight_covered"] < 1.0:
         out.append(f"the score covers {row['weight_covered']:.1%} of the method's weighting")
     if row["weight_estimated"] > 0:
-        out.append(f"{row['weight_estimated']:.1%} of the weighting from peer estimates: {', '.join(row['indicators_estimated'])}")
+        out.append(
+            f"{row['weight_estimated']:.1%} of the weighting from peer estimates: {', '.join(row['indicators_estimated'])}"
+        )
     out.extend(f"flagged value: {flag}" for flag in row["flags"])
     if row["indicators_missing"]:
         out.append("no data for " + ", ".join(row["indicators_missing"]))

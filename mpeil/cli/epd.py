@@ -202,7 +202,9 @@ def _print_trust(console: Console, library, dataset_id: str) -> None:
     """The screen's flags on this data set and the indicators a score would estimate for it."""
     flags = library.flags[library.flags["dataset_id"] == dataset_id]
     for row in flags.itertuples(index=False):
-        console.print(f"[bold yellow]flag[/] {row.indicator or 'properties'} ({row.flag}): {row.reason}", highlight=False)
+        console.print(
+            f"[bold yellow]flag[/] {row.indicator or 'properties'} ({row.flag}): {row.reason}", highlight=False
+        )
     estimates = library.estimates[library.estimates["dataset_id"] == dataset_id]
     if len(estimates):
         parts = [

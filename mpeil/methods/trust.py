@@ -94,7 +94,7 @@ def _flag_contributions(compiled, replacements, library: EPDLibrary, method: Met
         lines = candidate[compiled.dataset[candidate] == d]
         points = np.nan_to_num(tensor[d, columns]) @ factor[columns]
         per_building = np.bincount(compiled.line_building[lines], weights=amount[lines] * points, minlength=n_b)
-        labels.append(f"{row.dataset_id} ({names.iloc[d]}) {row.indicator or 'properties'}: {row.reason}")
+        labels.append(f"{row.dataset_id!s} ({names.iloc[d]!s}) {row.indicator or 'properties'!s}: {row.reason!s}")
         columns_out.append(per_building / denominator)
     return labels, np.column_stack(columns_out)
 
@@ -107,13 +107,13 @@ def quality_rules(path=None) -> list[tuple[str, float, float, int, bool]]:
     frame = pd.read_csv(path or data_dir() / "quality_grades.csv", keep_default_na=False)
     return [
         (
-            str(r.grade),
-            float(r.max_weight_missing),
-            float(r.max_weight_estimated),
-            int(r.max_driving_flags),
-            str(r.module_gaps_allowed).strip().lower() == "true",
+            str(r["grade"]),
+            float(r["max_weight_missing"]),
+            float(r["max_weight_estimated"]),
+            int(r["max_driving_flags"]),
+            str(r["module_gaps_allowed"]).strip().lower() == "true",
         )
-        for r in frame.itertuples(index=False)
+        for r in frame.to_dict("records")
     ]
 
 

@@ -396,7 +396,9 @@ def _filled_library(library: EPDLibrary, estimates: pd.DataFrame, override: pd.D
     missing = [c for c in ("dataset_id", "module", "indicator", "value") if c not in estimates]
     if missing:
         raise ValueError(f"estimates table lacks column(s) {missing}")
-    name = library.name + ("+estimates" if len(estimates) else "") + ("+flagged-replaced" if override is not None else "")
+    name = (
+        library.name + ("+estimates" if len(estimates) else "") + ("+flagged-replaced" if override is not None else "")
+    )
     filled = EPDLibrary(library.datasets, library.values, name=name, fill=estimates, override=override)
     filled._memo[("declared_library",)] = library  # the declared tensor is the base library's
     return filled
@@ -414,6 +416,7 @@ def _fill_from(out: np.ndarray, fill: pd.DataFrame, index: dict[str, int], indic
     value = fill["value"].to_numpy(dtype=np.float64)[keep]
     empty = np.ones(d.size, dtype=bool) if force else np.isnan(out[d, k, j])  # else a declared value wins
     out[d[empty], k[empty], j[empty]] = value[empty]
+
 
 def _isna(value) -> bool:
     try:
@@ -566,7 +569,12 @@ def load_library(
 
 
 #: declared unit → the property column holding kg per one declared unit (a ``mass_factor`` correction)
-_MASS_COLUMN = {"m3": "gross_density_kg_m3", "m2": "area_weight_kg_m2", "m": "linear_weight_kg_m", "piece": "mass_per_piece_kg"}
+_MASS_COLUMN = {
+    "m3": "gross_density_kg_m3",
+    "m2": "area_weight_kg_m2",
+    "m": "linear_weight_kg_m",
+    "piece": "mass_per_piece_kg",
+}
 
 
 def _apply_corrections(datasets: pd.DataFrame, values: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -15,8 +15,6 @@ flag, reason.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 

@@ -261,7 +261,9 @@ class Result:
             )
             if row["indicators_missing"] and len(row["indicators_missing"]) == len(self.method.indicators):
                 flag = "  (no data set declares any of the method's indicators)"
-            lines.append(f"  {building}: {row['score']:.4g}{flag}" + "".join(f"\n    flagged: {f}" for f in row["flags"]))
+            lines.append(
+                f"  {building}: {row['score']:.4g}{flag}" + "".join(f"\n    flagged: {f}" for f in row["flags"])
+            )
         if len(s) > 10:
             lines.append(f"  … {len(s) - 10} more")
         return "\n".join(lines)
