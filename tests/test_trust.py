@@ -246,3 +246,18 @@ def test_cli_declared_policy_prints_null_and_empty_field(tmp_path):
     out = runner.invoke(app, ["score", EXAMPLES[0], "--format", "csv", "--method", str(method_file)])
     frame = pd.read_csv(__import__("io").StringIO(out.stdout))
     assert frame[[f"{code} per area" for code in SIX]].isna().all().all()
+
+
+def test_epd_show_and_search_print_the_flag():
+    from mpeil.cli import app
+
+    runner = CliRunner()
+    shown = runner.invoke(app, ["epd", "show", DAMP_PE], env={"COLUMNS": "250"})
+    assert shown.exit_code == 0, shown.output
+    assert "flag ADPE (outlier)" in shown.output and "estimated from peers" in shown.output
+    found = runner.invoke(
+        app, ["epd", "search", "Damp", "insulation", "PE", "--source", "obd2024"], env={"COLUMNS": "250"}
+    )
+    assert found.exit_code == 0, found.output
+    line = next(text for text in found.output.splitlines() if DAMP_PE in text)
+    assert line.rstrip(" │").endswith("ADPE")
