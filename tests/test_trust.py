@@ -261,3 +261,13 @@ def test_epd_show_and_search_print_the_flag():
     assert found.exit_code == 0, found.output
     line = next(text for text in found.output.splitlines() if DAMP_PE in text)
     assert line.rstrip(" │").endswith("ADPE")
+
+
+def test_estimated_lines_name_the_lines_and_indicators(examples, library):
+    lines = examples.estimated_lines()
+    terraced = lines[lines["building"] == "example-terraced-house"]
+    # the terraced house has 69 lines with an estimated value (indicators_estimated counts them)
+    assert len(terraced) == examples.scores.loc["example-terraced-house", "indicators_estimated"]["PM"]
+    foil = terraced[terraced["dataset"] == DAMP_PE]
+    assert len(foil) >= 1 and set(foil["indicators"].iloc[0]) == set(SIX)
+    assert score(EXAMPLES[0], library=library, gap_policy="declared").estimated_lines().empty

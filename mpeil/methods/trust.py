@@ -33,6 +33,10 @@ class LineTrust:
     #: units per m² GFA (per year if the method is)
     flag_contributions: np.ndarray
     driver_share: float = 0.10  # a flagged value above this share of a score is named (screening.csv)
+    #: bool[D, I_method]: the data set's A1-A3 value of the indicator is an estimate
+    dataset_estimated: np.ndarray | None = None
+    indicators: tuple[str, ...] = ()
+    dataset_ids: np.ndarray | None = None  # object[D]: the library's data set ids
 
 
 def scoring_library(library: EPDLibrary, method: Method) -> EPDLibrary:
@@ -64,7 +68,16 @@ def assess_lines(compiled, replacements: np.ndarray, library: EPDLibrary, method
         for b, d in zip((pairs // len(ids)).tolist(), (pairs % len(ids)).tolist(), strict=True):
             sets[b].append(str(ids[d]))
     labels, contributions = _flag_contributions(compiled, replacements, library, method, codes)
-    return LineTrust(counts, sets, labels, contributions, screening_thresholds()["driver_share"])
+    return LineTrust(
+        counts,
+        sets,
+        labels,
+        contributions,
+        screening_thresholds()["driver_share"],
+        estimated,
+        codes,
+        library.datasets["dataset_id"].to_numpy(dtype=object),
+    )
 
 
 def _flag_contributions(compiled, replacements, library: EPDLibrary, method: Method, codes):

@@ -228,6 +228,29 @@ class Result:
             dataset["value"].attrs[f"unit:{code}"] = unit
         return dataset
 
+    def estimated_lines(self) -> pd.DataFrame:
+        """Lines whose A1-A3 value of a method indicator is a peer estimate (``gap_policy =
+        "estimated"``): building, element, layer, line, data set and the indicators estimated."""
+        trust = self.trust
+        columns = ["building", "element", "layer", "line", "dataset", "indicators"]
+        mask = getattr(trust, "dataset_estimated", None)
+        if mask is None or not mask.any():
+            return pd.DataFrame(columns=columns)
+        c = self.elements.compiled
+        lines = np.flatnonzero(mask[c.dataset].any(axis=1))
+        codes = np.asarray(trust.indicators, dtype=object)  # type: ignore[union-attr]
+        return pd.DataFrame(
+            {
+                "building": c.building_ids[c.line_building[lines]],
+                "element": c.element_ids[c.line_element[lines]],
+                "layer": c.line_layer[lines],
+                "line": c.line_number[lines],
+                "dataset": trust.dataset_ids[c.dataset[lines]],  # type: ignore[union-attr]
+                "indicators": [list(codes[mask[d]]) for d in c.dataset[lines]],
+            },
+            columns=columns,
+        )
+
     def compare(self, baseline: str, variant: str, indicator: str | None = None) -> pd.DataFrame:
         """Element differences of ``variant`` minus ``baseline`` (matched by element id), largest
         first: "variant B is lower because …".
