@@ -12,6 +12,7 @@ import pandas as pd
 from ..engine import ElementResults
 from ..methods import Method
 from ..methods.scoring import BuildingTotals, building_totals, score_buildings
+from ..methods.trust import LineTrust
 from ..model.indicators import indicator_catalogue
 
 __all__ = ["Result", "STAGES"]
@@ -41,7 +42,7 @@ class Result:
     #: reported apart, never part of the score
     operational: pd.DataFrame | None = None
     #: estimated lines and flagged contributions per building (:class:`mpeil.methods.trust.LineTrust`)
-    trust: object | None = None
+    trust: LineTrust | None = None
 
     # ------------------------------------------------------------------ basics
     @cached_property
@@ -233,19 +234,19 @@ class Result:
         "estimated"``): building, element, layer, line, data set and the indicators estimated."""
         trust = self.trust
         columns = ["building", "element", "layer", "line", "dataset", "indicators"]
-        mask = getattr(trust, "dataset_estimated", None)
-        if mask is None or not mask.any():
+        mask = trust.dataset_estimated if trust is not None else None
+        if trust is None or mask is None or trust.dataset_ids is None or not mask.any():
             return pd.DataFrame(columns=columns)
         c = self.elements.compiled
         lines = np.flatnonzero(mask[c.dataset].any(axis=1))
-        codes = np.asarray(trust.indicators, dtype=object)  # type: ignore[union-attr]
+        codes = np.array(trust.indicators, dtype=object)
         return pd.DataFrame(
             {
                 "building": c.building_ids[c.line_building[lines]],
                 "element": c.element_ids[c.line_element[lines]],
                 "layer": c.line_layer[lines],
                 "line": c.line_number[lines],
-                "dataset": trust.dataset_ids[c.dataset[lines]],  # type: ignore[union-attr]
+                "dataset": trust.dataset_ids[c.dataset[lines]],
                 "indicators": [list(codes[mask[d]]) for d in c.dataset[lines]],
             },
             columns=columns,
