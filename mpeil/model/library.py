@@ -193,6 +193,12 @@ class EPDLibrary:
         return self._memo[key]
 
     def _tensor(self, indicators, modules, scenario_choice) -> np.ndarray:
+        base = self._memo.get(("declared_library",))
+        if base is not None:  # a filled library: the declared tensor of its base, then the estimates
+            out = base.tensor(indicators, modules, dict(scenario_choice) or None).copy()
+            self._fill(out, indicators, modules)
+            out.setflags(write=False)
+            return out
         out = np.full((len(self), len(modules), len(indicators)), np.nan, dtype=np.float64)
         values = self.values
         dataset_index = values["dataset_id"].map(self._index)
@@ -234,12 +240,15 @@ class EPDLibrary:
             j = summed["indicator"].map(indicator_pos).to_numpy(dtype=np.int64)
             fill = np.isnan(out[d, k, j])  # a declared aggregate wins over the parts
             out[d[fill], k, j[fill]] = summed["value"].to_numpy(dtype=np.float64)[fill] / per_unit[d[fill]]
+        self._fill(out, indicators, modules)
+        out.setflags(write=False)
+        return out
+
+    def _fill(self, out: np.ndarray, indicators, modules) -> None:
         if self.fill is not None:
             _fill_from(out, self.fill, self._index, indicators, modules)
         if self.override is not None:
             _fill_from(out, self.override, self._index, indicators, modules, force=True)
-        out.setflags(write=False)
-        return out
 
     # ------------------------------------------------------------------ estimates
     @property
