@@ -271,3 +271,15 @@ def test_estimated_lines_name_the_lines_and_indicators(examples, library):
     foil = terraced[terraced["dataset"] == DAMP_PE]
     assert len(foil) >= 1 and set(foil["indicators"].iloc[0]) == set(SIX)
     assert score(EXAMPLES[0], library=library, gap_policy="declared").estimated_lines().empty
+
+
+def test_mpeil_compare_uses_one_indicator_set():
+    from mpeil.api import compare
+
+    lib = _library_without_pm_for("t:brick")
+    buildings = [_house("steel", "t:steel"), _house("brick", "t:brick")]
+    comparison = compare(*buildings, method=_two_indicator_method(), library=lib, scenarios=tiny_scenarios())
+    # element e on GWP-total only: steel 40/6000, brick 4/6000 (steel's PM is left out, brick has none)
+    table = comparison.table
+    delta = table[[c for c in table.columns if str(c).startswith("Δ")]].to_numpy(dtype=float)
+    assert np.nansum(delta) == pytest.approx((4.0 - 40.0) / 6000.0, rel=1e-9)
