@@ -52,7 +52,12 @@ class Result:
     @cached_property
     def scores(self) -> pd.DataFrame:
         """One row per building: score, per-area indicator totals, coverage and gaps."""
-        return score_buildings(self.elements, self.method, self._totals, self.trust).set_index("building_id")
+        return score_buildings(self.elements, self.method, self._totals, self._trust).set_index("building_id")
+
+    @property
+    def _trust(self) -> LineTrust | None:
+        """The estimated-line and flag bookkeeping, also when this Result was rebuilt from elements."""
+        return self.trust if self.trust is not None else self.elements.extra.get("trust")
 
     @property
     def building_ids(self) -> list[str]:
@@ -291,7 +296,7 @@ class Result:
     def estimated_lines(self) -> pd.DataFrame:
         """Lines whose A1-A3 value of a method indicator is a peer estimate (``gap_policy =
         "estimated"``): building, element, layer, line, data set and the indicators estimated."""
-        trust = self.trust
+        trust = self._trust
         columns = ["building", "element", "layer", "line", "dataset", "indicators"]
         mask = trust.dataset_estimated if trust is not None else None
         if trust is None or mask is None or trust.dataset_ids is None or not mask.any():
