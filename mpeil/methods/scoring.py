@@ -134,14 +134,15 @@ def _weight_split(lacking, estimated, weights, uncovered: float, common: np.ndar
 
 def _driving_flags(trust, score: np.ndarray) -> list[list[str]]:
     """Per building: flagged values contributing more than ``trust.driver_share`` of its score."""
-    out: list[list[str]] = [[] for _ in range(score.shape[0])]
     if trust is None or not trust.flag_labels:
-        return out
+        return [[] for _ in range(score.shape[0])]
     with np.errstate(all="ignore"):
         share = np.where((score > 0)[:, None], trust.flag_contributions / score[:, None], 0.0)
-    for b, f in zip(*np.nonzero(share > trust.driver_share), strict=True):
-        out[b].append((share[b, f], trust.flag_labels[f]))
-    return [[f"{label} ({s:.0%} of the score)" for s, label in sorted(named, reverse=True)] for named in out]
+    named: list[list[tuple[float, str]]] = [[] for _ in range(score.shape[0])]
+    rows, columns = np.nonzero(share > trust.driver_share)
+    for b, f in zip(rows.tolist(), columns.tolist(), strict=True):
+        named[b].append((float(share[b, f]), trust.flag_labels[f]))
+    return [[f"{label} ({s:.0%} of the score)" for s, label in sorted(items, reverse=True)] for items in named]
 
 
 def score_buildings(

@@ -415,13 +415,17 @@ def _filled_library(library: EPDLibrary, estimates: pd.DataFrame, override: pd.D
 
 def _fill_from(out: np.ndarray, fill: pd.DataFrame, index: dict[str, int], indicators, modules, force=False) -> None:
     """Write estimates (per one declared unit) into the NaN cells (every cell if ``force``) of ``out``."""
-    d = fill["dataset_id"].map(index)
-    j = fill["indicator"].map({code: i for i, code in enumerate(indicators)})
-    k = fill["module"].map({module: i for i, module in enumerate(modules)})
-    keep = (d.notna() & j.notna() & k.notna()).to_numpy(dtype=bool)
+    where = pd.DataFrame(
+        {
+            "d": fill["dataset_id"].map(index),
+            "j": fill["indicator"].map({code: i for i, code in enumerate(indicators)}),
+            "k": fill["module"].map({module: i for i, module in enumerate(modules)}),
+        }
+    )
+    keep = where.notna().all(axis=1).to_numpy(dtype=bool)
     if not keep.any():
         return
-    d, j, k = (s[keep].to_numpy(dtype=np.int64) for s in (d, j, k))
+    d, j, k = (where[c].to_numpy(dtype=np.float64)[keep].astype(np.int64) for c in ("d", "j", "k"))
     value = fill["value"].to_numpy(dtype=np.float64)[keep]
     empty = np.ones(d.size, dtype=bool) if force else np.isnan(out[d, k, j])  # else a declared value wins
     out[d[empty], k[empty], j[empty]] = value[empty]
@@ -595,16 +599,18 @@ def _apply_corrections(datasets: pd.DataFrame, values: pd.DataFrame, path: Path)
     """
     corrections = pd.read_csv(path, dtype={"dataset_id": str, "field": str})
     datasets, values = datasets.copy(), values.copy()
-    for row in corrections.itertuples(index=False):
-        if row.field == "mass_factor":
-            at = datasets["dataset_id"] == row.dataset_id
-            unit = str(datasets.loc[at, "declared_unit"].iloc[0])
+    for dataset_id, what, corrected in zip(
+        corrections["dataset_id"], corrections["field"], corrections["corrected"].astype(float), strict=True
+    ):
+        if what == "mass_factor":
+            at = (datasets["dataset_id"] == dataset_id).to_numpy(dtype=bool)
+            unit = str(datasets["declared_unit"].to_numpy()[at][0])
             if unit not in _MASS_COLUMN:
-                raise ValueError(f"{path}: mass_factor correction of {row.dataset_id} with declared unit {unit!r}")
-            datasets.loc[at, _MASS_COLUMN[unit]] = float(row.corrected)
+                raise ValueError(f"{path}: mass_factor correction of {dataset_id} with declared unit {unit!r}")
+            datasets.loc[at, _MASS_COLUMN[unit]] = corrected
         else:
-            at = (values["dataset_id"] == row.dataset_id) & (values["module"] == row.field)
+            at = ((values["dataset_id"] == dataset_id) & (values["module"] == what)).to_numpy(dtype=bool)
             if not at.any():
-                raise ValueError(f"{path}: {row.dataset_id} declares no module {row.field!r} to correct")
-            values.loc[at, "value"] = float(row.corrected)
+                raise ValueError(f"{path}: {dataset_id} declares no module {what!r} to correct")
+            values.loc[at, "value"] = corrected
     return datasets, values

@@ -330,7 +330,7 @@ class Result:
         for b in (baseline, variant):
             self.check_building(b)
         rows = self.scores.loc[[baseline, variant]]
-        gaps = {c for r in rows.itertuples() for c in [*r.indicators_missing, *r.indicators_partial]}
+        gaps = {c for column in ("indicators_missing", "indicators_partial") for codes in rows[column] for c in codes}
         scored = [c for c in rows["indicators_scored"].iloc[0] if c not in gaps]
         frames = {}
         for b in (baseline, variant):
