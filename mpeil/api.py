@@ -121,7 +121,7 @@ def score(
         operational = operational_impacts(items, library, results.indicators, method.reference_study_period_years)
     trust = assess_lines(compiled, results.replacements, library, method)
     results.extra["trust"] = trust  # travels with the element results (a Result rebuilt from them keeps it)
-    return Result(results, method, provenance, operational, trust)
+    return Result(results, method, provenance, operational, library=library, scenarios=scenarios, trust=trust)
 
 
 def compare(
