@@ -255,12 +255,10 @@ def test_epd_show_and_search_print_the_flag():
     shown = runner.invoke(app, ["epd", "show", DAMP_PE], env={"COLUMNS": "250"})
     assert shown.exit_code == 0, shown.output
     assert "flag ADPE (outlier)" in shown.output and "estimated from peers" in shown.output
-    found = runner.invoke(
-        app, ["epd", "search", "Damp", "insulation", "PE", "--source", "obd2024"], env={"COLUMNS": "250"}
-    )
+    found = runner.invoke(app, ["epd", "search", "Damp", "insulation", "PE", "--format", "json", "--limit", "20"])
     assert found.exit_code == 0, found.output
-    line = next(text for text in found.output.splitlines() if DAMP_PE in text)
-    assert line.rstrip(" │").endswith("ADPE")
+    hits = {row["dataset_id"]: row for row in json.loads(found.stdout)}
+    assert "ADPE outlier" in hits[DAMP_PE]["flags"]
 
 
 def test_estimated_lines_name_the_lines_and_indicators(examples, library):
