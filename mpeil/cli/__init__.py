@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from . import batch as _batch
+from . import dataset as _dataset
 from . import epd as _epd
 from . import model as _model
 from . import score as _score
@@ -21,6 +22,7 @@ _model.register(app)
 _score.register(app)
 _batch.register(app)
 _stock.register(app)
+_dataset.register(app)
 
 
 def main() -> None:  # pragma: no cover - entry point
