@@ -623,6 +623,7 @@ def _summary(
             "method": context.method.name,
             "score": float(row["score"]),
             "score_unit": row["score_unit"],
+            "label": row.get("label"),
             "weight_covered": float(row["weight_covered"]),
             "complete": bool(row["complete"]),
             "gwp_method": None if gwp_row is None else context.gwp_method.name,
