@@ -118,11 +118,13 @@ def _indicator_column(code: str) -> str:
 def _tables_from_result(scored, frame: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
     result, compiled = scored.result, scored.compiled
     scores = result.scores
-    # per indicator over the scored modules; NaN (not 0) where no module of the building has data
+    # per indicator over the scored modules; NaN (not 0) where no line declares it (A1-A3 all gaps,
+    # the scoring's "indicators_missing" rule), since B1-B3/B5 gaps read as 0 in the engine
     scoped = list(scored.method.scored_modules)
-    per_area = pd.DataFrame(
-        {code: result.by_module(code)[scoped].sum(axis=1, min_count=1) for code in result.indicators}
-    )
+    per_area = pd.DataFrame(index=pd.Index([str(b) for b in compiled.building_ids], name="building"))
+    for code in result.indicators:
+        modules = result.by_module(code)
+        per_area[code] = modules[scoped].sum(axis=1).where(modules["A1-A3"].notna()).to_numpy(float)
     units = result.units()
     ids = [str(b) for b in compiled.building_ids]
     buildings = pd.DataFrame(
@@ -200,6 +202,8 @@ def _tables_from_batch(folder: Path) -> tuple[dict[str, pd.DataFrame], Method, s
     scoped = tidy[tidy["module"].isin(method.scored_modules)]
     per_building = scoped.pivot_table(index="building", columns="indicator", values="value", aggfunc="sum").reindex(ids)
     per_area = per_building.div(area.reindex(per_building.index), axis=0)
+    a13 = tidy[tidy["module"] == "A1-A3"].groupby(["building", "indicator"])["value"].sum(min_count=1)
+    per_area = per_area.where(a13.unstack().reindex(index=per_area.index, columns=per_area.columns).notna())
     weights = pd.Series(score_weights(method, per_area.columns), index=per_area.columns)
     buildings = pd.DataFrame(
         {
