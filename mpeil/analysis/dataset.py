@@ -107,7 +107,7 @@ def _classify(gfa: np.ndarray, classes: pd.DataFrame) -> np.ndarray:
     low, high = classes["min_gfa_m2"].to_numpy(float), classes["max_gfa_m2"].to_numpy(float)
     inside = (gfa[:, None] >= low[None, :]) & (gfa[:, None] < high[None, :])
     names = classes["size_class"].to_numpy(dtype=object)
-    return np.where(inside.any(axis=1), names[np.argmax(inside, axis=1)], None)
+    return np.asarray(np.where(inside.any(axis=1), names[np.argmax(inside, axis=1)], None))
 
 
 def _indicator_column(code: str) -> str:
@@ -279,7 +279,8 @@ def _tables_from_batch(folder: Path) -> tuple[dict[str, pd.DataFrame], Method, s
 def distributions(buildings: pd.DataFrame, units: dict[str, str] | None = None) -> pd.DataFrame:
     """p5 … p95 per archetype × size class (and 'all') of the score, GWP and every indicator column."""
     units = units or {}
-    metrics = ["score", "gwp_per_m2_yr", *[c for c in buildings if c.endswith("_per_m2_yr") and c != "gwp_per_m2_yr"]]
+    metrics = ["score", "gwp_per_m2_yr"]
+    metrics += [str(c) for c in buildings.columns if str(c).endswith("_per_m2_yr") and c != "gwp_per_m2_yr"]
     unit_of = {
         "score": str(buildings["score_unit"].iloc[0]) if len(buildings) else "",
         "gwp_per_m2_yr": "kg CO2e/(m²·yr)",
@@ -451,7 +452,7 @@ def build_dataset(
     tables["distributions"] = distributions(buildings, units)[list(columns["distributions"])]
     out.mkdir(parents=True, exist_ok=True)
     hashes = {"input": input_hash, "method": method_hash, "library": library_hash, "scenarios": scenario_hash}
-    manifest = {
+    manifest: dict[str, object] = {
         "name": name,
         "dataset_version": DATASET_VERSION,
         "engine_version": __version__,
@@ -461,16 +462,17 @@ def build_dataset(
         "n_buildings": len(buildings),
         "command": command,
         "hashes": {k: v for k, v in hashes.items() if v is not None},
-        "files": {},
     }
+    files: dict[str, str] = {}
+    manifest["files"] = files
     for table, frame in tables.items():
-        manifest["files"][f"{table}.parquet"] = _write_parquet(frame, out / f"{table}.parquet")
+        files[f"{table}.parquet"] = _write_parquet(frame, out / f"{table}.parquet")
     schema = json.dumps(json_schema(columns), indent=2, ensure_ascii=False) + "\n"
     (out / "schema.json").write_text(schema, encoding="utf-8")
     counts = {table: len(frame) for table, frame in tables.items()}
     card = _datacard(manifest, columns, counts)
     (out / "datacard.md").write_text(card, encoding="utf-8")
-    manifest["files"]["schema.json"] = hashlib.sha256(schema.encode()).hexdigest()
-    manifest["files"]["datacard.md"] = hashlib.sha256(card.encode()).hexdigest()
+    files["schema.json"] = hashlib.sha256(schema.encode()).hexdigest()
+    files["datacard.md"] = hashlib.sha256(card.encode()).hexdigest()
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return manifest

@@ -163,8 +163,8 @@ class MaterialFlows:
         for direction, sign in (("in", 1.0), ("out", -1.0)):
             if direction not in table.columns.get_level_values(0):
                 continue
-            part = table[direction] / 1000.0
-            order = part.sum().sort_values(ascending=False).index
+            part = pd.DataFrame(table[direction]) / 1000.0
+            order = pd.Series(part.sum(axis=0)).sort_values(ascending=False).index
             keep, rest = list(order[:top]), list(order[top:])
             shown = part[keep].assign(**({"other": part[rest].sum(axis=1)} if rest else {}))
             bottom = np.zeros(len(shown))

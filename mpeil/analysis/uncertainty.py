@@ -347,7 +347,8 @@ def _sample(rng, spec: UncertaintySpec, scored: Scored, keys, comp: _Components,
         est_sigma = np.zeros((datasets.size, len(indicators)))
         ids = library.datasets["dataset_id"].to_numpy(dtype=object)[datasets]
         table = estimates.groupby(["dataset_id", "indicator"])["sigma_log"].max()
-        for (dataset_id, code), s in table.items():
+        for key, s in table.items():
+            dataset_id, code = str(key[0]), str(key[1])  # type: ignore[index]
             hit = np.flatnonzero(ids == dataset_id)
             if hit.size and code in indicators and np.isfinite(s):
                 est_sigma[hit, indicators.index(code)] = s

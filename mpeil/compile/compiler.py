@@ -316,9 +316,10 @@ def compile_frame(
     # ---- service life
     line_rsp = rsp[building_codes]
     service_life = _floats(frame, "service_life_years")
-    life_category_codes, life_categories = (
-        _factorize(frame["service_life_category"]) if "service_life_category" in frame else (np.full(n, -1), [])
-    )
+    if "service_life_category" in frame:
+        life_category_codes, life_categories = _factorize(frame["service_life_category"])
+    else:
+        life_category_codes, life_categories = np.full(n, -1, dtype=np.int64), np.array([], dtype=object)
     if "service_life_category" in frame:
         categories = frame["service_life_category"]
         need = np.isnan(service_life) & categories.notna().to_numpy()

@@ -179,5 +179,5 @@ def score_buildings(results: ElementResults, method: Method, totals: BuildingTot
     frame = pd.DataFrame(rows)
     scale = load_label_scale(method.name)
     if scale is not None:  # the method has an A–G scale (scenarios/labels/<method>.csv)
-        frame.insert(frame.columns.get_loc("score_unit") + 1, "label", scale.assign(compiled.use_type, score))
+        frame.insert(list(frame.columns).index("score_unit") + 1, "label", scale.assign(compiled.use_type, score))
     return frame
