@@ -83,6 +83,126 @@ not yet published by OVAM (method.md §8.1, §10 #12–13): mpeil keeps all four
     ]
 )
 
+research = new_notebook(
+    cells=[
+        new_markdown_cell("""# Research benchmark: datasets, labels, uncertainty, phased limits and district flows
+
+Everything here runs on the **synthetic** permit stock of `mpeil.synthetic` (archetypes in
+`scenarios/archetypes/`), scored with the open ÖKOBAUDAT generic data. The numbers describe that stock,
+not real Flemish permits. The test suite runs this notebook at a small size; set `MPEIL_NOTEBOOK_N`
+(buildings) and `MPEIL_NOTEBOOK_DRAWS` (Monte Carlo draws) for a bigger run."""),
+        new_code_cell("""import os
+import tempfile
+from pathlib import Path
+
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from mpeil.analysis.dataset import build_dataset
+from mpeil.analysis.district import score_district
+from mpeil.analysis.labels import derive_label_bands
+from mpeil.analysis.limits import load_trajectory, simulate_obligation
+from mpeil.analysis.uncertainty import load_uncertainty, monte_carlo
+from mpeil.methods.labels import load_label_scale
+from mpeil.model.library import load_library
+from mpeil.synthetic import generate_stock
+
+N = int(os.environ.get("MPEIL_NOTEBOOK_N", 150))
+DRAWS = int(os.environ.get("MPEIL_NOTEBOOK_DRAWS", 200))
+library = load_library()            # load once, reuse everywhere"""),
+        new_markdown_cell("""## 1. A benchmark dataset from the synthetic stock
+
+`build_dataset` (the CLI is `mpeil dataset build --n N --seed 1 --out DIR`) writes Parquet tables per building,
+element and stage, the distributions, a datacard, a JSON Schema and a manifest with hashes."""),
+        new_code_cell("""folder = Path(tempfile.mkdtemp()) / "dataset"
+manifest = build_dataset(folder, n=N, seed=1, library=library)
+buildings = pd.read_parquet(folder / "buildings.parquet")
+print(manifest["name"], manifest["dataset_version"], manifest["hashes"]["library"][:12])
+buildings[["building_id", "archetype", "size_class", "gross_floor_area_m2", "score", "label", "gwp_per_m2_yr"]].head()"""),
+        new_markdown_cell("""## 2. Distributions per archetype"""),
+        new_code_cell("""distributions = pd.read_parquet(folder / "distributions.parquet")
+table = distributions[(distributions["metric"] == "score") & (distributions["size_class"] == "all")]
+table[["archetype", "n", "p5", "p25", "p50", "p75", "p95"]].round(3)"""),
+        new_code_cell("""fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+order = sorted(buildings["archetype"].unique())
+for ax, column, unit in ((axes[0], "score", "mPt/(m²·yr)"), (axes[1], "gwp_per_m2_yr", "kg CO2e/(m²·yr)")):
+    ax.boxplot([buildings.loc[buildings["archetype"] == a, column] for a in order], whis=(5, 95))
+    ax.set_xticks(range(1, len(order) + 1), order, rotation=20)
+    ax.set_ylabel(unit)
+axes[0].set_title("M-peil (p5-p95 whiskers)")
+axes[1].set_title("GWP-total, A1-C4")
+plt.tight_layout()"""),
+        new_markdown_cell("""## 3. Label bands from the dataset
+
+Percentile bands (A ≤ p10, B ≤ p25, C ≤ p40, D ≤ p60, E ≤ p75, F ≤ p90, G above) per archetype. The shipped
+scale `scenarios/labels/mpeil-ef31.csv` is the same derivation on 2,000 buildings (seed 1); a smaller `N`
+gives somewhat different bounds."""),
+        new_code_cell("""bands = derive_label_bands(buildings, reference=manifest["name"])
+shipped = load_label_scale("mpeil-ef31").table
+compare = bands.merge(shipped, on=["use_type", "label"], suffixes=("_here", "_shipped"))
+compare.pivot(index="use_type", columns="label", values="upper_bound_here").round(3)"""),
+        new_code_cell("""pd.crosstab(buildings["archetype"], buildings["label"])"""),
+        new_markdown_cell("""## 4. Uncertainty of a few buildings
+
+Monte Carlo over data values (σ per data type), service lives, transport distances and end-of-life
+shares (`scenarios/uncertainty/`). P(score > limit) uses the E/F bound of the shipped label scale."""),
+        new_code_cell("""spec = load_uncertainty()
+few = generate_stock(6, seed=1)
+mc = monte_carlo(few, n_draws=DRAWS, seed=1, library=library, spec=spec)
+scale = load_label_scale("mpeil-ef31")
+types = few.drop_duplicates("building_id").set_index("building_id")["use_type"].astype(str)
+limit = pd.Series({b: scale.bounds[t][4] for b, t in types.items()})
+summary = mc.summary().assign(limit=limit, p_exceeds=mc.p_exceeds(limit))
+summary.round(3)"""),
+        new_code_cell("""mc.stage_summary().head(10).round(4)"""),
+        new_code_cell("""mc.sensitivity(building=mc.building_ids[0], top=6).round(3)"""),
+        new_markdown_cell("""Variants share their draws: the same building without its roof is lower in every draw."""),
+        new_code_cell("""house = few[few["building_id"] == mc.building_ids[0]]
+roof = house["element_type"].astype(str).isin(["FR", "PR"])  # flat or pitched roof
+variant = house[~roof].assign(building_id=lambda f: f["building_id"].astype(str) + "-no-roof")
+paired = monte_carlo(pd.concat([house, variant]), n_draws=DRAWS, seed=2, library=library, spec=spec)
+print("roof lines removed:", int(roof.sum()), "; P(variant < house) =", paired.p_lower(1, 0))"""),
+        new_markdown_cell("""The p50 lies above the deterministic score: TOTEM's service lives divide the 60-year study period
+(10, 15, 20, 30 years), so with the `ceil` rule any draw a little below such a life adds a whole
+replacement, while a draw above removes none. The deterministic score sits at the favourable edge."""),
+        new_markdown_cell("""## 5. A phased obligation
+
+The illustrative trajectory (`scenarios/limits/illustrative.toml`, not a policy value) starts at the E/F
+bound in 2030 and tightens by 10 % every 3 years. Share of the stock passing, with the 90 % band over draws."""),
+        new_code_cell("""stock = generate_stock(N, seed=1)
+stock_mc = monte_carlo(stock, n_draws=max(DRAWS // 2, 50), seed=3, library=library, spec=spec)
+trajectory = load_trajectory("illustrative")
+scores = pd.Series(stock_mc.deterministic, index=stock_mc.building_ids)
+use = stock.drop_duplicates("building_id").set_index(stock.drop_duplicates("building_id")["building_id"].astype(str))["use_type"].astype(str)
+passing = simulate_obligation(trajectory, scores, use, stock_mc)
+fig, ax = plt.subplots(figsize=(8, 3.5))
+for k, (use_type, part) in enumerate(passing.groupby("use_type")):
+    ax.plot(part["year"], part["share_passing"], label=use_type, color=f"C{k}")
+    ax.fill_between(part["year"], part["share_passing_p5"], part["share_passing_p95"], color=f"C{k}", alpha=0.2)
+ax.set_ylabel("share passing"); ax.set_title(trajectory.name); ax.legend(fontsize=8)
+passing[passing["year"].isin([2030, 2036, 2045])].round(3)"""),
+        new_markdown_cell("""## 6. A district's material flows
+
+Thirty buildings as one district: mass entering (construction, replacements) and leaving (replacements,
+end of life) per year, and what becomes available for reuse (the urban mine)."""),
+        new_code_cell("""district = score_district(generate_stock(30, seed=5), library=library)
+flows = district.flows()
+timeline = flows.timeline()
+assert np.allclose(timeline["cumulative_in"], timeline["cumulative_out"] + timeline["in_place"])
+print(district.totals())
+(timeline[timeline["in"] + timeline["out"] > 0] / 1000).round(1).head(12)"""),
+        new_code_cell("""flows.plot(by="material", top=6)
+plt.tight_layout()"""),
+        new_code_cell("""flows.urban_mine(routes=("reuse", "recycling")).groupby(["route"])["mass_kg"].sum() / 1000"""),
+        new_code_cell("""flows.reuse_inventory().head()"""),
+    ]
+)
+
 if __name__ == "__main__":
     nbformat.write(circularity, HERE / "circularity_variants.ipynb")
     print("wrote", HERE / "circularity_variants.ipynb")
+    nbformat.write(research, HERE / "research_benchmark.ipynb")
+    print("wrote", HERE / "research_benchmark.ipynb")
