@@ -6,12 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
-from ..compile import CompiledBuildings, compile_buildings, compile_frame
-from ..engine import run_engine
+from ..compile import CompiledBuildings
 from ..methods import Method, load_method
-from ..methods.scoring import check_method, engine_options
 from ..model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
 from ..model.library import EPDLibrary, load_library
 from ..model.scenarios import ScenarioSet, load_scenarios
@@ -39,24 +36,26 @@ def score_compiled(
     report_indicators: Iterable[str] = EN15804_A2_CORE_AND_ADDITIONAL,
     **options,
 ) -> Scored:
-    """Score ``buildings`` (a Building, a list of them, a flat frame or a path) and keep the compiled lines."""
-    from ..api import _buildings
+    """Score ``buildings`` (a Building, a list of them, a flat frame or a path) with :func:`mpeil.api.score`,
+    and keep what the engine used: the compiled lines and the library it scored with."""
+    from ..api import score
 
     method = load_method(method)
     if options:
         method = method.with_options(**options)
     library = library if library is not None else load_library()
     scenarios = scenarios if scenarios is not None else load_scenarios()
-    check_method(method, library)
-    items, file = _buildings(buildings)
-    rsp, transport = method.reference_study_period_years, method.default_transport
-    if isinstance(items, pd.DataFrame):
-        compiled = compile_frame(items, library, scenarios, rsp, transport, file)
-    else:
-        compiled = compile_buildings(items, library, scenarios, rsp, transport, file)
-    results = run_engine(compiled, library, scenarios, engine_options(method, report_indicators))
-    provenance = {"method": method.name, "method_hash": method.fingerprint, "library": library.name}
-    return Scored(Result(results, method, provenance), compiled, method, library, scenarios)
+    result = score(buildings, method, library, scenarios, report_indicators)
+    return Scored(result, result.elements.compiled, method, _scoring_library(library, method), scenarios)
+
+
+def _scoring_library(library: EPDLibrary, method: Method) -> EPDLibrary:
+    """The library the engine scores with: with issue 8's gap policy, peer estimates fill undeclared values."""
+    try:
+        from ..methods.trust import scoring_library  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # no gap policy in this version: the library as given
+        return library
+    return scoring_library(library, method)
 
 
 def score_weights(method: Method, indicators: Iterable[str]) -> np.ndarray:
