@@ -73,3 +73,16 @@ def test_shipped_trajectory_names_its_source_and_bad_files_fail(tmp_path):
         load_trajectory(tmp_path / "bad.toml")
     with pytest.raises(InputError, match="not found"):
         load_trajectory("no-such-trajectory")
+
+
+def test_first_limits_can_come_from_a_label_bound(tmp_path):
+    from mpeil.methods.labels import load_label_scale
+
+    shipped = load_trajectory("illustrative")
+    bounds = load_label_scale("mpeil-ef31").bounds
+    assert shipped.first_limit == {t: float(b[4]) for t, b in bounds.items()}  # E = fifth band
+    (tmp_path / "g.toml").write_text(
+        TOML.replace("[first_limit]\nterraced = 1.0\noffice = 2.0\n", 'first_limit_from_label = "G"\n')
+    )
+    with pytest.raises(InputError, match="first_limit_from_label"):
+        load_trajectory(tmp_path / "g.toml")

@@ -55,15 +55,32 @@ def load_trajectory(name_or_path: str | Path = "illustrative") -> Trajectory:
     except tomllib.TOMLDecodeError as error:
         raise InputError(f"invalid TOML: {error}", file=str(path)) from None
     required = ("name", "method", "unit", "first_year", "last_year", "reduction_percent", "every_years")
-    for key in (*required, "first_limit", "source"):
+    for key in (*required, "source"):
         if key not in data:
             raise InputError(f"missing key {key!r}", file=str(path), field=key)
+    if "first_limit_from_label" in data:  # the upper bound of a label of the method's label scale
+        data["first_limit"] = _limits_from_label(data["method"], str(data["first_limit_from_label"]), path)
+    if "first_limit" not in data:
+        raise InputError("give first_limit or first_limit_from_label", file=str(path), field="first_limit")
     if not 0 <= data["reduction_percent"] < 100 or data["every_years"] < 1 or data["last_year"] < data["first_year"]:
         raise InputError("need 0 ≤ reduction_percent < 100, every_years ≥ 1, last_year ≥ first_year", file=str(path))
     limits = {str(k): float(v) for k, v in data["first_limit"].items()}
     if not all(v > 0 for v in limits.values()):
         raise InputError("every first_limit must be > 0", file=str(path), field="first_limit")
     return Trajectory(**{k: data[k] for k in required}, first_limit=limits, source=str(data["source"]))
+
+
+def _limits_from_label(method: str, label: str, path: Path) -> dict[str, float]:
+    from ..methods.labels import LABELS, load_label_scale
+
+    scale = load_label_scale(method)
+    if scale is None or label not in LABELS[:-1]:
+        raise InputError(
+            f"first_limit_from_label needs a label A-F of an existing label scale for {method!r}",
+            file=str(path),
+            field="first_limit_from_label",
+        )
+    return {use_type: float(bounds[LABELS.index(label)]) for use_type, bounds in scale.bounds.items()}
 
 
 def simulate_obligation(
