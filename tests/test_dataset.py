@@ -114,6 +114,9 @@ def test_dataset_from_batch_outputs_has_the_same_scores(tmp_path):
     elements = pd.read_parquet(tmp_path / "ds" / "elements.parquet").groupby("building_id")["score"].sum()
     np.testing.assert_allclose(elements.reindex(buildings.index), buildings["score"], rtol=1e-9)
     assert manifest["source"].startswith("batch outputs")
+    summary = pd.read_parquet(tmp_path / "batch" / "summary.parquet").set_index("building")
+    assert list(summary["label"].reindex(buildings.index)) == list(direct.scores["label"].reindex(buildings.index))
+    assert list(buildings["label"]) == list(direct.scores["label"].reindex(buildings.index))
     missing = direct.scores["indicators_missing"].reindex(buildings.index).map(lambda codes: "PM" in codes)
     assert (buildings["PM_per_m2_yr"].isna() == missing).all()
 

@@ -179,3 +179,30 @@ def test_bad_draw_count_and_bad_spread_tables_are_typed_errors(tiny, tmp_path):
     (tmp_path / "data_types.csv").write_text("data_type,sigma_log,source\ngeneric,-1,x\n")
     with pytest.raises(InputError, match="sigma_log"):
         load_uncertainty(tmp_path)
+
+
+def test_estimated_indicators_add_their_own_spread(tiny):
+    from mpeil.model.library import EPDLibrary
+
+    base = tiny_library()
+    estimates = pd.DataFrame(
+        {"dataset_id": ["t:brick"], "module": ["A1-A3"], "indicator": ["GWP-total"], "value": [0.2], "sigma_log": [0.5]}
+    )
+
+    class WithEstimates(EPDLibrary):  # library.estimates as issue 8 ships it (dataset, module, indicator, σ)
+        pass
+
+    WithEstimates.estimates = estimates  # type: ignore[attr-defined]
+    library = WithEstimates(base.datasets, base.values, name="tiny-estimates")
+    building = _building([Layer(product="t:brick", amount=1000.0, unit="kg", transport="truck")])
+    n = 4000
+    from dataclasses import replace
+
+    spec = replace(_spec(generic=0.0), use_estimates=True)  # only the estimates' own σ
+    mc = monte_carlo(building, n_draws=n, seed=13, spec=spec, **{**tiny, "library": library})
+    # A1-A3 200 × lognormal(σ = 0.5) + A4 5 + C2 3 (fixed), over GFA 10 × 60 years
+    mean = (200 * math.exp(0.125) + 8) / 600
+    sd = 200 * math.sqrt((math.exp(0.25) - 1) * math.exp(0.25)) / 600
+    assert abs(mc.scores[:, 0].mean() - mean) < 4 * sd / math.sqrt(n)
+    without = monte_carlo(building, n_draws=50, seed=13, spec=spec.zero(), **{**tiny, "library": library})
+    assert np.ptp(without.scores) == 0.0  # use_estimates off: no spread
