@@ -206,3 +206,23 @@ def test_estimated_indicators_add_their_own_spread(tiny):
     assert abs(mc.scores[:, 0].mean() - mean) < 4 * sd / math.sqrt(n)
     without = monte_carlo(building, n_draws=50, seed=13, spec=spec.zero(), **{**tiny, "library": library})
     assert np.ptp(without.scores) == 0.0  # use_estimates off: no spread
+
+
+def test_cli_prints_quantiles_and_reports_a_missing_file_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    ok = subprocess.run(
+        [sys.executable, "-m", "mpeil", "uncertainty", EXAMPLE, "--draws", "50", "--limit", "0", "--format", "csv"],
+        capture_output=True,
+        text=True,
+    )
+    assert ok.returncode == 0, ok.stderr
+    frame = pd.read_csv(__import__("io").StringIO(ok.stdout))
+    assert list(frame["building"]) == ["example-terraced-house"]
+    assert frame["p5"].iloc[0] <= frame["p50"].iloc[0] <= frame["p95"].iloc[0]
+    assert frame["p_exceeds"].iloc[0] == 1.0  # every draw is above 0
+    bad = subprocess.run(
+        [sys.executable, "-m", "mpeil", "uncertainty", str(tmp_path / "nothing.json")], capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr

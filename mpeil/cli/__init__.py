@@ -10,6 +10,7 @@ from . import epd as _epd
 from . import model as _model
 from . import score as _score
 from . import stock as _stock
+from . import uncertainty as _uncertainty
 
 app = typer.Typer(
     name="mpeil",
@@ -23,6 +24,7 @@ _score.register(app)
 _batch.register(app)
 _stock.register(app)
 _dataset.register(app)
+_uncertainty.register(app)
 
 
 def main() -> None:  # pragma: no cover - entry point
