@@ -69,3 +69,15 @@ def test_the_shipped_bands_are_the_percentiles_of_the_reference_dataset():
     fresh = module.reference_bands()
     shipped = pd.read_csv(Path(__file__).parents[1] / "scenarios" / "labels" / "mpeil-ef31.csv")
     pd.testing.assert_frame_equal(fresh.reset_index(drop=True), shipped, check_dtype=False)
+
+
+def test_the_report_shows_the_label():
+    from mpeil.outputs.report import render_report
+
+    result = mpeil.score(["scenarios/examples/terraced_house.json", "scenarios/examples/apartment_building.json"])
+    html = render_report(result)
+    for building, label in result.scores["label"].items():
+        assert f'data-building="{building}" data-field="label" data-value="{label}"' in html
+    assert 'data-field="label"' not in render_report(
+        mpeil.score("scenarios/examples/terraced_house.json", method="gwp")
+    )

@@ -8,6 +8,7 @@ from . import batch as _batch
 from . import dataset as _dataset
 from . import epd as _epd
 from . import model as _model
+from . import report as _report
 from . import score as _score
 from . import stock as _stock
 from . import uncertainty as _uncertainty
@@ -21,6 +22,7 @@ app = typer.Typer(
 app.add_typer(_epd.app, name="epd", help="Look at the EPD library.")
 _model.register(app)
 _score.register(app)
+_report.register(app)
 _batch.register(app)
 _stock.register(app)
 _dataset.register(app)
