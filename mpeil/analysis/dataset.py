@@ -155,6 +155,11 @@ def _tables_from_result(scored, frame: pd.DataFrame | None) -> dict[str, pd.Data
     for code in result.indicators:
         buildings[_indicator_column(code)] = per_area[code].to_numpy(float)
     buildings.attrs["units"] = units
+    return {"buildings": buildings, **_element_and_stage_tables(result, compiled)}
+
+
+def _element_and_stage_tables(result, compiled) -> dict[str, pd.DataFrame]:
+    ids = [str(b) for b in compiled.building_ids]
     element_score = result.by_element()
     denominator = (compiled.gross_floor_area_m2 * compiled.study_period_years)[compiled.element_building]
     element_gwp = (
@@ -182,7 +187,7 @@ def _tables_from_result(scored, frame: pd.DataFrame | None) -> dict[str, pd.Data
             "gwp_per_m2_yr": stage_gwp[list(STAGES)].to_numpy(float).reshape(-1),
         }
     )
-    return {"buildings": buildings, "elements": elements, "stages": stages}
+    return {"elements": elements, "stages": stages}
 
 
 # ============================================================================ tables from batch outputs
@@ -202,12 +207,24 @@ def _tables_from_batch(folder: Path) -> tuple[dict[str, pd.DataFrame], Method, s
     scoped = tidy[tidy["module"].isin(method.scored_modules)]
     per_building = scoped.pivot_table(index="building", columns="indicator", values="value", aggfunc="sum").reindex(ids)
     per_area = per_building.div(area.reindex(per_building.index), axis=0)
+    # NaN, not 0, where no line has data for the indicator (its A1-A3 is a gap everywhere)
     a13 = tidy[tidy["module"] == "A1-A3"].groupby(["building", "indicator"])["value"].sum(min_count=1)
     per_area = per_area.where(a13.unstack().reindex(index=per_area.index, columns=per_area.columns).notna())
     weights = pd.Series(score_weights(method, per_area.columns), index=per_area.columns)
+    tables = {
+        "buildings": _batch_buildings(summary, per_area, method),
+        "elements": _batch_elements(scoped, weights, area, score_area),
+        "stages": _batch_stages(tidy, weights, ids, area, score_area),
+    }
+    return tables, method, hashlib.sha256(summary_path.read_bytes()).hexdigest()
+
+
+def _batch_buildings(summary: pd.DataFrame, per_area: pd.DataFrame, method: Method) -> pd.DataFrame:
+    from ..model.indicators import indicator_catalogue
+
     buildings = pd.DataFrame(
         {
-            "building_id": ids.to_numpy(),
+            "building_id": summary["building"].astype(str).to_numpy(),
             "archetype": summary["use_type"].astype(object).to_numpy(),
             "building_name": None,
             "gross_floor_area_m2": summary["gross_floor_area_m2"].to_numpy(float),
@@ -223,56 +240,52 @@ def _tables_from_batch(folder: Path) -> tuple[dict[str, pd.DataFrame], Method, s
     )
     for code in per_area.columns:
         buildings[_indicator_column(code)] = per_area[code].to_numpy(float)
-    from ..model.indicators import indicator_catalogue
-
     catalogue = indicator_catalogue()
     buildings.attrs["units"] = {c: catalogue[c].unit if c in catalogue else "" for c in per_area.columns}
+    return buildings
+
+
+def _batch_elements(scoped: pd.DataFrame, weights: pd.Series, area: pd.Series, score_area: pd.Series) -> pd.DataFrame:
     values = scoped.assign(weighted=scoped["value"].fillna(0.0) * scoped["indicator"].map(weights).fillna(0.0))
     element = (
         values.groupby(["building", "element", "element_type"], sort=False).agg(score=("weighted", "sum")).reset_index()
     )
     gwp = values[values["indicator"] == GWP].groupby(["building", "element"], sort=False)["value"].sum(min_count=1)
-    elements = pd.DataFrame(
+    building = element["building"].astype(str)
+    return pd.DataFrame(
         {
-            "building_id": element["building"].astype(str),
+            "building_id": building,
             "element_id": element["element"].astype(str),
             "element_name": None,
             "element_type": element["element_type"].astype(object),
             "quantity": np.nan,
             "unit": None,
-            "score": element["score"].to_numpy(float) / score_area.reindex(element["building"].astype(str)).to_numpy(),
+            "score": element["score"].to_numpy(float) / score_area.reindex(building).to_numpy(),
             "gwp_per_m2_yr": gwp.reindex(pd.MultiIndex.from_frame(element[["building", "element"]])).to_numpy(float)
-            / area.reindex(element["building"].astype(str)).to_numpy(),
+            / area.reindex(building).to_numpy(),
         }
     )
-    stage_rows = []
+
+
+def _batch_stages(
+    tidy: pd.DataFrame, weights: pd.Series, ids: pd.Series, area: pd.Series, score_area: pd.Series
+) -> pd.DataFrame:
+    """Building-major, stages in TOTEM order (as :func:`_tables_from_result`)."""
+    per_stage = []
     for stage, modules in STAGES.items():
         part = tidy[tidy["module"].isin(modules)]
-        s = (
-            part.assign(w=part["value"].fillna(0.0) * part["indicator"].map(weights).fillna(0.0))
-            .groupby("building")["w"]
-            .sum()
-        )
-        g = part[part["indicator"] == GWP].groupby("building")["value"].sum(min_count=1)
-        stage_rows.append(
-            pd.DataFrame(
-                {
-                    "building_id": ids.to_numpy(),
-                    "stage": stage,
-                    "score": s.reindex(ids).to_numpy() / score_area.to_numpy(),
-                    "gwp_per_m2_yr": g.reindex(ids).to_numpy() / area.to_numpy(),
-                }
-            )
-        )
-    stages = pd.concat(stage_rows, ignore_index=True)
-    order = {s: k for k, s in enumerate(STAGES)}
-    stages = stages.sort_values(
-        ["building_id", "stage"],
-        key=lambda c: c.map(order) if c.name == "stage" else c.map({b: k for k, b in enumerate(ids)}),
-        kind="stable",
-    ).reset_index(drop=True)
-    digest = hashlib.sha256(summary_path.read_bytes()).hexdigest()
-    return {"buildings": buildings, "elements": elements, "stages": stages}, method, digest
+        weighted = part["value"].fillna(0.0) * part["indicator"].map(weights).fillna(0.0)
+        score = weighted.groupby(part["building"]).sum().reindex(ids).to_numpy() / score_area.to_numpy()
+        gwp = part[part["indicator"] == GWP].groupby("building")["value"].sum(min_count=1)
+        per_stage.append((stage, score, gwp.reindex(ids).to_numpy() / area.to_numpy()))
+    return pd.DataFrame(
+        {
+            "building_id": np.repeat(ids.to_numpy(), len(per_stage)),
+            "stage": np.tile([stage for stage, _, _ in per_stage], len(ids)),
+            "score": np.column_stack([score for _, score, _ in per_stage]).reshape(-1),
+            "gwp_per_m2_yr": np.column_stack([gwp for _, _, gwp in per_stage]).reshape(-1),
+        }
+    )
 
 
 # ============================================================================ distributions
@@ -452,7 +465,7 @@ def build_dataset(
     tables["distributions"] = distributions(buildings, units)[list(columns["distributions"])]
     out.mkdir(parents=True, exist_ok=True)
     hashes = {"input": input_hash, "method": method_hash, "library": library_hash, "scenarios": scenario_hash}
-    manifest: dict[str, object] = {
+    manifest: dict = {
         "name": name,
         "dataset_version": DATASET_VERSION,
         "engine_version": __version__,
@@ -463,6 +476,11 @@ def build_dataset(
         "command": command,
         "hashes": {k: v for k, v in hashes.items() if v is not None},
     }
+    return _write_dataset(out, tables, columns, manifest)
+
+
+def _write_dataset(out: Path, tables: dict[str, pd.DataFrame], columns: dict, manifest: dict) -> dict:
+    """Write the tables, schema, datacard and manifest; the manifest gets every file's SHA-256."""
     files: dict[str, str] = {}
     manifest["files"] = files
     for table, frame in tables.items():

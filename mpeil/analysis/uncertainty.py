@@ -445,68 +445,90 @@ def monte_carlo(
     )
 
 
+_GROUP_OF_STAGE = {
+    "product (A1-A3)": "production",
+    "construction (A4-A5)": "production",
+    "end of life (C1-C4)": "end_of_life",
+}
+
+
 def _evaluate(scored, keys, keys_index, comp, draws: _Draws, ctx, weights: _Weights, w, chunk):
+    """[D, B] scores and [D, B, S] stages, per m² GFA (per year if the method is), chunk by chunk of draws."""
     compiled, method = scored.compiled, scored.method
     n, n_b = draws.data_log.shape[0], compiled.n_buildings
-    dataset_col = np.searchsorted(ctx["datasets"], keys["dataset"].to_numpy(dtype=np.int64))
-    transport = keys["transport"].to_numpy(dtype=np.int64)
-    t_col = np.where(transport >= 0, transport, 0)
     scope = set(method.scored_modules)
     stage_modules = [[_M[m] for m in ms if m in scope or m == "D"] for ms in STAGES.values()]
-    denominator = compiled.gross_floor_area_m2 * (compiled.study_period_years if method.per_year else 1.0)
-    rsp = compiled.study_period_years[compiled.line_building][weights.variable]
-    life = compiled.service_life_years[weights.variable]
-    remaining = compiled.remaining_life_years[weights.variable]
-    q = compiled.quantity[weights.variable]
-    line_profile = keys_index[weights.variable]
-    rule = scored.result.elements.options.replacement_rule
-    group_by = {
-        "product (A1-A3)": "production",
-        "construction (A4-A5)": "production",
-        "end of life (C1-C4)": "end_of_life",
+    lines = weights.variable
+    per_line = {
+        "rsp": compiled.study_period_years[compiled.line_building][lines],
+        "life": compiled.service_life_years[lines],
+        "remaining": compiled.remaining_life_years[lines],
+        "q": compiled.quantity[lines],
+        "profile": keys_index[lines],
+        "rule": scored.result.elements.options.replacement_rule,
+        "b4": _M["B4"] in stage_modules[2],
     }
     stages = np.zeros((n, n_b, len(STAGES)))
     for first in range(0, n, chunk):
         d = slice(first, min(first + chunk, n))
-        c = d.stop - d.start
-        own = np.exp(draws.data_log[d][:, dataset_col])[:, :, None] * np.ones((1, 1, len(w)))
-        if draws.estimate_log is not None:
-            own = own * np.exp(draws.estimate_log[d][:, dataset_col])
-        fixed_transport = np.where(transport >= 0, 1.0, 0.0)[None, :]
-        a4 = np.exp(draws.transport_log[d][:, t_col, 0]) * fixed_transport + (1 - fixed_transport)
-        c2 = np.exp(draws.transport_log[d][:, t_col, 1]) * fixed_transport + (1 - fixed_transport)
-        delta = None
-        if (comp.eol_group >= 0).any():
-            grouped = comp.eol_group >= 0
-            delta = np.zeros((c, len(keys), 4))
-            g = comp.eol_group[grouped]
-            delta[:, grouped] = draws.eol_shares[d][:, g] - comp.nominal_shares[g][None]
-        values = _perturbed(comp, own, a4, c2, delta, scored.result.elements.options.replacement_modules)
-        unit = values @ w  # [c, P, M] score units per declared unit
-        for s, (stage, modules) in enumerate(zip(STAGES, stage_modules, strict=True)):
-            if not modules:
-                continue
-            if stage == "use (B1-B5)":
-                plain = [k for k in modules if k != _M["B4"]]
-                part = weights.fixed["use"] @ unit[:, :, plain].sum(axis=2).T
-                if _M["B4"] in modules:
-                    part = part + weights.fixed["replacements"] @ unit[:, :, _M["B4"]].T
-            elif stage == "beyond (D)":
-                part = weights.fixed["installations"] @ unit[:, :, _M["D"]].T
-            else:
-                part = weights.fixed[group_by[stage]] @ unit[:, :, modules].sum(axis=2).T
-            stages[d, :, s] = np.asarray(part).T
-        if weights.variable.size:
-            factor = np.exp(draws.life_log[d][:, weights.life_column])
-            nr = number_of_replacements(rsp, life * factor, rule, remaining)
-            b4 = q * nr * unit[:, line_profile, _M["B4"]]
-            dd = q * (1.0 + nr) * unit[:, line_profile, _M["D"]]
-            if _M["B4"] in stage_modules[2]:
-                stages[d, :, 2] += np.asarray(weights.building_of @ b4.T).T
-            stages[d, :, 4] += np.asarray(weights.building_of @ dd.T).T
+        unit = _unit_scores(comp, draws, d, keys, ctx, w, scored.result.elements.options.replacement_modules)
+        stages[d] = _fixed_stages(weights, unit, stage_modules)
+        if lines.size:
+            _add_replacements(stages[d], weights, unit, draws.life_log[d], per_line)
+    denominator = compiled.gross_floor_area_m2 * (compiled.study_period_years if method.per_year else 1.0)
     stages /= denominator[None, :, None]
     counted = [s for s, name in enumerate(STAGES) if name != "beyond (D)" or "D" in scope]
     return stages[:, :, counted].sum(axis=2), stages
+
+
+def _unit_scores(comp: _Components, draws: _Draws, d: slice, keys, ctx, w, replacement_modules) -> np.ndarray:
+    """[c, P, M] score units per declared unit of each profile, for the draws ``d``."""
+    dataset_col = np.searchsorted(ctx["datasets"], keys["dataset"].to_numpy(dtype=np.int64))
+    own = np.exp(draws.data_log[d][:, dataset_col])[:, :, None] * np.ones((1, 1, len(w)))
+    if draws.estimate_log is not None:
+        own = own * np.exp(draws.estimate_log[d][:, dataset_col])
+    transport = keys["transport"].to_numpy(dtype=np.int64)
+    t_col = np.where(transport >= 0, transport, 0)
+    has_transport = np.where(transport >= 0, 1.0, 0.0)[None, :]  # lines without a scenario: factor 1
+    a4 = np.exp(draws.transport_log[d][:, t_col, 0]) * has_transport + (1 - has_transport)
+    c2 = np.exp(draws.transport_log[d][:, t_col, 1]) * has_transport + (1 - has_transport)
+    delta = None
+    grouped = comp.eol_group >= 0
+    if grouped.any():
+        delta = np.zeros((d.stop - d.start, len(keys), 4))
+        g = comp.eol_group[grouped]
+        delta[:, grouped] = draws.eol_shares[d][:, g] - comp.nominal_shares[g][None]
+    return _perturbed(comp, own, a4, c2, delta, replacement_modules) @ w
+
+
+def _fixed_stages(weights: _Weights, unit: np.ndarray, stage_modules) -> np.ndarray:
+    """[c, B, S] stage sums of the fixed line weights (one sparse product per stage)."""
+    out = np.zeros((unit.shape[0], weights.fixed["use"].shape[0], len(STAGES)))
+    for s, (stage, modules) in enumerate(zip(STAGES, stage_modules, strict=True)):
+        if not modules:
+            continue
+        if stage == "use (B1-B5)":
+            plain = [k for k in modules if k != _M["B4"]]
+            part = weights.fixed["use"] @ unit[:, :, plain].sum(axis=2).T
+            if _M["B4"] in modules:
+                part = part + weights.fixed["replacements"] @ unit[:, :, _M["B4"]].T
+        elif stage == "beyond (D)":
+            part = weights.fixed["installations"] @ unit[:, :, _M["D"]].T
+        else:
+            part = weights.fixed[_GROUP_OF_STAGE[stage]] @ unit[:, :, modules].sum(axis=2).T
+        out[:, :, s] = np.asarray(part).T
+    return out
+
+
+def _add_replacements(stages: np.ndarray, weights: _Weights, unit: np.ndarray, life_log: np.ndarray, line) -> None:
+    """Add B4 and D of the lines whose service life is sampled: replacements recounted per line and draw."""
+    factor = np.exp(life_log[:, weights.life_column])
+    nr = number_of_replacements(line["rsp"], line["life"] * factor, line["rule"], line["remaining"])
+    if line["b4"]:
+        b4 = line["q"] * nr * unit[:, line["profile"], _M["B4"]]
+        stages[:, :, 2] += np.asarray(weights.building_of @ b4.T).T
+    d = line["q"] * (1.0 + nr) * unit[:, line["profile"], _M["D"]]
+    stages[:, :, 4] += np.asarray(weights.building_of @ d.T).T
 
 
 def compare_variants(a, b, n_draws: int = 1000, seed: int = 0, **kwargs) -> dict:
