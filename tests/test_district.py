@@ -85,3 +85,18 @@ def test_plot_draws_ins_and_outs():
     by_route = flows.plot(by="route")
     outs = sorted(h for h in (p.get_height() for p in by_route.patches) if h < 0)
     assert outs[0] == pytest.approx(-0.95)  # the recycled part of one leaving (t)
+
+
+def test_building_files_bring_their_construction_year(tmp_path):
+    from mpeil.readers import write_building
+
+    building = Building(
+        id="b3",
+        gross_floor_area_m2=10.0,
+        construction_year=1990,
+        elements=[Element(id="e1", quantity=1.0, unit="m2", layers=[Layer(product="t:brick", amount=1.0, unit="kg")])],
+    )
+    path = tmp_path / "b3.json"
+    write_building(building, path)
+    district = score_district([path], library=tiny_library(), scenarios=tiny_scenarios(), **TINY)
+    assert district.construction_year.tolist() == [1990]

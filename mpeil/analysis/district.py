@@ -77,12 +77,29 @@ def _years(buildings) -> dict:
     return {str(b.id): getattr(b, "construction_year", None) for b in items if hasattr(b, "id")}
 
 
+def _read_paths(buildings):
+    """Files become Building objects, so their construction years are known."""
+    from pathlib import Path
+
+    from ..readers import read_buildings
+
+    if isinstance(buildings, (str, Path)):
+        return read_buildings(buildings)
+    if isinstance(buildings, (list, tuple)) and any(isinstance(b, (str, Path)) for b in buildings):
+        out: list = []
+        for item in buildings:
+            out.extend(read_buildings(item) if isinstance(item, (str, Path)) else [item])
+        return out
+    return buildings
+
+
 def score_district(buildings, default_year: int | None = None, **kwargs) -> District:
     """Score ``buildings`` (what :func:`mpeil.score` takes) as one district.
 
     Each building needs a construction year (``construction_year`` in the model or the flat frame);
     ``default_year`` fills the ones without.
     """
+    buildings = _read_paths(buildings)
     scored = score_compiled(buildings, **kwargs)
     known = _years(buildings)
     years = []
