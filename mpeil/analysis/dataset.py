@@ -378,7 +378,7 @@ def _datacard(manifest: dict, columns: dict, counts: dict) -> str:
             "(ÖKOBAUDAT). It is not a sample of real Flemish permits: use it to test methods, not as evidence of "
             "what Flemish buildings score."
             if manifest["source"].startswith("synthetic")
-            else "A random sample of anything: it holds the buildings that were given to `mpeil batch`."
+            else "A random sample: it holds exactly the buildings that were given to `mpeil batch`."
         ),
         "",
         "**Reproduce.** `" + manifest["command"] + "` gives the same bytes (see `manifest.json` for hashes).",

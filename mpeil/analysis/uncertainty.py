@@ -12,6 +12,10 @@ What is sampled (spreads in ``scenarios/uncertainty/``, each with its source):
 - **service lives**: one lognormal factor per service-life category and draw; the number of
   replacements is recounted exactly per line and draw with the method's rule.
 
+Not sampled: the data sets that serve only as scenario burdens (the truck per t·km of A4/C2, the
+end-of-life route data sets); their spread enters through the distance and share factors. With reused
+or recycled inputs the data-set factor scales the whole allocated module value (a first-order reading).
+
 How (linearity): unit profiles are few, so every draw perturbs the profiles
 ``V = V0 + (f_data − 1)·own + (f_A4 − 1)·A4 + (f_C2 − 1)·C2 + Σ_r (σ_r − σ0_r)·V_r`` where ``V_r`` is the
 profile with all waste on route ``r``; A5 losses and B4 follow by the same deltas. Fixed line weights are
