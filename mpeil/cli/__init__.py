@@ -7,6 +7,7 @@ import typer
 from . import batch as _batch
 from . import dataset as _dataset
 from . import epd as _epd
+from . import ifc as _ifc
 from . import model as _model
 from . import report as _report
 from . import score as _score
@@ -27,6 +28,7 @@ _batch.register(app)
 _stock.register(app)
 _dataset.register(app)
 _uncertainty.register(app)
+_ifc.register(app)
 
 
 def main() -> None:  # pragma: no cover - entry point
