@@ -6,11 +6,13 @@ import typer
 
 from . import batch as _batch
 from . import dataset as _dataset
+from . import elements as _elements
 from . import epd as _epd
 from . import ifc as _ifc
 from . import model as _model
 from . import report as _report
 from . import score as _score
+from . import serve as _serve
 from . import stock as _stock
 from . import uncertainty as _uncertainty
 
@@ -21,6 +23,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(_epd.app, name="epd", help="Look at the EPD library.")
+app.add_typer(_elements.app, name="elements", help="The element catalogue: templates of build-ups.")
 _model.register(app)
 _score.register(app)
 _report.register(app)
@@ -29,6 +32,7 @@ _stock.register(app)
 _dataset.register(app)
 _uncertainty.register(app)
 _ifc.register(app)
+_serve.register(app)
 
 
 def main() -> None:  # pragma: no cover - entry point
