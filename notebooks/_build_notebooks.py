@@ -120,11 +120,12 @@ pd.read_csv(HOUSE, keep_default_na=False)[["element_id", "element_quantity", "te
         new_markdown_cell("""## What a template expands to
 
 A template is a build-up with parameters. Its expansion is visible: one line per layer, with the data set
-(ÖKOBAUDAT 2024-I generic data of the shipped library, by id), the amount per m² of wall, the service life and
+(an ÖKOBAUDAT 2024-I data set of the shipped library, by id), the amount per m² of wall, the service life and
 the TOTEM waste category. Here the outer wall as the CSV asks for it; `a`/`b` with a ratio split one layer
 between two materials (brick and mortar joints, blocks and joints)."""),
         new_code_cell("""CAVITY = {"insulation": "mineral-wool", "insulation_thickness_m": 0.12, "inner_leaf": "concrete-block"}
-columns = ["layer", "composition", "ratio", "name", "dataset_name", "amount", "unit", "service_life_years"]
+columns = ["layer", "composition", "ratio", "name", "dataset_name", "amount", "unit",
+           "service_life_years", "waste_category"]
 mpeil.elements.expansion("EW-cavity-brick", CAVITY, library=library)[columns]"""),
         new_markdown_cell("""The timber-frame template keeps the facing-brick outer leaf and puts the insulation between the
 studs (38 × 184 mm at 600 mm centres, 10 % of the layer) behind wood fibre sheathing, with OSB as air-tight
@@ -137,8 +138,8 @@ layer, a service void and plasterboard. `insulation=wood-fibre` swaps the minera
 
 Each variant is a copy of the house whose `EW-1` is expanded again from a template, with the same quantity.
 Reused facing brick is marked as reused input: under the default allocation (`cutoff_d`, EN 15804) it carries
-its reconditioning only. The library has no data set for cleaning bricks, so here that is nothing, which
-flatters this variant a little."""),
+its reconditioning only. The template adds no layer for cleaning the bricks, so here that is nothing,
+which flatters this variant a little."""),
         new_code_cell("""def with_outer_wall(building_id, name, template, params):
     \"\"\"The house with its outer wall EW-1 expanded from ``template`` with ``params``.\"\"\"
     wall = next(e for e in house.elements if e.id == "EW-1")
@@ -175,12 +176,14 @@ contribution and the differences; `comparison.table` splits them by TOTEM stage.
 table.drop(columns=["key", "label"]).round(4)"""),
         new_markdown_cell("""### Timber frame: where it gains and where it loses
 
-Making the timber-frame wall costs less than the cavity wall (A1-A3, where the carbon the wood took up while
-growing is counted), its end of life costs more (C3: under TOTEM's waste shares most wood is incinerated and
-that carbon goes back to the air). What is left after that round trip, against the fossil energy and
-particulate matter of making wood fibre, decides the balance. The shipped library has one generic wood fibre
-data set, a dense wet-process board (160 kg/m³); flexible wood fibre batts are lighter, so a batt with its own
-EPD may change the picture. The difference per indicator (timber frame − cavity wall) shows where:"""),
+Making the timber-frame wall costs less than the cavity wall in climate change (A1-A3, where the carbon the
+wood took up while growing is counted as GWP-biogenic), and its end of life costs more (C3: under TOTEM's
+waste shares most wood is incinerated and that carbon goes back to the air). What is left after that round
+trip is set against the fossil energy of making wood fibre (ADPF) and against the indicators that only the
+OSB's EPD declares (PM and others, named in the explanation above). The template's wood fibre is the generic
+wet-process board of 160 kg/m³; flexible wood fibre batts are far lighter (the library holds a manufacturer's
+batt of 35 kg/m³), so a batt with its own EPD may change the picture. The difference per indicator (timber
+frame − cavity wall) shows where:"""),
         new_code_cell("""by_indicator = result.by_indicator()
 delta = by_indicator.loc["timber-frame-wood-fibre"] - by_indicator.loc["cavity-mineral-wool"]
 delta.rename(f"Δ timber frame − cavity wall [{comparison.unit}]").sort_values().to_frame().round(4)"""),
