@@ -203,105 +203,125 @@ plt.tight_layout()"""),
 
 designer = new_notebook(
     cells=[
-        new_markdown_cell("""# A Flemish terraced house in three variants
+        new_markdown_cell("""# A Flemish terraced house in three variants, built from element templates
 
-A designer's question: *which outer wall?* The shipped terraced house (`scenarios/examples/terraced_house.json`,
-150 m² GFA, 2 storeys and a pitched roof) is scored in three variants of its outer wall `EW-1`, everything
-else equal:
+A designer's question: *which outer wall?* The terraced house (rijwoning) of
+`scenarios/examples/terraced_house_templates.csv` (150 m² GFA, 2 storeys and a pitched roof) is described in
+15 CSV lines, one per element: a template from the element catalogue (`scenarios/elements/*.toml`, see
+`mpeil elements list`), a quantity and a few parameters. It is scored in three variants that differ only in
+the template or the parameters of the outer wall `EW-1` (52.5 m² of façade), everything else equal:
 
-| variant | outer wall EW-1 (outside → inside) |
+| variant | outer wall EW-1: template and parameters |
 |---|---|
-| `cavity-mineral-wool` | facing brick, 12 cm mineral wool, 14 cm concrete blocks, gypsum plaster (the example as shipped) |
-| `timber-frame-wood-fibre` | facing brick, 6 cm wood fibre board, 18.4 cm timber studs filled with wood fibre, OSB, PE vapour control, gypsum board |
-| `reused-facing-brick` | the cavity wall, with second-hand facing brick (`reused_input = 1`) |
+| `cavity-mineral-wool` | `EW-cavity-brick`, `insulation=mineral-wool` (12 cm), concrete-block inner leaf: the house as shipped |
+| `timber-frame-wood-fibre` | `EW-timber-frame-brick` (houtskeletbouw with a facing-brick outer leaf), `insulation=wood-fibre` |
+| `reused-facing-brick` | `EW-cavity-brick` as shipped, with `brick_reused_share=1` (recuperatiesteen) |
 
-Every layer names an ÖKOBAUDAT 2024-I generic data set of the shipped library by id, so the numbers can be
-traced. `mpeil.compare` scores all three with one method and one library and explains the differences; the
-plots and the dossier report follow."""),
+`mpeil.compare` scores all three with one method and one library and explains the differences; the plots and
+the dossier report follow."""),
         new_code_cell("""%matplotlib inline
 import tempfile
 from pathlib import Path
 
+import pandas as pd
 from IPython.display import display
 
 import mpeil
-from mpeil.model import Element, Layer
 from mpeil.model.library import load_library
+from mpeil.outputs.report import render_report
 from mpeil.readers import read_building
 
+HOUSE = "../scenarios/examples/terraced_house_templates.csv"
 library = load_library(["obd2024"])          # load once, reuse for every run
-house = read_building("../scenarios/examples/terraced_house.json")
-cavity = house.model_copy(deep=True, update={"id": "cavity-mineral-wool", "name": "Cavity wall, mineral wool"})
-wall = next(e for e in cavity.elements if e.id == "EW-1")
-print(wall.name, "-", wall.quantity, wall.unit)
-[(layer.layer, layer.name, layer.amount, layer.unit) for layer in wall.layers]"""),
-        new_markdown_cell("""## Variant 2: timber frame with wood fibre
+house = read_building(HOUSE)
+pd.read_csv(HOUSE, keep_default_na=False)[["element_id", "element_quantity", "template", "params"]]"""),
+        new_markdown_cell("""## What a template expands to
 
-The same 52.5 m² of façade. Studs 38 × 184 mm at 600 mm centres take 10 % of the insulated layer (composition
-`a`, ratio 0.1) and wood fibre the other 90 % (composition `b`). The shipped library has one generic wood
-fibre data set, a board of 160 kg/m³ (wet process); flexible wood fibre batts are lighter, so this is on the
-safe side. OSB is Kronospan's EPD, the only OSB in the library."""),
-        new_code_cell("""OBD = "obd2024:"
-def layer(product, amount, unit, position, name, waste, life=60.0, **more):
-    return Layer(product=OBD + product, amount=amount, unit=unit, layer=position, name=name,
-                 service_life_years=life, transport="BE-default", waste_category=waste, **more)
+A template is a build-up with parameters. Its expansion is visible: one line per layer, with the data set
+(an ÖKOBAUDAT 2024-I data set of the shipped library, by id), the amount per m² of wall, the service life and
+the TOTEM waste category. Here the outer wall as the CSV asks for it; `a`/`b` with a ratio split one layer
+between two materials (brick and mortar joints, blocks and joints)."""),
+        new_code_cell("""CAVITY = {"insulation": "mineral-wool", "insulation_thickness_m": 0.12, "inner_leaf": "concrete-block"}
+columns = ["layer", "composition", "ratio", "name", "dataset_name", "amount", "unit",
+           "service_life_years", "waste_category"]
+mpeil.elements.expansion("EW-cavity-brick", CAVITY, library=library)[columns]"""),
+        new_markdown_cell("""The timber-frame template keeps the facing-brick outer leaf and puts the insulation between the
+studs (38 × 184 mm at 600 mm centres, 10 % of the layer) behind wood fibre sheathing, with OSB as air-tight
+layer, a service void and plasterboard. `insulation=wood-fibre` swaps the mineral wool for wood fibre.
+`mpeil.elements.parameters("EW-timber-frame-brick")` lists what else can be set."""),
+        new_code_cell(
+            """mpeil.elements.expansion("EW-timber-frame-brick", {"insulation": "wood-fibre"}, library=library)[columns]"""
+        ),
+        new_markdown_cell("""## Three variants: only the outer wall changes
 
-brick_and_ties = [l for l in wall.layers if l.layer in ("C1", "C2")]          # facing brick, mortar, wall ties
-finish = [l for l in wall.layers if l.name == "interior dispersion paint, 2 coats"]
-wood, composite = "Untreated, uncontaminated wood", "Composite wood products (OSB, chipboard, MDF)"
-timber_wall = Element(
-    id="EW-1", name="Timber frame: facing brick, wood fibre, OSB, gypsum board", element_type="EW",
-    nl_sfb="21", quantity=wall.quantity,
-    layers=[*[l.model_copy() for l in brick_and_ties],
-            layer("c91aa879-2826-4078-8bfa-baae349549cb", 0.06, "m", "C3", "wood fibre sarking board", "Organic insulation"),
-            layer("6b363ddc-f127-4d44-9f4b-54daada07465", 0.184, "m", "C4", "timber studs 38 x 184 mm", wood, ratio=0.1),
-            layer("c91aa879-2826-4078-8bfa-baae349549cb", 0.184, "m", "C4", "wood fibre between the studs",
-                  "Organic insulation", composition="b", ratio=0.9),
-            layer("22527f3b-5985-41a7-8028-655142979cfd", 0.015, "m", "C5", "OSB 15 mm", composite),
-            layer("6869f7c1-1b2b-4f30-afc9-823a0104f1d9", 1.1, "m2", "C6", "PE vapour control (with overlaps)",
-                  "Polyolefins (PP, PE)"),
-            layer("46c055f0-84a2-423b-ae82-5264886e51ad", 1.0, "m2", "C7", "gypsum board 12.5 mm",
-                  "Gypsum elements (plasterboard, blocks, Ca-silicate)", life=40.0),
-            *[l.model_copy(update={"layer": "C8"}) for l in finish]],
-)
-timber = cavity.model_copy(deep=True, update={"id": "timber-frame-wood-fibre", "name": "Timber frame, wood fibre"})
-timber.elements = [timber_wall if e.id == "EW-1" else e for e in timber.elements]"""),
-        new_markdown_cell("""## Variant 3: reused facing brick
+Each variant is a copy of the house whose `EW-1` is expanded again from a template, with the same quantity.
+Reused facing brick is marked as reused input: under the default allocation (`cutoff_d`, EN 15804) it carries
+its reconditioning only. The template adds no layer for cleaning the bricks, so here that is nothing,
+which flatters this variant a little."""),
+        new_code_cell("""def with_outer_wall(building_id, name, template, params):
+    \"\"\"The house with its outer wall EW-1 expanded from ``template`` with ``params``.\"\"\"
+    wall = next(e for e in house.elements if e.id == "EW-1")
+    variant = house.model_copy(deep=True, update={"id": building_id, "name": name})
+    new_wall = mpeil.elements.expand(template, params, id="EW-1", quantity=wall.quantity)
+    variant.elements = [new_wall if e.id == "EW-1" else e for e in variant.elements]
+    return variant
 
-The cavity wall as shipped, with second-hand facing brick. Under the default allocation (`cutoff_d`, EN 15804)
-a reused input carries its reconditioning only; the library has no data set for cleaning bricks, so here that
-is nothing, which flatters this variant a little."""),
-        new_code_cell("""reused = cavity.model_copy(deep=True, update={"id": "reused-facing-brick", "name": "Cavity wall, reused brick"})
-for l in next(e for e in reused.elements if e.id == "EW-1").layers:
-    if l.name == "facing brick":
-        l.reused_input = 1.0
 
-comparison = mpeil.compare(cavity, timber, reused, library=library)
-print(comparison.explanation)"""),
-        new_markdown_cell("""With the shipped generic data the timber frame scores *higher* than the cavity wall. The only
-generic wood fibre data set is a dense wet-process board (160 kg/m³), which takes much energy to make
-(A1-A3), and under TOTEM's waste shares wood-based layers are mostly incinerated at the end of life (C3).
-A lighter wood fibre batt with its own EPD would change the picture, and the explanation says where to
-look. The reused brick saves the brick's production (A1-A3) and nothing else."""),
-        new_markdown_cell("""`comparison.elements` has one row per matched element (by id, then by type) with each variant's
+variants = [
+    with_outer_wall("cavity-mineral-wool", "Cavity wall, mineral wool", "EW-cavity-brick", CAVITY),
+    with_outer_wall("timber-frame-wood-fibre", "Timber frame, wood fibre", "EW-timber-frame-brick",
+                    {"insulation": "wood-fibre"}),
+    with_outer_wall("reused-facing-brick", "Cavity wall, reused facing brick", "EW-cavity-brick",
+                    {**CAVITY, "brick_reused_share": 1.0}),
+]
+result = mpeil.score(variants, library=library)
+comparison = mpeil.compare(result)          # the first building is the baseline
+scores = comparison.scores.rename(f"score [{comparison.unit}]").to_frame()
+scores["vs cavity-mineral-wool [%]"] = 100.0 * (scores.iloc[:, 0] / scores.iloc[0, 0] - 1.0)
+scores.round(4)"""),
+        new_code_cell("""print(comparison.explanation)"""),
+        new_markdown_cell("""How to read it: the score is the EF 3.1 single score in milli-points per m² gross floor area per
+year, over 60 years, for the whole house; only the outer wall differs, so every difference above is `EW-1`.
+The explanation names the modules that make the difference: A1-A3 is making the materials, B4 replacing them
+during the 60 years, C3/C4 their end of life. It also says when the variants do not cover the same share of
+the weighting, because a specific EPD among generic data can declare indicators the others leave missing (here the
+OSB of the timber frame is a manufacturer's EPD, Kronospan's).
+
+`comparison.elements` has one row per matched element (by id, then by type) with each variant's
 contribution and the differences; `comparison.table` splits them by TOTEM stage."""),
         new_code_cell("""comparison.elements.drop(columns=["key"]).head(4).round(4)"""),
         new_code_cell("""table = comparison.table[comparison.table["key"] == "id:EW-1"].set_index("stage")
 table.drop(columns=["key", "label"]).round(4)"""),
+        new_markdown_cell("""### Timber frame: where it gains and where it loses
+
+Making the timber-frame wall costs less than the cavity wall in climate change (A1-A3, where the carbon the
+wood took up while growing is counted as GWP-biogenic), and its end of life costs more (C3: under TOTEM's
+waste shares most wood is incinerated and that carbon goes back to the air). What is left after that round
+trip is set against the fossil energy of making wood fibre (ADPF) and against the indicators that only the
+OSB's EPD declares (PM and others, named in the explanation above). The template's wood fibre is the generic
+wet-process board of 160 kg/m³; flexible wood fibre batts are far lighter (the library holds a manufacturer's
+batt of 35 kg/m³), so a batt with its own EPD may change the picture. The difference per indicator (timber
+frame − cavity wall) shows where:"""),
+        new_code_cell("""by_indicator = result.by_indicator()
+delta = by_indicator.loc["timber-frame-wood-fibre"] - by_indicator.loc["cavity-mineral-wool"]
+delta.rename(f"Δ timber frame − cavity wall [{comparison.unit}]").sort_values().to_frame().round(4)"""),
         new_markdown_cell("""## Plots
 
-`result.plot` draws with labels and units (score units per m² GFA per year)."""),
-        new_code_cell("""result = mpeil.score([cavity, timber, reused], library=library)
-display(result.plot.stages().figure)
+`result.plot` draws with labels and units (score units per m² GFA per year): the stages of each variant, the
+waterfall from the cavity wall to the timber frame, the element contributions (Pareto) and the indicators
+that make up the single score."""),
+        new_code_cell("""display(result.plot.stages().figure)
 display(result.plot.waterfall("timber-frame-wood-fibre", baseline="cavity-mineral-wool").figure)
-display(result.plot.elements("timber-frame-wood-fibre").figure)"""),
+display(result.plot.elements("timber-frame-wood-fibre").figure)
+display(result.plot.indicators("cavity-mineral-wool").figure)"""),
         new_code_cell("""result          # the notebook card: score, coverage, stages, top contributors"""),
         new_markdown_cell("""## The report for the dossier
 
-One self-contained HTML file (no network access, printable): per variant the score with its coverage,
-the stages, the elements, the flagged data, the assumptions and the provenance, and the variants side by
-side. The command line does the same: `mpeil report house-a.json house-b.json --out report.html`."""),
-        new_code_cell("""html = result.to_html(variants=["cavity-mineral-wool", "timber-frame-wood-fibre", "reused-facing-brick"])
+One self-contained HTML file (no network access, printable): per variant the score with its coverage, the
+stages, the elements, the flagged data, the assumptions and the provenance, and the variants side by side.
+The command line does the same: `mpeil report house-a.csv house-b.csv --out report.html`. Here it goes to a
+temporary folder; give it a path of your own to keep it."""),
+        new_code_cell("""html = render_report(result, variants=comparison)
 out = Path(tempfile.mkdtemp()) / "designer_variants_report.html"
 out.write_text(html, encoding="utf-8")
 assert "<script" not in html and " src=" not in html and "<link" not in html   # nothing to fetch
