@@ -671,6 +671,7 @@ def _summary(
             "method": context.method.name,
             "score": float(row["score"]),
             "score_unit": row["score_unit"],
+            "label": row.get("label"),
             "weight_covered": float(row["weight_covered"]),
             "weight_declared": float(row["weight_declared"]),
             "weight_estimated": float(row["weight_estimated"]),
