@@ -69,6 +69,9 @@ class CompiledBuildings:
     scenario_choices: tuple[tuple[tuple[str, str], ...], ...] = ((),)
     component_ids: np.ndarray | None = None
     source_component_ids: np.ndarray | None = None
+    #: index into ``service_life_categories`` per line, -1 = none given (uncertainty of service lives)
+    service_life_category: np.ndarray | None = None
+    service_life_categories: tuple[str, ...] = ()
 
     @property
     def n_buildings(self) -> int:
@@ -329,6 +332,10 @@ def compile_frame(
     line_rsp = rsp[building_codes]
     service_life = _floats(frame, "service_life_years")
     if "service_life_category" in frame:
+        life_category_codes, life_categories = _factorize(frame["service_life_category"])
+    else:
+        life_category_codes, life_categories = np.full(n, -1, dtype=np.int64), np.array([], dtype=object)
+    if "service_life_category" in frame:
         categories = frame["service_life_category"]
         need = np.isnan(service_life) & categories.notna().to_numpy()
         for row in np.flatnonzero(need):
@@ -473,6 +480,8 @@ def compile_frame(
         line_number=frame["line"].to_numpy(dtype=np.int64),
         transport_scenarios=tuple(str(t) for t in transport_uniques),
         waste_categories=tuple(waste_uniques),
+        service_life_category=np.asarray(life_category_codes, dtype=np.int64),
+        service_life_categories=tuple(str(c) for c in life_categories),
         scenario_choices=tuple(all_choices),
         component_ids=_text(frame["component_id"]) if "component_id" in frame else None,
         source_component_ids=_text(frame["source_component_id"]) if "source_component_id" in frame else None,
