@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from ..errors import MpeilError
+from .files import check_output_file
 
 
 def schema_text() -> str:
@@ -22,7 +23,7 @@ def schema_text() -> str:
 def _fail(error: Exception) -> typer.Exit:
     from rich.console import Console
 
-    Console(stderr=True).print(f"[red]error[/red] {type(error).__name__}: {error}", highlight=False, markup=True)
+    Console(stderr=True, soft_wrap=True).print(f"[red]error[/red] {type(error).__name__}: {error}", highlight=False, markup=True)
     return typer.Exit(code=1)
 
 
@@ -34,6 +35,10 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Print the JSON Schema of a building file (one building; a file may also hold a list)."""
+        try:
+            check_output_file(output, "--output")
+        except MpeilError as error:
+            raise _fail(error) from None
         text = schema_text()
         if output is None:
             sys.stdout.write(text)
@@ -91,6 +96,7 @@ def register(app: typer.Typer) -> None:
         from ..readers import read_buildings, write_building
 
         try:
+            check_output_file(target, "TARGET")
             buildings = read_buildings(source)
             write_building(buildings[0] if len(buildings) == 1 else buildings, target)
         except (MpeilError, OSError) as error:
@@ -108,6 +114,7 @@ def register(app: typer.Typer) -> None:
         from ..readers import read_buildings
 
         try:
+            check_output_file(out, "--out")
             frames = [reuse_inventory(b, load_scenarios()) for b in read_buildings(source)]
         except (MpeilError, OSError) as error:
             raise _fail(error) from None

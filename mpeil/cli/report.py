@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import MpeilError
+from .files import check_output_file, output_error
 
 #: with this many buildings or fewer, the report compares them as variants unless told otherwise
 _AUTO_COMPARE_MAX = 6
@@ -17,7 +18,10 @@ _AUTO_COMPARE_MAX = 6
 def _fail(error: Exception) -> typer.Exit:
     from rich.console import Console
 
-    Console(stderr=True, soft_wrap=True).print(f"[red]error[/red] {type(error).__name__}: {error}", highlight=False)
+    from rich.markup import escape
+
+    text = f"[red]error[/red] {type(error).__name__}: {escape(str(error))}"
+    Console(stderr=True, soft_wrap=True).print(text, highlight=False)
     return typer.Exit(code=1)
 
 
@@ -57,6 +61,7 @@ def register(app: typer.Typer) -> None:
             k: v for k, v in {"replacement_rule": replacement_rule, "include_d": include_d}.items() if v is not None
         }
         try:
+            check_output_file(out, "--out")
             result = score([str(f) for f in files], method=method, **options)
             provenance = {**result.provenance, "input_files": {str(f): file_sha256(f) for f in files}}
             result = Result(result.elements, result.method, provenance, result.operational)
@@ -68,8 +73,12 @@ def register(app: typer.Typer) -> None:
             raise _fail(error) from None
         except OSError as error:
             raise _fail(error) from None
-        out.write_text(text, encoding="utf-8")
-        typer.echo(f"wrote {out} ({len(result.building_ids)} buildings, {len(text) / 1024:.0f} kB)")
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise _fail(output_error(out, "--out", error)) from None
+        count = len(result.building_ids)
+        typer.echo(f"wrote {out} ({count} building{'' if count == 1 else 's'}, {len(text) / 1024:.0f} kB)")
 
     @app.command()
     def compare(

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from ..errors import MpeilError
+from ..errors import MpeilError, MpeilWarning
+
+
+def print_notes(caught: list[warnings.WarningMessage], console) -> None:
+    """mpeil's own warnings as one yellow ``note`` line each; any other warning is shown as usual."""
+    from rich.markup import escape
+
+    for item in caught:
+        if isinstance(item.message, MpeilWarning):
+            console.print(f"[yellow]note[/yellow] {escape(str(item.message))}", highlight=False)
+        else:
+            warnings.showwarning(item.message, item.category, item.filename, item.lineno, item.file, item.line)
 
 
 def check_unique_ids(building_ids: list[str], file: str, origin: dict[str, str]) -> None:
@@ -123,6 +135,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Score building files; errors are reported per file and scoring goes on."""
         from rich.console import Console
+        from rich.markup import escape
 
         from ..api import score as score_buildings
 
@@ -134,12 +147,15 @@ def register(app: typer.Typer) -> None:
         origin: dict[str, str] = {}
         for path in files:
             try:
-                result = score_buildings(path, method=method, **{k: v for k, v in options.items() if v is not None})
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", MpeilWarning)
+                    result = score_buildings(path, method=method, **{k: v for k, v in options.items() if v is not None})
+                print_notes(caught, errors)
                 check_unique_ids(result.building_ids, str(path), origin)
                 results.append(result)
             except MpeilError as error:
                 failed += 1
-                errors.print(f"[red]error[/red] {type(error).__name__}: {error}", highlight=False)
+                errors.print(f"[red]error[/red] {type(error).__name__}: {escape(str(error))}", highlight=False)
         if output_format not in ("table", "json", "csv"):
             raise typer.BadParameter("format must be table, json or csv")
         if results and output_format == "table":
