@@ -150,9 +150,9 @@ class OutputError(MpeilError, OSError):
     """An output file cannot be written: its folder does not exist, or it is a folder."""
 
 
-def missing_dependency(feature: str, module: str, extra: str) -> MissingDependencyError:
-    """``reading IFC needs ifcopenshell: pip install 'mpeil[ifc]'``."""
-    return MissingDependencyError(f"{feature} needs {module}: pip install 'mpeil[{extra}]'")
+def missing_dependency(feature: str, module: str, extra: str, **where: Any) -> MissingDependencyError:
+    """``reading IFC needs ifcopenshell: pip install 'mpeil[ifc]'`` (``where``: file, building, …)."""
+    return MissingDependencyError(f"{feature} needs {module}: pip install 'mpeil[{extra}]'", **where)
 
 
 class MpeilWarning(UserWarning):

@@ -15,9 +15,7 @@ def check_output_file(path: Path | None, option: str) -> None:
         raise OutputError(f"cannot write {path}: it is a folder; give a file name", field=option)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise OutputError(
-            f"cannot write {path}: the folder {folder} does not exist; create it first", field=option
-        )
+        raise OutputError(f"cannot write {path}: the folder {folder} does not exist; create it first", field=option)
 
 
 def output_error(path: Path, option: str, error: OSError) -> OutputError:

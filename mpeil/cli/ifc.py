@@ -16,7 +16,6 @@ _SHOWN_WARNINGS = 15
 
 def _fail(error: Exception) -> typer.Exit:
     from rich.console import Console
-
     from rich.markup import escape
 
     console = Console(stderr=True, soft_wrap=True)  # one line, however long

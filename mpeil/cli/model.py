@@ -23,7 +23,9 @@ def schema_text() -> str:
 def _fail(error: Exception) -> typer.Exit:
     from rich.console import Console
 
-    Console(stderr=True, soft_wrap=True).print(f"[red]error[/red] {type(error).__name__}: {error}", highlight=False, markup=True)
+    Console(stderr=True, soft_wrap=True).print(
+        f"[red]error[/red] {type(error).__name__}: {error}", highlight=False, markup=True
+    )
     return typer.Exit(code=1)
 
 

@@ -17,7 +17,6 @@ _AUTO_COMPARE_MAX = 6
 
 def _fail(error: Exception) -> typer.Exit:
     from rich.console import Console
-
     from rich.markup import escape
 
     text = f"[red]error[/red] {type(error).__name__}: {escape(str(error))}"

@@ -152,7 +152,10 @@ def unmapped_note(unmapped: pd.DataFrame, share: dict[str, float]) -> str:
     ``unmapped``: one row per material with ``volume_m3``; ``share``: the mapped shares of the reading.
     """
     rows = unmapped.sort_values("volume_m3", ascending=False, na_position="last")
-    shown = [f"{row.material} {row.volume_m3:.3g} m³" for row in rows.head(3).itertuples()]
+    shown = [
+        f"{row.material} {row.volume_m3:.3g} m³" if math.isfinite(float(row.volume_m3)) else str(row.material)
+        for row in rows.head(3).itertuples()
+    ]
     names = ", ".join(shown) + (", …" if len(rows) > 3 else "")
     volume = 1.0 - share["volume"]
     amount = f"{volume:.1%} of the volume is" if math.isfinite(volume) else f"{len(rows)} materials are"

@@ -84,7 +84,7 @@ def open_ifc(path: str | Path) -> Any:
     try:
         import ifcopenshell
     except ImportError:
-        raise missing_dependency("reading IFC", "ifcopenshell", "ifc") from None
+        raise missing_dependency("reading IFC", "ifcopenshell", "ifc", file=str(path)) from None
 
     path = Path(path)
     file = str(path)

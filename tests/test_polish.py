@@ -1,0 +1,154 @@
+"""A new user's first hour: missing optional libraries, unwritable outputs and the IFC reader's note are
+one typed line each (no traceback); matplotlib is a core dependency."""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from test_ifc import _synthetic
+from typer.testing import CliRunner
+
+from mpeil.cli import app
+from mpeil.errors import InputError, MissingDependencyError, MpeilError, OutputError, UnmappedMaterialWarning
+from mpeil.paths import scenarios_dir
+from mpeil.readers import read_buildings
+
+ROOT = Path(__file__).parents[1]
+HOUSE = scenarios_dir() / "examples" / "terraced_house.json"
+FZK = Path(__file__).parent / "fixtures" / "ifc" / "ac20-fzk-haus.ifc"
+IFC_HINT = "MissingDependencyError: reading IFC needs ifcopenshell: pip install 'mpeil[ifc]'"
+
+
+def _run(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def _one_error_line(output: str, expected: str) -> None:
+    lines = [line for line in output.splitlines() if line.startswith("error ")]
+    assert lines == [f"error {expected}"], output
+    assert "Traceback" not in output
+
+
+# ============================================================================ 1. dependencies
+def test_matplotlib_is_a_core_dependency():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert any(d.replace(" ", "").startswith("matplotlib>=") for d in project["dependencies"])
+
+
+def test_missing_dependency_error_is_an_import_error():
+    error = MissingDependencyError("reading IFC needs ifcopenshell")
+    assert isinstance(error, MpeilError) and isinstance(error, ImportError)
+    assert issubclass(OutputError, MpeilError) and issubclass(OutputError, OSError)
+
+
+def test_score_and_ifc_without_ifcopenshell(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ifcopenshell", None)  # as if it were not installed
+    scored = _run("score", str(FZK))
+    assert scored.exit_code == 1
+    _one_error_line(scored.output, IFC_HINT + " (file '" + str(FZK) + "')")
+    read = _run("ifc", str(FZK))
+    assert read.exit_code == 1
+    _one_error_line(read.output, IFC_HINT + " (file '" + str(FZK) + "')")
+
+
+def test_batch_without_ifcopenshell_is_an_error_row(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "ifcopenshell", None)
+    run = _run("batch", str(FZK), "--out", str(tmp_path / "out"))
+    assert run.exit_code == 1, run.output
+    (row,) = pd.read_parquet(tmp_path / "out" / "errors.parquet").to_dict("records")
+    assert row["error_type"] == "MissingDependencyError"
+    assert row["message"] == "reading IFC needs ifcopenshell: pip install 'mpeil[ifc]'"
+    assert row["file"].endswith("ac20-fzk-haus.ifc")
+
+
+def test_report_without_matplotlib(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    out = tmp_path / "r.html"
+    run = _run("report", str(HOUSE), "--out", str(out))
+    assert run.exit_code == 1
+    _one_error_line(run.output, "MissingDependencyError: drawing plots needs matplotlib: pip install 'mpeil[plots]'")
+    assert not out.exists()
+
+
+# ============================================================================ 2. output files
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [
+        (["report", str(HOUSE)], "--out"),
+        (["ifc", str(FZK)], "--out"),
+        (["ifc", str(FZK)], "--suggest"),
+        (["ifc", str(FZK)], "--write-results"),
+        (["inventory", str(HOUSE)], "--out"),
+        (["schema"], "--output"),
+    ],
+)
+def test_output_in_a_missing_folder_is_one_line(tmp_path, command, option):
+    target = tmp_path / "no such folder" / "x.out"
+    run = _run(*command, option, str(target))
+    assert run.exit_code == 1
+    expected = f"OutputError: cannot write {target}: the folder {target.parent} does not exist; create it first"
+    _one_error_line(run.output, f"{expected} (field '{option}')")
+    assert not target.parent.exists()
+
+
+def test_output_that_is_a_folder_is_one_line(tmp_path):
+    run = _run("report", str(HOUSE), "--out", str(tmp_path))
+    assert run.exit_code == 1
+    _one_error_line(
+        run.output, f"OutputError: cannot write {tmp_path}: it is a folder; give a file name (field '--out')"
+    )
+
+
+def test_convert_into_a_missing_folder(tmp_path):
+    target = tmp_path / "gone" / "house.csv"
+    run = _run("convert", str(HOUSE), str(target))
+    assert run.exit_code == 1 and "OutputError" in run.output and not target.exists()
+
+
+# ============================================================================ 3. the IFC note
+def test_read_buildings_warns_with_a_typed_note(tmp_path):
+    path = _synthetic(tmp_path)
+    with pytest.warns(UnmappedMaterialWarning) as caught:
+        read_buildings(path)
+    (note,) = [w.message for w in caught if isinstance(w.message, UnmappedMaterialWarning)]
+    assert note.file == str(path)
+    # the slab's 'Solid 12345' is 20 m² × 0.2 m = 4 m³, the wall's 'Unobtainium' 10 m² × 0.05 m = 0.5 m³;
+    # the door has no material and no volume: largest first, three shown of three
+    assert note.message.endswith(
+        "mapped to no data set (Solid 12345 4 m³, Unobtainium 0.5 m³, (no material)); see mpeil ifc --suggest"
+    )
+
+
+def test_score_prints_the_ifc_note_as_one_line(tmp_path):
+    path = _synthetic(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a raw UserWarning reaching the user would fail here
+        run = _run("score", str(path), "-m", "gwp")
+    assert run.exit_code == 0, run.output
+    notes = [line for line in run.output.splitlines() if line.startswith("note ")]
+    assert len(notes) == 1 and notes[0].startswith(f"note {path}: ") and "Solid 12345 4 m³" in notes[0]
+    assert "UserWarning" not in run.output and "warnings.warn" not in run.output
+
+
+def test_batch_note_names_the_input_not_the_scratch_copy(tmp_path):
+    from mpeil.batch.inputs import _parse
+
+    data = _synthetic(tmp_path).read_bytes()
+    with pytest.warns(UnmappedMaterialWarning) as caught:
+        _parse(data, ".ifc", str(tmp_path), "permits/house.ifc")
+    (note,) = [w.message for w in caught if isinstance(w.message, UnmappedMaterialWarning)]
+    assert str(note).startswith("permits/house.ifc: ") and str(tmp_path) not in str(note)
+
+
+def test_no_gfa_message_names_a_command_that_exists(tmp_path):
+    house = Path(__file__).parent / "fixtures" / "ifc" / "ifcopenhouse-ifc4.ifc"
+    with pytest.warns(UnmappedMaterialWarning), pytest.raises(InputError) as raised:
+        read_buildings(house)
+    assert "mpeil ifc FILE --gfa" in str(raised.value)
+    run = _run("score", "--gfa", "1", str(house))
+    assert run.exit_code != 0  # `mpeil score` has no --gfa: the message must not send users there
