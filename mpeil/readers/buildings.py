@@ -152,9 +152,10 @@ def unmapped_note(unmapped: pd.DataFrame, share: dict[str, float]) -> str:
     ``unmapped``: one row per material with ``volume_m3``; ``share``: the mapped shares of the reading.
     """
     rows = unmapped.sort_values("volume_m3", ascending=False, na_position="last")
+    top = rows.head(3)
     shown = [
-        f"{row.material} {row.volume_m3:.3g} m³" if math.isfinite(float(row.volume_m3)) else str(row.material)
-        for row in rows.head(3).itertuples()
+        f"{material} {volume:.3g} m³" if math.isfinite(volume) else str(material)
+        for material, volume in zip(top["material"], top["volume_m3"].astype(float).tolist(), strict=True)
     ]
     names = ", ".join(shown) + (", …" if len(rows) > 3 else "")
     volume = 1.0 - share["volume"]
