@@ -152,3 +152,38 @@ def test_no_gfa_message_names_a_command_that_exists(tmp_path):
     assert "mpeil ifc FILE --gfa" in str(raised.value)
     run = _run("score", "--gfa", "1", str(house))
     assert run.exit_code != 0  # `mpeil score` has no --gfa: the message must not send users there
+
+
+# ============================================================================ 4. epd search / show
+ROOF_TILE = "obd2020:1b842259-9cfe-4e41-80b3-df0a11382984"  # ÖKOBAUDAT 2020 'Dachsteine', declared per 1000 kg
+
+
+def test_search_gives_gwp_per_one_declared_unit():
+    from mpeil.search import search_epd
+
+    (row,) = search_epd("Dachsteine", sources=["obd2020"], limit=1).to_dict("records")
+    assert row["dataset_id"] == ROOF_TILE
+    # the source declares GWP A1-A3 = 209.0 kg CO2e per 1000 kg: 0.209 per kg
+    assert row["gwp_a1a3_per_unit"] == pytest.approx(209.0 / 1000.0) and row["declared_unit"] == "kg"
+    run = CliRunner().invoke(app, ["epd", "search", "Dachsteine", "-s", "obd2020", "-n", "1"], env={"COLUMNS": "80"})
+    assert "0.209 /kg" in run.output and "1000 kg" not in run.output
+
+
+def test_show_says_what_its_mass_is_per():
+    run = CliRunner().invoke(app, ["epd", "show", ROOF_TILE], env={"COLUMNS": "120"})
+    assert run.exit_code == 0, run.output
+    assert "→ kg per 1 kg (values are declared per 1000 kg)" in run.output
+    assert "→ kg per declared unit" not in run.output
+
+
+@pytest.mark.parametrize("query", ["steel", "beton", "isolation"])
+def test_search_ids_are_never_broken_at_80_columns(query):
+    from mpeil.search import search_epd
+
+    ids = search_epd(query, limit=10)["dataset_id"].tolist()
+    run = CliRunner().invoke(app, ["epd", "search", query], env={"COLUMNS": "80"})
+    assert run.exit_code == 0 and ids, run.output
+    lines = run.output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    for dataset_id in ids:  # each id whole on one line: it can be copied
+        assert any(dataset_id in line for line in lines), dataset_id
