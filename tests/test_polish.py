@@ -3,6 +3,7 @@ one typed line each (no traceback); matplotlib is a core dependency."""
 
 from __future__ import annotations
 
+import json
 import sys
 import tomllib
 import warnings
@@ -187,3 +188,46 @@ def test_search_ids_are_never_broken_at_80_columns(query):
     assert max(len(line) for line in lines) <= 80
     for dataset_id in ids:  # each id whole on one line: it can be copied
         assert any(dataset_id in line for line in lines), dataset_id
+
+
+# ============================================================================ 5. compare at 80 columns
+TIMBER = "Timber frame wall: wood fibre board, 20 cm cellulose, OSB, gypsum board"
+CAVITY = "Cavity wall: facing brick, 12 cm mineral wool, concrete blocks, plaster"  # EW-1 of the example
+
+
+def _timber_variant(tmp_path: Path) -> Path:
+    data = json.loads(HOUSE.read_text(encoding="utf-8"))
+    data["id"] = "timber variant"
+    (wall,) = [e for e in data["elements"] if e["id"] == "EW-1"]
+    assert wall["name"] == CAVITY
+    wall["name"] = TIMBER
+    wall["layers"][3]["amount"] = 0.2  # 20 instead of 12 cm of insulation
+    path = tmp_path / "timber.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_compare_label_names_both_elements_when_they_differ(tmp_path):
+    from mpeil import compare
+
+    comparison = compare(str(HOUSE), str(_timber_variant(tmp_path)))
+    labels = comparison.elements.set_index("element_type")["label"]
+    assert labels["EW"] == f"EW-1 {CAVITY} → {TIMBER}"
+    assert labels["Fd"] == "Fd-1 Strip footings with foundation masonry"  # same name: said once
+
+
+def test_compare_is_readable_at_80_columns(tmp_path):
+    variant = _timber_variant(tmp_path)
+    apartment = scenarios_dir() / "examples" / "apartment_building.json"
+    run = CliRunner().invoke(app, ["compare", str(HOUSE), str(variant), str(apartment)], env={"COLUMNS": "80"})
+    assert run.exit_code == 0, run.output
+    lines = run.output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "Element contributions [mPt/(m²·yr)]" in run.output
+    # the EW-1 row shows what `compare -f json` gives, with 4 significant digits
+    as_json = CliRunner().invoke(app, ["compare", str(HOUSE), str(variant), str(apartment), "-f", "json"])
+    (wall,) = [row for row in json.loads(as_json.output) if row["label"].startswith("EW-1 ")]
+    (ew_line,) = [line for line in lines if line.startswith("EW-1 ")]
+    shown = ew_line.split()[-5:]
+    assert shown == [f"{wall[c]:.4g}" for c in ("example-terraced-house", "timber variant")] + shown[2:]
+    assert shown[2] == f"{wall['example-apartment-building']:.4g}"

@@ -103,7 +103,37 @@ def register(app: typer.Typer) -> None:
         elif output_format == "json":
             sys.stdout.write(frame.to_json(orient="records", indent=2, force_ascii=False) + "\n")
         else:
-            columns = ["label", "matched_by", *comparison.buildings, *[f"Δ {b}" for b in comparison.variants]]
-            typer.echo(comparison.explanation + "\n")
-            typer.echo(f"Element contributions [{comparison.unit}]:")
-            typer.echo(comparison.elements[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+            _print_comparison(comparison)
+
+
+def _print_comparison(comparison) -> None:
+    """The explanation wrapped and the element table folded to the terminal's width (80 when piped)."""
+    import math
+
+    from rich import box
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    for paragraph in comparison.explanation.split("\n\n"):
+        console.print(paragraph, markup=False)
+        console.print()
+    table = Table(
+        title=escape(f"Element contributions [{comparison.unit}]"),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        padding=0,
+        show_edge=False,
+    )
+    table.add_column("element", overflow="fold", ratio=1, min_width=12)
+    table.add_column("matched", overflow="fold", max_width=7)
+    values = [*comparison.buildings, *[f"Δ {b}" for b in comparison.variants]]
+    for column in values:
+        table.add_column(escape(column), justify="right", overflow="fold", max_width=9)  # 4 significant digits fit
+    for row in comparison.elements.to_dict("records"):
+        numbers = [float(row[c]) for c in values]
+        table.add_row(
+            str(row["label"]), str(row["matched_by"]), *("—" if math.isnan(v) else f"{v:.4g}" for v in numbers)
+        )
+    console.print(table)
