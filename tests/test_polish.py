@@ -231,3 +231,28 @@ def test_compare_is_readable_at_80_columns(tmp_path):
     shown = ew_line.split()[-5:]
     assert shown == [f"{wall[c]:.4g}" for c in ("example-terraced-house", "timber variant")] + shown[2:]
     assert shown[2] == f"{wall['example-apartment-building']:.4g}"
+
+
+# ============================================================================ 6, 7. version, wording
+def test_version():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    run = _run("--version")
+    assert run.exit_code == 0 and run.output == f"mpeil {project['version']}\n"
+
+
+def test_one_building_is_not_plural(tmp_path):
+    out = tmp_path / "r.html"
+    run = _run("report", str(HOUSE), "--out", str(out))
+    assert run.exit_code == 0, run.output
+    assert run.output.startswith(f"wrote {out} (1 building, ") and out.exists()
+    converted = _run("convert", str(HOUSE), str(tmp_path / "house.csv"))
+    assert converted.output == f"wrote 1 building to {tmp_path / 'house.csv'}\n"
+    two = _run("stock", "2", "--out", str(tmp_path / "stock"))
+    assert two.output.startswith("wrote 2 buildings in ")
+
+
+def test_elements_show_prints_the_error_type():
+    run = _run("elements", "show", "EW-nope")
+    assert run.exit_code == 1
+    (line,) = run.output.splitlines()
+    assert line.startswith("error UnknownScenarioError: no element template 'EW-nope'")

@@ -103,7 +103,7 @@ def register(app: typer.Typer) -> None:
             write_building(buildings[0] if len(buildings) == 1 else buildings, target)
         except (MpeilError, OSError) as error:
             raise _fail(error) from None
-        typer.echo(f"wrote {len(buildings)} building(s) to {target}")
+        typer.echo(f"wrote {len(buildings)} building{'' if len(buildings) == 1 else 's'} to {target}")
 
     @app.command()
     def inventory(
@@ -125,6 +125,6 @@ def register(app: typer.Typer) -> None:
         table = pd.concat(frames, ignore_index=True)
         if out is not None:
             table.to_csv(out, index=False)
-            typer.echo(f"wrote {len(table)} component(s) to {out}")
+            typer.echo(f"wrote {len(table)} component{'' if len(table) == 1 else 's'} to {out}")
         else:
             typer.echo(table.to_string(index=False) if len(table) else "no component leaves for reuse")
