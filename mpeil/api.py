@@ -14,6 +14,7 @@ from .errors import DuplicateBuildingError, InputError
 from .hashing import file_sha256
 from .methods import Method, load_method
 from .methods.scoring import check_method, engine_options
+from .methods.trust import assess_lines, scoring_library
 from .model import Building
 from .model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
 from .model.library import EPDLibrary, load_library
@@ -87,7 +88,7 @@ def score(
     method = load_method(method)
     if options:
         method = method.with_options(**options)
-    library = library if library is not None else load_library()
+    library = scoring_library(library if library is not None else load_library(), method)
     scenarios = scenarios if scenarios is not None else load_scenarios()
     check_method(method, library)
     items, file = _buildings(buildings)
@@ -107,6 +108,8 @@ def score(
         "library": library.name,
         "library_hash": library.fingerprint(),
         "options": {k: str(v) for k, v in options.items()},
+        "gap_policy": method.gap_policy,
+        "flagged_values": method.flagged_values,
     }
     if file:
         provenance["input_file"] = file
@@ -116,7 +119,9 @@ def score(
         from .outputs.operational import operational_impacts
 
         operational = operational_impacts(items, library, results.indicators, method.reference_study_period_years)
-    return Result(results, method, provenance, operational, library=library, scenarios=scenarios)
+    trust = assess_lines(compiled, results.replacements, library, method)
+    results.extra["trust"] = trust  # travels with the element results (a Result rebuilt from them keeps it)
+    return Result(results, method, provenance, operational, library=library, scenarios=scenarios, trust=trust)
 
 
 def compare(
