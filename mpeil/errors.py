@@ -24,6 +24,10 @@ __all__ = [
     "CircularityError",
     "DuplicateBuildingError",
     "UnknownBuildingError",
+    "MissingDependencyError",
+    "OutputError",
+    "MpeilWarning",
+    "UnmappedMaterialWarning",
     "LOCATION_FIELDS",
     "safe_text",
 ]
@@ -154,3 +158,35 @@ class UnknownBuildingError(MpeilError, KeyError):
 
     def __str__(self) -> str:
         return MpeilError.__str__(self)
+
+
+class MissingDependencyError(MpeilError, ImportError):
+    """An optional library a feature needs is not installed (ifcopenshell for ``.ifc``, matplotlib)."""
+
+
+class OutputError(MpeilError, OSError):
+    """An output file cannot be written: its folder does not exist, or it is a folder."""
+
+
+def missing_dependency(feature: str, module: str, extra: str, **where: Any) -> MissingDependencyError:
+    """``reading IFC needs ifcopenshell: pip install 'mpeil[ifc]'`` (``where``: file, building, …)."""
+    return MissingDependencyError(f"{feature} needs {module}: pip install 'mpeil[{extra}]'", **where)
+
+
+class MpeilWarning(UserWarning):
+    """A note about a result that is still computed (e.g. part of an IFC model maps to no data set).
+
+    ``file`` names the input the note is about, so that a command line can print it as one line.
+    """
+
+    def __init__(self, message: str, file: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = file
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.message}" if self.file else self.message
+
+
+class UnmappedMaterialWarning(MpeilWarning):
+    """Materials of an IFC model that map to no data set: the score leaves them out."""

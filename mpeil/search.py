@@ -9,7 +9,6 @@ GWP A1-A3 per declared unit and per kg, the density and any quality flag of the 
 
 from __future__ import annotations
 
-import math
 import tomllib
 import unicodedata
 from dataclasses import dataclass
@@ -280,9 +279,8 @@ def _hits_frame(
             "score": np.round(score[rows], 1),
             "matched": [expansions[int(which[r])].why for r in rows],
             "gwp_a1a3_per_unit": gwp,
-            "declared_unit": [
-                _unit_text(a, u) for a, u in zip(datasets["declared_amount"], datasets["declared_unit"], strict=True)
-            ],
+            # the value is per ONE unit (a data set declared per 1000 kg: per kg), so the unit alone
+            "declared_unit": [u if isinstance(u, str) else "" for u in datasets["declared_unit"]],
             "gwp_a1a3_per_kg": per_kg,
             "density_kg_m3": density,
             "flags": _flags_of(library, ids),
@@ -297,10 +295,3 @@ def _first_name(record: dict) -> str:
         if isinstance(value, str) and value.strip():
             return value
     return ""
-
-
-def _unit_text(amount, unit) -> str:
-    if not isinstance(unit, str) or not unit:
-        return ""
-    amount = float(amount) if amount is not None and not pd.isna(amount) else math.nan
-    return unit if amount == 1.0 or math.isnan(amount) else f"{amount:g} {unit}"

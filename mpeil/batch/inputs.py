@@ -318,7 +318,11 @@ def _read_member_bytes(archive: zipfile.ZipFile, member: str, limits: Limits) ->
     return out.getvalue()
 
 
-def _parse(data: bytes, suffix: str, scratch: str, limits: Limits | None = None) -> list[Building]:
+def _parse(data: bytes, suffix: str, scratch: str, label: str, limits: Limits | None = None) -> list[Building]:
+    """The buildings in ``data``, read from a scratch copy; mpeil's notes name ``label``, not the copy."""
+    import warnings
+
+    from ..errors import MpeilWarning
     from ..readers import read_buildings
 
     if not data.strip():
@@ -327,9 +331,17 @@ def _parse(data: bytes, suffix: str, scratch: str, limits: Limits | None = None)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        return read_buildings(path, limits)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", MpeilWarning)
+            buildings = read_buildings(path, limits)
     finally:
         os.unlink(path)
+    for item in caught:
+        note = item.message
+        if isinstance(note, MpeilWarning) and note.file == path:
+            note = type(note)(note.message, file=label)
+        warnings.warn_explicit(note, item.category, item.filename, item.lineno)
+    return buildings
 
 
 def read_item(item: InputItem, limits: Limits, archives: dict | None = None, scratch: str | None = None) -> ReadInput:
@@ -365,7 +377,7 @@ def read_item(item: InputItem, limits: Limits, archives: dict | None = None, scr
         if item.suffix in (".xlsx", ".xlsm"):
             check_zip_container(data, limits)
         with tempfile.TemporaryDirectory(prefix="mpeil-batch-") if scratch is None else nullcontext(scratch) as folder:
-            buildings = _parse(data, item.suffix, folder, limits)
+            buildings = _parse(data, item.suffix, folder, label, limits)
         return ReadInput(label, sha256, buildings, unicode_text(item.path), item.member)
     except MpeilError as error:
         error.file = label  # the reader saw a scratch copy; the user knows the label

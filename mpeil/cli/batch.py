@@ -14,6 +14,9 @@ from __future__ import annotations
 import json
 import re
 import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -37,6 +40,26 @@ def _option_value(text: str):
         return json.loads(text)
     except json.JSONDecodeError:
         return text
+
+
+@contextmanager
+def one_line_notes(console) -> Iterator[None]:
+    """While inside: mpeil's own warnings print as one yellow ``note`` line; others as usual."""
+    from rich.markup import escape
+
+    from ..errors import MpeilWarning
+
+    with warnings.catch_warnings():
+        shown = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None) -> None:
+            if isinstance(message, MpeilWarning):
+                console.print(f"[yellow]note[/yellow] {escape(str(message))}", highlight=False, soft_wrap=True)
+            else:
+                shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield
 
 
 def _print_summary(summary, console) -> None:
@@ -176,49 +199,50 @@ def register(app: typer.Typer) -> None:
                 raise typer.BadParameter(f"unknown indicator code(s) {unknown} (see data/indicators.csv)")
         if scheduler is not None and jobs > 1:
             raise typer.BadParameter("use either --jobs (processes here) or --scheduler (Dask), not both")
-        try:
-            summary = run_batch(
-                inputs,
-                out,
-                method,
-                jobs=jobs,
-                scheduler=scheduler,
-                chunk_size=chunk_size,
-                resume=resume,
-                overwrite=overwrite,
-                duckdb=duckdb,
-                gwp_method=None if gwp_method.lower() == "none" else gwp_method,
-                method_options=method_options,
-                report_indicators=report,
-                as_of=as_of,
-                library_sources=None if library is None else [x.strip() for x in library.split(",") if x.strip()],
-                max_file_size=_size(max_file_size),
-                max_zip_ratio=max_zip_ratio,
-                max_zip_total=_size(max_zip_total),
-                progress=sys.stderr.isatty() if progress is None else progress,
-            )
-        except UsageError as error:
-            from ..sanitize import terminal_text
+        with one_line_notes(console):  # an IFC reader note names the input, without a source line
+            try:
+                summary = run_batch(
+                    inputs,
+                    out,
+                    method,
+                    jobs=jobs,
+                    scheduler=scheduler,
+                    chunk_size=chunk_size,
+                    resume=resume,
+                    overwrite=overwrite,
+                    duckdb=duckdb,
+                    gwp_method=None if gwp_method.lower() == "none" else gwp_method,
+                    method_options=method_options,
+                    report_indicators=report,
+                    as_of=as_of,
+                    library_sources=None if library is None else [x.strip() for x in library.split(",") if x.strip()],
+                    max_file_size=_size(max_file_size),
+                    max_zip_ratio=max_zip_ratio,
+                    max_zip_total=_size(max_zip_total),
+                    progress=sys.stderr.isatty() if progress is None else progress,
+                )
+            except UsageError as error:
+                from ..sanitize import terminal_text
 
-            console.print(
-                f"[red]usage error[/red]: {terminal_text(error, limit=2000)}", highlight=False, soft_wrap=True
-            )
-            raise typer.Exit(code=2) from None
-        except KeyboardInterrupt:
-            console.print(
-                f"\n[yellow]interrupted[/yellow]: finished chunks are kept in {out}; "
-                "run the same command with --resume to continue",
-                highlight=False,
-            )
-            raise typer.Exit(code=130) from None
-        except Exception as exc:
-            console.print(
-                f"[red]the batch stopped[/red]: {type(exc).__name__}: {terminal_text(exc, limit=2000)}\n"
-                f"finished chunks are kept in {out}; fix the cause and run the same command with "
-                "--resume",
-                highlight=False,
-            )
-            raise typer.Exit(code=3) from None
+                console.print(
+                    f"[red]usage error[/red]: {terminal_text(error, limit=2000)}", highlight=False, soft_wrap=True
+                )
+                raise typer.Exit(code=2) from None
+            except KeyboardInterrupt:
+                console.print(
+                    f"\n[yellow]interrupted[/yellow]: finished chunks are kept in {out}; "
+                    "run the same command with --resume to continue",
+                    highlight=False,
+                )
+                raise typer.Exit(code=130) from None
+            except Exception as exc:
+                console.print(
+                    f"[red]the batch stopped[/red]: {type(exc).__name__}: {terminal_text(exc, limit=2000)}\n"
+                    f"finished chunks are kept in {out}; fix the cause and run the same command with "
+                    "--resume",
+                    highlight=False,
+                )
+                raise typer.Exit(code=3) from None
         _print_summary(summary, console)
         raise typer.Exit(code=summary.exit_code)
 

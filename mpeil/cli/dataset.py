@@ -30,7 +30,8 @@ def build(
     except (MpeilError, OSError) as error:
         typer.echo(f"error {type(error).__name__}: {error}", err=True)
         raise typer.Exit(code=2) from None
-    typer.echo(f"wrote {manifest['name']} ({manifest['n_buildings']} buildings) to {out}")
+    count = manifest["n_buildings"]
+    typer.echo(f"wrote {manifest['name']} ({count} building{'' if count == 1 else 's'}) to {out}")
 
 
 def register(root: typer.Typer) -> None:

@@ -17,7 +17,9 @@ app = typer.Typer(no_args_is_help=True)
 
 
 def _fail(console: Console, error: MpeilError) -> None:
-    console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
+    """One line on stderr, ``error UnknownEPDError: …``, like the other commands (``console`` is stdout's)."""
+    errors = Console(stderr=True, soft_wrap=True)
+    errors.print(f"[red]error[/red] {type(error).__name__}: {escape(str(error))}", highlight=False)
     raise typer.Exit(code=1)
 
 

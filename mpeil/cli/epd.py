@@ -59,6 +59,14 @@ def _declared(amount, unit) -> str:
     return f"{_number(float(amount))} {unit}"
 
 
+def _mass_label(info: dict) -> str:
+    """The engine works per ONE unit: a data set declared per 1000 kg gives its mass per 1 kg."""
+    unit, amount = _text(info.get("declared_unit")), info.get("declared_amount")
+    if not unit or amount is None or pd.isna(amount) or float(amount) == 1.0:
+        return "→ kg per declared unit"
+    return f"→ kg per 1 {unit} (values are declared per {_number(float(amount))} {unit})"
+
+
 def _gwp_cell(value: float, unit: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
@@ -69,7 +77,9 @@ def _search_table(found: pd.DataFrame, title: str) -> Table:
     """Fits 80 columns: the name and id share one wrapped cell; numbers are short."""
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
     table.add_column("#", justify="right", no_wrap=True)
-    table.add_column("data set (id; how it matched)", overflow="fold", ratio=1)
+    # as wide as the longest id: an id is copied from here, so it is never broken across lines
+    widest_id = max((len(str(i)) for i in found["dataset_id"]), default=0)
+    table.add_column("data set (id; how it matched)", overflow="fold", ratio=1, min_width=widest_id)
     table.add_column("GWP A1-A3\nkg CO2e", justify="right", no_wrap=True)
     table.add_column("per\nkg", justify="right", no_wrap=True)
     table.add_column("kg/m³", justify="right", no_wrap=True)
@@ -179,7 +189,7 @@ def show(
             props.add_row(label, _number(float(value)))
     index = library.resolve(dataset)
     mass = library.mass_per_unit(index)
-    props.add_row("→ kg per declared unit", _number(mass) if not math.isnan(mass) else "unknown")
+    props.add_row(_mass_label(info), _number(mass) if not math.isnan(mass) else "unknown")
     console.print(props)
 
     if _text(info.get("notes")):

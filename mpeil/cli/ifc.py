@@ -9,15 +9,17 @@ from typing import Annotated
 import typer
 
 from ..errors import MpeilError
+from .files import check_output_file, output_error
 
 _SHOWN_WARNINGS = 15
 
 
 def _fail(error: Exception) -> typer.Exit:
     from rich.console import Console
+    from rich.markup import escape
 
     console = Console(stderr=True, soft_wrap=True)  # one line, however long
-    console.print(f"[red]error[/red] {type(error).__name__}: {error}", highlight=False, markup=True)
+    console.print(f"[red]error[/red] {type(error).__name__}: {escape(str(error))}", highlight=False, markup=True)
     return typer.Exit(code=1)
 
 
@@ -66,6 +68,8 @@ def register(app: typer.Typer) -> None:
 
         console = Console(width=160)
         try:
+            for path, option in ((out, "--out"), (suggest, "--suggest"), (write_results, "--write-results")):
+                check_output_file(path, option)
             library = load_library()
             reading = read_ifc(file, mapping=mapping, gfa_m2=gfa, library=library, geometry=geometry)
             _summary(reading, console)
@@ -83,6 +87,8 @@ def register(app: typer.Typer) -> None:
                 console.print(f"results written to {write_results}", highlight=False)
         except MpeilError as error:
             raise _fail(error) from None
+        except OSError as error:  # e.g. the disk is full
+            raise _fail(output_error(Path(error.filename or "?"), "output", error)) from None
 
 
 def _write_back(file: Path, out: Path, reading, method: str, library) -> None:

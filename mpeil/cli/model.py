@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from ..errors import MpeilError
+from .files import check_output_file
 
 
 def schema_text() -> str:
@@ -34,6 +35,10 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Print the JSON Schema of a building file (one building; a file may also hold a list)."""
+        try:
+            check_output_file(output, "--output")
+        except MpeilError as error:
+            raise _fail(error) from None
         text = schema_text()
         if output is None:
             sys.stdout.write(text)
@@ -91,11 +96,12 @@ def register(app: typer.Typer) -> None:
         from ..readers import read_buildings, write_building
 
         try:
+            check_output_file(target, "TARGET")
             buildings = read_buildings(source)
             write_building(buildings[0] if len(buildings) == 1 else buildings, target)
         except (MpeilError, OSError) as error:
             raise _fail(error) from None
-        typer.echo(f"wrote {len(buildings)} building(s) to {target}")
+        typer.echo(f"wrote {len(buildings)} building{'' if len(buildings) == 1 else 's'} to {target}")
 
     @app.command()
     def inventory(
@@ -108,6 +114,7 @@ def register(app: typer.Typer) -> None:
         from ..readers import read_buildings
 
         try:
+            check_output_file(out, "--out")
             frames = [reuse_inventory(b, load_scenarios()) for b in read_buildings(source)]
         except (MpeilError, OSError) as error:
             raise _fail(error) from None
@@ -116,6 +123,6 @@ def register(app: typer.Typer) -> None:
         table = pd.concat(frames, ignore_index=True)
         if out is not None:
             table.to_csv(out, index=False)
-            typer.echo(f"wrote {len(table)} component(s) to {out}")
+            typer.echo(f"wrote {len(table)} component{'' if len(table) == 1 else 's'} to {out}")
         else:
             typer.echo(table.to_string(index=False) if len(table) else "no component leaves for reuse")

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import MpeilError
+from .files import check_output_file, output_error
 
 #: with this many buildings or fewer, the report compares them as variants unless told otherwise
 _AUTO_COMPARE_MAX = 6
@@ -16,8 +17,10 @@ _AUTO_COMPARE_MAX = 6
 
 def _fail(error: Exception) -> typer.Exit:
     from rich.console import Console
+    from rich.markup import escape
 
-    Console(stderr=True, soft_wrap=True).print(f"[red]error[/red] {type(error).__name__}: {error}", highlight=False)
+    text = f"[red]error[/red] {type(error).__name__}: {escape(str(error))}"
+    Console(stderr=True, soft_wrap=True).print(text, highlight=False)
     return typer.Exit(code=1)
 
 
@@ -57,6 +60,7 @@ def register(app: typer.Typer) -> None:
             k: v for k, v in {"replacement_rule": replacement_rule, "include_d": include_d}.items() if v is not None
         }
         try:
+            check_output_file(out, "--out")
             result = score([str(f) for f in files], method=method, **options)
             provenance = {**result.provenance, "input_files": {str(f): file_sha256(f) for f in files}}
             result = Result(result.elements, result.method, provenance, result.operational)
@@ -68,8 +72,12 @@ def register(app: typer.Typer) -> None:
             raise _fail(error) from None
         except OSError as error:
             raise _fail(error) from None
-        out.write_text(text, encoding="utf-8")
-        typer.echo(f"wrote {out} ({len(result.building_ids)} buildings, {len(text) / 1024:.0f} kB)")
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise _fail(output_error(out, "--out", error)) from None
+        count = len(result.building_ids)
+        typer.echo(f"wrote {out} ({count} building{'' if count == 1 else 's'}, {len(text) / 1024:.0f} kB)")
 
     @app.command()
     def compare(
@@ -95,7 +103,37 @@ def register(app: typer.Typer) -> None:
         elif output_format == "json":
             sys.stdout.write(frame.to_json(orient="records", indent=2, force_ascii=False) + "\n")
         else:
-            columns = ["label", "matched_by", *comparison.buildings, *[f"Δ {b}" for b in comparison.variants]]
-            typer.echo(comparison.explanation + "\n")
-            typer.echo(f"Element contributions [{comparison.unit}]:")
-            typer.echo(comparison.elements[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+            _print_comparison(comparison)
+
+
+def _print_comparison(comparison) -> None:
+    """The explanation wrapped and the element table folded to the terminal's width (80 when piped)."""
+    import math
+
+    from rich import box
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    for paragraph in comparison.explanation.split("\n\n"):
+        console.print(paragraph, markup=False)
+        console.print()
+    table = Table(
+        title=escape(f"Element contributions [{comparison.unit}]"),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        padding=0,
+        show_edge=False,
+    )
+    table.add_column("element", overflow="fold", ratio=1, min_width=12)
+    table.add_column("matched", overflow="fold", max_width=7)
+    values = [*comparison.buildings, *[f"Δ {b}" for b in comparison.variants]]
+    for column in values:
+        table.add_column(escape(column), justify="right", overflow="fold", max_width=9)  # 4 significant digits fit
+    for row in comparison.elements.to_dict("records"):
+        numbers = [float(row[c]) for c in values]
+        table.add_row(
+            str(row["label"]), str(row["matched_by"]), *("—" if math.isnan(v) else f"{v:.4g}" for v in numbers)
+        )
+    console.print(table)

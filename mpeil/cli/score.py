@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from ..errors import MpeilError
+from ..errors import MpeilError, MpeilWarning
 from ..sanitize import csv_cell, terminal_text
 from .output import print_error
+
+
+def print_notes(caught: list[warnings.WarningMessage], console) -> None:
+    """mpeil's own warnings as one yellow ``note`` line each; any other warning is shown as usual."""
+    for item in caught:
+        if isinstance(item.message, MpeilWarning):
+            console.print(f"[yellow]note[/yellow] {terminal_text(item.message, limit=2000)}", highlight=False)
+        else:
+            warnings.showwarning(item.message, item.category, item.filename, item.lineno, item.file, item.line)
 
 
 def _number(value: float) -> str:
@@ -157,7 +167,10 @@ def register(app: typer.Typer) -> None:
         origin: dict[str, str] = {}
         for path in files:
             try:
-                result = score_buildings(path, method=method, **{k: v for k, v in options.items() if v is not None})
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", MpeilWarning)
+                    result = score_buildings(path, method=method, **{k: v for k, v in options.items() if v is not None})
+                print_notes(caught, errors)
                 check_unique_ids(result.building_ids, str(path), origin)
                 results.append(result)
             except MpeilError as error:

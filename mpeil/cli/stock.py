@@ -23,4 +23,6 @@ def register(app: typer.Typer) -> None:
 
         chosen = [a.strip() for a in archetypes.split(",")] if archetypes else None
         paths = write_stock(n, out, seed=seed, fmt=file_format, per_file=per_file, archetypes=chosen)
-        typer.echo(f"wrote {n} buildings in {len(paths)} file(s) to {out}")
+        typer.echo(
+            f"wrote {n} building{'' if n == 1 else 's'} in {len(paths)} file{'' if len(paths) == 1 else 's'} to {out}"
+        )

@@ -224,9 +224,9 @@ def _label(kind: str, group: pd.DataFrame, ids: list[str]) -> str:
     if kind == "type":
         per = [", ".join(group.loc[group["building"] == b, "element"].astype(str)) or "–" for b in ids]
         return f"{group['element_type'].iloc[0]} by type ({' → '.join(per)})"
-    first = group.iloc[0]  # the baseline's element (the explanation names each variant's own)
-    name = str(first["name"]) if isinstance(first["name"], str) and first["name"] else ""
-    return f"{first['element']} {name}".strip()
+    first = group.iloc[0]  # the baseline's element; a variant's own name follows when it differs
+    names = [n for n in dict.fromkeys(group["name"]) if isinstance(n, str) and n]
+    return f"{first['element']} {' → '.join(names)}".strip()
 
 
 def _grouped(long: pd.DataFrame, ids: list[str], groups: dict[str, list[str]], elements: pd.DataFrame) -> pd.DataFrame:

@@ -27,8 +27,10 @@ def _axes(ax: Any, size: tuple[float, float]) -> Any:
         return ax
     try:
         from matplotlib.figure import Figure
-    except ImportError:  # an optional dependency: say how to get it
-        raise ImportError("plots need matplotlib: pip install 'mpeil[plots]'") from None
+    except ImportError:  # a broken or stripped install: say how to get it
+        from ..errors import missing_dependency
+
+        raise missing_dependency("drawing plots", "matplotlib", "plots") from None
 
     return Figure(figsize=size, layout="constrained").add_subplot()
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import InputError, ParseError
+from ..errors import InputError, ParseError, missing_dependency
 from ..model import Building, Element
 from ..model.library import EPDLibrary
 from .ifc_gfa import derive_gfa
@@ -81,7 +81,10 @@ class IfcReading:
 # ============================================================================ opening
 def open_ifc(path: str | Path) -> Any:
     """Open an IFC-SPF file after checking its size, its STEP header and its schema."""
-    import ifcopenshell
+    try:
+        import ifcopenshell
+    except ImportError:
+        raise missing_dependency("reading IFC", "ifcopenshell", "ifc", file=str(path)) from None
 
     path = Path(path)
     file = str(path)
@@ -262,7 +265,8 @@ def _building(
         return None
     if not math.isfinite(gfa) or gfa <= 0:
         raise InputError(
-            f"the file states no gross floor area ({derivation}); give it with --gfa / gfa_m2=",
+            f"the file states no gross floor area ({derivation}); give it with `mpeil ifc FILE --gfa M2 --out "
+            "building.json` and score that file, or read_ifc(..., gfa_m2=)",
             file=file,
             field="gross_floor_area_m2",
         )

@@ -92,6 +92,6 @@ def derive_gfa(
         return value, name, candidates, notes
     if net:
         name, value = next(iter(net.items()))
-        notes.append(f"no gross floor area in the file; using the {name}; give the GFA with --gfa")
+        notes.append(f"no gross floor area in the file; using the {name}; give the GFA with `mpeil ifc FILE --gfa M2`")
         return value, name, candidates, notes
     return math.nan, "no floor area in the file (no spaces, storey or building areas)", candidates, notes
