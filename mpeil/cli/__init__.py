@@ -6,6 +6,7 @@ import typer
 
 from . import batch as _batch
 from . import epd as _epd
+from . import epd_import as _epd_import
 from . import model as _model
 from . import score as _score
 from . import stock as _stock
@@ -16,7 +17,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.add_typer(_epd.app, name="epd", help="Look at the EPD library.")
+_epd_import.register(_epd.app)
+app.add_typer(_epd.app, name="epd", help="Look at the EPD library and import your own.")
 _model.register(app)
 _score.register(app)
 _batch.register(app)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -293,12 +294,52 @@ class EPDLibrary:
 
     @classmethod
     def from_folder(cls, folder: Path) -> EPDLibrary:
+        """A library folder: ``datasets.parquet``, ``values.parquet`` and, for a user library
+        written by ``mpeil epd import``, ``manifest.json`` (whose ``name`` is the id prefix)."""
         folder = Path(folder)
+        if not (folder / "datasets.parquet").is_file() or not (folder / "values.parquet").is_file():
+            raise UnknownEPDError(
+                f"{str(folder)!r} is not an EPD library folder (datasets.parquet and values.parquet)",
+                field="library",
+            )
+        name = folder.name
+        manifest = folder / "manifest.json"
+        if manifest.is_file():
+            name = str(json.loads(manifest.read_text(encoding="utf-8")).get("name") or name)
         return cls(
             pd.read_parquet(folder / "datasets.parquet"),
             pd.read_parquet(folder / "values.parquet"),
-            name=folder.name,
+            name=name,
         )
+
+    @classmethod
+    def layered(cls, base: EPDLibrary, users: Sequence[EPDLibrary]) -> EPDLibrary:
+        """``base`` with user libraries on top (docs/user-libraries.md).
+
+        Full ids (``"<library>:<id>"``) are unique, so they always name one data set; a user
+        library may not reuse a name the base library already uses. A bare id (``"<uuid>"``)
+        resolves to the **last** library listed that has it, so a user's own copy of a data
+        set wins over the shipped one; within one library an ambiguous bare id stays ambiguous.
+        """
+        if not users:
+            return base
+        taken = set(base.datasets["source"].dropna().unique())
+        for user in users:
+            clash = taken & set(user.datasets["source"].dropna().unique())
+            if clash:
+                raise UnknownEPDError(
+                    f"user library {user.name!r} uses the library name(s) {sorted(clash)} already taken; "
+                    "import it under another --name",
+                    field="library",
+                )
+            taken |= set(user.datasets["source"].dropna().unique())
+        combined = cls.concat([base, *users], name="+".join([base.name, *(u.name for u in users)]))
+        offset = len(base)
+        for user in users:
+            for key, index in user._bare.items():
+                combined._bare[key] = None if index is None else index + offset
+            offset += len(user)
+        return combined
 
 
 # ---------------------------------------------------------------------- helpers
@@ -431,8 +472,14 @@ def _missing_property_hint(registry, row, source_dim: str, declared_dim: str) ->
     )
 
 
-def load_library(sources: Sequence[str] | None = None, folder: Path | None = None) -> EPDLibrary:
-    """Load shipped EPD sources (all by default) from ``data/epd/<source>/``."""
+def load_library(
+    sources: Sequence[str] | None = None, folder: Path | None = None, user: Sequence[str | Path] = ()
+) -> EPDLibrary:
+    """Load shipped EPD sources (all by default) from ``data/epd/<source>/``, with the user
+    library folders ``user`` layered on top (:meth:`EPDLibrary.layered`)."""
+    if user:
+        base = load_library(sources, folder)
+        return EPDLibrary.layered(base, [EPDLibrary.from_folder(Path(u)) for u in user])
     root = Path(folder) if folder else data_dir() / "epd"
     available = sorted(p.name for p in root.iterdir() if (p / "datasets.parquet").exists())
     chosen = available if sources is None else list(sources)
