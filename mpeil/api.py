@@ -19,7 +19,7 @@ from .model.library import EPDLibrary, load_library
 from .model.scenarios import ScenarioSet, load_scenarios
 from .outputs import Result
 
-__all__ = ["score", "engine_options"]
+__all__ = ["score", "engine_options", "passport_of"]
 
 
 def _buildings(source) -> tuple[list[Building] | pd.DataFrame, str | None]:
@@ -94,3 +94,20 @@ def score(
 
         operational = operational_impacts(items, library, results.indicators, method.reference_study_period_years)
     return Result(results, method, provenance, operational)
+
+
+def passport_of(
+    building: Building,
+    method: str | Path | Method = "mpeil-ef31",
+    library: EPDLibrary | None = None,
+    scenarios: ScenarioSet | None = None,
+    **options,
+):
+    """The building and material passport of ``building`` (:mod:`mpeil.model.passport`)."""
+    from .model.passport import split_lines
+    from .outputs.passport import build_passport
+
+    library = library if library is not None else load_library()
+    scenarios = scenarios if scenarios is not None else load_scenarios()
+    result = score(split_lines(building), method=method, library=library, scenarios=scenarios, **options)
+    return build_passport(building, result, library, scenarios)

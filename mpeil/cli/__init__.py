@@ -8,6 +8,7 @@ from . import batch as _batch
 from . import epd as _epd
 from . import epd_import as _epd_import
 from . import model as _model
+from . import passport as _passport
 from . import score as _score
 from . import stock as _stock
 
@@ -23,6 +24,7 @@ _model.register(app)
 _score.register(app)
 _batch.register(app)
 _stock.register(app)
+_passport.register(app)
 
 
 def main() -> None:  # pragma: no cover - entry point

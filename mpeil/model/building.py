@@ -154,6 +154,9 @@ class Layer(_Strict):
         1, description="Which of its use cycles this building is (1 = first)"
     )
     condition: str | None = Field(None, description="Condition of a reusable component (for reuse inventories)")
+    disassembly: str | None = Field(
+        None, description="How the component comes apart (fixings, joints, access), for passports and reuse"
+    )
 
     @model_validator(mode="after")
     def _cycle_within_cycles(self) -> Layer:

@@ -52,8 +52,8 @@ class EPDFile:
 
 
 def _size_limits() -> tuple[int, float]:
-    frame = pd.read_csv(data_dir() / "batch_limits.csv", comment="#").set_index("name")
-    return int(frame.at["file_size", "maximum"]), float(frame.at["zip_compression_ratio", "maximum"])
+    frame = pd.read_csv(data_dir() / "batch_limits.csv", comment="#", dtype=str).set_index("name")["maximum"]
+    return int(str(frame["file_size"])), float(str(frame["zip_compression_ratio"]))
 
 
 def _from_zip(path: Path, max_bytes: int, max_ratio: float) -> list[EPDFile]:
@@ -105,7 +105,7 @@ def _read_file(path: Path, max_bytes: int, archive_path: str) -> EPDFile:
 def _is_process_xml(data: bytes) -> bool:
     head = data[:4096].decode("utf-8", errors="ignore")
     match = re.search(r"<\s*(?:[A-Za-z0-9_]+:)?([A-Za-z]+)[\s>]", re.sub(r"<\?.*?\?>|<!--.*?-->", "", head, flags=re.S))
-    return bool(match) and match.group(1) == "processDataSet"
+    return match is not None and match.group(1) == "processDataSet"
 
 
 def _parse_file(item: EPDFile, by_path: dict[str, bytes], name: str, aliases) -> tuple[dict, list] | None:
@@ -134,7 +134,9 @@ def import_epd(paths: Iterable[str | Path], name: str = "user") -> tuple[EPDLibr
     files = collect_files(paths)
     by_path = {f.archive_path: f.data for f in files}
     aliases = IndicatorAliases.shipped()
-    datasets, values, seen = [], [], {}
+    datasets: list[dict] = []
+    values: list[tuple] = []
+    seen: dict[str, str] = {}
     for item in files:
         parsed = _parse_file(item, by_path, name, aliases)
         if parsed is None:

@@ -45,10 +45,12 @@ def is_openepd(doc: object) -> bool:
 def openepd_indicator_map(path: Path | None = None) -> dict[tuple[str, str], tuple[str, str, float]]:
     """``(lcia_method, openepd_key) → (openepd_unit, code, scale)``; unmapped rows have code ''."""
     frame = pd.read_csv(path or data_dir() / "openepd_indicators.csv", dtype=str, keep_default_na=False)
-    return {
-        (row.lcia_method, row.openepd_key): (row.openepd_unit, row.code, float(row.scale) if row.scale else math.nan)
-        for row in frame.itertuples(index=False)
-    }
+    out: dict[tuple[str, str], tuple[str, str, float]] = {}
+    for method, key, unit, code, scale in frame[
+        ["lcia_method", "openepd_key", "openepd_unit", "code", "scale"]
+    ].itertuples(index=False):
+        out[(str(method), str(key))] = (str(unit), str(code), float(scale) if scale else math.nan)
+    return out
 
 
 def _amount(node, where: dict, field: str) -> tuple[float, str]:
