@@ -11,6 +11,7 @@ equal mpeil's; :mod:`mpeil.readers.lcax` reads such a project back into the same
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -126,7 +127,7 @@ def to_lcax(
     elements = np.flatnonzero(compiled.element_building == building)
     lines_of_building = np.flatnonzero(np.isin(compiled.line_element, elements))
     names = _epd_ids(compiled, library, keys_index, lines_of_building)
-    epds: dict[int, object] = {}
+    epds: dict[int, Any] = {}
     assemblies = []
     for e in elements:
         products = []
@@ -156,7 +157,7 @@ def to_lcax(
                 results=None if result is None else _results(lcax, result.elements.values[e], codes),
             )
         )
-    meta = {"gross_floor_area_m2": float(compiled.gross_floor_area_m2[building])}
+    meta: dict[str, float | str] = {"gross_floor_area_m2": float(compiled.gross_floor_area_m2[building])}
     if result is not None:
         row = result.scores.iloc[building]
         meta.update(
