@@ -100,7 +100,7 @@ def test_bad_mapping_and_methods_are_typed_errors(project):
         brightway_library(bad, METHODS)
     with pytest.raises(ParseError, match="no activity 'nothing'"):
         brightway_library(MAPPING.assign(code="nothing"), METHODS)
-    with pytest.raises(ParseError, match="not in data/indicators.csv"):
+    with pytest.raises(ParseError, match=r"not in data/indicators\.csv"):
         brightway_library(MAPPING, METHODS.assign(indicator=["GWP-total", "XYZ"]))
     with pytest.raises(ParseError, match="no Brightway method"):
         brightway_library(MAPPING, METHODS.assign(method=["a|b", "c|d"]))
