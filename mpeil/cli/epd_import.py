@@ -39,3 +39,30 @@ def register(epd_app: typer.Typer) -> None:
             f"{escape(str(out))} (ids '{escape(library.name)}:<id>')",
             highlight=False,
         )
+
+    @epd_app.command("brightway")
+    def brightway(
+        mapping: Annotated[Path, typer.Argument(help="CSV: data set, module, database, activity code, amount.")],
+        methods: Annotated[Path, typer.Argument(help="CSV: indicator code → Brightway method ('|'-joined).")],
+        project: Annotated[str, typer.Option("--project", "-p", help="Brightway project holding the databases.")],
+        out: Annotated[Path, typer.Option("--out", "-o", help="Library folder to write.")],
+        name: Annotated[str, typer.Option("--name", help="Library name, the prefix of its ids.")] = "bw",
+    ) -> None:
+        """Build a library of data sets per EN 15804 module from Brightway activities (docs/brightway.md)."""
+        from ..readers.brightway import brightway_library
+        from ..readers.epd_import import EPDFile, write_library
+
+        console = Console()
+        try:
+            import bw2data
+
+            if project not in bw2data.projects:
+                raise typer.BadParameter(f"no Brightway project {project!r}")
+            bw2data.projects.set_current(project)
+            library = brightway_library(mapping, methods, name=name)
+        except MpeilError as error:
+            console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
+            raise typer.Exit(code=1) from None
+        inputs = [EPDFile(str(p), p.name, p.read_bytes()) for p in (mapping, methods)]
+        write_library(library, inputs, out)
+        console.print(f"{len(library)} data sets from Brightway project {escape(project)} → {escape(str(out))}")
