@@ -53,3 +53,24 @@ def register(app: typer.Typer) -> None:
             out.write_text(text, encoding="utf-8")
             count = sum(len(p.components) for p in passports)
             console.print(f"wrote {len(passports)} passport(s), {count} components → {escape(str(out))}")
+
+    @app.command()
+    def workbook(
+        files: Annotated[list[Path], typer.Argument(help="Building files (JSON, CSV, XLSX)")],
+        out: Annotated[Path, typer.Option("--out", "-o", help="Workbook to write (.xlsx)")],
+        method: Annotated[str, typer.Option("--method", "-m", help="Method for the results")] = "mpeil-ef31",
+    ) -> None:
+        """TOTEM-style Excel workbook: element and layer results beside the bill of materials.
+        Edit its bill_of_materials sheet and score the workbook again: it round-trips."""
+        from ..api import passport_of
+        from ..outputs.workbook import write_workbook
+        from ..readers import read_buildings
+
+        console = Console(stderr=True)
+        try:
+            passports = [passport_of(b, method=method) for f in files for b in read_buildings(f)]
+            write_workbook(passports, out)
+        except (MpeilError, OSError) as error:
+            console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
+            raise typer.Exit(code=1) from None
+        console.print(f"wrote {len(passports)} building(s) → {escape(str(out))}")
