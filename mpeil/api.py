@@ -10,6 +10,7 @@ import pandas as pd
 from . import __version__
 from .compile import compile_buildings, compile_frame
 from .engine import run_engine
+from .errors import DuplicateBuildingError, InputError
 from .hashing import file_sha256
 from .methods import Method, load_method
 from .methods.scoring import check_method, engine_options
@@ -18,8 +19,9 @@ from .model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
 from .model.library import EPDLibrary, load_library
 from .model.scenarios import ScenarioSet, load_scenarios
 from .outputs import Result
+from .outputs.compare import Comparison, compare_results
 
-__all__ = ["score", "engine_options", "passport_of"]
+__all__ = ["score", "compare", "engine_options", "passport_of"]
 
 
 def _buildings(source) -> tuple[list[Building] | pd.DataFrame, str | None]:
@@ -33,10 +35,30 @@ def _buildings(source) -> tuple[list[Building] | pd.DataFrame, str | None]:
         return read_buildings(source), str(source)
     items = list(source)
     buildings: list[Building] = []
+    origin: dict[str, str | None] = {}
     for item in items:
-        more, _ = _buildings(item)
-        buildings.extend(more)  # type: ignore[arg-type]
+        more, file = _buildings(item)
+        if isinstance(more, pd.DataFrame):
+            raise InputError("a list of inputs cannot hold a flat DataFrame; concatenate the frames instead")
+        for building in more:
+            _check_new_id(building.id, origin, file)
+        buildings.extend(more)
     return buildings, None
+
+
+def _check_new_id(building_id: str, origin: dict[str, str | None], file: str | None) -> None:
+    """Two buildings with one id would be summed as one: refuse, naming where each came from."""
+    if building_id in origin:
+        first = origin[building_id]
+        raise DuplicateBuildingError(
+            f"building id {building_id!r} appears twice in one call"
+            + (f" (first in {first})" if first else "")
+            + "; give each building its own id",
+            file=file,
+            building=building_id,
+            field="id",
+        )
+    origin[building_id] = file
 
 
 def score(
@@ -83,6 +105,7 @@ def score(
         "method": method.name,
         "method_hash": method.fingerprint,
         "library": library.name,
+        "library_hash": library.fingerprint(),
         "options": {k: str(v) for k, v in options.items()},
     }
     if file:
@@ -94,6 +117,48 @@ def score(
 
         operational = operational_impacts(items, library, results.indicators, method.reference_study_period_years)
     return Result(results, method, provenance, operational)
+
+
+def compare(
+    *variants,
+    method: str | Path | Method | None = None,
+    library: EPDLibrary | None = None,
+    scenarios: ScenarioSet | None = None,
+    **options,
+) -> Comparison:
+    """Compare building variants like for like; the first building is the baseline.
+
+    ``variants`` are buildings, building files or :class:`Result` objects (each may hold several
+    buildings). Everything not yet scored is scored in one call with one method, library and
+    scenario set; Results must have been scored with that same method (else ``MethodError``).
+    Duplicate building ids are a :class:`~mpeil.errors.DuplicateBuildingError`. Returns a
+    :class:`~mpeil.outputs.compare.Comparison` (``.table`` element × stage, ``.explanation``).
+    """
+    given = [v for v in variants if isinstance(v, Result)]
+    if method is None:
+        method = given[0].method if given else "mpeil-ef31"
+    origin: dict[str, str | None] = {}
+    unscored: list[Building] = []
+    names: list[list[str]] = []
+    for variant in variants:
+        if isinstance(variant, Result):
+            ids: list[tuple[str, str | None]] = [(b, "a Result") for b in variant.building_ids]
+        else:
+            more, file = _buildings(variant)
+            if isinstance(more, pd.DataFrame):
+                raise InputError("compare takes buildings, building files or Results, not a flat DataFrame")
+            unscored.extend(more)
+            ids = [(b.id, file) for b in more]
+        for building_id, file in ids:
+            _check_new_id(building_id, origin, file)
+        names.append([building_id for building_id, _ in ids])
+    scored = score(unscored, method, library, scenarios, **options) if unscored else None
+    pairs = [
+        (variant if isinstance(variant, Result) else scored, name)
+        for variant, ids in zip(variants, names, strict=True)
+        for name in ids
+    ]
+    return compare_results(pairs)  # type: ignore[arg-type]
 
 
 def passport_of(

@@ -32,7 +32,7 @@ from .. import __version__
 from ..api import engine_options
 from ..compile import CompiledBuildings, compile_frame, flatten
 from ..engine import ElementResults, EngineOptions, IndicatorSpec, run_engine
-from ..errors import MpeilError
+from ..errors import DuplicateBuildingError, MpeilError
 from ..methods import Method, load_method
 from ..methods.scoring import check_method, indicator_specs, score_buildings
 from ..model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
@@ -414,13 +414,17 @@ def _file_error(read: ReadInput, context: ScoringContext, chunk: int) -> dict | 
     return None
 
 
-def score_inputs(inputs: Sequence[ReadInput], context: ScoringContext, chunk: int = 0) -> ChunkTables:
+def score_inputs(
+    inputs: Sequence[ReadInput], context: ScoringContext, chunk: int = 0, claimed: dict[str, str] | None = None
+) -> ChunkTables:
     """Score the buildings of many files together; errors per file, one engine pass per run.
 
     The chunk is compiled as a whole (one ``compile_frame`` call, the fast path). When that raises,
     the error names a building, hence a file: that file is compiled on its own for its error row
     (the same row ``compile_input`` gives, whatever else is in the chunk), left out, and the rest
-    compiled again; after a few bad files the remaining files are compiled one by one. Should the
+    compiled again; after a few bad files the remaining files are compiled one by one. A file that
+    repeats a building id of an earlier file (of this chunk, or in ``claimed``: building id → file
+    of an earlier chunk) is a ``DuplicateBuildingError`` row. Should the
     engine fail on the whole chunk (a bug, not an input error), each file is scored on its own, so
     only the file that triggers it becomes an error row.
     """
@@ -457,6 +461,9 @@ def score_inputs(inputs: Sequence[ReadInput], context: ScoringContext, chunk: in
             else:
                 errors[position] = row
         pending = still
+    still = _without_duplicates(inputs, pending, errors, chunk, claimed or {})
+    if len(still) < len(pending):  # the first good file keeps the id; compile again without the others
+        pending, compiled_for = still, None
     error_rows = [errors[i] for i in sorted(errors)]
     if not pending:
         return ChunkTables(None, pd.DataFrame(), error_rows, [])
@@ -484,6 +491,37 @@ def score_inputs(inputs: Sequence[ReadInput], context: ScoringContext, chunk: in
         error_rows = [errors[i] for i in sorted(errors)]
     tables.errors = error_rows
     return tables
+
+
+def _without_duplicates(
+    inputs: Sequence[ReadInput], pending: list[int], errors: dict[int, dict], chunk: int, claimed: dict[str, str]
+) -> list[int]:
+    """``pending`` without the files that repeat a building id; their error rows go into ``errors``."""
+    duplicates = _duplicate_id_errors([inputs[i] for i in pending], chunk, claimed)
+    errors.update({pending[k]: row for k, row in duplicates.items()})
+    return [position for k, position in enumerate(pending) if k not in duplicates]
+
+
+def _duplicate_id_errors(inputs: Sequence[ReadInput], chunk: int, claimed: dict[str, str]) -> dict[int, dict]:
+    """By position in ``inputs`` (files that compile), an error row for each file that repeats a
+    building id of an earlier one: the same id twice would be one building to a reader of the
+    summary (and summed by ``mpeil.score``)."""
+    first_file = dict(claimed)
+    errors = {}
+    for position, read in enumerate(inputs):
+        ids = [str(building.id) for building in read.buildings]
+        clash = next((b for b in ids if b in first_file), None)
+        if clash is not None:
+            error = DuplicateBuildingError(
+                f"building id {clash!r} is already in {first_file[clash]}; give each building its own id",
+                file=read.label,
+                building=clash,
+                field="id",
+            )
+            errors[position] = error_row(error, read.label, read.sha256, chunk)
+            continue
+        first_file.update(dict.fromkeys(ids, read.label))
+    return errors
 
 
 def _internal_error(exc: Exception, read: ReadInput, chunk: int) -> dict:

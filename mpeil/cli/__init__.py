@@ -7,8 +7,10 @@ import typer
 from . import batch as _batch
 from . import epd as _epd
 from . import epd_import as _epd_import
+from . import ifc as _ifc
 from . import model as _model
 from . import passport as _passport
+from . import report as _report
 from . import score as _score
 from . import stock as _stock
 
@@ -22,9 +24,11 @@ _epd_import.register(_epd.app)
 app.add_typer(_epd.app, name="epd", help="Look at the EPD library and import your own.")
 _model.register(app)
 _score.register(app)
+_report.register(app)
 _batch.register(app)
 _stock.register(app)
 _passport.register(app)
+_ifc.register(app)
 
 
 def main() -> None:  # pragma: no cover - entry point

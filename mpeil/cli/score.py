@@ -4,11 +4,26 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from ..errors import MpeilError
+
+
+def check_unique_ids(building_ids: list[str], file: str, origin: dict[str, str]) -> None:
+    """A building id already seen in an earlier file of this command is a DuplicateBuildingError."""
+    from ..errors import DuplicateBuildingError
+
+    for building_id in building_ids:
+        if building_id in origin:
+            raise DuplicateBuildingError(
+                f"building id {building_id!r} is already in {origin[building_id]}; give each building its own id",
+                file=file,
+                building=building_id,
+                field="id",
+            )
+    origin.update(dict.fromkeys(building_ids, file))
 
 
 def _print_table(results, console) -> None:
@@ -54,7 +69,7 @@ def _print_table(results, console) -> None:
 def register(app: typer.Typer) -> None:
     @app.command()
     def score(
-        files: Annotated[list[Path], typer.Argument(help="Building files (JSON, CSV, XLSX)")],
+        files: Annotated[list[Path], typer.Argument(help="Building files (JSON, CSV, XLSX, IFC)")],
         method: Annotated[str, typer.Option("--method", "-m", help="Method name or TOML file")] = "mpeil-ef31",
         output_format: Annotated[str, typer.Option("--format", "-f", help="table | json | csv")] = "table",
         replacement_rule: Annotated[str | None, typer.Option(help="ceil | fractional | elca")] = None,
@@ -66,16 +81,17 @@ def register(app: typer.Typer) -> None:
 
         from ..api import score as score_buildings
 
-        console, errors = Console(), Console(stderr=True)
+        console, errors = Console(), Console(stderr=True, soft_wrap=True)
         if not console.is_terminal:  # piped or logged: no terminal width to respect
             console = Console(width=130)
-        options = {"replacement_rule": replacement_rule, "include_d": include_d}
+        options: dict[str, Any] = {"replacement_rule": replacement_rule, "include_d": include_d}
         results, failed = [], 0
+        origin: dict[str, str] = {}
         for path in files:
             try:
-                results.append(
-                    score_buildings(path, method=method, **{k: v for k, v in options.items() if v is not None})
-                )
+                result = score_buildings(path, method=method, **{k: v for k, v in options.items() if v is not None})
+                check_unique_ids(result.building_ids, str(path), origin)
+                results.append(result)
             except MpeilError as error:
                 failed += 1
                 errors.print(f"[red]error[/red] {type(error).__name__}: {error}", highlight=False)
