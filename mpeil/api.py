@@ -116,7 +116,7 @@ def score(
         from .outputs.operational import operational_impacts
 
         operational = operational_impacts(items, library, results.indicators, method.reference_study_period_years)
-    return Result(results, method, provenance, operational)
+    return Result(results, method, provenance, operational, library=library, scenarios=scenarios)
 
 
 def compare(

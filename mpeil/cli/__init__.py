@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from . import batch as _batch
+from . import elements as _elements
 from . import epd as _epd
 from . import epd_import as _epd_import
 from . import ifc as _ifc
@@ -12,6 +13,7 @@ from . import model as _model
 from . import passport as _passport
 from . import report as _report
 from . import score as _score
+from . import serve as _serve
 from . import stock as _stock
 
 app = typer.Typer(
@@ -22,6 +24,7 @@ app = typer.Typer(
 )
 _epd_import.register(_epd.app)
 app.add_typer(_epd.app, name="epd", help="Look at the EPD library and import your own.")
+app.add_typer(_elements.app, name="elements", help="The element catalogue: templates of build-ups.")
 _model.register(app)
 _score.register(app)
 _report.register(app)
@@ -29,6 +32,7 @@ _batch.register(app)
 _stock.register(app)
 _passport.register(app)
 _ifc.register(app)
+_serve.register(app)
 
 
 def main() -> None:  # pragma: no cover - entry point

@@ -171,8 +171,21 @@ def _combine(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _floats(frame: pd.DataFrame, column: str, default: float = np.nan) -> np.ndarray:
     if column not in frame:
         return np.full(len(frame), default, dtype=np.float64)
-    values = pd.to_numeric(frame[column], errors="coerce").astype("float64").to_numpy()
+    # a copy: under pandas 3 (copy-on-write) to_numpy() is a read-only view, and callers fill gaps in place
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64, copy=True)
     return np.where(np.isnan(values), default, values) if not np.isnan(default) else values
+
+
+def _canonical_waste(frame: pd.DataFrame, scenarios: ScenarioSet, file: str | None) -> pd.Series:
+    """The waste_category column with each name as the scenarios spell it (None stays None)."""
+    names = frame["waste_category"].astype("object")
+    canonical: dict[str, str] = {}
+    for name in names.dropna().unique():
+        try:
+            canonical[name] = scenarios.canonical_waste_category(str(name))
+        except MpeilError as error:
+            raise _fail(frame, int(np.argmax((names == name).to_numpy())), error, file) from None
+    return names.map(canonical).astype("object")
 
 
 def _fail(frame: pd.DataFrame, row: int, error: MpeilError, file: str | None) -> MpeilError:
@@ -337,10 +350,13 @@ def compile_frame(
     if bad.size:
         raise _fail(frame, bad[0], InputError("loss rate must be in [0, 1)", field="loss_rate"), file)
 
+    # ---- waste categories as the scenario files spell them (a user's case does not matter)
+    waste_names = _canonical_waste(frame, scenarios, file) if "waste_category" in frame else None
+
     # ---- default loss rates per waste category (scenarios/loss_rates.csv; "*" = no default)
-    if len(scenarios.loss_rates) and "waste_category" in frame:
+    if len(scenarios.loss_rates) and waste_names is not None:
         defaults = scenarios.loss_rates.drop(index="*", errors="ignore")
-        by_category = frame["waste_category"].map(defaults).to_numpy(dtype=np.float64)
+        by_category = waste_names.map(defaults).to_numpy(dtype=np.float64)
         loss_rate = np.where(np.isnan(loss_rate), by_category, loss_rate)
 
     # ---- transport
@@ -360,8 +376,8 @@ def compile_frame(
     sorted_on_site = np.full(n, np.nan, dtype=np.float64)
     waste_codes = np.full(n, -1, dtype=np.int64)
     waste_uniques: list[str] = []
-    if "waste_category" in frame:
-        codes, uniques = pd.factorize(frame["waste_category"].astype("object"), sort=False)
+    if waste_names is not None:
+        codes, uniques = pd.factorize(waste_names, sort=False)
         for code, name in enumerate(uniques):
             try:
                 shares = scenarios.eol_shares(str(name))

@@ -121,6 +121,15 @@ def _group_codes(columns: Sequence[np.ndarray]) -> np.ndarray:
 def _coalesced_tensor(
     library: EPDLibrary, indicators: Sequence[IndicatorSpec], choice: tuple, modules: tuple = OUTPUT_MODULES
 ) -> tuple[np.ndarray, np.ndarray]:
+    """[data set, module, indicator] values with fallback sources filled in, and where a fallback was used.
+
+    Memoised on the library (read-only arrays): a service scoring one building per request builds it once.
+    """
+    key = ("coalesced", tuple(indicators), choice, tuple(modules))
+    return library.memo(key, lambda: _coalesce(library, indicators, choice, modules))
+
+
+def _coalesce(library, indicators, choice, modules) -> tuple[np.ndarray, np.ndarray]:
     codes = tuple(dict.fromkeys(code for spec in indicators for code in spec.sources))
     raw = library.tensor(codes, modules, dict(choice) if choice else None)
     position = {code: j for j, code in enumerate(codes)}
@@ -133,6 +142,8 @@ def _coalesced_tensor(
             out[:, :, j] = np.where(fill, column, out[:, :, j])
             if rank > 0:
                 fallback[:, j] |= fill[:, 0]
+    out.setflags(write=False)
+    fallback.setflags(write=False)
     return out, fallback
 
 

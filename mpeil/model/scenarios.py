@@ -6,6 +6,8 @@ here is hard-coded: every number lives in the CSV files with its source.
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import functools
 import hashlib
 from dataclasses import dataclass
@@ -41,18 +43,31 @@ class ScenarioSet:
                 file=f"{self.folder}/circularity/materials.csv",
                 field="waste_category",
             )
+        if waste_category is not None and waste_category not in table.index:
+            # the user's spelling of a known category (case, spaces); an unknown one takes the "*" default
+            with contextlib.suppress(UnknownScenarioError):
+                waste_category = self.canonical_waste_category(waste_category)
         if waste_category in table.index:
             return table.loc[waste_category]
         return table.loc["*"]
 
+    def canonical_waste_category(self, name: str) -> str:
+        """The category as ``waste_categories.csv`` spells it: case and runs of spaces do not matter."""
+        if name in self.waste_categories.index:
+            return name
+        folded = {" ".join(str(k).casefold().split()): str(k) for k in self.waste_categories.index}
+        match = folded.get(" ".join(str(name).casefold().split()))
+        if match is not None:
+            return match
+        close = difflib.get_close_matches(str(name).casefold(), list(folded), n=2, cutoff=0.6)
+        hint = f"; did you mean {' or '.join(repr(folded[c]) for c in close)}?" if close else ""
+        raise UnknownScenarioError(
+            f"unknown waste category {name!r}{hint} known: {sorted(self.waste_categories.index)}",
+            field="waste_category",
+        )
+
     def eol_shares(self, waste_category: str) -> tuple[float, float, float, float]:
-        try:
-            row = self.waste_categories.loc[waste_category]
-        except KeyError:
-            raise UnknownScenarioError(
-                f"unknown waste category {waste_category!r}; known: {sorted(self.waste_categories.index)}",
-                field="waste_category",
-            ) from None
+        row = self.waste_categories.loc[self.canonical_waste_category(waste_category)]
         return tuple(float(row[r]) for r in EOL_ROUTES)  # type: ignore[return-value]
 
     def service_life(self, category: str) -> float:
@@ -84,7 +99,7 @@ class ScenarioSet:
     @functools.cached_property
     def _route_table(self) -> dict[tuple[str, str], pd.DataFrame]:
         # looked up once per (route, category) per profile build: group once
-        return {key: frame for key, frame in self.routes.groupby(["route", "waste_category"], sort=False)}
+        return {key: frame for key, frame in self.routes.groupby(["route", "waste_category"], sort=False)}  # noqa: C416
 
     def fingerprint(self) -> str:
         return self._fingerprint
