@@ -8,18 +8,19 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__
-from .compile import compile_buildings, compile_frame
 from .engine import run_engine
 from .errors import DuplicateBuildingError, InputError
 from .hashing import file_sha256
 from .methods import Method, load_method
 from .methods.scoring import check_method, engine_options
+from .methods.trust import assess_lines, scoring_library
 from .model import Building
 from .model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
 from .model.library import EPDLibrary, load_library
 from .model.scenarios import ScenarioSet, load_scenarios
 from .outputs import Result
 from .outputs.compare import Comparison, compare_results
+from .validation import Limits, check_scores, compile_checked
 
 __all__ = ["score", "compare", "engine_options", "passport_of"]
 
@@ -67,6 +68,7 @@ def score(
     library: EPDLibrary | None = None,
     scenarios: ScenarioSet | None = None,
     report_indicators: Iterable[str] = EN15804_A2_CORE_AND_ADDITIONAL,
+    limits: Limits | None = None,
     **options,
 ) -> Result:
     """Score one or many buildings.
@@ -81,24 +83,22 @@ def score(
         a TOML file, or a :class:`~mpeil.methods.Method`.
     library, scenarios:
         Default: every shipped EPD source and the shipped scenarios.
+    limits:
+        Plausibility limits (default ``data/batch_limits.csv``); a building beyond one raises a
+        located :class:`~mpeil.errors.InputError`.
     **options:
         Method options to override, e.g. ``replacement_rule="fractional"``, ``include_d=True``.
     """
     method = load_method(method)
     if options:
         method = method.with_options(**options)
-    library = library if library is not None else load_library()
+    library = scoring_library(library if library is not None else load_library(), method)
     scenarios = scenarios if scenarios is not None else load_scenarios()
     check_method(method, library)
     items, file = _buildings(buildings)
-    if isinstance(items, pd.DataFrame):
-        compiled = compile_frame(
-            items, library, scenarios, method.reference_study_period_years, method.default_transport, file
-        )
-    else:
-        compiled = compile_buildings(
-            items, library, scenarios, method.reference_study_period_years, method.default_transport, file
-        )
+    compiled = compile_checked(
+        items, library, scenarios, method.reference_study_period_years, method.default_transport, file, limits
+    )
     results = run_engine(compiled, library, scenarios, engine_options(method, report_indicators))
     provenance = {
         "engine_version": __version__,
@@ -107,6 +107,8 @@ def score(
         "library": library.name,
         "library_hash": library.fingerprint(),
         "options": {k: str(v) for k, v in options.items()},
+        "gap_policy": method.gap_policy,
+        "flagged_values": method.flagged_values,
     }
     if file:
         provenance["input_file"] = file
@@ -116,7 +118,11 @@ def score(
         from .outputs.operational import operational_impacts
 
         operational = operational_impacts(items, library, results.indicators, method.reference_study_period_years)
-    return Result(results, method, provenance, operational, library=library, scenarios=scenarios)
+    trust = assess_lines(compiled, results.replacements, library, method)
+    results.extra["trust"] = trust  # travels with the element results (a Result rebuilt from them keeps it)
+    result = Result(results, method, provenance, operational, library=library, scenarios=scenarios, trust=trust)
+    check_scores(result.scores, file)
+    return result
 
 
 def compare(

@@ -25,10 +25,28 @@ __all__ = [
     "DuplicateBuildingError",
     "UnknownBuildingError",
     "LOCATION_FIELDS",
+    "safe_text",
 ]
 
 #: The location attributes every MpeilError may carry, in the order they are printed.
 LOCATION_FIELDS = ("file", "building", "element", "layer", "field")
+
+
+#: longest location part an error carries (a 1 MB id is named by its start)
+MAX_LOCATION_LENGTH = 300
+
+
+def safe_text(value: Any) -> str:
+    """``value`` as text that every sink can take: valid UTF-8 (a lone surrogate or an undecodable
+    file-name byte becomes a backslash escape) and at most :data:`MAX_LOCATION_LENGTH` characters."""
+    text = str(value)
+    if len(text) > MAX_LOCATION_LENGTH:
+        text = text[: MAX_LOCATION_LENGTH - 1] + "…"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 class MpeilError(Exception):
@@ -53,18 +71,18 @@ class MpeilError(Exception):
         field: str | None = None,
     ) -> None:
         self.message = message
-        self.file = None if file is None else str(file)
-        self.building = building
-        self.element = element
-        self.layer = layer
-        self.field = field
+        self.file = None if file is None else safe_text(str(file))
+        self.building = None if building is None else safe_text(building)
+        self.element = None if element is None else safe_text(element)
+        self.layer = None if layer is None else safe_text(layer)
+        self.field = None if field is None else safe_text(field)
         super().__init__(message)
 
     def located(self, **where: Any) -> MpeilError:
         """Fill in location parts that are still unknown; returns ``self``."""
         for key, value in where.items():
             if key in LOCATION_FIELDS and getattr(self, key) is None and value is not None:
-                setattr(self, key, str(value))
+                setattr(self, key, safe_text(value))
         return self
 
     def location(self) -> dict[str, str | None]:

@@ -50,36 +50,123 @@ DECLARED_UNIT_ALIASES: dict[str, str] = {
 @functools.lru_cache(maxsize=1)
 def unit_registry() -> pint.UnitRegistry:
     """The shared registry: pint's defaults plus ``data/units.txt``."""
-    registry = pint.UnitRegistry(cache_folder=None)
+    registry: pint.UnitRegistry = pint.UnitRegistry(cache_folder=None)
     registry.load_definitions(str(data_dir() / "units.txt"))
     return registry
 
 
+#: Longest unit spelling read, most factors in one unit, largest power (``m**3`` is 3): the parser
+#: refuses anything beyond, so no unit string can make pint compute a huge power.
+MAX_UNIT_LENGTH = 64
+MAX_UNIT_FACTORS = 6
+MAX_UNIT_POWER = 4
+
+_SUPERSCRIPTS = {"²": "**2", "³": "**3", "⁻¹": "**-1"}
+_UNIT_TOKEN = re.compile(
+    r"\s*(?:(?P<name>[A-Za-zµμ°Ω_][A-Za-z0-9µμ°Ω_]*)|(?P<power>\*\*|\^)|(?P<op>[*/·])|(?P<number>[+-]?\d+))"
+)
+_GLUED_POWER = re.compile(r"^([A-Za-zµμ]+)([23])$")  # "m2", "m3": a digit glued to a unit is a power
+
+
+def _unit_tokens(text: str) -> list[tuple[str, str]]:
+    """(kind, text) tokens of a unit spelling; anything outside the allow-list is a UnitError."""
+    tokens, position = [], 0
+    while position < len(text):
+        match = _UNIT_TOKEN.match(text, position)
+        if not match or match.end() == position:
+            if text[position:].strip() == "":
+                break
+            raise UnitError(f"unit {text!r}: unexpected {text[position : position + 10]!r}")
+        kind = match.lastgroup or ""
+        tokens.append((kind, match.group(kind)))
+        position = match.end()
+    return tokens
+
+
+def _safe_unit_expression(text: str) -> str:
+    """The unit spelling as a pint expression of unit names, ``*``, ``/`` and small integer powers.
+
+    Grammar (whitespace between names multiplies, as in pint)::
+
+        unit   := factor ((("*" | "/" | "·") factor) | factor)*
+        factor := NAME [("**" | "^") INT] | "1"          (only as the first factor, for "1/m2")
+
+    ``|INT|`` is at most :data:`MAX_UNIT_POWER`; numbers appear nowhere else, so nothing is
+    evaluated but a product of at most :data:`MAX_UNIT_FACTORS` small powers of units.
+    """
+    for sign, power in _SUPERSCRIPTS.items():
+        text = text.replace(sign, power)
+    tokens = _unit_tokens(text)
+    parts: list[str] = []
+    factors, expect_factor = 0, True
+    i = 0
+    while i < len(tokens):
+        kind, value = tokens[i]
+        if kind == "op":
+            if expect_factor:
+                raise UnitError(f"unit {text!r}: {value!r} without a unit before it")
+            parts.append("/" if value == "/" else "*")
+            expect_factor = True
+            i += 1
+            continue
+        if kind == "number" and value == "1" and not parts:
+            parts.append("1")
+        elif kind == "name":
+            if not expect_factor:
+                parts.append("*")
+            glued = _GLUED_POWER.match(value)
+            parts.append(f"{glued.group(1)}**{glued.group(2)}" if glued else value)
+            if i + 1 < len(tokens) and tokens[i + 1][0] == "power":
+                if glued or i + 2 >= len(tokens) or tokens[i + 2][0] != "number":
+                    raise UnitError(f"unit {text!r}: a power must be a whole number after a unit name")
+                exponent = int(tokens[i + 2][1])
+                if abs(exponent) > MAX_UNIT_POWER:
+                    raise UnitError(f"unit {text!r}: power {exponent} is beyond ±{MAX_UNIT_POWER}")
+                parts.append(f"**{exponent}")
+                i += 2
+                if i + 1 < len(tokens) and tokens[i + 1][0] != "op":
+                    raise UnitError(f"unit {text!r}: a power must be followed by '*', '/' or the end")
+        else:
+            raise UnitError(f"unit {text!r}: unexpected {value!r} (numbers only as powers, e.g. m**3)")
+        factors += 1
+        if factors > MAX_UNIT_FACTORS:
+            raise UnitError(f"unit {text!r} has more than {MAX_UNIT_FACTORS} factors")
+        expect_factor = False
+        i += 1
+    if expect_factor:
+        raise UnitError(f"unit {text!r} is incomplete")
+    return "".join(parts)
+
+
 @functools.lru_cache(maxsize=4096)
 def parse_unit(text: str) -> pint.Unit:
-    """Parse a unit spelling (``"m2"``, ``"qm"``, ``"kg/m3"``, ``"pcs."``) into a pint unit.
+    """Parse a unit spelling (``"m2"``, ``"qm"``, ``"kg/m3"``, ``"pcs."``, ``"m2/m2"``) into a pint unit.
 
-    Raises :class:`~mpeil.errors.UnitError` for anything pint cannot read.
+    Only an allow-list grammar is read (unit names, ``*``, ``/``, powers up to
+    ±:data:`MAX_UNIT_POWER`, see :func:`_safe_unit_expression`): pint never evaluates an arbitrary
+    expression. ``"m2/m2"`` is the dimensionless unit. Raises :class:`~mpeil.errors.UnitError` for
+    anything else.
     """
     if not isinstance(text, str) or not text.strip():
         raise UnitError(f"empty or non-text unit {text!r}")
+    if len(text) > MAX_UNIT_LENGTH:
+        raise UnitError(f"unit of {len(text)} characters; a unit is at most {MAX_UNIT_LENGTH}")
     spelled = text.strip()
     key = spelled.lower()
-    if key in DECLARED_UNIT_ALIASES:
-        spelled = DECLARED_UNIT_ALIASES[key]
-    else:
-        # "m2/m2", "kg/m2": digits glued to a unit are powers in building practice
-        spelled = re.sub(r"(?<=[a-zA-Z])([23])\b", r"**\1", spelled)
+    spelled = DECLARED_UNIT_ALIASES.get(key, spelled)
+    expression = _safe_unit_expression(spelled)
+    if expression == "1":
+        raise UnitError(f"{text!r} is a number, not a unit")
     registry = unit_registry()
     try:
-        quantity = registry.parse_expression(spelled)
+        quantity = registry.parse_expression(expression)
     except Exception as exc:  # pint raises several unrelated types here
         raise UnitError(f"unknown unit {text!r}") from exc
     if not isinstance(quantity, registry.Quantity):
-        raise UnitError(f"{text!r} is a number, not a unit")
+        return registry.dimensionless  # "m2/m2": the units cancel
     if not math.isclose(float(quantity.magnitude), 1.0):
         raise UnitError(f"unit {text!r} carries a factor {quantity.magnitude}; give the amount instead")
-    return quantity.units
+    return quantity.units  # type: ignore[return-value]
 
 
 def canonical_unit(text: str) -> str:

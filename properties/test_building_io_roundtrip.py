@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mpeil.model import Building, ElementType, UseType
+from mpeil.model.validators import SCENARIO_MODULES
 from mpeil.readers import read_buildings, write_building
 
 # printable text without control characters (XLSX cannot hold them), never blank
@@ -27,6 +28,9 @@ text = (
     .filter(lambda s: "\r" not in s)
 )
 optional_text = st.none() | text
+# identifiers (ids, references, units, keys) hold no control character (mpeil.model.validators)
+ident = text.filter(lambda s: "\n" not in s)
+optional_ident = st.none() | ident
 shares = st.floats(0, 1)
 non_negative = st.floats(0, 1e9, allow_subnormal=True)
 positive = st.floats(1e-9, 1e9)
@@ -45,25 +49,24 @@ end_of_life = st.none() | st.builds(
 )
 
 layer = st.fixed_dictionaries(
-    {"product": text, "amount": non_negative, "unit": text},
+    {"product": ident, "amount": non_negative, "unit": ident},
     optional={
-        "layer": optional_text,
+        "layer": optional_ident,
         "name": optional_text,
         "service_life_years": st.none() | positive,
-        "service_life_category": optional_text,
-        "transport": optional_text,
+        "service_life_category": optional_ident,
+        "transport": optional_ident,
         "transport_distance_km": st.none() | non_negative,
         "loss_rate": st.none() | st.floats(0, 0.99),
-        "waste_category": optional_text,
+        "waste_category": optional_ident,
         "end_of_life": end_of_life,
-        "scenario": st.none()
-        | st.dictionaries(scenario_word.filter(lambda s: "=" not in s), scenario_word, max_size=3),
+        "scenario": st.none() | st.dictionaries(st.sampled_from(sorted(SCENARIO_MODULES)), scenario_word, max_size=3),
         "reused_input": shares,
         "recycled_content": shares,
         "existing": st.booleans(),
         "remaining_service_life_years": st.none() | non_negative,
-        "component_id": optional_text,
-        "source_component_id": optional_text,
+        "component_id": optional_ident,
+        "source_component_id": optional_ident,
         "use_cycles": st.integers(1, 9),
     },
 ).filter(lambda line: line.get("reused_input", 0) + line.get("recycled_content", 0) <= 1)
@@ -116,7 +119,7 @@ building = st.builds(
     st.sampled_from(["new", "renovation"]),
     st.lists(
         st.fixed_dictionaries(
-            {"product": text, "amount_per_year": non_negative, "unit": text, "module": st.sampled_from(["B6", "B7"])}
+            {"product": ident, "amount_per_year": non_negative, "unit": ident, "module": st.sampled_from(["B6", "B7"])}
         ),
         max_size=2,
     ),

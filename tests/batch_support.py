@@ -178,7 +178,7 @@ def write_broken_corpus(folder: Path) -> dict[str, tuple[str, str | None]]:
     expect("json-utf16.json", "ParseError", None).write_bytes(json.dumps(building_dict()).encode("utf-16"))
     expect("json-empty-list.json", "ParseError", None).write_text("[]", encoding="utf-8")
     expect("json-number.json", "ParseError", None).write_text("42", encoding="utf-8")
-    expect("json-nested.json", "ParseError", None).write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    expect("json-nested.json", "ParseError", "json_depth").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
     duplicate = json.dumps(building_dict())[:-1] + ', "id": "again"}'
     expect("json-duplicate-key.json", "ParseError", "id").write_text(duplicate, encoding="utf-8")
     huge = building_dict()

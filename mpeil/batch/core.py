@@ -35,12 +35,14 @@ from ..engine import ElementResults, EngineOptions, IndicatorSpec, run_engine
 from ..errors import DuplicateBuildingError, MpeilError
 from ..methods import Method, load_method
 from ..methods.scoring import check_method, indicator_specs, score_buildings
+from ..methods.trust import assess_lines, scoring_library
 from ..model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
 from ..model.library import EPDLibrary, load_library
 from ..model.scenarios import ScenarioSet, load_scenarios
 from ..outputs import Result
+from ..sanitize import unicode_text
+from ..validation import Limits, check_plausibility, check_references, load_limits
 from .inputs import ReadInput
-from .limits import Limits, check_plausibility, load_limits
 
 __all__ = [
     "ScoringOptions",
@@ -111,9 +113,7 @@ class ScoringOptions:
                 EN15804_A2_CORE_AND_ADDITIONAL if data.get("report_indicators") is None else data["report_indicators"]
             ),
             as_of=data.get("as_of") or _today(),
-            limits=load_limits()
-            if limits is None
-            else Limits(**{k: tuple(v) if isinstance(v, list) else v for k, v in limits.items()}),
+            limits=Limits.from_dict(limits),
         )
 
 
@@ -231,6 +231,9 @@ def build_context(
         if gwp.name == method.name and gwp.fingerprint == method.fingerprint:
             gwp = method
     library = library if library is not None else load_library(options.library_sources)
+    # the main method's gap policy decides the library of every run (the GWP method's GWP-total is
+    # declared by every EN 15804+A2 data set, so it has nothing to estimate)
+    library = scoring_library(library, method)
     scenarios = scenarios if scenarios is not None else load_scenarios()
     for checked in (method, gwp):
         if checked is not None:
@@ -298,20 +301,20 @@ def error_row(error: BaseException, file: str, sha256: str | None, chunk: int) -
     where = error.location() if isinstance(error, MpeilError) else {}
     message = error.message if isinstance(error, MpeilError) else str(error)
     return {
-        "file": file,
+        "file": unicode_text(file),
         "building": _str_or_none(where.get("building")),
         "element": _str_or_none(where.get("element")),
         "layer": _str_or_none(where.get("layer")),
         "field": _str_or_none(where.get("field")),
         "error_type": type(error).__name__,
-        "message": message,
+        "message": unicode_text(message)[:10_000],
         "input_sha256": sha256,
         "chunk": chunk,
     }
 
 
 def _str_or_none(value) -> str | None:
-    return None if value is None else str(value)
+    return None if value is None else unicode_text(value)
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -357,8 +360,9 @@ def compile_input(read: ReadInput, context: ScoringContext) -> pd.DataFrame:
     """
     frame = flatten(read.buildings)
     for study_period, transport in _compile_keys(context):
+        check_references(frame, context.scenarios, read.label)
         compiled = compile_frame(frame, context.library, context.scenarios, study_period, transport, read.label)
-        check_plausibility(frame, compiled, context.options.limits, read.label)
+        check_plausibility(frame, compiled, context.options.limits, read.label, context.library)
     return frame
 
 
@@ -397,8 +401,9 @@ def _compile_chunk(flat: _Flat, context: ScoringContext) -> dict:
     """Compile and check the whole chunk: (study period, transport) → CompiledBuildings."""
     compiled_for = {}
     for study_period, transport in _compile_keys(context):
+        check_references(flat.frame, context.scenarios, None)
         compiled = compile_frame(flat.frame, context.library, context.scenarios, study_period, transport, None)
-        check_plausibility(flat.frame, compiled, context.options.limits, None)
+        check_plausibility(flat.frame, compiled, context.options.limits, None, context.library)
         compiled_for[(study_period, transport)] = compiled
     return compiled_for
 
@@ -544,7 +549,8 @@ def _score_together(flat: _Flat, compiled_for: dict, context: ScoringContext, ch
     scores: dict[str, pd.DataFrame] = {}
     for run, run_compiled, run_elements in per_run:
         for role, method in run.methods.items():
-            frame_scores = score_buildings(run_elements, method).set_index("building_id")
+            trust = assess_lines(run_compiled, run_elements.replacements, context.library, method)
+            frame_scores = score_buildings(run_elements, method, trust=trust).set_index("building_id")
             scores[role] = frame_scores.loc[keys]
     report = _slice_indicators(elements, len(context.report_codes))
     result = Result(report, context.method)
@@ -578,7 +584,7 @@ def _tidy(result: Result, owners: list[_Owner]) -> pa.Table:
             "element_type": labels(element_index, compiled.element_types),
             "module": labels(module_index, result.modules),
             "indicator": labels(indicator_index, result.indicators),
-            "value": pa.array(elements.values.reshape(-1), type=pa.float64(), from_pandas=True),  # NaN → null
+            "value": pa.array(result.element_values.reshape(-1), type=pa.float64(), from_pandas=True),  # NaN → null
             "unit": labels(indicator_index, [units[code] for code in result.indicators]),
             "missing_lines": pa.array(elements.missing.reshape(-1).astype(np.int32), type=pa.int32()),
         }
@@ -589,6 +595,11 @@ def _warnings(row: pd.Series, gwp_row: pd.Series | None, expired_lines: int, def
     out = []
     if row["weight_covered"] < 1.0:
         out.append(f"the score covers {row['weight_covered']:.1%} of the method's weighting")
+    if row["weight_estimated"] > 0:
+        out.append(
+            f"{row['weight_estimated']:.1%} of the weighting from peer estimates: {', '.join(row['indicators_estimated'])}"
+        )
+    out.extend(f"flagged value: {flag}" for flag in row["flags"])
     if row["indicators_missing"]:
         out.append("no data for " + ", ".join(row["indicators_missing"]))
     if row["indicators_partial"]:
@@ -661,8 +672,15 @@ def _summary(
             "method": context.method.name,
             "score": float(row["score"]),
             "score_unit": row["score_unit"],
+            "label": row.get("label"),
             "weight_covered": float(row["weight_covered"]),
+            "weight_declared": float(row["weight_declared"]),
+            "weight_estimated": float(row["weight_estimated"]),
+            "weight_missing": float(row["weight_missing"]),
             "complete": bool(row["complete"]),
+            "quality_grade": str(row["quality_grade"]),
+            "flags": list(row["flags"]),
+            "indicators_estimated": sorted(row["indicators_estimated"]),
             "gwp_method": None if gwp_row is None else context.gwp_method.name,
             "gwp_per_m2_yr": math.nan if gwp_row is None else float(gwp_row["score"]),
             "gwp_unit": None if gwp_row is None else gwp_row["score_unit"],
@@ -697,6 +715,9 @@ def _summary(
         numbers = {
             "score": _number(row["score"]),
             "weight_covered": _number(row["weight_covered"]),
+            "weight_declared": _number(row["weight_declared"]),
+            "weight_estimated": _number(row["weight_estimated"]),
+            "weight_missing": _number(row["weight_missing"]),
             **{column: _number(row[column]) for column in row.index if column.endswith(" per area")},
         }
         if gwp_row is not None:

@@ -26,8 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError, MpeilError, ParseError
+from ..limits import Limits
 from ..model import Building
-from .limits import Limits
+from ..readers.guards import check_zip_container
+from ..sanitize import unicode_text
 
 __all__ = ["BUILDING_SUFFIXES", "InputItem", "ReadInput", "UsageError", "discover", "read_item", "item_label"]
 
@@ -61,8 +63,12 @@ class InputItem:
 
 
 def item_label(path: str, member: str | None) -> str:
-    """The ``file`` column of every table: the path, or ``archive.zip!/member/path.json``."""
-    return path if member is None else f"{path}{MEMBER_SEPARATOR}{member}"
+    """The ``file`` column of every table: the path, or ``archive.zip!/member/path.json``.
+
+    Valid UTF-8 whatever the file name: a byte that does not decode (``os`` gives it as a lone
+    surrogate) is written as a backslash escape, so every table and receipt can hold the label.
+    """
+    return unicode_text(path if member is None else f"{path}{MEMBER_SEPARATOR}{member}")
 
 
 @dataclass(frozen=True)
@@ -119,14 +125,31 @@ def discover(inputs: Sequence[str | os.PathLike], limits: Limits) -> list[InputI
             if candidate.is_dir():
                 root = candidate
                 for path in sorted(p for p in root.rglob("*") if p.is_file() and not _hidden(p, root)):
-                    if path.suffix.lower() in BUILDING_SUFFIXES + ARCHIVE_SUFFIXES:
-                        for item in _items_of_file(path, limits):
-                            add(item)
-            elif candidate.is_file():
-                if explicit or candidate.suffix.lower() in BUILDING_SUFFIXES + ARCHIVE_SUFFIXES:
-                    for item in _items_of_file(candidate, limits):
+                    if path.suffix.lower() not in BUILDING_SUFFIXES + ARCHIVE_SUFFIXES:
+                        continue
+                    if _outside(path, root):
+                        add(InputItem(os.path.abspath(path), problem=_OUTSIDE_PROBLEM))
+                        continue
+                    for item in _items_of_file(path, limits):
                         add(item)
+            elif candidate.is_file() and (explicit or candidate.suffix.lower() in BUILDING_SUFFIXES + ARCHIVE_SUFFIXES):
+                for item in _items_of_file(candidate, limits):
+                    add(item)
     return items
+
+
+_OUTSIDE_PROBLEM = (
+    "InputError",
+    "a symbolic link that leads outside the input folder; not followed",
+    "symlink",
+)
+
+
+def _outside(path: Path, root: Path) -> bool:
+    """Whether ``path`` (found under ``root``) resolves, through symbolic links, outside ``root``."""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    return os.path.commonpath([real_root, real]) != real_root
 
 
 def _items_of_file(path: Path, limits: Limits) -> Iterable[InputItem]:
@@ -189,9 +212,17 @@ def _items_of_archive(path: str, limits: Limits) -> Iterable[InputItem]:
             ),
         )
         return
+    counts: dict[str, int] = {}
+    for info in infos:
+        counts[info.filename] = counts.get(info.filename, 0) + 1
     for info in sorted(infos, key=lambda i: i.filename):
         name = info.filename
-        if info.is_dir():
+        if info.is_dir() or counts[name] == 0:
+            continue
+        if counts[name] > 1:
+            duplicate = f"the archive holds {counts[name]} members named {name!r}; none is read (which one is meant?)"
+            counts[name] = 0  # one error row for the name
+            yield InputItem(path, name, problem=("InputError", duplicate, "member_path"))
             continue
         base = posixpath.basename(name.replace("\\", "/"))
         if name.startswith("__MACOSX/") or base.startswith("."):
@@ -287,30 +318,7 @@ def _read_member_bytes(archive: zipfile.ZipFile, member: str, limits: Limits) ->
     return out.getvalue()
 
 
-def _check_xlsx_container(data: bytes, limits: Limits) -> None:
-    """An XLSX file is a zip archive: refuse one that would blow up when openpyxl unpacks it."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as book:
-            infos = book.infolist()
-    except (zipfile.BadZipFile, ValueError, EOFError):
-        return  # not a zip: the reader reports a malformed XLSX
-    total = sum(info.file_size for info in infos)
-    if total > limits.file_size:
-        raise InputError(
-            f"the XLSX workbook unpacks to {total:,} bytes, above the file-size limit of {limits.file_size:,}",
-            field="file_size",
-        )
-    for info in infos:
-        ratio = info.file_size / max(info.compress_size, 1)
-        if ratio > limits.zip_compression_ratio:
-            raise InputError(
-                f"part {info.filename!r} of the XLSX workbook compresses {ratio:,.0f} times, above the "
-                f"limit of {limits.zip_compression_ratio:g} (zip bomb?)",
-                field="zip_compression_ratio",
-            )
-
-
-def _parse(data: bytes, suffix: str, scratch: str) -> list[Building]:
+def _parse(data: bytes, suffix: str, scratch: str, limits: Limits | None = None) -> list[Building]:
     from ..readers import read_buildings
 
     if not data.strip():
@@ -319,7 +327,7 @@ def _parse(data: bytes, suffix: str, scratch: str) -> list[Building]:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        return read_buildings(path)
+        return read_buildings(path, limits)
     finally:
         os.unlink(path)
 
@@ -355,10 +363,10 @@ def read_item(item: InputItem, limits: Limits, archives: dict | None = None, scr
                     archive.close()
         sha256 = hashlib.sha256(data).hexdigest()
         if item.suffix in (".xlsx", ".xlsm"):
-            _check_xlsx_container(data, limits)
+            check_zip_container(data, limits)
         with tempfile.TemporaryDirectory(prefix="mpeil-batch-") if scratch is None else nullcontext(scratch) as folder:
-            buildings = _parse(data, item.suffix, folder)
-        return ReadInput(label, sha256, buildings, item.path, item.member)
+            buildings = _parse(data, item.suffix, folder, limits)
+        return ReadInput(label, sha256, buildings, unicode_text(item.path), item.member)
     except MpeilError as error:
         error.file = label  # the reader saw a scratch copy; the user knows the label
         error.input_sha256 = sha256  # of the bytes read, when they were read

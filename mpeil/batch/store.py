@@ -37,6 +37,8 @@ from .schemas import ERRORS_SCHEMA, RESULTS_SCHEMA, SUMMARY_SCHEMA, to_table
 __all__ = ["OutputDir", "atomic_write_bytes", "file_sha256"]
 
 _PART = "part-{:06d}.parquet"
+#: the lock file of :mod:`mpeil.batch.lock` (not part of a batch's outputs)
+LOCK_NAME = ".mpeil-batch.lock"
 _JOURNAL_ENTRY = "chunk-{:06d}.json"
 
 
@@ -118,6 +120,8 @@ class OutputDir:
             return True
         ours = {self.results.name, self.receipts.name, self.parts.name, self.journal.name}
         for path in self.root.iterdir():
+            if path.name == LOCK_NAME:
+                continue
             if path.name not in ours or any(p.is_file() for p in path.rglob("*")):
                 return False
         return True

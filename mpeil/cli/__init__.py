@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from . import batch as _batch
+from . import dataset as _dataset
 from . import elements as _elements
 from . import epd as _epd
 from . import epd_import as _epd_import
@@ -15,6 +16,7 @@ from . import report as _report
 from . import score as _score
 from . import serve as _serve
 from . import stock as _stock
+from . import uncertainty as _uncertainty
 
 app = typer.Typer(
     name="mpeil",
@@ -31,6 +33,8 @@ _report.register(app)
 _batch.register(app)
 _stock.register(app)
 _passport.register(app)
+_dataset.register(app)
+_uncertainty.register(app)
 _ifc.register(app)
 _serve.register(app)
 

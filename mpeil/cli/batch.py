@@ -147,6 +147,7 @@ def register(app: typer.Typer) -> None:
 
         from ..batch.inputs import UsageError
         from ..batch.runner import run_batch
+        from ..sanitize import terminal_text
 
         console = Console(stderr=True)
         method_options = {}
@@ -163,7 +164,7 @@ def register(app: typer.Typer) -> None:
         from ..model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
 
         if indicators == "all":
-            report = EN15804_A2_CORE_AND_ADDITIONAL
+            report: tuple[str, ...] = EN15804_A2_CORE_AND_ADDITIONAL
         elif indicators == "method":
             report = ()
         else:
@@ -197,7 +198,11 @@ def register(app: typer.Typer) -> None:
                 progress=sys.stderr.isatty() if progress is None else progress,
             )
         except UsageError as error:
-            console.print(f"[red]usage error[/red]: {error}", highlight=False)
+            from ..sanitize import terminal_text
+
+            console.print(
+                f"[red]usage error[/red]: {terminal_text(error, limit=2000)}", highlight=False, soft_wrap=True
+            )
             raise typer.Exit(code=2) from None
         except KeyboardInterrupt:
             console.print(
@@ -208,7 +213,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(code=130) from None
         except Exception as exc:
             console.print(
-                f"[red]the batch stopped[/red]: {type(exc).__name__}: {exc}\n"
+                f"[red]the batch stopped[/red]: {type(exc).__name__}: {terminal_text(exc, limit=2000)}\n"
                 f"finished chunks are kept in {out}; fix the cause and run the same command with "
                 "--resume",
                 highlight=False,
@@ -222,35 +227,44 @@ def register(app: typer.Typer) -> None:
         receipts: Annotated[
             list[Path],
             typer.Argument(
-                help="Score receipts (DIR/receipts/*.json), or batch output directories (every receipt in them)"
+                help="Score receipts (DIR/receipts/*.json), or batch output directories (their tables and every receipt)"
             ),
         ],
+        jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes re-scoring receipts")] = 1,
     ) -> None:
         """Re-score the input named in each receipt and confirm bit-identical numbers.
 
-        Exit code 0: all verified; 1: some did not verify; 2: usage error.
+        For a batch output directory, also check summary.parquet, errors.parquet and results/
+        against the manifest's hashes and the receipts. Exit code 0: all verified; 1: some did
+        not; 2: usage error.
         """
         from rich.console import Console
 
-        from ..batch.receipts import verify_receipt
+        from ..batch.outputs_check import check_outputs
+        from ..sanitize import terminal_text
 
         console = Console(stderr=True)
         paths: list[Path] = []
+        failed = 0
         for path in receipts:
             if path.is_dir():
                 folder = path / "receipts" if (path / "receipts").is_dir() else path
                 paths.extend(sorted(folder.glob("*.json")))
+                if (path / "manifest.json").is_file():
+                    problems = check_outputs(path)
+                    failed += bool(problems)
+                    typer.echo(f"{'FAILED' if problems else 'OK':8s} {path} (tables against the manifest and receipts)")
+                    for problem in problems:
+                        typer.echo(f"         - {problem}")
             elif path.is_file():
                 paths.append(path)
             else:
-                console.print(f"[red]usage error[/red]: no such receipt {str(path)!r}", highlight=False)
+                console.print(f"[red]usage error[/red]: no such receipt {terminal_text(str(path))!r}", highlight=False)
                 raise typer.Exit(code=2)
         if not paths:
             console.print("[red]usage error[/red]: no receipts found", highlight=False)
             raise typer.Exit(code=2)
-        failed = 0
-        for path in paths:
-            check = verify_receipt(path)
+        for path, check in zip(paths, _verifications(paths, jobs), strict=True):
             if check.ok:
                 typer.echo(
                     f"OK       {path} (building {check.building!r}, {check.numbers_compared} numbers bit-identical)"
@@ -261,3 +275,20 @@ def register(app: typer.Typer) -> None:
                 for problem in check.problems:
                     typer.echo(f"         - {problem}")
         raise typer.Exit(code=1 if failed else 0)
+
+
+def _verifications(paths: list[Path], jobs: int):
+    """``verify_receipt`` of each path, in order; on ``jobs`` processes when more than one."""
+    from ..batch.receipts import verify_receipt
+
+    if jobs == 1 or len(paths) < 2:
+        yield from map(verify_receipt, paths)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from ..batch.budget import die_with_parent
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=die_with_parent) as pool:
+        yield from pool.map(verify_receipt, paths, chunksize=max(1, len(paths) // (4 * jobs)))

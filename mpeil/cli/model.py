@@ -20,9 +20,9 @@ def schema_text() -> str:
 
 
 def _fail(error: Exception) -> typer.Exit:
-    from rich.console import Console
+    from .output import print_error
 
-    Console(stderr=True).print(f"[red]error[/red] {type(error).__name__}: {error}", highlight=False, markup=True)
+    print_error(error)
     return typer.Exit(code=1)
 
 

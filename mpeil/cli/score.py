@@ -9,6 +9,13 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import MpeilError
+from ..sanitize import csv_cell, terminal_text
+from .output import print_error
+
+
+def _number(value: float) -> str:
+    """4 significant digits; a missing value prints as "n/a", never 0."""
+    return "n/a" if value != value else f"{value:.4g}"
 
 
 def check_unique_ids(building_ids: list[str], file: str, origin: dict[str, str]) -> None:
@@ -38,13 +45,17 @@ def _print_table(results, console) -> None:
     table.add_column(f"score [{scores['score_unit'].iloc[0]}]", justify="right")
     for name in stage.columns:
         table.add_column(name.replace(" (", "\n("), justify="right")
-    table.add_column("weight\ncovered", justify="right")
+    table.add_column("weight\ndeclared", justify="right")
+    table.add_column("weight\nestimated", justify="right")
+    table.add_column("grade", justify="center")
     for building, row in scores.iterrows():
         table.add_row(
-            str(building),
-            f"{row['score']:.4g}",
-            *[f"{v:.4g}" for v in stage.loc[building]],
-            f"{row['weight_covered']:.1%}",
+            terminal_text(building),
+            _number(row["score"]),
+            *[_number(v) for v in stage.loc[building]],
+            f"{row['weight_declared']:.1%}",
+            f"{row['weight_estimated']:.1%}",
+            str(row["quality_grade"]),
         )
     console.print(table)
     console.print(
@@ -52,7 +63,9 @@ def _print_table(results, console) -> None:
         f"{'counted' if result.method.include_d else 'not counted'} in the score.[/dim]"
     )
     for building, row in scores.iterrows():
-        notes = []
+        notes = [f"flagged: {flag}" for flag in row["flags"]]
+        if row["indicators_estimated"]:
+            notes.append(f"estimated from peers: {', '.join(row['indicators_estimated'])}")
         if row["indicators_missing"]:
             notes.append(f"no data set declares {', '.join(row['indicators_missing'])}")
         if row["module_gaps"]:
@@ -63,7 +76,17 @@ def _print_table(results, console) -> None:
         if row["uncovered"]:
             notes.append(f"not in any open data: {', '.join(row['uncovered'])}")
         if notes:
-            console.print(f"[yellow]{building}[/yellow]: " + "; ".join(notes), highlight=False)
+            console.print(
+                f"[yellow]{terminal_text(building)}[/yellow]: " + terminal_text("; ".join(notes)), highlight=False
+            )
+
+
+def _csv_safe(frame):
+    """Text cells a spreadsheet shows as text (an id ``=cmd|…`` is never a formula)."""
+    frame = frame.copy()
+    for column in frame.columns:
+        frame[column] = frame[column].map(csv_cell)
+    return frame
 
 
 def _print_elements(result, console) -> None:
@@ -74,7 +97,7 @@ def _print_elements(result, console) -> None:
     elements = result.by_element()
     for building, rows in elements.groupby("building", sort=False):
         total = rows["score"].sum()
-        table = Table(title=f"{building}: elements ({unit})", title_justify="left")
+        table = Table(title=f"{terminal_text(building)}: elements ({unit})", title_justify="left")
         table.add_column("element", overflow="fold")
         table.add_column("type", no_wrap=True)
         table.add_column("quantity", justify="right", no_wrap=True)
@@ -84,10 +107,10 @@ def _print_elements(result, console) -> None:
         for row in rows.sort_values("score", ascending=False, key=lambda v: v.abs()).itertuples(index=False):
             share = row.score / total if total else float("nan")
             table.add_row(
-                str(row.element),
-                str(row.element_type),
+                terminal_text(row.element),
+                terminal_text(row.element_type),
                 f"{row.quantity:g} {row.unit}",
-                str(row.name or ""),
+                terminal_text(row.name or ""),
                 f"{row.score:.4g}",
                 f"{share:.1%}",
             )
@@ -106,7 +129,7 @@ def _write_frame(frame, output_format: str) -> None:
     if output_format == "json":
         sys.stdout.write(frame.to_json(orient="records", indent=2, force_ascii=False) + "\n")
     else:
-        sys.stdout.write(frame.to_csv(index=False))
+        sys.stdout.write(_csv_safe(frame).to_csv(index=False))
 
 
 def register(app: typer.Typer) -> None:
@@ -139,7 +162,10 @@ def register(app: typer.Typer) -> None:
                 results.append(result)
             except MpeilError as error:
                 failed += 1
-                errors.print(f"[red]error[/red] {type(error).__name__}: {error}", highlight=False)
+                print_error(error.located(file=str(path)), errors)
+            except Exception as error:  # a bug, not an input: still one line, and the next file
+                failed += 1
+                print_error(error, errors, prefix=f"internal error on {path}:")
         if output_format not in ("table", "json", "csv"):
             raise typer.BadParameter("format must be table, json or csv")
         if results and output_format == "table":

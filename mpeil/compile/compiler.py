@@ -69,6 +69,9 @@ class CompiledBuildings:
     scenario_choices: tuple[tuple[tuple[str, str], ...], ...] = ((),)
     component_ids: np.ndarray | None = None
     source_component_ids: np.ndarray | None = None
+    #: index into ``service_life_categories`` per line, -1 = none given (uncertainty of service lives)
+    service_life_category: np.ndarray | None = None
+    service_life_categories: tuple[str, ...] = ()
 
     @property
     def n_buildings(self) -> int:
@@ -124,8 +127,9 @@ def physical_unit(amount_unit: str, element_unit: str) -> tuple[str, float]:
         total = (amount * element).to("m**3")
     elif "/" in amount_unit:
         total = amount * element
-        numerator = registry.parse_expression(amount_unit.split("/", 1)[0].strip() or "1")
-        if total.dimensionality != getattr(numerator, "dimensionality", None):
+        numerator_text = amount_unit.split("/", 1)[0].strip()
+        numerator = registry.Quantity(1.0, parse_unit(numerator_text) if numerator_text else "")
+        if total.dimensionality != numerator.dimensionality:
             raise UnitError(f"unit {amount_unit!r} is not per {element_unit} (the element's unit)", field="unit")
         total = total.to_reduced_units()
     else:
@@ -320,12 +324,17 @@ def compile_frame(
                 error.message += f" (line unit {unit!r} on a {el_unit} element)"
             raise _fail(frame, int(np.argmax(conv_codes == code)), error, file) from None
         mass_of[code] = library.mass_per_unit(int(d))
-    quantity = amount * ratio * element_quantity[element_codes] * factor_of[conv_codes]
-    mass_kg = quantity * mass_of[conv_codes]
+    with np.errstate(over="ignore"):  # an overflow is refused by mpeil.validation, naming the line
+        quantity = amount * ratio * element_quantity[element_codes] * factor_of[conv_codes]
+        mass_kg = quantity * mass_of[conv_codes]
 
     # ---- service life
     line_rsp = rsp[building_codes]
     service_life = _floats(frame, "service_life_years")
+    if "service_life_category" in frame:
+        life_category_codes, life_categories = _factorize(frame["service_life_category"])
+    else:
+        life_category_codes, life_categories = np.full(n, -1, dtype=np.int64), np.array([], dtype=object)
     if "service_life_category" in frame:
         categories = frame["service_life_category"]
         need = np.isnan(service_life) & categories.notna().to_numpy()
@@ -471,6 +480,8 @@ def compile_frame(
         line_number=frame["line"].to_numpy(dtype=np.int64),
         transport_scenarios=tuple(str(t) for t in transport_uniques),
         waste_categories=tuple(waste_uniques),
+        service_life_category=np.asarray(life_category_codes, dtype=np.int64),
+        service_life_categories=tuple(str(c) for c in life_categories),
         scenario_choices=tuple(all_choices),
         component_ids=_text(frame["component_id"]) if "component_id" in frame else None,
         source_component_ids=_text(frame["source_component_id"]) if "source_component_id" in frame else None,

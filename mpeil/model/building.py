@@ -17,10 +17,25 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from enum import Enum
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
+
+from .validators import (
+    MAX_ELEMENTS,
+    MAX_LINES_PER_ELEMENT,
+    Cycles,
+    Identifier,
+    LossRate,
+    Metadata,
+    NonNegativeFloat,
+    PositiveFloat,
+    ScenarioChoice,
+    Share,
+    Text,
+    Year,
+)
 
 __all__ = [
     "UseType",
@@ -36,10 +51,6 @@ __all__ = [
 
 #: How far the ratios of one layer may be from summing to 1 (TOTEM data carry 1e-3 rounding).
 RATIO_TOLERANCE = 1e-3
-
-PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 
 
 class UseType(str, Enum):
@@ -115,27 +126,27 @@ class EndOfLifeShares(_Strict):
 class Layer(_Strict):
     """One material line of an element: a component in a layer (and composition) of it."""
 
-    product: str = Field(description="Data set reference in the EPD library, e.g. 'obd2024:<uuid>'")
+    product: Identifier = Field(description="Data set reference in the EPD library, e.g. 'obd2024:<uuid>'")
     amount: NonNegativeFloat = Field(description="Amount per element unit, in `unit`")
-    unit: str = Field(
+    unit: Identifier = Field(
         description="Unit of `amount`: 'm'/'mm' (thickness on m² elements), 'kg', 'm2', 'm3', 'piece', 'kg/m2', …"
     )
-    layer: str | None = Field(None, description="Layer label, outside → inside, e.g. 'C1'")
-    composition: str = Field("a", description="Side-by-side part of the layer (TOTEM: a, b, c, d)")
+    layer: Identifier | None = Field(None, description="Layer label, outside → inside, e.g. 'C1'")
+    composition: Identifier = Field("a", description="Side-by-side part of the layer (TOTEM: a, b, c, d)")
     ratio: Share = Field(1.0, description="Area share of this composition within its layer")
-    name: str | None = Field(None, description="Free text naming the material line, e.g. 'facing brick'")
+    name: Text | None = Field(None, description="Free text naming the material line, e.g. 'facing brick'")
     service_life_years: PositiveFloat | None = Field(
         None, description="Service life; None takes the default of `service_life_category`, else the study period"
     )
-    service_life_category: str | None = Field(None, description="Key of scenarios/service_lives.csv")
-    transport: str | None = Field(None, description="Transport scenario id (scenarios/transport.csv)")
+    service_life_category: Identifier | None = Field(None, description="Key of scenarios/service_lives.csv")
+    transport: Identifier | None = Field(None, description="Transport scenario id (scenarios/transport.csv)")
     transport_distance_km: NonNegativeFloat | None = Field(None, description="Overrides the scenario's A4 distance")
-    loss_rate: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] | None = Field(
+    loss_rate: LossRate | None = Field(
         None, description="Construction loss rate for A5 (share, see the method's loss basis)"
     )
-    waste_category: str | None = Field(None, description="TOTEM waste category (scenarios/end_of_life)")
+    waste_category: Identifier | None = Field(None, description="TOTEM waste category (scenarios/end_of_life)")
     end_of_life: EndOfLifeShares | None = Field(None, description="Overrides the waste category's shares")
-    scenario: dict[str, str] | None = Field(None, description="Chosen EPD scenario per module, e.g. {'D': 'stofflich'}")
+    scenario: ScenarioChoice = Field(None, description="Chosen EPD scenario per module, e.g. {'D': 'stofflich'}")
     # circularity (issue 4): carried by the model now so files written today stay valid
     reused_input: Share = Field(0.0, description="Share of the amount that is a reused component")
     recycled_content: Share = Field(0.0, description="Share of recycled material in the input (R1)")
@@ -147,14 +158,16 @@ class Layer(_Strict):
     remaining_service_life_years: NonNegativeFloat | None = Field(
         None, description="For existing parts: years until the first replacement"
     )
-    component_id: str | None = Field(None, description="Stable identity for reuse tracking (passport id / IFC GUID)")
-    source_component_id: str | None = Field(None, description="Identity of the reused component this line takes in")
-    use_cycles: Annotated[int, Field(ge=1)] = Field(1, description="Use cycles the component is designed for")
-    use_cycle: Annotated[int, Field(ge=1)] = Field(
-        1, description="Which of its use cycles this building is (1 = first)"
+    component_id: Identifier | None = Field(
+        None, description="Stable identity for reuse tracking (passport id / IFC GUID)"
     )
-    condition: str | None = Field(None, description="Condition of a reusable component (for reuse inventories)")
-    disassembly: str | None = Field(
+    source_component_id: Identifier | None = Field(
+        None, description="Identity of the reused component this line takes in"
+    )
+    use_cycles: Cycles = Field(1, description="Use cycles the component is designed for")
+    use_cycle: Cycles = Field(1, description="Which of its use cycles this building is (1 = first)")
+    condition: Text | None = Field(None, description="Condition of a reusable component (for reuse inventories)")
+    disassembly: Text | None = Field(
         None, description="How the component comes apart (fixings, joints, access), for passports and reuse"
     )
 
@@ -168,39 +181,29 @@ class Layer(_Strict):
             raise ValueError("reused_input + recycled_content exceed 1")
         return self
 
-    @field_validator("scenario")
-    @classmethod
-    def _no_choice_is_none(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        return value or None  # {} and None both mean "the data sets' first scenarios"
-
-    @field_validator("product", "unit")
-    @classmethod
-    def _not_empty(cls, value: str) -> str:
-        if not value:
-            raise ValueError("must not be empty")
-        return value
-
 
 class OperationalEnergy(_Strict):
     """B6/B7 figures a model may carry; reported apart, never part of the M-peil."""
 
-    product: str = Field(description="Data set reference of the energy carrier or water, e.g. 'obd2024:<uuid>'")
+    product: Identifier = Field(description="Data set reference of the energy carrier or water, e.g. 'obd2024:<uuid>'")
     amount_per_year: NonNegativeFloat = Field(description="Yearly amount, in `unit`")
-    unit: str = Field(description="Unit of `amount_per_year`, e.g. 'kWh', 'MJ', 'm3'")
+    unit: Identifier = Field(description="Unit of `amount_per_year`, e.g. 'kWh', 'MJ', 'm3'")
     module: Literal["B6", "B7"] = Field("B6", description="B6 operational energy, B7 operational water")
 
 
 class Element(_Strict):
     """A building element (TOTEM element type) with its quantity and its layer lines."""
 
-    id: str = Field(description="Identifier, unique within the building")
-    name: str | None = Field(None, description="Free text, e.g. 'cavity wall, brick facing'")
+    id: Identifier = Field(description="Identifier, unique within the building")
+    name: Text | None = Field(None, description="Free text, e.g. 'cavity wall, brick facing'")
     element_type: ElementType = Field(ElementType.Other, description="TOTEM element family code (EW, PR, FoG, …)")
-    nl_sfb: str | None = Field(None, description="Optional NL-SfB code, e.g. '21.1'")
+    nl_sfb: Text | None = Field(None, description="Optional NL-SfB code, e.g. '21.1'")
     quantity: PositiveFloat = Field(description="How many element units the building has (m², m or pieces)")
     unit: Literal["m2", "m", "piece"] = Field("m2", description="Element unit: area, length or count")
     layers: list[Layer] = Field(
-        min_length=1, description="Material lines, per element unit; lines of one layer share its `layer` label"
+        min_length=1,
+        max_length=MAX_LINES_PER_ELEMENT,
+        description="Material lines, per element unit; lines of one layer share its `layer` label",
     )
 
     @model_validator(mode="after")
@@ -226,21 +229,21 @@ class Element(_Strict):
 class Building(_Strict):
     """A building (or a variant of one) to be scored."""
 
-    id: str = Field(description="Identifier, unique within a batch")
-    name: str | None = Field(None, description="Free text")
+    id: Identifier = Field(description="Identifier, unique within a batch")
+    name: Text | None = Field(None, description="Free text")
     use_type: UseType = Field(UseType.other, description="Use type of the building")
     gross_floor_area_m2: PositiveFloat = Field(description="Gross floor area (GFA) in m², the functional unit's area")
     reference_study_period_years: PositiveFloat | None = Field(
         None, description="None takes the method's study period (60 years for the M-peil)"
     )
-    construction_year: int | None = Field(None, description="Year of construction (or of the renovation)")
-    region: str | None = Field(None, description="e.g. 'BE-VLG'")
+    construction_year: Year | None = Field(None, description="Year of construction (or of the renovation)")
+    region: Text | None = Field(None, description="e.g. 'BE-VLG'")
     project_type: Literal["new", "renovation"] = Field("new", description="New build or renovation")
-    elements: list[Element] = Field(min_length=1, description="The building's elements")
+    elements: list[Element] = Field(min_length=1, max_length=MAX_ELEMENTS, description="The building's elements")
     operational: list[OperationalEnergy] = Field(
         default_factory=list, description="B6/B7 lines, reported apart from the M-peil"
     )
-    metadata: dict[str, str] = Field(default_factory=dict, description="Free key → text pairs (source, author, …)")
+    metadata: Metadata = Field(default_factory=dict, description="Free key → text pairs (source, author, …)")
 
     @model_validator(mode="after")
     def _unique_element_ids(self) -> Building:

@@ -47,6 +47,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import InputError, MpeilError, ParseError
+from ..limits import Limits, load_limits
 from ..model import Building, Element, Layer, OperationalEnergy
 from ..model.bom import (
     _EOL_FIELD,
@@ -61,6 +62,7 @@ from ..model.bom import (
     bom_rows,
 )
 from ..model.templates import element_data
+from .guards import check_json_depth, check_zip_container, json_integer, read_bytes
 
 __all__ = [
     "BOM_COLUMNS",
@@ -111,19 +113,23 @@ _FORMATS = {".json": "json", ".csv": "csv", ".xlsx": "xlsx"}
 
 
 # ============================================================================ public API
-def read_buildings(path: str | Path) -> list[Building]:
+def read_buildings(path: str | Path, limits: Limits | None = None) -> list[Building]:
     """All buildings in a ``.json``, ``.csv``, ``.xlsx`` or ``.ifc`` file, in file order.
 
     An IFC file is read with :func:`mpeil.readers.ifc.read_ifc` and the shipped default
     mapping; its unmapped materials and warnings are in ``read_ifc``'s result.
+    For the other formats ``limits`` (default ``data/batch_limits.csv``) bound the file size, an
+    XLSX workbook's unpacked size and JSON nesting before anything is parsed
+    (:mod:`mpeil.readers.guards`).
     """
     path = Path(path)
     if path.suffix.lower() == ".ifc":
         return [_read_ifc_building(path)]
     kind = _format_of(path)
+    limits = limits if limits is not None else load_limits()
     if kind == "json":
-        return _read_json(path)
-    rows = _read_csv_rows(path) if kind == "csv" else _read_xlsx_rows(path)
+        return _read_json(path, limits)
+    rows = _read_csv_rows(path, limits) if kind == "csv" else _read_xlsx_rows(path, limits)
     return _buildings_from_rows(rows, str(path))
 
 
@@ -187,17 +193,21 @@ def write_building(buildings: Building | Iterable[Building], path: str | Path) -
     return path
 
 
-def _read_json(path: Path) -> list[Building]:
+def _read_json(path: Path, limits: Limits) -> list[Building]:
     file = str(path)
-    text = _read_text(path)
+    text = _read_text(path, limits, json_depth=True)
     try:
-        data = json.loads(text, object_pairs_hook=_no_duplicate_keys)
+        data = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_int=json_integer)
+    except RecursionError:
+        raise ParseError("malformed JSON: nested too deeply to be a building file", file=file) from None
     except json.JSONDecodeError as exc:
         raise ParseError(f"malformed JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", file=file) from None
     except _DuplicateKey as exc:
         raise ParseError(
             f"malformed JSON: key {exc.key!r} appears twice in one object", file=file, field=exc.key
         ) from None
+    except ValueError as exc:  # an integer beyond the digit limit
+        raise ParseError(f"malformed JSON: {exc}", file=file) from None
     items = data if isinstance(data, list) else [data]
     if not items:
         raise ParseError("the JSON file holds an empty list: no buildings", file=file)
@@ -311,7 +321,8 @@ def _message(error: dict, field: str | None, missing: str) -> str:
         text = f"{field}: {text}"
     value = error.get("input")
     if error.get("loc") and (value is None or isinstance(value, (str, int, float, bool))):
-        text += f" (got {value!r})"
+        shown = repr(value) if not isinstance(value, str) or len(value) <= 80 else repr(value[:77]) + "…"
+        text += f" (got {shown})"
     return text
 
 
@@ -328,22 +339,19 @@ class _Rows:
     decimal_comma: bool = False
 
 
-def _read_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ParseError("no such file", file=str(path)) from None
-    except OSError as exc:
-        raise ParseError(f"cannot read the file: {exc.strerror or exc}", file=str(path)) from None
+def _read_text(path: Path, limits: Limits, json_depth: bool = False) -> str:
+    data = read_bytes(path, limits)
+    if json_depth:
+        check_json_depth(data, limits, str(path))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ParseError(f"not UTF-8 text (byte {exc.start}): save the file as UTF-8", file=str(path)) from None
 
 
-def _read_csv_rows(path: Path) -> _Rows:
+def _read_csv_rows(path: Path, limits: Limits) -> _Rows:
     file = str(path)
-    text = _read_text(path)
+    text = _read_text(path, limits)
     first_line = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first_line.count)
     if first_line.count(delimiter) == 0:
@@ -358,14 +366,14 @@ def _read_csv_rows(path: Path) -> _Rows:
     return _Rows(_rows_from_records(records, file, "CSV"), decimal_comma=delimiter == ";")
 
 
-def _read_xlsx_rows(path: Path) -> _Rows:
+def _read_xlsx_rows(path: Path, limits: Limits) -> _Rows:
     file = str(path)
-    if not path.exists():
-        raise ParseError("no such file", file=file)
+    data = read_bytes(path, limits)
+    check_zip_container(data, limits, file)
     try:
         import openpyxl
 
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises zipfile, KeyError, InvalidFileException, …
         raise ParseError(f"malformed XLSX: {type(exc).__name__}: {exc}", file=file) from None
     try:

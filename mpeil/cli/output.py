@@ -1,0 +1,30 @@
+"""Printing errors on the command line: one line per error, never a traceback, never a crash."""
+
+from __future__ import annotations
+
+import sys
+
+from ..sanitize import terminal_text
+
+__all__ = ["print_error"]
+
+
+def print_error(error: BaseException, console=None, prefix: str = "error") -> None:
+    """``error TypeName: message (file …, building …)`` on stderr.
+
+    Text from the input (ids, file names) is shown, never interpreted: Rich markup is escaped and
+    control characters (ANSI escapes) are written as ``\\x1b``. Should the console fail anyway,
+    a plain ASCII line is written instead.
+    """
+    kind = type(error).__name__
+    try:
+        if console is None:
+            from rich.console import Console
+
+            console = Console(stderr=True)
+        console.print(
+            f"[red]{prefix}[/red] {kind}: {terminal_text(error, limit=2000)}", highlight=False, soft_wrap=True
+        )
+    except Exception:  # the last resort must not raise
+        text = f"{prefix} {kind}: {error!s}".encode("ascii", "backslashreplace").decode("ascii")
+        sys.stderr.write(text.replace("\n", " ")[:2000] + "\n")

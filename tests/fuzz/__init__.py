@@ -1,0 +1,1 @@
+"""The hostile-input corpus of issue 10 (see corpus.py)."""
