@@ -58,8 +58,17 @@ def _epd(lcax, library, dataset: int, epd_id: str, values: np.ndarray, codes, mo
         impacts=lcax.Impacts(impacts),
         id=epd_id,
         conversions=[lcax.Conversion(to=lcax.Unit.KG, value=float(mass))] if np.isfinite(mass) else None,
-        meta_data={"dataset_id": str(row["dataset_id"])},
+        meta_data={
+            "dataset_id": str(row["dataset_id"]),
+            "estimated_indicators": ",".join(_estimated(library, dataset, codes)),
+        },
     )
+
+
+def _estimated(library: EPDLibrary, dataset: int, codes) -> list[str]:
+    """Indicators of which some module value of the data set is a peer estimate, not declared."""
+    estimated = library.estimated(list(codes), OUTPUT_MODULES)[dataset].any(axis=0)
+    return [code for code, flag in zip(codes, estimated, strict=True) if flag]
 
 
 def _results(lcax, values: np.ndarray, codes, modules=tuple(LCAX_MODULES)):
@@ -148,6 +157,13 @@ def _building_position(compiled: CompiledBuildings, building: int | str) -> int:
 
 def _project(compiled, library, scenarios, options, building: int, modules: tuple[str, ...], result=None):
     import lcax
+
+    if result is not None:
+        # the values the result was scored with: under gap_policy "estimated" the peer estimates
+        # fill undeclared cells, and each EPD names the indicators that are estimates
+        from ..methods.trust import scoring_library
+
+        library = scoring_library(library, result.method)
 
     keys_index, keys = profile_keys(compiled)
     profiles = build_profiles(
