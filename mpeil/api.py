@@ -22,7 +22,7 @@ from .outputs import Result
 from .outputs.compare import Comparison, compare_results
 from .validation import Limits, check_scores, compile_checked
 
-__all__ = ["score", "compare", "engine_options"]
+__all__ = ["score", "compare", "engine_options", "passport_of"]
 
 
 def _buildings(source) -> tuple[list[Building] | pd.DataFrame, str | None]:
@@ -165,3 +165,20 @@ def compare(
         for name in ids
     ]
     return compare_results(pairs)  # type: ignore[arg-type]
+
+
+def passport_of(
+    building: Building,
+    method: str | Path | Method = "mpeil-ef31",
+    library: EPDLibrary | None = None,
+    scenarios: ScenarioSet | None = None,
+    **options,
+):
+    """The building and material passport of ``building`` (:mod:`mpeil.model.passport`)."""
+    from .model.passport import split_lines
+    from .outputs.passport import build_passport
+
+    library = library if library is not None else load_library()
+    scenarios = scenarios if scenarios is not None else load_scenarios()
+    result = score(split_lines(building), method=method, library=library, scenarios=scenarios, **options)
+    return build_passport(building, result, library, scenarios)

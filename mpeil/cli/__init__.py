@@ -10,8 +10,10 @@ from . import batch as _batch
 from . import dataset as _dataset
 from . import elements as _elements
 from . import epd as _epd
+from . import epd_import as _epd_import
 from . import ifc as _ifc
 from . import model as _model
+from . import passport as _passport
 from . import report as _report
 from . import score as _score
 from . import serve as _serve
@@ -43,13 +45,15 @@ def _options(
     """Score buildings with the Flemish M-peil (TOTEM-like) and other methods."""
 
 
-app.add_typer(_epd.app, name="epd", help="Look at the EPD library.")
+_epd_import.register(_epd.app)
+app.add_typer(_epd.app, name="epd", help="Look at the EPD library and import your own.")
 app.add_typer(_elements.app, name="elements", help="The element catalogue: templates of build-ups.")
 _model.register(app)
 _score.register(app)
 _report.register(app)
 _batch.register(app)
 _stock.register(app)
+_passport.register(app)
 _dataset.register(app)
 _uncertainty.register(app)
 _ifc.register(app)

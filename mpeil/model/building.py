@@ -167,6 +167,9 @@ class Layer(_Strict):
     use_cycles: Cycles = Field(1, description="Use cycles the component is designed for")
     use_cycle: Cycles = Field(1, description="Which of its use cycles this building is (1 = first)")
     condition: Text | None = Field(None, description="Condition of a reusable component (for reuse inventories)")
+    disassembly: Text | None = Field(
+        None, description="How the component comes apart (fixings, joints, access), for passports and reuse"
+    )
 
     @model_validator(mode="after")
     def _cycle_within_cycles(self) -> Layer:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -412,13 +413,53 @@ class EPDLibrary:
 
     @classmethod
     def from_folder(cls, folder: Path, corrected: bool = True) -> EPDLibrary:
-        """A library folder; with ``corrected`` its ``corrections.csv`` (if any) is applied."""
+        """A library folder: ``datasets.parquet``, ``values.parquet``; with ``corrected`` its
+        ``corrections.csv`` (if any) is applied. A user library written by ``mpeil epd import`` also
+        has ``manifest.json``, whose ``name`` is the library's name (the prefix of its ids)."""
         folder = Path(folder)
+        if not (folder / "datasets.parquet").is_file() or not (folder / "values.parquet").is_file():
+            raise UnknownEPDError(
+                f"{str(folder)!r} is not an EPD library folder (datasets.parquet and values.parquet)",
+                field="library",
+            )
         datasets = pd.read_parquet(folder / "datasets.parquet")
         values = pd.read_parquet(folder / "values.parquet")
         if corrected and (folder / "corrections.csv").exists():
             datasets, values = _apply_corrections(datasets, values, folder / "corrections.csv")
-        return cls(datasets, values, name=folder.name)
+        name = folder.name
+        manifest = folder / "manifest.json"
+        if manifest.is_file():
+            name = str(json.loads(manifest.read_text(encoding="utf-8")).get("name") or name)
+        return cls(datasets, values, name=name)
+
+    @classmethod
+    def layered(cls, base: EPDLibrary, users: Sequence[EPDLibrary]) -> EPDLibrary:
+        """``base`` with user libraries on top (docs/user-libraries.md).
+
+        Full ids (``"<library>:<id>"``) are unique, so they always name one data set; a user
+        library may not reuse a name the base library already uses. A bare id (``"<uuid>"``)
+        resolves to the **last** library listed that has it, so a user's own copy of a data
+        set wins over the shipped one; within one library an ambiguous bare id stays ambiguous.
+        """
+        if not users:
+            return base
+        taken = set(base.datasets["source"].dropna().unique())
+        for user in users:
+            clash = taken & set(user.datasets["source"].dropna().unique())
+            if clash:
+                raise UnknownEPDError(
+                    f"user library {user.name!r} uses the library name(s) {sorted(clash)} already taken; "
+                    "import it under another --name",
+                    field="library",
+                )
+            taken |= set(user.datasets["source"].dropna().unique())
+        combined = cls.concat([base, *users], name="+".join([base.name, *(u.name for u in users)]))
+        offset = len(base)
+        for user in users:
+            for key, index in user._bare.items():
+                combined._bare[key] = None if index is None else index + offset
+            offset += len(user)
+        return combined
 
 
 # ---------------------------------------------------------------------- helpers
@@ -594,14 +635,21 @@ def _missing_property_hint(registry, row, source_dim: str, declared_dim: str) ->
 
 
 def load_library(
-    sources: Sequence[str] | None = None, folder: Path | None = None, table: str = "corrected"
+    sources: Sequence[str] | None = None,
+    folder: Path | None = None,
+    table: str = "corrected",
+    user: Sequence[str | Path] = (),
 ) -> EPDLibrary:
-    """Load shipped EPD sources (all by default) from ``data/epd/<source>/``.
+    """Load shipped EPD sources (all by default) from ``data/epd/<source>/``, with the user
+    library folders ``user`` layered on top (:meth:`EPDLibrary.layered`).
 
     ``table="corrected"`` applies a source's ``corrections.csv`` (BR18 Tabel 7 rows checked against
     the ÖKOBAUDAT data sets they link, ``scripts/check_tabel7.py``); ``"published"`` keeps every
     table exactly as published.
     """
+    if user:
+        base = load_library(sources, folder, table)
+        return EPDLibrary.layered(base, [EPDLibrary.from_folder(Path(u)) for u in user])
     if table not in ("corrected", "published"):
         raise ValueError(f"table must be 'corrected' or 'published', not {table!r}")
     root = Path(folder) if folder else data_dir() / "epd"

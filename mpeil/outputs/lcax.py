@@ -2,70 +2,100 @@
 
 Each layer line becomes an LCAx ``Product`` whose ``EPD`` carries mpeil's module values per
 declared unit (declared EPD values, or the scenario-modelled ones where the EPD is silent),
-with the line's quantity in that declared unit; each element becomes an ``Assembly``. lcax
-multiplies and sums (it models no replacements and no transport of its own), so on a building
-whose service lives cover the study period its A1-A3, C and D totals must equal mpeil's.
+with the line's quantity per element unit in that declared unit; each element becomes an
+``Assembly`` with the element's quantity. lcax multiplies and sums (it models no replacements of
+its own), so on a building whose service lives cover the study period its A1-A3 … D totals must
+equal mpeil's; :mod:`mpeil.readers.lcax` reads such a project back into the same building.
 """
 
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ..compile import CompiledBuildings
 from ..engine import EngineOptions
 from ..engine.profiles import OUTPUT_MODULES, build_profiles, profile_keys
 from ..model.library import EPDLibrary
 from ..model.scenarios import ScenarioSet
+from ..readers.lcax import LCAX_CATEGORIES, LCAX_MODULES, LCAX_UNITS
 
-__all__ = ["LCAX_MODULES", "LCAX_CATEGORIES", "to_lcax"]
+__all__ = ["LCAX_MODULES", "LCAX_CATEGORIES", "LCAX_EXPORT_MODULES", "to_lcax"]
 
-LCAX_MODULES = {
-    "A1-A3": "A1A3",
-    "A4": "A4",
-    "A5": "A5",
-    "B1": "B1",
-    "B2": "B2",
-    "B3": "B3",
-    "B4": "B4",
-    "B5": "B5",
-    "C1": "C1",
-    "C2": "C2",
-    "C3": "C3",
-    "C4": "C4",
-    "D": "D",
-}
-LCAX_CATEGORIES = {
-    "GWP-total": "GWP",
-    "GWP-fossil": "GWP_FOS",
-    "GWP-biogenic": "GWP_BIO",
-    "GWP-luluc": "GWP_LUL",
-    "ODP": "ODP",
-    "AP": "AP",
-    "EP-freshwater": "EP_FW",
-    "EP-marine": "EP_MAR",
-    "EP-terrestrial": "EP_TER",
-    "POCP": "POCP",
-    "ADPE": "ADPE",
-    "ADPF": "ADPF",
-    "WDP": "WDP",
-    "PM": "PM",
-    "IRP": "IRP",
-    "ETP-fw": "ETP_FW",
-    "HTP-c": "HTP_C",
-    "HTP-nc": "HTP_NC",
-    "SQP": "SQP",
-}
-_UNITS = {
-    "meter ** 3": "M3",
-    "meter ** 2": "M2",
-    "kilogram": "KG",
-    "meter": "M",
-    "piece": "PCS",
-    "metric_ton * kilometer": "TONES_KM",
-    "kilometer * metric_ton": "TONES_KM",
-}
+#: every module a product's EPD carries; B4 is not an EPD value (mpeil derives it from service lives,
+#: and a re-import recomputes it), so it appears only in the results
+LCAX_EXPORT_MODULES = tuple(m for m in LCAX_MODULES if m != "B4")
+
+
+def _epd(lcax, library, dataset: int, epd_id: str, values: np.ndarray, codes, modules):
+    impacts = {}
+    for j, code in enumerate(codes):
+        if code not in LCAX_CATEGORIES:
+            continue
+        per_module = {
+            getattr(lcax.LifeCycleModule, LCAX_MODULES[m]): float(values[OUTPUT_MODULES.index(m), j])
+            for m in modules
+            if not np.isnan(values[OUTPUT_MODULES.index(m), j])
+        }
+        if per_module:
+            impacts[getattr(lcax.ImpactCategoryKey, LCAX_CATEGORIES[code])] = lcax.ImpactCategory(per_module)
+    row = library.datasets.iloc[dataset]
+    mass = library.mass_per_unit(dataset)
+    unit = getattr(lcax.Unit, LCAX_UNITS.get(str(row["declared_unit"]), "UNKNOWN"))
+    day = datetime.date(2000, 1, 1)  # LCAx requires dates; mpeil's profiles carry none
+    return lcax.EPD(
+        name=str(row["name_en"] if not pd.isna(row["name_en"]) else row["dataset_id"]),
+        declared_unit=unit,
+        version="1",
+        published_date=day,
+        valid_until=day,
+        standard=lcax.Standard.EN15804A2,
+        location=lcax.Country.UNKNOWN,
+        subtype=lcax.SubType.GENERIC,
+        impacts=lcax.Impacts(impacts),
+        id=epd_id,
+        conversions=[lcax.Conversion(to=lcax.Unit.KG, value=float(mass))] if np.isfinite(mass) else None,
+        meta_data={
+            "dataset_id": str(row["dataset_id"]),
+            "estimated_indicators": ",".join(_estimated(library, dataset, codes)),
+        },
+    )
+
+
+def _estimated(library: EPDLibrary, dataset: int, codes) -> list[str]:
+    """Indicators of which some module value of the data set is a peer estimate, not declared."""
+    estimated = library.estimated(list(codes), OUTPUT_MODULES)[dataset].any(axis=0)
+    return [code for code, flag in zip(codes, estimated, strict=True) if flag]
+
+
+def _results(lcax, values: np.ndarray, codes, modules=tuple(LCAX_MODULES)):
+    """``values[module, indicator]`` (over the study period) → ``lcax.Impacts``."""
+    impacts = {}
+    for j, code in enumerate(codes):
+        if code in LCAX_CATEGORIES:
+            per_module = {
+                getattr(lcax.LifeCycleModule, LCAX_MODULES[m]): float(values[OUTPUT_MODULES.index(m), j])
+                for m in modules
+                if not np.isnan(values[OUTPUT_MODULES.index(m), j])
+            }
+            if per_module:
+                impacts[getattr(lcax.ImpactCategoryKey, LCAX_CATEGORIES[code])] = lcax.ImpactCategory(per_module)
+    return lcax.Impacts(impacts)
+
+
+def _epd_ids(compiled, library: EPDLibrary, keys_index: np.ndarray, lines: np.ndarray) -> dict[int, str]:
+    """Profile → EPD id: the data-set id, suffixed ``#<profile>`` when one data set has several
+    unit profiles in the building (other transport, end of life or scenario choices)."""
+    out = {}
+    for dataset in np.unique(compiled.dataset[lines]):
+        profiles = np.unique(keys_index[lines][compiled.dataset[lines] == dataset])
+        dataset_id = str(library.datasets.at[int(dataset), "dataset_id"])
+        for k in profiles:
+            out[int(k)] = dataset_id if len(profiles) == 1 else f"{dataset_id}#{int(k)}"
+    return out
 
 
 def to_lcax(
@@ -74,17 +104,27 @@ def to_lcax(
     scenarios: ScenarioSet | None = None,
     options: EngineOptions | None = None,
     building: int | str = 0,
-    modules: tuple[str, ...] = ("A1-A3", "C1", "C2", "C3", "C4", "D"),
+    modules: tuple[str, ...] = LCAX_EXPORT_MODULES,
+    result=None,
 ):
     """An ``lcax.Project`` for one building (needs the optional ``lcax`` package).
 
     ``compiled`` is a :class:`~mpeil.outputs.result.Result` (then library, scenarios and options
     come from it: ``to_lcax(result)``) or a :class:`CompiledBuildings` with the three given.
     ``building`` is a position or a building id.
+
+    Assemblies are the elements (quantity and unit of the element, TOTEM type as a
+    ``Classification``); products hold their amount per element unit and one EPD per unit
+    profile with mpeil's module values per declared unit (declared, or scenario-modelled where the
+    EPD is silent). With a Result (given as ``compiled`` or as ``result``), project and assemblies
+    also carry mpeil's results for every module, and the project's ``metaData`` the single score.
+    :func:`mpeil.readers.lcax.read_lcax` reads it back.
     """
+    if result is None and not isinstance(compiled, CompiledBuildings):
+        result = compiled
     compiled, library, scenarios, options = _inputs(compiled, library, scenarios, options)
     building = _building_position(compiled, building)
-    return _project(compiled, library, scenarios, options, building, modules)
+    return _project(compiled, library, scenarios, options, building, modules, result)
 
 
 def _inputs(source, library, scenarios, options):
@@ -115,8 +155,15 @@ def _building_position(compiled: CompiledBuildings, building: int | str) -> int:
     return int(building)
 
 
-def _project(compiled, library, scenarios, options, building: int, modules: tuple[str, ...]):
+def _project(compiled, library, scenarios, options, building: int, modules: tuple[str, ...], result=None):
     import lcax
+
+    if result is not None:
+        # the values the result was scored with: under gap_policy "estimated" the peer estimates
+        # fill undeclared cells, and each EPD names the indicators that are estimates
+        from ..methods.trust import scoring_library
+
+        library = scoring_library(library, result.method)
 
     keys_index, keys = profile_keys(compiled)
     profiles = build_profiles(
@@ -133,55 +180,48 @@ def _project(compiled, library, scenarios, options, building: int, modules: tupl
         options.multicycle_split,
     )
     codes = [s.code for s in options.indicators]
-    today = datetime.date(2000, 1, 1)
+    elements = np.flatnonzero(compiled.element_building == building)
+    lines_of_building = np.flatnonzero(np.isin(compiled.line_element, elements))
+    names = _epd_ids(compiled, library, keys_index, lines_of_building)
+    epds: dict[int, Any] = {}
     assemblies = []
-    for e in np.flatnonzero(compiled.element_building == building):
+    for e in elements:
         products = []
         for line in np.flatnonzero(compiled.line_element == e):
-            values = profiles.values[keys_index[line]]
-            impacts = {}
-            for j, code in enumerate(codes):
-                if code not in LCAX_CATEGORIES:
-                    continue
-                per_module = {
-                    getattr(lcax.LifeCycleModule, LCAX_MODULES[m]): float(values[OUTPUT_MODULES.index(m), j])
-                    for m in modules
-                    if not np.isnan(values[OUTPUT_MODULES.index(m), j])
-                }
-                if per_module:
-                    impacts[getattr(lcax.ImpactCategoryKey, LCAX_CATEGORIES[code])] = lcax.ImpactCategory(per_module)
-            dataset = library.datasets.iloc[compiled.dataset[line]]
-            unit = getattr(lcax.Unit, _UNITS.get(str(library.declared_unit(int(compiled.dataset[line]))), "UNKNOWN"))
-            epd = lcax.EPD(
-                name=str(dataset["name_en"] or dataset["dataset_id"]),
-                declared_unit=unit,
-                version="1",
-                published_date=today,
-                valid_until=today,
-                standard=lcax.Standard.EN15804A2,
-                location=lcax.Country.UNKNOWN,
-                subtype=lcax.SubType.GENERIC,
-                impacts=lcax.Impacts(impacts),
-                id=str(dataset["dataset_id"]),
-            )
+            k = int(keys_index[line])
+            if k not in epds:
+                epds[k] = _epd(lcax, library, int(compiled.dataset[line]), names[k], profiles.values[k], codes, modules)
             products.append(
                 lcax.Product(
                     name=f"line {int(compiled.line_number[line])}",
-                    reference_service_life=int(compiled.service_life_years[line]),
-                    impact_data=[epd],
-                    quantity=float(compiled.quantity[line]),
-                    unit=unit,
+                    reference_service_life=round(float(compiled.service_life_years[line])),
+                    impact_data=[epds[k]],
+                    quantity=float(compiled.quantity[line]) / float(compiled.element_quantity[e]),
+                    unit=epds[k].declared_unit,
                     id=f"{e}-{line}",
+                    meta_data={"service_life_years": float(compiled.service_life_years[line])},
                 )
             )
         assemblies.append(
             lcax.Assembly(
-                name=str(compiled.element_ids[e]),
-                quantity=1.0,
-                unit=lcax.Unit.PCS,
+                name=str(compiled.element_names[e] or compiled.element_ids[e]),
+                quantity=float(compiled.element_quantity[e]),
+                unit=getattr(lcax.Unit, LCAX_UNITS[str(compiled.element_unit[e])]),
                 products=products,
                 id=str(compiled.element_ids[e]),
+                classification=[lcax.Classification(system="TOTEM", code=str(compiled.element_types[e]), name="")],
+                results=None if result is None else _results(lcax, result.elements.values[e], codes),
             )
+        )
+    meta: dict[str, float | str] = {"gross_floor_area_m2": float(compiled.gross_floor_area_m2[building])}
+    if result is not None:
+        row = result.scores.iloc[building]
+        meta.update(
+            {
+                "mpeil_method": result.method.name,
+                "mpeil_score": float(row["score"]),
+                "mpeil_score_unit": str(row["score_unit"]),
+            }
         )
     return lcax.Project(
         id=str(compiled.building_ids[building]),
@@ -193,4 +233,6 @@ def _project(compiled, library, scenarios, options, building: int, modules: tupl
         impact_categories=[getattr(lcax.ImpactCategoryKey, LCAX_CATEGORIES[c]) for c in codes if c in LCAX_CATEGORIES],
         assemblies=assemblies,
         reference_study_period=int(compiled.study_period_years[building]),
+        results=None if result is None else _results(lcax, result._totals.values[building], codes),
+        meta_data=meta,
     )

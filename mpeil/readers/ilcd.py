@@ -320,13 +320,24 @@ def _parse_one(path: Path, aliases: IndicatorAliases) -> tuple[dict, list[tuple[
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ParseError(f"not valid JSON: {exc}", **where) from None
+    return parse_ilcd_document(doc, aliases, where)
+
+
+def parse_ilcd_document(
+    doc: dict, aliases: IndicatorAliases, where: dict, prefix: str = "ilcd"
+) -> tuple[dict, list[tuple[str, str, str, str, float]]]:
+    """One ILCD+EPD process document (the soda4LCA JSON shape) → a data-set row and value rows.
+
+    ``prefix`` names the library the data set goes into (``"<prefix>:<uuid>"``); the ILCD XML
+    reader (:mod:`mpeil.readers.ilcd_xml`) builds the same shape from XML and calls this too.
+    """
     if not isinstance(doc, dict) or "processInformation" not in doc:
         raise ParseError("not an ILCD process data set (no processInformation)", **where)
     info = doc["processInformation"].get("dataSetInformation") or {}
     uuid = str(info.get("UUID", "")).strip()
     if not uuid:
         raise ParseError("data set has no UUID", **where, field="UUID")
-    dataset_id = f"ilcd:{uuid}"
+    dataset_id = f"{prefix}:{uuid}"
     notes: list[str] = []
     amount, unit, props, factor = _declared(doc, where, notes)
 
@@ -422,7 +433,7 @@ def _parse_one(path: Path, aliases: IndicatorAliases) -> tuple[dict, list[tuple[
     url = doc.get("source") if isinstance(doc.get("source"), str) and doc["source"].startswith("http") else None
     dataset = {
         "dataset_id": dataset_id,
-        "source": "ilcd",
+        "source": prefix,
         "source_uuid": uuid,
         "version": publication.get("dataSetVersion") or pd.NA,
         "name_de": name_de or pd.NA,
