@@ -20,11 +20,25 @@ _LAZY = {
     "read_building": "mpeil.readers",
     "write_building": "mpeil.readers",
     "score": "mpeil.api",
+    "Scorer": "mpeil.api",
     "load_method": "mpeil.methods",
     "MpeilError": "mpeil.errors",
 }
 
-__all__ = ["__version__", *_LAZY]
+__all__ = [
+    "__version__",
+    "Building",
+    "Element",
+    "Layer",
+    "EPDLibrary",
+    "load_library",
+    "read_building",
+    "write_building",
+    "score",
+    "Scorer",
+    "load_method",
+    "MpeilError",
+]
 
 
 def __getattr__(name: str) -> Any:

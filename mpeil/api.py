@@ -1,15 +1,27 @@
-"""The Python entry point: ``mpeil.score(building_or_path, method=…, library=…)``."""
+"""The Python entry point: one :class:`Scorer` loaded once, and ``mpeil.score`` on top of it.
+
+A :class:`Scorer` loads the method (with its option overrides), the EPD library and the
+scenarios once, checks that the library can serve the method, and then scores any number of
+inputs: a :class:`~mpeil.model.Building`, a path (JSON, CSV, XLSX), a flat bill-of-materials
+DataFrame, or a list of them. The CLI, batch, the sensitivity analysis and the web service all
+score through it, so they give the same numbers, bit for bit, and one provenance shape
+(:attr:`Scorer.provenance`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import copy
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from . import __version__
-from .compile import compile_buildings, compile_frame
-from .engine import run_engine
+from .compile import CompiledBuildings, compile_frame, flatten
+from .engine import ElementResults, EngineOptions, run_engine
 from .hashing import file_sha256
 from .methods import Method, load_method
 from .methods.scoring import check_method, engine_options
@@ -19,78 +31,180 @@ from .model.library import EPDLibrary, load_library
 from .model.scenarios import ScenarioSet, load_scenarios
 from .outputs import Result
 
-__all__ = ["score", "engine_options"]
+__all__ = ["Scorer", "ScoringInput", "score", "engine_options"]
 
 
-def _buildings(source) -> tuple[list[Building] | pd.DataFrame, str | None]:
+@dataclass(frozen=True, eq=False)
+class ScoringInput:
+    """Buildings ready to compile: one flat frame (the compiler's format) and where it came from.
+
+    ``buildings`` keeps the model objects read or given (their operational B6/B7 lines are
+    reported apart); ``files`` maps each file read to its SHA-256.
+    """
+
+    frame: pd.DataFrame
+    buildings: tuple[Building, ...] = ()
+    file: str | None = None  # label used in error messages and provenance
+    files: Mapping[str, str] = field(default_factory=dict)
+
+
+def _collect(source: Any, frames: list[pd.DataFrame], buildings: list[Building], files: dict[str, str]) -> None:
+    """Append one input (or each item of an iterable of inputs) to the frames to concatenate."""
     if isinstance(source, Building):
-        return [source], None
-    if isinstance(source, pd.DataFrame):
-        return source, None
-    if isinstance(source, (str, Path)):
+        buildings.append(source)
+        frames.append(flatten([source]))
+    elif isinstance(source, pd.DataFrame):
+        frames.append(source)
+    elif isinstance(source, (str, Path)):
         from .readers import read_buildings
 
-        return read_buildings(source), str(source)
-    items = list(source)
+        read = read_buildings(source)
+        files[str(source)] = file_sha256(source)
+        buildings.extend(read)
+        frames.append(flatten(read))
+    elif isinstance(source, Iterable):
+        for item in source:
+            _collect(item, frames, buildings, files)
+    else:
+        from .errors import InputError
+
+        raise InputError(f"cannot score a {type(source).__name__}: give a Building, a path or a DataFrame")
+
+
+def read_input(source: Any, file: str | None = None) -> ScoringInput:
+    """Read and flatten what :meth:`Scorer.score` accepts into one :class:`ScoringInput`."""
+    if isinstance(source, ScoringInput):
+        return source
+    frames: list[pd.DataFrame] = []
     buildings: list[Building] = []
-    for item in items:
-        more, _ = _buildings(item)
-        buildings.extend(more)  # type: ignore[arg-type]
-    return buildings, None
+    files: dict[str, str] = {}
+    _collect(source, frames, buildings, files)
+    if not frames:
+        from .errors import InputError
+
+        raise InputError("no buildings to score", file=file)
+    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    if file is None and isinstance(source, (str, Path)):
+        file = str(source)
+    return ScoringInput(frame, tuple(buildings), file, files)
 
 
-def score(
-    buildings,
-    method: str | Path | Method = "mpeil-ef31",
-    library: EPDLibrary | None = None,
-    scenarios: ScenarioSet | None = None,
-    report_indicators: Iterable[str] = EN15804_A2_CORE_AND_ADDITIONAL,
-    **options,
-) -> Result:
-    """Score one or many buildings.
+class Scorer:
+    """Score buildings under one method, with the library and scenarios loaded once.
 
     Parameters
     ----------
-    buildings:
-        A :class:`~mpeil.model.Building`, a path to a building file (JSON, CSV, XLSX), a flat
-        bill-of-materials DataFrame, or an iterable of those.
     method:
         A shipped method name (``mpeil-ef31``, ``mpeil-ef30``, ``gwp``, ``br18``, ``nl-mpg-set1``),
         a TOML file, or a :class:`~mpeil.methods.Method`.
     library, scenarios:
         Default: every shipped EPD source and the shipped scenarios.
+    report_indicators:
+        Indicator codes reported beside the method's own (not scored).
     **options:
         Method options to override, e.g. ``replacement_rule="fractional"``, ``include_d=True``.
     """
-    method = load_method(method)
-    if options:
-        method = method.with_options(**options)
-    library = library if library is not None else load_library()
-    scenarios = scenarios if scenarios is not None else load_scenarios()
-    check_method(method, library)
-    items, file = _buildings(buildings)
-    if isinstance(items, pd.DataFrame):
-        compiled = compile_frame(
-            items, library, scenarios, method.reference_study_period_years, method.default_transport, file
-        )
-    else:
-        compiled = compile_buildings(
-            items, library, scenarios, method.reference_study_period_years, method.default_transport, file
-        )
-    results = run_engine(compiled, library, scenarios, engine_options(method, report_indicators))
-    provenance = {
-        "engine_version": __version__,
-        "method": method.name,
-        "method_hash": method.fingerprint,
-        "library": library.name,
-        "options": {k: str(v) for k, v in options.items()},
-    }
-    if file:
-        provenance["input_file"] = file
-        provenance["input_hash"] = file_sha256(file)
-    operational = None
-    if not isinstance(items, pd.DataFrame) and any(b.operational for b in items):
-        from .outputs.operational import operational_impacts
 
-        operational = operational_impacts(items, library, results.indicators, method.reference_study_period_years)
-    return Result(results, method, provenance, operational)
+    def __init__(
+        self,
+        method: str | Path | Method = "mpeil-ef31",
+        library: EPDLibrary | None = None,
+        scenarios: ScenarioSet | None = None,
+        report_indicators: Iterable[str] = EN15804_A2_CORE_AND_ADDITIONAL,
+        **options: Any,
+    ) -> None:
+        loaded = load_method(method)
+        self._base_method = loaded  # before the option overrides, for variants
+        self.method: Method = loaded.with_options(**options) if options else loaded
+        self.library: EPDLibrary = library if library is not None else load_library()
+        self.scenarios: ScenarioSet = scenarios if scenarios is not None else load_scenarios()
+        check_method(self.method, self.library)
+        self.options: dict[str, Any] = dict(options)
+        self.report_indicators: tuple[str, ...] = tuple(report_indicators)
+        self.engine_options: EngineOptions = engine_options(self.method, self.report_indicators)
+        self._method_source = method.name if isinstance(method, Method) else str(method)
+
+    def __repr__(self) -> str:
+        return f"Scorer(method={self.method.name!r}, library={self.library.name!r}, options={self.options!r})"
+
+    @cached_property
+    def provenance(self) -> dict:
+        """What decides the numbers (versions and SHA-256 of method, library, scenarios; options).
+
+        One shape for the API (``Result.provenance``, plus ``input``), the CLI and batch receipts
+        (plus the batch's own ``gwp_method`` and options). Computed on first use.
+        """
+        return {
+            "engine_version": __version__,
+            "method": {
+                "name": self.method.name,
+                "source": self._method_source,
+                "sha256": self.method.fingerprint,
+                "options": dict(self.options),
+            },
+            "library": {"name": self.library.name, "sources": None, "sha256": self.library.fingerprint()},
+            "scenarios": {"sha256": self.scenarios.fingerprint()},
+            "options": {"report_indicators": list(self.report_indicators)},
+        }
+
+    def with_options(self, method: str | Path | Method | None = None, **options: Any) -> Scorer:
+        """Another scorer on the same library and scenarios: another method and/or more options."""
+        merged = {**self.options, **options}
+        if method is None:
+            other = Scorer(self._base_method, self.library, self.scenarios, self.report_indicators, **merged)
+            other._method_source = self._method_source
+            return other
+        return Scorer(method, self.library, self.scenarios, self.report_indicators, **merged)
+
+    def compile(self, source: Any, file: str | None = None) -> CompiledBuildings:
+        """Compile buildings (anything :meth:`score` accepts) with this method's study period and transport."""
+        data = read_input(source, file)
+        return self.compile_frame(data.frame, data.file)
+
+    def compile_frame(self, frame: pd.DataFrame, file: str | None = None) -> CompiledBuildings:
+        """Compile a flat bill of materials (the compiler's format) under this method."""
+        method = self.method
+        return compile_frame(
+            frame, self.library, self.scenarios, method.reference_study_period_years, method.default_transport, file
+        )
+
+    def run(self, compiled: CompiledBuildings, options: EngineOptions | None = None) -> ElementResults:
+        """Run the engine on compiled buildings (default: this scorer's engine options)."""
+        return run_engine(compiled, self.library, self.scenarios, options or self.engine_options)
+
+    def score(self, buildings: Any, file: str | None = None) -> Result:
+        """Score one or many buildings: a Building, a path, a flat DataFrame, or a list of them.
+
+        ``file`` labels the input in error messages and provenance (default: the path read).
+        """
+        data = read_input(buildings, file)
+        elements = self.run(self.compile_frame(data.frame, data.file))
+        provenance = copy.deepcopy(self.provenance)
+        if data.file is not None or data.files:
+            provenance["input"] = {"file": data.file, "files": dict(data.files)}
+        operational = None
+        if any(b.operational for b in data.buildings):
+            from .outputs.operational import operational_impacts
+
+            operational = operational_impacts(
+                list(data.buildings), self.library, elements.indicators, self.method.reference_study_period_years
+            )
+        return Result(elements, self.method, provenance, operational)
+
+
+def score(
+    buildings: Any,
+    method: str | Path | Method = "mpeil-ef31",
+    library: EPDLibrary | None = None,
+    scenarios: ScenarioSet | None = None,
+    report_indicators: Iterable[str] = EN15804_A2_CORE_AND_ADDITIONAL,
+    **options: Any,
+) -> Result:
+    """Score one or many buildings: ``Scorer(method, library, scenarios, …).score(buildings)``.
+
+    ``buildings`` is a :class:`~mpeil.model.Building`, a path to a building file (JSON, CSV,
+    XLSX), a flat bill-of-materials DataFrame, or an iterable of those. See :class:`Scorer`
+    for the other parameters; use a :class:`Scorer` directly to score many inputs with the
+    library loaded once.
+    """
+    return Scorer(method, library, scenarios, report_indicators, **options).score(buildings)

@@ -14,6 +14,7 @@ as in any chunk, on any worker.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as _dt
 import functools
@@ -28,16 +29,15 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .. import __version__
-from ..api import engine_options
-from ..compile import CompiledBuildings, compile_frame, flatten
-from ..engine import ElementResults, EngineOptions, IndicatorSpec, run_engine
+from ..api import Scorer
+from ..compile import CompiledBuildings, flatten
+from ..engine import ElementResults, EngineOptions, IndicatorSpec
 from ..errors import MpeilError
-from ..methods import Method, load_method
-from ..methods.scoring import check_method, indicator_specs, score_buildings
+from ..methods import Method
+from ..methods.scoring import engine_options, indicator_specs, score_buildings
 from ..model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
 from ..model.library import EPDLibrary, load_library
-from ..model.scenarios import ScenarioSet, load_scenarios
+from ..model.scenarios import ScenarioSet
 from ..outputs import Result
 from .inputs import ReadInput
 from .limits import Limits, check_plausibility, load_limits
@@ -91,7 +91,7 @@ class ScoringOptions:
     def as_dict(self) -> dict:
         return {
             "method": self.method,
-            "method_options": {k: v for k, v in self.method_options},
+            "method_options": dict(self.method_options),
             "gwp_method": self.gwp_method,
             "library_sources": None if self.library_sources is None else list(self.library_sources),
             "report_indicators": list(self.report_indicators),
@@ -119,21 +119,25 @@ class ScoringOptions:
 
 @dataclass(frozen=True, eq=False)
 class _Run:
-    """One engine run: the compile parameters, the options and the methods it scores."""
+    """One engine run: the scorer that compiles for it, the engine options and the methods it scores."""
 
-    study_period_years: float
-    default_transport: str | None
+    scorer: Scorer  # compiles with its method's study period and default transport
     options: EngineOptions
     methods: dict[str, Method]  # role ("method", "gwp") → method whose indicator codes are in options
+
+    @property
+    def compile_key(self) -> tuple[float, str | None]:
+        method = self.scorer.method
+        return method.reference_study_period_years, method.default_transport
 
 
 @dataclass(frozen=True, eq=False)
 class ScoringContext:
+    """A batch's scorers (the method's and the GWP companion's), engine runs and receipt provenance."""
+
     options: ScoringOptions
-    library: EPDLibrary
-    scenarios: ScenarioSet
-    method: Method
-    gwp_method: Method | None
+    scorer: Scorer
+    gwp_scorer: Scorer | None  # the scorer itself when the companion is the same method
     runs: tuple[_Run, ...]
     report_codes: tuple[str, ...]  # output indicators of the tidy results (method's, then report's)
     dataset_specific: np.ndarray
@@ -142,10 +146,26 @@ class ScoringContext:
     dataset_expired: np.ndarray
     provenance: dict  # run-level part of every receipt
 
+    @property
+    def library(self) -> EPDLibrary:
+        return self.scorer.library
 
-def _engine_options(method: Method, specs: Sequence[IndicatorSpec]) -> EngineOptions:
-    """The options ``mpeil.score`` runs the engine with for ``method``, with these indicators."""
-    return dataclasses.replace(engine_options(method, ()), indicators=tuple(specs))
+    @property
+    def scenarios(self) -> ScenarioSet:
+        return self.scorer.scenarios
+
+    @property
+    def method(self) -> Method:
+        return self.scorer.method
+
+    @property
+    def gwp_method(self) -> Method | None:
+        return None if self.gwp_scorer is None else self.gwp_scorer.method
+
+
+def _engine_options(scorer: Scorer, specs: Sequence[IndicatorSpec]) -> EngineOptions:
+    """The options ``Scorer.score`` runs the engine with, with these indicators."""
+    return dataclasses.replace(scorer.engine_options, indicators=tuple(specs))
 
 
 def _same_run(a: Method, b: Method) -> bool:
@@ -153,11 +173,12 @@ def _same_run(a: Method, b: Method) -> bool:
     return (
         a.reference_study_period_years == b.reference_study_period_years
         and a.default_transport == b.default_transport
-        and _engine_options(a, ()) == _engine_options(b, ())
+        and dataclasses.replace(engine_options(a, ()), indicators=())
+        == dataclasses.replace(engine_options(b, ()), indicators=())
     )
 
 
-def _plan_runs(method: Method, gwp: Method | None, report: tuple[str, ...]) -> tuple[tuple[_Run, ...], tuple[str, ...]]:
+def _plan_runs(scorer: Scorer, gwp_scorer: Scorer | None) -> tuple[tuple[_Run, ...], tuple[str, ...]]:
     """The engine runs: one for the method and the report, joined by the GWP companion when it can.
 
     The companion joins the first run when it runs alike and each of its indicators is either new
@@ -167,11 +188,15 @@ def _plan_runs(method: Method, gwp: Method | None, report: tuple[str, ...]) -> t
     indicators only (one, for ``gwp``). The engine keys some rules on an indicator's code (biogenic
     carbon of ``GWP-total``), so an indicator cannot join the first run under another name.
     """
-    specs = list(indicator_specs(method, report))
+    method = scorer.method
+    specs = list(scorer.engine_options.indicators)
     report_codes = tuple(s.code for s in specs)
     runs: list[_Run] = []
     methods = {"method": method}
-    if gwp is not None:
+    if gwp_scorer is scorer:
+        methods["gwp"] = method
+    elif gwp_scorer is not None:
+        gwp = gwp_scorer.method
         by_code = {s.code: s for s in specs}
         gwp_specs = indicator_specs(gwp)
         joins = _same_run(method, gwp) and all(by_code.get(s.code, s) == s for s in gwp_specs)
@@ -179,17 +204,8 @@ def _plan_runs(method: Method, gwp: Method | None, report: tuple[str, ...]) -> t
             specs += [s for s in gwp_specs if s.code not in by_code]
             methods["gwp"] = gwp
         else:
-            runs.append(
-                _Run(
-                    gwp.reference_study_period_years,
-                    gwp.default_transport,
-                    _engine_options(gwp, gwp_specs),
-                    {"gwp": gwp},
-                )
-            )
-    runs.insert(
-        0, _Run(method.reference_study_period_years, method.default_transport, _engine_options(method, specs), methods)
-    )
+            runs.append(_Run(gwp_scorer, _engine_options(gwp_scorer, gwp_specs), {"gwp": gwp}))
+    runs.insert(0, _Run(scorer, _engine_options(scorer, specs), methods))
     return tuple(runs), report_codes
 
 
@@ -215,57 +231,29 @@ def _dataset_quality(library: EPDLibrary, as_of: str) -> tuple[np.ndarray, ...]:
     return (np.isin(kinds, SPECIFIC_TYPES), np.isin(kinds, AVERAGE_TYPES), np.isin(kinds, GENERIC_TYPES), expired)
 
 
-def _method(name: str, options: tuple) -> Method:
-    method = load_method(name)
-    return method.with_options(**dict(options)) if options else method
-
-
 def build_context(
     options: ScoringOptions, library: EPDLibrary | None = None, scenarios: ScenarioSet | None = None
 ) -> ScoringContext:
-    """Load methods, library and scenarios and plan the engine runs (once per process)."""
-    method = _method(options.method, options.method_options)
-    gwp = None
-    if options.gwp_method is not None:
-        gwp = _method(options.gwp_method, options.method_options)
-        if gwp.name == method.name and gwp.fingerprint == method.fingerprint:
-            gwp = method
+    """Build the scorers (method, library, scenarios loaded once) and plan the engine runs."""
     library = library if library is not None else load_library(options.library_sources)
-    scenarios = scenarios if scenarios is not None else load_scenarios()
-    for checked in (method, gwp):
-        if checked is not None:
-            check_method(checked, library)
-    if gwp is method:
-        runs, report_codes = _plan_runs(method, None, options.report_indicators)
-        runs = (dataclasses.replace(runs[0], methods={**runs[0].methods, "gwp": runs[0].methods["method"]}),) + runs[1:]
-    else:
-        runs, report_codes = _plan_runs(method, gwp, options.report_indicators)
+    scorer = Scorer(options.method, library, scenarios, options.report_indicators, **dict(options.method_options))
+    gwp_scorer = None
+    if options.gwp_method is not None:
+        gwp_scorer = scorer.with_options(method=options.gwp_method)
+        if gwp_scorer.method.name == scorer.method.name and gwp_scorer.method.fingerprint == scorer.method.fingerprint:
+            gwp_scorer = scorer
+    runs, report_codes = _plan_runs(scorer, gwp_scorer)
     specific, average, generic, expired = _dataset_quality(library, options.as_of)
-    provenance = {
-        "engine_version": __version__,
-        "method": {
-            "name": method.name,
-            "source": options.method,
-            "sha256": method.fingerprint,
-            "options": {k: v for k, v in options.method_options},
-        },
-        "gwp_method": None
-        if gwp is None
-        else {"name": gwp.name, "source": options.gwp_method, "sha256": gwp.fingerprint},
-        "library": {
-            "name": library.name,
-            "sources": None if options.library_sources is None else list(options.library_sources),
-            "sha256": library.fingerprint(),
-        },
-        "scenarios": {"sha256": scenarios.fingerprint()},
-        "options": {
-            "as_of": options.as_of,
-            "report_indicators": list(options.report_indicators),
-            "limits": options.limits.as_dict(),
-        },
-    }
+    provenance = copy.deepcopy(scorer.provenance)  # the Scorer's shape, plus what a batch adds
+    provenance["library"]["sources"] = None if options.library_sources is None else list(options.library_sources)
+    provenance["gwp_method"] = (
+        None
+        if gwp_scorer is None
+        else {"name": gwp_scorer.method.name, "source": options.gwp_method, "sha256": gwp_scorer.method.fingerprint}
+    )
+    provenance["options"].update(as_of=options.as_of, limits=options.limits.as_dict())
     return ScoringContext(
-        options, library, scenarios, method, gwp, runs, report_codes, specific, average, generic, expired, provenance
+        options, scorer, gwp_scorer, runs, report_codes, specific, average, generic, expired, provenance
     )
 
 
@@ -345,9 +333,12 @@ def _slice_indicators(results: ElementResults, count: int) -> ElementResults:
     )
 
 
-def _compile_keys(context: ScoringContext) -> list[tuple[float, str | None]]:
-    """The distinct (study period, default transport) the runs compile with."""
-    return list(dict.fromkeys((run.study_period_years, run.default_transport) for run in context.runs))
+def _compilers(context: ScoringContext) -> dict[tuple[float, str | None], Scorer]:
+    """The scorer that compiles for each distinct (study period, default transport) of the runs."""
+    compilers: dict[tuple[float, str | None], Scorer] = {}
+    for run in context.runs:
+        compilers.setdefault(run.compile_key, run.scorer)
+    return compilers
 
 
 def compile_input(read: ReadInput, context: ScoringContext) -> pd.DataFrame:
@@ -356,8 +347,8 @@ def compile_input(read: ReadInput, context: ScoringContext) -> pd.DataFrame:
     This is the reference for what is wrong with a file: its error row is exactly what this raises.
     """
     frame = flatten(read.buildings)
-    for study_period, transport in _compile_keys(context):
-        compiled = compile_frame(frame, context.library, context.scenarios, study_period, transport, read.label)
+    for scorer in _compilers(context).values():
+        compiled = scorer.compile_frame(frame, read.label)
         check_plausibility(frame, compiled, context.options.limits, read.label)
     return frame
 
@@ -396,10 +387,10 @@ def _flat(reads: Sequence[ReadInput]) -> _Flat:
 def _compile_chunk(flat: _Flat, context: ScoringContext) -> dict:
     """Compile and check the whole chunk: (study period, transport) → CompiledBuildings."""
     compiled_for = {}
-    for study_period, transport in _compile_keys(context):
-        compiled = compile_frame(flat.frame, context.library, context.scenarios, study_period, transport, None)
+    for key, scorer in _compilers(context).items():
+        compiled = scorer.compile_frame(flat.frame, None)
         check_plausibility(flat.frame, compiled, context.options.limits, None)
-        compiled_for[(study_period, transport)] = compiled
+        compiled_for[key] = compiled
     return compiled_for
 
 
@@ -496,15 +487,15 @@ def _score_together(flat: _Flat, compiled_for: dict, context: ScoringContext, ch
     owners = flat.owners
     per_run = []
     for run in context.runs:
-        compiled = compiled_for[(run.study_period_years, run.default_transport)]
-        per_run.append((run, compiled, run_engine(compiled, context.library, context.scenarios, run.options)))
-    first_run, compiled, elements = per_run[0]
+        compiled = compiled_for[run.compile_key]
+        per_run.append((run, compiled, run.scorer.run(compiled, run.options)))
+    _, compiled, elements = per_run[0]
     keys = compiled.building_ids.astype(str)
     if not np.array_equal(keys.astype(np.int64), np.arange(len(owners))):
         raise RuntimeError("compiled buildings are not in file order")
 
     scores: dict[str, pd.DataFrame] = {}
-    for run, run_compiled, run_elements in per_run:
+    for run, _, run_elements in per_run:
         for role, method in run.methods.items():
             frame_scores = score_buildings(run_elements, method).set_index("building_id")
             scores[role] = frame_scores.loc[keys]
@@ -597,7 +588,7 @@ def _summary(
     lines_with_mass = per_building(with_mass)
     library_ids = context.library.datasets["dataset_id"].to_numpy()
     expired_sets: dict[int, set] = {}
-    for b, d in zip(line_b[expired_mask], dataset[expired_mask]):
+    for b, d in zip(line_b[expired_mask], dataset[expired_mask], strict=True):
         expired_sets.setdefault(int(b), set()).add(library_ids[d])
     gwp_apart = context.gwp_method is not None and context.gwp_method is not context.method
 
