@@ -66,7 +66,7 @@ def test_unit_profiles(benchmark, compiled, mpeil_setup):
     o = mpeil_setup.options
 
     def profiles():
-        index, keys = profile_keys(compiled)
+        _, keys = profile_keys(compiled)
         return build_profiles(
             mpeil_setup.library,
             mpeil_setup.scenarios,

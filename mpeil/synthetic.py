@@ -620,7 +620,9 @@ def _plan(folder: str, selection: tuple, service_lives: tuple) -> _Plan:
                             tl["option_start"].append(len(tlo["product"]))
                             for option in options:
                                 if option is None:
-                                    option = dict.fromkeys(tlo, -1) | dict.fromkeys(("amin", "aspan", "ratio", "life_years"), np.nan)
+                                    option = dict.fromkeys(tlo, -1) | dict.fromkeys(
+                                        ("amin", "aspan", "ratio", "life_years"), np.nan
+                                    )
                                 elif option["transport"] < 0:
                                     option = option | {"transport": default_transport}
                                 for key in tlo:

@@ -122,10 +122,9 @@ def discover(inputs: Sequence[str | os.PathLike], limits: Limits) -> list[InputI
                     if path.suffix.lower() in BUILDING_SUFFIXES + ARCHIVE_SUFFIXES:
                         for item in _items_of_file(path, limits):
                             add(item)
-            elif candidate.is_file():
-                if explicit or candidate.suffix.lower() in BUILDING_SUFFIXES + ARCHIVE_SUFFIXES:
-                    for item in _items_of_file(candidate, limits):
-                        add(item)
+            elif candidate.is_file() and (explicit or candidate.suffix.lower() in BUILDING_SUFFIXES + ARCHIVE_SUFFIXES):
+                for item in _items_of_file(candidate, limits):
+                    add(item)
     return items
 
 

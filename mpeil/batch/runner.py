@@ -481,8 +481,8 @@ def _manifest(
     scores = pq.read_table(store.summary_path, columns=["file", "input_sha256", "score", "gwp_per_m2_yr"])
     errors = pq.read_table(store.errors_path, columns=["file", "input_sha256"])
     pairs = sorted(
-        set(zip(scores["file"].to_pylist(), scores["input_sha256"].to_pylist()))
-        | set(zip(errors["file"].to_pylist(), [s or "" for s in errors["input_sha256"].to_pylist()]))
+        set(zip(scores["file"].to_pylist(), scores["input_sha256"].to_pylist(), strict=True))
+        | set(zip(errors["file"].to_pylist(), [s or "" for s in errors["input_sha256"].to_pylist()], strict=True))
     )
     inputs_digest = hashlib.sha256("".join(f"{f}\t{s}\n" for f, s in pairs).encode("utf-8")).hexdigest()
 
@@ -494,7 +494,7 @@ def _manifest(
 
     return {
         "manifest_version": 1,
-        **{k: v for k, v in context.provenance.items()},
+        **context.provenance,
         "inputs": {
             "files": len(items),
             "list_sha256": labels_sha256(items),

@@ -224,7 +224,7 @@ def build_profiles(
                 override = distance[rows]
                 scale = np.where(np.isnan(override), 1.0, override / total_km if total_km > 0 else np.nan)
             burden = np.zeros((rows.sum(), n_ind))
-            for leg, applies_to in zip(legs.itertuples(index=False), applies):
+            for leg, applies_to in zip(legs.itertuples(index=False), applies, strict=True):
                 per_tkm = leg.distance_km * _per_kg(library, leg.dataset_id, "A4", indicators, cache)
                 # a leg "not_sorted_on_site" (detour via a sorting plant) carries only the unsorted share
                 share = 1.0 - np.nan_to_num(sorted_share[rows]) if applies_to == "not_sorted_on_site" else 1.0
@@ -253,7 +253,8 @@ def build_profiles(
                 continue
             name = waste_categories[category] if category >= 0 else None
             burden = sum(
-                (share * route(r, module, name) for r, share in zip(EOL_ROUTES, route_shares) if share), np.zeros(n_ind)
+                (share * route(r, module, name) for r, share in zip(EOL_ROUTES, route_shares, strict=True) if share),
+                np.zeros(n_ind),
             )
             values[rows, k] = mass[rows][:, None] * burden[None, :]
 
@@ -294,8 +295,12 @@ def build_profiles(
             c3 = c4 = np.full(n_ind, np.nan)
             if base.sum() > 0:
                 base = base / base.sum()
-                c3 = sum((sh * route(r, "C3", name) for r, sh in zip(EOL_ROUTES, base) if sh), np.zeros(n_ind))
-                c4 = sum((sh * route(r, "C4", name) for r, sh in zip(EOL_ROUTES, base) if sh), np.zeros(n_ind))
+                c3 = sum(
+                    (sh * route(r, "C3", name) for r, sh in zip(EOL_ROUTES, base, strict=True) if sh), np.zeros(n_ind)
+                )
+                c4 = sum(
+                    (sh * route(r, "C4", name) for r, sh in zip(EOL_ROUTES, base, strict=True) if sh), np.zeros(n_ind)
+                )
             final_cache[key] = (c3, c4)
         final_c3[i], final_c4[i] = final_cache[key]
     k3, k4 = _M["C3"], _M["C4"]

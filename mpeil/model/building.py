@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -42,7 +42,7 @@ NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 
 
-class UseType(str, Enum):
+class UseType(StrEnum):
     single_family = "single-family"
     semi_detached = "semi-detached"
     terraced = "terraced"
@@ -55,7 +55,7 @@ class UseType(str, Enum):
     other = "other"
 
 
-class ElementType(str, Enum):
+class ElementType(StrEnum):
     """TOTEM element family codes (method.md §3; meanings partly derived)."""
 
     EW = "EW"  # external wall

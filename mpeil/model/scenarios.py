@@ -84,7 +84,7 @@ class ScenarioSet:
     @functools.cached_property
     def _route_table(self) -> dict[tuple[str, str], pd.DataFrame]:
         # looked up once per (route, category) per profile build: group once
-        return {key: frame for key, frame in self.routes.groupby(["route", "waste_category"], sort=False)}
+        return dict(iter(self.routes.groupby(["route", "waste_category"], sort=False)))
 
     def fingerprint(self) -> str:
         return self._fingerprint

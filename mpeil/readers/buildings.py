@@ -326,7 +326,7 @@ def _rows_from_records(records: list[tuple[int, list[Any]]], file: str, kind: st
     records = [(n, values) for n, values in records if any(v is not None for v in values)]
     if not records:
         raise ParseError(f"empty {kind} file: no header row", file=file)
-    header_number, header_cells = records[0]
+    _, header_cells = records[0]
     header: list[str | None] = []
     for value in header_cells:
         name = None if value is None else str(value).strip().lower()
@@ -353,7 +353,7 @@ def _rows_from_records(records: list[tuple[int, list[Any]]], file: str, kind: st
                 layer=f"row {number}",
             )
         cells: dict[str, Any] = {}
-        for name, value in zip(header, values):
+        for name, value in zip(header, values, strict=False):  # a short row leaves cells blank
             if name is None:
                 if value is not None:
                     raise ParseError(
@@ -446,7 +446,7 @@ def _element(element_id: str, rows: list[_Row], table: _Rows, where: dict) -> El
         context = error.get("ctx") or {}
         if error["type"] == "ratio_sum":
             label = str(context.get("layer"))
-            numbers = [r.number for r, line in zip(rows, data["layers"]) if line.layer == label]
+            numbers = [r.number for r, line in zip(rows, data["layers"], strict=False) if line.layer == label]
             rows_text = f" (rows {', '.join(map(str, numbers))})" if numbers else ""
             raise InputError(f"{error['msg']}{rows_text}", **where, layer=label, field="ratio") from None
         loc = error["loc"]
