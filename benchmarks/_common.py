@@ -169,14 +169,8 @@ def engine_parts(compiled, s: Setup) -> dict:
         s.library,
         s.scenarios,
         keys,
-        compiled.transport_scenarios,
-        compiled.waste_categories,
-        compiled.scenario_choices,
-        options.indicators,
-        options.replacement_modules,
-        options.loss_basis,
-        options.allocation,
-        options.multicycle_split,
+        compiled,
+        options,
     )
     t1 = time.perf_counter()
     replacements = number_of_replacements(
@@ -244,14 +238,8 @@ def lcax_projects(compiled, s: Setup, buildings=None, modules=LCAX_COMPARED_MODU
         s.library,
         s.scenarios,
         keys,
-        compiled.transport_scenarios,
-        compiled.waste_categories,
-        compiled.scenario_choices,
-        options.indicators,
-        options.replacement_modules,
-        options.loss_basis,
-        options.allocation,
-        options.multicycle_split,
+        compiled,
+        options,
     )
     codes = [spec.code for spec in options.indicators]
     module_keys = [getattr(lcax.LifeCycleModule, LCAX_MODULES[m]) for m in modules]

@@ -84,14 +84,8 @@ def to_lcax(
         library,
         scenarios,
         keys,
-        compiled.transport_scenarios,
-        compiled.waste_categories,
-        compiled.scenario_choices,
-        options.indicators,
-        options.replacement_modules,
-        options.loss_basis,
-        options.allocation,
-        options.multicycle_split,
+        compiled,
+        options,
     )
     codes = [s.code for s in options.indicators]
     today = datetime.date(2000, 1, 1)
