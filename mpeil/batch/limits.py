@@ -162,7 +162,12 @@ def check_plausibility(frame: pd.DataFrame, compiled: CompiledBuildings, limits:
                 field="amount",
             )
 
-    # lines and buildings: mass per m² GFA (lines whose data set gives no mass are left out)
+    _check_mass(compiled, limits, file)
+
+
+def _check_mass(compiled: CompiledBuildings, limits: Limits, file: str | None) -> None:
+    """Mass per m² GFA [kg/m²] of each line and each building (lines whose data set gives no mass are left out)."""
+    gfa = compiled.gross_floor_area_m2
     line_building = compiled.line_building
     line_mass = compiled.mass_kg / gfa[line_building]
     bad = np.flatnonzero(line_mass > limits.line_mass_per_gross_floor_area)
