@@ -32,6 +32,8 @@ LOCATION_FIELDS = ("file", "building", "element", "layer", "field")
 class MpeilError(Exception):
     """Base class of every error mpeil raises on purpose.
 
+    A batch also records the SHA-256 of the input bytes it read (``input_sha256``).
+
     Parameters
     ----------
     message:
@@ -56,6 +58,7 @@ class MpeilError(Exception):
         self.element = element
         self.layer = layer
         self.field = field
+        self.input_sha256: str | None = None
         super().__init__(message)
 
     def located(self, **where: Any) -> MpeilError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from typing import cast
 
 import pint
 
@@ -50,7 +51,7 @@ DECLARED_UNIT_ALIASES: dict[str, str] = {
 @functools.lru_cache(maxsize=1)
 def unit_registry() -> pint.UnitRegistry:
     """The shared registry: pint's defaults plus ``data/units.txt``."""
-    registry = pint.UnitRegistry(cache_folder=None)
+    registry: pint.UnitRegistry = pint.UnitRegistry(cache_folder=None)
     registry.load_definitions(str(data_dir() / "units.txt"))
     return registry
 
@@ -79,7 +80,7 @@ def parse_unit(text: str) -> pint.Unit:
         raise UnitError(f"{text!r} is a number, not a unit")
     if not math.isclose(float(quantity.magnitude), 1.0):
         raise UnitError(f"unit {text!r} carries a factor {quantity.magnitude}; give the amount instead")
-    return quantity.units
+    return cast(pint.Unit, quantity.units)  # pint's stubs name it PlainUnit
 
 
 def canonical_unit(text: str) -> str:

@@ -14,6 +14,7 @@ import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -93,10 +94,13 @@ class ScoringOptions:
                 EN15804_A2_CORE_AND_ADDITIONAL if data.get("report_indicators") is None else data["report_indicators"]
             ),
             as_of=data.get("as_of") or _today(),
-            limits=load_limits()
-            if limits is None
-            else Limits(**{k: tuple(v) if isinstance(v, list) else v for k, v in limits.items()}),
+            limits=load_limits() if limits is None else Limits(**_limit_values(limits)),
         )
+
+
+def _limit_values(limits: dict) -> dict[str, Any]:
+    """Limits as written by :meth:`Limits.as_dict` (JSON lists back to tuples)."""
+    return {str(k): tuple(v) if isinstance(v, list) else v for k, v in limits.items()}
 
 
 @dataclass(frozen=True, eq=False)

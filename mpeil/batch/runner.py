@@ -156,7 +156,7 @@ def _serial(tasks: Iterable[ChunkTask], on_done: Callable[[ChunkReport], None]) 
 def _bounded(submit, collect, tasks: Iterable[ChunkTask], window: int, on_done) -> None:
     """Keep at most ``window`` chunks in flight; report each as it finishes."""
     delay = _test_delay()
-    pending = set()
+    pending: set = set()
     iterator = iter(tasks)
     exhausted = False
     while True:

@@ -236,28 +236,6 @@ def _warnings(row: pd.Series, gwp_row: pd.Series | None, expired_lines: int, def
     return out
 
 
-def _warnings(row: pd.Series, gwp_row: pd.Series | None, expired_lines: int, default_lives: int) -> list[str]:
-    out = []
-    if row["weight_covered"] < 1.0:
-        out.append(f"the score covers {row['weight_covered']:.1%} of the method's weighting")
-    if row["indicators_missing"]:
-        out.append("no data for " + ", ".join(row["indicators_missing"]))
-    if row["indicators_partial"]:
-        out.append("data missing on some lines for " + ", ".join(row["indicators_partial"]))
-    if row["module_gaps"]:
-        out.append("module gaps: " + ", ".join(f"{m} {s:.0%} of lines" for m, s in row["module_gaps"].items()))
-    for code, n in row["fallback_lines"].items():
-        out.append(f"{n} line(s) use a fallback indicator for {code}")
-    if gwp_row is not None:
-        for code, n in gwp_row["fallback_lines"].items():
-            out.append(f"GWP: {n} line(s) use the EN 15804+A1 GWP fallback for {code}")
-    if expired_lines:
-        out.append(f"{expired_lines} line(s) use an expired EPD")
-    if default_lives:
-        out.append(f"{default_lives} line(s) have no service life and take the study period")
-    return out
-
-
 @dataclass(frozen=True)
 class _LineStats:
     """Per building: counts of its lines by kind, mass, expired data sets."""

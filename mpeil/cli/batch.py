@@ -162,6 +162,7 @@ def register(app: typer.Typer) -> None:
                 raise typer.BadParameter(f"--as-of {as_of!r} is not a date YYYY-MM-DD") from None
         from ..model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
 
+        report: tuple[str, ...]
         if indicators == "all":
             report = EN15804_A2_CORE_AND_ADDITIONAL
         elif indicators == "method":

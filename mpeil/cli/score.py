@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -69,7 +69,7 @@ def register(app: typer.Typer) -> None:
         console, errors = Console(), Console(stderr=True)
         if not console.is_terminal:  # piped or logged: no terminal width to respect
             console = Console(width=130)
-        options = {"replacement_rule": replacement_rule, "include_d": include_d}
+        options: dict[str, Any] = {"replacement_rule": replacement_rule, "include_d": include_d}
         try:  # one scorer (method, library, scenarios loaded once) for every file of the call
             scorer = Scorer(method, **{k: v for k, v in options.items() if v is not None})
         except MpeilError as error:

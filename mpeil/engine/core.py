@@ -262,7 +262,7 @@ def _aggregate_block(
         return
     flat_values = values[first:last].reshape(n, -1)  # views of this block's rows
     flat_missing = missing[first:last].reshape(n, -1)
-    if group.pattern_of is not None:
+    if group.pattern_of is not None and group.membership is not None:
         # lines per (segment, gap pattern), then per class of columns that share their gap patterns;
         # only the columns of classes that have gaps are written (most columns have none)
         n_patterns = group.n_patterns

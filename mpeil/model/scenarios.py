@@ -10,6 +10,7 @@ import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 
@@ -41,9 +42,8 @@ class ScenarioSet:
                 file=f"{self.folder}/circularity/materials.csv",
                 field="waste_category",
             )
-        if waste_category in table.index:
-            return table.loc[waste_category]
-        return table.loc["*"]
+        key = waste_category if waste_category in table.index else "*"
+        return table.loc[cast(str, key)]
 
     def eol_shares(self, waste_category: str) -> tuple[float, float, float, float]:
         try:
@@ -53,7 +53,8 @@ class ScenarioSet:
                 f"unknown waste category {waste_category!r}; known: {sorted(self.waste_categories.index)}",
                 field="waste_category",
             ) from None
-        return tuple(float(row[r]) for r in EOL_ROUTES)  # type: ignore[return-value]
+        landfill, incineration, reuse, recycling = (float(row[r]) for r in EOL_ROUTES)
+        return landfill, incineration, reuse, recycling
 
     def service_life(self, category: str) -> float:
         try:
@@ -84,7 +85,8 @@ class ScenarioSet:
     @functools.cached_property
     def _route_table(self) -> dict[tuple[str, str], pd.DataFrame]:
         # looked up once per (route, category) per profile build: group once
-        return dict(iter(self.routes.groupby(["route", "waste_category"], sort=False)))
+        groups = self.routes.groupby(["route", "waste_category"], sort=False)
+        return {(str(route), str(category)): frame for (route, category), frame in groups}
 
     def fingerprint(self) -> str:
         return self._fingerprint
@@ -92,7 +94,13 @@ class ScenarioSet:
     @functools.cached_property
     def _fingerprint(self) -> str:
         digest = hashlib.sha256()
-        frames = [self.waste_categories, self.routes, self.transport, self.service_lives, self.loss_rates]
+        frames: list[pd.DataFrame | pd.Series] = [
+            self.waste_categories,
+            self.routes,
+            self.transport,
+            self.service_lives,
+            self.loss_rates,
+        ]
         if self.circular_materials is not None:
             frames.append(self.circular_materials)
         for frame in frames:
@@ -114,10 +122,10 @@ def _load(folder: str) -> ScenarioSet:
     lives = pd.read_csv(root / "service_lives.csv", comment="#").set_index("category")["service_life_years"]
     loss_path = root / "loss_rates.csv"
     if loss_path.exists():
-        losses = pd.read_csv(loss_path, comment="#")
-        loss_col = next((c for c in losses.columns if "rate" in c), None)
-        cat_col = losses.columns[0]
-        losses = losses.set_index(cat_col)[loss_col].astype("float64") if loss_col else pd.Series(dtype="float64")
+        loss_table = pd.read_csv(loss_path, comment="#")
+        loss_col = next((c for c in loss_table.columns if "rate" in c), None)
+        cat_col = loss_table.columns[0]
+        losses = loss_table.set_index(cat_col)[loss_col].astype("float64") if loss_col else pd.Series(dtype="float64")
     else:
         losses = pd.Series(dtype="float64")
     circular_path = root / "circularity" / "materials.csv"

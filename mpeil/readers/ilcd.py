@@ -411,7 +411,7 @@ def _parse_one(path: Path, aliases: IndicatorAliases) -> tuple[dict, list[tuple[
     subtype = next(
         (
             a.get("value")
-            for a in _anies((doc.get("modellingAndValidation") or {}).get("LCIMethodAndAllocation"))
+            for a in _anies((doc.get("modellingAndValidation") or {}).get("LCIMethodAndAllocation") or {})
             if a.get("name") == "subType"
         ),
         "",
