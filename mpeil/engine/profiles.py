@@ -112,6 +112,15 @@ def _group_codes(columns: Sequence[np.ndarray]) -> np.ndarray:
 def _coalesced_tensor(
     library: EPDLibrary, indicators: Sequence[IndicatorSpec], choice: tuple, modules: tuple = OUTPUT_MODULES
 ) -> tuple[np.ndarray, np.ndarray]:
+    """``[dataset, module, indicator]`` with each indicator's first declared source, and where a
+    fallback source supplied A1-A3 (``[dataset, indicator]``). Memoised on the library (read-only)."""
+    key = ("coalesced", tuple(indicators), tuple(choice), tuple(modules))
+    return library.memo(key, lambda: _coalesce(library, tuple(indicators), choice, modules))
+
+
+def _coalesce(
+    library: EPDLibrary, indicators: tuple[IndicatorSpec, ...], choice: tuple, modules: tuple
+) -> tuple[np.ndarray, np.ndarray]:
     codes = tuple(dict.fromkeys(code for spec in indicators for code in spec.sources))
     raw = library.tensor(codes, modules, dict(choice) if choice else None)
     position = {code: j for j, code in enumerate(codes)}
@@ -124,6 +133,8 @@ def _coalesced_tensor(
             out[:, :, j] = np.where(fill, column, out[:, :, j])
             if rank > 0:
                 fallback[:, j] |= fill[:, 0]
+    out.setflags(write=False)
+    fallback.setflags(write=False)
     return out, fallback
 
 
@@ -132,9 +143,7 @@ def _per_kg(library: EPDLibrary, dataset_id: str, module: str, indicators, cache
     key = (dataset_id, module)
     if key not in cache:
         index = library.resolve(dataset_id)
-        if "__tensor__" not in cache:  # one coalesced tensor per profile build, not per data set
-            cache["__tensor__"] = _coalesced_tensor(library, indicators, (), LIBRARY_MODULES)[0]
-        row = cache["__tensor__"][index]
+        row = _coalesced_tensor(library, indicators, (), LIBRARY_MODULES)[0][index]
         k = LIBRARY_MODULES.index(module)
         if np.isnan(row[k]).all():  # stand-alone data sets declare only their own module
             declared = np.flatnonzero(~np.isnan(row).all(axis=1))
@@ -144,15 +153,29 @@ def _per_kg(library: EPDLibrary, dataset_id: str, module: str, indicators, cache
 
 
 def _route_per_kg(
-    library: EPDLibrary, scenarios: ScenarioSet, indicators: tuple, name: str, module: str, category: str | None
+    library: EPDLibrary,
+    scenarios: ScenarioSet,
+    indicators: tuple,
+    name: str,
+    module: str,
+    category: str | None,
+    token: object | None = None,
 ) -> np.ndarray:
     """Burden per kg of waste of one end-of-life route, module and waste category (read-only).
 
     Memoised on the library, keyed by the scenarios' content hash, so a stream of chunks looks
-    every route up once, not once per chunk, and nothing outlives the library.
+    every route up once, not once per chunk, and nothing outlives the library. The scenarios and
+    indicators are keyed through one token per library (hashing them on every lookup is slow).
     """
-    key = ("route", scenarios.fingerprint(), indicators, name, module, category)
+    if token is None:
+        token = _route_token(library, scenarios, indicators)
+    key = ("route", token, name, module, category)
     return library.memo(key, lambda: _route_burden(library, scenarios, indicators, name, module, category))
+
+
+def _route_token(library: EPDLibrary, scenarios: ScenarioSet, indicators: tuple) -> object:
+    """One object per (scenarios, indicators) on this library, to key route burdens cheaply."""
+    return library.memo(("route-token", scenarios.fingerprint(), indicators), object)
 
 
 def _route_burden(library, scenarios, indicators, name, module, category) -> np.ndarray:
@@ -205,6 +228,7 @@ class _Build:
     shares: np.ndarray  # float64[P, 4] end-of-life route shares (NaN: no scenario)
     waste: np.ndarray  # int64[P] waste category index, -1 = none
     cache: dict  # per-kg burdens of this build
+    route_token: object | None = None  # keys this build's route burdens on the library
 
     @classmethod
     def start(
@@ -257,7 +281,10 @@ class _Build:
         return _per_kg(self.library, dataset_id, module, self.options.indicators, self.cache)
 
     def route(self, name: str, module: str, category: str | None) -> np.ndarray:
-        return _route_per_kg(self.library, self.scenarios, tuple(self.options.indicators), name, module, category)
+        indicators = tuple(self.options.indicators)
+        if self.route_token is None:
+            self.route_token = _route_token(self.library, self.scenarios, indicators)
+        return _route_per_kg(self.library, self.scenarios, indicators, name, module, category, self.route_token)
 
     def routes(self, shares: np.ndarray, module: str, category: str | None) -> np.ndarray:
         """Σ share × burden per kg of each route with a share (zeros when none)."""

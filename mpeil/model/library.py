@@ -191,8 +191,11 @@ class EPDLibrary:
     def _tensor(self, indicators, modules, scenario_choice) -> np.ndarray:
         out = np.full((len(self), len(modules), len(indicators)), np.nan, dtype=np.float64)
         values = self.values
-        dataset_index = values["dataset_id"].map(self._index)
-        keep = dataset_index.notna() & values["indicator"].isin(indicators)
+        # each value row's data set position (NaN: not in this library), mapped once per library
+        dataset_index = self.memo(
+            ("value_dataset_positions",), lambda: values["dataset_id"].map(self._index).to_numpy(dtype=np.float64)
+        )
+        keep = ~np.isnan(dataset_index) & values["indicator"].isin(indicators).to_numpy(dtype=bool)
         values = values[keep].assign(_d=dataset_index[keep].astype(np.int64))
         if values.empty:
             return out
@@ -251,11 +254,15 @@ class EPDLibrary:
         return self.memo(("conversion", index, str(unit)), lambda: _conversion_factor(self, index, str(unit)))
 
     def mass_per_unit(self, index: int) -> float:
-        """kg per one declared unit, or NaN when the properties do not say."""
-        try:
-            return 1.0 / _conversion_factor(self, index, "kg")
-        except ConversionError:
-            return math.nan
+        """kg per one declared unit, or NaN when the properties do not say (memoised per data set)."""
+
+        def compute() -> float:
+            try:
+                return 1.0 / _conversion_factor(self, index, "kg")
+            except ConversionError:
+                return math.nan
+
+        return self.memo(("mass_per_unit", int(index)), compute)
 
     @functools.cached_property
     def declared_indicators(self) -> frozenset[str]:

@@ -66,13 +66,19 @@ class ScenarioSet:
             ) from None
 
     def transport_legs(self, scenario: str, module: str) -> pd.DataFrame:
-        legs = self.transport[(self.transport["scenario"] == scenario) & (self.transport["module"] == module)]
-        if legs.empty and not (self.transport["scenario"] == scenario).any():
+        """The legs (mode, distance, data set) of one transport scenario in module A4 or C2."""
+        table = self._transport_table
+        if scenario not in {name for name, _ in table}:
             raise UnknownScenarioError(
                 f"unknown transport scenario {scenario!r}; known: {sorted(self.transport['scenario'].unique())}",
                 field="transport",
             )
-        return legs
+        return table.get((scenario, module), self.transport.iloc[:0])
+
+    @functools.cached_property
+    def _transport_table(self) -> dict[tuple[str, str], pd.DataFrame]:
+        groups = self.transport.groupby(["scenario", "module"], sort=False)
+        return {(str(scenario), str(module)): frame for (scenario, module), frame in groups}
 
     def route_datasets(self, route: str, waste_category: str | None) -> pd.DataFrame:
         """Data sets (per kg of waste) that model one route for one waste category.
