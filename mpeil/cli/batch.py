@@ -226,6 +226,7 @@ def register(app: typer.Typer) -> None:
                 help="Score receipts (DIR/receipts/*.json), or batch output directories (every receipt in them)"
             ),
         ],
+        jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes on this machine")] = 1,
     ) -> None:
         """Re-score the input named in each receipt and confirm bit-identical numbers.
 
@@ -233,7 +234,7 @@ def register(app: typer.Typer) -> None:
         """
         from rich.console import Console
 
-        from ..batch.receipts import verify_receipt
+        from ..batch.receipts import verify_receipts
 
         console = Console(stderr=True)
         paths: list[Path] = []
@@ -250,8 +251,7 @@ def register(app: typer.Typer) -> None:
             console.print("[red]usage error[/red]: no receipts found", highlight=False)
             raise typer.Exit(code=2)
         failed = 0
-        for path in paths:
-            check = verify_receipt(path)
+        for path, check in zip(paths, verify_receipts(paths, jobs=jobs), strict=True):
             if check.ok:
                 typer.echo(
                     f"OK       {path} (building {check.building!r}, {check.numbers_compared} numbers bit-identical)"
