@@ -468,16 +468,18 @@ def _end_of_life(lines: _Lines, scenarios: ScenarioSet) -> dict[str, Any]:
     waste_uniques: list[str] = []
     if "waste_category" in frame:
         codes, uniques = pd.factorize(frame["waste_category"].astype("object"), sort=False)
+        shares_of = np.full((len(uniques), 4), np.nan, dtype=np.float64)  # per category, then per line
+        sorted_of = np.full(len(uniques), np.nan, dtype=np.float64)
         for code, name in enumerate(uniques):
             try:
-                shares = scenarios.eol_shares(str(name))
+                shares_of[code] = scenarios.eol_shares(str(name))
             except MpeilError as error:
                 raise lines.fail(lines.first_of(codes, code), error) from None
-            eol[codes == code] = shares
             if "sorted_on_site" in scenarios.waste_categories:
-                sorted_on_site[codes == code] = float(
-                    cast(float, scenarios.waste_categories.at[str(name), "sorted_on_site"])
-                )
+                sorted_of[code] = float(cast(float, scenarios.waste_categories.at[str(name), "sorted_on_site"]))
+        has = codes >= 0
+        eol[has] = shares_of[codes[has]]
+        sorted_on_site[has] = sorted_of[codes[has]]
         waste_codes, waste_uniques = codes.astype(np.int64), [str(u) for u in uniques]
     explicit = [f"eol_{route}" for route in EOL_ROUTES]
     if all(c in frame for c in explicit):
