@@ -115,6 +115,17 @@ def _coalesced_tensor(
     """``[dataset, module, indicator]`` with each indicator's first declared source, and where a
     fallback source supplied A1-A3 (``[dataset, indicator]``). Memoised on the library (read-only)."""
     key = ("coalesced", tuple(indicators), tuple(choice), tuple(modules))
+    modules = tuple(modules)
+    if modules != LIBRARY_MODULES and modules[:1] == LIBRARY_MODULES[:1] and set(modules) <= set(LIBRARY_MODULES):
+        # a slice of the library-module tensor (every module is coalesced on its own; the fallback
+        # flags are A1-A3's in both): one tensor build serves the profiles and the per-kg burdens
+        def sliced() -> tuple[np.ndarray, np.ndarray]:
+            full, fallback = _coalesced_tensor(library, indicators, choice, LIBRARY_MODULES)
+            out = full[:, [LIBRARY_MODULES.index(m) for m in modules]]
+            out.setflags(write=False)
+            return out, fallback
+
+        return library.memo(key, sliced)
     return library.memo(key, lambda: _coalesce(library, tuple(indicators), choice, modules))
 
 
