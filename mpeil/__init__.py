@@ -21,6 +21,7 @@ _LAZY = {
     "write_building": "mpeil.readers",
     "score": "mpeil.api",
     "Scorer": "mpeil.api",
+    "compare": "mpeil.api",
     "load_method": "mpeil.methods",
     "MpeilError": "mpeil.errors",
 }

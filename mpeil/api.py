@@ -22,6 +22,7 @@ import pandas as pd
 from . import __version__
 from .compile import CompiledBuildings, compile_frame, flatten
 from .engine import ElementResults, EngineOptions, run_engine
+from .errors import DuplicateBuildingError, InputError
 from .hashing import file_sha256
 from .methods import Method, load_method
 from .methods.scoring import check_method, engine_options
@@ -30,8 +31,9 @@ from .model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
 from .model.library import EPDLibrary, load_library
 from .model.scenarios import ScenarioSet, load_scenarios
 from .outputs import Result
+from .outputs.compare import Comparison, compare_results
 
-__all__ = ["Scorer", "ScoringInput", "score", "engine_options"]
+__all__ = ["Scorer", "ScoringInput", "compare", "score", "engine_options"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,26 +50,54 @@ class ScoringInput:
     files: Mapping[str, str] = field(default_factory=dict)
 
 
-def _collect(source: Any, frames: list[pd.DataFrame], buildings: list[Building], files: dict[str, str]) -> None:
+@dataclass
+class _Gathered:
+    """Inputs being read: frames to concatenate, model buildings, files read, where each id came from."""
+
+    frames: list[pd.DataFrame] = field(default_factory=list)
+    buildings: list[Building] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+    origin: dict[str, str | None] = field(default_factory=dict)  # building id → file (None: given in memory)
+
+    def add_ids(self, ids: Iterable[str], file: str | None) -> None:
+        """Two inputs with one building id would be summed as one building: refuse, naming both."""
+        ids = list(dict.fromkeys(str(i) for i in ids))
+        for building_id in ids:
+            if building_id in self.origin:
+                first = self.origin[building_id]
+                raise DuplicateBuildingError(
+                    f"building id {building_id!r} appears twice in one call"
+                    + (f" (first in {first})" if first else "")
+                    + "; give each building its own id",
+                    file=file,
+                    building=building_id,
+                    field="id",
+                )
+        self.origin.update(dict.fromkeys(ids, file))
+
+
+def _collect(source: Any, into: _Gathered) -> None:
     """Append one input (or each item of an iterable of inputs) to the frames to concatenate."""
     if isinstance(source, Building):
-        buildings.append(source)
-        frames.append(flatten([source]))
+        into.add_ids([source.id], None)
+        into.buildings.append(source)
+        into.frames.append(flatten([source]))
     elif isinstance(source, pd.DataFrame):
-        frames.append(source)
+        if "building_id" in source:
+            into.add_ids(source["building_id"].dropna().unique(), None)
+        into.frames.append(source)
     elif isinstance(source, (str, Path)):
         from .readers import read_buildings
 
         read = read_buildings(source)
-        files[str(source)] = file_sha256(source)
-        buildings.extend(read)
-        frames.append(flatten(read))
+        into.add_ids([b.id for b in read], str(source))
+        into.files[str(source)] = file_sha256(source)
+        into.buildings.extend(read)
+        into.frames.append(flatten(read))
     elif isinstance(source, Iterable):
         for item in source:
-            _collect(item, frames, buildings, files)
+            _collect(item, into)
     else:
-        from .errors import InputError
-
         raise InputError(f"cannot score a {type(source).__name__}: give a Building, a path or a DataFrame")
 
 
@@ -75,18 +105,15 @@ def read_input(source: Any, file: str | None = None) -> ScoringInput:
     """Read and flatten what :meth:`Scorer.score` accepts into one :class:`ScoringInput`."""
     if isinstance(source, ScoringInput):
         return source
-    frames: list[pd.DataFrame] = []
-    buildings: list[Building] = []
-    files: dict[str, str] = {}
-    _collect(source, frames, buildings, files)
+    gathered = _Gathered()
+    _collect(source, gathered)
+    frames = gathered.frames
     if not frames:
-        from .errors import InputError
-
         raise InputError("no buildings to score", file=file)
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     if file is None and isinstance(source, (str, Path)):
         file = str(source)
-    return ScoringInput(frame, tuple(buildings), file, files)
+    return ScoringInput(frame, tuple(gathered.buildings), file, gathered.files)
 
 
 class Scorer:
@@ -208,3 +235,54 @@ def score(
     library loaded once.
     """
     return Scorer(method, library, scenarios, report_indicators, **options).score(buildings)
+
+
+def _has_frame(source: Any) -> bool:
+    if isinstance(source, pd.DataFrame):
+        return True
+    if isinstance(source, (str, Path, Building, Result)) or not isinstance(source, Iterable):
+        return False
+    return any(_has_frame(item) for item in source)
+
+
+def compare(
+    *variants: Any,
+    method: str | Path | Method | None = None,
+    library: EPDLibrary | None = None,
+    scenarios: ScenarioSet | None = None,
+    **options: Any,
+) -> Comparison:
+    """Compare building variants like for like; the first building is the baseline.
+
+    ``variants`` are buildings, building files or :class:`Result` objects (each may hold several
+    buildings). Everything not yet scored is scored in one call with one :class:`Scorer` (one method,
+    library and scenario set); Results must have been scored with that same method (else
+    ``MethodError``). Duplicate building ids are a :class:`~mpeil.errors.DuplicateBuildingError`.
+    Returns a :class:`~mpeil.outputs.compare.Comparison` (``.table`` element × stage, ``.explanation``).
+    """
+    given = [v for v in variants if isinstance(v, Result)]
+    if method is None:
+        method = given[0].method if given else "mpeil-ef31"
+    seen = _Gathered()
+    unscored: list[Building] = []
+    names: list[list[str]] = []
+    for variant in variants:
+        if isinstance(variant, Result):
+            ids = list(variant.building_ids)
+            seen.add_ids(ids, "a Result")
+        else:
+            if _has_frame(variant):
+                raise InputError("compare takes buildings, building files or Results, not a flat DataFrame")
+            data = read_input(variant)
+            ids = [b.id for b in data.buildings]
+            seen.add_ids(ids, data.file)
+            unscored.extend(data.buildings)
+        names.append(ids)
+    scored = Scorer(method, library, scenarios, **options).score(unscored) if unscored else None
+    pairs: list[tuple[Result, str]] = []
+    for variant, ids in zip(variants, names, strict=True):
+        result = variant if isinstance(variant, Result) else scored
+        if result is None:  # unreachable: every building not in a Result was scored
+            raise InputError("nothing to compare")
+        pairs.extend((result, name) for name in ids)
+    return compare_results(pairs)

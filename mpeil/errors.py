@@ -22,6 +22,8 @@ __all__ = [
     "UnknownScenarioError",
     "MethodError",
     "CircularityError",
+    "DuplicateBuildingError",
+    "UnknownBuildingError",
     "LOCATION_FIELDS",
 ]
 
@@ -126,3 +128,14 @@ class MethodError(MpeilError, ValueError):
 
 class CircularityError(InputError):
     """Inconsistent reuse or recycling input (route shares, cycles, donor references)."""
+
+
+class DuplicateBuildingError(InputError):
+    """Two buildings in one call (one scoring call, one comparison, one batch chunk) share an id."""
+
+
+class UnknownBuildingError(MpeilError, KeyError):
+    """A building id that is not in the result asked about."""
+
+    def __str__(self) -> str:
+        return MpeilError.__str__(self)

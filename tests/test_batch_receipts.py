@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import zipfile
 
+import pyarrow.parquet as pq
 import pytest
 from batch_support import building_dict, good_building
 from typer.testing import CliRunner
@@ -147,19 +148,20 @@ def test_receipts_keep_method_options_and_report_choice(tmp_path):
     assert check.ok, check.problems
 
 
-def test_equal_building_ids_in_two_files_stay_apart(tmp_path):
+def test_equal_building_ids_in_two_files_are_an_error_row_for_the_second(tmp_path):
+    """Issue 11: one id in two files is a DuplicateBuildingError row for the second file (as in the
+    API and the CLI); the first file is scored and its receipt verifies."""
     write_building(good_building(1, "house"), tmp_path / "a.json")
     write_building(good_building(9, "house"), tmp_path / "b.csv")
     summary = run_batch([tmp_path / "a.json", tmp_path / "b.csv"], tmp_path / "out", as_of=AS_OF)
-    assert summary.buildings == 2 and summary.errors == 0
+    assert summary.buildings == 1 and summary.errors == 1 and summary.exit_code == 1
+    errors = pq.read_table(tmp_path / "out" / "errors.parquet").to_pylist()
+    assert [(e["error_type"], e["building"]) for e in errors] == [("DuplicateBuildingError", "house")]
+    assert errors[0]["file"].endswith("b.csv") and "a.json" in errors[0]["message"]
     receipts = sorted((tmp_path / "out" / "receipts").glob("house-*.json"))
-    assert len(receipts) == 2
-    numbers = []
-    for path in receipts:
-        check = verify_receipt(path)  # each re-scored alone: the same bits as in the shared chunk
-        assert check.ok, check.problems
-        numbers.append(json.loads(path.read_text(encoding="utf-8"))["numbers"]["score"]["hex"])
-    assert numbers[0] != numbers[1]  # different houses (sizes differ), not merged into one
+    assert len(receipts) == 1
+    check = verify_receipt(receipts[0])
+    assert check.ok, check.problems
 
 
 def test_many_receipts_verify_together_and_in_processes(scored, tmp_path):

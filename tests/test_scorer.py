@@ -21,7 +21,7 @@ from mpeil.batch.inputs import InputItem, read_item
 from mpeil.batch.limits import load_limits
 from mpeil.cli import app
 from mpeil.compile import flatten
-from mpeil.errors import InputError
+from mpeil.errors import DuplicateBuildingError, InputError
 from mpeil.readers import write_building
 
 AS_OF = "2026-06-01"
@@ -68,7 +68,10 @@ def test_cli_gives_the_api_numbers_bit_for_bit(files):
         assert float(row["weight_covered"]) == api.loc[building, "weight_covered"]
 
 
-def test_cli_loads_the_library_once_for_all_files(files, monkeypatch):
+def test_cli_loads_the_library_once_for_all_files(files, tmp_path, monkeypatch):
+    more = [tmp_path / "three.json", tmp_path / "four.csv"]
+    write_building(good_building(3), more[0])
+    write_building(good_building(4), more[1])
     calls = []
     real = mpeil.api.load_library
 
@@ -77,8 +80,9 @@ def test_cli_loads_the_library_once_for_all_files(files, monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(mpeil.api, "load_library", counting)
-    result = CliRunner().invoke(app, ["score", *map(str, files), *map(str, files), "--format", "csv"])
+    result = CliRunner().invoke(app, ["score", *map(str, files), *map(str, more), "--format", "csv"])
     assert result.exit_code == 0, result.output
+    assert result.stdout.count("house-00") == 4  # four buildings scored
     assert len(calls) == 1
 
 
@@ -127,6 +131,13 @@ def test_a_list_mixing_frames_paths_and_buildings_scores_each_as_alone(scorer, f
         ("house-004", scorer.score(good_building(4))),
     ):
         assert mixed.loc[building, "score"] == alone.scores.loc[building, "score"]
+
+
+def test_one_building_id_twice_in_one_call_is_a_typed_error(scorer, files):
+    frame = flatten([good_building(1)])  # house-001, as in files[0]
+    with pytest.raises(DuplicateBuildingError) as caught:
+        scorer.score([files[0], frame])
+    assert caught.value.building == "house-001"
 
 
 def test_nothing_to_score_is_a_typed_error(scorer):

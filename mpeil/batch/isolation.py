@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import pandas as pd
 import pyarrow as pa
 
-from ..errors import MpeilError
+from ..errors import DuplicateBuildingError, MpeilError
 from .context import ScoringContext, compilers
 from .inputs import ReadInput
 from .limits import check_plausibility
@@ -83,12 +83,21 @@ class _Chunk:
         return [self.errors[i] for i in sorted(self.errors)]
 
 
-def score_inputs(inputs: Sequence[ReadInput], context: ScoringContext, chunk: int = 0) -> ChunkTables:
-    """Score the buildings of many files together; errors per file, one engine pass per run."""
+def score_inputs(
+    inputs: Sequence[ReadInput], context: ScoringContext, chunk: int = 0, claimed: dict[str, str] | None = None
+) -> ChunkTables:
+    """Score the buildings of many files together; errors per file, one engine pass per run.
+
+    A file that repeats a building id of an earlier file (of this chunk, or in ``claimed``:
+    building id → file of an earlier chunk) is a ``DuplicateBuildingError`` row.
+    """
     state = _Chunk(inputs, context, chunk)
     pending, flat, compiled_for = _compile_whole(state)
     if compiled_for is None and pending:  # the slow path: every file on its own
         pending = [position for position in pending if not _record(state, position)]
+    still = _without_duplicates(state, pending, claimed or {})
+    if len(still) < len(pending):  # the first good file keeps the id; compile again without the others
+        pending, flat, compiled_for = still, None, None
     if not pending:
         return ChunkTables(None, pd.DataFrame(), state.error_rows(), [])
     try:
@@ -153,6 +162,29 @@ def _score_each(state: _Chunk, pending: Sequence[int]) -> ChunkTables:
         [],
         [r for p in parts for r in p.receipts],
     )
+
+
+def _without_duplicates(state: _Chunk, pending: list[int], claimed: dict[str, str]) -> list[int]:
+    """``pending`` without the files that repeat a building id of an earlier one (their error rows
+    go into the chunk's errors): the same id twice would be one building to a reader of the summary."""
+    first_file = dict(claimed)
+    still = []
+    for position in pending:
+        read = state.inputs[position]
+        ids = [str(building.id) for building in read.buildings]
+        clash = next((b for b in ids if b in first_file), None)
+        if clash is None:
+            first_file.update(dict.fromkeys(ids, read.label))
+            still.append(position)
+            continue
+        error = DuplicateBuildingError(
+            f"building id {clash!r} is already in {first_file[clash]}; give each building its own id",
+            file=read.label,
+            building=clash,
+            field="id",
+        )
+        state.errors[position] = error_row(error, read.label, read.sha256, state.chunk)
+    return still
 
 
 def _internal_error(exc: Exception, read: ReadInput, chunk: int) -> dict:

@@ -8,6 +8,7 @@ return a few counts. Memory is bounded by the chunk size times the number of chu
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import multiprocessing
@@ -55,6 +56,8 @@ class ChunkTask:
     out_dir: str
     library: EPDLibrary | None = None  # None = shipped library (loaded once per worker)
     scenarios: ScenarioSet | None = None
+    #: building id → file of an earlier chunk that has it (set when a chunk is run again for duplicates)
+    claimed: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,7 @@ def run_chunk(task: ChunkTask) -> ChunkReport:
     finally:
         for archive in archives.values():
             archive.close()
-    tables = score_inputs(reads, context, task.chunk)
+    tables = score_inputs(reads, context, task.chunk, dict(task.claimed))
     by_label = {**read_errors, **{row["file"]: row for row in tables.errors}}
     errors = [by_label[item.label] for item in task.items if item.label in by_label]
     entry = {
@@ -389,6 +392,8 @@ def run_batch(
     }
     executor = "dask" if scheduler else (f"processes:{jobs}" if jobs > 1 else "serial")
     _run_chunks(todo, reports, len(items), jobs, scheduler, progress, run_fingerprint[:12])
+    tasks = [ChunkTask(k, c, options, str(store.root), library, scenarios) for k, c in enumerate(chunks)]
+    _cross_chunk_duplicates(store, tasks, reports)
     store.assemble(len(chunks))
     summary = _batch_summary(store, len(items), len(chunks), reports, set(finished), executor)
     summary.seconds = time.perf_counter() - started
@@ -488,6 +493,27 @@ def _run_chunks(
             _process_pool(todo, min(jobs, len(todo)), on_done)
         else:
             _serial(todo, on_done)
+
+
+def _cross_chunk_duplicates(store: OutputDir, tasks: list[ChunkTask], reports: dict[int, ChunkReport]) -> None:
+    """A building id scored in an earlier chunk makes the later file an error row, whichever executor ran
+    the chunks: walk the chunks in order and run again (in this process) any chunk that repeats an id.
+    Duplicates are rare, so this is a read of each chunk's summary part and almost never a rerun."""
+    claimed: dict[str, str] = {}
+    for task in tasks:
+        part = store.parts / "summary" / f"part-{task.chunk:06d}.parquet"
+        frame = pq.read_table(part, columns=["building", "file"]).to_pandas()
+        clash = [(b, f) for b, f in zip(frame["building"], frame["file"], strict=True) if claimed.get(b, f) != f]
+        if clash:
+            before = set(store.finished_chunks().get(task.chunk, {}).get("receipts", []))
+            rerun = dataclasses.replace(task, claimed=tuple(claimed.items()))
+            reports[task.chunk] = run_chunk(rerun)
+            after = set(store.finished_chunks().get(task.chunk, {}).get("receipts", []))
+            for name in before - after:  # the receipt of a file that is now an error row
+                (store.receipts / name).unlink(missing_ok=True)
+            frame = pq.read_table(part, columns=["building", "file"]).to_pandas()
+        for building, file in zip(frame["building"], frame["file"], strict=True):
+            claimed.setdefault(building, file)
 
 
 def _manifest(

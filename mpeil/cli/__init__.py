@@ -7,6 +7,7 @@ import typer
 from . import batch as _batch
 from . import epd as _epd
 from . import model as _model
+from . import report as _report
 from . import score as _score
 from . import stock as _stock
 
@@ -19,6 +20,7 @@ app = typer.Typer(
 app.add_typer(_epd.app, name="epd", help="Look at the EPD library.")
 _model.register(app)
 _score.register(app)
+_report.register(app)
 _batch.register(app)
 _stock.register(app)
 

@@ -11,6 +11,21 @@ import typer
 from ..errors import MpeilError
 
 
+def check_unique_ids(building_ids: list[str], file: str, origin: dict[str, str]) -> None:
+    """A building id already seen in an earlier file of this command is a DuplicateBuildingError."""
+    from ..errors import DuplicateBuildingError
+
+    for building_id in building_ids:
+        if building_id in origin:
+            raise DuplicateBuildingError(
+                f"building id {building_id!r} is already in {origin[building_id]}; give each building its own id",
+                file=file,
+                building=building_id,
+                field="id",
+            )
+    origin.update(dict.fromkeys(building_ids, file))
+
+
 def _print_table(results, console) -> None:
     import pandas as pd
     from rich.table import Table
@@ -66,7 +81,7 @@ def register(app: typer.Typer) -> None:
 
         from ..api import Scorer
 
-        console, errors = Console(), Console(stderr=True)
+        console, errors = Console(), Console(stderr=True, soft_wrap=True)
         if not console.is_terminal:  # piped or logged: no terminal width to respect
             console = Console(width=130)
         options: dict[str, Any] = {"replacement_rule": replacement_rule, "include_d": include_d}
@@ -76,9 +91,12 @@ def register(app: typer.Typer) -> None:
             errors.print(f"[red]error[/red] {type(error).__name__}: {error}", highlight=False)
             raise typer.Exit(code=1) from None
         results, failed = [], 0
+        origin: dict[str, str] = {}
         for path in files:
             try:
-                results.append(scorer.score(path))
+                result = scorer.score(path)
+                check_unique_ids(result.building_ids, str(path), origin)
+                results.append(result)
             except MpeilError as error:
                 failed += 1
                 errors.print(f"[red]error[/red] {type(error).__name__}: {error}", highlight=False)

@@ -136,6 +136,63 @@ class Result:
             frame = frame[frame["building"] == building]
         return frame.reset_index(drop=True)
 
+    def element_modules(self, building: str | None = None) -> pd.DataFrame:
+        """Element rows × module columns: each element's contribution to the single score, in score
+        units per m² GFA (per year if the method is), for every module including D.
+
+        No data counts as nothing here (as in the score); :attr:`scores` says what is covered.
+        Summed over the method's scored modules, an element row gives its ``by_element`` score.
+        """
+        c = self.elements.compiled
+        weighted = np.einsum("emi,i->em", np.nan_to_num(self.elements.values), self._score_weights())
+        weighted = weighted / self._denominator(self.method.per_year)[c.element_building][:, None]
+        frame = pd.DataFrame(
+            {
+                "building": c.building_ids[c.element_building],
+                "element": c.element_ids,
+                "name": c.element_names,
+                "element_type": c.element_types,
+            }
+        )
+        frame = pd.concat([frame, pd.DataFrame(weighted, columns=self.modules)], axis=1)
+        if building is not None:
+            self.check_building(building)
+            frame = frame[frame["building"] == building]
+        return frame.reset_index(drop=True)
+
+    def by_indicator(self, include_d: bool | None = None) -> pd.DataFrame:
+        """Building × indicator: each indicator's contribution to the single score (score units per m²
+        GFA, per year if the method is); the method's indicators sum to ``scores["score"]``."""
+        per_area = self.total(include_d).div(self._denominator(self.method.per_year), axis=0)
+        weights = pd.Series(self._score_weights(), index=self.indicators)
+        method_codes = [spec.code for spec in self.method.indicators]
+        return per_area.fillna(0.0)[method_codes] * weights[method_codes]
+
+    def check_building(self, building: str) -> None:
+        """Raise :class:`~mpeil.errors.UnknownBuildingError` unless ``building`` is in this result."""
+        if building not in set(self.building_ids):
+            from ..errors import UnknownBuildingError
+
+            known = ", ".join(repr(b) for b in self.building_ids[:5])
+            raise UnknownBuildingError(
+                f"no building {building!r} in this result (it holds {known}{', …' if len(self.building_ids) > 5 else ''})",
+                building=building,
+            )
+
+    @property
+    def plot(self):
+        """Plots with labels and units (matplotlib, imported on first use): ``.stages()``,
+        ``.elements()``, ``.indicators()``, ``.waterfall(other)``."""
+        from .plots import ResultPlots
+
+        return ResultPlots(self)
+
+    def to_html(self, variants=None) -> str:
+        """One self-contained, printable HTML report (see :func:`mpeil.outputs.report.render_report`)."""
+        from .report import render_report
+
+        return render_report(self, variants)
+
     def _score_weights(self) -> np.ndarray:
         """Per output indicator: the factor that turns its value into score units."""
         weights = np.zeros(len(self.indicators))
@@ -198,15 +255,25 @@ class Result:
         return dataset
 
     def compare(self, baseline: str, variant: str, indicator: str | None = None) -> pd.DataFrame:
-        """Element × stage differences of ``variant`` minus ``baseline`` (matched by element id),
-        largest first: "variant B is lower because …"."""
+        """Element differences of ``variant`` minus ``baseline`` (matched by element id), largest
+        first. Both must be buildings of this result (:class:`~mpeil.errors.UnknownBuildingError`
+        otherwise); an element one of them lacks counts as nothing there. For the element × stage
+        table and the explanation in words, see :meth:`comparison` and :func:`mpeil.compare`."""
         frames = {}
         for b in (baseline, variant):
+            self.check_building(b)
             el = self.by_element(b, indicator)
             frames[b] = el.set_index("element")[el.columns[-1]]
-        joined = pd.concat(frames, axis=1).fillna(0.0)
+        joined = pd.concat(frames, axis=1).fillna(0.0)  # absent element: the building has none of it
         joined["difference"] = joined[variant] - joined[baseline]
         return joined.reindex(joined["difference"].abs().sort_values(ascending=False).index)
+
+    def comparison(self, baseline: str, *variants: str):
+        """A :class:`~mpeil.outputs.compare.Comparison` of buildings of this result: element × stage
+        table and a plain-language explanation, ``variants`` against ``baseline``."""
+        from .compare import compare_result
+
+        return compare_result(self, [baseline, *variants])
 
     # ------------------------------------------------------------------ display
     def __repr__(self) -> str:
@@ -226,12 +293,18 @@ class Result:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        s = self.scores[["score", "score_unit", "weight_covered", "indicators_missing", "module_gaps"]].head(50)
-        stage = self.by_stage().head(50)
-        return (
-            f"<div><b>mpeil result</b> — method <code>{html.escape(self.method.name)}</code> "
-            f"({html.escape(self.method.title)})</div>"
-            + s.to_html(float_format=lambda v: f"{v:.4g}")
-            + "<div>by stage (score units per m² GFA per year; D reported apart)</div>"
-            + stage.to_html(float_format=lambda v: f"{v:.4g}")
+        """The report's building card (score, coverage split, stages, top contributors) per building,
+        for the first ten; a score table for the rest."""
+        from .report import CARD_CSS, building_card
+
+        head = (
+            f"<style>{CARD_CSS}</style><div><strong>mpeil result</strong>: method "
+            f"<code>{html.escape(self.method.name)}</code> ({html.escape(self.method.title)}), "
+            f"{len(self.building_ids)} building(s). <code>.to_html()</code> gives the full report.</div>"
         )
+        cards = "".join(building_card(self, b) for b in self.building_ids[:10])
+        rest = ""
+        if len(self.building_ids) > 10:
+            s = self.scores[["score", "score_unit", "weight_covered"]].iloc[10:60]
+            rest = f"<div>… {len(self.building_ids) - 10} more</div>" + s.to_html(float_format=lambda v: f"{v:.4g}")
+        return head + cards + rest
