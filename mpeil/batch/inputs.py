@@ -32,7 +32,7 @@ from .limits import Limits
 __all__ = ["BUILDING_SUFFIXES", "InputItem", "ReadInput", "UsageError", "discover", "read_item", "item_label"]
 
 #: suffixes of building files (the readers in mpeil.readers.buildings)
-BUILDING_SUFFIXES = (".json", ".csv", ".xlsx", ".xlsm")
+BUILDING_SUFFIXES = (".json", ".csv", ".xlsx", ".xlsm", ".ifc")
 ARCHIVE_SUFFIXES = (".zip",)
 #: separator between an archive's path and a member's path in a file label
 MEMBER_SEPARATOR = "!/"

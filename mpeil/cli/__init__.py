@@ -6,6 +6,7 @@ import typer
 
 from . import batch as _batch
 from . import epd as _epd
+from . import ifc as _ifc
 from . import model as _model
 from . import report as _report
 from . import score as _score
@@ -23,6 +24,7 @@ _score.register(app)
 _report.register(app)
 _batch.register(app)
 _stock.register(app)
+_ifc.register(app)
 
 
 def main() -> None:  # pragma: no cover - entry point

@@ -69,7 +69,7 @@ def _print_table(results, console) -> None:
 def register(app: typer.Typer) -> None:
     @app.command()
     def score(
-        files: Annotated[list[Path], typer.Argument(help="Building files (JSON, CSV, XLSX)")],
+        files: Annotated[list[Path], typer.Argument(help="Building files (JSON, CSV, XLSX, IFC)")],
         method: Annotated[str, typer.Option("--method", "-m", help="Method name or TOML file")] = "mpeil-ef31",
         output_format: Annotated[str, typer.Option("--format", "-f", help="table | json | csv")] = "table",
         replacement_rule: Annotated[str | None, typer.Option(help="ceil | fractional | elca")] = None,

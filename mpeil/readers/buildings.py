@@ -108,13 +108,39 @@ _FORMATS = {".json": "json", ".csv": "csv", ".xlsx": "xlsx"}
 
 # ============================================================================ public API
 def read_buildings(path: str | Path) -> list[Building]:
-    """All buildings in a ``.json``, ``.csv`` or ``.xlsx`` file, in file order."""
+    """All buildings in a ``.json``, ``.csv``, ``.xlsx`` or ``.ifc`` file, in file order.
+
+    An IFC file is read with :func:`mpeil.readers.ifc.read_ifc` and the shipped default
+    mapping; its unmapped materials and warnings are in ``read_ifc``'s result.
+    """
     path = Path(path)
+    if path.suffix.lower() == ".ifc":
+        return [_read_ifc_building(path)]
     kind = _format_of(path)
     if kind == "json":
         return _read_json(path)
     rows = _read_csv_rows(path) if kind == "csv" else _read_xlsx_rows(path)
     return _buildings_from_rows(rows, str(path))
+
+
+def _read_ifc_building(path: Path) -> Building:
+    from .ifc import read_ifc
+
+    reading = read_ifc(path)
+    unmapped = reading.unmapped
+    if not unmapped.empty:
+        import warnings
+
+        names = ", ".join(unmapped["material"].astype(str)[:5]) + (", …" if len(unmapped) > 5 else "")
+        warnings.warn(
+            f"{path}: {len(unmapped)} materials map to no data set ({names}); mapped share of the volume "
+            f"{reading.mapped_share['volume']:.1%}; see mpeil.readers.ifc.read_ifc or `mpeil ifc`",
+            UserWarning,
+            stacklevel=3,
+        )
+    if reading.building is None:
+        raise reading.problem or InputError("the IFC model gives no building", file=str(path))
+    return reading.building
 
 
 def read_building(path: str | Path) -> Building:
@@ -680,7 +706,7 @@ def _format_of(path: Path) -> str:
     kind = _FORMATS.get(path.suffix.lower())
     if kind is None:
         raise ParseError(
-            f"unsupported file type {path.suffix or '(none)'!r}; building files are .json, .csv or .xlsx",
+            f"unsupported file type {path.suffix or '(none)'!r}; building files are .json, .csv, .xlsx or .ifc",
             file=str(path),
         )
     return kind

@@ -1,0 +1,100 @@
+"""``mpeil ifc FILE.ifc [--out building.json] [--suggest mapping.csv] [--write-results out.ifc]``."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import MpeilError
+
+_SHOWN_WARNINGS = 15
+
+
+def _fail(error: Exception) -> typer.Exit:
+    from rich.console import Console
+
+    console = Console(stderr=True, soft_wrap=True)  # one line, however long
+    console.print(f"[red]error[/red] {type(error).__name__}: {error}", highlight=False, markup=True)
+    return typer.Exit(code=1)
+
+
+def _summary(reading, console) -> None:
+    share = reading.mapped_share
+    console.print(f"schema {reading.schema}, length unit {reading.length_unit}", highlight=False)
+    elements = 0 if reading.building is None else len(reading.building.elements)
+    console.print(f"elements scored: {elements}; material lines read: {len(reading.lines)}", highlight=False)
+    console.print(f"gross floor area: {reading.gfa_m2:.2f} m² ({reading.gfa_derivation})", highlight=False)
+    volume, mass = (f"{share[k]:.1%}" if math.isfinite(share[k]) else "unknown" for k in ("volume", "mass"))
+    console.print(
+        f"mapped share: volume {volume} "
+        f"({share['mapped_volume_m3']:.2f} of {share['mapped_volume_m3'] + share['unmapped_volume_m3']:.2f} m³), "
+        f"mass {mass}",
+        highlight=False,
+    )
+    if not reading.unmapped.empty:
+        console.print("unmapped materials:")
+        columns = ["material", "elements", "volume_m3", "area_m2", "flags"]
+        console.print(reading.unmapped[columns].to_string(index=False, float_format="%.3f"), highlight=False)
+    for warning in reading.warnings[:_SHOWN_WARNINGS]:
+        console.print(f"[yellow]warning[/yellow] {warning}", highlight=False)
+    if len(reading.warnings) > _SHOWN_WARNINGS:
+        console.print(f"… and {len(reading.warnings) - _SHOWN_WARNINGS} more warnings", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def ifc(
+        file: Annotated[Path, typer.Argument(help="IFC model (.ifc, IFC2X3 or IFC4)")],
+        out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the building (JSON, CSV, XLSX)")] = None,
+        mapping: Annotated[Path | None, typer.Option(help="Mapping CSV, tried before the default")] = None,
+        gfa: Annotated[float | None, typer.Option("--gfa", help="Gross floor area in m² (overrides the file)")] = None,
+        suggest: Annotated[Path | None, typer.Option(help="Write per material its quantity and candidates")] = None,
+        write_results: Annotated[Path | None, typer.Option(help="Score and write result psets to this IFC")] = None,
+        method: Annotated[str, typer.Option("--method", "-m", help="Method for --write-results")] = "mpeil-ef31",
+        geometry: Annotated[bool, typer.Option(help="Compute missing quantities from the geometry")] = True,
+    ) -> None:
+        """Read an IFC model: materials, quantities, GFA; map materials to data sets; write results back."""
+        from rich.console import Console
+
+        from ..model.library import load_library
+        from ..readers import write_building
+        from ..readers.ifc import read_ifc
+        from ..readers.ifc import suggest as suggest_table
+
+        console = Console(width=160)
+        try:
+            library = load_library()
+            reading = read_ifc(file, mapping=mapping, gfa_m2=gfa, library=library, geometry=geometry)
+            _summary(reading, console)
+            if suggest is not None:
+                suggest_table(reading, library).to_csv(suggest, index=False)
+                console.print(f"suggestions written to {suggest}", highlight=False)
+            building = reading.building
+            if (out is not None or write_results is not None) and building is None:
+                raise reading.problem or MpeilError("the IFC model gives no building", file=str(file))
+            if out is not None and building is not None:
+                write_building(building, out)
+                console.print(f"building written to {out}", highlight=False)
+            if write_results is not None:
+                _write_back(file, write_results, reading, method, library)
+                console.print(f"results written to {write_results}", highlight=False)
+        except MpeilError as error:
+            raise _fail(error) from None
+
+
+def _write_back(file: Path, out: Path, reading, method: str, library) -> None:
+    from ..api import score
+    from ..outputs.ifc_results import write_results
+
+    result = score(reading.building, method=method, library=library)
+    share = reading.mapped_share
+    extra = {
+        "GrossFloorAreaDerivation": reading.gfa_derivation,
+        "MappedVolumeShare": share["volume"],
+        "MappedMassShare": share["mass"],
+        "UnmappedMaterials": "; ".join(reading.unmapped["material"].astype(str))[:1000],
+    }
+    write_results(file, out, result, reading.building, extra)

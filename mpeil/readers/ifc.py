@@ -1,0 +1,338 @@
+"""IFC models (``.ifc``, STEP) → a :class:`~mpeil.model.Building`, with what could not be mapped.
+
+``read_ifc(path, mapping=None, gfa_m2=None)`` reads the elements of
+:data:`~mpeil.readers.ifc_model.ELEMENT_CLASSES`, their materials (layer sets with or
+without usage, constituent sets, profile sets, lists, single materials) and quantities
+(quantity sets, Revit's dimensions property set, else the geometry), maps each material name
+to a data set (:mod:`mpeil.readers.ifc_mapping`) and builds one Building:
+
+- an element with a layer set is an m² element whose lines are its mapped layers: thickness
+  in m per m² (``basis = thickness``) or 1 m² per m² (``basis = area``);
+- any other element carries its volume (m³) per element unit (m when a length is known and
+  the class is linear, else one piece).
+
+Materials that map to nothing stay out of the Building and are listed in
+:attr:`IfcReading.unmapped` with their volume; air layers have no mass and are neither. The
+TOTEM element type comes from ``data/ifc/element_types.csv``; ``Pset_*Common.Status``
+EXISTING / DEMOLISH (or Revit's phases, ``data/ifc/revit_phases.csv``) make the lines kept
+(``existing``) or removed parts. Problems with one
+element are warnings naming ``#id`` and GlobalId; problems with the file are
+:class:`~mpeil.errors.ParseError`. ifcopenshell is imported only when a file is read.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..errors import InputError, ParseError
+from ..model import Building, Element
+from ..model.library import EPDLibrary
+from .ifc_gfa import derive_gfa
+from .ifc_lines import (
+    Context,
+    element_label,
+    element_lines,
+    load_element_types,
+    load_existing_phases,
+    shares,
+    unmapped_table,
+)
+from .ifc_mapping import MaterialMapping, load_artefacts, load_mapping, load_thresholds, rank_candidates
+from .ifc_model import ELEMENT_CLASSES, Units, boundary_sides, file_units
+
+__all__ = ["IfcReading", "read_ifc", "open_ifc", "suggest", "SUPPORTED_SCHEMAS", "element_label"]
+
+SUPPORTED_SCHEMAS = ("IFC2X3", "IFC4", "IFC4X3", "IFC4X3_ADD2")
+_HEADER_BYTES = 65536
+
+
+@dataclass
+class IfcReading:
+    """The result of :func:`read_ifc`.
+
+    ``lines``: one row per element × material (SI units, NaN when unknown; ``quantity_source``
+    names where the element's quantity came from). ``unmapped``: one row per material name that
+    maps to no data set, with its elements, volume (m³) and area (m²). ``mapped_share``:
+    ``{"volume": …, "mass": …}`` and the m³ and kg behind them (see
+    :func:`mpeil.readers.ifc_lines.shares`). ``gfa_derivation``: how the GFA was found;
+    ``gfa_candidates``: every floor area the file states, by source.
+    """
+
+    building: Building | None
+    lines: pd.DataFrame
+    unmapped: pd.DataFrame
+    mapped_share: dict[str, float]
+    gfa_m2: float
+    gfa_derivation: str
+    gfa_candidates: dict[str, float]
+    warnings: list[str] = field(default_factory=list)
+    schema: str = ""
+    length_unit: str = ""
+    #: why ``building`` is None: no gross floor area, or no material maps to a data set
+    problem: InputError | None = None
+
+
+# ============================================================================ opening
+def open_ifc(path: str | Path) -> Any:
+    """Open an IFC-SPF file after checking its size, its STEP header and its schema."""
+    import ifcopenshell
+
+    path = Path(path)
+    file = str(path)
+    _check_size(path)
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_HEADER_BYTES)
+    except OSError as exc:
+        raise ParseError(f"cannot read the file: {exc.strerror}", file=file) from None
+    if not head.lstrip(b"\xef\xbb\xbf \r\n\t").startswith(b"ISO-10303-21"):
+        raise ParseError("not an IFC file: an IFC (STEP) file starts with 'ISO-10303-21;'", file=file)
+    match = re.search(rb"FILE_SCHEMA\s*\(\s*\(\s*'([^']*)'", head)
+    if match is None:
+        raise ParseError("broken STEP file: no FILE_SCHEMA in its header", file=file, field="FILE_SCHEMA")
+    schema = match.group(1).decode("ascii", "replace").upper()
+    if schema not in SUPPORTED_SCHEMAS:
+        raise ParseError(
+            f"unsupported IFC schema {schema!r}; supported: {', '.join(SUPPORTED_SCHEMAS)}",
+            file=file,
+            field="FILE_SCHEMA",
+        )
+    if not _has_end(path):
+        raise ParseError("broken STEP file: cut off (no END-ISO-10303-21; at its end)", file=file)
+    try:
+        model = ifcopenshell.open(file)
+    except Exception as exc:  # ifcopenshell raises its own Error, RuntimeError or OSError
+        raise ParseError(f"broken STEP file: {str(exc).splitlines()[0][:160]}", file=file) from None
+    if not model.by_type("IfcProject"):
+        raise ParseError("broken IFC file: it holds no IfcProject", file=file, field="IfcProject")
+    return model
+
+
+def _has_end(path: Path) -> bool:
+    """A complete STEP file ends with ``END-ISO-10303-21;`` (a cut-off download does not)."""
+    with path.open("rb") as handle:
+        handle.seek(max(0, path.stat().st_size - 1024))
+        return b"END-ISO-10303-21" in handle.read().upper()
+
+
+def batch_limit(name: str) -> float:
+    """The maximum of one row of ``data/batch_limits.csv`` (in that row's unit)."""
+    from ..paths import data_dir
+
+    limits = pd.read_csv(data_dir() / "batch_limits.csv", comment="#")
+    return float(limits.loc[limits["name"] == name, "maximum"].astype(float).iloc[0])
+
+
+def _check_size(path: Path) -> None:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ParseError(f"cannot read the file: {exc.strerror}", file=str(path)) from None
+    maximum = batch_limit("file_size")
+    if size > maximum:
+        raise ParseError(
+            f"the file is {size} bytes, over the limit of {maximum:.0f} (data/batch_limits.csv file_size)",
+            file=str(path),
+            field="file_size",
+        )
+
+
+# ============================================================================ reading
+def read_ifc(
+    path: str | Path,
+    mapping: str | Path | MaterialMapping | None = None,
+    gfa_m2: float | None = None,
+    library: EPDLibrary | None = None,
+    geometry: bool = True,
+) -> IfcReading:
+    """Read an IFC file into a Building plus its unmapped materials and mapped shares.
+
+    ``mapping``: a mapping CSV (tried before the shipped default) or a :class:`MaterialMapping`.
+    ``gfa_m2``: the gross floor area in m²; overrides what the file says. ``library``: where
+    data sets and densities come from (default: every shipped source). ``geometry=False``
+    skips computing quantities from shapes.
+    """
+    from ..model.library import load_library
+
+    model = open_ifc(path)
+    file = str(path)
+    units = file_units(model)
+    rules = mapping if isinstance(mapping, MaterialMapping) else load_mapping(mapping)
+    library = library if library is not None else load_library()
+    thresholds = {**load_thresholds(), "layer_thickness_max": batch_limit("layer_thickness")}
+    context = Context(file, units, rules, load_artefacts(), library, thresholds, load_element_types())
+    context.boundaries = boundary_sides(model)
+    context.existing_phases = load_existing_phases()
+    elements: list[Element] = []
+    for element in _building_elements(model):
+        built = element_lines(element, context, geometry)
+        if built is not None:
+            elements.append(built)
+    gfa, derivation, candidates, notes = derive_gfa(model, units, gfa_m2, context.thresholds["gfa_disagreement"])
+    context.warnings.extend(notes)
+    lines = pd.DataFrame(context.rows, columns=_LINE_COLUMNS)
+    unmapped = unmapped_table(lines, context)
+    share = shares(lines, unmapped)
+    building, problem = None, None
+    try:
+        building = _building(model, file, elements, gfa, derivation, share, units)
+    except InputError as error:  # no GFA: the rest of the reading (unmapped, suggestions) still stands
+        problem = error
+    if building is None and problem is None:
+        problem = InputError(
+            "no material of the IFC model maps to a data set; run `mpeil ifc FILE --suggest mapping.csv`", file=file
+        )
+    return IfcReading(
+        building,
+        lines,
+        unmapped,
+        share,
+        gfa,
+        derivation,
+        candidates,
+        context.warnings,
+        model.schema,
+        units.length_name,
+        problem,
+    )
+
+
+_LINE_COLUMNS = [
+    "step_id",
+    "global_id",
+    "ifc_class",
+    "element_name",
+    "element_type",
+    "is_external",
+    "status",
+    "material",
+    "part",
+    "layer",
+    "thickness_m",
+    "fraction",
+    "area_m2",
+    "volume_m3",
+    "length_m",
+    "quantity_source",
+    "dataset_id",
+    "basis",
+    "mapping",
+    "mass_kg",
+    "flags",
+]
+
+
+def _building_elements(model: Any) -> list[Any]:
+    """Elements of the classes read, each counted once.
+
+    An aggregate that has a material is read and its parts are not (Revit puts the roof's
+    layer set on the IfcRoof and none on its slab); an aggregate without a material is left
+    to its parts when some of them are of the classes read (a stair to its flights).
+    """
+    import ifcopenshell.util.element as util
+
+    seen: set[int] = set()
+    chosen = []
+    for cls in ELEMENT_CLASSES:
+        for element in model.by_type(cls):
+            if element.id() in seen:
+                continue
+            seen.add(element.id())
+            parent = util.get_aggregate(element)
+            if parent is not None and parent.is_a("IfcElement") and util.get_material(parent) is not None:
+                continue
+            parts = util.get_parts(element) or []
+            read_parts = [p for p in parts if any(p.is_a(c) for c in ELEMENT_CLASSES)]
+            if read_parts and util.get_material(element) is None:
+                continue  # its parts are read instead
+            chosen.append(element)
+    return chosen
+
+
+def _building(
+    model: Any, file: str, elements: list[Element], gfa: float, derivation: str, share: dict, units: Units
+) -> Building | None:
+    if not elements:
+        return None
+    if not math.isfinite(gfa) or gfa <= 0:
+        raise InputError(
+            f"the file states no gross floor area ({derivation}); give it with --gfa / gfa_m2=",
+            file=file,
+            field="gross_floor_area_m2",
+        )
+    name = _building_name(model)
+    kept = any(line.existing or line.removed for element in elements for line in element.layers)
+    metadata = {
+        "source": f"IFC {model.schema}: {Path(file).name}",
+        "ifc_length_unit": units.length_name,
+        "gfa_derivation": derivation,
+    }
+    for key in ("volume", "mass"):  # an unknown share is left out, not written as "nan"
+        if math.isfinite(share[key]):
+            metadata[f"mapped_{key}_share"] = f"{share[key]:.4f}"
+    return Building.model_validate(
+        {
+            "id": name or Path(file).stem,
+            "name": name or None,
+            "gross_floor_area_m2": gfa,
+            "project_type": "renovation" if kept else "new",
+            "elements": elements,
+            "metadata": metadata,
+        }
+    )
+
+
+def _building_name(model: Any) -> str:
+    """IfcBuilding Name or LongName, else IfcProject LongName or Name ('' when none is given)."""
+    candidates = [(b.Name, b.LongName) for b in model.by_type("IfcBuilding")[:1]]
+    candidates += [(p.LongName, p.Name) for p in model.by_type("IfcProject")[:1]]
+    for pair in candidates:
+        for text in pair:
+            if text and str(text).strip():
+                return str(text).strip()
+    return ""
+
+
+def suggest(reading: IfcReading, library: EPDLibrary, limit: int | None = None) -> pd.DataFrame:
+    """Per distinct material: a mapping row to confirm, its quantities and the ranked candidates.
+
+    The first columns are those of a mapping file (:mod:`mpeil.readers.ifc_mapping`):
+    ``pattern`` matches exactly this material name (its ArchiCAD id stripped), ``target`` is the
+    data set it maps to now, or empty. Fill in ``target`` (e.g. from ``candidate_1``), check
+    ``basis``, and pass the file back with ``--mapping``: rows without a target are skipped.
+    """
+    thresholds = load_thresholds()
+    limit = int(limit or thresholds["suggest_candidates"])
+    artefacts = load_artefacts()
+    rows = []
+    for material, group in reading.lines.groupby("material", sort=True, dropna=False):
+        key = artefacts.strip_id(str(material))
+        no_name = material in ("(no material)", "(unnamed)")
+        mapped = group.dropna(subset=["dataset_id"])
+        row: dict[str, Any] = {
+            "pattern": "" if no_name else f"^{re.escape(key)}$",
+            "kind": "dataset",
+            "target": mapped["dataset_id"].iloc[0] if len(mapped) else "",
+            "basis": mapped["basis"].iloc[0] if len(mapped) else "thickness",
+            "waste_category": "",
+            "note": f"mapped by {mapped['mapping'].iloc[0]}" if len(mapped) else "",
+            "material": material,
+            "elements": group["global_id"].nunique(),
+            "volume_m3": group["volume_m3"].sum(min_count=1),
+            "area_m2": group.drop_duplicates("global_id")["area_m2"].sum(min_count=1),
+            "flags": ";".join(sorted({f for text in group["flags"].fillna("") for f in str(text).split(";") if f})),
+        }
+        candidates = rank_candidates("" if no_name else key, library.datasets, limit, thresholds["suggest_min_score"])
+        for rank, candidate in enumerate(candidates.to_dict("records"), start=1):
+            names = [n for n in (candidate["name_en"], candidate["name_de"]) if isinstance(n, str) and n]
+            row[f"candidate_{rank}"] = candidate["dataset_id"]
+            row[f"candidate_{rank}_name"] = names[0] if names else ""
+            row[f"candidate_{rank}_score"] = round(float(candidate["score"]), 1)
+        rows.append(row)
+    return pd.DataFrame(rows)
