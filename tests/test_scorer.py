@@ -224,3 +224,16 @@ def test_no_module_imports_upward():
             if target in LAYERS and LAYERS[target] > LAYERS[own]:
                 upward.append(f"{path.relative_to(package)} imports {target}")
     assert upward == []
+
+
+def test_compare_refuses_results_of_two_libraries(scorer):
+    """compare reads the library hash from the Scorer's provenance shape (``library.sha256``)."""
+    from mpeil.errors import MethodError
+    from mpeil.model.library import load_library
+
+    one = scorer.score(good_building(1))
+    other = mpeil.Scorer(library=load_library(["obd2024"])).score(good_building(2))
+    assert one.provenance["library"]["sha256"] != other.provenance["library"]["sha256"]
+    with pytest.raises(MethodError, match="different EPD libraries"):
+        mpeil.compare(one, other)
+    assert len(mpeil.compare(one, scorer.score(good_building(2))).table) > 0
