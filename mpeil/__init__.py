@@ -26,23 +26,15 @@ _LAZY = {
     "MpeilError": "mpeil.errors",
 }
 
-__all__ = [
-    "__version__",
-    "Building",
-    "Element",
-    "Layer",
-    "EPDLibrary",
-    "load_library",
-    "read_building",
-    "write_building",
-    "score",
-    "Scorer",
-    "load_method",
-    "MpeilError",
-]
+#: submodules reachable as attributes after ``import mpeil`` (imported on first use)
+_SUBMODULES = ("elements", "search")
+
+__all__ = ["__version__"] + list(_LAZY) + list(_SUBMODULES)
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(import_module(_LAZY[name]), name)
+    if name in _SUBMODULES:
+        return import_module(f"mpeil.{name}")
     raise AttributeError(f"module 'mpeil' has no attribute {name!r}")

@@ -216,7 +216,7 @@ class Scorer:
             operational = operational_impacts(
                 list(data.buildings), self.library, elements.indicators, self.method.reference_study_period_years
             )
-        return Result(elements, self.method, provenance, operational)
+        return Result(elements, self.method, provenance, operational, library=self.library, scenarios=self.scenarios)
 
 
 def score(

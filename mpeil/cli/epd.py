@@ -5,18 +5,16 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-import numpy as np
 import pandas as pd
 import typer
+from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from ..errors import MpeilError
+from ..errors import InputError, MpeilError
 
 app = typer.Typer(no_args_is_help=True)
-
-#: the columns ``search`` looks in (every word must occur in one of them, case-insensitive)
-SEARCH_COLUMNS = ("name_de", "name_en", "name_da", "category")
 
 _PROPERTY_LABELS = {
     "gross_density_kg_m3": "gross density (kg/m³)",
@@ -61,51 +59,79 @@ def _declared(amount, unit) -> str:
     return f"{_number(float(amount))} {unit}"
 
 
-def _matches(datasets: pd.DataFrame, text: str) -> pd.DataFrame:
-    columns = [c for c in SEARCH_COLUMNS if c in datasets]
-    haystack = datasets[columns].fillna("").astype(str).agg(" ".join, axis=1).str.lower()
-    mask = np.ones(len(datasets), dtype=bool)
-    for word in text.lower().split():
-        mask &= haystack.str.contains(word, regex=False).to_numpy(dtype=bool)
-    return datasets[mask]
+def _gwp_cell(value: float, unit: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{_number_short(value)} /{unit}" if unit else _number_short(value)
+
+
+def _search_table(found: pd.DataFrame, title: str) -> Table:
+    """Fits 80 columns: the name and id share one wrapped cell; numbers are short."""
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("data set (id; how it matched)", overflow="fold", ratio=1)
+    table.add_column("GWP A1-A3\nkg CO2e", justify="right", no_wrap=True)
+    table.add_column("per\nkg", justify="right", no_wrap=True)
+    table.add_column("kg/m³", justify="right", no_wrap=True)
+    for number, row in enumerate(found.to_dict("records"), 1):
+        cell = f"[bold]{escape(str(row['name']))}[/] [dim]({row['source']}, {row['data_type']})[/]"
+        cell += f"\n[cyan]{row['dataset_id']}[/]\n[dim]{escape(str(row['matched']))}[/]"
+        if row["flags"]:
+            cell += f"\n[red]flag: {escape(str(row['flags']))}[/]"
+        table.add_row(
+            str(number),
+            cell,
+            _gwp_cell(float(row["gwp_a1a3_per_unit"]), str(row["declared_unit"])),
+            _number_short(float(row["gwp_a1a3_per_kg"])),
+            _number_short(float(row["density_kg_m3"])),
+        )
+    return table
+
+
+def _number_short(value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
 @app.command()
 def search(
-    words: Annotated[list[str], typer.Argument(help="Words that must all occur in the name or category.")],
+    words: Annotated[list[str], typer.Argument(help="What to find, in Dutch, French, German, English or Danish.")],
     source: Annotated[
         list[str] | None,
         typer.Option("--source", "-s", help="Only this source (repeatable): obd2024, obd2020, br18, ilcd."),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most this many.")] = 30,
+    method: Annotated[
+        str | None, typer.Option("--method", "-m", help="Prefer this method's data source (default: mpeil-ef31's).")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most this many.")] = 10,
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="table (readable at 80 columns), csv or json.")
+    ] = "table",
 ) -> None:
-    """Find data sets by name (German, English, Danish) or category."""
+    """Find data sets by name or category, ranked, with GWP, density and quality flags per hit."""
+    from ..search import search_epd
+
     console = Console()
     text = " ".join(words)
+    if output_format not in ("table", "csv", "json"):
+        _fail(console, InputError(f"unknown format {output_format!r}; use table, csv or json", field="format"))
     try:
-        library = _load(source)
+        library = _load(None)
+        found = search_epd(text, library=library, method=method, limit=limit, sources=source or None)
     except MpeilError as error:
         _fail(console, error)
-    found = _matches(library.datasets, text)
+    if output_format == "csv":
+        typer.echo(found.to_csv(index=False), nl=False)
+        return
+    if output_format == "json":
+        typer.echo(found.to_json(orient="records", force_ascii=False, indent=1))
+        return
     if found.empty:
         console.print(f"No data set matches {text!r} in {library.name}.", highlight=False)
         raise typer.Exit(code=0)
-    table = Table(title=f"{len(found)} data sets match {text!r} (showing {min(limit, len(found))})")
-    table.add_column("id", no_wrap=True, style="cyan")
-    table.add_column("name")
-    table.add_column("type")
-    table.add_column("standard", no_wrap=True)
-    table.add_column("declared", no_wrap=True, justify="right")
-    for row in found.head(limit).itertuples(index=False):
-        names = [n for n in (_text(row.name_de), _text(row.name_en), _text(getattr(row, "name_da", ""))) if n]
-        table.add_row(
-            row.dataset_id,
-            " / ".join(dict.fromkeys(names)),
-            _text(row.data_type),
-            _text(row.standard),
-            _declared(row.declared_amount, row.declared_unit),
-        )
-    console.print(table)
+    title = f"{len(found)} best matches for {text!r}" + (f" (method {method})" if method else "")
+    console.print(_search_table(found, title))
 
 
 @app.command()

@@ -66,6 +66,49 @@ def _print_table(results, console) -> None:
             console.print(f"[yellow]{building}[/yellow]: " + "; ".join(notes), highlight=False)
 
 
+def _print_elements(result, console) -> None:
+    """One table per building: the elements, largest contribution first, with their share."""
+    from rich.table import Table
+
+    unit = result.method.score_unit + (" /(m²·yr)" if result.method.per_year else " /m²")
+    elements = result.by_element()
+    for building, rows in elements.groupby("building", sort=False):
+        total = rows["score"].sum()
+        table = Table(title=f"{building}: elements ({unit})", title_justify="left")
+        table.add_column("element", overflow="fold")
+        table.add_column("type", no_wrap=True)
+        table.add_column("quantity", justify="right", no_wrap=True)
+        table.add_column("name", overflow="fold", ratio=1)
+        table.add_column("score", justify="right", no_wrap=True)
+        table.add_column("share", justify="right", no_wrap=True)
+        for row in rows.sort_values("score", ascending=False, key=lambda v: v.abs()).itertuples(index=False):
+            share = row.score / total if total else float("nan")
+            table.add_row(
+                str(row.element),
+                str(row.element_type),
+                f"{row.quantity:g} {row.unit}",
+                str(row.name or ""),
+                f"{row.score:.4g}",
+                f"{share:.1%}",
+            )
+        console.print(table)
+
+
+def _frame_of(results, by_element: bool):
+    import pandas as pd
+
+    if by_element:
+        return pd.concat([r.by_element() for r in results], ignore_index=True)
+    return pd.concat([r.scores.reset_index() for r in results], ignore_index=True)
+
+
+def _write_frame(frame, output_format: str) -> None:
+    if output_format == "json":
+        sys.stdout.write(frame.to_json(orient="records", indent=2, force_ascii=False) + "\n")
+    else:
+        sys.stdout.write(frame.to_csv(index=False))
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def score(
@@ -74,7 +117,9 @@ def register(app: typer.Typer) -> None:
         output_format: Annotated[str, typer.Option("--format", "-f", help="table | json | csv")] = "table",
         replacement_rule: Annotated[str | None, typer.Option(help="ceil | fractional | elca")] = None,
         include_d: Annotated[bool | None, typer.Option("--include-d/--exclude-d", help="Count module D")] = None,
-        by_element: Annotated[bool, typer.Option(help="Also print the per-element breakdown")] = False,
+        by_element: Annotated[
+            bool, typer.Option(help="Per-element breakdown (a table; with -f csv/json the element rows)")
+        ] = False,
     ) -> None:
         """Score building files; errors are reported per file and scoring goes on."""
         from rich.console import Console
@@ -100,26 +145,43 @@ def register(app: typer.Typer) -> None:
             except MpeilError as error:
                 failed += 1
                 errors.print(f"[red]error[/red] {type(error).__name__}: {error}", highlight=False)
+        if output_format not in ("table", "json", "csv"):
+            raise typer.BadParameter("format must be table, json or csv")
         if results and output_format == "table":
             _print_table(results, console)
-        for result in results:
-            if output_format == "table":
-                if by_element:
-                    console.print(result.by_element().to_string(index=False))
-            elif output_format == "json":
-                frame = result.scores.reset_index()
-                sys.stdout.write(frame.to_json(orient="records", indent=2, force_ascii=False) + "\n")
-            elif output_format == "csv":
-                sys.stdout.write(result.scores.reset_index().to_csv(index=False))
-            else:
-                raise typer.BadParameter("format must be table, json or csv")
+            if by_element:
+                for result in results:
+                    _print_elements(result, console)
+        elif results:
+            _write_frame(_frame_of(results, by_element), output_format)
         raise typer.Exit(code=1 if failed else 0)
 
     @app.command()
     def methods() -> None:
-        """List the shipped scoring methods."""
+        """List the shipped scoring methods and which EPD sources declare their indicators."""
         from ..methods import available_methods, load_method
+        from ..model.library import load_library
 
+        library = load_library()
+        declared = library.values.groupby(library.values["dataset_id"].str.split(":").str[0])["indicator"].unique()
+        standards = library.datasets.groupby("source")["standard"].agg(lambda s: "/".join(sorted(set(s.dropna()))))
         for name in available_methods():
             m = load_method(name)
             typer.echo(f"{name:14s} {m.score_unit:>10s}  {m.reference_study_period_years:g} y  {m.title}")
+            typer.echo("    " + _coverage_hint(m, declared, standards))
+
+
+def _coverage_hint(method, declared, standards) -> str:
+    """Which sources declare any of the method's indicators, and what that means for a building."""
+    codes = {spec.code for spec in method.indicators}
+    has = [s for s in declared.index if codes & set(declared[s])]
+    lacks = [s for s in declared.index if s not in has]
+    text = "indicators declared by: " + (
+        ", ".join(f"{s} ({standards.get(s, '?')})" for s in has) or "no shipped source"
+    )
+    if lacks:
+        text += (
+            f"; none in {', '.join(f'{s} ({standards.get(s, chr(63))})' for s in lacks)}: a building built only from "
+            "those data sets gets no score (NaN)"
+        )
+    return text

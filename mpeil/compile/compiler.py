@@ -172,7 +172,8 @@ def _combine(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _floats(frame: pd.DataFrame, column: str, default: float = np.nan) -> np.ndarray:
     if column not in frame:
         return np.full(len(frame), default, dtype=np.float64)
-    values = pd.to_numeric(frame[column], errors="coerce").astype("float64").to_numpy()
+    # a copy: under pandas 3 (copy-on-write) to_numpy() is a read-only view, and callers fill gaps in place
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64, copy=True)
     return np.where(np.isnan(values), default, values) if not np.isnan(default) else values
 
 
@@ -222,14 +223,18 @@ def compile_frame(
     sizes = _sizes(lines, order, study_period_years)
     line_element_unit = sizes["element_unit"][order.element_codes]
     line_rsp = sizes["study_period_years"][order.building_codes]
+    amounts = _amounts(lines, library, sizes["element_quantity"][order.element_codes], line_element_unit)
+    lives = _lives(lines, scenarios, line_rsp)
+    given_losses = _given_loss_rates(lines)
+    waste_names = _canonical_waste(lines, scenarios)
     return CompiledBuildings(
         **order.fields(lines.frame),
         **sizes,
-        **_amounts(lines, library, sizes["element_quantity"][order.element_codes], line_element_unit),
-        **_lives(lines, scenarios, line_rsp),
-        loss_rate=_loss_rates(lines, scenarios),
+        **amounts,
+        **lives,
+        loss_rate=_default_loss_rates(given_losses, waste_names, scenarios),
         **_transport(lines, scenarios, default_transport),
-        **_end_of_life(lines, scenarios),
+        **_end_of_life(lines, scenarios, waste_names),
         **_scenario_choices(lines),
         **_circularity(lines.frame),
     )
@@ -426,16 +431,36 @@ def _flags(frame: pd.DataFrame, column: str) -> np.ndarray:
     return frame[column].fillna(False).astype(bool).to_numpy()
 
 
-def _loss_rates(lines: _Lines, scenarios: ScenarioSet) -> np.ndarray:
-    """Loss rate per line (share of the installed amount), else the default of its waste category
-    (``scenarios/loss_rates.csv``; "*" = no default); NaN when neither."""
-    frame = lines.frame
-    loss_rate = _floats(frame, "loss_rate")
+def _given_loss_rates(lines: _Lines) -> np.ndarray:
+    """Loss rate per line as given (share of the installed amount, in [0, 1)); NaN when not given."""
+    loss_rate = _floats(lines.frame, "loss_rate")
     bad = ~np.isnan(loss_rate) & ~((loss_rate >= 0) & (loss_rate < 1))
     lines.first_bad(bad, InputError("loss rate must be in [0, 1)", field="loss_rate"))
-    if len(scenarios.loss_rates) and "waste_category" in frame:
+    return loss_rate
+
+
+def _canonical_waste(lines: _Lines, scenarios: ScenarioSet) -> pd.Series | None:
+    """The waste_category column with each name as the scenario files spell it (a user's case does
+    not matter; None stays None), or None without the column."""
+    frame = lines.frame
+    if "waste_category" not in frame:
+        return None
+    names = frame["waste_category"].astype("object")
+    canonical: dict[str, str] = {}
+    for name in names.dropna().unique():
+        try:
+            canonical[name] = scenarios.canonical_waste_category(str(name))
+        except MpeilError as error:
+            raise lines.fail(int(np.argmax((names == name).to_numpy())), error) from None
+    return names.map(canonical).astype("object")
+
+
+def _default_loss_rates(loss_rate: np.ndarray, waste_names: pd.Series | None, scenarios: ScenarioSet) -> np.ndarray:
+    """Where no loss rate is given, the default of the line's waste category
+    (``scenarios/loss_rates.csv``; "*" = no default); NaN when neither."""
+    if len(scenarios.loss_rates) and waste_names is not None:
         defaults = scenarios.loss_rates.drop(index="*", errors="ignore")
-        by_category = frame["waste_category"].map(defaults).to_numpy(dtype=np.float64)
+        by_category = waste_names.map(defaults).to_numpy(dtype=np.float64)
         loss_rate = np.where(np.isnan(loss_rate), by_category, loss_rate)
     return loss_rate
 
@@ -459,15 +484,15 @@ def _transport(lines: _Lines, scenarios: ScenarioSet, default_transport: str | N
     }
 
 
-def _end_of_life(lines: _Lines, scenarios: ScenarioSet) -> dict[str, Any]:
+def _end_of_life(lines: _Lines, scenarios: ScenarioSet, waste_names: pd.Series | None) -> dict[str, Any]:
     """End-of-life route shares [L, 4] (given, or from the waste category) and the share sorted on site."""
     frame, n = lines.frame, len(lines.frame)
     eol = np.full((n, 4), np.nan, dtype=np.float64)
     sorted_on_site = np.full(n, np.nan, dtype=np.float64)
     waste_codes = np.full(n, -1, dtype=np.int64)
     waste_uniques: list[str] = []
-    if "waste_category" in frame:
-        codes, uniques = pd.factorize(frame["waste_category"].astype("object"), sort=False)
+    if waste_names is not None:
+        codes, uniques = pd.factorize(waste_names, sort=False)
         shares_of = np.full((len(uniques), 4), np.nan, dtype=np.float64)  # per category, then per line
         sorted_of = np.full(len(uniques), np.nan, dtype=np.float64)
         for code, name in enumerate(uniques):

@@ -126,9 +126,38 @@ class EPDLibrary:
         if index is None:
             index = self._bare.get(reference)
         if index is None:
-            hint = " (ambiguous: prefix it with its source)" if reference in self._bare else ""
+            hint = (
+                " (ambiguous: prefix it with its source)" if reference in self._bare else self._did_you_mean(reference)
+            )
             raise UnknownEPDError(f"no data set {reference!r} in the EPD library{hint}", field="product")
         return index
+
+    def suggest(self, reference: str, limit: int = 3) -> list[str]:
+        """Data set ids closest to a mistyped id or a name (rapidfuzz), best first."""
+        from rapidfuzz import fuzz, process
+
+        text = str(reference).strip()
+        if not text or not len(self):
+            return []
+        ids = self.datasets["dataset_id"].tolist()
+        by_id = process.extract(text, ids, scorer=fuzz.ratio, score_cutoff=80, limit=limit)
+        by_bare = process.extract(
+            text.split(":", 1)[-1], [i.split(":", 1)[-1] for i in ids], scorer=fuzz.ratio, score_cutoff=80, limit=limit
+        )
+        names = self.datasets["name_en"].fillna(self.datasets["name_de"]).fillna("").astype(str).str.lower().tolist()
+        by_name = process.extract(text.lower(), names, scorer=fuzz.token_set_ratio, score_cutoff=85, limit=limit)
+        ranked = sorted(by_id + by_bare + by_name, key=lambda hit: -hit[1])
+        return list(dict.fromkeys(ids[row] for _choice, _score, row in ranked))[:limit]
+
+    def _did_you_mean(self, reference: str) -> str:
+        suggestions = self.suggest(reference)
+        if not suggestions:
+            return ""
+        names = self.datasets.set_index("dataset_id")["name_en"].fillna(
+            self.datasets.set_index("dataset_id")["name_de"]
+        )
+        shown = [f"{s!r} ({names.get(s)})" if isinstance(names.get(s), str) else repr(s) for s in suggestions]
+        return "; did you mean " + " or ".join(shown) + "?"
 
     def __contains__(self, reference: object) -> bool:
         return isinstance(reference, str) and (reference in self._index or self._bare.get(reference) is not None)
@@ -254,7 +283,7 @@ class EPDLibrary:
         return self.memo(("conversion", index, str(unit)), lambda: _conversion_factor(self, index, str(unit)))
 
     def mass_per_unit(self, index: int) -> float:
-        """kg per one declared unit, or NaN when the properties do not say (memoised per data set)."""
+        """kg per one declared unit, or NaN when the properties do not say (memoised: every score asks)."""
 
         def compute() -> float:
             try:
@@ -262,7 +291,7 @@ class EPDLibrary:
             except ConversionError:
                 return math.nan
 
-        return self.memo(("mass_per_unit", int(index)), compute)
+        return self.memo(("mass_per_unit", index), compute)
 
     @functools.cached_property
     def declared_indicators(self) -> frozenset[str]:

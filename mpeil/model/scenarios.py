@@ -6,6 +6,8 @@ here is hard-coded: every number lives in the CSV files with its source.
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import functools
 import hashlib
 from dataclasses import dataclass
@@ -42,17 +44,30 @@ class ScenarioSet:
                 file=f"{self.folder}/circularity/materials.csv",
                 field="waste_category",
             )
+        if waste_category is not None and waste_category not in table.index:
+            # the user's spelling of a known category (case, spaces); an unknown one takes the "*" default
+            with contextlib.suppress(UnknownScenarioError):
+                waste_category = self.canonical_waste_category(waste_category)
         key = waste_category if waste_category in table.index else "*"
         return table.loc[cast(str, key)]
 
+    def canonical_waste_category(self, name: str) -> str:
+        """The category as ``waste_categories.csv`` spells it: case and runs of spaces do not matter."""
+        if name in self.waste_categories.index:
+            return name
+        folded = {" ".join(str(k).casefold().split()): str(k) for k in self.waste_categories.index}
+        match = folded.get(" ".join(str(name).casefold().split()))
+        if match is not None:
+            return match
+        close = difflib.get_close_matches(str(name).casefold(), list(folded), n=2, cutoff=0.6)
+        hint = f"; did you mean {' or '.join(repr(folded[c]) for c in close)}?" if close else ""
+        raise UnknownScenarioError(
+            f"unknown waste category {name!r}{hint} known: {sorted(self.waste_categories.index)}",
+            field="waste_category",
+        )
+
     def eol_shares(self, waste_category: str) -> tuple[float, float, float, float]:
-        try:
-            row = self.waste_categories.loc[waste_category]
-        except KeyError:
-            raise UnknownScenarioError(
-                f"unknown waste category {waste_category!r}; known: {sorted(self.waste_categories.index)}",
-                field="waste_category",
-            ) from None
+        row = self.waste_categories.loc[self.canonical_waste_category(waste_category)]
         landfill, incineration, reuse, recycling = (float(row[r]) for r in EOL_ROUTES)
         return landfill, incineration, reuse, recycling
 

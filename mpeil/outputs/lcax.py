@@ -69,14 +69,53 @@ _UNITS = {
 
 
 def to_lcax(
-    compiled: CompiledBuildings,
-    library: EPDLibrary,
-    scenarios: ScenarioSet,
-    options: EngineOptions,
-    building: int = 0,
+    compiled,
+    library: EPDLibrary | None = None,
+    scenarios: ScenarioSet | None = None,
+    options: EngineOptions | None = None,
+    building: int | str = 0,
     modules: tuple[str, ...] = ("A1-A3", "C1", "C2", "C3", "C4", "D"),
 ):
-    """An ``lcax.Project`` for one building of ``compiled`` (needs the optional ``lcax`` package)."""
+    """An ``lcax.Project`` for one building (needs the optional ``lcax`` package).
+
+    ``compiled`` is a :class:`~mpeil.outputs.result.Result` (then library, scenarios and options
+    come from it: ``to_lcax(result)``) or a :class:`CompiledBuildings` with the three given.
+    ``building`` is a position or a building id.
+    """
+    compiled, library, scenarios, options = _inputs(compiled, library, scenarios, options)
+    building = _building_position(compiled, building)
+    return _project(compiled, library, scenarios, options, building, modules)
+
+
+def _inputs(source, library, scenarios, options):
+    if isinstance(source, CompiledBuildings):
+        if library is None or scenarios is None or options is None:
+            raise TypeError("to_lcax(compiled, library, scenarios, options): all four are needed without a Result")
+        return source, library, scenarios, options
+    elements = getattr(source, "elements", None)  # a Result: everything it was scored with travels with it
+    if elements is None or not isinstance(getattr(elements, "compiled", None), CompiledBuildings):
+        raise TypeError(f"to_lcax takes a Result or CompiledBuildings, not {type(source).__name__}")
+    if library is None:
+        library = getattr(source, "library", None)
+    if scenarios is None:
+        scenarios = getattr(source, "scenarios", None)
+    if library is None or scenarios is None:
+        raise TypeError("this Result does not carry its library and scenarios; pass them to to_lcax")
+    return elements.compiled, library, scenarios, options or elements.options
+
+
+def _building_position(compiled: CompiledBuildings, building: int | str) -> int:
+    if isinstance(building, str):
+        ids = [str(b) for b in compiled.building_ids]
+        if building not in ids:
+            from ..errors import InputError
+
+            raise InputError(f"no building {building!r} in the result; it has {ids[:5]}", field="building")
+        return ids.index(building)
+    return int(building)
+
+
+def _project(compiled, library, scenarios, options, building: int, modules: tuple[str, ...]):
     import lcax
 
     keys_index, keys = profile_keys(compiled)

@@ -13,6 +13,8 @@ from ..engine import ElementResults
 from ..methods import Method
 from ..methods.scoring import BuildingTotals, building_totals, score_buildings
 from ..model.indicators import indicator_catalogue
+from ..model.library import EPDLibrary
+from ..model.scenarios import ScenarioSet
 
 __all__ = ["Result", "STAGES"]
 
@@ -40,6 +42,9 @@ class Result:
     #: B6/B7 lines of the model (tidy: building, module, product, indicator, value, per_m2_year);
     #: reported apart, never part of the score
     operational: pd.DataFrame | None = None
+    #: what the result was scored with, so exports (LCAx) need nothing else
+    library: EPDLibrary | None = field(default=None, repr=False)
+    scenarios: ScenarioSet | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ basics
     @cached_property
@@ -223,7 +228,11 @@ class Result:
         return frame
 
     def to_xarray(self):
-        """An ``xarray.Dataset``: element × module × indicator values and gaps, building-level totals."""
+        """An ``xarray.Dataset``: element × module × indicator values and gaps, building-level totals.
+
+        Elements can be selected by id: ``.sel(element_id="EW-1")`` (from every building) or
+        ``.sel(building_of_element=b).sel(element_id="EW-1")``.
+        """
         import xarray as xr
 
         c = self.elements.compiled
@@ -252,7 +261,16 @@ class Result:
         )
         for code, unit in self.units().items():
             dataset["value"].attrs[f"unit:{code}"] = unit
-        return dataset
+        # label indexes on the element dimension: ds.sel(element_id="EW-1") (one element per building),
+        # ds.sel(building_of_element="house").sel(element_id="EW-1") (that one element); two plain
+        # indexes rather than a MultiIndex, so the dataset still writes to netCDF as it is
+        return dataset.set_xindex("element_id").set_xindex("building_of_element")
+
+    def to_lcax(self, building: int | str = 0, **kwargs):
+        """An ``lcax.Project`` of one building (position or id); see :func:`mpeil.outputs.lcax.to_lcax`."""
+        from .lcax import to_lcax
+
+        return to_lcax(self, building=building, **kwargs)
 
     def compare(self, baseline: str, variant: str, indicator: str | None = None) -> pd.DataFrame:
         """Element differences of ``variant`` minus ``baseline`` (matched by element id), largest

@@ -46,7 +46,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..errors import InputError, ParseError
+from ..errors import InputError, MpeilError, ParseError
 from ..model import Building, Element, Layer, OperationalEnergy
 from ..model.bom import (
     _EOL_FIELD,
@@ -60,6 +60,7 @@ from ..model.bom import (
     OPERATIONAL_ELEMENT_TYPE,
     bom_rows,
 )
+from ..model.templates import element_data
 
 __all__ = [
     "BOM_COLUMNS",
@@ -78,6 +79,9 @@ __all__ = [
 REQUIRED_COLUMNS = ("building_id", "gross_floor_area_m2", "element_id", "element_quantity", "product", "amount", "unit")
 #: columns that may be present and are ignored
 IGNORED_COLUMNS = ("line",)
+#: optional columns of a row that stands for a whole element built from a template (scenarios/elements)
+TEMPLATE_COLUMNS = ("template", "params")
+_LINE_COLUMNS = ("product", "amount", "unit")
 #: sheet name written to (and preferred when reading) an XLSX file
 SHEET_NAME = "bill_of_materials"
 
@@ -205,12 +209,39 @@ def _read_json(path: Path) -> list[Building]:
             raise ParseError(f"{where} is a JSON {_json_type(item)}, not a building object", file=file)
     buildings: list[Building] = []
     for item in items:
+        item = _expand_json_templates(item, file)
         try:
             buildings.append(Building.model_validate(item))
         except ValidationError as exc:
             raise _json_error(exc, item, file) from None
     _check_unique_ids(buildings, file)
     return buildings
+
+
+def _expand_json_templates(item: dict, file: str) -> dict:
+    """Elements written ``{"template": NAME, "params": {...}, "id": ..., "quantity": ...}`` → plain elements."""
+    elements = item.get("elements")
+    if not isinstance(elements, list) or not any(isinstance(e, dict) and "template" in e for e in elements):
+        return item
+    building = _text(item.get("id")) if isinstance(item.get("id"), (str, int, float)) else None
+    expanded = []
+    for position, element in enumerate(elements):
+        if not isinstance(element, dict) or "template" not in element:
+            expanded.append(element)
+            continue
+        where = {"file": file, "building": building, "element": _text(element.get("id")) or f"elements[{position}]"}
+        params = element.get("params") or {}
+        if not isinstance(params, dict):
+            raise InputError("params must be an object of parameter → value", **where, field="params")
+        expanded.append(_template_element(str(element["template"]), params, element, where))
+    return {**item, "elements": expanded}
+
+
+def _template_element(name: str, params: dict, element: dict, where: dict) -> dict:
+    try:
+        return element_data(name, params, element)
+    except MpeilError as error:
+        raise error.located(**{k: v for k, v in where.items() if v is not None}) from None
 
 
 def _json_type(value: Any) -> str:
@@ -354,7 +385,7 @@ def _rows_from_records(records: list[tuple[int, list[Any]]], file: str, kind: st
     records = [(n, values) for n, values in records if any(v is not None for v in values)]
     if not records:
         raise ParseError(f"empty {kind} file: no header row", file=file)
-    _, header_cells = records[0]
+    _header_number, header_cells = records[0]
     header: list[str | None] = []
     for value in header_cells:
         name = None if value is None else str(value).strip().lower()
@@ -362,14 +393,19 @@ def _rows_from_records(records: list[tuple[int, list[Any]]], file: str, kind: st
             raise ParseError(f"column {name!r} appears twice in the header", file=file, field=name)
         header.append(name or None)
     names = [name for name in header if name]
-    unknown = [name for name in names if name not in BOM_COLUMNS and name not in IGNORED_COLUMNS]
+    unknown = [
+        name
+        for name in names
+        if name not in BOM_COLUMNS and name not in IGNORED_COLUMNS and name not in TEMPLATE_COLUMNS
+    ]
     if unknown:
         raise ParseError(
             f"unknown column(s) {unknown}; the bill of materials has the columns {list(BOM_COLUMNS)}",
             file=file,
             field=unknown[0],
         )
-    missing = [name for name in REQUIRED_COLUMNS if name not in names]
+    optional = _LINE_COLUMNS if "template" in names else ()
+    missing = [name for name in REQUIRED_COLUMNS if name not in names and name not in optional]
     if missing:
         raise ParseError(f"missing required column(s) {missing}", file=file, field=missing[0])
     rows: list[_Row] = []
@@ -381,7 +417,7 @@ def _rows_from_records(records: list[tuple[int, list[Any]]], file: str, kind: st
                 layer=f"row {number}",
             )
         cells: dict[str, Any] = {}
-        for name, value in zip(header, values, strict=False):  # a short row leaves cells blank
+        for name, value in zip(header, values, strict=False):  # short rows: missing cells are blank
             if name is None:
                 if value is not None:
                     raise ParseError(
@@ -466,7 +502,11 @@ def _element(element_id: str, rows: list[_Row], table: _Rows, where: dict) -> El
             data[_ELEMENT_FIELD.get(column, column)] = (
                 _number(value, table) if column in _NUMERIC_COLUMNS else _text(value)
             )
-    data["layers"] = [_layer(row, table, where) for row in rows]
+    template_rows = [row for row in rows if row.cells.get("template") is not None]
+    line_rows = [row for row in rows if row.cells.get("template") is None]
+    data["layers"] = [_layer(row, table, where) for row in line_rows]
+    if template_rows:
+        data = _csv_template_element(template_rows, data, where)
     try:
         return Element.model_validate(data)
     except ValidationError as exc:
@@ -515,6 +555,39 @@ def _layer(row: _Row, table: _Rows, where: dict) -> Layer:
             error_column = str(loc[0]) if loc else None
         message = f"row {row.number}: {_message(error, error_column, missing='is empty')}"
         raise InputError(message, **where, layer=layer, field=error_column) from None
+
+
+def _csv_template_element(rows: list[_Row], data: dict, where: dict) -> dict:
+    """An element row with ``template`` (and ``params`` "name=value;…"): the template's layers, then the element's own rows."""
+    row = rows[0]
+    at = {**where, "layer": f"row {row.number}"}
+    if len(rows) > 1:
+        raise ParseError(
+            f"element {where['element']!r} names a template on rows {', '.join(str(r.number) for r in rows)}; one row per template",
+            **at,
+            field="template",
+        )
+    filled = [column for column in LAYER_COLUMNS if row.cells.get(column) is not None]
+    if filled:  # a layer value on a template row would be silently lost: the template makes the layers
+        raise ParseError(
+            f"row {row.number} names a template, so its layer columns {filled} must stay blank "
+            "(add a row without a template for an extra layer)",
+            **at,
+            field=filled[0],
+        )
+    params = _params(_text(row.cells.get("params")), at)
+    return _template_element(str(_text(row.cells["template"])), params, data, at)
+
+
+def _params(text: str | None, where: dict) -> dict[str, str]:
+    """``"insulation=pur; insulation_thickness_m=0.16"`` → {"insulation": "pur", …} (values checked by the template)."""
+    params: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in (text or "").split(";"))):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"params part {part!r} is not NAME=VALUE (e.g. 'insulation=pur')", **where, field="params")
+        params[key.strip()] = value.strip()
+    return params
 
 
 def _operational(row: _Row, table: _Rows, where: dict) -> OperationalEnergy:

@@ -1,0 +1,156 @@
+"""The page in a real browser: Debian's Chromium driven by playwright (nothing downloaded).
+
+Screenshots go to ``$MPEIL_SCREENSHOTS`` or, by default, ``<pytest basetemp>/screenshots``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+from service_support import AUTHORITY_KEY, EXAMPLES, start_server, stop_server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    store = tmp_path_factory.mktemp("browser-store")
+    process, base = start_server(store, {"MPEIL_CHUNK_SIZE": "1"}, store / "server.log")
+    yield base
+    stop_server(process)
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    folder = Path(os.environ.get("MPEIL_SCREENSHOTS") or tmp_path_factory.getbasetemp() / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def page(server):
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 390, "height": 844}, accept_downloads=True)  # a phone
+        elsewhere: list[str] = []  # requests to any other origin: the page must make none
+
+        def only_this_server(route):
+            if route.request.url.startswith(server):
+                return route.continue_()
+            elsewhere.append(route.request.url)
+            return route.abort()
+
+        context.route("**/*", only_this_server)
+        tab = context.new_page()
+        tab.goto(server + "/")
+        yield tab
+        context.close()
+        browser.close()
+        assert elsewhere == []
+
+
+def _cli_score(path: Path) -> float:
+    done = subprocess.run(
+        [sys.executable, "-m", "mpeil", "score", str(path), "-f", "json"], capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout)[0]["score"]
+
+
+def test_upload_the_example_and_see_the_clis_score(page, shots):
+    expect(page.get_by_role("heading", name="M-peil berekenen")).to_be_visible()
+    page.get_by_label("Gebouwbestand").set_input_files(str(EXAMPLES / "terraced_house.json"))
+    page.get_by_role("button", name="Bereken").click()
+    score = page.locator(".score-value").first
+    expect(score).to_be_visible(timeout=60_000)
+    cli = _cli_score(EXAMPLES / "terraced_house.json")
+    assert round(float(score.get_attribute("data-score")), 10) == cli  # the CLI's JSON has 10 decimals
+    assert score.inner_text().startswith(f"{cli:.4g}".rstrip("0").rstrip("."))
+    expect(page.locator("#element-chart rect")).to_have_count(15)
+    expect(page.get_by_text("productie (A1-A3)")).to_be_visible()
+    page.screenshot(path=str(shots / "score-nl.png"), full_page=True)
+    page.get_by_label("Taal").select_option("en")
+    expect(page.get_by_role("heading", name="Compute the M-peil")).to_be_visible()
+    expect(page.get_by_text("product (A1-A3)")).to_be_visible()
+    page.screenshot(path=str(shots / "score-en.png"), full_page=True)
+
+
+def test_download_the_report(page, shots):
+    page.get_by_label("Gebouwbestand").set_input_files(str(EXAMPLES / "apartment_building.json"))
+    page.get_by_role("button", name="Bereken").click()
+    link = page.locator("#report-link")
+    expect(link).to_be_visible(timeout=60_000)
+    with page.expect_download() as download:
+        link.click()
+    saved = shots / "report.html"
+    download.value.save_as(saved)
+    text = saved.read_text(encoding="utf-8")
+    assert "example-apartment-building" in text and text.lstrip().lower().startswith("<!doctype html")
+
+
+def test_compare_two_variants(page, shots):
+    page.get_by_role("tab", name="Varianten vergelijken").click()
+    page.get_by_label("Variant A").set_input_files(str(EXAMPLES / "terraced_house.json"))
+    page.get_by_label("Variant B").set_input_files(str(EXAMPLES / "apartment_building.json"))
+    page.get_by_role("button", name="Vergelijk", exact=True).click()
+    sentence = page.locator("#compare-sentence")
+    expect(sentence).to_be_visible(timeout=60_000)
+    house, flats = _cli_score(EXAMPLES / "terraced_house.json"), _cli_score(EXAMPLES / "apartment_building.json")
+    change = abs(100 * (flats - house) / house)
+    word = "lager" if flats < house else "hoger"
+    assert sentence.inner_text() == f"Variant B scoort {change:.1f} % {word} dan variant A."
+    expect(page.locator("#compare-explanation")).to_contain_text("example-apartment-building is")
+    page.screenshot(path=str(shots / "compare.png"), full_page=True)
+
+
+def test_keyboard_reaches_the_tabs(page):
+    page.get_by_role("tab", name="Gebouw", exact=True).focus()
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_role("tab", name="Varianten vergelijken")).to_be_focused()
+    expect(page.get_by_role("tab", name="Varianten vergelijken")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#compare")).to_be_visible()
+
+
+def test_run_a_small_batch_to_completion(page, shots, tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"id": ', encoding="utf-8")
+    page.get_by_role("tab", name="Reeks (overheid)").click()
+    page.get_by_label("API-sleutel").fill(AUTHORITY_KEY)
+    page.get_by_label("Bestanden of zip-archieven").set_input_files(
+        [str(EXAMPLES / "terraced_house.json"), str(EXAMPLES / "apartment_building.json"), str(broken)]
+    )
+    page.get_by_role("button", name="Start reeks").click()
+    expect(page.locator("#batch-status")).to_have_text("Klaar: 2 gebouwen, 1 fouten.", timeout=180_000)
+    expect(page.locator("#batch-results tbody tr")).to_have_count(2)
+    expect(page.locator("#batch-errors tbody tr")).to_have_count(1)
+    expect(page.locator("#batch-errors")).to_contain_text("broken.json")
+    expect(page.locator("#batch-errors")).to_contain_text("ParseError")
+    page.screenshot(path=str(shots / "batch.png"), full_page=True)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Resultaten als CSV").click()
+    lines = Path(download.value.path()).read_text(encoding="utf-8").strip().splitlines()
+    assert len(lines) == 3 and lines[0].startswith("file,building")
+
+
+def test_upload_an_ifc_model(page, shots):
+    model = EXAMPLES.parent.parent / "tests" / "fixtures" / "ifc" / "ac20-fzk-haus.ifc"
+    page.get_by_label("Gebouwbestand").set_input_files(str(model))
+    page.get_by_role("button", name="Bereken").click()
+    score = page.locator(".score-value").first
+    expect(score).to_be_visible(timeout=180_000)
+    assert round(float(score.get_attribute("data-score")), 10) == _cli_score(model)
+    expect(page.locator("ul.notes")).to_contain_text("map to no data set")
+    page.screenshot(path=str(shots / "score-ifc.png"), full_page=True)
