@@ -36,6 +36,7 @@ SUMMARY_SCHEMA = pa.schema(
         ("method", _STR),
         ("score", pa.float64()),
         ("score_unit", _STR),
+        ("label", _STR),
         ("weight_covered", pa.float64()),
         ("complete", pa.bool_()),
         ("gwp_method", _STR),

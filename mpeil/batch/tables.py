@@ -348,6 +348,7 @@ def _summary_row(
         "method": context.method.name,
         "score": float(row["score"]),
         "score_unit": row["score_unit"],
+        "label": row.get("label"),
         "weight_covered": float(row["weight_covered"]),
         "complete": bool(row["complete"]),
         "gwp_method": None if gwp_row is None or gwp_method is None else gwp_method.name,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from . import batch as _batch
+from . import dataset as _dataset
 from . import elements as _elements
 from . import epd as _epd
 from . import ifc as _ifc
@@ -13,6 +14,7 @@ from . import report as _report
 from . import score as _score
 from . import serve as _serve
 from . import stock as _stock
+from . import uncertainty as _uncertainty
 
 app = typer.Typer(
     name="mpeil",
@@ -27,6 +29,8 @@ _score.register(app)
 _report.register(app)
 _batch.register(app)
 _stock.register(app)
+_dataset.register(app)
+_uncertainty.register(app)
 _ifc.register(app)
 _serve.register(app)
 

@@ -70,6 +70,9 @@ class CompiledBuildings:
     scenario_choices: tuple[tuple[tuple[str, str], ...], ...] = ((),)
     component_ids: np.ndarray | None = None
     source_component_ids: np.ndarray | None = None
+    #: index into ``service_life_categories`` per line, -1 = none given (uncertainty of service lives)
+    service_life_category: np.ndarray | None = None
+    service_life_categories: tuple[str, ...] = ()
 
     @property
     def n_buildings(self) -> int:
@@ -404,6 +407,10 @@ def _lives(lines: _Lines, scenarios: ScenarioSet, line_rsp: np.ndarray) -> dict[
     frame = lines.frame
     service_life = _floats(frame, "service_life_years")
     if "service_life_category" in frame:
+        life_category_codes, life_categories = _factorize(frame["service_life_category"])
+    else:
+        life_category_codes, life_categories = np.full(len(frame), -1, dtype=np.int64), np.array([], dtype=object)
+    if "service_life_category" in frame:
         categories = frame["service_life_category"]
         need = np.isnan(service_life) & categories.notna().to_numpy()
         for row in np.flatnonzero(need):
@@ -422,6 +429,8 @@ def _lives(lines: _Lines, scenarios: ScenarioSet, line_rsp: np.ndarray) -> dict[
         "default_service_life": default_life,
         "remaining_life_years": remaining,
         "removed": _flags(frame, "removed"),
+        "service_life_category": np.asarray(life_category_codes, dtype=np.int64),
+        "service_life_categories": tuple(str(c) for c in life_categories),
     }
 
 

@@ -23,6 +23,7 @@ import scipy.sparse as sp
 from ..engine import ElementResults, EngineOptions, IndicatorSpec
 from ..model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
 from .config import Method
+from .labels import load_label_scale
 
 __all__ = ["BuildingTotals", "check_method", "engine_options", "indicator_specs", "building_totals", "score_buildings"]
 
@@ -173,4 +174,8 @@ def score_buildings(results: ElementResults, method: Method, totals: BuildingTot
                 **{f"{code} per area": float(per_area[b, i]) for i, code in enumerate(method_codes)},
             }
         )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    scale = load_label_scale(method.name)
+    if scale is not None:  # the method has an A–G scale (scenarios/labels/<method>.csv)
+        frame.insert(list(frame.columns).index("score_unit") + 1, "label", scale.assign(compiled.use_type, score))
+    return frame

@@ -151,11 +151,24 @@ def building_card(result: Result, building: str, title: str | None = None) -> st
         f'<div class="mpeil-score" data-building="{_e(building)}" data-field="score" '
         f'data-value="{float(row["score"])!r}">{_fmt(row["score"])} '
         f'<span class="mpeil-unit">{_e(row["score_unit"])} ({_e(result.method.name)})</span></div>'
+        f"{_label_line(row, building, result.method.name)}"
         f"<div>Coverage of the EF weighting: {_e(coverage)}</div>{_coverage_bar(parts)}"
         f"{_flags_line(row)}"
         + _table("Stages (D reported apart)", ["stage", str(row["score_unit"])], [stage_rows])
         + _table("Top contributors", ["element", str(row["score_unit"])], [top_rows])
         + "</div>"
+    )
+
+
+def _label_line(row: pd.Series, building: str, method: str) -> str:
+    """The A–G label where the method has a label scale (scenarios/labels/<method>.csv), else nothing."""
+    label = row.get("label")
+    if not isinstance(label, str):
+        return ""
+    return (
+        f'<div class="mpeil-label" data-building="{_e(building)}" data-field="label" data-value="{_e(label)}">'
+        f"Label <strong>{_e(label)}</strong> (bands of scenarios/labels/{_e(method)}.csv for its use type; "
+        "see their derivation: percentiles of a reference dataset unless a policy sets them)</div>"
     )
 
 
@@ -179,10 +192,17 @@ def _summary(result: Result) -> str:
     scores, stages = result.scores, result.by_stage()
     labels = [label for label, _ in _coverage(scores.iloc[0])]
     unit = str(scores["score_unit"].iloc[0])
-    header = ["building", f"score [{unit}]", *[f"{label} [% of weighting]" for label in labels], *stages.columns]
+    with_label = "label" in scores  # the method has an A–G scale
+    header = ["building", f"score [{unit}]", *(["label"] if with_label else [])]
+    header += [*[f"{label} [% of weighting]" for label in labels], *stages.columns]
     rows = []
     for building, row in scores.iterrows():
         cells = [_num(row["score"], field="score", building=str(building))]
+        if with_label:
+            label = row["label"] if isinstance(row["label"], str) else "–"
+            cells.append(
+                f'<td data-building="{_e(building)}" data-field="label" data-value="{_e(label)}">{_e(label)}</td>'
+            )
         for label, share in _coverage(row):
             cells.append(
                 f'<td data-building="{_e(building)}" data-field="{_e(label)}" data-value="{share!r}">{_pct(share)}</td>'
