@@ -415,18 +415,8 @@ def monte_carlo(
     compiled, elements = scored.compiled, scored.result.elements
     engine = elements.options
     keys_index, keys = profile_keys(compiled)
-    profile_args = dict(
-        library=scored.library,
-        scenarios=scored.scenarios,
-        transport_scenarios=compiled.transport_scenarios,
-        waste_categories=compiled.waste_categories,
-        scenario_choices=compiled.scenario_choices,
-        indicators=engine.indicators,
-        replacement_modules=engine.replacement_modules,
-        loss_basis=engine.loss_basis,
-        allocation=engine.allocation,
-        multicycle_split=engine.multicycle_split,
-    )
+    # build_profiles takes the compiled lookups and the EngineOptions whole (issue 9)
+    profile_args = dict(library=scored.library, scenarios=scored.scenarios, compiled=compiled, options=engine)
     comp = _components(scored, keys, profile_args)
     rng = np.random.default_rng(seed)
     draws, ctx = _sample(rng, spec, scored, keys, comp, int(n_draws))
