@@ -26,6 +26,7 @@ from .errors import DuplicateBuildingError, InputError
 from .hashing import file_sha256
 from .methods import Method, load_method
 from .methods.scoring import check_method, engine_options
+from .methods.trust import assess_lines, scoring_library
 from .model import Building
 from .model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
 from .model.library import EPDLibrary, load_library
@@ -143,7 +144,9 @@ class Scorer:
         loaded = load_method(method)
         self._base_method = loaded  # before the option overrides, for variants
         self.method: Method = loaded.with_options(**options) if options else loaded
-        self.library: EPDLibrary = library if library is not None else load_library()
+        # the method's gap policy decides the library it scores with (issue 8: peer estimates fill gaps)
+        self._given_library = library if library is not None else load_library()
+        self.library: EPDLibrary = scoring_library(self._given_library, self.method)
         self.scenarios: ScenarioSet = scenarios if scenarios is not None else load_scenarios()
         check_method(self.method, self.library)
         self.options: dict[str, Any] = dict(options)
@@ -171,17 +174,21 @@ class Scorer:
             },
             "library": {"name": self.library.name, "sources": None, "sha256": self.library.fingerprint()},
             "scenarios": {"sha256": self.scenarios.fingerprint()},
-            "options": {"report_indicators": list(self.report_indicators)},
+            "options": {
+                "report_indicators": list(self.report_indicators),
+                "gap_policy": self.method.gap_policy,
+                "flagged_values": self.method.flagged_values,
+            },
         }
 
     def with_options(self, method: str | Path | Method | None = None, **options: Any) -> Scorer:
         """Another scorer on the same library and scenarios: another method and/or more options."""
         merged = {**self.options, **options}
         if method is None:
-            other = Scorer(self._base_method, self.library, self.scenarios, self.report_indicators, **merged)
+            other = Scorer(self._base_method, self._given_library, self.scenarios, self.report_indicators, **merged)
             other._method_source = self._method_source
             return other
-        return Scorer(method, self.library, self.scenarios, self.report_indicators, **merged)
+        return Scorer(method, self._given_library, self.scenarios, self.report_indicators, **merged)
 
     def compile(self, source: Any, file: str | None = None) -> CompiledBuildings:
         """Compile buildings (anything :meth:`score` accepts) with this method's study period and transport."""
@@ -205,7 +212,8 @@ class Scorer:
         ``file`` labels the input in error messages and provenance (default: the path read).
         """
         data = read_input(buildings, file)
-        elements = self.run(self.compile_frame(data.frame, data.file))
+        compiled = self.compile_frame(data.frame, data.file)
+        elements = self.run(compiled)
         provenance = copy.deepcopy(self.provenance)
         if data.file is not None or data.files:
             provenance["input"] = {"file": data.file, "files": dict(data.files)}
@@ -216,7 +224,11 @@ class Scorer:
             operational = operational_impacts(
                 list(data.buildings), self.library, elements.indicators, self.method.reference_study_period_years
             )
-        return Result(elements, self.method, provenance, operational, library=self.library, scenarios=self.scenarios)
+        trust = assess_lines(compiled, elements.replacements, self.library, self.method)
+        elements.extra["trust"] = trust  # travels with the element results (a Result rebuilt from them keeps it)
+        return Result(
+            elements, self.method, provenance, operational, library=self.library, scenarios=self.scenarios, trust=trust
+        )
 
 
 def score(

@@ -207,7 +207,10 @@ def _flags_of(library: EPDLibrary, ids: list[str]) -> list[str]:
     if not isinstance(flags, pd.DataFrame) or flags.empty or "dataset_id" not in flags:
         return [""] * len(ids)
     column = "flag" if "flag" in flags else flags.columns[-1]
-    grouped = flags[flags["dataset_id"].isin(ids)].groupby("dataset_id")[column]
+    flags = flags[flags["dataset_id"].isin(ids)]
+    if "indicator" in flags:  # issue 8: name the indicator with the kind, e.g. "ADPE outlier"
+        flags = flags.assign(**{column: (flags["indicator"].fillna("") + " " + flags[column].astype(str)).str.strip()})
+    grouped = flags.groupby("dataset_id")[column]
     text = grouped.apply(lambda s: "; ".join(dict.fromkeys(str(v) for v in s)))
     return [str(text.get(i, "")) for i in ids]
 

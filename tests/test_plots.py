@@ -81,7 +81,7 @@ def test_element_pareto_is_sorted_and_cumulates_to_the_score(result, tmp_path):
     assert "mPt/(m²·yr)" in ax.get_ylabel() and "%" in ax.figure.axes[1].get_ylabel()
 
 
-def test_indicator_bars_sum_to_the_score_and_mark_missing_data(result, tmp_path):
+def test_indicator_bars_sum_to_the_score_and_mark_missing_data(result, library, tmp_path):
     ax = result.plot.indicators("example-terraced-house")
     _assert_not_blank(_png_pixels(ax, tmp_path / "indicators.png"))
     widths = {label.get_text().split(" ")[0]: bar.get_width() for bar, label in zip(_bars(ax), ax.get_yticklabels())}
@@ -89,8 +89,11 @@ def test_indicator_bars_sum_to_the_score_and_mark_missing_data(result, tmp_path)
     for code, value in expected.items():
         assert widths[code] == pytest.approx(value, rel=1e-12, abs=0.0)
     assert sum(widths.values()) == pytest.approx(result.scores.loc["example-terraced-house", "score"], rel=1e-12)
+    # issue 8: under the default gap policy nothing is missing; the declared policy leaves six out
+    declared = mpeil.score(EXAMPLE, library=library, gap_policy="declared")
+    ax = declared.plot.indicators("example-terraced-house")
     labels = [label.get_text() for label in ax.get_yticklabels()]
-    missing = result.scores.loc["example-terraced-house", "indicators_missing"]
+    missing = declared.scores.loc["example-terraced-house", "indicators_missing"]
     assert missing and all(f"{code} (no data)" in labels for code in missing)
 
 

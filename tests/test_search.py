@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import math
 
-import pandas as pd
 import pytest
 
 from mpeil.errors import UnknownEPDError
@@ -224,12 +223,11 @@ def test_sources_filter_unknown_source_and_no_match(library, glossary):
 
 
 def test_flags_column_reads_library_flags(glossary):
+    # issue 8's library screen flags the ADPE of ÖKOBAUDAT "Damp insulation PE" (0.0396 kg Sb-eq per kg)
+    damp_pe = "obd2024:6869f7c1-1b2b-4f30-afc9-823a0104f1d9"
     library = load_library(["obd2024"])
-    library.flags = pd.DataFrame(
-        {"dataset_id": [FACING_BRICK], "indicator": ["GWP-total"], "flag": ["outlier"], "reason": ["test"]}
-    )
-    found = search_epd("facing brick", library=library, limit=2, glossary=glossary)
-    assert found.loc[found["dataset_id"] == FACING_BRICK, "flags"].iloc[0] == "outlier"
+    found = search_epd("damp insulation PE", library=library, limit=5, glossary=glossary)
+    assert found.loc[found["dataset_id"] == damp_pe, "flags"].iloc[0] == "ADPE outlier"
     assert not math.isnan(found["gwp_a1a3_per_unit"].iloc[0])
 
 

@@ -22,6 +22,7 @@ from ..compile import CompiledBuildings, flatten
 from ..engine import ElementResults
 from ..errors import MpeilError
 from ..methods.scoring import score_buildings
+from ..methods.trust import assess_lines
 from ..outputs import Result
 from .context import ScoringContext
 from .inputs import ReadInput
@@ -171,9 +172,10 @@ def score_keyed(flat: KeyedFrame, compiled_for: dict, context: ScoringContext, c
         raise RuntimeError("compiled buildings are not in file order")
 
     scores: dict[str, pd.DataFrame] = {}
-    for run, _, run_elements in per_run:
+    for run, run_compiled, run_elements in per_run:
         for role, method in run.methods.items():
-            frame_scores = score_buildings(run_elements, method).set_index("building_id")
+            trust = assess_lines(run_compiled, run_elements.replacements, context.library, method)
+            frame_scores = score_buildings(run_elements, method, trust=trust).set_index("building_id")
             scores[role] = frame_scores.loc[keys]
     report = _slice_indicators(elements, len(context.report_codes))
     result = Result(report, context.method)
@@ -207,7 +209,7 @@ def _tidy(result: Result, owners: list[_Owner]) -> pa.Table:
             "element_type": labels(element_index, compiled.element_types),
             "module": labels(module_index, result.modules),
             "indicator": labels(indicator_index, result.indicators),
-            "value": pa.array(elements.values.reshape(-1), type=pa.float64(), from_pandas=True),  # NaN → null
+            "value": pa.array(result.element_values.reshape(-1), type=pa.float64(), from_pandas=True),  # NaN → null
             "unit": labels(indicator_index, [units[code] for code in result.indicators]),
             "missing_lines": pa.array(elements.missing.reshape(-1).astype(np.int32), type=pa.int32()),
         }
@@ -218,6 +220,11 @@ def _warnings(row: pd.Series, gwp_row: pd.Series | None, expired_lines: int, def
     out = []
     if row["weight_covered"] < 1.0:
         out.append(f"the score covers {row['weight_covered']:.1%} of the method's weighting")
+    if row["weight_estimated"] > 0:
+        out.append(
+            f"{row['weight_estimated']:.1%} of the weighting from peer estimates: {', '.join(row['indicators_estimated'])}"
+        )
+    out.extend(f"flagged value: {flag}" for flag in row["flags"])
     if row["indicators_missing"]:
         out.append("no data for " + ", ".join(row["indicators_missing"]))
     if row["indicators_partial"]:
@@ -350,7 +357,13 @@ def _summary_row(
         "score_unit": row["score_unit"],
         "label": row.get("label"),
         "weight_covered": float(row["weight_covered"]),
+        "weight_declared": float(row["weight_declared"]),
+        "weight_estimated": float(row["weight_estimated"]),
+        "weight_missing": float(row["weight_missing"]),
         "complete": bool(row["complete"]),
+        "quality_grade": str(row["quality_grade"]),
+        "flags": list(row["flags"]),
+        "indicators_estimated": sorted(row["indicators_estimated"]),
         "gwp_method": None if gwp_row is None or gwp_method is None else gwp_method.name,
         "gwp_per_m2_yr": math.nan if gwp_row is None else float(gwp_row["score"]),
         "gwp_unit": None if gwp_row is None else gwp_row["score_unit"],
@@ -386,6 +399,9 @@ def _receipt(
     numbers = {
         "score": _number(row["score"]),
         "weight_covered": _number(row["weight_covered"]),
+        "weight_declared": _number(row["weight_declared"]),
+        "weight_estimated": _number(row["weight_estimated"]),
+        "weight_missing": _number(row["weight_missing"]),
         **{column: _number(row[column]) for column in row.index if column.endswith(" per area")},
     }
     if gwp_row is not None:

@@ -205,6 +205,8 @@ def show(
     if shared:
         console.print("[bold]Indicators (every module):[/] " + ", ".join(next(iter(lists))), highlight=False)
 
+    _print_trust(console, library, info["dataset_id"])
+
     if values and info["modules"]:
         rows = library.values[library.values["dataset_id"] == info["dataset_id"]]
         pivot = rows.assign(column=rows["module"] + rows["scenario"].map(lambda s: f" ({s})" if s else "")).pivot_table(
@@ -217,3 +219,19 @@ def show(
         for indicator, line in pivot.iterrows():
             table.add_row(str(indicator), *(_number(float(v)) for v in line.to_numpy()))
         console.print(table)
+
+
+def _print_trust(console: Console, library, dataset_id: str) -> None:
+    """The screen's flags on this data set and the indicators a score would estimate for it."""
+    flags = library.flags[library.flags["dataset_id"] == dataset_id]
+    for row in flags.itertuples(index=False):
+        console.print(
+            f"[bold yellow]flag[/] {row.indicator or 'properties'} ({row.flag}): {row.reason}", highlight=False
+        )
+    estimates = library.estimates[library.estimates["dataset_id"] == dataset_id]
+    if len(estimates):
+        parts = [
+            f"{r.indicator} {r.module} {r.value:.3g} (σ_ln {r.sigma_log:.2g}, {r.n_peers} peers, {r.level})"
+            for r in estimates.itertuples(index=False)
+        ]
+        console.print("[bold]Not declared, estimated from peers:[/] " + "; ".join(parts), highlight=False)

@@ -11,6 +11,11 @@ import typer
 from ..errors import MpeilError
 
 
+def _number(value: float) -> str:
+    """4 significant digits; a missing value prints as "n/a", never 0."""
+    return "n/a" if value != value else f"{value:.4g}"
+
+
 def check_unique_ids(building_ids: list[str], file: str, origin: dict[str, str]) -> None:
     """A building id already seen in an earlier file of this command is a DuplicateBuildingError."""
     from ..errors import DuplicateBuildingError
@@ -38,13 +43,17 @@ def _print_table(results, console) -> None:
     table.add_column(f"score [{scores['score_unit'].iloc[0]}]", justify="right")
     for name in stage.columns:
         table.add_column(name.replace(" (", "\n("), justify="right")
-    table.add_column("weight\ncovered", justify="right")
+    table.add_column("weight\ndeclared", justify="right")
+    table.add_column("weight\nestimated", justify="right")
+    table.add_column("grade", justify="center")
     for building, row in scores.iterrows():
         table.add_row(
             str(building),
-            f"{row['score']:.4g}",
-            *[f"{v:.4g}" for v in stage.loc[building]],
-            f"{row['weight_covered']:.1%}",
+            _number(row["score"]),
+            *[_number(v) for v in stage.loc[building]],
+            f"{row['weight_declared']:.1%}",
+            f"{row['weight_estimated']:.1%}",
+            str(row["quality_grade"]),
         )
     console.print(table)
     console.print(
@@ -52,7 +61,9 @@ def _print_table(results, console) -> None:
         f"{'counted' if result.method.include_d else 'not counted'} in the score.[/dim]"
     )
     for building, row in scores.iterrows():
-        notes = []
+        notes = [f"flagged: {flag}" for flag in row["flags"]]
+        if row["indicators_estimated"]:
+            notes.append(f"estimated from peers: {', '.join(row['indicators_estimated'])}")
         if row["indicators_missing"]:
             notes.append(f"no data set declares {', '.join(row['indicators_missing'])}")
         if row["module_gaps"]:

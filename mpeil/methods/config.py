@@ -81,6 +81,11 @@ class Method(BaseModel):
     default_transport: str | None = "BE-default"
     eol_allocation: Literal["cutoff_d", "cff", "multicycle", "dk_zero"] = "cutoff_d"
     multicycle_split: Literal["equal", "first_last"] = "equal"
+    #: undeclared indicators: leave them out (declared), fill them with peer estimates (estimated),
+    #: or score only the indicators every line of every building scored together declares (common)
+    gap_policy: Literal["declared", "estimated", "common"] = "declared"
+    #: values the library screen flags: keep the declared value, or replace it by its peer estimate
+    flagged_values: Literal["keep", "estimate"] = "keep"
     sources: list[str] = Field(default_factory=list)
     indicators: list[IndicatorFactor] = Field(min_length=1)
     uncovered: list[UncoveredIndicator] = Field(default_factory=list)

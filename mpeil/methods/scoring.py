@@ -24,6 +24,7 @@ from ..engine import ElementResults, EngineOptions, IndicatorSpec
 from ..model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
 from .config import Method
 from .labels import load_label_scale
+from .trust import quality_grade, quality_rules
 
 __all__ = ["BuildingTotals", "check_method", "engine_options", "indicator_specs", "building_totals", "score_buildings"]
 
@@ -112,8 +113,48 @@ def _sum_last(values: np.ndarray) -> np.ndarray:
     return total
 
 
-def score_buildings(results: ElementResults, method: Method, totals: BuildingTotals | None = None) -> pd.DataFrame:
-    """One row per building: score, per-area totals, coverage."""
+def _weight_split(lacking, estimated, weights, uncovered: float, common: np.ndarray):
+    """Per building: shares of the weighting declared, estimated and missing (they sum to 1).
+
+    An indicator is *declared* when every line declares it in A1-A3, *estimated* when every line
+    has a value and at least one is a peer estimate, *missing* otherwise (some line has none, the
+    method lists it as uncovered, or ``gap_policy = "common"`` leaves it out).
+    """
+    covered = (lacking == 0) & common[None, :]
+    declared = covered & (estimated == 0)
+    if np.isnan(weights).any():  # methods without weights: each indicator counts the same
+        w = np.ones(lacking.shape[1]) / (lacking.shape[1] + uncovered)
+    else:
+        w = weights / (weights.sum() + uncovered)
+    weight_declared = _sum_last(declared * w[None, :])
+    weight_estimated = _sum_last((covered & ~declared) * w[None, :])
+    return weight_declared, weight_estimated, np.clip(1.0 - weight_declared - weight_estimated, 0.0, 1.0)
+
+
+def _driving_flags(trust, score: np.ndarray) -> list[list[str]]:
+    """Per building: flagged values contributing more than ``trust.driver_share`` of its score."""
+    if trust is None or not trust.flag_labels:
+        return [[] for _ in range(score.shape[0])]
+    with np.errstate(all="ignore"):
+        share = np.where((score > 0)[:, None], trust.flag_contributions / score[:, None], 0.0)
+    named: list[list[tuple[float, str]]] = [[] for _ in range(score.shape[0])]
+    rows, columns = np.nonzero(share > trust.driver_share)
+    for b, f in zip(rows.tolist(), columns.tolist(), strict=True):
+        named[b].append((float(share[b, f]), trust.flag_labels[f]))
+    return [[f"{label} ({s:.0%} of the score)" for s, label in sorted(items, reverse=True)] for items in named]
+
+
+def score_buildings(
+    results: ElementResults,
+    method: Method,
+    totals: BuildingTotals | None = None,
+    trust=None,
+) -> pd.DataFrame:
+    """One row per building: score, per-area totals, coverage, estimates and flags.
+
+    ``trust`` (:class:`mpeil.methods.trust.LineTrust`) carries the estimated-line counts and the
+    flagged contributions; without it nothing is reported as estimated or flagged.
+    """
     totals = totals or building_totals(results)
     compiled = results.compiled
     modules = list(results.modules)
@@ -127,20 +168,25 @@ def score_buildings(results: ElementResults, method: Method, totals: BuildingTot
     denominator = compiled.gross_floor_area_m2 * (compiled.study_period_years if method.per_year else 1.0)
 
     in_scope = _sum_last(np.moveaxis(np.nan_to_num(totals.values[:, scope][:, :, j]), 1, -1))  # [B, I_method]
-    per_area = in_scope / denominator[:, None]
-    score = method.score_scale * _sum_last(per_area * factors[None, :])
-
     a13 = modules.index("A1-A3")
     lines = totals.contributing[:, a13][:, None]
     lacking = totals.missing[:, a13][:, j]
     complete = lacking == 0
     absent = (lacking == lines) & (lines > 0)
-    if np.isnan(weights).any():
-        share = _sum_last(complete.astype(np.float64)) / len(j) * (len(j) / (len(j) + len(method.uncovered)))
-    else:
-        share = _sum_last(complete * weights[None, :]) / (weights.sum() + uncovered_weight)
+    scope_values = totals.values[:, scope][:, :, j]
+    nothing = np.isnan(scope_values).all(axis=1)  # [B, I]: no module in scope has a value
+    per_area = np.where(absent | nothing, np.nan, in_scope / denominator[:, None])  # missing stays NaN
+    # like for like: under "common" only the indicators every line of every building has
+    common = complete.all(axis=0) if method.gap_policy == "common" else np.ones(len(j), dtype=bool)
+    score = method.score_scale * _sum_last(np.nan_to_num(per_area) * (factors * common)[None, :])
+    estimated = trust.estimated_lines if trust is not None else np.zeros(lacking.shape, dtype=np.int64)
+    uncovered = len(method.uncovered) if np.isnan(weights).any() else uncovered_weight
+    w_declared, w_estimated, w_missing = _weight_split(lacking, estimated, weights, uncovered, common)
+    share = w_declared + w_estimated
 
-    score = np.where(absent.all(axis=1), np.nan, score)  # no indicator has data: no score, not 0
+    score = np.where((absent | ~common[None, :]).all(axis=1), np.nan, score)  # no indicator has data: no score
+    rules = quality_rules()
+    driving = _driving_flags(trust, score)
     rows = []
     for b in range(compiled.n_buildings):
         # module gaps over the indicators that have data at all (absent ones are reported apart)
@@ -159,7 +205,21 @@ def score_buildings(results: ElementResults, method: Method, totals: BuildingTot
                 "score": float(score[b]),
                 "score_unit": method.score_unit + ("/(m²·yr)" if method.per_year else "/m²"),
                 "weight_covered": float(share[b]),
-                "complete": bool(complete[b].all() and not gaps and not method.uncovered),
+                "weight_declared": float(w_declared[b]),
+                "weight_estimated": float(w_estimated[b]),
+                "weight_missing": float(w_missing[b]),
+                # permit officer's filter: nothing missing (estimates allowed, reported above), no module gaps
+                "complete": bool(w_missing[b] < 1e-12 and not gaps and not method.uncovered),
+                "gap_policy": method.gap_policy,
+                "indicators_scored": [c for c, keep in zip(method_codes, common, strict=True) if keep],
+                "indicators_estimated": {
+                    method_codes[i]: int(estimated[b, i]) for i in range(len(j)) if estimated[b, i]
+                },
+                "estimated_datasets": list(trust.estimated_datasets[b]) if trust is not None else [],
+                "flags": (flags := driving[b]),
+                "quality_grade": quality_grade(
+                    float(score[b]), float(w_missing[b]), float(w_estimated[b]), len(flags), bool(gaps), rules
+                ),
                 "indicators_missing": [method_codes[i] for i in np.flatnonzero(absent[b])],
                 "indicators_partial": [method_codes[i] for i in np.flatnonzero(~complete[b] & ~absent[b])],
                 "module_gaps": gaps,

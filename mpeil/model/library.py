@@ -92,6 +92,10 @@ class EPDLibrary:
     datasets: pd.DataFrame
     values: pd.DataFrame
     name: str = "custom"
+    #: peer estimates filled in where a value is not declared (see :meth:`with_estimates`); None = declared only
+    fill: pd.DataFrame | None = None
+    #: values that replace declared ones (flagged values → their peer estimate); None = none
+    override: pd.DataFrame | None = None
     _index: dict[str, int] = field(init=False, repr=False)
     _bare: dict[str, int | None] = field(init=False, repr=False)
     #: derived values (tensors, conversion factors, route burdens) memoised on this library only:
@@ -218,6 +222,12 @@ class EPDLibrary:
         return self._memo[key]
 
     def _tensor(self, indicators, modules, scenario_choice) -> np.ndarray:
+        base = self._memo.get(("declared_library",))
+        if base is not None:  # a filled library: the declared tensor of its base, then the estimates
+            out = base.tensor(indicators, modules, dict(scenario_choice) or None).copy()
+            self._fill(out, indicators, modules)
+            out.setflags(write=False)
+            return out
         out = np.full((len(self), len(modules), len(indicators)), np.nan, dtype=np.float64)
         values = self.values
         # each value row's data set position (NaN: not in this library), mapped once per library
@@ -262,8 +272,79 @@ class EPDLibrary:
             j = summed["indicator"].map(indicator_pos).to_numpy(dtype=np.int64)
             fill = np.isnan(out[d, k, j])  # a declared aggregate wins over the parts
             out[d[fill], k, j[fill]] = summed["value"].to_numpy(dtype=np.float64)[fill] / per_unit[d[fill]]
+        self._fill(out, indicators, modules)
         out.setflags(write=False)
         return out
+
+    def _fill(self, out: np.ndarray, indicators, modules) -> None:
+        if self.fill is not None:
+            _fill_from(out, self.fill, self._index, indicators, modules)
+        if self.override is not None:
+            _fill_from(out, self.override, self._index, indicators, modules, force=True)
+
+    # ------------------------------------------------------------------ estimates
+    @property
+    def estimates(self) -> pd.DataFrame:
+        """Peer estimates of undeclared EN 15804+A2 values for this library's data sets.
+
+        Columns: dataset_id, module, indicator, value (per one declared unit), sigma_log (lognormal
+        σ of ln), n_peers, level, predictor, peer_ratio. Shipped in ``data/epd/estimates/``
+        (``scripts/build_estimates.py``); empty for data sets the table does not know.
+        """
+        return self.memo(("estimates",), lambda: _shipped_estimates(self._index, "gap"))
+
+    @property
+    def peer_estimates(self) -> pd.DataFrame:
+        """Leave-one-out peer estimates of *declared* values (same columns as :attr:`estimates`),
+        used to replace values the screen flags (method option ``flagged_values = "estimate"``)."""
+        return self.memo(("peer_estimates",), lambda: _shipped_estimates(self._index, "peer"))
+
+    @property
+    def flags(self) -> pd.DataFrame:
+        """Screening flags (dataset_id, indicator, flag, reason), see :mod:`mpeil.model.screening`."""
+        from .screening import library_flags
+
+        base = self._memo.get(("declared_library",), self)
+        return base.memo(("flags",), lambda: library_flags(base))
+
+    def with_estimates(self, estimates: pd.DataFrame | None = None, replace_flagged: bool = False) -> EPDLibrary:
+        """This library with every undeclared value that has an estimate filled in (memoised).
+
+        The tensor of the result is the declared value where declared, the estimate where not,
+        NaN where neither. ``replace_flagged``: values the screen flags as outliers are replaced
+        by their peer estimate too. :meth:`estimated` says which cells are estimates.
+        """
+        if self.fill is not None and estimates is None and (self.override is not None) == replace_flagged:
+            return self  # already filled (e.g. with a table of one's own)
+        base = self._memo.get(("declared_library",), self)
+        if estimates is not None:
+            return _filled_library(base, estimates, base._flag_overrides() if replace_flagged else None)
+        key = ("with_estimates", replace_flagged)
+        return base.memo(
+            key, lambda: _filled_library(base, base.estimates, base._flag_overrides() if replace_flagged else None)
+        )
+
+    def with_flagged_replaced(self) -> EPDLibrary:
+        """Declared values only, except that flagged outliers are replaced by their peer estimate."""
+        base = self._memo.get(("declared_library",), self)
+        empty = base.estimates.iloc[:0]
+        return base.memo(("flagged_replaced",), lambda: _filled_library(base, empty, base._flag_overrides()))
+
+    def _flag_overrides(self) -> pd.DataFrame:
+        outliers = self.flags[self.flags["flag"] == "outlier"][["dataset_id", "indicator"]]
+        return self.peer_estimates.merge(outliers.drop_duplicates(), on=["dataset_id", "indicator"])
+
+    def estimated(self, indicators: Sequence[str], modules: Sequence[str] = MODULES) -> np.ndarray:
+        """``bool[dataset, module, indicator]``: the tensor value is an estimate, not the declared one."""
+        if self.fill is None and self.override is None:
+            return np.zeros((len(self), len(modules), len(indicators)), dtype=bool)
+        base = self._memo.get(("declared_library",), self)
+
+        def compute() -> np.ndarray:
+            declared, used = base.tensor(indicators, modules), self.tensor(indicators, modules)
+            return ~np.isnan(used) & (np.isnan(declared) | (used != declared))
+
+        return self.memo(("estimated", tuple(indicators), tuple(modules)), compute)
 
     # ------------------------------------------------------------------ units
     def declared_unit(self, index: int):
@@ -295,15 +376,20 @@ class EPDLibrary:
 
     @functools.cached_property
     def declared_indicators(self) -> frozenset[str]:
-        """Indicator codes that at least one data set declares."""
-        return frozenset(self.values["indicator"].dropna().unique())
+        """Indicator codes that at least one data set declares (or, when filled, has an estimate for)."""
+        codes = set(self.values["indicator"].dropna().unique())
+        if self.fill is not None:
+            codes |= set(self.fill["indicator"].dropna().unique())
+        return frozenset(codes)
 
     def fingerprint(self) -> str:
         """A SHA-256 over the library content, for score receipts."""
 
         def compute() -> str:
             digest = hashlib.sha256()
-            for frame in (self.datasets, self.values):
+            extra = tuple(f for f in (self.fill, self.override) if f is not None)
+            frames = (self.datasets, self.values, *extra)
+            for frame in frames:
                 digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
             return digest.hexdigest()
 
@@ -328,16 +414,59 @@ class EPDLibrary:
         )
 
     @classmethod
-    def from_folder(cls, folder: Path) -> EPDLibrary:
+    def from_folder(cls, folder: Path, corrected: bool = True) -> EPDLibrary:
+        """A library folder; with ``corrected`` its ``corrections.csv`` (if any) is applied."""
         folder = Path(folder)
-        return cls(
-            pd.read_parquet(folder / "datasets.parquet"),
-            pd.read_parquet(folder / "values.parquet"),
-            name=folder.name,
-        )
+        datasets = pd.read_parquet(folder / "datasets.parquet")
+        values = pd.read_parquet(folder / "values.parquet")
+        if corrected and (folder / "corrections.csv").exists():
+            datasets, values = _apply_corrections(datasets, values, folder / "corrections.csv")
+        return cls(datasets, values, name=folder.name)
 
 
 # ---------------------------------------------------------------------- helpers
+ESTIMATE_COLUMNS = ("dataset_id", "module", "indicator", "value", "sigma_log", "n_peers", "level")
+
+
+def _shipped_estimates(index: dict[str, int], kind: str) -> pd.DataFrame:
+    path = data_dir() / "epd" / "estimates" / "estimates.parquet"
+    if not path.exists():
+        return pd.DataFrame({c: pd.Series(dtype="float64" if c == "value" else "string") for c in ESTIMATE_COLUMNS})
+    table = pd.read_parquet(path)
+    keep = table["dataset_id"].isin(list(index)) & (table["kind"] == kind)
+    return table[keep.to_numpy(dtype=bool)].drop(columns="kind").reset_index(drop=True)
+
+
+def _filled_library(library: EPDLibrary, estimates: pd.DataFrame, override: pd.DataFrame | None) -> EPDLibrary:
+    missing = [c for c in ("dataset_id", "module", "indicator", "value") if c not in estimates]
+    if missing:
+        raise ValueError(f"estimates table lacks column(s) {missing}")
+    name = (
+        library.name + ("+estimates" if len(estimates) else "") + ("+flagged-replaced" if override is not None else "")
+    )
+    filled = EPDLibrary(library.datasets, library.values, name=name, fill=estimates, override=override)
+    filled._memo[("declared_library",)] = library  # the declared tensor is the base library's
+    return filled
+
+
+def _fill_from(out: np.ndarray, fill: pd.DataFrame, index: dict[str, int], indicators, modules, force=False) -> None:
+    """Write estimates (per one declared unit) into the NaN cells (every cell if ``force``) of ``out``."""
+    where = pd.DataFrame(
+        {
+            "d": fill["dataset_id"].map(index),
+            "j": fill["indicator"].map({code: i for i, code in enumerate(indicators)}),
+            "k": fill["module"].map({module: i for i, module in enumerate(modules)}),
+        }
+    )
+    keep = where.notna().all(axis=1).to_numpy(dtype=bool)
+    if not keep.any():
+        return
+    d, j, k = (where[c].to_numpy(dtype=np.float64)[keep].astype(np.int64) for c in ("d", "j", "k"))
+    value = fill["value"].to_numpy(dtype=np.float64)[keep]
+    empty = np.ones(d.size, dtype=bool) if force else np.isnan(out[d, k, j])  # else a declared value wins
+    out[d[empty], k[empty], j[empty]] = value[empty]
+
+
 def _isna(value) -> bool:
     try:
         return bool(pd.isna(value))
@@ -467,12 +596,57 @@ def _missing_property_hint(registry, row, source_dim: str, declared_dim: str) ->
     )
 
 
-def load_library(sources: Sequence[str] | None = None, folder: Path | None = None) -> EPDLibrary:
-    """Load shipped EPD sources (all by default) from ``data/epd/<source>/``."""
+def load_library(
+    sources: Sequence[str] | None = None, folder: Path | None = None, table: str = "corrected"
+) -> EPDLibrary:
+    """Load shipped EPD sources (all by default) from ``data/epd/<source>/``.
+
+    ``table="corrected"`` applies a source's ``corrections.csv`` (BR18 Tabel 7 rows checked against
+    the ÖKOBAUDAT data sets they link, ``scripts/check_tabel7.py``); ``"published"`` keeps every
+    table exactly as published.
+    """
+    if table not in ("corrected", "published"):
+        raise ValueError(f"table must be 'corrected' or 'published', not {table!r}")
     root = Path(folder) if folder else data_dir() / "epd"
     available = sorted(p.name for p in root.iterdir() if (p / "datasets.parquet").exists())
     chosen = available if sources is None else list(sources)
     unknown = [s for s in chosen if s not in available]
     if unknown:
         raise UnknownEPDError(f"unknown EPD source(s) {unknown}; available: {available}", field="library")
-    return EPDLibrary.concat([EPDLibrary.from_folder(root / s) for s in chosen], name="+".join(chosen))
+    corrected = table == "corrected"
+    return EPDLibrary.concat([EPDLibrary.from_folder(root / s, corrected) for s in chosen], name="+".join(chosen))
+
+
+#: declared unit → the property column holding kg per one declared unit (a ``mass_factor`` correction)
+_MASS_COLUMN = {
+    "m3": "gross_density_kg_m3",
+    "m2": "area_weight_kg_m2",
+    "m": "linear_weight_kg_m",
+    "piece": "mass_per_piece_kg",
+}
+
+
+def _apply_corrections(datasets: pd.DataFrame, values: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Apply ``corrections.csv`` (dataset_id, field = a module or ``mass_factor``, corrected).
+
+    A module correction replaces the value of that module (every scenario, every indicator the
+    row declares: Tabel 7 has GWP only); ``mass_factor`` replaces the mass property of the
+    declared unit's dimension.
+    """
+    corrections = pd.read_csv(path, dtype={"dataset_id": str, "field": str})
+    datasets, values = datasets.copy(), values.copy()
+    for dataset_id, what, corrected in zip(
+        corrections["dataset_id"], corrections["field"], corrections["corrected"].astype(float), strict=True
+    ):
+        if what == "mass_factor":
+            at = (datasets["dataset_id"] == dataset_id).to_numpy(dtype=bool)
+            unit = str(datasets["declared_unit"].to_numpy()[at][0])
+            if unit not in _MASS_COLUMN:
+                raise ValueError(f"{path}: mass_factor correction of {dataset_id} with declared unit {unit!r}")
+            datasets.loc[at, _MASS_COLUMN[unit]] = corrected
+        else:
+            at = ((values["dataset_id"] == dataset_id) & (values["module"] == what)).to_numpy(dtype=bool)
+            if not at.any():
+                raise ValueError(f"{path}: {dataset_id} declares no module {what!r} to correct")
+            values.loc[at, "value"] = corrected
+    return datasets, values

@@ -99,6 +99,13 @@ def compare_result(result: Result, buildings: Sequence[str]) -> Comparison:
     return compare_results([(result, b) for b in buildings])
 
 
+def _common_indicators(pairs: Sequence[tuple[Result, str]]) -> list[str]:
+    """Like for like (issue 8): the method indicators every compared building has on every line."""
+    rows = [r.scores.loc[b] for r, b in pairs]
+    gaps = {code for row in rows for code in [*row["indicators_missing"], *row["indicators_partial"]]}
+    return [code for code in rows[0]["indicators_scored"] if code not in gaps]
+
+
 def compare_results(pairs: Sequence[tuple[Result, str]]) -> Comparison:
     """Compare (result, building id) pairs, baseline first; all scored with one method and library."""
     if len(pairs) < 2:
@@ -114,7 +121,8 @@ def compare_results(pairs: Sequence[tuple[Result, str]]) -> Comparison:
     _check_like_for_like([r for r, _ in pairs])
     for result, building in pairs:
         result.check_building(building)
-    per_building = {b: r.element_modules(b) for r, b in pairs}
+    common = _common_indicators(pairs)
+    per_building = {b: r.element_modules(b, indicators_scored=common) for r, b in pairs}
     keys = _match(per_building)
     first = pairs[0][0]
     scored = first.method.scored_modules

@@ -12,6 +12,7 @@ import pandas as pd
 from ..engine import ElementResults
 from ..methods import Method
 from ..methods.scoring import BuildingTotals, building_totals, score_buildings
+from ..methods.trust import LineTrust
 from ..model.indicators import indicator_catalogue
 from ..model.library import EPDLibrary
 from ..model.scenarios import ScenarioSet
@@ -45,6 +46,8 @@ class Result:
     #: what the result was scored with, so exports (LCAx) need nothing else
     library: EPDLibrary | None = field(default=None, repr=False)
     scenarios: ScenarioSet | None = field(default=None, repr=False)
+    #: estimated lines and flagged contributions per building (:class:`mpeil.methods.trust.LineTrust`)
+    trust: LineTrust | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ basics
     @cached_property
@@ -54,7 +57,12 @@ class Result:
     @cached_property
     def scores(self) -> pd.DataFrame:
         """One row per building: score, per-area indicator totals, coverage and gaps."""
-        return score_buildings(self.elements, self.method, self._totals).set_index("building_id")
+        return score_buildings(self.elements, self.method, self._totals, self._trust).set_index("building_id")
+
+    @property
+    def _trust(self) -> LineTrust | None:
+        """The estimated-line and flag bookkeeping, also when this Result was rebuilt from elements."""
+        return self.trust if self.trust is not None else self.elements.extra.get("trust")
 
     @property
     def building_ids(self) -> list[str]:
@@ -83,8 +91,28 @@ class Result:
     # ------------------------------------------------------------------ views
     def total(self, include_d: bool | None = None) -> pd.DataFrame:
         """Building × indicator over the study period, summed over the method's modules."""
-        summed = np.nansum(self._totals.values[:, self._scope(include_d)], axis=1)
+        summed = _nansum_or_nan(self._totals.values[:, self._scope(include_d)], axis=1)  # nothing declared: NaN
+        summed = np.where(self._absent, np.nan, summed)
         return pd.DataFrame(summed, index=pd.Index(self.building_ids, name="building"), columns=self.indicators)
+
+    @cached_property
+    def _absent(self) -> np.ndarray:
+        """bool[B, I]: no line declares the indicator in A1-A3, so its totals are unknown (NaN),
+        even where burden-free routes or undeclared use modules add exact zeros."""
+        a13 = self.modules.index("A1-A3")
+        lines = self._totals.contributing[:, a13][:, None]
+        return (self._totals.missing[:, a13, :] == lines) & (lines > 0)
+
+    @cached_property
+    def element_values(self) -> np.ndarray:
+        """``float64[E, M, I]`` over the study period, NaN for an indicator none of the element's
+        lines declares in A1-A3 (the engine's exact zeros of burden-free routes and undeclared
+        use modules are not data for it)."""
+        e = self.elements
+        a13 = self.modules.index("A1-A3")
+        lines = e.contributing[:, a13][:, None]
+        absent = (e.missing[:, a13, :] == lines) & (lines > 0)
+        return np.where(absent[:, None, :], np.nan, e.values)
 
     def per_m2_year(self, include_d: bool | None = None) -> pd.DataFrame:
         """Building × indicator per m² gross floor area per year (the M-peil's functional unit)."""
@@ -100,7 +128,8 @@ class Result:
             if not self.method.per_year and per_m2_year:
                 data = data * self.elements.compiled.study_period_years[:, None]
         else:
-            data = values[:, :, self.indicators.index(indicator)] / denominator[:, None]
+            j = self.indicators.index(indicator)
+            data = np.where(self._absent[:, j][:, None], np.nan, values[:, :, j] / denominator[:, None])
         return pd.DataFrame(data, index=pd.Index(self.building_ids, name="building"), columns=self.modules)
 
     def by_stage(self, indicator: str | None = None) -> pd.DataFrame:
@@ -108,19 +137,23 @@ class Result:
         modules = self.by_module(indicator)
         return pd.DataFrame({stage: modules[list(ms)].sum(axis=1, min_count=1) for stage, ms in STAGES.items()})
 
-    def by_element(self, building: str | None = None, indicator: str | None = None) -> pd.DataFrame:
+    def by_element(
+        self, building: str | None = None, indicator: str | None = None, indicators_scored=None
+    ) -> pd.DataFrame:
         """Element rows: type, quantity, the element's result over the study period per element
         unit (TOTEM's element level), and its share of the building result.
 
         ``indicator=None`` gives the single-score contribution over the method's modules: the
         ``score`` column is per m² GFA (per year if the method is), so elements sum to the score.
         With an indicator, ``<indicator>`` is the element's total over the study period.
+        ``indicators_scored`` limits the single score to those method indicators (like-for-like
+        comparisons).
         """
         c = self.elements.compiled
         scope = self._scope(None)
-        values = np.nansum(self.elements.values[:, scope], axis=1)  # [E, I] over the study period
+        values = _nansum_or_nan(self.elements.values[:, scope], axis=1)  # [E, I] over the study period
         if indicator is None:
-            total, label = values @ self._score_weights(), "score"
+            total, label = np.nan_to_num(values) @ self._score_weights(indicators_scored), "score"
             shown = total / self._denominator(self.method.per_year)[c.element_building]
         else:
             total, label = values[:, self.indicators.index(indicator)], indicator
@@ -141,15 +174,17 @@ class Result:
             frame = frame[frame["building"] == building]
         return frame.reset_index(drop=True)
 
-    def element_modules(self, building: str | None = None) -> pd.DataFrame:
+    def element_modules(self, building: str | None = None, indicators_scored=None) -> pd.DataFrame:
         """Element rows × module columns: each element's contribution to the single score, in score
         units per m² GFA (per year if the method is), for every module including D.
 
         No data counts as nothing here (as in the score); :attr:`scores` says what is covered.
         Summed over the method's scored modules, an element row gives its ``by_element`` score.
+        ``indicators_scored`` limits the score to those method indicators (like-for-like comparisons).
         """
         c = self.elements.compiled
-        weighted = np.einsum("emi,i->em", np.nan_to_num(self.elements.values), self._score_weights())
+        weights = self._score_weights(indicators_scored)  # default: the score's own indicator set
+        weighted = np.einsum("emi,i->em", np.nan_to_num(self.elements.values), weights)
         weighted = weighted / self._denominator(self.method.per_year)[c.element_building][:, None]
         frame = pd.DataFrame(
             {
@@ -198,11 +233,15 @@ class Result:
 
         return render_report(self, variants)
 
-    def _score_weights(self) -> np.ndarray:
-        """Per output indicator: the factor that turns its value into score units."""
+    def _score_weights(self, indicators_scored=None) -> np.ndarray:
+        """Per output indicator: the factor that turns its value into score units (0 for an
+        indicator outside ``indicators_scored``, default: the score's own indicator set)."""
         weights = np.zeros(len(self.indicators))
+        scored = self.scores["indicators_scored"].iloc[0] if len(self.scores) else []
+        keep = set(scored if indicators_scored is None else indicators_scored)
         for spec in self.method.indicators:
-            weights[self.indicators.index(spec.code)] = self.method.score_scale * spec.effective_factor
+            if spec.code in keep:
+                weights[self.indicators.index(spec.code)] = self.method.score_scale * spec.effective_factor
         return weights
 
     def to_frame(self, include_missing: bool = True) -> pd.DataFrame:
@@ -217,7 +256,7 @@ class Result:
                 "element_type": c.element_types[element_index],
                 "module": np.tile(np.repeat(self.modules, n_i), n_el),
                 "indicator": np.tile(self.indicators, n_el * n_m),
-                "value": self.elements.values.reshape(-1),
+                "value": self.element_values.reshape(-1),
                 "missing_lines": self.elements.missing.reshape(-1),
             }
         )
@@ -246,7 +285,7 @@ class Result:
         }
         dataset = xr.Dataset(
             {
-                "value": (("element", "module", "indicator"), self.elements.values),
+                "value": (("element", "module", "indicator"), self.element_values),
                 "missing_lines": (("element", "module", "indicator"), self.elements.missing),
                 "building_value": (("building", "module", "indicator"), self._totals.values),
                 "score": (("building",), self.scores["score"].to_numpy()),
@@ -272,17 +311,51 @@ class Result:
 
         return to_lcax(self, building=building, **kwargs)
 
+    def estimated_lines(self) -> pd.DataFrame:
+        """Lines whose A1-A3 value of a method indicator is a peer estimate (``gap_policy =
+        "estimated"``): building, element, layer, line, data set and the indicators estimated."""
+        trust = self._trust
+        columns = ["building", "element", "layer", "line", "dataset", "indicators"]
+        mask = trust.dataset_estimated if trust is not None else None
+        if trust is None or mask is None or trust.dataset_ids is None or not mask.any():
+            return pd.DataFrame(columns=columns)
+        c = self.elements.compiled
+        lines = np.flatnonzero(mask[c.dataset].any(axis=1))
+        codes = np.array(trust.indicators, dtype=object)
+        return pd.DataFrame(
+            {
+                "building": c.building_ids[c.line_building[lines]],
+                "element": c.element_ids[c.line_element[lines]],
+                "layer": c.line_layer[lines],
+                "line": c.line_number[lines],
+                "dataset": trust.dataset_ids[c.dataset[lines]],
+                "indicators": [list(codes[mask[d]]) for d in c.dataset[lines]],
+            },
+            columns=columns,
+        )
+
     def compare(self, baseline: str, variant: str, indicator: str | None = None) -> pd.DataFrame:
         """Element differences of ``variant`` minus ``baseline`` (matched by element id), largest
-        first. Both must be buildings of this result (:class:`~mpeil.errors.UnknownBuildingError`
-        otherwise); an element one of them lacks counts as nothing there. For the element × stage
-        table and the explanation in words, see :meth:`comparison` and :func:`mpeil.compare`."""
-        frames = {}
+        first: "variant B is lower because …". Both must be buildings of this result
+        (:class:`~mpeil.errors.UnknownBuildingError` otherwise); an element one of them lacks counts
+        as nothing there. For the element × stage table and the explanation in words, see
+        :meth:`comparison` and :func:`mpeil.compare`.
+
+        Like for like: the single score counts only the method indicators that *both* buildings
+        have for every line (``attrs["indicators"]``; the others are in ``attrs["left_out"]``), so
+        two variants are never compared one with and one without an indicator.
+        """
         for b in (baseline, variant):
             self.check_building(b)
-            el = self.by_element(b, indicator)
+        rows = self.scores.loc[[baseline, variant]]
+        gaps = {c for column in ("indicators_missing", "indicators_partial") for codes in rows[column] for c in codes}
+        scored = [c for c in rows["indicators_scored"].iloc[0] if c not in gaps]
+        frames = {}
+        for b in (baseline, variant):
+            el = self.by_element(b, indicator, indicators_scored=scored)
             frames[b] = el.set_index("element")[el.columns[-1]]
         joined = pd.concat(frames, axis=1).fillna(0.0)  # absent element: the building has none of it
+        joined.attrs.update(indicators=scored, left_out=sorted(gaps))
         joined["difference"] = joined[variant] - joined[baseline]
         return joined.reindex(joined["difference"].abs().sort_values(ascending=False).index)
 
@@ -301,11 +374,14 @@ class Result:
             flag = (
                 ""
                 if row["complete"]
-                else f"  (covers {row['weight_covered']:.0%} of the weighting; gaps: {', '.join(row['module_gaps']) or '-'})"
+                else f"  ({row['weight_declared']:.0%} of the weighting declared, {row['weight_estimated']:.0%} estimated, "
+                f"{row['weight_missing']:.0%} missing; gaps: {', '.join(row['module_gaps']) or '-'})"
             )
             if row["indicators_missing"] and len(row["indicators_missing"]) == len(self.method.indicators):
                 flag = "  (no data set declares any of the method's indicators)"
-            lines.append(f"  {building}: {row['score']:.4g}{flag}")
+            lines.append(
+                f"  {building}: {row['score']:.4g}{flag}" + "".join(f"\n    flagged: {f}" for f in row["flags"])
+            )
         if len(s) > 10:
             lines.append(f"  … {len(s) - 10} more")
         return "\n".join(lines)
@@ -326,3 +402,9 @@ class Result:
             s = self.scores[["score", "score_unit", "weight_covered"]].iloc[10:60]
             rest = f"<div>… {len(self.building_ids) - 10} more</div>" + s.to_html(float_format=lambda v: f"{v:.4g}")
         return head + cards + rest
+
+
+def _nansum_or_nan(values: np.ndarray, axis: int) -> np.ndarray:
+    """``nansum`` that keeps NaN where every summed value is NaN (nothing declared is not 0)."""
+    summed = np.nansum(values, axis=axis)
+    return np.where(np.isnan(values).all(axis=axis), np.nan, summed)

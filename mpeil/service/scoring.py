@@ -257,7 +257,7 @@ def _coverage(row) -> dict:
     """Coverage split (issue 8's columns when the engine has them), else the covered share."""
     split = {k: number(row[k]) for k in ("weight_declared", "weight_estimated", "weight_missing") if k in row}
     if split:
-        return split
+        return {**split, "weight_covered": number(row["weight_covered"])}  # covered = declared + estimated
     covered = number(row["weight_covered"])
     return {"weight_covered": covered, "weight_missing": None if covered is None else 1.0 - covered}
 
