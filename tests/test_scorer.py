@@ -162,7 +162,11 @@ def test_one_provenance_shape_for_api_and_batch_receipts(scorer, files):
 
 def test_with_options_shares_library_and_scenarios(scorer):
     variant = scorer.with_options(method="gwp", replacement_rule="fractional")
-    assert variant.library is scorer.library and variant.scenarios is scorer.scenarios
+    assert variant.scenarios is scorer.scenarios
+    # the library as given is shared; each method scores with it under its own gap policy (issue 8)
+    assert variant._given_library is scorer._given_library
+    same_policy = scorer.with_options(replacement_rule="fractional")
+    assert same_policy.library.fingerprint() == scorer.library.fingerprint()
     assert variant.method.name == "gwp" and variant.method.replacement_rule == "fractional"
     same = variant.with_options()
     assert same.method.fingerprint == variant.method.fingerprint
