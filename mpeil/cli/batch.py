@@ -188,7 +188,7 @@ def register(app: typer.Typer) -> None:
 
         report: tuple[str, ...]
         if indicators == "all":
-            report: tuple[str, ...] = EN15804_A2_CORE_AND_ADDITIONAL
+            report = EN15804_A2_CORE_AND_ADDITIONAL
         elif indicators == "method":
             report = ()
         else:
