@@ -181,7 +181,8 @@ def score_keyed(flat: KeyedFrame, compiled_for: dict, context: ScoringContext, c
     report = _slice_indicators(elements, len(context.report_codes))
     result = Result(report, context.method)
     tidy = _tidy(result, owners)
-    summary, receipts = _summary(compiled, report, scores, owners, context, chunk)
+    # the receipt hashes exactly the values results/ holds (NaN where no line declares an indicator)
+    summary, receipts = _summary(compiled, report, result.element_values, scores, owners, context, chunk)
     return ChunkTables(tidy, summary, [], receipts)
 
 
@@ -304,6 +305,7 @@ _DATA_QUALITY = (
 def _summary(
     compiled: CompiledBuildings,
     report: ElementResults,
+    element_values: np.ndarray,
     scores: dict[str, pd.DataFrame],
     owners: list[_Owner],
     context: ScoringContext,
@@ -327,7 +329,7 @@ def _summary(
         rows.append(summary)
         digest = hashlib.sha256()
         elements = element_order[bounds[b] : bounds[b + 1]]
-        digest.update(np.ascontiguousarray(report.values[elements]).tobytes())
+        digest.update(np.ascontiguousarray(element_values[elements]).tobytes())
         digest.update(np.ascontiguousarray(report.missing[elements]).astype("<i4").tobytes())
         receipts.append(_receipt(owner, row, gwp_row, summary, digest.hexdigest(), context))
     return pd.DataFrame(rows), receipts
