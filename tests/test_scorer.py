@@ -73,12 +73,14 @@ def test_cli_loads_the_library_once_for_all_files(files, tmp_path, monkeypatch):
     write_building(good_building(3), more[0])
     write_building(good_building(4), more[1])
     calls = []
-    real = mpeil.api.load_library
+    real = mpeil.model.library.load_library
 
     def counting(*args, **kwargs):
         calls.append(args)
         return real(*args, **kwargs)
 
+    # the CLI loads the library (with any --library folders) once; the Scorer would otherwise load it
+    monkeypatch.setattr(mpeil.model.library, "load_library", counting)
     monkeypatch.setattr(mpeil.api, "load_library", counting)
     result = CliRunner().invoke(app, ["score", *map(str, files), *map(str, more), "--format", "csv"])
     assert result.exit_code == 0, result.output
