@@ -156,6 +156,7 @@ class Scorer:
         self.report_indicators: tuple[str, ...] = tuple(report_indicators)
         self.engine_options: EngineOptions = engine_options(self.method, self.report_indicators)
         self._method_source = method.name if isinstance(method, Method) else str(method)
+        self._building_libraries = False  # True: the buildings' own libraries are layered in already
 
     def __repr__(self) -> str:
         return f"Scorer(method={self.method.name!r}, library={self.library.name!r}, options={self.options!r})"
@@ -215,6 +216,17 @@ class Scorer:
             self.limits,
         )
 
+    def _with_building_libraries(self, buildings) -> Scorer:
+        """A scorer whose library also holds the libraries and inline data sets the buildings name
+        (layered over this scorer's own, :func:`mpeil.model.library.library_for_buildings`)."""
+        from .model.library import library_for_buildings
+
+        library = library_for_buildings(self._given_library, buildings)
+        other = Scorer(self._base_method, library, self.scenarios, self.report_indicators, self.limits, **self.options)
+        other._method_source = self._method_source
+        other._building_libraries = True
+        return other
+
     def run(self, compiled: CompiledBuildings, options: EngineOptions | None = None) -> ElementResults:
         """Run the engine on compiled buildings (default: this scorer's engine options)."""
         return run_engine(compiled, self.library, self.scenarios, options or self.engine_options)
@@ -225,6 +237,8 @@ class Scorer:
         ``file`` labels the input in error messages and provenance (default: the path read).
         """
         data = read_input(buildings, file)
+        if not self._building_libraries and any(b.libraries or b.datasets for b in data.buildings):
+            return self._with_building_libraries(data.buildings).score(data)
         compiled = self.compile_frame(data.frame, data.file)
         elements = self.run(compiled)
         provenance = copy.deepcopy(self.provenance)

@@ -273,8 +273,9 @@ def test_cli_epd_import_writes_a_library(tmp_path):
 
 
 def _mpeil(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "mpeil", *map(str, args)], capture_output=True, text=True,
-                          check=False, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "mpeil", *map(str, args)], capture_output=True, text=True, check=False, cwd=cwd
+    )
 
 
 def test_library_option_on_score_search_show_batch_and_verify(tmp_path):
@@ -287,8 +288,9 @@ def test_library_option_on_score_search_show_batch_and_verify(tmp_path):
 
     unknown = _mpeil("score", house, "-m", "gwp")
     assert unknown.returncode == 1 and "acme:ec3x7k2p" in unknown.stderr
-    scored = _mpeil("score", house, "-m", "gwp", "-f", "json", "--library", "obd2024", "--library", "mylib",
-                    cwd=tmp_path)
+    scored = _mpeil(
+        "score", house, "-m", "gwp", "-f", "json", "--library", "obd2024", "--library", "mylib", cwd=tmp_path
+    )
     assert scored.returncode == 0, scored.stderr
     row = json.loads(scored.stdout)[0]
     import mpeil
@@ -309,3 +311,55 @@ def test_library_option_on_score_search_show_batch_and_verify(tmp_path):
     assert receipt["library"]["sha256"] == load_library(["obd2024"], user=[tmp_path / "mylib"]).fingerprint()
     verified = _mpeil("verify", out)
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_a_building_file_names_its_library_and_carries_inline_data(tmp_path):
+    source = tmp_path / "concrete.json"
+    source.write_text(json.dumps(_openepd()), encoding="utf-8")
+    write_library(*import_epd([source], name="acme"), tmp_path / "libs" / "acme")
+    house = {
+        "id": "own-data",
+        "gross_floor_area_m2": 100.0,
+        "libraries": ["libs/acme"],  # relative to the building file
+        "datasets": [
+            {
+                "id": "clt",
+                "name": "CLT panel (EPD 123)",
+                "declared_unit": "m3",
+                "gross_density_kg_m3": 470.0,
+                "values": {"A1-A3": {"GWP-total": -650.0}, "C3": {"GWP-total": 720.0}},
+            },
+        ],
+        "elements": [
+            {
+                "id": "FoG",
+                "quantity": 10.0,
+                "unit": "m2",
+                "layers": [{"product": "acme:ec3x7k2p", "amount": 0.2, "unit": "m", "service_life_years": 60}],
+            },
+            {
+                "id": "SF",
+                "quantity": 10.0,
+                "unit": "m2",
+                "layers": [{"product": "inline:clt", "amount": 0.1, "unit": "m", "service_life_years": 60}],
+            },
+        ],
+    }
+    path = tmp_path / "house.json"
+    path.write_text(json.dumps(house), encoding="utf-8")
+    import mpeil
+
+    per = mpeil.score(path, method="gwp").by_module("GWP-total").iloc[0]
+    # A1-A3: 10 m² × 0.2 m × 280 + 10 m² × 0.1 m × (−650) = 560 − 650 = −90 kg CO2e over 60 y and 100 m²
+    assert per["A1-A3"] == pytest.approx(-90.0 / (100 * 60), rel=1e-12)
+    # C3: 2 m³ × 3 + 1 m³ × 720 = 726
+    assert per["C3"] == pytest.approx(726.0 / (100 * 60), rel=1e-12)
+    cli = _mpeil("score", path, "-m", "gwp")
+    assert cli.returncode == 0, cli.stderr
+    out = tmp_path / "scores"
+    batch = _mpeil("batch", path, "--out", out)
+    assert batch.returncode == 1
+    import pyarrow.parquet as pq
+
+    errors = pq.read_table(out / "errors.parquet").to_pylist()
+    assert errors[0]["field"] == "libraries" and "--library" in errors[0]["message"]

@@ -378,6 +378,7 @@ def read_item(item: InputItem, limits: Limits, archives: dict | None = None, scr
             check_zip_container(data, limits)
         with tempfile.TemporaryDirectory(prefix="mpeil-batch-") if scratch is None else nullcontext(scratch) as folder:
             buildings = _parse(data, item.suffix, folder, label, limits)
+        _no_own_libraries(buildings)
         return ReadInput(label, sha256, buildings, unicode_text(item.path), item.member)
     except MpeilError as error:
         error.file = label  # the reader saw a scratch copy; the user knows the label
@@ -391,3 +392,16 @@ def read_item(item: InputItem, limits: Limits, archives: dict | None = None, scr
         unreadable = ParseError(f"cannot read the file: {type(exc).__name__}: {exc}", file=label)
         unreadable.input_sha256 = sha256
         raise unreadable from None
+
+
+def _no_own_libraries(buildings: list[Building]) -> None:
+    """A batch scores every file with one library (receipts name it): a file that brings its own
+    libraries or inline data sets is refused with a row that says what to do instead."""
+    for building in buildings:
+        if building.libraries or building.datasets:
+            raise InputError(
+                "this building file names its own EPD libraries or carries inline data sets; a batch uses one "
+                "library for every file: import them (mpeil epd import) and pass --library, or use mpeil score",
+                building=building.id,
+                field="libraries" if building.libraries else "datasets",
+            )

@@ -26,6 +26,7 @@ from .validators import (
     MAX_ELEMENTS,
     MAX_LINES_PER_ELEMENT,
     Cycles,
+    FiniteFloat,
     Identifier,
     LossRate,
     Metadata,
@@ -226,6 +227,28 @@ class Element(_Strict):
         return self
 
 
+class InlineDataset(_Strict):
+    """A data set carried in a building file: declared unit, conversion properties and module values.
+
+    ``values`` maps an EN 15804 module (``A1-A3``, ``C3``, …) to indicator codes of
+    ``data/indicators.csv`` and their values per one declared unit; an indicator it does not name
+    is not declared (missing, never 0).
+    """
+
+    id: Identifier = Field(description="Local id; products reference it as 'inline:<id>'")
+    name: Text = Field(description="What the data set is, e.g. 'Ready-mix concrete C30/37, plant Gent'")
+    declared_unit: Text = Field(description="Declared unit: 'm3', 'm2', 'kg', 'm', 'piece', …")
+    source: Text | None = Field(None, description="Where the numbers come from (EPD number, URL)")
+    gross_density_kg_m3: PositiveFloat | None = None
+    area_weight_kg_m2: PositiveFloat | None = None
+    layer_thickness_m: PositiveFloat | None = None
+    linear_weight_kg_m: PositiveFloat | None = None
+    mass_per_piece_kg: PositiveFloat | None = None
+    values: dict[Text, dict[Text, FiniteFloat]] = Field(
+        min_length=1, description="Module → indicator → value per one declared unit"
+    )
+
+
 class Building(_Strict):
     """A building (or a variant of one) to be scored."""
 
@@ -244,6 +267,17 @@ class Building(_Strict):
         default_factory=list, description="B6/B7 lines, reported apart from the M-peil"
     )
     metadata: Metadata = Field(default_factory=dict, description="Free key → text pairs (source, author, …)")
+    libraries: list[Text] = Field(
+        default_factory=list,
+        max_length=16,
+        description="EPD library folders (written by `mpeil epd import`) whose data sets this building uses, "
+        "layered over the shipped library in this order; relative paths are relative to the building file",
+    )
+    datasets: list[InlineDataset] = Field(
+        default_factory=list,
+        max_length=200,
+        description="A few data sets carried in the file itself, referenced as 'inline:<id>'",
+    )
 
     @model_validator(mode="after")
     def _unique_element_ids(self) -> Building:

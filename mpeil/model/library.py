@@ -710,3 +710,37 @@ def _apply_corrections(datasets: pd.DataFrame, values: pd.DataFrame, path: Path)
                 raise ValueError(f"{path}: {dataset_id} declares no module {what!r} to correct")
             values.loc[at, "value"] = corrected
     return datasets, values
+
+
+def inline_library(datasets) -> EPDLibrary | None:
+    """The data sets a building file carries (:class:`~mpeil.model.building.InlineDataset`), as a
+    library named ``inline`` (ids ``inline:<id>``); None when there are none."""
+    if not datasets:
+        return None
+    rows: list[dict] = []
+    values: list[dict] = []
+    for item in datasets:
+        dataset_id = f"inline:{item.id}"
+        props = {c: getattr(item, c) for c in PROPERTY_COLUMNS if getattr(item, c, None) is not None}
+        rows.append({"dataset_id": dataset_id, "source": "inline", "source_uuid": item.id, "name_en": item.name,
+                     "data_type": "specific", "standard": "EN 15804+A2", "url": item.source,
+                     "declared_amount": 1.0, "declared_unit": item.declared_unit, **props})  # fmt: skip
+        for module, indicators in item.values.items():
+            if module not in MODULES and module not in ("A1", "A2", "A3"):
+                raise UnknownEPDError(f"inline data set {item.id!r}: unknown module {module!r}", field="datasets")
+            values.extend(
+                {"dataset_id": dataset_id, "module": module, "scenario": "", "indicator": code, "value": value}
+                for code, value in indicators.items()
+            )
+    return EPDLibrary(pd.DataFrame(rows), pd.DataFrame(values), name="inline")
+
+
+def library_for_buildings(base: EPDLibrary, buildings) -> EPDLibrary:
+    """``base`` with the libraries the buildings name and the data sets they carry layered on top
+    (in the order the buildings give them); ``base`` itself when they name none."""
+    folders = list(dict.fromkeys(entry for b in buildings for entry in b.libraries))
+    inline = inline_library([d for b in buildings for d in b.datasets])
+    if not folders and inline is None:
+        return base
+    users = [EPDLibrary.from_folder(Path(folder)) for folder in folders]
+    return EPDLibrary.layered(base, [*users, *([inline] if inline is not None else [])])

@@ -34,6 +34,7 @@ __all__ = [
     "SCENARIO_MODULES",
     "PositiveFloat",
     "NonNegativeFloat",
+    "FiniteFloat",
     "Share",
     "LossRate",
     "Cycles",
@@ -115,6 +116,7 @@ def _scenario_modules(value: dict[str, str] | None) -> dict[str, str] | None:
 _Number = BeforeValidator(_number_input)
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False), _Number]
 NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False), _Number]
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False), _Number]
 Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), _Number]
 LossRate = Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False), _Number]
 Cycles = Annotated[int, Field(ge=1, le=1000), _Number]

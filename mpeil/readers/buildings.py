@@ -241,7 +241,7 @@ def _read_json(path: Path, limits: Limits) -> list[Building]:
         except ValidationError as exc:
             raise _json_error(exc, item, file) from None
     _check_unique_ids(buildings, file)
-    return buildings
+    return [_with_library_paths(b, path) for b in buildings]
 
 
 def _expand_json_templates(item: dict, file: str) -> dict:
@@ -815,3 +815,12 @@ def _check_unique_ids(buildings: Sequence[Building], file: str) -> None:
         if building.id in seen:
             raise InputError(f"building id {building.id!r} appears twice", file=file, building=building.id, field="id")
         seen.add(building.id)
+
+
+def _with_library_paths(building: Building, path: Path) -> Building:
+    """The building with its ``libraries`` as absolute paths (they are relative to its file)."""
+    if not building.libraries:
+        return building
+    folder = path.resolve().parent
+    resolved = [str((folder / entry).resolve()) for entry in building.libraries]
+    return building.model_copy(update={"libraries": resolved})
