@@ -169,14 +169,8 @@ def engine_parts(compiled, s: Setup) -> dict:
         s.library,
         s.scenarios,
         keys,
-        compiled.transport_scenarios,
-        compiled.waste_categories,
-        compiled.scenario_choices,
-        options.indicators,
-        options.replacement_modules,
-        options.loss_basis,
-        options.allocation,
-        options.multicycle_split,
+        compiled,
+        options,
     )
     t1 = time.perf_counter()
     replacements = number_of_replacements(
@@ -244,14 +238,8 @@ def lcax_projects(compiled, s: Setup, buildings=None, modules=LCAX_COMPARED_MODU
         s.library,
         s.scenarios,
         keys,
-        compiled.transport_scenarios,
-        compiled.waste_categories,
-        compiled.scenario_choices,
-        options.indicators,
-        options.replacement_modules,
-        options.loss_basis,
-        options.allocation,
-        options.multicycle_split,
+        compiled,
+        options,
     )
     codes = [spec.code for spec in options.indicators]
     module_keys = [getattr(lcax.LifeCycleModule, LCAX_MODULES[m]) for m in modules]
@@ -265,7 +253,7 @@ def lcax_projects(compiled, s: Setup, buildings=None, modules=LCAX_COMPARED_MODU
             if code in LCAX_CATEGORIES:
                 per_module = {
                     key: float(profiles.values[p, k, j])
-                    for key, k in zip(module_keys, module_index)
+                    for key, k in zip(module_keys, module_index, strict=True)
                     if not np.isnan(profiles.values[p, k, j])
                 }
                 if per_module:
@@ -368,7 +356,7 @@ class BrightwayModel:
         self.bc, self.bd = bw2calc, bw2data
         bw2data.projects.set_current("mpeil-benchmark")
         self.indicators = indicators
-        n_p, n_m, n_i = profiles.values.shape
+        n_p = profiles.values.shape[0]
         flows = {
             ("proxies", f"{m}|{i}"): {"name": f"{m} {i}", "unit": "unit", "type": "emission"}
             for m in OUTPUT_MODULES

@@ -66,20 +66,8 @@ def test_unit_profiles(benchmark, compiled, mpeil_setup):
     o = mpeil_setup.options
 
     def profiles():
-        index, keys = profile_keys(compiled)
-        return build_profiles(
-            mpeil_setup.library,
-            mpeil_setup.scenarios,
-            keys,
-            compiled.transport_scenarios,
-            compiled.waste_categories,
-            compiled.scenario_choices,
-            o.indicators,
-            o.replacement_modules,
-            o.loss_basis,
-            o.allocation,
-            o.multicycle_split,
-        )
+        _, keys = profile_keys(compiled)
+        return build_profiles(mpeil_setup.library, mpeil_setup.scenarios, keys, compiled, o)
 
     benchmark.pedantic(profiles, rounds=3, iterations=1, warmup_rounds=1)
     _lines_per_s(benchmark, compiled.n_lines)

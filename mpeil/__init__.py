@@ -20,6 +20,7 @@ _LAZY = {
     "read_building": "mpeil.readers",
     "write_building": "mpeil.readers",
     "score": "mpeil.api",
+    "Scorer": "mpeil.api",
     "compare": "mpeil.api",
     "passport_of": "mpeil.api",
     "load_method": "mpeil.methods",

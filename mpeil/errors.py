@@ -56,6 +56,8 @@ def safe_text(value: Any) -> str:
 class MpeilError(Exception):
     """Base class of every error mpeil raises on purpose.
 
+    A batch also records the SHA-256 of the input bytes it read (``input_sha256``).
+
     Parameters
     ----------
     message:
@@ -80,6 +82,7 @@ class MpeilError(Exception):
         self.element = None if element is None else safe_text(element)
         self.layer = None if layer is None else safe_text(layer)
         self.field = None if field is None else safe_text(field)
+        self.input_sha256: str | None = None
         super().__init__(message)
 
     def located(self, **where: Any) -> MpeilError:

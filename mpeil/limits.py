@@ -81,8 +81,8 @@ def _read(path: str) -> Limits:
     for field in dataclasses.fields(Limits):
         if field.name not in table.index:
             continue  # an older table: the dataclass default
-        low = float(table.at[field.name, "minimum"])  # type: ignore[arg-type]
-        high = float(table.at[field.name, "maximum"])  # type: ignore[arg-type]
+        low = float(table.at[field.name, "minimum"])
+        high = float(table.at[field.name, "maximum"])
         if field.name in _RANGES:
             values[field.name] = (low, high)
         elif field.name in _INTEGERS:

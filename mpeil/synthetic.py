@@ -36,6 +36,7 @@ import typing
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -169,9 +170,9 @@ def _read_archetype(path: Path) -> Archetype:
         element_where = {**where, "element": spec.get("id")}
         recipe = spec.get("recipe")
         recipe = {c: recipe for c, _ in constructions} if isinstance(recipe, str) else dict(recipe or {})
-        missing = [c for c, _ in constructions if c not in recipe]
-        if missing:
-            raise ParseError(f"no recipe for construction(s) {missing}", field="recipe", **element_where)
+        no_recipe = [c for c, _ in constructions if c not in recipe]
+        if no_recipe:
+            raise ParseError(f"no recipe for construction(s) {no_recipe}", field="recipe", **element_where)
         basis = spec.get("basis", "gfa")
         if basis not in BASES:
             raise ParseError(f"basis must be one of {BASES}, got {basis!r}", field="basis", **element_where)
@@ -431,6 +432,7 @@ def _thresholds(weight_lists: Sequence[Sequence[float]]) -> np.ndarray:
 
 def _select(archetypes: Mapping[str, Archetype], selection) -> list[tuple[Archetype, float]]:
     """(archetype, weight) pairs: all with their shares, named ones with their shares, or given weights."""
+    weights: dict[str, float | None]
     if selection is None:
         weights = {name: a.share for name, a in archetypes.items()}
     elif isinstance(selection, Mapping):
@@ -456,7 +458,7 @@ def _recipe_lines(recipes: pd.DataFrame, lives: dict[str, float], recipe_file: s
         rows.sort(key=lambda r: r["option"])
         first = rows[0]
         choice = first["choice"] or f"{recipe}#{line}"
-        options = []
+        options: list[dict[str, Any] | None] = []
         for row in rows:
             if not row["product"]:
                 options.append(None)
@@ -522,8 +524,8 @@ def _plan(folder: str, selection: tuple, service_lives: tuple) -> _Plan:
     n_cons = max(len(a.constructions) for a, _ in chosen)
     n_storeys = max(a.storeys[1] - a.storeys[0] + 1 for a, _ in chosen)
     template = np.full((len(chosen), n_cons, n_storeys), -1, dtype=np.int64)
-    t = {k: [] for k in ("name", "elements", "lines", "slots")}
-    el = {
+    t: dict[str, list] = {k: [] for k in ("name", "elements", "lines", "slots")}
+    el: dict[str, list] = {
         k: []
         for k in (
             "id",
@@ -541,8 +543,8 @@ def _plan(folder: str, selection: tuple, service_lives: tuple) -> _Plan:
             "ghigh",
         )
     }
-    tl = {k: [] for k in ("element", "choice_slot", "size_slot", "weights", "option_start")}
-    tlo = {
+    tl: dict[str, list] = {k: [] for k in ("element", "choice_slot", "size_slot", "weights", "option_start")}
+    tlo: dict[str, list] = {
         k: []
         for k in (
             "product",
@@ -620,7 +622,9 @@ def _plan(folder: str, selection: tuple, service_lives: tuple) -> _Plan:
                             tl["option_start"].append(len(tlo["product"]))
                             for option in options:
                                 if option is None:
-                                    option = dict.fromkeys(tlo, -1) | dict.fromkeys(("amin", "aspan", "ratio", "life_years"), np.nan)
+                                    option = dict.fromkeys(tlo, -1) | dict.fromkeys(
+                                        ("amin", "aspan", "ratio", "life_years"), np.nan
+                                    )
                                 elif option["transport"] < 0:
                                     option = option | {"transport": default_transport}
                                 for key in tlo:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from typing import cast
 
 import pint
 
@@ -166,7 +167,7 @@ def parse_unit(text: str) -> pint.Unit:
         return registry.dimensionless  # "m2/m2": the units cancel
     if not math.isclose(float(quantity.magnitude), 1.0):
         raise UnitError(f"unit {text!r} carries a factor {quantity.magnitude}; give the amount instead")
-    return quantity.units  # type: ignore[return-value]
+    return cast(pint.Unit, quantity.units)  # pint's stubs name it PlainUnit
 
 
 def canonical_unit(text: str) -> str:

@@ -288,7 +288,7 @@ def write_broken_corpus(folder: Path) -> dict[str, tuple[str, str | None]]:
         encoding="utf-8",
     )
     expect("csv-empty.csv", "ParseError", None).write_bytes(b"")
-    header, rows = _csv_rows()
+    header, _ = _csv_rows()
     _write_csv(expect("csv-header-only.csv", "ParseError", None), header, [])
     h, r = _csv_rows()
     keep = [k for k, c in enumerate(h) if c != "product"]

@@ -11,7 +11,7 @@ import pytest
 from batch_support import building_dict, good_building
 from typer.testing import CliRunner
 
-from mpeil.batch import UsageError, run_batch, verify_receipt
+from mpeil.batch import UsageError, run_batch, verify_receipt, verify_receipts
 from mpeil.cli import app
 from mpeil.readers import write_building
 
@@ -162,3 +162,25 @@ def test_equal_building_ids_in_two_files_are_an_error_row_for_the_second(tmp_pat
     assert len(receipts) == 1
     check = verify_receipt(receipts[0])
     assert check.ok, check.problems
+
+
+def test_many_receipts_verify_together_and_in_processes(scored, tmp_path):
+    """Receipts of one file share one re-read; files are re-scored together, also in 2 processes; a
+    tampered receipt among good ones fails alone and the order of the answers is the order asked."""
+    receipts = sorted((scored / "out" / "receipts").glob("*.json"))
+    bad = json.loads(receipts[0].read_text(encoding="utf-8"))
+    score = float.fromhex(bad["numbers"]["score"]["hex"])
+    nudged = score * (1 + 2**-52)
+    bad["numbers"]["score"] = {"value": nudged, "hex": nudged.hex()}
+    bad_path = tmp_path / "bad.json"
+    bad_path.write_text(json.dumps(bad), encoding="utf-8")
+    asked = [*receipts, bad_path, tmp_path / "missing.json"]
+    for jobs in (1, 2):
+        checks = verify_receipts(asked, jobs=jobs)
+        assert [c.receipt for c in checks] == [str(p) for p in asked]
+        assert all(c.ok for c in checks[:-2]), [c.problems for c in checks]
+        assert [p.split(":")[0] for p in checks[-2].problems] == ["score"]
+        assert checks[-1].problems[0].startswith("not a readable score receipt")
+    result = CliRunner().invoke(app, ["verify", str(scored / "out"), "--jobs", "2"])
+    # five receipts, and one line for the directory's tables (summary, errors, results) against the manifest
+    assert result.exit_code == 0 and result.output.count("OK") == 6

@@ -19,10 +19,9 @@ with warnings.catch_warnings():
 
 from mpeil.api import engine_options
 from mpeil.compile import compile_buildings
-from mpeil.engine import run_engine
-from mpeil.engine.core import WEIGHT_GROUPS, line_weights
-from mpeil.engine.profiles import OUTPUT_MODULES, build_profiles, profile_keys
-from mpeil.engine.replacements import number_of_replacements
+from mpeil.engine import prepare_lines, run_engine
+from mpeil.engine.core import WEIGHT_GROUPS
+from mpeil.engine.profiles import OUTPUT_MODULES
 from mpeil.methods import load_method
 from mpeil.methods.scoring import building_totals
 from mpeil.model.library import load_library
@@ -41,27 +40,8 @@ def test_bw2calc_inventory_equals_engine_totals(example):
     )
     ours = building_totals(run_engine(compiled, library, scenarios, options)).values[0]
 
-    index, keys = profile_keys(compiled)
-    profiles = build_profiles(
-        library,
-        scenarios,
-        keys,
-        compiled.transport_scenarios,
-        compiled.waste_categories,
-        compiled.scenario_choices,
-        options.indicators,
-        options.replacement_modules,
-        options.loss_basis,
-        options.allocation,
-        options.multicycle_split,
-    )
-    replacements = number_of_replacements(
-        compiled.study_period_years[compiled.line_building],
-        compiled.service_life_years,
-        method.replacement_rule,
-        compiled.remaining_life_years,
-    )
-    weights = line_weights(compiled.quantity, replacements, ~np.isnan(compiled.remaining_life_years), compiled.removed)
+    prepared = prepare_lines(compiled, library, scenarios, options)  # the engine's own profiles and weights
+    index, profiles, weights = prepared.profile_index, prepared.profiles, prepared.weights
     n_p, n_m, n_i = profiles.values.shape
     groups = list(WEIGHT_GROUPS)
     techno_idx, techno_val, techno_flip, bio_idx, bio_val = [], [], [], [], []

@@ -534,7 +534,7 @@ def test_read_buildings_and_score_take_an_ifc_path(tmp_path):
     assert building.id == "Synthetic house"
     with pytest.warns(UserWarning, match="of the volume is mapped to no data set"):
         result = mpeil.score(str(path), method="gwp")
-    assert result.provenance["input_file"] == str(path)
+    assert result.provenance["input"]["file"] == str(path)  # the Scorer's provenance shape (issue 9)
 
 
 def test_cli_ifc_out_suggest_and_write_results(tmp_path):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from mpeil.outputs.sensitivity import option_sensitivity
+from mpeil.analysis.sensitivity import option_sensitivity
 from mpeil.testing import one_layer_building, tiny_library, tiny_scenarios
 
 

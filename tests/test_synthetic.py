@@ -214,7 +214,7 @@ def test_gfa_storeys_and_element_quantities_are_within_the_archetype_ranges(stoc
                     assert quantity == int(quantity)
                 else:  # rounded to 0.01
                     assert q_low * basis - 0.005 <= quantity <= q_high * basis + 0.005, (building_id, element_id)
-    assert seen == set(archetypes[a]["name"] for a in archetypes)  # 200 buildings reach every archetype
+    assert seen == {archetypes[a]["name"] for a in archetypes}  # 200 buildings reach every archetype
 
 
 def test_line_amounts_are_within_their_recipe_option_ranges(stock):

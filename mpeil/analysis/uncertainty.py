@@ -352,7 +352,7 @@ def _sample(rng, spec: UncertaintySpec, scored: Scored, keys, comp: _Components,
         ids = library.datasets["dataset_id"].to_numpy(dtype=object)[datasets]
         table = estimates.groupby(["dataset_id", "indicator"])["sigma_log"].max()
         for key, s in table.items():
-            dataset_id, code = str(key[0]), str(key[1])  # type: ignore[index]
+            dataset_id, code = str(key[0]), str(key[1])
             hit = np.flatnonzero(ids == dataset_id)
             if hit.size and code in indicators and np.isfinite(s):
                 est_sigma[hit, indicators.index(code)] = s
@@ -415,18 +415,8 @@ def monte_carlo(
     compiled, elements = scored.compiled, scored.result.elements
     engine = elements.options
     keys_index, keys = profile_keys(compiled)
-    profile_args = dict(
-        library=scored.library,
-        scenarios=scored.scenarios,
-        transport_scenarios=compiled.transport_scenarios,
-        waste_categories=compiled.waste_categories,
-        scenario_choices=compiled.scenario_choices,
-        indicators=engine.indicators,
-        replacement_modules=engine.replacement_modules,
-        loss_basis=engine.loss_basis,
-        allocation=engine.allocation,
-        multicycle_split=engine.multicycle_split,
-    )
+    # build_profiles takes the compiled lookups and the EngineOptions whole (issue 9)
+    profile_args = dict(library=scored.library, scenarios=scored.scenarios, compiled=compiled, options=engine)
     comp = _components(scored, keys, profile_args)
     rng = np.random.default_rng(seed)
     draws, ctx = _sample(rng, spec, scored, keys, comp, int(n_draws))

@@ -15,6 +15,7 @@ _LAZY = {
     "run_batch": "mpeil.batch.runner",
     "BatchSummary": "mpeil.batch.runner",
     "verify_receipt": "mpeil.batch.receipts",
+    "verify_receipts": "mpeil.batch.receipts",
     "Verification": "mpeil.batch.receipts",
     "UsageError": "mpeil.batch.inputs",
     "Limits": "mpeil.batch.limits",

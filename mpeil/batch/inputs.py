@@ -384,10 +384,10 @@ def read_item(item: InputItem, limits: Limits, archives: dict | None = None, scr
         error.input_sha256 = sha256  # of the bytes read, when they were read
         raise
     except RecursionError:
-        error = ParseError("the file is nested too deeply to be a building file", file=label)
-        error.input_sha256 = sha256
-        raise error from None
+        nested = ParseError("the file is nested too deeply to be a building file", file=label)
+        nested.input_sha256 = sha256
+        raise nested from None
     except Exception as exc:
-        error = ParseError(f"cannot read the file: {type(exc).__name__}: {exc}", file=label)
-        error.input_sha256 = sha256
-        raise error from None
+        unreadable = ParseError(f"cannot read the file: {type(exc).__name__}: {exc}", file=label)
+        unreadable.input_sha256 = sha256
+        raise unreadable from None

@@ -11,6 +11,7 @@ with the same options and compares all of that.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from ..model.scenarios import ScenarioSet
 from .core import ScoringOptions, build_context, score_inputs, scoring_context
 from .inputs import InputItem, read_item
 
-__all__ = ["Verification", "verify_receipt"]
+__all__ = ["Verification", "verify_receipt", "verify_receipts"]
 
 
 @dataclass
@@ -55,29 +56,129 @@ def verify_receipt(
     path: str | Path, library: EPDLibrary | None = None, scenarios: ScenarioSet | None = None
 ) -> Verification:
     """Re-score the input a receipt names and compare every recorded number bit for bit."""
-    path = Path(path)
+    return verify_receipts([path], library=library, scenarios=scenarios)[0]
+
+
+#: input files re-scored together (one ``score_inputs`` call), as a batch chunk is
+VERIFY_CHUNK = 100
+
+
+@dataclass
+class _Pending:
+    """A readable receipt waiting to be re-scored."""
+
+    check: Verification
+    receipt: dict
+    options: ScoringOptions
+
+    @property
+    def source(self) -> tuple[str, str | None]:
+        return self.receipt["input"]["path"], self.receipt["input"].get("member")
+
+
+def verify_receipts(
+    paths: Sequence[str | Path],
+    library: EPDLibrary | None = None,
+    scenarios: ScenarioSet | None = None,
+    jobs: int = 1,
+) -> list[Verification]:
+    """Verify many receipts, in their order: each input file is read and scored once, files are
+    scored together in chunks of :data:`VERIFY_CHUNK` (the batch's fast path; a building's numbers
+    do not depend on the chunk), and ``jobs > 1`` spreads the chunks over worker processes."""
+    checks: list[Verification] = []
+    groups: dict[ScoringOptions, list[_Pending]] = {}
+    for path in paths:
+        check, pending = _load(Path(path))
+        checks.append(check)
+        if pending is not None:
+            groups.setdefault(pending.options, []).append(pending)
+    work = []
+    for options, pendings in groups.items():
+        by_source: dict[tuple[str, str | None], list[_Pending]] = {}
+        for pending in pendings:
+            by_source.setdefault(pending.source, []).append(pending)
+        sources = list(by_source.items())
+        for start in range(0, len(sources), VERIFY_CHUNK):
+            work.append((options, sources[start : start + VERIFY_CHUNK]))
+    if jobs > 1 and len(work) > 1 and library is None and scenarios is None:
+        from concurrent.futures import ProcessPoolExecutor
+
+        from .budget import die_with_parent
+
+        with ProcessPoolExecutor(max_workers=min(jobs, len(work)), initializer=die_with_parent) as pool:
+            done = list(pool.map(_verify_chunk, work, [None] * len(work), [None] * len(work)))
+    else:
+        done = [_verify_chunk(item, library, scenarios) for item in work]
+    return _merge(checks, done)
+
+
+def _merge(checks: list[Verification], done: list) -> list[Verification]:
+    """The checks in input order, the re-scored ones replaced by their verified copies."""
+    verified = {p.check.receipt: p.check for item in done for _, pendings in item[1] for p in pendings}
+    return [verified.get(check.receipt, check) for check in checks]
+
+
+def _load(path: Path) -> tuple[Verification, _Pending | None]:
     check = Verification(str(path))
     try:
         receipt = json.loads(path.read_text(encoding="utf-8"))
         check.building = receipt["building"]
         options = _options(receipt)
-        source = receipt["input"]
+        receipt["input"]["path"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         check.problems.append(f"not a readable score receipt: {type(exc).__name__}: {exc}")
-        return check
+        return check, None
     if receipt.get("engine_version") != __version__:
         check.problems.append(
             f"engine version {__version__} differs from the receipt's {receipt.get('engine_version')}"
         )
+    return check, _Pending(check, receipt, options)
+
+
+def _context(options: ScoringOptions, library: EPDLibrary | None, scenarios: ScenarioSet | None):
+    if library is None and scenarios is None:
+        return scoring_context(options)  # loaded once per process for many receipts
+    return build_context(options, library, scenarios)
+
+
+def _verify_chunk(item: tuple, library: EPDLibrary | None, scenarios: ScenarioSet | None) -> tuple:
+    """Re-score the input files of one chunk together and check each of their receipts."""
+    options, sources = item
     try:
-        if library is None and scenarios is None:
-            context = scoring_context(options)  # loaded once per process for many receipts
-        else:
-            context = build_context(options, library, scenarios)
+        context = _context(options, library, scenarios)
     except (MpeilError, FileNotFoundError) as exc:
-        check.problems.append(f"cannot rebuild the scoring context: {exc}")
-        return check
-    now = context.provenance
+        for _, pendings in sources:
+            for pending in pendings:
+                pending.check.problems.append(f"cannot rebuild the scoring context: {exc}")
+        return item
+    for _, pendings in sources:
+        for pending in pendings:
+            _check_provenance(pending, context.provenance)
+    reads = []
+    for (path, member), pendings in sources:
+        try:
+            read = read_item(InputItem(path, member), options.limits)
+        except MpeilError as error:
+            for pending in pendings:
+                pending.check.problems.append(f"cannot read the input again: {error}")
+            continue
+        for pending in pendings:
+            if read.sha256 != pending.receipt["input"]["sha256"]:
+                was = pending.receipt["input"]["sha256"]
+                pending.check.problems.append(f"input file changed: SHA-256 {read.sha256} now, {was} in the receipt")
+        reads.append((read, pendings))
+    if reads:
+        tables = score_inputs([read for read, _ in reads], context)
+        errors = {row["file"]: row for row in tables.errors}
+        again = {(r["receipt"]["input"]["file"], r["receipt"]["building"]): r["receipt"] for r in tables.receipts}
+        for read, pendings in reads:
+            for pending in pendings:
+                _compare(pending, errors.get(read.label), again.get((read.label, pending.receipt["building"])))
+    return item
+
+
+def _check_provenance(pending: _Pending, now: dict) -> None:
+    receipt, check = pending.receipt, pending.check
     for what, was, is_ in (
         ("method file", receipt["method"]["sha256"], now["method"]["sha256"]),
         (
@@ -90,22 +191,17 @@ def verify_receipt(
     ):
         if was != is_:
             check.problems.append(f"{what} changed: SHA-256 {is_} now, {was} in the receipt")
-    try:
-        read = read_item(InputItem(source["path"], source.get("member")), options.limits)
-    except MpeilError as error:
-        check.problems.append(f"cannot read the input again: {error}")
-        return check
-    if read.sha256 != source["sha256"]:
-        check.problems.append(f"input file changed: SHA-256 {read.sha256} now, {source['sha256']} in the receipt")
-    tables = score_inputs([read], context)
-    if tables.errors:
-        first = tables.errors[0]
-        check.problems.append(f"the input no longer scores: {first['error_type']}: {first['message']}")
-        return check
-    again = next((r["receipt"] for r in tables.receipts if r["receipt"]["building"] == receipt["building"]), None)
+
+
+def _compare(pending: _Pending, error: dict | None, again: dict | None) -> None:
+    """Compare a receipt with its building scored again (``again``), number by number."""
+    receipt, check = pending.receipt, pending.check
+    if error is not None:
+        check.problems.append(f"the input no longer scores: {error['error_type']}: {error['message']}")
+        return
     if again is None:
         check.problems.append(f"building {receipt['building']!r} is no longer in the input")
-        return check
+        return
     for name, number in receipt["numbers"].items():
         new = again["numbers"].get(name)
         check.numbers_compared += 1
@@ -118,4 +214,3 @@ def verify_receipt(
     check.numbers_compared += 1
     if again["results_sha256"] != receipt["results_sha256"]:
         check.problems.append("element × module × indicator results differ (results_sha256)")
-    return check

@@ -494,7 +494,76 @@ def _run_batch(
     items = discover(list(inputs), limits)
     chunks = _chunks(items, chunk_size)
     store = OutputDir(out_dir)
-    run_fingerprint = hashlib.sha256(
+    run_fingerprint = _run_fingerprint(items, chunk_size, options, library, scenarios)
+    _claim(store, run_fingerprint, resume, overwrite)
+    try:
+        custom = library is not None or scenarios is not None
+        context = build_context(options, library, scenarios) if custom else scoring_context(options)
+    except MpeilError as error:
+        raise UsageError(str(error)) from None
+    store.prepare()
+    if store.run_record() is None:
+        record = {"run_fingerprint": run_fingerprint, "engine_version": __version__, "chunk_size": chunk_size}
+        record |= {"chunks": len(chunks), "files": len(items), "options": options.as_dict(), "started_at": started_at}
+        store.write_run_record(record)
+    finished = {
+        k: e
+        for k, e in store.finished_chunks().items()
+        if k < len(chunks) and e.get("labels_sha256") == labels_sha256(chunks[k]) and store.chunk_complete(k, e)
+    }
+    todo = [
+        ChunkTask(k, chunk, options, str(store.root), library, scenarios)
+        for k, chunk in enumerate(chunks)
+        if k not in finished
+    ]
+    reports = {
+        k: ChunkReport(k, e["files"], e["files_failed"], e["buildings"], e["errors"]) for k, e in finished.items()
+    }
+    executor = "dask" if scheduler else (f"processes:{jobs}" if jobs > 1 else "serial")
+    _run_chunks(todo, reports, len(items), jobs, scheduler, progress, run_fingerprint[:12])
+    tasks = [ChunkTask(k, c, options, str(store.root), library, scenarios) for k, c in enumerate(chunks)]
+    _cross_chunk_duplicates(store, tasks, reports)
+    store.assemble(len(chunks))
+    summary = _batch_summary(store, len(items), len(chunks), reports, set(finished), executor)
+    summary.seconds = time.perf_counter() - started
+    manifest = _manifest(
+        store, context, options, items, chunks, summary, run_fingerprint, started_at, chunk_size, jobs, scheduler
+    )
+    store.write_manifest(manifest)
+    if duckdb:
+        store.write_duckdb()
+    summary.manifest = manifest
+    return summary
+
+
+def _batch_summary(
+    store: OutputDir, n_files: int, n_chunks: int, reports: dict[int, ChunkReport], resumed: set[int], executor: str
+) -> BatchSummary:
+    """Counts over every chunk; ``files_processed`` only over the chunks this run scored."""
+    summary = BatchSummary(
+        out_dir=store.root,
+        files=n_files,
+        files_failed=sum(r.files_failed for r in reports.values()),
+        buildings=sum(r.buildings for r in reports.values()),
+        errors=sum(r.errors for r in reports.values()),
+        chunks=n_chunks,
+        chunks_resumed=len(resumed),
+        executor=executor,
+    )
+    summary.files_scored = summary.files - summary.files_failed
+    summary.files_processed = sum(r.files for k, r in reports.items() if k not in resumed)
+    return summary
+
+
+def _run_fingerprint(
+    items: Sequence[InputItem],
+    chunk_size: int,
+    options: ScoringOptions,
+    library: EPDLibrary | None,
+    scenarios: ScenarioSet | None,
+) -> str:
+    """What a resumed batch must share with the run it continues: inputs, chunking, options, data."""
+    return hashlib.sha256(
         json.dumps(
             {
                 "inputs": labels_sha256(items),
@@ -508,6 +577,9 @@ def _run_batch(
         ).encode("utf-8")
     ).hexdigest()
 
+
+def _claim(store: OutputDir, run_fingerprint: str, resume: bool, overwrite: bool) -> None:
+    """Make sure the output directory is new, empty, or this batch's own (resume) or to replace."""
     record = store.run_record()
     if record is not None:
         if overwrite:
@@ -524,80 +596,32 @@ def _run_batch(
     elif not store.is_empty() and not overwrite:
         raise UsageError(f"{store.root} is not empty and holds no batch; choose an empty or new directory")
 
-    try:
-        custom = library is not None or scenarios is not None
-        context = build_context(options, library, scenarios) if custom else scoring_context(options)
-    except MpeilError as error:
-        raise UsageError(str(error)) from None
-    store.prepare()
-    if store.run_record() is None:
-        store.write_run_record(
-            {
-                "run_fingerprint": run_fingerprint,
-                "engine_version": __version__,
-                "chunk_size": chunk_size,
-                "chunks": len(chunks),
-                "files": len(items),
-                "options": options.as_dict(),
-                "started_at": started_at,
-            }
-        )
 
-    finished = {
-        k: e
-        for k, e in store.finished_chunks().items()
-        if k < len(chunks) and e.get("labels_sha256") == labels_sha256(chunks[k]) and store.chunk_complete(k, e)
-    }
-    todo = [
-        ChunkTask(k, chunk, options, str(store.root), library, scenarios)
-        for k, chunk in enumerate(chunks)
-        if k not in finished
-    ]
-    reports = {
-        k: ChunkReport(k, e["files"], e["files_failed"], e["buildings"], e["errors"]) for k, e in finished.items()
-    }
-    executor = "dask" if scheduler else (f"processes:{jobs}" if jobs > 1 else "serial")
+def _run_chunks(
+    todo: list[ChunkTask],
+    reports: dict[int, ChunkReport],
+    n_files: int,
+    jobs: int,
+    scheduler: str | None,
+    progress: bool,
+    name: str,
+) -> None:
+    """Score the chunks still to do (serially, in a process pool or on Dask); reports by chunk."""
 
     def on_done(report: ChunkReport) -> None:
         reports[report.chunk] = report
         bar.advance(report)
 
     already = sum(r.files for r in reports.values())
-    with _Progress(len(items), already, sum(r.errors for r in reports.values()), progress) as bar:
+    with _Progress(n_files, already, sum(r.errors for r in reports.values()), progress) as bar:
         if not todo:
             pass
         elif scheduler:
-            _dask(todo, scheduler, on_done, run_fingerprint[:12])
+            _dask(todo, scheduler, on_done, name)
         elif jobs > 1 and len(todo) > 1:
             _process_pool(todo, min(jobs, len(todo)), on_done)
         else:
             _serial(todo, on_done)
-
-    _cross_chunk_duplicates(
-        store, [ChunkTask(k, c, options, str(store.root), library, scenarios) for k, c in enumerate(chunks)], reports
-    )
-    store.assemble(len(chunks))
-    summary = BatchSummary(
-        out_dir=store.root,
-        files=len(items),
-        files_failed=sum(r.files_failed for r in reports.values()),
-        buildings=sum(r.buildings for r in reports.values()),
-        errors=sum(r.errors for r in reports.values()),
-        chunks=len(chunks),
-        chunks_resumed=len(finished),
-        executor=executor,
-    )
-    summary.files_scored = summary.files - summary.files_failed
-    summary.files_processed = sum(r.files for k, r in reports.items() if k not in finished)
-    summary.seconds = time.perf_counter() - started
-    manifest = _manifest(
-        store, context, options, items, chunks, summary, run_fingerprint, started_at, chunk_size, jobs, scheduler
-    )
-    store.write_manifest(manifest)
-    if duckdb:
-        store.write_duckdb()
-    summary.manifest = manifest
-    return summary
 
 
 def _cross_chunk_duplicates(store: OutputDir, tasks: list[ChunkTask], reports: dict[int, ChunkReport]) -> None:
@@ -650,7 +674,7 @@ def _manifest(
 
     return {
         "manifest_version": 1,
-        **dict(context.provenance.items()),
+        **context.provenance,
         "inputs": {
             "files": len(items),
             "list_sha256": labels_sha256(items),

@@ -186,8 +186,9 @@ def register(app: typer.Typer) -> None:
                 raise typer.BadParameter(f"--as-of {as_of!r} is not a date YYYY-MM-DD") from None
         from ..model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
 
+        report: tuple[str, ...]
         if indicators == "all":
-            report: tuple[str, ...] = EN15804_A2_CORE_AND_ADDITIONAL
+            report = EN15804_A2_CORE_AND_ADDITIONAL
         elif indicators == "method":
             report = ()
         else:
@@ -265,6 +266,7 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from ..batch.outputs_check import check_outputs
+        from ..batch.receipts import verify_receipts
         from ..sanitize import terminal_text
 
         console = Console(stderr=True)
@@ -288,7 +290,7 @@ def register(app: typer.Typer) -> None:
         if not paths:
             console.print("[red]usage error[/red]: no receipts found", highlight=False)
             raise typer.Exit(code=2)
-        for path, check in zip(paths, _verifications(paths, jobs), strict=True):
+        for path, check in zip(paths, verify_receipts(paths, jobs=jobs), strict=True):
             if check.ok:
                 typer.echo(
                     f"OK       {path} (building {check.building!r}, {check.numbers_compared} numbers bit-identical)"
@@ -299,20 +301,3 @@ def register(app: typer.Typer) -> None:
                 for problem in check.problems:
                     typer.echo(f"         - {problem}")
         raise typer.Exit(code=1 if failed else 0)
-
-
-def _verifications(paths: list[Path], jobs: int):
-    """``verify_receipt`` of each path, in order; on ``jobs`` processes when more than one."""
-    from ..batch.receipts import verify_receipt
-
-    if jobs == 1 or len(paths) < 2:
-        yield from map(verify_receipt, paths)
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    from ..batch.budget import die_with_parent
-
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=die_with_parent) as pool:
-        yield from pool.map(verify_receipt, paths, chunksize=max(1, len(paths) // (4 * jobs)))

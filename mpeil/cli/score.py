@@ -157,19 +157,24 @@ def register(app: typer.Typer) -> None:
         """Score building files; errors are reported per file and scoring goes on."""
         from rich.console import Console
 
-        from ..api import score as score_buildings
+        from ..api import Scorer
 
         console, errors = Console(), Console(stderr=True, soft_wrap=True)
         if not console.is_terminal:  # piped or logged: no terminal width to respect
             console = Console(width=130)
         options: dict[str, Any] = {"replacement_rule": replacement_rule, "include_d": include_d}
+        try:  # one scorer (method, library, scenarios loaded once) for every file of the call
+            scorer = Scorer(method, **{k: v for k, v in options.items() if v is not None})
+        except MpeilError as error:
+            errors.print(f"[red]error[/red] {type(error).__name__}: {error}", highlight=False)
+            raise typer.Exit(code=1) from None
         results, failed = [], 0
         origin: dict[str, str] = {}
         for path in files:
             try:
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always", MpeilWarning)
-                    result = score_buildings(path, method=method, **{k: v for k, v in options.items() if v is not None})
+                    result = scorer.score(path)
                 print_notes(caught, errors)
                 check_unique_ids(result.building_ids, str(path), origin)
                 results.append(result)

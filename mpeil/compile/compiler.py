@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -157,8 +158,8 @@ def _factorize(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
             codes = np.where(uniques[codes] >= 0, remap[codes], -1)
             values = values[keep]
         return codes.astype(np.int64), values
-    codes, uniques = pd.factorize(series, sort=False)
-    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+    plain_codes, plain_uniques = pd.factorize(series, sort=False)
+    return plain_codes.astype(np.int64), np.asarray(plain_uniques, dtype=object)
 
 
 def _combine(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -178,18 +179,6 @@ def _floats(frame: pd.DataFrame, column: str, default: float = np.nan) -> np.nda
     # a copy: under pandas 3 (copy-on-write) to_numpy() is a read-only view, and callers fill gaps in place
     values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64, copy=True)
     return np.where(np.isnan(values), default, values) if not np.isnan(default) else values
-
-
-def _canonical_waste(frame: pd.DataFrame, scenarios: ScenarioSet, file: str | None) -> pd.Series:
-    """The waste_category column with each name as the scenarios spell it (None stays None)."""
-    names = frame["waste_category"].astype("object")
-    canonical: dict[str, str] = {}
-    for name in names.dropna().unique():
-        try:
-            canonical[name] = scenarios.canonical_waste_category(str(name))
-        except MpeilError as error:
-            raise _fail(frame, int(np.argmax((names == name).to_numpy())), error, file) from None
-    return names.map(canonical).astype("object")
 
 
 def _fail(frame: pd.DataFrame, row: int, error: MpeilError, file: str | None) -> MpeilError:
@@ -225,21 +214,93 @@ def compile_frame(
 ) -> CompiledBuildings:
     """Compile a flat bill of materials (:func:`~mpeil.compile.flatten.flatten` columns).
 
-    Raises the first problem as a typed :class:`~mpeil.errors.MpeilError` naming file,
-    building, element, layer and field.
+    Each part below reads some columns and returns named arrays (fields of
+    :class:`CompiledBuildings`); each raises the first problem it finds as a typed
+    :class:`~mpeil.errors.MpeilError` naming file, building, element, layer and field.
     """
     if frame.empty:
         raise InputError("no layer lines to compile", file=file)
     frame = frame.reset_index(drop=True)
     if "line" not in frame:
         frame = frame.assign(line=frame.groupby(["building_id", "element_id"], sort=False).cumcount() + 1)
-    n = len(frame)
+    lines, order = _identity(frame, file)
+    sizes = _sizes(lines, order, study_period_years)
+    line_element_unit = sizes["element_unit"][order.element_codes]
+    line_rsp = sizes["study_period_years"][order.building_codes]
+    amounts = _amounts(lines, library, sizes["element_quantity"][order.element_codes], line_element_unit)
+    lives = _lives(lines, scenarios, line_rsp)
+    given_losses = _given_loss_rates(lines)
+    waste_names = _canonical_waste(lines, scenarios)
+    return CompiledBuildings(
+        **order.fields(lines.frame),
+        **sizes,
+        **amounts,
+        **lives,
+        loss_rate=_default_loss_rates(given_losses, waste_names, scenarios),
+        **_transport(lines, scenarios, default_transport),
+        **_end_of_life(lines, scenarios, waste_names),
+        **_scenario_choices(lines),
+        **_circularity(lines.frame),
+    )
 
-    # ---- buildings and elements (first-appearance order; lines grouped by element)
+
+@dataclass(frozen=True)
+class _Lines:
+    """The flat frame being compiled (building-major, lines of an element contiguous) and its file."""
+
+    frame: pd.DataFrame
+    file: str | None
+
+    def fail(self, row: int | np.integer, error: MpeilError) -> MpeilError:
+        """``error`` located at one line (file, building, element, layer)."""
+        return _fail(self.frame, int(row), error, self.file)
+
+    def first_bad(self, bad: np.ndarray, error: MpeilError) -> None:
+        """Raise ``error`` at the first line where ``bad`` holds, if any."""
+        rows = np.flatnonzero(bad)
+        if rows.size:
+            raise self.fail(rows[0], error)
+
+    def first_of(self, codes: np.ndarray, code: int) -> int:
+        """The first line whose code is ``code`` (for an error found once per distinct value)."""
+        return int(np.argmax(codes == code))
+
+
+@dataclass(frozen=True)
+class _Order:
+    """Buildings and elements in first-appearance order, per line and first line of each."""
+
+    building_codes: np.ndarray
+    element_codes: np.ndarray
+    building_ids: np.ndarray
+    first_of_building: np.ndarray
+    first_of_element: np.ndarray
+
+    def fields(self, frame: pd.DataFrame) -> dict[str, Any]:
+        n_buildings, n_elements = len(self.building_ids), len(self.first_of_element)
+
+        def labels(column: str, first: np.ndarray, count: int) -> np.ndarray:
+            return _text(frame[column])[first] if column in frame else np.full(count, None)
+
+        return {
+            "building_ids": np.asarray(self.building_ids, dtype=object),
+            "use_type": labels("use_type", self.first_of_building, n_buildings),
+            "element_building": self.building_codes[self.first_of_element].astype(np.int64),
+            "element_ids": _text(frame["element_id"])[self.first_of_element],
+            "element_names": labels("element_name", self.first_of_element, n_elements),
+            "element_types": labels("element_type", self.first_of_element, n_elements),
+            "line_element": self.element_codes.astype(np.int64),
+            "line_layer": labels("layer", np.arange(len(frame)), len(frame)),
+            "line_number": frame["line"].to_numpy(dtype=np.int64),
+        }
+
+
+def _identity(frame: pd.DataFrame, file: str | None) -> tuple[_Lines, _Order]:
+    """Sort the lines building-major (elements of a building contiguous, lines of an element
+    contiguous), so building totals are segment sums over the same sorted lines."""
+    n = len(frame)
     building_codes, building_ids = _factorize(frame["building_id"])
     element_codes, element_first = _combine(building_codes, _factorize(frame["element_id"])[0])
-    # building-major element order (elements of a building contiguous, lines of an element contiguous),
-    # so building totals are segment sums over the same sorted lines
     rank = np.empty(len(element_first), dtype=np.int64)
     rank[np.argsort(building_codes[element_first], kind="stable")] = np.arange(len(element_first))
     element_codes = rank[element_codes]
@@ -249,92 +310,109 @@ def compile_frame(
         building_codes, element_codes = building_codes[order], element_codes[order]
     first_of_building = pd.Series(np.arange(n)).groupby(building_codes).first().to_numpy()
     first_of_element = pd.Series(np.arange(n)).groupby(element_codes).first().to_numpy()
+    return _Lines(frame, file), _Order(building_codes, element_codes, building_ids, first_of_building, first_of_element)
 
-    gfa = _floats(frame, "gross_floor_area_m2")[first_of_building]
-    rsp = _floats(frame, "reference_study_period_years", study_period_years)[first_of_building]
+
+def _sizes(lines: _Lines, order: _Order, study_period_years: float) -> dict[str, Any]:
+    """Gross floor area [m²] and study period [years] per building; quantity and unit per element."""
+    frame = lines.frame
+    gfa = _floats(frame, "gross_floor_area_m2")[order.first_of_building]
+    rsp = _floats(frame, "reference_study_period_years", study_period_years)[order.first_of_building]
     for values, field, what in (
         (gfa, "gross_floor_area_m2", "gross floor area must be > 0 m²"),
         (rsp, "reference_study_period_years", "study period must be > 0 years"),
     ):
         bad = np.flatnonzero(~(values > 0))
         if bad.size:
-            raise _fail(frame, first_of_building[bad[0]], InputError(what, field=field), file)
-    element_quantity = _floats(frame, "element_quantity")[first_of_element]
-    element_unit = frame["element_unit"].fillna("m2").astype(str).to_numpy()[first_of_element]
+            raise lines.fail(order.first_of_building[bad[0]], InputError(what, field=field))
+    element_quantity = _floats(frame, "element_quantity")[order.first_of_element]
+    element_unit = frame["element_unit"].fillna("m2").astype(str).to_numpy()[order.first_of_element]
     bad = np.flatnonzero(~(element_quantity > 0))
     if bad.size:
-        raise _fail(
-            frame, first_of_element[bad[0]], InputError("element quantity must be > 0", field="element_quantity"), file
-        )
+        error = InputError("element quantity must be > 0", field="element_quantity")
+        raise lines.fail(order.first_of_element[bad[0]], error)
+    return {
+        "gross_floor_area_m2": gfa,
+        "study_period_years": rsp,
+        "element_quantity": element_quantity,
+        "element_unit": element_unit.astype(object),
+    }
 
-    # ---- amounts
+
+def _amounts(
+    lines: _Lines, library: EPDLibrary, element_quantity: np.ndarray, element_unit: np.ndarray
+) -> dict[str, Any]:
+    """Data set per line; quantity in its declared unit and mass [kg], for the whole element.
+
+    ``element_quantity`` and ``element_unit`` are per line (of the line's element).
+    """
+    frame = lines.frame
     amount = _floats(frame, "amount")
     ratio = _floats(frame, "ratio", 1.0)
     for column, values, low, high in (("amount", amount, 0.0, np.inf), ("ratio", ratio, 0.0, 1.0)):
         bad = np.flatnonzero(~((values >= low) & (values <= high)))
         if bad.size:
-            raise _fail(
-                frame,
-                bad[0],
-                InputError(
-                    f"{column} must be a number in [{low:g}, {high:g}], got {frame[column].iloc[bad[0]]!r}",
-                    field=column,
-                ),
-                file,
-            )
+            message = f"{column} must be a number in [{low:g}, {high:g}], got {frame[column].iloc[bad[0]]!r}"
+            raise lines.fail(bad[0], InputError(message, field=column))
+    dataset = _datasets(lines, library)
+    factor, mass_per_unit = _conversions(lines, library, dataset, element_unit)
+    with np.errstate(over="ignore"):  # an overflow is refused by mpeil.validation, naming the line
+        quantity = amount * ratio * element_quantity * factor
+        mass_kg = quantity * mass_per_unit
+    return {"dataset": dataset, "quantity": quantity, "mass_kg": mass_kg}
 
-    # ---- data sets: resolve each distinct product once
-    product_codes, products = _factorize(frame["product"])
+
+def _datasets(lines: _Lines, library: EPDLibrary) -> np.ndarray:
+    """The library index of each line's product, each distinct product resolved once."""
+    product_codes, products = _factorize(lines.frame["product"])
     dataset_of_product = np.empty(len(products), dtype=np.int64)
     for code, product in enumerate(products):
         try:
             dataset_of_product[code] = library.resolve(str(product))
         except MpeilError as error:
-            raise _fail(frame, int(np.argmax(product_codes == code)), error, file) from None
-    if (product_codes < 0).any():
-        raise _fail(
-            frame, int(np.argmax(product_codes < 0)), InputError("missing product reference", field="product"), file
-        )
-    dataset = dataset_of_product[product_codes]
+            raise lines.fail(lines.first_of(product_codes, code), error) from None
+    lines.first_bad(product_codes < 0, InputError("missing product reference", field="product"))
+    return dataset_of_product[product_codes].astype(np.int64)
 
-    # ---- unit conversion: once per distinct (data set, amount unit, element unit)
-    line_element_unit = element_unit[element_codes]
-    unit_codes, unit_names = _factorize(frame["unit"])
-    element_unit_codes, element_unit_names = _factorize(pd.Series(line_element_unit))
+
+def _conversions(
+    lines: _Lines, library: EPDLibrary, dataset: np.ndarray, element_unit: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per line: declared units per (amount unit × element unit), and kg per declared unit.
+
+    Converted once per distinct (data set, amount unit, element unit).
+    """
+    unit_codes, unit_names = _factorize(lines.frame["unit"])
+    element_unit_codes, element_unit_names = _factorize(pd.Series(element_unit))
     conv_codes, conv_first = _combine(dataset, unit_codes, element_unit_codes)
-    conv_uniques = [
-        (
-            dataset[row],
-            unit_names[unit_codes[row]] if unit_codes[row] >= 0 else None,
-            element_unit_names[element_unit_codes[row]],
-        )
-        for row in conv_first
-    ]
-    factor_of = np.empty(len(conv_uniques), dtype=np.float64)
-    mass_of = np.empty(len(conv_uniques), dtype=np.float64)
-    for code, (d, unit, el_unit) in enumerate(conv_uniques):
+    factor_of = np.empty(len(conv_first), dtype=np.float64)
+    mass_of = np.empty(len(conv_first), dtype=np.float64)
+    for code, row in enumerate(conv_first):
+        d = int(dataset[row])
+        unit = unit_names[unit_codes[row]] if unit_codes[row] >= 0 else None
+        el_unit = element_unit_names[element_unit_codes[row]]
         try:
             if not isinstance(unit, str) or not unit.strip():
                 raise UnitError("missing unit", field="unit")
             physical, scale = physical_unit(unit, el_unit)
-            factor_of[code] = library.conversion_factor(int(d), physical) * scale
+            factor_of[code] = library.conversion_factor(d, physical) * scale
         except MpeilError as error:
             error = error.located(field="unit")
             if isinstance(error, ConversionError):
                 error.message += f" (line unit {unit!r} on a {el_unit} element)"
-            raise _fail(frame, int(np.argmax(conv_codes == code)), error, file) from None
-        mass_of[code] = library.mass_per_unit(int(d))
-    with np.errstate(over="ignore"):  # an overflow is refused by mpeil.validation, naming the line
-        quantity = amount * ratio * element_quantity[element_codes] * factor_of[conv_codes]
-        mass_kg = quantity * mass_of[conv_codes]
+            raise lines.fail(lines.first_of(conv_codes, code), error) from None
+        mass_of[code] = library.mass_per_unit(d)
+    return factor_of[conv_codes], mass_of[conv_codes]
 
-    # ---- service life
-    line_rsp = rsp[building_codes]
+
+def _lives(lines: _Lines, scenarios: ScenarioSet, line_rsp: np.ndarray) -> dict[str, Any]:
+    """Service life [years] (given, by category, or the study period), renovation state."""
+    frame = lines.frame
     service_life = _floats(frame, "service_life_years")
     if "service_life_category" in frame:
         life_category_codes, life_categories = _factorize(frame["service_life_category"])
     else:
-        life_category_codes, life_categories = np.full(n, -1, dtype=np.int64), np.array([], dtype=object)
+        life_category_codes, life_categories = np.full(len(frame), -1, dtype=np.int64), np.array([], dtype=object)
     if "service_life_category" in frame:
         categories = frame["service_life_category"]
         need = np.isnan(service_life) & categories.notna().to_numpy()
@@ -342,59 +420,103 @@ def compile_frame(
             try:
                 service_life[row] = scenarios.service_life(str(categories.iloc[row]))
             except MpeilError as error:
-                raise _fail(frame, row, error, file) from None
+                raise lines.fail(row, error) from None
     default_life = np.isnan(service_life)
     service_life = np.where(default_life, line_rsp, service_life)
-    bad = np.flatnonzero(~(service_life > 0))
-    if bad.size:
-        raise _fail(frame, bad[0], InputError("service life must be > 0 years", field="service_life_years"), file)
-    existing = frame["existing"].fillna(False).astype(bool).to_numpy() if "existing" in frame else np.zeros(n, bool)
+    lines.first_bad(~(service_life > 0), InputError("service life must be > 0 years", field="service_life_years"))
+    existing = _flags(frame, "existing")
     remaining = _floats(frame, "remaining_service_life_years")
     remaining = np.where(existing, np.where(np.isnan(remaining), service_life, remaining), np.nan)
-    removed = frame["removed"].fillna(False).astype(bool).to_numpy() if "removed" in frame else np.zeros(n, bool)
+    return {
+        "service_life_years": service_life,
+        "default_service_life": default_life,
+        "remaining_life_years": remaining,
+        "removed": _flags(frame, "removed"),
+        "service_life_category": np.asarray(life_category_codes, dtype=np.int64),
+        "service_life_categories": tuple(str(c) for c in life_categories),
+    }
 
-    # ---- losses
-    loss_rate = _floats(frame, "loss_rate")
-    bad = np.flatnonzero(~np.isnan(loss_rate) & ~((loss_rate >= 0) & (loss_rate < 1)))
-    if bad.size:
-        raise _fail(frame, bad[0], InputError("loss rate must be in [0, 1)", field="loss_rate"), file)
 
-    # ---- waste categories as the scenario files spell them (a user's case does not matter)
-    waste_names = _canonical_waste(frame, scenarios, file) if "waste_category" in frame else None
+def _flags(frame: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in frame:
+        return np.zeros(len(frame), bool)
+    return frame[column].fillna(False).astype(bool).to_numpy()
 
-    # ---- default loss rates per waste category (scenarios/loss_rates.csv; "*" = no default)
+
+def _given_loss_rates(lines: _Lines) -> np.ndarray:
+    """Loss rate per line as given (share of the installed amount, in [0, 1)); NaN when not given."""
+    loss_rate = _floats(lines.frame, "loss_rate")
+    bad = ~np.isnan(loss_rate) & ~((loss_rate >= 0) & (loss_rate < 1))
+    lines.first_bad(bad, InputError("loss rate must be in [0, 1)", field="loss_rate"))
+    return loss_rate
+
+
+def _canonical_waste(lines: _Lines, scenarios: ScenarioSet) -> pd.Series | None:
+    """The waste_category column with each name as the scenario files spell it (a user's case does
+    not matter; None stays None), or None without the column."""
+    frame = lines.frame
+    if "waste_category" not in frame:
+        return None
+    names = frame["waste_category"].astype("object")
+    canonical: dict[str, str] = {}
+    for name in names.dropna().unique():
+        try:
+            canonical[name] = scenarios.canonical_waste_category(str(name))
+        except MpeilError as error:
+            raise lines.fail(int(np.argmax((names == name).to_numpy())), error) from None
+    return names.map(canonical).astype("object")
+
+
+def _default_loss_rates(loss_rate: np.ndarray, waste_names: pd.Series | None, scenarios: ScenarioSet) -> np.ndarray:
+    """Where no loss rate is given, the default of the line's waste category
+    (``scenarios/loss_rates.csv``; "*" = no default); NaN when neither."""
     if len(scenarios.loss_rates) and waste_names is not None:
         defaults = scenarios.loss_rates.drop(index="*", errors="ignore")
         by_category = waste_names.map(defaults).to_numpy(dtype=np.float64)
         loss_rate = np.where(np.isnan(loss_rate), by_category, loss_rate)
+    return loss_rate
 
-    # ---- transport
-    transport_names = frame["transport"].astype("object") if "transport" in frame else pd.Series([None] * n)
+
+def _transport(lines: _Lines, scenarios: ScenarioSet, default_transport: str | None) -> dict[str, Any]:
+    """Transport scenario per line (each checked once) and the distance [km] it overrides."""
+    frame, n = lines.frame, len(lines.frame)
+    names = frame["transport"].astype("object") if "transport" in frame else pd.Series([None] * n)
     if default_transport:
-        transport_names = transport_names.where(transport_names.notna(), default_transport)
-    transport_codes, transport_uniques = pd.factorize(transport_names, sort=False)
-    for code, name in enumerate(transport_uniques):
+        names = names.where(names.notna(), default_transport)
+    codes, uniques = pd.factorize(names, sort=False)
+    for code, name in enumerate(uniques):
         try:
             scenarios.transport_legs(str(name), "A4")
         except MpeilError as error:
-            raise _fail(frame, int(np.argmax(transport_codes == code)), error, file) from None
-    distance = _floats(frame, "transport_distance_km")
+            raise lines.fail(lines.first_of(codes, code), error) from None
+    return {
+        "transport": codes.astype(np.int64),
+        "transport_distance_km": _floats(frame, "transport_distance_km"),
+        "transport_scenarios": tuple(str(t) for t in uniques),
+    }
 
-    # ---- end of life
+
+def _end_of_life(lines: _Lines, scenarios: ScenarioSet, waste_names: pd.Series | None) -> dict[str, Any]:
+    """End-of-life route shares [L, 4] (given, or from the waste category) and the share sorted on site."""
+    frame, n = lines.frame, len(lines.frame)
     eol = np.full((n, 4), np.nan, dtype=np.float64)
     sorted_on_site = np.full(n, np.nan, dtype=np.float64)
     waste_codes = np.full(n, -1, dtype=np.int64)
     waste_uniques: list[str] = []
     if waste_names is not None:
         codes, uniques = pd.factorize(waste_names, sort=False)
+        shares_of = np.full((len(uniques), 4), np.nan, dtype=np.float64)  # per category, then per line
+        sorted_of = np.full(len(uniques), np.nan, dtype=np.float64)
         for code, name in enumerate(uniques):
             try:
-                shares = scenarios.eol_shares(str(name))
+                shares_of[code] = scenarios.eol_shares(str(name))
             except MpeilError as error:
-                raise _fail(frame, int(np.argmax(codes == code)), error, file) from None
-            eol[codes == code] = shares
+                raise lines.fail(lines.first_of(codes, code), error) from None
             if "sorted_on_site" in scenarios.waste_categories:
-                sorted_on_site[codes == code] = float(scenarios.waste_categories.at[str(name), "sorted_on_site"])
+                sorted_of[code] = float(cast(float, scenarios.waste_categories.at[str(name), "sorted_on_site"]))
+        has = codes >= 0
+        eol[has] = shares_of[codes[has]]
+        sorted_on_site[has] = sorted_of[codes[has]]
         waste_codes, waste_uniques = codes.astype(np.int64), [str(u) for u in uniques]
     explicit = [f"eol_{route}" for route in EOL_ROUTES]
     if all(c in frame for c in explicit):
@@ -404,85 +526,49 @@ def compile_frame(
         sums = given.sum(axis=1)
         bad = np.flatnonzero(has & ~np.isclose(sums, 1.0, atol=1e-3))
         if bad.size:
-            raise _fail(
-                frame,
-                bad[0],
-                InputError(f"end-of-life shares sum to {sums[bad[0]]:g}, not 1", field="end_of_life"),
-                file,
-            )
+            message = f"end-of-life shares sum to {sums[bad[0]]:g}, not 1"
+            raise lines.fail(bad[0], InputError(message, field="end_of_life"))
         eol[has] = given[has]
         if "eol_sorted_on_site" in frame:
             given_sorted = _floats(frame, "eol_sorted_on_site")
             sorted_on_site = np.where(np.isnan(given_sorted), sorted_on_site, given_sorted)
+    return {
+        "eol_shares": eol,
+        "sorted_on_site": sorted_on_site,
+        "waste_category": waste_codes,
+        "waste_categories": tuple(waste_uniques),
+    }
 
-    # ---- per-module scenario choices
-    if "scenario" in frame:
-        texts = frame["scenario"].astype("object").where(frame["scenario"].notna(), "")
-        choice_codes, choice_uniques = pd.factorize(texts, sort=False)
-        choices: list[tuple[tuple[str, str], ...]] = []
-        for row_text in choice_uniques:
-            pairs = []
-            for part in filter(None, str(row_text).split(";")):
-                if "=" not in part:
-                    raise _fail(
-                        frame,
-                        int(np.argmax(texts == row_text)),
-                        InputError(f"scenario {part!r} is not MODULE=NAME", field="scenario"),
-                        file,
-                    )
-                module, name = part.split("=", 1)
-                pairs.append((module.strip(), name.strip()))
-            choices.append(tuple(sorted(pairs)))
-        # make "no choice" index 0
-        all_choices = [()] + [c for c in choices if c != ()]
-        remap = np.array([all_choices.index(c) for c in choices], dtype=np.int64)
-        scenario_choice = remap[choice_codes]
-    else:
-        all_choices, scenario_choice = [()], np.zeros(n, dtype=np.int64)
 
-    return CompiledBuildings(
-        building_ids=np.asarray(building_ids, dtype=object),
-        gross_floor_area_m2=gfa,
-        study_period_years=rsp,
-        use_type=_text(frame["use_type"])[first_of_building]
-        if "use_type" in frame
-        else np.full(len(building_ids), None),
-        element_building=building_codes[first_of_element].astype(np.int64),
-        element_ids=_text(frame["element_id"])[first_of_element],
-        element_names=_text(frame["element_name"])[first_of_element]
-        if "element_name" in frame
-        else np.full(len(first_of_element), None),
-        element_types=_text(frame["element_type"])[first_of_element]
-        if "element_type" in frame
-        else np.full(len(first_of_element), None),
-        element_quantity=element_quantity,
-        element_unit=element_unit.astype(object),
-        line_element=element_codes.astype(np.int64),
-        dataset=dataset.astype(np.int64),
-        quantity=quantity,
-        mass_kg=mass_kg,
-        service_life_years=service_life,
-        default_service_life=default_life,
-        remaining_life_years=remaining,
-        removed=removed,
-        loss_rate=loss_rate,
-        transport=transport_codes.astype(np.int64),
-        transport_distance_km=distance,
-        eol_shares=eol,
-        sorted_on_site=sorted_on_site,
-        waste_category=waste_codes,
-        scenario_choice=scenario_choice,
-        reused_input=_floats(frame, "reused_input", 0.0),
-        recycled_content=_floats(frame, "recycled_content", 0.0),
-        use_cycles=_floats(frame, "use_cycles", 1.0),
-        use_cycle=_floats(frame, "use_cycle", 1.0),
-        line_layer=_text(frame["layer"]) if "layer" in frame else np.full(n, None),
-        line_number=frame["line"].to_numpy(dtype=np.int64),
-        transport_scenarios=tuple(str(t) for t in transport_uniques),
-        waste_categories=tuple(waste_uniques),
-        service_life_category=np.asarray(life_category_codes, dtype=np.int64),
-        service_life_categories=tuple(str(c) for c in life_categories),
-        scenario_choices=tuple(all_choices),
-        component_ids=_text(frame["component_id"]) if "component_id" in frame else None,
-        source_component_ids=_text(frame["source_component_id"]) if "source_component_id" in frame else None,
-    )
+def _scenario_choices(lines: _Lines) -> dict[str, Any]:
+    """Per-module scenario choices ("MODULE=NAME;…") per line; index 0 is "no choice"."""
+    frame = lines.frame
+    if "scenario" not in frame:
+        return {"scenario_choice": np.zeros(len(frame), dtype=np.int64), "scenario_choices": ((),)}
+    texts = frame["scenario"].astype("object").where(frame["scenario"].notna(), "")
+    choice_codes, choice_uniques = pd.factorize(texts, sort=False)
+    choices: list[tuple[tuple[str, str], ...]] = []
+    for code, row_text in enumerate(choice_uniques):
+        pairs = []
+        for part in filter(None, str(row_text).split(";")):
+            if "=" not in part:
+                error = InputError(f"scenario {part!r} is not MODULE=NAME", field="scenario")
+                raise lines.fail(lines.first_of(choice_codes, code), error)
+            module, name = part.split("=", 1)
+            pairs.append((module.strip(), name.strip()))
+        choices.append(tuple(sorted(pairs)))
+    all_choices = [(), *(c for c in choices if c != ())]
+    remap = np.array([all_choices.index(c) for c in choices], dtype=np.int64)
+    return {"scenario_choice": remap[choice_codes], "scenario_choices": tuple(all_choices)}
+
+
+def _circularity(frame: pd.DataFrame) -> dict[str, Any]:
+    """Reused input and recycled content (shares), use cycles, component identities."""
+    return {
+        "reused_input": _floats(frame, "reused_input", 0.0),
+        "recycled_content": _floats(frame, "recycled_content", 0.0),
+        "use_cycles": _floats(frame, "use_cycles", 1.0),
+        "use_cycle": _floats(frame, "use_cycle", 1.0),
+        "component_ids": _text(frame["component_id"]) if "component_id" in frame else None,
+        "source_component_ids": _text(frame["source_component_id"]) if "source_component_id" in frame else None,
+    }

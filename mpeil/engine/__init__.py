@@ -1,9 +1,10 @@
 """The vectorised engine: unit profiles per scenario, sparse aggregation per element."""
 
 from .core import aggregate, line_weights
-from .profiles import OUTPUT_MODULES, IndicatorSpec, build_profiles
+from .options import EngineOptions, IndicatorSpec
+from .profiles import OUTPUT_MODULES, build_profiles
 from .replacements import REPLACEMENT_RULES, number_of_replacements
-from .run import ElementResults, EngineOptions, line_results, run_engine
+from .run import ElementResults, PreparedLines, line_results, prepare_lines, run_engine
 
 __all__ = [
     "OUTPUT_MODULES",
@@ -16,5 +17,7 @@ __all__ = [
     "ElementResults",
     "EngineOptions",
     "line_results",
+    "PreparedLines",
+    "prepare_lines",
     "run_engine",
 ]

@@ -25,11 +25,6 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-try:  # SciPy's CSR × dense kernel, writing into an array we own (no temporary, no copy)
-    from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
-except ImportError:  # pragma: no cover - a SciPy without it takes the public path
-    _csr_matvecs = None
-
 from .profiles import OUTPUT_MODULES
 
 __all__ = ["WEIGHT_GROUPS", "LineWeights", "aggregate", "line_weights"]
@@ -109,7 +104,7 @@ def aggregate(
     columns = np.asarray(profile).astype(index, copy=False)  # one index dtype: scipy does not cast again
     filled = np.nan_to_num(profile_values, nan=0.0)
     profile_missing = np.asarray(profile_missing, dtype=bool)
-    # zeroed (calloc'd) outputs: the widest group's product accumulates straight into ``values``
+    # outputs start at zero; each weight group writes the modules it weighs
     values = np.zeros((n_segments, n_modules, n_ind), dtype=np.float64)
     counts = np.bincount(line_segment, minlength=n_segments)
     # gap counts fit 16 bits unless a segment has 65,535 lines or more
@@ -163,7 +158,6 @@ class _Group:
     membership: np.ndarray | None = None  # float32[G, K]: pattern g has gaps in the columns of class k
     column_class: np.ndarray | None = None  # [k·I]: class of each column (columns with the same patterns)
     class_columns: tuple = ()  # per class k: flat output columns (module·I + indicator) of its columns
-    full_block: np.ndarray | None = None  # float64[P, M·I]: ``block`` padded with zeros to every module
 
 
 def _merged_groups(weights: LineWeights, filled: np.ndarray, profile_missing: np.ndarray) -> list[_Group]:
@@ -179,23 +173,17 @@ def _merged_groups(weights: LineWeights, filled: np.ndarray, profile_missing: np
         else:
             merged.append((w, ks))
     n_profiles = filled.shape[0]
-    widest = max(range(len(merged)), key=lambda g: len(merged[g][1]))
     out = []
-    for position, (w, ks) in enumerate(merged):
+    for w, ks in merged:
         ks = sorted(ks)
         gaps = profile_missing[:, ks, :].reshape(n_profiles, -1)
         block = np.ascontiguousarray(filled[:, ks, :].reshape(n_profiles, -1))
-        full = None
-        if position == widest and _csr_matvecs is not None:
-            full = np.zeros_like(filled)
-            full[:, ks, :] = filled[:, ks, :]
-            full = full.reshape(n_profiles, -1)
         if not gaps.any():
-            out.append(_Group(w, ks, _runs(ks), block, None, None, full_block=full))
+            out.append(_Group(w, ks, _runs(ks), block, None, None))
             continue
         patterns, pattern_of = np.unique(gaps, axis=0, return_inverse=True)
         if len(patterns) > _MAX_GAP_PATTERNS:
-            out.append(_Group(w, ks, _runs(ks), block, gaps, None, full_block=full))
+            out.append(_Group(w, ks, _runs(ks), block, gaps, None))
             continue
         classes, column_class = np.unique(patterns, axis=1, return_inverse=True)
         column_class = column_class.reshape(-1)
@@ -214,7 +202,6 @@ def _merged_groups(weights: LineWeights, filled: np.ndarray, profile_missing: np
                 classes.astype(np.float32),
                 column_class,
                 class_columns,
-                full,
             )
         )
     return out
@@ -237,24 +224,11 @@ def _aggregate_block(
     """Segments ``first:last`` of one group: the sparse product, then the gap bookkeeping."""
     n = last - first
     w = group.weights[lines]
-    if group.full_block is not None:
-        # Y += W @ U straight into this block's rows of ``values`` (zero outside the group's modules)
-        _csr_matvecs(
-            n,
-            n_profiles,
-            group.full_block.shape[1],
-            indptr,
-            columns,
-            w,
-            group.full_block.reshape(-1),
-            values[first:last].reshape(-1),
-        )
-    else:
-        block_values = _csr(w, columns, indptr, (n, n_profiles)) @ group.block  # [n, k·I]
-        for start, stop in group.runs:  # one run of consecutive modules at a time: plain slices
-            target = slice(group.modules[start], group.modules[stop] + 1)
-            source = slice(start * n_ind, (stop + 1) * n_ind)
-            values[first:last, target, :] = block_values[:, source].reshape(n, -1, n_ind)
+    block_values = _csr(w, columns, indptr, (n, n_profiles)) @ group.block  # [n, k·I], public SciPy only
+    for start, stop in group.runs:  # one run of consecutive modules at a time: plain slices
+        target = slice(group.modules[start], group.modules[stop] + 1)
+        source = slice(start * n_ind, (stop + 1) * n_ind)
+        values[first:last, target, :] = block_values[:, source].reshape(n, -1, n_ind)
     nonzero = w != 0
     lines_per_segment = np.bincount(segment, weights=nonzero, minlength=n)
     contributing[first:last, group.modules] = lines_per_segment[:, None]
@@ -262,7 +236,7 @@ def _aggregate_block(
         return
     flat_values = values[first:last].reshape(n, -1)  # views of this block's rows
     flat_missing = missing[first:last].reshape(n, -1)
-    if group.pattern_of is not None:
+    if group.pattern_of is not None and group.membership is not None:
         # lines per (segment, gap pattern), then per class of columns that share their gap patterns;
         # only the columns of classes that have gaps are written (most columns have none)
         n_patterns = group.n_patterns

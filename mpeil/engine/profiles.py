@@ -26,14 +26,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..compile import CompiledBuildings
 from ..model.library import MODULES as LIBRARY_MODULES
 from ..model.library import EPDLibrary
 from ..model.scenarios import EOL_ROUTES, ScenarioSet
 from .circularity import CircularInputs, allocate, material_parameters, reconditioning_per_kg
+from .options import EngineOptions, IndicatorSpec
 
 __all__ = ["OUTPUT_MODULES", "Profiles", "IndicatorSpec", "build_profiles", "profile_keys"]
 
@@ -43,18 +46,6 @@ _M = {m: k for k, m in enumerate(OUTPUT_MODULES)}
 _C = ("C1", "C2", "C3", "C4")
 #: modules where "not declared" means "not applicable", not a gap (EPDs rarely declare B1-B3/B5)
 _NOT_APPLICABLE_IF_MISSING = ("B1", "B2", "B3", "B5")
-
-
-@dataclass(frozen=True)
-class IndicatorSpec:
-    """An output indicator and the catalogue codes that may supply it, in order of preference."""
-
-    code: str
-    sources: tuple[str, ...]
-
-    @classmethod
-    def plain(cls, code: str) -> IndicatorSpec:
-        return cls(code, (code,))
 
 
 @dataclass(frozen=True)
@@ -121,15 +112,26 @@ def _group_codes(columns: Sequence[np.ndarray]) -> np.ndarray:
 def _coalesced_tensor(
     library: EPDLibrary, indicators: Sequence[IndicatorSpec], choice: tuple, modules: tuple = OUTPUT_MODULES
 ) -> tuple[np.ndarray, np.ndarray]:
-    """[data set, module, indicator] values with fallback sources filled in, and where a fallback was used.
+    """``[dataset, module, indicator]`` with each indicator's first declared source, and where a
+    fallback source supplied A1-A3 (``[dataset, indicator]``). Memoised on the library (read-only)."""
+    key = ("coalesced", tuple(indicators), tuple(choice), tuple(modules))
+    modules = tuple(modules)
+    if modules != LIBRARY_MODULES and modules[:1] == LIBRARY_MODULES[:1] and set(modules) <= set(LIBRARY_MODULES):
+        # a slice of the library-module tensor (every module is coalesced on its own; the fallback
+        # flags are A1-A3's in both): one tensor build serves the profiles and the per-kg burdens
+        def sliced() -> tuple[np.ndarray, np.ndarray]:
+            full, fallback = _coalesced_tensor(library, indicators, choice, LIBRARY_MODULES)
+            out = full[:, [LIBRARY_MODULES.index(m) for m in modules]]
+            out.setflags(write=False)
+            return out, fallback
 
-    Memoised on the library (read-only arrays): a service scoring one building per request builds it once.
-    """
-    key = ("coalesced", tuple(indicators), choice, tuple(modules))
-    return library.memo(key, lambda: _coalesce(library, indicators, choice, modules))
+        return library.memo(key, sliced)
+    return library.memo(key, lambda: _coalesce(library, tuple(indicators), choice, modules))
 
 
-def _coalesce(library, indicators, choice, modules) -> tuple[np.ndarray, np.ndarray]:
+def _coalesce(
+    library: EPDLibrary, indicators: tuple[IndicatorSpec, ...], choice: tuple, modules: tuple
+) -> tuple[np.ndarray, np.ndarray]:
     codes = tuple(dict.fromkeys(code for spec in indicators for code in spec.sources))
     raw = library.tensor(codes, modules, dict(choice) if choice else None)
     position = {code: j for j, code in enumerate(codes)}
@@ -152,9 +154,7 @@ def _per_kg(library: EPDLibrary, dataset_id: str, module: str, indicators, cache
     key = (dataset_id, module)
     if key not in cache:
         index = library.resolve(dataset_id)
-        if "__tensor__" not in cache:  # one coalesced tensor per profile build, not per data set
-            cache["__tensor__"] = _coalesced_tensor(library, indicators, (), LIBRARY_MODULES)[0]
-        row = cache["__tensor__"][index]
+        row = _coalesced_tensor(library, indicators, (), LIBRARY_MODULES)[0][index]
         k = LIBRARY_MODULES.index(module)
         if np.isnan(row[k]).all():  # stand-alone data sets declare only their own module
             declared = np.flatnonzero(~np.isnan(row).all(axis=1))
@@ -164,15 +164,29 @@ def _per_kg(library: EPDLibrary, dataset_id: str, module: str, indicators, cache
 
 
 def _route_per_kg(
-    library: EPDLibrary, scenarios: ScenarioSet, indicators: tuple, name: str, module: str, category: str | None
+    library: EPDLibrary,
+    scenarios: ScenarioSet,
+    indicators: tuple,
+    name: str,
+    module: str,
+    category: str | None,
+    token: object | None = None,
 ) -> np.ndarray:
     """Burden per kg of waste of one end-of-life route, module and waste category (read-only).
 
     Memoised on the library, keyed by the scenarios' content hash, so a stream of chunks looks
-    every route up once, not once per chunk, and nothing outlives the library.
+    every route up once, not once per chunk, and nothing outlives the library. The scenarios and
+    indicators are keyed through one token per library (hashing them on every lookup is slow).
     """
-    key = ("route", scenarios.fingerprint(), indicators, name, module, category)
+    if token is None:
+        token = _route_token(library, scenarios, indicators)
+    key = ("route", token, name, module, category)
     return library.memo(key, lambda: _route_burden(library, scenarios, indicators, name, module, category))
+
+
+def _route_token(library: EPDLibrary, scenarios: ScenarioSet, indicators: tuple) -> object:
+    """One object per (scenarios, indicators) on this library, to key route burdens cheaply."""
+    return library.memo(("route-token", scenarios.fingerprint(), indicators), object)
 
 
 def _route_burden(library, scenarios, indicators, name, module, category) -> np.ndarray:
@@ -187,43 +201,121 @@ def _route_burden(library, scenarios, indicators, name, module, category) -> np.
 
 
 def build_profiles(
-    library: EPDLibrary,
-    scenarios: ScenarioSet,
-    keys: pd.DataFrame,
-    transport_scenarios: Sequence[str],
-    waste_categories: Sequence[str],
-    scenario_choices: Sequence[tuple],
-    indicators: Sequence[IndicatorSpec],
-    replacement_modules: Sequence[str],
-    loss_basis: str = "installed",
-    allocation: str = "cutoff_d",
-    multicycle_split: str = "equal",
+    library: EPDLibrary, scenarios: ScenarioSet, keys: pd.DataFrame, compiled: CompiledBuildings, options: EngineOptions
 ) -> Profiles:
-    n_profiles, n_ind = len(keys), len(indicators)
-    values = np.full((n_profiles, len(OUTPUT_MODULES), n_ind), np.nan)
-    fallback = np.zeros((n_profiles, n_ind), dtype=bool)
-    dataset = keys["dataset"].to_numpy(dtype=np.int64)
-    choice = keys["scenario_choice"].to_numpy(dtype=np.int64)
-    for c in np.unique(choice):
-        rows = choice == c
-        tensor, used_fallback = _coalesced_tensor(library, indicators, scenario_choices[c])
-        values[rows] = tensor[dataset[rows]]
-        fallback[rows] = used_fallback[dataset[rows]]
-    declared = ~np.isnan(values).all(axis=2)  # [P, M]: the data set declares the module
-    unique_datasets = np.unique(dataset)
-    mass_of = {int(d): library.mass_per_unit(int(d)) for d in unique_datasets}
-    mass = np.array([mass_of[int(d)] for d in dataset], dtype=np.float64)  # kg per declared unit
-    cache: dict = {}
+    """The unit profiles of ``keys`` (one row per profile, from :func:`profile_keys`).
 
-    # ---- transport (A4, C2): kg × km / 1000 × burden per t·km, summed over legs
-    transport = keys["transport"].to_numpy(dtype=np.int64)
-    distance = keys["distance"].to_numpy(dtype=np.float64)
-    sorted_share = keys["sorted_on_site"].to_numpy(dtype=np.float64)
+    ``compiled`` supplies the lookup lists the keys index into (transport scenarios, waste
+    categories, scenario choices); ``options`` the indicators and the method's rules. The
+    stages run in turn: declared values, transport (A4, C2), end-of-life routes (C3, C4),
+    biogenic outflow, circular inputs and the allocation approach, composites (A5, B4).
+    """
+    build = _Build.start(library, scenarios, keys, compiled, options)
+    _transport_stage(build)
+    _route_stage(build)
+    _biogenic_outflow(build)
+    installed, new = allocate(build.values, _M, _circular_inputs(build), options.allocation, options.multicycle_split)
+    loss = keys["loss_rate"].to_numpy(dtype=np.float64)
+    factor = loss / (1.0 - loss) if options.loss_basis == "purchased" else loss
+    for target in (installed, new):
+        _composites(target, build.declared, factor, options.replacement_modules)
+    installed[:, _M["B4"]] = new[:, _M["B4"]]  # a replacement is a new product (dk_zero: scaled already)
+    return Profiles(values=installed, missing=np.isnan(installed), fallback=build.fallback)
+
+
+@dataclass(eq=False)
+class _Build:
+    """What the stages of one profile build share: inputs, the values so far and per-profile keys."""
+
+    library: EPDLibrary
+    scenarios: ScenarioSet
+    keys: pd.DataFrame
+    compiled: CompiledBuildings
+    options: EngineOptions
+    values: np.ndarray  # float64[P, M, I], filled stage by stage
+    fallback: np.ndarray  # bool[P, I]
+    declared: np.ndarray  # bool[P, M]: the data set declares the module
+    mass: np.ndarray  # kg per declared unit, per profile
+    shares: np.ndarray  # float64[P, 4] end-of-life route shares (NaN: no scenario)
+    waste: np.ndarray  # int64[P] waste category index, -1 = none
+    cache: dict  # per-kg burdens of this build
+    route_token: object | None = None  # keys this build's route burdens on the library
+
+    @classmethod
+    def start(
+        cls,
+        library: EPDLibrary,
+        scenarios: ScenarioSet,
+        keys: pd.DataFrame,
+        compiled: CompiledBuildings,
+        options: EngineOptions,
+    ) -> _Build:
+        """Declared values per profile (each scenario choice's tensor), masses and route keys."""
+        n_profiles, n_ind = len(keys), len(options.indicators)
+        values = np.full((n_profiles, len(OUTPUT_MODULES), n_ind), np.nan)
+        fallback = np.zeros((n_profiles, n_ind), dtype=bool)
+        dataset = keys["dataset"].to_numpy(dtype=np.int64)
+        choice = keys["scenario_choice"].to_numpy(dtype=np.int64)
+        for c in np.unique(choice):
+            rows = choice == c
+            tensor, used_fallback = _coalesced_tensor(library, options.indicators, compiled.scenario_choices[c])
+            values[rows] = tensor[dataset[rows]]
+            fallback[rows] = used_fallback[dataset[rows]]
+        mass_of = {int(d): library.mass_per_unit(int(d)) for d in np.unique(dataset)}
+        return cls(
+            library,
+            scenarios,
+            keys,
+            compiled,
+            options,
+            values,
+            fallback,
+            declared=~np.isnan(values).all(axis=2),
+            mass=np.array([mass_of[int(d)] for d in dataset], dtype=np.float64),
+            shares=keys[[f"eol_{r}" for r in EOL_ROUTES]].to_numpy(dtype=np.float64),
+            waste=keys["waste_category"].to_numpy(dtype=np.int64),
+            cache={},
+        )
+
+    @property
+    def n_ind(self) -> int:
+        return len(self.options.indicators)
+
+    @property
+    def needs_eol(self) -> np.ndarray:
+        return ~np.isnan(self.shares).any(axis=1)
+
+    def category(self, code: int) -> str | None:
+        return self.compiled.waste_categories[code] if code >= 0 else None
+
+    def per_kg(self, dataset_id: Any, module: str) -> np.ndarray:
+        return _per_kg(self.library, dataset_id, module, self.options.indicators, self.cache)
+
+    def route(self, name: str, module: str, category: str | None) -> np.ndarray:
+        indicators = tuple(self.options.indicators)
+        if self.route_token is None:
+            self.route_token = _route_token(self.library, self.scenarios, indicators)
+        return _route_per_kg(self.library, self.scenarios, indicators, name, module, category, self.route_token)
+
+    def routes(self, shares: np.ndarray, module: str, category: str | None) -> np.ndarray:
+        """Σ share × burden per kg of each route with a share (zeros when none)."""
+        total = np.zeros(self.n_ind)
+        for name, share in zip(EOL_ROUTES, shares, strict=True):
+            if share:
+                total = total + share * self.route(name, module, category)
+        return total
+
+
+def _transport_stage(build: _Build) -> None:
+    """A4 and C2 where not declared: kg × km / 1000 × burden per t·km, summed over the legs."""
+    transport = build.keys["transport"].to_numpy(dtype=np.int64)
+    distance = build.keys["distance"].to_numpy(dtype=np.float64)
+    sorted_share = build.keys["sorted_on_site"].to_numpy(dtype=np.float64)
     for module in ("A4", "C2"):
         k = _M[module]
-        todo = ~declared[:, k]
+        todo = ~build.declared[:, k]
         for t in np.unique(transport[todo & (transport >= 0)]):
-            legs = scenarios.transport_legs(transport_scenarios[t], module)
+            legs = build.scenarios.transport_legs(build.compiled.transport_scenarios[t], module)
             legs = legs[legs["dataset_id"].astype(str).str.len() > 0]  # an empty id means "no leg"
             rows = todo & (transport == t)
             if legs.empty:
@@ -234,93 +326,94 @@ def build_profiles(
             if module == "A4":
                 override = distance[rows]
                 scale = np.where(np.isnan(override), 1.0, override / total_km if total_km > 0 else np.nan)
-            burden = np.zeros((rows.sum(), n_ind))
-            for leg, applies_to in zip(legs.itertuples(index=False), applies):
-                per_tkm = leg.distance_km * _per_kg(library, leg.dataset_id, "A4", indicators, cache)
+            burden = np.zeros((rows.sum(), build.n_ind))
+            for leg, applies_to in zip(legs.itertuples(index=False), applies, strict=True):
+                per_tkm = leg.distance_km * build.per_kg(leg.dataset_id, "A4")
                 # a leg "not_sorted_on_site" (detour via a sorting plant) carries only the unsorted share
                 share = 1.0 - np.nan_to_num(sorted_share[rows]) if applies_to == "not_sorted_on_site" else 1.0
                 burden += (np.asarray(share, dtype=np.float64) * np.ones(rows.sum()))[:, None] * per_tkm[None, :]
-            values[rows, k] = (mass[rows] / 1000.0 * scale)[:, None] * burden
+            build.values[rows, k] = (build.mass[rows] / 1000.0 * scale)[:, None] * burden
 
-    # ---- end of life C3/C4 from route shares (per kg of waste)
-    shares = keys[[f"eol_{r}" for r in EOL_ROUTES]].to_numpy(dtype=np.float64)
-    waste = keys["waste_category"].to_numpy(dtype=np.int64)
-    category_names = [waste_categories[c] if c >= 0 else None for c in waste]
-    needs_eol = ~np.isnan(shares).any(axis=1)
 
-    def per_kg(dataset_id: str, module: str) -> np.ndarray:
-        return _per_kg(library, dataset_id, module, indicators, cache)
-
-    def route(name: str, module: str, category: str | None) -> np.ndarray:
-        return _route_per_kg(library, scenarios, tuple(indicators), name, module, category)
-
+def _route_stage(build: _Build) -> None:
+    """C3 and C4 where not declared: mass × Σ route share × route burden per kg of waste."""
+    needs_eol, shares, waste = build.needs_eol, build.shares, build.waste
     groups = pd.DataFrame(np.column_stack([shares, waste]))[needs_eol].drop_duplicates()
     for module in ("C3", "C4"):
         k = _M[module]
         for row in groups.itertuples(index=False):
             route_shares, category = np.array(row[:4]), int(row[4])
-            rows = needs_eol & ~declared[:, k] & (waste == category) & np.all(shares == route_shares, axis=1)
-            if not rows.any():
-                continue
-            name = waste_categories[category] if category >= 0 else None
-            burden = sum(
-                (share * route(r, module, name) for r, share in zip(EOL_ROUTES, route_shares) if share), np.zeros(n_ind)
-            )
-            values[rows, k] = mass[rows][:, None] * burden[None, :]
+            rows = needs_eol & ~build.declared[:, k] & (waste == category) & np.all(shares == route_shares, axis=1)
+            if rows.any():
+                burden = build.routes(route_shares, module, build.category(category))
+                build.values[rows, k] = build.mass[rows][:, None] * burden[None, :]
 
-    # ---- biogenic carbon (EN 15804+A2 −1/+1): what leaves with reused or recycled material
-    # is an outflow in C3. Route data sets model processing only, so when C3 comes from the
-    # scenario, the uptake declared in A1-A3 is returned for the reuse + recycling share.
-    biogenic_codes = [j for j, spec in enumerate(indicators) if spec.code in ("GWP-total", "GWP-biogenic")]
-    if biogenic_codes:
-        uptake = library.tensor(("GWP-biogenic",), ("A1-A3",))[dataset, 0, 0]
-        k3 = _M["C3"]
-        outflow = np.where(
-            needs_eol & ~declared[:, k3] & (uptake < 0),
-            -uptake * (np.nan_to_num(shares[:, 2]) + np.nan_to_num(shares[:, 3])),
-            0.0,
-        )
-        for j in biogenic_codes:
-            values[:, k3, j] = values[:, k3, j] + outflow
 
-    # ---- reuse and recycling: allocation approach (engine/circularity.py)
-    params = material_parameters(scenarios, pd.Series(category_names))
-    # per-kg burdens depend only on the waste category: evaluate once per category
-    recycle_kg = np.zeros((n_profiles, n_ind))
-    landfill_kg = np.zeros((n_profiles, n_ind))
-    incineration_kg = np.zeros((n_profiles, n_ind))
-    recondition_kg = np.zeros((n_profiles, n_ind))
-    substituted = np.full((n_profiles, n_ind), np.nan)
+def _biogenic_outflow(build: _Build) -> None:
+    """EN 15804+A2 −1/+1: biogenic carbon leaving with reused or recycled material is a C3 outflow.
+
+    Route data sets model processing only, so when C3 comes from the scenario, the uptake
+    declared in A1-A3 is returned for the reuse + recycling share.
+    """
+    biogenic = [j for j, spec in enumerate(build.options.indicators) if spec.code in ("GWP-total", "GWP-biogenic")]
+    if not biogenic:
+        return
+    dataset = build.keys["dataset"].to_numpy(dtype=np.int64)
+    uptake = build.library.tensor(("GWP-biogenic",), ("A1-A3",))[dataset, 0, 0]
+    k3 = _M["C3"]
+    outflow = np.where(
+        build.needs_eol & ~build.declared[:, k3] & (uptake < 0),
+        -uptake * (np.nan_to_num(build.shares[:, 2]) + np.nan_to_num(build.shares[:, 3])),
+        0.0,
+    )
+    for j in biogenic:
+        build.values[:, k3, j] = build.values[:, k3, j] + outflow
+
+
+def _final_disposal(build: _Build) -> tuple[np.ndarray, np.ndarray]:
+    """C3 and C4 of the final disposal per profile: declared, else the waste category's default
+    routes (else the line's own) with reuse left out, × mass."""
+    n_profiles, n_ind = len(build.keys), build.n_ind
     final_c3 = np.full((n_profiles, n_ind), np.nan)
     final_c4 = np.full((n_profiles, n_ind), np.nan)
-    # final disposal: the waste category's default routes (else the line's own), reuse left out
-    own = np.nan_to_num(shares)
-    final_cache: dict = {}
+    own = np.nan_to_num(build.shares)
+    seen: dict = {}
     for i in range(n_profiles):
-        name = category_names[i]
+        name = build.category(int(build.waste[i]))
         key = (name,) if name is not None else (None, *own[i])
-        if key not in final_cache:
-            base = np.array(scenarios.eol_shares(name)) if name is not None else own[i]
+        if key not in seen:
+            base = np.array(build.scenarios.eol_shares(name)) if name is not None else own[i]
             base = base * np.array([1.0, 1.0, 0.0, 1.0])
             c3 = c4 = np.full(n_ind, np.nan)
             if base.sum() > 0:
                 base = base / base.sum()
-                c3 = sum((sh * route(r, "C3", name) for r, sh in zip(EOL_ROUTES, base) if sh), np.zeros(n_ind))
-                c4 = sum((sh * route(r, "C4", name) for r, sh in zip(EOL_ROUTES, base) if sh), np.zeros(n_ind))
-            final_cache[key] = (c3, c4)
-        final_c3[i], final_c4[i] = final_cache[key]
-    k3, k4 = _M["C3"], _M["C4"]
-    final_c3 = np.where(declared[:, k3][:, None], values[:, k3], mass[:, None] * final_c3)
-    final_c4 = np.where(declared[:, k4][:, None], values[:, k4], mass[:, None] * final_c4)
-    energy_credit = np.zeros((n_profiles, n_ind))
-    for category in np.unique(waste):
-        rows = waste == category
-        name = waste_categories[category] if category >= 0 else None
+                c3, c4 = build.routes(base, "C3", name), build.routes(base, "C4", name)
+            seen[key] = (c3, c4)
+        final_c3[i], final_c4[i] = seen[key]
+    k3, k4, values, mass = _M["C3"], _M["C4"], build.values, build.mass
+    final_c3 = np.where(build.declared[:, k3][:, None], values[:, k3], mass[:, None] * final_c3)
+    final_c4 = np.where(build.declared[:, k4][:, None], values[:, k4], mass[:, None] * final_c4)
+    return final_c3, final_c4
+
+
+def _category_burdens(build: _Build, params: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per-kg burdens that depend only on the waste category (evaluated once per category)."""
+    n_profiles, n_ind, mass = len(build.keys), build.n_ind, build.mass
+    out = {
+        name: np.zeros((n_profiles, n_ind))
+        for name in ("e_recycling", "e_landfill", "e_incineration", "e_reconditioning", "energy_credit")
+    }
+    out["substituted"] = np.full((n_profiles, n_ind), np.nan)
+    for category in np.unique(build.waste):
+        rows = build.waste == category
+        name = build.category(int(category))
         first = int(np.argmax(rows))
-        recycle_kg[rows] = route(str(params.at[first, "recycled_input_route"] or "recycling"), "C3", name)
-        landfill_kg[rows] = route("landfill", "C4", name)
-        incineration_kg[rows] = route("incineration", "C3", name)
-        recondition_kg[rows] = reconditioning_per_kg(per_kg, params.at[first, "reconditioning_dataset"], n_ind)
+        out["e_recycling"][rows] = build.route(str(params.at[first, "recycled_input_route"] or "recycling"), "C3", name)
+        out["e_landfill"][rows] = build.route("landfill", "C4", name)
+        out["e_incineration"][rows] = build.route("incineration", "C3", name)
+        out["e_reconditioning"][rows] = reconditioning_per_kg(
+            build.per_kg, params.at[first, "reconditioning_dataset"], n_ind
+        )
         lhv = pd.to_numeric(params.at[first, "lhv_mj_per_kg"], errors="coerce") if "lhv_mj_per_kg" in params else np.nan
         if lhv == lhv and lhv > 0:  # energy recovery credit, only where the data are given
             per_mj = np.zeros(n_ind)
@@ -328,45 +421,38 @@ def build_profiles(
                 efficiency = pd.to_numeric(params.at[first, f"x_er_{kind}"], errors="coerce")
                 dataset_id = params.at[first, f"substituted_{kind}_dataset"]
                 if efficiency == efficiency and efficiency > 0 and isinstance(dataset_id, str) and dataset_id:
-                    per_mj = per_mj + efficiency * per_kg(dataset_id, "A1-A3")
-            energy_credit[rows] = -(mass[rows] * lhv)[:, None] * per_mj[None, :]
+                    per_mj = per_mj + efficiency * build.per_kg(dataset_id, "A1-A3")
+            out["energy_credit"][rows] = -(mass[rows] * lhv)[:, None] * per_mj[None, :]
         target = params.at[first, "substituted_dataset"] if "substituted_dataset" in params else ""
         if target == "self":
-            substituted[rows] = values[rows, _M["A1-A3"]]
+            out["substituted"][rows] = build.values[rows, _M["A1-A3"]]
         elif isinstance(target, str) and target:
-            substituted[rows] = mass[rows][:, None] * per_kg(target, "A1-A3")[None, :]
-    inputs = CircularInputs(
-        mass=mass,
+            out["substituted"][rows] = mass[rows][:, None] * build.per_kg(target, "A1-A3")[None, :]
+    return out
+
+
+def _circular_inputs(build: _Build) -> CircularInputs:
+    """Everything the allocation approach (engine/circularity.py) needs, per profile."""
+    keys = build.keys
+    params = material_parameters(build.scenarios, pd.Series([build.category(int(c)) for c in build.waste]))
+    final_c3, final_c4 = _final_disposal(build)
+    return CircularInputs(
+        mass=build.mass,
         reused=keys["reused_input"].to_numpy(dtype=np.float64),
         recycled=keys["recycled_content"].to_numpy(dtype=np.float64),
         cycles=keys["use_cycles"].to_numpy(dtype=np.float64),
         cycle=keys["use_cycle"].to_numpy(dtype=np.float64),
-        shares=shares,
+        shares=build.shares,
         A=params["A"].to_numpy(dtype=np.float64),
         B=params["B"].to_numpy(dtype=np.float64),
         q_in=params["qs_in_qp"].to_numpy(dtype=np.float64),
         q_out=params["qs_out_qp"].to_numpy(dtype=np.float64),
-        e_recycling=recycle_kg,
-        e_landfill=landfill_kg,
-        e_incineration=incineration_kg,
-        e_reconditioning=recondition_kg,
-        substituted=substituted,
+        **_category_burdens(build, params),
         final_c3=final_c3,
         final_c4=final_c4,
-        c3_declared=declared[:, k3],
-        c4_declared=declared[:, k4],
-        energy_credit=energy_credit,
+        c3_declared=build.declared[:, _M["C3"]],
+        c4_declared=build.declared[:, _M["C4"]],
     )
-    installed, new = allocate(values, _M, inputs, allocation, multicycle_split)
-
-    # ---- composites, for the installed product and for a replacement (a new product)
-    loss = keys["loss_rate"].to_numpy(dtype=np.float64)
-    factor = loss / (1.0 - loss) if loss_basis == "purchased" else loss
-    for target in (installed, new):
-        _composites(target, declared, factor, replacement_modules)
-    installed[:, _M["B4"]] = new[:, _M["B4"]]  # a replacement is a new product (dk_zero: scaled already)
-    missing = np.isnan(installed)
-    return Profiles(values=installed, missing=missing, fallback=fallback)
 
 
 def _composites(values: np.ndarray, declared: np.ndarray, loss_factor: np.ndarray, replacement_modules) -> None:

@@ -9,31 +9,12 @@ import numpy as np
 from ..compile import CompiledBuildings
 from ..model.library import EPDLibrary
 from ..model.scenarios import ScenarioSet
-from .core import aggregate, line_weights
-from .profiles import OUTPUT_MODULES, IndicatorSpec, build_profiles, profile_keys
+from .core import LineWeights, aggregate, line_weights
+from .options import EngineOptions
+from .profiles import OUTPUT_MODULES, Profiles, build_profiles, profile_keys
 from .replacements import number_of_replacements
 
-__all__ = ["EngineOptions", "ElementResults", "run_engine", "line_results"]
-
-
-@dataclass(frozen=True)
-class EngineOptions:
-    indicators: tuple[IndicatorSpec, ...]
-    replacement_rule: str = "ceil"
-    replacement_modules: tuple[str, ...] = ("A1-A3", "A4", "A5", "C1", "C2", "C3", "C4")
-    loss_basis: str = "installed"
-    allocation: str = "cutoff_d"
-    multicycle_split: str = "equal"
-
-    def as_dict(self) -> dict:
-        return {
-            "indicators": {s.code: list(s.sources) for s in self.indicators},
-            "replacement_rule": self.replacement_rule,
-            "replacement_modules": list(self.replacement_modules),
-            "loss_basis": self.loss_basis,
-            "allocation": self.allocation,
-            "multicycle_split": self.multicycle_split,
-        }
+__all__ = ["EngineOptions", "ElementResults", "PreparedLines", "prepare_lines", "run_engine", "line_results"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,21 +38,22 @@ class ElementResults:
     building_contributing: np.ndarray | None = None
 
 
-def _prepare(compiled, library, scenarios, options):
-    keys_index, keys = profile_keys(compiled)
-    profiles = build_profiles(
-        library,
-        scenarios,
-        keys,
-        compiled.transport_scenarios,
-        compiled.waste_categories,
-        compiled.scenario_choices,
-        options.indicators,
-        options.replacement_modules,
-        options.loss_basis,
-        options.allocation,
-        options.multicycle_split,
-    )
+@dataclass(frozen=True, eq=False)
+class PreparedLines:
+    """What the aggregation needs: each line's unit profile, the profiles, replacements and weights."""
+
+    profile_index: np.ndarray  # int64[L]: the line's row in ``profiles``
+    profiles: Profiles
+    replacements: np.ndarray  # float64[L]: number of replacements (0 for removed parts)
+    weights: LineWeights  # declared units per weight group (installation, replacement, …)
+
+
+def prepare_lines(
+    compiled: CompiledBuildings, library: EPDLibrary, scenarios: ScenarioSet, options: EngineOptions
+) -> PreparedLines:
+    """Unit profiles of the lines, their number of replacements and weights (before aggregation)."""
+    profile_index, keys = profile_keys(compiled)
+    profiles = build_profiles(library, scenarios, keys, compiled, options)
     replacements = number_of_replacements(
         compiled.study_period_years[compiled.line_building],
         compiled.service_life_years,
@@ -81,7 +63,7 @@ def _prepare(compiled, library, scenarios, options):
     existing = ~np.isnan(compiled.remaining_life_years)
     weights = line_weights(compiled.quantity, replacements, existing, compiled.removed)
     replacements = np.where(compiled.removed, 0.0, replacements)
-    return keys_index, profiles, replacements, weights
+    return PreparedLines(profile_index, profiles, replacements, weights)
 
 
 def run_engine(
@@ -91,7 +73,8 @@ def run_engine(
     options: EngineOptions,
 ) -> ElementResults:
     """Element × module × indicator results for every building in ``compiled``."""
-    keys_index, profiles, replacements, weights = _prepare(compiled, library, scenarios, options)
+    prepared = prepare_lines(compiled, library, scenarios, options)
+    keys_index, profiles, weights = prepared.profile_index, prepared.profiles, prepared.weights
     values, missing, contributing = aggregate(
         compiled.line_element, compiled.n_elements, keys_index, weights, profiles.values, profiles.missing
     )
@@ -121,7 +104,7 @@ def run_engine(
         values=values,
         missing=missing,
         contributing=contributing,
-        replacements=replacements,
+        replacements=prepared.replacements,
         fallback_lines=fallback_lines,
         options=options,
         building_values=None if building is None else building[0],
@@ -134,8 +117,14 @@ def line_results(
     compiled: CompiledBuildings, library: EPDLibrary, scenarios: ScenarioSet, options: EngineOptions
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-line results (L × M × I) and gap mask, for explaining small cases."""
-    keys_index, profiles, _, weights = _prepare(compiled, library, scenarios, options)
+    prepared = prepare_lines(compiled, library, scenarios, options)
+    profiles = prepared.profiles
     values, missing, _ = aggregate(
-        np.arange(compiled.n_lines), compiled.n_lines, keys_index, weights, profiles.values, profiles.missing
+        np.arange(compiled.n_lines),
+        compiled.n_lines,
+        prepared.profile_index,
+        prepared.weights,
+        profiles.values,
+        profiles.missing,
     )
     return values, missing > 0

@@ -42,7 +42,11 @@ class IndicatorFactor(BaseModel):
 
     @property
     def effective_factor(self) -> float:
-        return self.factor if self.factor is not None else self.weight / self.normalisation  # type: ignore[operator]
+        if self.factor is not None:
+            return self.factor
+        if self.weight is None or self.normalisation is None:  # refused by the validator above
+            raise ValueError(f"indicator {self.code!r} needs `factor`, or `normalisation` and `weight`")
+        return self.weight / self.normalisation
 
     @property
     def sources(self) -> list[str]:

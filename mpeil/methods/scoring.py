@@ -84,12 +84,10 @@ class BuildingTotals:
 
 
 def building_totals(results: ElementResults) -> BuildingTotals:
-    if results.building_values is not None:  # summed from the lines by the engine
-        return BuildingTotals(
-            results.building_values,
-            results.building_missing.astype(np.int64),
-            results.building_contributing.astype(np.int64),
-        )
+    missing, contributing = results.building_missing, results.building_contributing
+    if results.building_values is not None and missing is not None and contributing is not None:
+        # summed from the lines by the engine
+        return BuildingTotals(results.building_values, missing.astype(np.int64), contributing.astype(np.int64))
     compiled = results.compiled
     n_el, n_b = compiled.n_elements, compiled.n_buildings
     membership = sp.csr_matrix((np.ones(n_el), (compiled.element_building, np.arange(n_el))), shape=(n_b, n_el))

@@ -40,7 +40,7 @@ BUILDING_COLUMNS = (
 )
 ELEMENT_COLUMNS = ("element_id", "element_name", "element_type", "nl_sfb", "element_quantity", "element_unit")
 EOL_COLUMNS = ("eol_landfill", "eol_incineration", "eol_reuse", "eol_recycling", "eol_sorted_on_site")
-LAYER_COLUMNS = (
+LAYER_COLUMNS: tuple[str, ...] = (
     "layer",
     "composition",
     "ratio",

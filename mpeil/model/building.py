@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from enum import Enum
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -53,7 +53,7 @@ __all__ = [
 RATIO_TOLERANCE = 1e-3
 
 
-class UseType(str, Enum):
+class UseType(StrEnum):
     single_family = "single-family"
     semi_detached = "semi-detached"
     terraced = "terraced"
@@ -66,7 +66,7 @@ class UseType(str, Enum):
     other = "other"
 
 
-class ElementType(str, Enum):
+class ElementType(StrEnum):
     """TOTEM element family codes (method.md §3; meanings partly derived)."""
 
     EW = "EW"  # external wall

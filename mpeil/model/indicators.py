@@ -67,4 +67,4 @@ def indicator_catalogue(path: Path | None = None) -> dict[str, Indicator]:
 def obd_columns(path: Path | None = None) -> dict[str, str]:
     """ÖKOBAUDAT export column → indicator code."""
     frame = _read(str(path or data_dir() / "indicators.csv"))
-    return dict(zip(frame["obd_column"], frame["code"]))
+    return dict(zip(frame["obd_column"], frame["code"], strict=True))

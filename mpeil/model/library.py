@@ -231,8 +231,11 @@ class EPDLibrary:
             return out
         out = np.full((len(self), len(modules), len(indicators)), np.nan, dtype=np.float64)
         values = self.values
-        dataset_index = values["dataset_id"].map(self._index)
-        keep = dataset_index.notna() & values["indicator"].isin(indicators)
+        # each value row's data set position (NaN: not in this library), mapped once per library
+        dataset_index = self.memo(
+            ("value_dataset_positions",), lambda: values["dataset_id"].map(self._index).to_numpy(dtype=np.float64)
+        )
+        keep = ~np.isnan(dataset_index) & values["indicator"].isin(indicators).to_numpy(dtype=bool)
         values = values[keep].assign(_d=dataset_index[keep].astype(np.int64))
         if values.empty:
             return out

@@ -12,6 +12,7 @@ import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 
@@ -47,9 +48,8 @@ class ScenarioSet:
             # the user's spelling of a known category (case, spaces); an unknown one takes the "*" default
             with contextlib.suppress(UnknownScenarioError):
                 waste_category = self.canonical_waste_category(waste_category)
-        if waste_category in table.index:
-            return table.loc[waste_category]
-        return table.loc["*"]
+        key = waste_category if waste_category in table.index else "*"
+        return table.loc[cast(str, key)]
 
     def canonical_waste_category(self, name: str) -> str:
         """The category as ``waste_categories.csv`` spells it: case and runs of spaces do not matter."""
@@ -68,7 +68,8 @@ class ScenarioSet:
 
     def eol_shares(self, waste_category: str) -> tuple[float, float, float, float]:
         row = self.waste_categories.loc[self.canonical_waste_category(waste_category)]
-        return tuple(float(row[r]) for r in EOL_ROUTES)  # type: ignore[return-value]
+        landfill, incineration, reuse, recycling = (float(row[r]) for r in EOL_ROUTES)
+        return landfill, incineration, reuse, recycling
 
     def service_life(self, category: str) -> float:
         try:
@@ -80,13 +81,19 @@ class ScenarioSet:
             ) from None
 
     def transport_legs(self, scenario: str, module: str) -> pd.DataFrame:
-        legs = self.transport[(self.transport["scenario"] == scenario) & (self.transport["module"] == module)]
-        if legs.empty and not (self.transport["scenario"] == scenario).any():
+        """The legs (mode, distance, data set) of one transport scenario in module A4 or C2."""
+        table = self._transport_table
+        if scenario not in {name for name, _ in table}:
             raise UnknownScenarioError(
                 f"unknown transport scenario {scenario!r}; known: {sorted(self.transport['scenario'].unique())}",
                 field="transport",
             )
-        return legs
+        return table.get((scenario, module), self.transport.iloc[:0])
+
+    @functools.cached_property
+    def _transport_table(self) -> dict[tuple[str, str], pd.DataFrame]:
+        groups = self.transport.groupby(["scenario", "module"], sort=False)
+        return {(str(scenario), str(module)): frame for (scenario, module), frame in groups}
 
     def route_datasets(self, route: str, waste_category: str | None) -> pd.DataFrame:
         """Data sets (per kg of waste) that model one route for one waste category.
@@ -99,7 +106,8 @@ class ScenarioSet:
     @functools.cached_property
     def _route_table(self) -> dict[tuple[str, str], pd.DataFrame]:
         # looked up once per (route, category) per profile build: group once
-        return {key: frame for key, frame in self.routes.groupby(["route", "waste_category"], sort=False)}  # noqa: C416
+        groups = self.routes.groupby(["route", "waste_category"], sort=False)
+        return {(str(route), str(category)): frame for (route, category), frame in groups}
 
     def fingerprint(self) -> str:
         return self._fingerprint
@@ -107,7 +115,13 @@ class ScenarioSet:
     @functools.cached_property
     def _fingerprint(self) -> str:
         digest = hashlib.sha256()
-        frames = [self.waste_categories, self.routes, self.transport, self.service_lives, self.loss_rates]
+        frames: list[pd.DataFrame | pd.Series] = [
+            self.waste_categories,
+            self.routes,
+            self.transport,
+            self.service_lives,
+            self.loss_rates,
+        ]
         if self.circular_materials is not None:
             frames.append(self.circular_materials)
         for frame in frames:
@@ -129,10 +143,10 @@ def _load(folder: str) -> ScenarioSet:
     lives = pd.read_csv(root / "service_lives.csv", comment="#").set_index("category")["service_life_years"]
     loss_path = root / "loss_rates.csv"
     if loss_path.exists():
-        losses = pd.read_csv(loss_path, comment="#")
-        loss_col = next((c for c in losses.columns if "rate" in c), None)
-        cat_col = losses.columns[0]
-        losses = losses.set_index(cat_col)[loss_col].astype("float64") if loss_col else pd.Series(dtype="float64")
+        loss_table = pd.read_csv(loss_path, comment="#")
+        loss_col = next((c for c in loss_table.columns if "rate" in c), None)
+        cat_col = loss_table.columns[0]
+        losses = loss_table.set_index(cat_col)[loss_col].astype("float64") if loss_col else pd.Series(dtype="float64")
     else:
         losses = pd.Series(dtype="float64")
     circular_path = root / "circularity" / "materials.csv"

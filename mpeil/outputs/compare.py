@@ -164,11 +164,17 @@ def _check_like_for_like(results: Sequence[Result]) -> None:
                 f"{first.method.name!r}; score every variant with one method and its options",
                 field="method",
             )
-        hashes = {r.provenance.get("library_hash") for r in (first, other)}
+        hashes = {_library_sha256(r) for r in (first, other)}
         if len(hashes) > 1 and None not in hashes:
             raise MethodError(
                 "not like for like: the variants were scored with different EPD libraries", field="library"
             )
+
+
+def _library_sha256(result: Result) -> str | None:
+    """The library hash of the Scorer's provenance (``library.sha256``); None when not recorded."""
+    library = result.provenance.get("library")
+    return library.get("sha256") if isinstance(library, dict) else None
 
 
 def _match(per_building: dict[str, pd.DataFrame]) -> dict[str, np.ndarray]:

@@ -170,14 +170,8 @@ def _project(compiled, library, scenarios, options, building: int, modules: tupl
         library,
         scenarios,
         keys,
-        compiled.transport_scenarios,
-        compiled.waste_categories,
-        compiled.scenario_choices,
-        options.indicators,
-        options.replacement_modules,
-        options.loss_basis,
-        options.allocation,
-        options.multicycle_split,
+        compiled,
+        options,
     )
     codes = [s.code for s in options.indicators]
     elements = np.flatnonzero(compiled.element_building == building)

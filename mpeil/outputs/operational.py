@@ -40,7 +40,7 @@ def operational_impacts(
             if np.isnan(values).all():
                 declared = np.flatnonzero(~np.isnan(tensor[index]).all(axis=1))
                 values = tensor[index, declared[0]] if declared.size else values
-            for code, value in zip(indicators, values):
+            for code, value in zip(indicators, values, strict=True):
                 total = factor * rsp * value
                 rows.append(
                     {

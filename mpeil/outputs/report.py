@@ -313,10 +313,17 @@ def _assumptions(result: Result) -> str:
 
 def _provenance(result: Result) -> str:
     provenance = {"method": result.method.name, "method_hash": result.method.fingerprint, **result.provenance}
+    flat: dict[str, object] = {}
+    for key, value in provenance.items():  # the Scorer's provenance nests method, library, scenarios, input
+        if key == "options":
+            continue
+        if isinstance(value, dict):
+            flat.update({f"{key} {sub}": v for sub, v in value.items() if sub != "options"})
+        else:
+            flat[key] = value
     rows = "".join(
         f'<tr><th scope="row">{_e(k)}</th><td class="mpeil-text"><code>{_e(v)}</code></td></tr>'
-        for k, v in provenance.items()
-        if k != "options"
+        for k, v in flat.items()
     )
     return "<h2 id='provenance'>Provenance</h2>" + _table("Method, library and input hashes", ["item", "value"], [rows])
 

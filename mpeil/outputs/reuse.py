@@ -106,7 +106,7 @@ def reuse_report(
     with_d = method.eol_allocation == "cff"
     rows = []
     for link in links:
-        d_element, d_layer = _find(by_id, link.donor_building, link.donor_element, link.donor_line)
+        _, d_layer = _find(by_id, link.donor_building, link.donor_element, link.donor_line)
         r_element, r_layer = _find(by_id, link.receiver_building, link.receiver_element, link.receiver_line)
         physical = dict(product=r_layer.product, amount=r_layer.amount, unit=r_layer.unit, ratio=r_layer.ratio)
         donor_line = d_layer.model_copy(update=physical)

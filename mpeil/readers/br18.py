@@ -57,7 +57,7 @@ def _mass_property(unit: str, kg_per_unit: float) -> dict[str, float]:
     declared = registry.Quantity(1.0, parse_unit(unit))
     if declared.dimensionality == registry.Quantity(1.0, "kg").dimensionality:
         return {}  # a mass needs no mass factor
-    for dimension, column, per in _MASS_PROPERTY:
+    for _dimension, column, per in _MASS_PROPERTY:
         if declared.dimensionality == registry.Quantity(1.0, per).dimensionality:
             # kg per declared unit → kg per the column's unit (e.g. per l → per m³: × 1000)
             return {column: kg_per_unit / float(declared.to(per).magnitude)}

@@ -39,7 +39,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -191,10 +191,12 @@ def write_building(buildings: Building | Iterable[Building], path: str | Path) -
     path = Path(path)
     kind = _format_of(path)
     single = isinstance(buildings, Building)
-    items = [buildings] if single else list(buildings)
-    for item in items:
+    given: list[object] = [buildings] if single else list(buildings)
+    items: list[Building] = []
+    for item in given:
         if not isinstance(item, Building):
             raise TypeError(f"write_building takes Building objects, got {type(item).__name__}")
+        items.append(item)
     if not items:
         raise InputError("no buildings to write", file=str(path))
     _check_unique_ids(items, str(path))
@@ -329,7 +331,7 @@ def _loc_text(parts: Sequence[Any]) -> str | None:
     return text or None
 
 
-def _message(error: dict, field: str | None, missing: str) -> str:
+def _message(error: Mapping[str, Any], field: str | None, missing: str) -> str:
     if error["type"] == "missing":
         return f"{field} {missing}" if field else "a required value is missing"
     text = error["msg"]
@@ -540,9 +542,9 @@ def _element(element_id: str, rows: list[_Row], table: _Rows, where: dict) -> El
             rows_text = f" (rows {', '.join(map(str, numbers))})" if numbers else ""
             raise InputError(f"{error['msg']}{rows_text}", **where, layer=label, field="ratio") from None
         loc = error["loc"]
-        column = next((c for c, f in _ELEMENT_FIELD.items() if loc and f == loc[0]), None)
-        column = column or (str(loc[0]) if loc else None)
-        raise InputError(_message(error, column, missing="is empty"), **where, field=column) from None
+        named = next((c for c, f in _ELEMENT_FIELD.items() if loc and f == loc[0]), None)
+        error_column = named or (str(loc[0]) if loc else None)
+        raise InputError(_message(error, error_column, missing="is empty"), **where, field=error_column) from None
 
 
 def _layer(row: _Row, table: _Rows, where: dict) -> Layer:
@@ -570,12 +572,13 @@ def _layer(row: _Row, table: _Rows, where: dict) -> Layer:
     except ValidationError as exc:
         error = exc.errors()[0]
         loc = list(error["loc"])
+        error_column: str | None
         if loc[:1] == ["end_of_life"]:
-            column = f"eol_{loc[1]}" if len(loc) > 1 and isinstance(loc[1], str) else "end_of_life"
+            error_column = f"eol_{loc[1]}" if len(loc) > 1 and isinstance(loc[1], str) else "end_of_life"
         else:
-            column = str(loc[0]) if loc else None
-        message = f"row {row.number}: {_message(error, column, missing='is empty')}"
-        raise InputError(message, **where, layer=layer, field=column) from None
+            error_column = str(loc[0]) if loc else None
+        message = f"row {row.number}: {_message(error, error_column, missing='is empty')}"
+        raise InputError(message, **where, layer=layer, field=error_column) from None
 
 
 def _csv_template_element(rows: list[_Row], data: dict, where: dict) -> dict:
@@ -765,6 +768,8 @@ def _write_xlsx(rows: list[dict[str, Any]], path: Path) -> None:
 
     workbook = openpyxl.Workbook()
     sheet = workbook.active
+    if sheet is None:  # a new workbook has one sheet; openpyxl's types allow none
+        sheet = workbook.create_sheet()
     sheet.title = SHEET_NAME
     sheet.append(list(BOM_COLUMNS))
     for number, row in enumerate(rows, 2):

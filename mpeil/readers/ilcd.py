@@ -422,7 +422,7 @@ def parse_ilcd_document(
     subtype = next(
         (
             a.get("value")
-            for a in _anies((doc.get("modellingAndValidation") or {}).get("LCIMethodAndAllocation"))
+            for a in _anies((doc.get("modellingAndValidation") or {}).get("LCIMethodAndAllocation") or {})
             if a.get("name") == "subType"
         ),
         "",

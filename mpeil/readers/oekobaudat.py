@@ -143,7 +143,7 @@ def read_oekobaudat(
     first_row: dict[str, int] = {}
     declared_codes: dict[str, set[str]] = {}
     for i, row in enumerate(frame.itertuples(index=False, name=None)):
-        record = dict(zip(frame.columns, row))
+        record = dict(zip(frame.columns, row, strict=True))
         uuid = record["UUID"].strip()
         if not uuid:
             raise ParseError("row without UUID", file=str(path), field=f"row {i + 2}")

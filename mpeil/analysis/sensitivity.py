@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pandas as pd
+
+from ..api import Scorer, read_input
+from ..model.library import EPDLibrary
+from ..model.scenarios import ScenarioSet
 
 __all__ = ["DEFAULT_GRID", "option_sensitivity"]
 
@@ -24,32 +29,34 @@ DEFAULT_GRID: dict[str, Sequence] = {
 
 
 def option_sensitivity(
-    buildings, grid: Mapping[str, Sequence] | None = None, library=None, scenarios=None
+    buildings: Any,
+    grid: Mapping[str, Sequence] | None = None,
+    library: EPDLibrary | None = None,
+    scenarios: ScenarioSet | None = None,
+    scorer: Scorer | None = None,
 ) -> pd.DataFrame:
     """One row per (building, option combination) with its score, and the spread per building.
 
     ``grid`` maps option names (``method`` or any method option such as ``replacement_rule``,
-    ``include_d``, ``eol_allocation``, ``loss_basis``) to the values to try.
+    ``include_d``, ``eol_allocation``, ``loss_basis``) to the values to try. Every combination
+    is scored by a variant of ``scorer`` (default: ``Scorer(library=library, scenarios=scenarios)``)
+    on the same library and scenarios; the buildings are read once.
     """
-    from ..api import score
-    from ..model.library import load_library
-    from ..model.scenarios import load_scenarios
-
     grid = dict(grid or DEFAULT_GRID)
-    library = library if library is not None else load_library()
-    scenarios = scenarios if scenarios is not None else load_scenarios()
-    methods = grid.pop("method", ("mpeil-ef31",))
+    methods = tuple(grid.pop("method", ()))
+    base = scorer if scorer is not None else Scorer(methods[0] if methods else "mpeil-ef31", library, scenarios)
+    data = read_input(buildings)
     names = list(grid)
     rows = []
-    for method in methods:
+    for method in methods or (None,):  # None: the base scorer's method
         for values in itertools.product(*(grid[n] for n in names)):
-            options = dict(zip(names, values))
-            result = score(buildings, method=method, library=library, scenarios=scenarios, **options)
+            options = dict(zip(names, values, strict=True))
+            result = base.with_options(method=method, **options).score(data)
             for building, row in result.scores.iterrows():
                 rows.append(
                     {
                         "building": building,
-                        "method": method,
+                        "method": result.method.name,
                         **options,
                         "score": row["score"],
                         "score_unit": row["score_unit"],
@@ -58,5 +65,4 @@ def option_sensitivity(
                 )
     frame = pd.DataFrame(rows)
     spread = frame.groupby("building")["score"].agg(["min", "max"])
-    frame = frame.join((spread["max"] - spread["min"]).rename("spread"), on="building")
-    return frame
+    return frame.join((spread["max"] - spread["min"]).rename("spread"), on="building")
