@@ -270,3 +270,42 @@ def test_cli_epd_import_writes_a_library(tmp_path):
     )
     assert bad.returncode == 1 and "no such file" in bad.stdout + bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def _mpeil(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "mpeil", *map(str, args)], capture_output=True, text=True,
+                          check=False, cwd=cwd)
+
+
+def test_library_option_on_score_search_show_batch_and_verify(tmp_path):
+    source = tmp_path / "concrete.json"
+    source.write_text(json.dumps(_openepd()), encoding="utf-8")
+    assert _mpeil("epd", "import", source, "--out", tmp_path / "mylib", "--name", "acme").returncode == 0
+    building = one_layer_building("acme:ec3x7k2p", 2.0, "m3", element_quantity=10.0, gross_floor_area_m2=100.0)
+    house = tmp_path / "house.json"
+    house.write_text(building.model_dump_json(), encoding="utf-8")
+
+    unknown = _mpeil("score", house, "-m", "gwp")
+    assert unknown.returncode == 1 and "acme:ec3x7k2p" in unknown.stderr
+    scored = _mpeil("score", house, "-m", "gwp", "-f", "json", "--library", "obd2024", "--library", "mylib",
+                    cwd=tmp_path)
+    assert scored.returncode == 0, scored.stderr
+    row = json.loads(scored.stdout)[0]
+    import mpeil
+
+    # the CLI with --library equals the API with the same layered library (A1-A3 by hand: see above)
+    layered = load_library(["obd2024"], user=[tmp_path / "mylib"])
+    api = mpeil.score(building, method="gwp", library=layered).scores["score"].iloc[0]
+    assert row["score"] == pytest.approx(api, rel=1e-9)  # the JSON output rounds to 10 digits
+    found = _mpeil("epd", "search", "ready-mix concrete gent", "-f", "json", "--library", tmp_path / "mylib")
+    assert "acme:ec3x7k2p" in found.stdout
+    shown = _mpeil("epd", "show", "acme:ec3x7k2p", "--library", tmp_path / "mylib")
+    assert shown.returncode == 0 and "Betonfabriek NV" in shown.stdout
+
+    out = tmp_path / "scores"
+    batch = _mpeil("batch", house, "--out", out, "--method", "gwp", "--library", f"obd2024,{tmp_path / 'mylib'}")
+    assert batch.returncode == 0, batch.stdout + batch.stderr
+    receipt = json.loads(next((out / "receipts").glob("*.json")).read_text())
+    assert receipt["library"]["sha256"] == load_library(["obd2024"], user=[tmp_path / "mylib"]).fingerprint()
+    verified = _mpeil("verify", out)
+    assert verified.returncode == 0, verified.stdout + verified.stderr

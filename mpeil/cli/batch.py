@@ -137,7 +137,10 @@ def register(app: typer.Typer) -> None:
         ] = None,
         library: Annotated[
             str | None,
-            typer.Option(help="Shipped EPD sources to use, separated by commas, e.g. obd2024,obd2020 (default: all)"),
+            typer.Option(
+                help="Shipped EPD sources and/or user library folders (mpeil epd import), separated by commas, "
+                "e.g. obd2024,mylib/ (default: all shipped sources)"
+            ),
         ] = None,
         max_file_size: Annotated[
             str | None, typer.Option(help="Largest input file, e.g. 64MB (default: data/batch_limits.csv)")
@@ -171,6 +174,7 @@ def register(app: typer.Typer) -> None:
         from ..batch.inputs import UsageError
         from ..batch.runner import run_batch
         from ..sanitize import terminal_text
+        from .output import library_references
 
         console = Console(stderr=True)
         method_options = {}
@@ -216,7 +220,7 @@ def register(app: typer.Typer) -> None:
                     method_options=method_options,
                     report_indicators=report,
                     as_of=as_of,
-                    library_sources=None if library is None else [x.strip() for x in library.split(",") if x.strip()],
+                    library_sources=library_references([library] if library else None),
                     max_file_size=_size(max_file_size),
                     max_zip_ratio=max_zip_ratio,
                     max_zip_total=_size(max_zip_total),

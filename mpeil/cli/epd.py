@@ -35,10 +35,14 @@ def _fail(console: Console, error: MpeilError) -> None:
     raise typer.Exit(code=1)
 
 
-def _load(sources: list[str] | None):
+def _load(libraries: list[str] | None):
     from ..model.library import load_library
+    from .output import library_references
 
-    return load_library(sources or None)
+    return load_library(library_references(libraries))
+
+
+_LIBRARY_HELP = "Shipped source or user library folder (mpeil epd import) to load; repeatable, later folders on top"
 
 
 def _text(value) -> str:
@@ -118,6 +122,7 @@ def search(
     output_format: Annotated[
         str, typer.Option("--format", "-f", help="table (readable at 80 columns), csv or json.")
     ] = "table",
+    library_option: Annotated[list[str] | None, typer.Option("--library", "-l", help=_LIBRARY_HELP)] = None,
 ) -> None:
     """Find data sets by name or category, ranked, with GWP, density and quality flags per hit."""
     from ..search import search_epd
@@ -127,7 +132,7 @@ def search(
     if output_format not in ("table", "csv", "json"):
         _fail(console, InputError(f"unknown format {output_format!r}; use table, csv or json", field="format"))
     try:
-        library = _load(None)
+        library = _load(library_option)
         found = search_epd(text, library=library, method=method, limit=limit, sources=source or None)
     except MpeilError as error:
         _fail(console, error)
@@ -148,11 +153,12 @@ def search(
 def show(
     dataset: Annotated[str, typer.Argument(help="Data set id, e.g. obd2024:<uuid>, or an unambiguous bare id.")],
     values: Annotated[bool, typer.Option("--values", "-v", help="Also print the values per module.")] = False,
+    library_option: Annotated[list[str] | None, typer.Option("--library", "-l", help=_LIBRARY_HELP)] = None,
 ) -> None:
     """Metadata, declared unit, conversion properties and declared modules of one data set."""
     console = Console()
     try:
-        library = _load(None)
+        library = _load(library_option)
         info = library.info(dataset)
     except MpeilError as error:
         _fail(console, error)

@@ -28,3 +28,18 @@ def print_error(error: BaseException, console=None, prefix: str = "error") -> No
     except Exception:  # the last resort must not raise
         text = f"{prefix} {kind}: {error!s}".encode("ascii", "backslashreplace").decode("ascii")
         sys.stderr.write(text.replace("\n", " ")[:2000] + "\n")
+
+
+def library_references(values: list[str] | None) -> list[str] | None:
+    """``--library`` values: shipped source names as given, existing folders as absolute paths
+    (so worker processes and ``mpeil verify`` find them again); None when none are given."""
+    import os
+
+    if not values:
+        return None
+    out = []
+    for value in values:
+        for part in (p.strip() for p in value.split(",")):
+            if part:
+                out.append(os.path.abspath(part) if os.path.isdir(part) else part)
+    return out

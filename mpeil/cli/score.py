@@ -153,6 +153,15 @@ def register(app: typer.Typer) -> None:
         by_element: Annotated[
             bool, typer.Option(help="Per-element breakdown (a table; with -f csv/json the element rows)")
         ] = False,
+        library: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--library",
+                "-l",
+                help="Shipped source (obd2024, obd2020, br18, ilcd) or a user library folder (mpeil epd import); "
+                "repeatable, later folders on top",
+            ),
+        ] = None,
     ) -> None:
         """Score building files; errors are reported per file and scoring goes on."""
         from rich.console import Console
@@ -164,9 +173,13 @@ def register(app: typer.Typer) -> None:
             console = Console(width=130)
         options: dict[str, Any] = {"replacement_rule": replacement_rule, "include_d": include_d}
         try:  # one scorer (method, library, scenarios loaded once) for every file of the call
-            scorer = Scorer(method, **{k: v for k, v in options.items() if v is not None})
+            from ..model.library import load_library
+            from .output import library_references
+
+            chosen = load_library(library_references(library))
+            scorer = Scorer(method, chosen, **{k: v for k, v in options.items() if v is not None})
         except MpeilError as error:
-            errors.print(f"[red]error[/red] {type(error).__name__}: {error}", highlight=False)
+            print_error(error, errors)
             raise typer.Exit(code=1) from None
         results, failed = [], 0
         origin: dict[str, str] = {}

@@ -637,6 +637,12 @@ def _missing_property_hint(registry, row, source_dim: str, declared_dim: str) ->
     )
 
 
+def _is_folder_reference(source: str | Path) -> bool:
+    """A ``--library`` value that names a library folder (a path), not a shipped source name."""
+    text = str(source)
+    return isinstance(source, Path) or "/" in text or "\\" in text
+
+
 def load_library(
     sources: Sequence[str] | None = None,
     folder: Path | None = None,
@@ -644,12 +650,18 @@ def load_library(
     user: Sequence[str | Path] = (),
 ) -> EPDLibrary:
     """Load shipped EPD sources (all by default) from ``data/epd/<source>/``, with the user
-    library folders ``user`` layered on top (:meth:`EPDLibrary.layered`).
+    library folders ``user`` layered on top (:meth:`EPDLibrary.layered`). A path among
+    ``sources`` (a library folder, e.g. from ``mpeil epd import``) counts as a user library, so
+    ``--library obd2024 --library mylib/`` means the shipped ÖKOBAUDAT 2024 with ``mylib`` on top.
 
     ``table="corrected"`` applies a source's ``corrections.csv`` (BR18 Tabel 7 rows checked against
     the ÖKOBAUDAT data sets they link, ``scripts/check_tabel7.py``); ``"published"`` keeps every
     table exactly as published.
     """
+    if sources is not None and any(_is_folder_reference(s) for s in sources):
+        folders = [s for s in sources if _is_folder_reference(s)]
+        shipped = [s for s in sources if not _is_folder_reference(s)]
+        return load_library(shipped or None, folder, table, user=[*folders, *user])
     if user:
         base = load_library(sources, folder, table)
         return EPDLibrary.layered(base, [EPDLibrary.from_folder(Path(u)) for u in user])
