@@ -39,7 +39,11 @@ def _text_files() -> list[Path]:
     files = [ROOT / "README.md"]
     for folder in SEARCHED:
         for path in sorted((ROOT / folder).rglob("*")):
-            if path.suffix in TEXT_SUFFIXES and path.is_file() and not SKIPPED_PARTS & set(path.relative_to(ROOT).parts):
+            if (
+                path.suffix in TEXT_SUFFIXES
+                and path.is_file()
+                and not SKIPPED_PARTS & set(path.relative_to(ROOT).parts)
+            ):
                 files.append(path)
     return [path for path in files if path.exists() and path != Path(__file__).resolve()]
 
