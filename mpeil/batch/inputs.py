@@ -171,7 +171,7 @@ def _items_of_file(path: Path, limits: Limits) -> Iterable[InputItem]:
         )
 
 
-def _unsafe_member_name(name: str) -> str | None:
+def unsafe_member_name(name: str) -> str | None:
     """Why a member name must not be used, or None."""
     normal = name.replace("\\", "/")
     if normal.startswith("/") or (len(normal) > 1 and normal[1] == ":"):
@@ -228,7 +228,7 @@ def _items_of_archive(path: str, limits: Limits) -> Iterable[InputItem]:
         if name.startswith("__MACOSX/") or base.startswith("."):
             continue
         suffix = posixpath.splitext(base.lower())[1]
-        why = _unsafe_member_name(name)
+        why = unsafe_member_name(name)
         if why:
             yield InputItem(
                 path, name, problem=("InputError", f"archive member has {why}; not extracted", "member_path")

@@ -8,6 +8,7 @@ import posixpath
 import re
 import zipfile
 
+from ..batch.inputs import unsafe_member_name
 from ..batch.limits import Limits
 from .scoring import SUFFIXES, check_xlsx
 
@@ -64,17 +65,6 @@ def content_suffix(content_type: str) -> str:
     return CONTENT_TYPES[kind]
 
 
-def _unsafe(name: str) -> str | None:
-    normal = name.replace("\\", "/")
-    if normal.startswith("/") or (len(normal) > 1 and normal[1] == ":"):
-        return "an absolute path"
-    if ".." in normal.split("/"):
-        return "a path that escapes the archive ('..')"
-    if "\x00" in normal:
-        return "a NUL byte"
-    return None
-
-
 def check_zip(data: bytes, name: str, limits: Limits) -> None:
     """Refuse an archive with escaping paths, nested archives, too many members or zip-bomb ratios."""
     try:
@@ -87,7 +77,7 @@ def check_zip(data: bytes, name: str, limits: Limits) -> None:
     if sum(i.file_size for i in infos) > limits.zip_uncompressed_total:
         raise UploadRefused(413, f"{name!r} declares more than {limits.zip_uncompressed_total:,} bytes unpacked")
     for info in infos:
-        why = _unsafe(info.filename)
+        why = unsafe_member_name(info.filename)
         if why:
             raise UploadRefused(400, f"{name!r}: member {info.filename[:80]!r} has {why}")
         if posixpath.splitext(info.filename.lower())[1] == ".zip":
