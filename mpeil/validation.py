@@ -26,6 +26,7 @@ import pandas as pd
 from .compile import CompiledBuildings
 from .errors import CircularityError, InputError, MpeilError
 from .limits import Limits, load_limits
+from .model.bom import NUMERIC_COLUMNS
 from .units import parse_unit, unit_registry
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
 ]
 
 #: numeric columns of a flat bill of materials (mpeil.model.bom)
+FRAME_NUMBERS = NUMERIC_COLUMNS
 FRAME_NUMBERS = (
     "gross_floor_area_m2",
     "reference_study_period_years",

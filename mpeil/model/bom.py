@@ -22,6 +22,7 @@ __all__ = [
     "EOL_COLUMNS",
     "LAYER_COLUMNS",
     "METADATA_COLUMN",
+    "NUMERIC_COLUMNS",
     "BOM_COLUMNS",
     "OPERATIONAL_ELEMENT_TYPE",
     "bom_rows",
@@ -68,6 +69,24 @@ LAYER_COLUMNS: tuple[str, ...] = (
 )
 # a Layer field added later still gets a column (at the end), so files keep round-tripping
 LAYER_COLUMNS += tuple(f for f in Layer.model_fields if f not in LAYER_COLUMNS and f != "end_of_life")
+#: the numeric columns of the flat bill of materials (the readers and mpeil.validation type-check them)
+NUMERIC_COLUMNS = (
+    "gross_floor_area_m2",
+    "reference_study_period_years",
+    "construction_year",
+    "element_quantity",
+    "amount",
+    "ratio",
+    "service_life_years",
+    "transport_distance_km",
+    "loss_rate",
+    "reused_input",
+    "recycled_content",
+    "remaining_service_life_years",
+    "use_cycles",
+    "use_cycle",
+    *EOL_COLUMNS,
+)
 METADATA_COLUMN = "building_metadata"
 #: every column of the flat bill of materials, in the order they are written
 BOM_COLUMNS = BUILDING_COLUMNS + ELEMENT_COLUMNS + LAYER_COLUMNS + (METADATA_COLUMN,)

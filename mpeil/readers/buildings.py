@@ -58,6 +58,7 @@ from ..model.bom import (
     EOL_COLUMNS,
     LAYER_COLUMNS,
     METADATA_COLUMN,
+    NUMERIC_COLUMNS,
     OPERATIONAL_ELEMENT_TYPE,
     bom_rows,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "BOM_COLUMNS",
     "BUILDING_COLUMNS",
     "ELEMENT_COLUMNS",
+    "EOL_COLUMNS",
     "LAYER_COLUMNS",
     "REQUIRED_COLUMNS",
     "OPERATIONAL_ELEMENT_TYPE",
@@ -92,25 +94,7 @@ SHEET_NAME = "bill_of_materials"
 
 _BUILDING_FIELD = {"building_id": "id", "building_name": "name", METADATA_COLUMN: "metadata"}
 _ELEMENT_FIELD = {"element_id": "id", "element_name": "name", "element_quantity": "quantity", "element_unit": "unit"}
-_NUMERIC_COLUMNS = frozenset(
-    {
-        "gross_floor_area_m2",
-        "reference_study_period_years",
-        "construction_year",
-        "element_quantity",
-        "ratio",
-        "amount",
-        "service_life_years",
-        "transport_distance_km",
-        "loss_rate",
-        *EOL_COLUMNS,
-        "reused_input",
-        "recycled_content",
-        "remaining_service_life_years",
-        "use_cycles",
-        "use_cycle",
-    }
-)
+_NUMERIC_COLUMNS = frozenset(NUMERIC_COLUMNS)
 _OPERATIONAL_COLUMNS = frozenset({"element_type", "layer", "product", "amount", "unit"})
 _FORMATS = {".json": "json", ".csv": "csv", ".xlsx": "xlsx"}
 
