@@ -41,27 +41,6 @@ __all__ = [
 
 #: numeric columns of a flat bill of materials (mpeil.model.bom)
 FRAME_NUMBERS = NUMERIC_COLUMNS
-FRAME_NUMBERS = (
-    "gross_floor_area_m2",
-    "reference_study_period_years",
-    "construction_year",
-    "element_quantity",
-    "amount",
-    "ratio",
-    "service_life_years",
-    "transport_distance_km",
-    "loss_rate",
-    "reused_input",
-    "recycled_content",
-    "remaining_service_life_years",
-    "use_cycles",
-    "use_cycle",
-    "eol_landfill",
-    "eol_incineration",
-    "eol_reuse",
-    "eol_recycling",
-    "eol_sorted_on_site",
-)
 #: identifier columns that must be present and non-empty on every row
 FRAME_IDS = ("building_id", "element_id", "product", "unit")
 _BAD_ID = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")

@@ -120,11 +120,16 @@ def _outliers(library, mass: np.ndarray, limits: dict[str, float]) -> pd.DataFra
         f"{'above' if distance[dd, jj] > 0 else 'below'} the median of its category peers ({10 ** median[dd, jj]:.3g})"
         for dd, jj, b in zip(d, j, basis, strict=True)
     ]
+    return _flags(library, d, codes, j, "outlier", reasons)
+
+
+def _flags(library, d: np.ndarray, codes, j: np.ndarray, flag: str, reasons: list[str]) -> pd.DataFrame:
+    """Flag rows (:data:`FLAG_COLUMNS`) for data sets ``d`` and indicators ``codes[j]``."""
     return pd.DataFrame(
         {
             "dataset_id": library.datasets["dataset_id"].to_numpy(dtype=object)[d],
             "indicator": np.asarray(codes, dtype=object)[j],
-            "flag": "outlier",
+            "flag": flag,
             "reason": reasons,
         }
     )
@@ -174,11 +179,4 @@ def _end_of_life(library, mass: np.ndarray, limits: dict[str, float]) -> pd.Data
         f"({mass[dd]:.4g} kg) exceeds {limits['eol_gwp_max_per_kg']:g}; burning pure carbon emits 3.67"
         for dd, kk, jj in zip(d, k, j, strict=True)
     ]
-    return pd.DataFrame(
-        {
-            "dataset_id": library.datasets["dataset_id"].to_numpy(dtype=object)[d],
-            "indicator": np.asarray(codes, dtype=object)[j],
-            "flag": "end_of_life",
-            "reason": reasons,
-        }
-    )
+    return _flags(library, d, codes, j, "end_of_life", reasons)
