@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 import mpeil
 import mpeil.api
+import mpeil.stages.context
 from mpeil.analysis.sensitivity import option_sensitivity
 from mpeil.batch.core import ScoringOptions, build_context, score_inputs
 from mpeil.batch.inputs import InputItem, read_item
@@ -81,7 +82,7 @@ def test_cli_loads_the_library_once_for_all_files(files, tmp_path, monkeypatch):
 
     # the CLI loads the library (with any --library folders) once; the Scorer would otherwise load it
     monkeypatch.setattr(mpeil.model.library, "load_library", counting)
-    monkeypatch.setattr(mpeil.api, "load_library", counting)
+    monkeypatch.setattr(mpeil.stages.context, "load_library", counting)
     result = CliRunner().invoke(app, ["score", *map(str, files), *map(str, more), "--format", "csv"])
     assert result.exit_code == 0, result.output
     assert result.stdout.count("house-00") == 4  # four buildings scored
@@ -166,7 +167,7 @@ def test_with_options_shares_library_and_scenarios(scorer):
     variant = scorer.with_options(method="gwp", replacement_rule="fractional")
     assert variant.scenarios is scorer.scenarios
     # the library as given is shared; each method scores with it under its own gap policy (issue 8)
-    assert variant._given_library is scorer._given_library
+    assert variant.context.given_library is scorer.context.given_library
     same_policy = scorer.with_options(replacement_rule="fractional")
     assert same_policy.library.fingerprint() == scorer.library.fingerprint()
     assert variant.method.name == "gwp" and variant.method.replacement_rule == "fractional"
@@ -189,11 +190,12 @@ LAYERS = {
     "engine": 4,
     "methods": 5,
     "outputs": 6,
-    "api": 7,
-    "analysis": 8,
-    "batch": 9,
-    "cli": 10,
-    "service": 10,
+    "stages": 7,
+    "api": 8,
+    "analysis": 9,
+    "batch": 10,
+    "cli": 11,
+    "service": 11,
 }
 
 

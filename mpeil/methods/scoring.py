@@ -26,7 +26,15 @@ from .config import Method
 from .labels import load_label_scale
 from .trust import quality_grade, quality_rules
 
-__all__ = ["BuildingTotals", "check_method", "engine_options", "indicator_specs", "building_totals", "score_buildings"]
+__all__ = [
+    "BuildingTotals",
+    "check_method",
+    "engine_options",
+    "indicator_specs",
+    "building_totals",
+    "score_buildings",
+    "score_weight_vector",
+]
 
 
 def check_method(method: Method, library) -> None:
@@ -74,6 +82,35 @@ def engine_options(method: Method, report_indicators: Iterable[str] = EN15804_A2
         allocation=method.eol_allocation,
         multicycle_split=method.multicycle_split,
     )
+
+
+def score_weight_vector(method: Method, indicators: Iterable[str], scored: Iterable[str] | None = None) -> np.ndarray:
+    """The score weight vector: per output indicator, score units per unit of the indicator.
+
+    Parameters
+    ----------
+    method:
+        The scoring method.
+    indicators:
+        The output indicator codes (the engine's order).
+    scored:
+        The method indicators that count (default: all of them; e.g. the like-for-like set of a
+        comparison, or those ``gap_policy = "common"`` keeps).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``float64[I]``: ``score_scale × effective_factor`` (e.g. mPt per kg CO₂-eq) for each counted
+        method indicator, 0 for the others. Divide a weighted total by the gross floor area (m²),
+        and for per-year methods by the study period (years), to get the score.
+    """
+    position = {code: j for j, code in enumerate(indicators)}
+    weights = np.zeros(len(position))
+    keep = None if scored is None else set(scored)
+    for spec in method.indicators:
+        if keep is None or spec.code in keep:
+            weights[position[spec.code]] = method.score_scale * spec.effective_factor
+    return weights
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,8 @@ class Result:
     scenarios: ScenarioSet | None = field(default=None, repr=False)
     #: estimated lines and flagged contributions per building (:class:`mpeil.methods.trust.LineTrust`)
     trust: LineTrust | None = field(default=None, repr=False)
+    #: the score table as weighted by :func:`mpeil.stages.weight` (None: weighted here on first use)
+    scored: pd.DataFrame | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ basics
     @cached_property
@@ -57,6 +59,8 @@ class Result:
     @cached_property
     def scores(self) -> pd.DataFrame:
         """One row per building: score, per-area indicator totals, coverage and gaps."""
+        if self.scored is not None:
+            return self.scored
         return score_buildings(self.elements, self.method, self._totals, self._trust).set_index("building_id")
 
     @property
