@@ -6,7 +6,7 @@ import copy
 
 from ..compile import CompiledBuildings
 from ..engine import ElementResults, EngineOptions, run_engine
-from ..methods.scoring import score_buildings
+from ..methods.scoring import grade_and_label, weigh_buildings
 from ..methods.trust import assess_lines
 from ..outputs import Result
 from ..validation import check_scores, compile_checked
@@ -107,18 +107,22 @@ def weight(context: ScoringContext, inventory: Inventory) -> Scores:
     Returns
     -------
     Scores
-        The wide table (``Result.scores``) and tidy views: per-building scalars, flags, gaps, estimates.
+        The wide table and tidy views: per-building scalars, flags, gaps, estimates (quality grades
+        and labels are added by :func:`assess`).
     """
-    table = score_buildings(inventory.elements, context.method, inventory.totals, inventory.trust)
+    table = weigh_buildings(inventory.elements, context.method, inventory.totals, inventory.trust)
     return Scores(table.set_index("building_id"))
 
 
 def assess(context: ScoringContext, inventory: Inventory, scores: Scores) -> Result:
-    """Check the scores and assemble the :class:`~mpeil.outputs.Result` with its provenance.
+    """Grade, label and check the scores; the :class:`~mpeil.outputs.Result` with its provenance.
 
-    Quality grades and A–G labels are in ``scores``; a non-finite or implausible score raises
-    (:func:`mpeil.validation.check_scores`), naming the input file.
+    Each building gets its data-quality grade (``data/quality_grades.csv``) and, for a method with
+    an A–G scale, its label (``scenarios/labels/<method>.csv``); an infinite score raises
+    (:func:`mpeil.validation.check_scores`), naming the input file. ``Result.scores`` is the
+    graded table, ``Result.score_tables`` the :class:`Scores` with their long tables.
     """
+    scores = Scores(grade_and_label(scores.table, context.method, inventory.compiled.use_type))
     source = inventory.source
     provenance = copy.deepcopy(context.provenance)
     if source is not None and (source.file is not None or source.files):
@@ -131,7 +135,7 @@ def assess(context: ScoringContext, inventory: Inventory, scores: Scores) -> Res
         library=context.library,
         scenarios=context.scenarios,
         trust=inventory.trust,
-        scored=scores.table,
+        scored=scores,
     )
     check_scores(scores.table, source.file if source is not None else None)
     return result
