@@ -15,7 +15,7 @@ functions. See ``docs/guide/stages.md``.
 
 from .context import ScoringContext, prepare
 from .inventory import Inventory, Scores
-from .pipeline import assess, characterise, compile, run, weight
+from .pipeline import assess, assess_scores, characterise, compile, run, weight
 from .read import IdRegister, ScoringInput, read
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "Inventory",
     "weight",
     "Scores",
+    "assess_scores",
     "assess",
     "score",
 ]

@@ -14,7 +14,7 @@ from .context import ScoringContext
 from .inventory import Inventory, Scores
 from .read import ScoringInput
 
-__all__ = ["compile", "run", "characterise", "weight", "assess"]
+__all__ = ["compile", "run", "characterise", "weight", "assess_scores", "assess"]
 
 
 def compile(context: ScoringContext, data: ScoringInput) -> CompiledBuildings:
@@ -83,6 +83,7 @@ def characterise(
         Values in each indicator's unit over the study period, with missing and contributing line
         counts, replacements, and per-line trust (estimates, flagged values).
     """
+    owned = elements is None
     if elements is None:
         elements = run(context, compiled)
     operational = None
@@ -93,7 +94,8 @@ def characterise(
             list(source.buildings), context.library, elements.indicators, context.method.reference_study_period_years
         )
     trust = assess_lines(compiled, elements.replacements, context.library, context.method)
-    elements.extra["trust"] = trust  # travels with the element results (a Result rebuilt from them keeps it)
+    if owned:  # travels with the element results (a Result rebuilt from them keeps it); given ones stay as given
+        elements.extra["trust"] = trust
     return Inventory(elements, trust, operational, source)
 
 
@@ -114,20 +116,31 @@ def weight(context: ScoringContext, inventory: Inventory) -> Scores:
     return Scores(table.set_index("building_id"))
 
 
-def assess(context: ScoringContext, inventory: Inventory, scores: Scores) -> Result:
-    """Grade, label and check the scores; the :class:`~mpeil.outputs.Result` with its provenance.
+def assess_scores(context: ScoringContext, inventory: Inventory, scores: Scores) -> Scores:
+    """Grade, label and check the scores of :func:`weight` (what :func:`assess` adds, without a Result).
 
     Each building gets its data-quality grade (``data/quality_grades.csv``) and, for a method with
-    an A–G scale, its label (``scenarios/labels/<method>.csv``); an infinite score raises
-    (:func:`mpeil.validation.check_scores`), naming the input file. ``Result.scores`` is the
-    graded table, ``Result.score_tables`` the :class:`Scores` with their long tables.
+    an A–G scale, its label (``scenarios/labels/<method>.csv``, by use type); an infinite score
+    raises :class:`~mpeil.errors.InputError` (:func:`mpeil.validation.check_scores`), naming the
+    building and the input file.
     """
-    scores = Scores(grade_and_label(scores.table, context.method, inventory.compiled.use_type))
+    graded = Scores(grade_and_label(scores.table, context.method, inventory.compiled.use_type))
+    source = inventory.source
+    check_scores(graded.table, source.file if source is not None else None)
+    return graded
+
+
+def assess(context: ScoringContext, inventory: Inventory, scores: Scores) -> Result:
+    """Grade, label and check the scores (:func:`assess_scores`); the :class:`~mpeil.outputs.Result`
+    with its provenance. ``Result.scores`` is the graded table, ``Result.score_tables`` the
+    :class:`Scores` with their long tables.
+    """
+    scores = assess_scores(context, inventory, scores)
     source = inventory.source
     provenance = copy.deepcopy(context.provenance)
     if source is not None and (source.file is not None or source.files):
         provenance["input"] = {"file": source.file, "files": dict(source.files)}
-    result = Result(
+    return Result(
         inventory.elements,
         context.method,
         provenance,
@@ -137,5 +150,3 @@ def assess(context: ScoringContext, inventory: Inventory, scores: Scores) -> Res
         trust=inventory.trust,
         scored=scores,
     )
-    check_scores(scores.table, source.file if source is not None else None)
-    return result
