@@ -26,7 +26,7 @@ import pandas as pd
 from ..engine import ElementResults
 from ..engine.modules import A1_A3, positions
 from ..methods import Method
-from ..model import Building, Element
+from ..model import Building, Element, Layer
 from ..model.reuse import ReuseLink, link_reuse
 from ..model.scenarios import ScenarioSet
 
@@ -49,11 +49,11 @@ class ReuseCase:
     """One reused component: its link, the donor's and receiver's layers and the lines to score."""
 
     link: ReuseLink
-    donor_layer: object
-    receiver_layer: object
+    donor_layer: Layer
+    receiver_layer: Layer
     donor_reuse_share: float  # share of the donor's end of life sent to reuse
     element: Element  # the receiver's element (its quantity and unit)
-    lines: Mapping[str, object]  # PAIR_LINES key → the layer to score
+    lines: Mapping[str, Layer]  # PAIR_LINES key → the layer to score
 
 
 def _find(buildings: dict[str, Building], building_id: str, element_id: str, line: int):

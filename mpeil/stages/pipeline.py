@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import copy
+import functools
 
 from ..compile import CompiledBuildings
-from ..engine import ElementResults, EngineOptions, run_engine
+from ..engine import ElementResults, EngineOptions, PreparedLines, prepare_lines, run_engine
 from ..methods.scoring import grade_and_label, weigh_buildings
 from ..methods.trust import assess_lines
 from ..outputs import Result
@@ -14,7 +15,7 @@ from .context import ScoringContext
 from .inventory import Inventory, Scores
 from .read import ScoringInput
 
-__all__ = ["compile", "run", "characterise", "weight", "assess_scores", "assess"]
+__all__ = ["compile", "run", "unit_profiles", "characterise", "weight", "assess_scores", "assess"]
 
 
 def compile(context: ScoringContext, data: ScoringInput) -> CompiledBuildings:
@@ -54,6 +55,15 @@ def run(context: ScoringContext, compiled: CompiledBuildings, options: EngineOpt
     indicators). Most callers want :func:`characterise`, which also assesses the lines' trust.
     """
     return run_engine(compiled, context.library, context.scenarios, options or context.engine_options)
+
+
+def unit_profiles(
+    context: ScoringContext, compiled: CompiledBuildings, options: EngineOptions | None = None
+) -> PreparedLines:
+    """The lines' unit profiles (values per declared unit, per module and indicator, with the
+    scenarios applied), replacements and weights, as the engine prepares them for :func:`run`
+    (exports such as LCAx carry them per product)."""
+    return prepare_lines(compiled, context.library, context.scenarios, options or context.engine_options)
 
 
 def characterise(
@@ -149,4 +159,5 @@ def assess(context: ScoringContext, inventory: Inventory, scores: Scores) -> Res
         scenarios=context.scenarios,
         trust=inventory.trust,
         scored=scores,
+        line_profiles=functools.partial(unit_profiles, context, inventory.compiled, inventory.elements.options),
     )
