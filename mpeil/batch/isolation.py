@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..errors import MpeilError
-from ..validation import IdRegister
+from ..ids import IdRegister
 from .context import ScoringContext, compilers
 from .inputs import ReadInput
 from .tables import ChunkFrame, ChunkTables, KeyedFrame, error_row, score_keyed

@@ -158,7 +158,7 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from ..api import Scorer
-        from ..validation import IdRegister
+        from ..ids import IdRegister
 
         console, errors = Console(), Console(stderr=True, soft_wrap=True)
         if not console.is_terminal:  # piped or logged: no terminal width to respect

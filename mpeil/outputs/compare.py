@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, MethodError
-from ..validation import IdRegister
+from ..ids import IdRegister
 from .result import STAGES, Result
 
 __all__ = ["Comparison", "compare_result", "compare_results"]

@@ -12,8 +12,8 @@ import pandas as pd
 from ..compile import flatten
 from ..errors import InputError
 from ..hashing import file_sha256
+from ..ids import IdRegister
 from ..model import Building
-from ..validation import IdRegister
 
 __all__ = ["ScoringInput", "read", "IdRegister"]
 
