@@ -22,21 +22,31 @@ import posixpath
 import re
 import zipfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from .. import __version__
-from ..errors import ParseError
+from ..errors import MpeilError, ParseError
 from ..model.library import EPDLibrary
 from ..paths import data_dir
-from .epd_common import datasets_frame, values_frame
+from .epd_common import NOTES_COLUMN, datasets_frame, values_frame
 from .ilcd import IndicatorAliases, parse_ilcd_document
 from .ilcd_xml import ilcd_xml_document
-from .openepd import is_openepd, parse_openepd_document
+from .losses import Loss
+from .openepd import is_openepd, parse_openepd
 
-__all__ = ["import_epd", "write_library", "EPDFile", "NAME_PATTERN"]
+__all__ = [
+    "import_epd",
+    "import_report",
+    "write_library",
+    "EPDFile",
+    "ImportOutcome",
+    "ImportReport",
+    "Loss",
+    "NAME_PATTERN",
+]
 
 #: a library name becomes the prefix of its data-set ids: letters, digits, '-' and '_'
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
@@ -108,50 +118,159 @@ def _is_process_xml(data: bytes) -> bool:
     return match is not None and match.group(1) == "processDataSet"
 
 
-def _parse_file(item: EPDFile, by_path: dict[str, bytes], name: str, aliases) -> tuple[dict, list] | None:
+#: what a reader returns for one file: its data sets as ``(data-set row, value rows)`` and its losses
+Parsed = tuple[list[tuple[dict, list[tuple]]], list[Loss]]
+
+
+@dataclass
+class ImportOutcome:
+    """What became of one input file.
+
+    ``status``: ``imported`` (nothing dropped), ``imported_with_losses`` (see ``losses``),
+    ``refused`` (``error`` says why, naming the file and the element or JSON path) or ``skipped``
+    (a file read only through references: ILCD flows, flow properties, unit groups, sources).
+    """
+
+    file: str
+    status: str
+    datasets: list[tuple[dict, list[tuple]]] = field(default_factory=list)
+    losses: list[Loss] = field(default_factory=list)
+    error: MpeilError | None = None
+
+    @property
+    def dataset_ids(self) -> list[str]:
+        return [str(row["dataset_id"]) for row, _ in self.datasets]
+
+    def line(self) -> str:
+        """One line for a report: ``refused  FILE: reason (where)``."""
+        if self.status == "refused":
+            return f"refused: {self.error}"
+        ids = ", ".join(self.dataset_ids)
+        if self.status == "imported_with_losses":
+            return f"imported with {len(self.losses)} loss(es): {self.file} ({ids})"
+        return f"{self.status}: {self.file}" + (f" ({ids})" if ids else "")
+
+
+@dataclass
+class ImportReport:
+    """Every input file's :class:`ImportOutcome`, the files read, and the library of what was imported."""
+
+    outcomes: list[ImportOutcome]
+    files: list[EPDFile]
+    library: EPDLibrary | None
+    flags: pd.DataFrame | None = None  # screening flags of the imported data sets (model/screening.py)
+
+    @property
+    def refused(self) -> list[ImportOutcome]:
+        return [o for o in self.outcomes if o.status == "refused"]
+
+    def counts(self) -> dict[str, int]:
+        statuses = ("imported", "imported_with_losses", "refused", "skipped")
+        return {s: sum(o.status == s for o in self.outcomes) for s in statuses}
+
+
+def _notes_losses(datasets: list[tuple[dict, list[tuple]]]) -> list[Loss]:
+    """Losses a reader recorded only in the data sets' ``notes`` ("not imported: …")."""
+    losses = []
+    for row, _ in datasets:
+        for note in str(row.get(NOTES_COLUMN) or "").split("; "):
+            if note.startswith("not imported"):
+                losses.append(Loss("indicator", str(row["dataset_id"]), note))
+    return losses
+
+
+def _parse_file(item: EPDFile, by_path: dict[str, bytes], name: str, aliases) -> Parsed | None:
+    """One file's data sets and losses; None for a file read only through references."""
     where = {"file": item.label}
+    if item.data.startswith(b"version https://git-lfs.github.com/spec/"):
+        raise ParseError("a Git LFS pointer, not the data: fetch the file itself (git lfs pull)", **where)
     if item.archive_path.lower().endswith(".xml"):
         if not _is_process_xml(item.data):
             return None  # flows, flow properties, unit groups: read when a process references them
         doc = ilcd_xml_document(item.data, item.archive_path, by_path.get)
-        where["field"] = "(ILCD XML)"
-        return parse_ilcd_document(doc, aliases, {"file": item.label}, prefix=name)
+        found = [parse_ilcd_document(doc, aliases, {"file": item.label}, prefix=name)]
+        return found, _notes_losses(found)
     try:
         doc = json.loads(item.data.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ParseError(f"not valid JSON: {exc}", **where) from None
     if is_openepd(doc):
-        return parse_openepd_document(doc, where, prefix=name)
+        dataset, rows, losses = parse_openepd(doc, where, prefix=name)
+        return [(dataset, rows)], losses
     if isinstance(doc, dict) and "processInformation" in doc:
-        return parse_ilcd_document(doc, aliases, where, prefix=name)
-    raise ParseError("neither an ILCD+EPD process data set nor an openEPD document", **where)
+        found = [parse_ilcd_document(doc, aliases, where, prefix=name)]
+        return found, _notes_losses(found)
+    from .lcax import is_lcax_project, read_lcax_project  # lcax imports Loss from here
+
+    if is_lcax_project(doc):
+        read = read_lcax_project(doc, file=item.label, name=name)
+        return list(read.datasets.values()), read.losses
+    raise ParseError("neither an ILCD+EPD process data set, an openEPD document nor an LCAx project", **where)
 
 
-def import_epd(paths: Iterable[str | Path], name: str = "user") -> tuple[EPDLibrary, list[EPDFile]]:
-    """Read EPD files into a library named ``name`` (ids ``<name>:<id>``); also return the files read."""
+def _outcome(item: EPDFile, by_path: dict[str, bytes], name: str, aliases, seen: dict[str, str]) -> ImportOutcome:
+    """Read one file; any :class:`MpeilError` becomes a refusal naming the file (the import goes on)."""
+    try:
+        parsed = _parse_file(item, by_path, name, aliases)
+        if parsed is None:
+            return ImportOutcome(item.label, "skipped")
+        datasets, losses = parsed
+        for row, _ in datasets:
+            if row["dataset_id"] in seen:
+                raise ParseError(f"data set {row['dataset_id']} also in {seen[row['dataset_id']]}", file=item.label)
+    except MpeilError as error:
+        return ImportOutcome(item.label, "refused", error=error.located(file=item.label))
+    for row, _ in datasets:
+        seen[str(row["dataset_id"])] = item.label
+    return ImportOutcome(item.label, "imported_with_losses" if losses else "imported", datasets, losses)
+
+
+def import_report(paths: Iterable[str | Path], name: str = "user", *, screen: bool = True) -> ImportReport:
+    """Read every EPD file under ``paths``; a bad file is refused and the others still import.
+
+    ``screen``: run the library screen (:mod:`mpeil.model.screening`: outliers per kg against the
+    shipped category peers, property contradictions) on the imported data sets.
+    """
     if not NAME_PATTERN.match(name):
         raise ParseError(f"library name {name!r} must match {NAME_PATTERN.pattern}", field="name")
     files = collect_files(paths)
     by_path = {f.archive_path: f.data for f in files}
     aliases = IndicatorAliases.shipped()
-    datasets: list[dict] = []
-    values: list[tuple] = []
     seen: dict[str, str] = {}
-    for item in files:
-        parsed = _parse_file(item, by_path, name, aliases)
-        if parsed is None:
-            continue
-        dataset, rows = parsed
-        if dataset["dataset_id"] in seen:
-            raise ParseError(f"data set {dataset['dataset_id']} also in {seen[dataset['dataset_id']]}", file=item.label)
-        seen[dataset["dataset_id"]] = item.label
-        datasets.append(dataset)
-        values.extend(rows)
-    if not datasets:
+    outcomes = [_outcome(item, by_path, name, aliases, seen) for item in files]
+    found = [pair for o in outcomes for pair in o.datasets]
+    if not found:
+        return ImportReport(outcomes, files, None)
+    library = EPDLibrary(
+        datasets_frame([d for d, _ in found]), values_frame([r for _, rows in found for r in rows]), name=name
+    )
+    return ImportReport(outcomes, files, library, screen_user_library(library) if screen else None)
+
+
+def screen_user_library(library: EPDLibrary) -> pd.DataFrame:
+    """Screening flags of ``library``'s data sets, screened among the shipped peers (same indicator,
+    category path and standard): a user library of three data sets has no peers of its own."""
+    from ..model.screening import screen_with_shipped_peers
+
+    return screen_with_shipped_peers(library)
+
+
+def import_epd(paths: Iterable[str | Path], name: str = "user") -> tuple[EPDLibrary, list[EPDFile]]:
+    """Read EPD files into a library named ``name`` (ids ``<name>:<id>``); also return the files read.
+
+    Files that are refused are left out (see :func:`import_report` for the per-file report); when
+    nothing imports, the (first) refusal is raised.
+    """
+    report = import_report(paths, name, screen=False)
+    if report.library is None:
+        refused = report.refused
+        if refused and refused[0].error is not None:
+            raise refused[0].error
         raise ParseError(
-            "no EPD data set found (ILCD process XML/JSON or openEPD JSON)", file=", ".join(map(str, paths))
+            "no EPD data set found (ILCD process XML/JSON, openEPD JSON or LCAx project)",
+            file=", ".join(map(str, paths)),
         )
-    return EPDLibrary(datasets_frame(datasets), values_frame(values), name=name), files
+    return report.library, report.files
 
 
 def write_library(library: EPDLibrary, files: list[EPDFile], folder: str | Path) -> Path:
