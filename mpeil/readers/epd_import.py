@@ -273,8 +273,11 @@ def import_epd(paths: Iterable[str | Path], name: str = "user") -> tuple[EPDLibr
     return report.library, report.files
 
 
-def write_library(library: EPDLibrary, files: list[EPDFile], folder: str | Path) -> Path:
-    """Write ``library`` as a library folder with ``manifest.json`` (inputs and their hashes)."""
+def write_library(
+    library: EPDLibrary, files: list[EPDFile], folder: str | Path, report: ImportReport | None = None
+) -> Path:
+    """Write ``library`` as a library folder with ``manifest.json`` (inputs and their hashes; with
+    ``report``, each file's import status and losses, and the screening flags)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     library.datasets.to_parquet(folder / "datasets.parquet", index=False)
@@ -289,5 +292,13 @@ def write_library(library: EPDLibrary, files: list[EPDFile], folder: str | Path)
             {"file": f.label, "sha256": hashlib.sha256(f.data).hexdigest(), "bytes": len(f.data)} for f in files
         ],
     }
+    if report is not None:
+        manifest["import"] = [
+            {"file": o.file, "status": o.status, "datasets": o.dataset_ids, "losses": [str(x) for x in o.losses],
+             "error": None if o.error is None else str(o.error)}
+            for o in report.outcomes if o.status != "skipped"
+        ]  # fmt: skip
+        if report.flags is not None:
+            manifest["flags"] = report.flags.astype(object).where(report.flags.notna(), None).to_dict("records")
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return folder
