@@ -45,9 +45,16 @@ _UNIT_ALIASES = {"item": "piece", "unit": "piece", "ea": "piece", "each": "piece
 _QUANTITY = re.compile(r"^\s*([-+0-9.eE]+)\s*(.*)$")
 
 
+#: ``doctype`` values of openEPD documents that declare impacts (openepd 8.0: ``OpenEpdDoctypes``)
+_DOCTYPES = ("openepd", "openindustryepd", "opengenericestimate")
+
+
 def is_openepd(doc: object) -> bool:
-    """An openEPD document has ``declared_unit`` and ``impacts`` (and usually ``doctype``)."""
-    return isinstance(doc, dict) and "impacts" in doc and "declared_unit" in doc
+    """An openEPD document has ``impacts`` and ``declared_unit`` (an industry EPD may give only
+    ``kg_per_declared_unit``) or an openEPD ``doctype``."""
+    if not isinstance(doc, dict) or "impacts" not in doc:
+        return False
+    return "declared_unit" in doc or "kg_per_declared_unit" in doc or str(doc.get("doctype")).lower() in _DOCTYPES
 
 
 def openepd_indicator_map(path: Path | None = None) -> dict[tuple[str, str], tuple[str, str, float]]:
@@ -80,6 +87,16 @@ def _amount(node, where: dict, field: str) -> tuple[float, str]:
 
 
 def _declared(doc: dict, where: dict) -> tuple[float, str, float]:
+    """(declared amount, unit, kg per declared amount). Without ``declared_unit`` the declared unit
+    is the mass ``kg_per_declared_unit`` gives (the openEPD industry-EPD example declares only that)."""
+    if doc.get("declared_unit") is None:
+        if doc.get("kg_per_declared_unit") is None:
+            raise ParseError("neither declared_unit nor kg_per_declared_unit", **where, field="declared_unit")
+        kg, kg_unit = _amount(doc["kg_per_declared_unit"], where, "kg_per_declared_unit")
+        if kg <= 0 or kg_unit not in ("kg", ""):
+            raise ParseError(f"kg_per_declared_unit {kg!r} {kg_unit!r} is not a mass in kg", **where,
+                             field="kg_per_declared_unit")  # fmt: skip
+        return kg, "kg", kg
     amount, unit_text = _amount(doc["declared_unit"], where, "declared_unit")
     if amount <= 0:
         raise ParseError(f"declared amount {amount!r} is not positive", **where, field="declared_unit.qty")
@@ -192,6 +209,8 @@ def parse_openepd(doc: dict, where: dict, prefix: str) -> tuple[dict, list[tuple
         notes.append(f"no id in the document (a draft): id {identity} derived from its content")
     dataset_id = f"{prefix}:{identity}"
     amount, unit, kg = _declared(doc, where)
+    if doc.get("declared_unit") is None:
+        notes.append(f"no declared_unit: declared {amount:g} kg from kg_per_declared_unit")
     ctx: dict = {"where": where, "dataset_id": dataset_id, "losses": []}
     rows = _values(doc, ctx, openepd_indicator_map())
     if not rows:  # refused, naming where the first value was dropped
