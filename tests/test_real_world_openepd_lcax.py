@@ -119,7 +119,7 @@ def test_lcax_errors_are_typed_and_name_file_and_json_path(tmp_path):
     assert info.value.location()["field"] == "assemblies[2].products[0].impactData[0].impacts.gwp.a1a3"
     assert info.value.location()["file"] == "x.json"
     old = {"id": "p", "format_version": "0.1.4", "emission_parts": {}}
-    with pytest.raises(ParseError, match="0.1.4 is not read"):
+    with pytest.raises(ParseError, match=r"0\.1\.4 is not read"):
         read_lcax_project(old, file="old.json")
     pointer = tmp_path / "pointer.json"
     pointer.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:b699\nsize 4182\n", encoding="utf-8")
@@ -130,6 +130,6 @@ def test_lcax_errors_are_typed_and_name_file_and_json_path(tmp_path):
 def test_without_floor_area_the_error_says_how_to_give_it():
     doc = json.loads((HERE / "lcax" / "lcax-2.2.4-calculation-project.json").read_text(encoding="utf-8"))
     doc["projectInfo"]["grossFloorArea"] = None
-    with pytest.raises(ParseError, match="metaData.gross_floor_area_m2") as info:
+    with pytest.raises(ParseError, match=r"metaData\.gross_floor_area_m2") as info:
         read_lcax_project(doc, file="x.json")
     assert info.value.location()["field"] == "projectInfo.grossFloorArea"
