@@ -23,6 +23,10 @@ def register(epd_app: typer.Typer) -> None:
             str | None,
             typer.Option("--name", help="Library name, the prefix of its data-set ids (default: the folder name)."),
         ] = None,
+        screen: Annotated[
+            bool,
+            typer.Option(help="Screen the imported data sets against the shipped peers (outliers, contradictions)."),
+        ] = True,
     ) -> None:
         """Build a user library; use it with --library on score, batch and epd commands.
 
@@ -34,7 +38,7 @@ def register(epd_app: typer.Typer) -> None:
 
         console = Console(soft_wrap=True)
         try:
-            report = import_report(paths, name=name or out.name)
+            report = import_report(paths, name=name or out.name, screen=screen)
         except MpeilError as error:
             console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
             raise typer.Exit(code=1) from None
