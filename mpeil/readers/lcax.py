@@ -370,7 +370,7 @@ def _element(assembly: dict, path: str, ctx: _Context) -> Element | None:
 def _operational_only(product: dict) -> bool:
     data = product.get("impactData")
     entries = [data] if isinstance(data, dict) else [e for e in _list(data) if isinstance(e, dict)]
-    impacts = [e.get("impacts") for e in entries if isinstance(e.get("impacts"), dict)]
+    impacts: list[dict] = [e["impacts"] for e in entries if isinstance(e.get("impacts"), dict)]
     modules = {_text(m) for i in impacts for per in i.values() if isinstance(per, dict) for m in per}
     return bool(modules) and modules <= _OPERATIONAL
 
