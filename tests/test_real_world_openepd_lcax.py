@@ -61,6 +61,9 @@ CASES = [
     ("lcax/lcax-3.8.0-from-lcabyg-ef-02_engdraget.json", "refused", None, None, None, [], None, "assemblies"),
     ("lcax/lcax-3.8.0-from-lcabyg-e9e6e798.json", "refused", None, None, None, [], None, "assemblies"),
     ("lcax/lcax-3.8.0-from-lcabyg-2f95c41e.json", "refused", None, None, None, [], None, "assemblies"),
+    # LCAx 2.6.4 as the LCAx compare app ships it: 11 assemblies ("Strip footings" … "Ventilation
+    # unit"), each with "products": [] and only stored "results": nothing to score from, refused
+    ("lcax/lcax-2.6.4-compare-app-project-results1.json", "refused", None, None, None, [], None, "assemblies"),
 ]  # fmt: skip
 
 
@@ -77,6 +80,7 @@ def test_real_file_imports_with_hand_checked_values(name, status, dataset, unit,
         assert isinstance(outcome.error, ParseError)
         assert outcome.error.location()["file"] == str(path)
         assert outcome.error.location()["field"] == refused_at
+        assert "no assembly with a product mpeil can score" in outcome.error.message
         return
     rows = {str(row["dataset_id"]): (row, found) for row, found in outcome.datasets}
     row, found = rows[f"rw:{dataset}"]

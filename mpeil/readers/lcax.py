@@ -435,7 +435,12 @@ def read_lcax_project(doc: dict, *, file: str | None = None, name: str = "lcax",
         if element is not None:
             elements.append(element)
     if not elements:
-        raise ParseError("no assembly with a product mpeil can score", **where, field="assemblies")
+        first = f"; first: {ctx.losses[0]}" if ctx.losses else ""
+        raise ParseError(
+            f"no assembly with a product mpeil can score ({len(ctx.losses)} things dropped{first})",
+            **where,
+            field="assemblies",
+        )
     period = doc.get("referenceStudyPeriod")
     limit = next(int(m.max_length) for m in Building.model_fields["datasets"].metadata if hasattr(m, "max_length"))
     if inline and len(ctx.datasets) > limit:
