@@ -24,6 +24,9 @@ data sets. Rules where LCAx leaves a choice (each also reported as a :class:`~mp
   operational energy (B6/B7, outside the M-peil), or in a unit its EPD cannot be converted to
   (LCAx converts only through the EPD's ``conversions``; mpeil also through a ``to: kg`` conversion
   when the product is in kg) is dropped and reported; an assembly left without products is dropped;
+* a ``{"to": "kg", "value": v}`` conversion is read as v kg per declared unit, so a product in kg
+  divides by it (LCAx's ``calculate_product`` multiplies by the value, which gives 818 × 0.5 × 7850
+  for 0.5 kg of steel at 818 kg CO2e/m³ and 7850 kg/m³; mpeil keeps the physical 818 × 0.5 / 7850);
 * an EPD's standard ``en15804a1`` maps its impact keys to the EN 15804+A1 indicators (GWP-A1, …),
   anything else to EN 15804+A2; impact keys LCAx has but the catalogue has not are reported.
 
