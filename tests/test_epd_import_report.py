@@ -166,10 +166,13 @@ def test_the_flag_reaches_the_score_and_its_grade(user_folders):
         ],
     }  # fmt: skip
     library = load_library([str(user_folders["steel"])])
-    result = mpeil.score(mpeil.Building.model_validate(building), library=library)
+    result = mpeil.score(mpeil.Building.model_validate(building), method="gwp", library=library)
     row = result.scores.iloc[0]
+    assert row["weight_missing"] == 0.0  # GWP-total declared: only the flag can lower the grade
     assert len(row["flags"]) == 1 and row["flags"][0].startswith("steel:wire-rod (Steel wire rod) GWP-total")
-    assert row["quality_grade"] != "A"
+    assert row["flags"][0].endswith("(100% of the score)")
+    # data/quality_grades.csv: A and B allow no flagged value driving the score, C allows them
+    assert row["quality_grade"] == "C"
 
 
 def test_a_data_set_no_indicator_of_the_method_can_use_is_named(user_folders):
