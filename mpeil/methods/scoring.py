@@ -148,15 +148,19 @@ def _weight_split(lacking, estimated, weights, uncovered: float, common: np.ndar
 
 def _driving_flags(trust, score: np.ndarray) -> list[list[str]]:
     """Per building: flagged values contributing more than ``trust.driver_share`` of its score."""
+    unusable = (trust.unusable_datasets if trust is not None else None) or [[] for _ in range(score.shape[0])]
     if trust is None or not trust.flag_labels:
-        return [[] for _ in range(score.shape[0])]
+        return [list(u) for u in unusable]
     with np.errstate(all="ignore"):
         share = np.where((score > 0)[:, None], trust.flag_contributions / score[:, None], 0.0)
     named: list[list[tuple[float, str]]] = [[] for _ in range(score.shape[0])]
     rows, columns = np.nonzero(share > trust.driver_share)
     for b, f in zip(rows.tolist(), columns.tolist(), strict=True):
         named[b].append((float(share[b, f]), trust.flag_labels[f]))
-    return [[f"{label} ({s:.0%} of the score)" for s, label in sorted(items, reverse=True)] for items in named]
+    return [
+        [f"{label} ({s:.0%} of the score)" for s, label in sorted(items, reverse=True)] + list(unusable[b])
+        for b, items in enumerate(named)
+    ]
 
 
 @dataclass(frozen=True)

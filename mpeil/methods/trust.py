@@ -38,6 +38,9 @@ class LineTrust:
     dataset_estimated: np.ndarray | None = None
     indicators: tuple[str, ...] = ()
     dataset_ids: np.ndarray | None = None  # object[D]: the library's data set ids
+    #: per building, a label per data set used that declares none of the method's indicators in A1-A3
+    #: (an EN 15804+A1 EPD under an EF method): its lines count as missing; named in ``flags``
+    unusable_datasets: list[list[str]] | None = None
 
 
 def scoring_library(library: EPDLibrary, method: Method) -> EPDLibrary:
@@ -78,7 +81,38 @@ def assess_lines(compiled, replacements: np.ndarray, library: EPDLibrary, method
         estimated,
         codes,
         library.datasets["dataset_id"].to_numpy(dtype=object),
+        _unusable_datasets(compiled, library, tuple(dict.fromkeys(c for i in method.indicators for c in i.sources))),
     )
+
+
+def _unusable_datasets(compiled, library: EPDLibrary, codes: tuple[str, ...]) -> list[list[str]]:
+    """Per building, labels of the data sets its lines use that declare none of ``codes`` (the method's
+    indicators and their accepted fallbacks) in A1-A3."""
+    n_b = compiled.n_buildings
+    if compiled.n_lines == 0:
+        return [[] for _ in range(n_b)]
+    values = library.tensor(codes, ("A1-A3",))[:, 0, :]
+    declared = (~np.isnan(values) & ~library.estimated(codes, ("A1-A3",))[:, 0, :]).any(axis=1)  # [D]
+    lines = np.flatnonzero(~declared[compiled.dataset])
+    out: list[list[str]] = [[] for _ in range(n_b)]
+    if not lines.size:
+        return out
+    datasets = library.datasets
+    names = datasets["name_en"].fillna(datasets["name_de"]).fillna("")
+    pairs = sorted({(int(compiled.line_building[i]), int(compiled.dataset[i])) for i in lines})
+    ids = datasets["dataset_id"].to_numpy(dtype=object)
+    rows = library.values[library.values["dataset_id"].isin({ids[d] for _, d in pairs})]
+    rows = rows[rows["module"] == "A1-A3"]
+    for b, d in pairs:
+        found = sorted(set(rows.loc[rows["dataset_id"] == ids[d], "indicator"].astype(str)))
+        what = (
+            f"it declares {', '.join(found[:4])}{', …' if len(found) > 4 else ''}" if found else "it declares no A1-A3"
+        )
+        out[b].append(
+            f"{ids[d]!s} ({names.iloc[d]!s}): declares none of the method's indicators in A1-A3 ({what}); "
+            "its lines count as missing"
+        )
+    return out
 
 
 def _flag_contributions(compiled, replacements, library: EPDLibrary, method: Method, codes):
