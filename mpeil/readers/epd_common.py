@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,52 @@ __all__ = [
     "DeclaredUnitCorrections",
     "datasets_frame",
     "values_frame",
+    "Loss",
+    "ImportedDataSet",
+    "ValueRow",
 ]
+
+#: one row of the value frame: (dataset_id, module, scenario, indicator, value)
+ValueRow = tuple[str, str, str, str, float]
+
+
+@dataclass(frozen=True)
+class Loss:
+    """Something a reader read in a file but could not import, and why.
+
+    ``kind`` is what was dropped: ``"module"``, ``"indicator"``, ``"scenario"``, ``"unit"``
+    (an indicator whose unit does not fit), ``"value"`` (one cell), ``"property"`` (a
+    conversion property) or ``"declared"`` (a marker such as ``MND``: *not declared*, kept
+    so a report can tell "the EPD says not declared" from "the reader dropped it").
+    ``where`` is the XPath or JSON path of the element.
+    """
+
+    dataset_id: str
+    kind: str
+    item: str
+    reason: str
+    where: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.item}: {self.reason}"
+
+
+@dataclass
+class ImportedDataSet:
+    """One data set a reader imported from a file: its row, its values and its losses."""
+
+    dataset: dict
+    rows: list[ValueRow] = field(default_factory=list)
+    losses: list[Loss] = field(default_factory=list)
+
+    @property
+    def dataset_id(self) -> str:
+        return str(self.dataset["dataset_id"])
+
+    @property
+    def lossy(self) -> bool:
+        """True when something other than a *not declared* marker was dropped."""
+        return any(loss.kind != "declared" for loss in self.losses)
 
 NOTES_COLUMN = "notes"
 

@@ -28,12 +28,11 @@ from pathlib import Path
 import pandas as pd
 
 from .. import __version__
-from ..errors import ParseError
+from ..errors import MpeilError, ParseError
 from ..model.library import EPDLibrary
 from ..paths import data_dir
-from .epd_common import datasets_frame, values_frame
-from .ilcd import IndicatorAliases, parse_ilcd_document
-from .ilcd_xml import ilcd_xml_document
+from .epd_common import Loss, datasets_frame, values_frame
+from .ilcd import ILCDTree, IndicatorAliases, read_ilcd_file
 from .openepd import is_openepd, parse_openepd_document
 
 __all__ = ["import_epd", "write_library", "EPDFile", "NAME_PATTERN"]
@@ -102,48 +101,66 @@ def _read_file(path: Path, max_bytes: int, archive_path: str) -> EPDFile:
     return EPDFile(str(path), archive_path, path.read_bytes())
 
 
-def _is_process_xml(data: bytes) -> bool:
-    head = data[:4096].decode("utf-8", errors="ignore")
-    match = re.search(r"<\s*(?:[A-Za-z0-9_]+:)?([A-Za-z]+)[\s>]", re.sub(r"<\?.*?\?>|<!--.*?-->", "", head, flags=re.S))
-    return match is not None and match.group(1) == "processDataSet"
-
-
-def _parse_file(item: EPDFile, by_path: dict[str, bytes], name: str, aliases) -> tuple[dict, list] | None:
+def _parse_file(
+    item: EPDFile, tree: ILCDTree, name: str, aliases: IndicatorAliases, losses: list[Loss] | None
+) -> tuple[dict, list] | None:
     where = {"file": item.label}
-    if item.archive_path.lower().endswith(".xml"):
-        if not _is_process_xml(item.data):
-            return None  # flows, flow properties, unit groups: read when a process references them
-        doc = ilcd_xml_document(item.data, item.archive_path, by_path.get)
-        where["field"] = "(ILCD XML)"
-        return parse_ilcd_document(doc, aliases, {"file": item.label}, prefix=name)
-    try:
-        doc = json.loads(item.data.decode("utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ParseError(f"not valid JSON: {exc}", **where) from None
-    if is_openepd(doc):
-        return parse_openepd_document(doc, where, prefix=name)
-    if isinstance(doc, dict) and "processInformation" in doc:
-        return parse_ilcd_document(doc, aliases, where, prefix=name)
-    raise ParseError("neither an ILCD+EPD process data set nor an openEPD document", **where)
+    if not item.archive_path.lower().endswith(".xml"):
+        try:
+            doc = json.loads(item.data.decode("utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ParseError(f"not valid JSON: {exc}", **where) from None
+        if is_openepd(doc):
+            return parse_openepd_document(doc, where, prefix=name)
+        if not (isinstance(doc, dict) and "processInformation" in doc):
+            raise ParseError("neither an ILCD+EPD process data set nor an openEPD document", **where)
+    # ILCD+EPD (JSON or XML): None for flows, flow properties … (read when a process refers to them)
+    imported = read_ilcd_file(item.label, item.archive_path, item.data, tree, aliases, prefix=name)
+    if imported is None:
+        return None
+    if losses is not None:
+        losses.extend(imported.losses)
+    return imported.dataset, imported.rows
 
 
-def import_epd(paths: Iterable[str | Path], name: str = "user") -> tuple[EPDLibrary, list[EPDFile]]:
-    """Read EPD files into a library named ``name`` (ids ``<name>:<id>``); also return the files read."""
+def import_epd(
+    paths: Iterable[str | Path],
+    name: str = "user",
+    *,
+    aliases: str | Path | IndicatorAliases | None = None,
+    errors: list[MpeilError] | None = None,
+    losses: list[Loss] | None = None,
+) -> tuple[EPDLibrary, list[EPDFile]]:
+    """Read EPD files into a library named ``name`` (ids ``<name>:<id>``); also return the files read.
+
+    ``aliases``: a user aliases CSV (``--aliases``, see :mod:`mpeil.readers.ilcd.aliases`) or
+    an :class:`IndicatorAliases`. When ``errors`` is a list, a file that is refused is
+    appended to it (a typed error naming file and element) and the others are still read;
+    otherwise the first refusal raises. ``losses`` collects what imported data sets lost
+    (modules, indicators, units, cells: :class:`~mpeil.readers.epd_common.Loss`).
+    """
     if not NAME_PATTERN.match(name):
         raise ParseError(f"library name {name!r} must match {NAME_PATTERN.pattern}", field="name")
     files = collect_files(paths)
-    by_path = {f.archive_path: f.data for f in files}
-    aliases = IndicatorAliases.shipped()
+    tree = ILCDTree({f.archive_path: f.data for f in files})
+    if not isinstance(aliases, IndicatorAliases):
+        aliases = IndicatorAliases.with_user_file(aliases)
     datasets: list[dict] = []
     values: list[tuple] = []
     seen: dict[str, str] = {}
     for item in files:
-        parsed = _parse_file(item, by_path, name, aliases)
+        try:
+            parsed = _parse_file(item, tree, name, aliases, losses)
+            if parsed is not None and parsed[0]["dataset_id"] in seen:
+                raise ParseError(f"data set {parsed[0]['dataset_id']} also in {seen[parsed[0]['dataset_id']]}", file=item.label)
+        except MpeilError as error:
+            if errors is None:
+                raise
+            errors.append(error)
+            continue
         if parsed is None:
             continue
         dataset, rows = parsed
-        if dataset["dataset_id"] in seen:
-            raise ParseError(f"data set {dataset['dataset_id']} also in {seen[dataset['dataset_id']]}", file=item.label)
         seen[dataset["dataset_id"]] = item.label
         datasets.append(dataset)
         values.extend(rows)
