@@ -67,9 +67,9 @@ def read_ilcd_file(
             doc = _json(data, where)
         return read_ilcd_document(doc, aliases, where, prefix=prefix)
     except MpeilError as error:
-        if error.file != label:  # a referenced file failed: name the process and the member
+        if error.file not in (label, archive_path):  # a referenced file failed: name it too
             error.message = f"{error.message} (in {error.file})" if error.file else error.message
-            error.file = label
+        error.file = label
         raise
 
 

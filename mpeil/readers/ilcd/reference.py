@@ -29,7 +29,7 @@ from ...paths import data_dir
 __all__ = ["ILCDTree", "ReferenceData", "FOLDER_OF_TYPE"]
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_MEMBER = re.compile(rf"^({_UUID.pattern})(?:_(\d+(?:\.\d+)*))?\.xml$", re.IGNORECASE)
+_MEMBER = re.compile(r"^(.+?)(?:_(\d+(?:\.\d+)+))?\.xml$", re.IGNORECASE)
 
 #: the ILCD ``type`` attribute of a reference → the folder of an export
 FOLDER_OF_TYPE = {
