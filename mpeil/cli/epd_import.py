@@ -23,13 +23,20 @@ def register(epd_app: typer.Typer) -> None:
             str | None,
             typer.Option("--name", help="Library name, the prefix of its data-set ids (default: the folder name)."),
         ] = None,
+        aliases: Annotated[
+            Path | None,
+            typer.Option(
+                "--aliases",
+                help="CSV of extra indicator/unit spellings (columns of data/indicator_aliases.csv); wins over the shipped one.",
+            ),
+        ] = None,
     ) -> None:
         """Build a user library; use it with --library on score, batch and epd commands."""
         from ..readers.epd_import import import_epd, write_library
 
         console = Console()
         try:
-            library, files = import_epd(paths, name=name or out.name)
+            library, files = import_epd(paths, name=name or out.name, aliases=aliases)
         except MpeilError as error:
             console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
             raise typer.Exit(code=1) from None
