@@ -30,7 +30,11 @@ def _find(node: ET.Element | None, *names: str) -> ET.Element | None:
 
 
 def _english(node: ET.Element, name: str) -> str:
-    texts = {c.get("{http://www.w3.org/XML/1998/namespace}lang", ""): (c.text or "").strip() for c in node if _local(c.tag) == name}
+    texts = {
+        c.get("{http://www.w3.org/XML/1998/namespace}lang", ""): (c.text or "").strip()
+        for c in node
+        if _local(c.tag) == name
+    }
     return texts.get("en") or next(iter(texts.values()), "")
 
 
@@ -42,19 +46,25 @@ def main(archive: str, out: str) -> None:
             if "/unitgroups/" in name and name.endswith(".xml"):
                 root = ET.fromstring(zf.read(name))
                 info = _find(root, "unitGroupInformation", "dataSetInformation")
-                wanted = (_find(root, "unitGroupInformation", "quantitativeReference", "referenceToReferenceUnit").text or "").strip()
+                wanted = (
+                    _find(root, "unitGroupInformation", "quantitativeReference", "referenceToReferenceUnit").text or ""
+                ).strip()
                 units = [u for u in _find(root, "units") or [] if _local(u.tag) == "unit"]
                 ref = next(u for u in units if u.get("dataSetInternalID") == wanted)
                 groups[_find(info, "UUID").text.strip()] = {
                     "name": _english(info, "name"),
                     "reference_unit": _find(ref, "name").text.strip(),
-                    "units": "; ".join(f"{_find(u, 'name').text.strip()}={_find(u, 'meanValue').text.strip()}" for u in units),
+                    "units": "; ".join(
+                        f"{_find(u, 'name').text.strip()}={_find(u, 'meanValue').text.strip()}" for u in units
+                    ),
                 }
         for name in sorted(zf.namelist()):
             if "/flowproperties/" in name and name.endswith(".xml"):
                 root = ET.fromstring(zf.read(name))
                 info = _find(root, "flowPropertiesInformation", "dataSetInformation")
-                group = _find(root, "flowPropertiesInformation", "quantitativeReference", "referenceToReferenceUnitGroup")
+                group = _find(
+                    root, "flowPropertiesInformation", "quantitativeReference", "referenceToReferenceUnitGroup"
+                )
                 uuid = group.get("refObjectId")
                 if uuid not in groups:  # its unit group is not in the reference data
                     continue

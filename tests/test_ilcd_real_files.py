@@ -102,7 +102,16 @@ def test_json_without_the_product_in_resultingflowamount_is_still_per_tonne(tmp_
 def test_not_declared_markers_are_missing_and_kept(imported):
     library, losses = imported["1bf3e138-54a4-4155-7116-08da598ce856.json"]
     # LCIAResults.LCIAResult[3] (GWP-total) module A4 is "ND" in the file
-    assert Loss("user:1bf3e138-54a4-4155-7116-08da598ce856", "declared", "GWP-total A4", "ND: not declared", "LCIAResults.LCIAResult[3].anies") in losses
+    assert (
+        Loss(
+            "user:1bf3e138-54a4-4155-7116-08da598ce856",
+            "declared",
+            "GWP-total A4",
+            "ND: not declared",
+            "LCIAResults.LCIAResult[3].anies",
+        )
+        in losses
+    )
     index = library.resolve("user:1bf3e138-54a4-4155-7116-08da598ce856")
     assert math.isnan(library.tensor(["GWP-total"], ["A4"])[index, 0, 0])
     assert "not declared (ND)" in library.datasets.at[index, "notes"]
@@ -113,7 +122,18 @@ def test_a_typo_loses_that_cell_only(imported):
     # LCIAResults.LCIAResult[16] (ETP-fw, CTUe): A3 "1.83+03" (no 'E'), A1-A3 661
     typo = [loss for loss in losses if loss.kind == "value"]
     assert [(t.item, t.reason) for t in typo] == [("ETP-fw A3", "not a number: '1.83+03'")]
-    assert _library_value(library, {"dataset": "881b28b9-aaf3-4d80-aea5-08db7e36184f", "module": "A1-A3", "scenario": "", "indicator": "ETP-fw"}) == 661.0
+    assert (
+        _library_value(
+            library,
+            {
+                "dataset": "881b28b9-aaf3-4d80-aea5-08db7e36184f",
+                "module": "A1-A3",
+                "scenario": "",
+                "indicator": "ETP-fw",
+            },
+        )
+        == 661.0
+    )
     # units by meaning: LCIAResult[4] ODP 'kg CFC-11 eq.' A3 0.00000112; [12] WDP 'm3 world eq. deprived' A3 3.54;
     # [14] PM 'Disease incidence' A3 0.00237
     for code, value in (("ODP", 0.00000112), ("WDP", 3.54), ("PM", 0.00237)):
@@ -124,7 +144,9 @@ def test_a_typo_loses_that_cell_only(imported):
 def test_a_bound_is_not_a_density(imported):
     library, losses = imported["ibu_with_dependencies"]
     # flows/f4334466….xml MatML PropertyData pr1 (Gross density): "> 500"; pr3 Grammage 7.7 kg/m^2
-    assert [str(loss) for loss in losses if loss.kind == "property"] == ["property gross density: '> 500' is a bound, not a value"]
+    assert [str(loss) for loss in losses if loss.kind == "property"] == [
+        "property gross density: '> 500' is a bound, not a value"
+    ]
     index = library.resolve("user:2eb43850-0ab2-4068-afe5-218d69a096f8")
     assert math.isnan(library.datasets.at[index, "gross_density_kg_m3"])
     assert library.datasets.at[index, "area_weight_kg_m2"] == 7.7
@@ -135,7 +157,9 @@ def test_an_unknown_unit_loses_that_indicator_and_an_aliases_file_adds_it(tmp_pa
     _, losses = imported["oekobau_with_dependencies"]
     assert [(loss.kind, loss.item) for loss in losses] == [("unit", "POCP-A1")]
     aliases = tmp_path / "aliases.csv"
-    aliases.write_text("kind,alias,code,unit,note\nunit,kg C2H2 eq.,POCP-A1,kg_C2H4_eq,my reading of this EPD\n", encoding="utf-8")
+    aliases.write_text(
+        "kind,alias,code,unit,note\nunit,kg C2H2 eq.,POCP-A1,kg_C2H4_eq,my reading of this EPD\n", encoding="utf-8"
+    )
     losses = []
     library, _ = import_epd([FIXTURES / "oekobau_with_dependencies"], aliases=aliases, losses=losses)
     assert not [loss for loss in losses if loss.kind != "declared"]
@@ -184,7 +208,10 @@ def test_referenced_version_else_the_latest():
         }
     )
     near = "ILCD/processes/p_01.00.000.xml"
-    ref = {"refObjectId": "AAAAAAAA-0000-0000-0000-000000000001", "uri": "../flows/aaaaaaaa-0000-0000-0000-000000000001"}
+    ref = {
+        "refObjectId": "AAAAAAAA-0000-0000-0000-000000000001",
+        "uri": "../flows/aaaaaaaa-0000-0000-0000-000000000001",
+    }
     assert tree.find(near, {**ref, "version": "00.00.002"}, "flows").endswith("_00.00.002.xml")
     assert tree.find(near, ref, "flows") == "ILCD/flows/aaaaaaaa-0000-0000-0000-000000000001_00.00.010.xml"
     assert tree.find(near, {"refObjectId": "aaaaaaaa-0000-0000-0000-000000000002"}, "flows") is None
@@ -192,7 +219,15 @@ def test_referenced_version_else_the_latest():
 
 @pytest.mark.parametrize(
     ("text", "value", "marker"),
-    [("ND", math.nan, "ND"), ("MNA", math.nan, "MNA"), ("mnd", math.nan, "mnd"), ("-", math.nan, "-"), ("", math.nan, ""), ("3,6", 3.6, ""), ("-1.2E-3", -0.0012, "")],
+    [
+        ("ND", math.nan, "ND"),
+        ("MNA", math.nan, "MNA"),
+        ("mnd", math.nan, "mnd"),
+        ("-", math.nan, "-"),
+        ("", math.nan, ""),
+        ("3,6", 3.6, ""),
+        ("-1.2E-3", -0.0012, ""),
+    ],
 )
 def test_cells(text, value, marker):
     cell = read_cell(text)

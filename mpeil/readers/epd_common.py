@@ -78,6 +78,7 @@ class ImportedDataSet:
         """True when something other than a *not declared* marker was dropped."""
         return any(loss.kind != "declared" for loss in self.losses)
 
+
 NOTES_COLUMN = "notes"
 
 #: relative tolerance when a "conversion factor to 1 kg" is compared with the mass that the

@@ -152,7 +152,9 @@ def import_epd(
         try:
             parsed = _parse_file(item, tree, name, aliases, losses)
             if parsed is not None and parsed[0]["dataset_id"] in seen:
-                raise ParseError(f"data set {parsed[0]['dataset_id']} also in {seen[parsed[0]['dataset_id']]}", file=item.label)
+                raise ParseError(
+                    f"data set {parsed[0]['dataset_id']} also in {seen[parsed[0]['dataset_id']]}", file=item.label
+                )
         except MpeilError as error:
             if errors is None:
                 raise

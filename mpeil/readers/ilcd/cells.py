@@ -30,7 +30,7 @@ import pandas as pd
 from ...errors import ParseError
 from ...paths import data_dir
 
-__all__ = ["Cell", "read_cell", "read_property", "not_declared_markers"]
+__all__ = ["Cell", "read_cell", "read_property", "require_number", "not_declared_markers"]
 
 _NUMBER = r"[-+]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][-+]?\d+)?"
 _RANGE = re.compile(rf"^({_NUMBER})\s*(?:-|–|—|\.\.\.?|to|bis)\s*({_NUMBER})$", re.IGNORECASE)

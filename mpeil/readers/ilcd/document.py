@@ -95,7 +95,9 @@ def _entries(doc: dict, xml: bool) -> list[_Entry]:
             ref = node.get("referenceToLCIAMethodDataSet") or node.get("referenceToFlowDataSet") or {}
             path = f"/processDataSet/{parent}/{child}[{index + 1}]" if xml else f"{parent}.{child}[{index}]"
             names = _texts(ref.get("shortDescription"))
-            entries.append(_Entry(kind, path, str(ref.get("refObjectId", "")).lower(), names, _unit_text(node), modules))
+            entries.append(
+                _Entry(kind, path, str(ref.get("refObjectId", "")).lower(), names, _unit_text(node), modules)
+            )
     return entries
 
 
@@ -166,7 +168,9 @@ def _scale(entry: _Entry, code: str, aliases: IndicatorAliases, notes: list[str]
         return float(unit_registry().Quantity(1.0, source).to(target).magnitude), ""
     conversion = aliases.conversion(code, source)
     if conversion is not None and parse_unit(conversion[0]) == target:
-        notes.append(f"{code} stated in {entry.unit_text!r}: values × {conversion[1]:g} to {catalogue[code].unit_label}")
+        notes.append(
+            f"{code} stated in {entry.unit_text!r}: values × {conversion[1]:g} to {catalogue[code].unit_label}"
+        )
         return conversion[1], ""
     return math.nan, f"unit {entry.unit_text!r} does not fit {code} ({catalogue[code].unit_label})"
 
@@ -243,10 +247,16 @@ def _metadata(doc: dict, info: dict, notes: list[str]) -> dict:
 
 def _loss_notes(losses: list[Loss]) -> list[str]:
     markers = sorted({loss.reason.split(":")[0] for loss in losses if loss.kind == "declared"})
-    notes = [f"not declared ({'/'.join(markers)}): {sum(loss.kind == 'declared' for loss in losses)} cells"] if markers else []
+    notes = (
+        [f"not declared ({'/'.join(markers)}): {sum(loss.kind == 'declared' for loss in losses)} cells"]
+        if markers
+        else []
+    )
     dropped = [str(loss) for loss in losses if loss.kind != "declared"]
     if dropped:
-        notes.append("not imported: " + "; ".join(dropped[:20]) + (f"; … ({len(dropped)} in all)" if len(dropped) > 20 else ""))
+        notes.append(
+            "not imported: " + "; ".join(dropped[:20]) + (f"; … ({len(dropped)} in all)" if len(dropped) > 20 else "")
+        )
     return notes
 
 

@@ -36,7 +36,6 @@ MASS_PROPERTY_UUID = "93a60a56-a3c8-11da-a746-0800200b9a66"
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
-
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
