@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from mpeil.errors import MpeilError, ParseError
+from mpeil.errors import ParseError
 from mpeil.model.library import EPDLibrary
-from mpeil.readers.epd_common import Loss
-from mpeil.readers.epd_import import import_epd
-from mpeil.readers.ilcd import ILCDTree, IndicatorAliases, read_ilcd_frames, unit_key
+from mpeil.readers.epd_import import import_epd, import_report
+from mpeil.readers.ilcd import ILCDTree, IndicatorAliases, read_ilcd_frames, read_ilcd_tree, unit_key
 from mpeil.readers.ilcd.cells import read_cell, read_property
+from mpeil.readers.losses import Loss
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "real-world" / "ilcd"
@@ -42,9 +42,9 @@ def imported() -> dict[str, tuple[EPDLibrary, list[Loss]]]:
     """Each file of the table imported once, as a user would: ``mpeil epd import FILE``."""
     out = {}
     for file in sorted({row["file"] for row in EXPECTED}):
-        losses: list[Loss] = []
-        library, _ = import_epd([_path(file)], name="user", losses=losses)
-        out[file] = (library, losses)
+        report = import_report([_path(file)], name="user", screen=False)
+        assert report.library is not None and not report.refused, file
+        out[file] = (report.library, [loss for outcome in report.outcomes for loss in outcome.losses])
     return out
 
 
@@ -100,18 +100,15 @@ def test_json_without_the_product_in_resultingflowamount_is_still_per_tonne(tmp_
 
 
 def test_not_declared_markers_are_missing_and_kept(imported):
-    library, losses = imported["1bf3e138-54a4-4155-7116-08da598ce856.json"]
-    # LCIAResults.LCIAResult[3] (GWP-total) module A4 is "ND" in the file
+    name = "1bf3e138-54a4-4155-7116-08da598ce856.json"
+    (result,) = read_ilcd_tree({name: (FIXTURES / name).read_bytes()})
+    (dataset,) = result.imported
+    # LCIAResults.LCIAResult[3] (GWP-total) module A4 is "ND" in the file: kept, and not a loss
     assert (
-        Loss(
-            "user:1bf3e138-54a4-4155-7116-08da598ce856",
-            "declared",
-            "GWP-total A4",
-            "ND: not declared",
-            "LCIAResults.LCIAResult[3].anies",
-        )
-        in losses
+        Loss("declared", "LCIAResults.LCIAResult[3].anies", "GWP-total A4: ND (not declared)") in dataset.not_declared
     )
+    assert not any(loss.what == "declared" for loss in dataset.losses)
+    library, _ = imported[name]
     index = library.resolve("user:1bf3e138-54a4-4155-7116-08da598ce856")
     assert math.isnan(library.tensor(["GWP-total"], ["A4"])[index, 0, 0])
     assert "not declared (ND)" in library.datasets.at[index, "notes"]
@@ -120,8 +117,8 @@ def test_not_declared_markers_are_missing_and_kept(imported):
 def test_a_typo_loses_that_cell_only(imported):
     library, losses = imported["881b28b9-aaf3-4d80-aea5-08db7e36184f.json"]
     # LCIAResults.LCIAResult[16] (ETP-fw, CTUe): A3 "1.83+03" (no 'E'), A1-A3 661
-    typo = [loss for loss in losses if loss.kind == "value"]
-    assert [(t.item, t.reason) for t in typo] == [("ETP-fw A3", "not a number: '1.83+03'")]
+    typo = [loss for loss in losses if loss.what == "value"]
+    assert [t.reason for t in typo] == ["ETP-fw A3: not a number: '1.83+03'"]
     assert (
         _library_value(
             library,
@@ -144,8 +141,8 @@ def test_a_typo_loses_that_cell_only(imported):
 def test_a_bound_is_not_a_density(imported):
     library, losses = imported["ibu_with_dependencies"]
     # flows/f4334466….xml MatML PropertyData pr1 (Gross density): "> 500"; pr3 Grammage 7.7 kg/m^2
-    assert [str(loss) for loss in losses if loss.kind == "property"] == [
-        "property gross density: '> 500' is a bound, not a value"
+    assert [loss.reason for loss in losses if loss.what == "property"] == [
+        "gross density: '> 500' is a bound, not a value"
     ]
     index = library.resolve("user:2eb43850-0ab2-4068-afe5-218d69a096f8")
     assert math.isnan(library.datasets.at[index, "gross_density_kg_m3"])
@@ -153,17 +150,18 @@ def test_a_bound_is_not_a_density(imported):
 
 
 def test_an_unknown_unit_loses_that_indicator_and_an_aliases_file_adds_it(tmp_path, imported):
-    # processes/ee8863aa….xml: POCP (+A1) stated in 'kg C2H2 eq.', which the shipped aliases do not know
+    # processes/ee8863aa….xml: the 7th LCIAResult (line 782), POCP (+A1), states its unit as "kg C2H2 eq."
+    # (line 804), which the shipped aliases do not know
     _, losses = imported["oekobau_with_dependencies"]
-    assert [(loss.kind, loss.item) for loss in losses] == [("unit", "POCP-A1")]
+    assert [(loss.what, loss.where) for loss in losses] == [("unit", "/processDataSet/LCIAResults/LCIAResult[7]")]
+    assert losses[0].reason.startswith("POCP-A1: unit 'kg C2H2 eq.' not understood")
     aliases = tmp_path / "aliases.csv"
     aliases.write_text(
         "kind,alias,code,unit,note\nunit,kg C2H2 eq.,POCP-A1,kg_C2H4_eq,my reading of this EPD\n", encoding="utf-8"
     )
-    losses = []
-    library, _ = import_epd([FIXTURES / "oekobau_with_dependencies"], aliases=aliases, losses=losses)
-    assert not [loss for loss in losses if loss.kind != "declared"]
-    assert "POCP-A1" in set(library.values["indicator"])
+    report = import_report([FIXTURES / "oekobau_with_dependencies"], aliases=aliases, screen=False)
+    assert [o.status for o in report.outcomes if o.status != "skipped"] == ["imported"]
+    assert report.library is not None and "POCP-A1" in set(report.library.values["indicator"])
 
 
 def test_po4_eutrophication_is_converted_to_p(tmp_path):
@@ -191,11 +189,14 @@ def test_a_bad_file_does_not_stop_a_folder(tmp_path):
     shutil.copy(FIXTURES / "environdec_single_xml.xml", tmp_path / "a_single.xml")
     (tmp_path / "b_broken.json").write_text("{not json", encoding="utf-8")
     shutil.copy(FIXTURES / "1bf3e138-54a4-4155-7116-08da598ce856.json", tmp_path / "c_good.json")
-    errors: list[MpeilError] = []
-    library, _ = import_epd([tmp_path], errors=errors)
-    assert library.ids == ["user:1bf3e138-54a4-4155-7116-08da598ce856"]
-    assert [Path(str(e.file)).name for e in errors] == ["a_single.xml", "b_broken.json"]
-    assert all(isinstance(e, ParseError) for e in errors)
+    report = import_report([tmp_path], screen=False)
+    assert report.library is not None and report.library.ids == ["user:1bf3e138-54a4-4155-7116-08da598ce856"]
+    assert [(Path(o.file).name, o.status) for o in report.outcomes] == [
+        ("a_single.xml", "refused"),
+        ("b_broken.json", "refused"),
+        ("c_good.json", "imported_with_losses"),  # GWP-GHG: not a catalogue indicator
+    ]
+    assert all(isinstance(o.error, ParseError) for o in report.refused)
 
 
 def test_referenced_version_else_the_latest():

@@ -204,7 +204,6 @@ def test_openepd_import_with_hand_checked_values(tmp_path):
         ({"impacts": {"ReCiPe": {"gwp": {"A1A2A3": {"mean": 1.0, "unit": "kgCO2e"}}}}}, "impacts.ReCiPe.gwp"),
         ({"declared_unit": {"qty": 1, "unit": "furlong-ish"}}, "declared_unit.unit"),
         ({"declared_unit": {"qty": 0, "unit": "m3"}}, "declared_unit.qty"),
-        ({"id": ""}, "id"),
     ],
 )
 def test_bad_openepd_names_the_field(tmp_path, changes, field):

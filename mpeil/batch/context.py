@@ -221,10 +221,10 @@ def build_context(
     )
     gwp_scorer = None
     if options.gwp_method is not None:
-        gwp_scorer = scorer.with_options(method=options.gwp_method)
         # the main method's gap policy decides the library of every run (the GWP method's GWP-total is
         # declared by every EN 15804+A2 data set, so it has nothing to estimate)
-        gwp_scorer.library = scorer.library
+        gwp_context = scorer.context.with_options(method=options.gwp_method).with_library(scorer.library)
+        gwp_scorer = Scorer.from_context(gwp_context)
         if gwp_scorer.method.name == scorer.method.name and gwp_scorer.method.fingerprint == scorer.method.fingerprint:
             gwp_scorer = scorer
     runs, report_codes = _plan_runs(scorer, gwp_scorer)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
@@ -40,6 +41,19 @@ def _load(libraries: list[str] | None):
     from .output import library_references
 
     return load_library(library_references(libraries))
+
+
+def _user_sources(libraries: list[str] | None) -> list[str]:
+    """The library names (``source`` values) of the user library folders among ``--library`` values."""
+    from .output import library_references
+
+    sources: list[str] = []
+    for reference in library_references(libraries) or []:
+        path = Path(reference) / "datasets.parquet"
+        if path.exists():
+            names = pd.read_parquet(path, columns=["source"])["source"].dropna().unique()
+            sources.extend(str(n) for n in names if str(n) not in sources)
+    return sources
 
 
 _LIBRARY_HELP = "Shipped source or user library folder (mpeil epd import) to load; repeatable, later folders on top"
@@ -134,6 +148,11 @@ def search(
     try:
         library = _load(library_option)
         found = search_epd(text, library=library, method=method, limit=limit, sources=source or None)
+        own = [s for s in _user_sources(library_option) if not source or s in source]
+        if own:  # the user's own data sets that match come first, in their own ranking order
+            mine = search_epd(text, library=library, method=method, limit=limit, sources=own)
+            found = pd.concat([mine, found[~found["dataset_id"].isin(mine["dataset_id"])]], ignore_index=True)
+            found = found.head(limit)
     except MpeilError as error:
         _fail(console, error)
     if output_format == "csv":

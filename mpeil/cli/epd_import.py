@@ -31,21 +31,29 @@ def register(epd_app: typer.Typer) -> None:
             ),
         ] = None,
     ) -> None:
-        """Build a user library; use it with --library on score, batch and epd commands."""
-        from ..readers.epd_import import import_epd, write_library
+        """Build a user library; use it with --library on score, batch and epd commands.
 
-        console = Console()
+        Reports every file: imported, imported with losses (what was dropped and why) or refused
+        (one line naming the file and the element or JSON path). A refused file never stops the
+        others; the exit code is 1 when any file was refused (or nothing imported), else 0.
+        """
+        from ..readers.epd_import import import_report, write_library
+
+        console = Console(soft_wrap=True)
         try:
-            library, files = import_epd(paths, name=name or out.name, aliases=aliases)
+            report = import_report(paths, name=name or out.name, aliases=aliases)
         except MpeilError as error:
             console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
             raise typer.Exit(code=1) from None
-        write_library(library, files, out)
-        console.print(
-            f"{len(library)} data sets ({len(library.values)} values) from {len(files)} files → "
-            f"{escape(str(out))} (ids '{escape(library.name)}:<id>')",
-            highlight=False,
-        )
+        _print_report(report, console)
+        if report.library is not None:
+            write_library(report.library, report.files, out, report)
+            console.print(
+                f"{len(report.library)} data sets ({len(report.library.values)} values) → {escape(str(out))} "
+                f"(ids '{escape(report.library.name)}:<id>')",
+                highlight=False,
+            )
+        raise typer.Exit(code=1 if report.refused or report.library is None else 0)
 
     @epd_app.command("brightway")
     def brightway(
@@ -73,3 +81,26 @@ def register(epd_app: typer.Typer) -> None:
         inputs = [EPDFile(str(p), p.name, p.read_bytes()) for p in (mapping, methods)]
         write_library(library, inputs, out)
         console.print(f"{len(library)} data sets from Brightway project {escape(project)} → {escape(str(out))}")
+
+
+def _print_report(report, console: Console) -> None:
+    """One line per file, its losses indented under it, the screening flags, and the counts."""
+    for outcome in report.outcomes:
+        if outcome.status == "skipped":
+            continue
+        style = {"refused": "bold red", "imported_with_losses": "yellow"}.get(outcome.status, "green")
+        console.print(f"[{style}]{escape(outcome.line())}[/]", highlight=False)
+        for loss in outcome.losses:
+            console.print(f"    dropped {escape(str(loss))}", highlight=False)
+    flags = report.flags
+    if flags is not None and len(flags):
+        console.print(f"[yellow]{len(flags)} screening flag(s) (scores using these values are flagged):[/]")
+        for row in flags.itertuples(index=False):
+            console.print(f"    {escape(str(row.dataset_id))} {escape(str(row.indicator or ''))}: "
+                          f"{escape(str(row.flag))}: {escape(str(row.reason))}", highlight=False)  # fmt: skip
+    counts = report.counts()
+    console.print(
+        f"{counts['imported']} imported, {counts['imported_with_losses']} imported with losses, "
+        f"{counts['refused']} refused" + (f", {counts['skipped']} read as references" if counts["skipped"] else ""),
+        highlight=False,
+    )

@@ -17,6 +17,7 @@ import pandas as pd
 from ..model.library import EPDLibrary
 from ..model.screening import screening_thresholds
 from .config import Method
+from .weights import score_weight_vector
 
 __all__ = ["LineTrust", "scoring_library", "assess_lines", "quality_grade", "quality_rules"]
 
@@ -37,6 +38,9 @@ class LineTrust:
     dataset_estimated: np.ndarray | None = None
     indicators: tuple[str, ...] = ()
     dataset_ids: np.ndarray | None = None  # object[D]: the library's data set ids
+    #: per building, a label per data set used that declares none of the method's indicators in A1-A3
+    #: (an EN 15804+A1 EPD under an EF method): its lines count as missing; named in ``flags``
+    unusable_datasets: list[list[str]] | None = None
 
 
 def scoring_library(library: EPDLibrary, method: Method) -> EPDLibrary:
@@ -77,7 +81,31 @@ def assess_lines(compiled, replacements: np.ndarray, library: EPDLibrary, method
         estimated,
         codes,
         library.datasets["dataset_id"].to_numpy(dtype=object),
+        _unusable_datasets(compiled, library, tuple(dict.fromkeys(c for i in method.indicators for c in i.sources))),
     )
+
+
+def _unusable_datasets(compiled, library: EPDLibrary, codes: tuple[str, ...]) -> list[list[str]]:
+    """Per building, labels of the data sets its lines use that declare none of ``codes`` (the method's
+    indicators and their accepted fallbacks) in A1-A3."""
+    n_b = compiled.n_buildings
+    if compiled.n_lines == 0:
+        return [[] for _ in range(n_b)]
+    values = library.tensor(codes, ("A1-A3",))[:, 0, :]
+    declared = (~np.isnan(values) & ~library.estimated(codes, ("A1-A3",))[:, 0, :]).any(axis=1)  # [D]
+    lines = np.flatnonzero(~declared[compiled.dataset])
+    out: list[list[str]] = [[] for _ in range(n_b)]
+    if not lines.size:
+        return out
+    datasets = library.datasets
+    names = datasets["name_en"].fillna(datasets["name_de"]).fillna("")
+    for b, d in sorted({(int(compiled.line_building[i]), int(compiled.dataset[i])) for i in lines}):
+        standard = datasets["standard"].iloc[d]
+        out[b].append(
+            f"{datasets['dataset_id'].iloc[d]!s} ({names.iloc[d]!s}): declares none of the method's indicators "
+            f"in A1-A3 ({standard if isinstance(standard, str) else 'standard unknown'} data); its lines count as missing"
+        )
+    return out
 
 
 def _flag_contributions(compiled, replacements, library: EPDLibrary, method: Method, codes):
@@ -95,7 +123,7 @@ def _flag_contributions(compiled, replacements, library: EPDLibrary, method: Met
     if flags.empty:
         return [], np.zeros((n_b, 0))
     tensor = library.tensor(codes, ("A1-A3",))[:, 0, :]
-    factor = np.array([i.effective_factor for i in method.indicators]) * method.score_scale
+    factor = score_weight_vector(method, codes)  # score units per indicator unit, method order
     new = np.isnan(compiled.remaining_life_years) & ~compiled.removed
     amount = np.where(new, compiled.quantity * (1.0 + replacements), 0.0)
     denominator = compiled.gross_floor_area_m2 * (compiled.study_period_years if method.per_year else 1.0)

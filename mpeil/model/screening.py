@@ -15,12 +15,23 @@ flag, reason.
 
 from __future__ import annotations
 
+import re
+import warnings
+
 import numpy as np
 import pandas as pd
 
 from ..paths import data_dir
 
-__all__ = ["FLAG_COLUMNS", "screening_thresholds", "screen_library", "library_flags", "SHIPPED_FLAGS"]
+__all__ = [
+    "FLAG_COLUMNS",
+    "screening_thresholds",
+    "screen_library",
+    "library_flags",
+    "screen_with_shipped_peers",
+    "name_peer_outliers",
+    "SHIPPED_FLAGS",
+]
 
 #: flags of the shipped library, written by ``scripts/build_estimates.py`` (screening every data set
 #: takes seconds: the mass of each declared unit goes through pint)
@@ -53,14 +64,80 @@ def screen_library(library, thresholds: dict[str, float] | None = None) -> pd.Da
 
 def library_flags(library) -> pd.DataFrame:
     """The shipped flags when every data set of ``library`` was screened with the shipped library
-    (same peers), else :func:`screen_library` on ``library`` itself."""
+    (same peers), else :func:`screen_library` on ``library`` itself, plus, for the data sets the
+    shipped screen has not seen (a user's), the screen against peers found by name
+    (:func:`name_peer_outliers`)."""
     path = data_dir().joinpath(*SHIPPED_FLAGS)
     if path.exists():
         ids = library.datasets["dataset_id"]
-        if ids.isin(_screened_ids(path)).all():
+        screened = ids.isin(_screened_ids(path)).to_numpy(dtype=bool)
+        if screened.all():
             table = pd.read_parquet(path)
             return table[table["dataset_id"].isin(set(ids))].reset_index(drop=True).astype("string")
+        flags = screen_library(library)
+        by_name = name_peer_outliers(library, np.flatnonzero(~screened), np.flatnonzero(screened))
+        return pd.concat([flags, by_name], ignore_index=True).drop_duplicates(["dataset_id", "indicator", "flag"])
     return screen_library(library)
+
+
+def screen_with_shipped_peers(user_library) -> pd.DataFrame:
+    """Flags of ``user_library``'s own data sets, screened with the shipped library as their peers
+    (a user library of a few data sets has none of its own): :func:`library_flags` of the two layered."""
+    from .library import EPDLibrary, load_library
+
+    layered = EPDLibrary.layered(load_library(), [user_library])
+    flags = library_flags(layered)
+    own = set(user_library.datasets["dataset_id"])
+    return flags[flags["dataset_id"].isin(own)].reset_index(drop=True)
+
+
+def _words(text: str, min_length: int) -> set[str]:
+    return {w for w in re.findall(r"[a-z]+", text.lower()) if len(w) >= min_length}
+
+
+def name_peer_outliers(library, rows: np.ndarray, peers: np.ndarray, thresholds=None) -> pd.DataFrame:
+    """Outliers among ``rows`` against the ``peers`` whose English name or category shares a word
+    with theirs (a user's category path rarely matches the shipped one: "Steel >> WireRod" vs
+    "Metals / Steel and iron / …"). A1-A3 per kg only, same standard; thresholds as for
+    :func:`screen_library` (``outlier_log10``, ``outlier_z``, ``min_peers``, ``peer_word_min_length``)."""
+    limits = thresholds or screening_thresholds()
+    if not len(rows) or not len(peers):
+        return pd.DataFrame(columns=list(FLAG_COLUMNS))
+    datasets = library.datasets
+    text = (datasets["name_en"].fillna("").astype(str) + " " + datasets["category"].fillna("").astype(str)).to_numpy()
+    standard = datasets["standard"].fillna("?").astype(str).to_numpy()
+    codes = sorted(library.declared_indicators)
+    values = library.tensor(tuple(codes), ("A1-A3",))[:, 0, :]
+    mass = np.array([library.mass_per_unit(int(i)) for i in np.concatenate([rows, peers])], dtype=np.float64)
+    per_kg = np.full(values.shape, np.nan)
+    order = np.concatenate([rows, peers])
+    with np.errstate(all="ignore"):
+        per_kg[order] = np.where((mass > 0)[:, None], values[order] / mass[:, None], np.nan)
+        logs = np.where(per_kg > 0, np.log10(per_kg), np.nan)
+    min_length = int(limits.get("peer_word_min_length", 4))
+    peer_words = [(int(p), _words(str(text[p]), min_length)) for p in peers]
+    found = []
+    for row in rows.tolist():
+        words = _words(str(text[row]), min_length)
+        group = [p for p, w in peer_words if w & words and standard[p] == standard[row]]
+        if len(group) < int(limits["min_peers"]):
+            continue
+        block = logs[group]
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an indicator no peer declares: NaN
+            median = np.nanmedian(block, axis=0)
+            spread = 1.4826 * np.nanmedian(np.abs(block - median), axis=0)
+        enough = np.isfinite(block).sum(axis=0) >= int(limits["min_peers"])
+        distance = np.nan_to_num(logs[row] - median)
+        far = enough & (np.abs(distance) > limits["outlier_log10"]) & (np.abs(distance) > limits["outlier_z"] * spread)
+        for j in np.flatnonzero(far).tolist():
+            found.append((row, j, f"A1-A3 {codes[j]} {per_kg[row, j]:.3g} per kg is {10 ** abs(distance[j]):.3g}x "
+                          f"{'above' if distance[j] > 0 else 'below'} the median ({10 ** median[j]:.3g}) of "
+                          f"{len(group)} shipped data sets sharing a word of its name or category"))  # fmt: skip
+    if not found:
+        return pd.DataFrame(columns=list(FLAG_COLUMNS))
+    d, j, reasons = (np.array(x) for x in zip(*found, strict=True))
+    return _flags(library, d, codes, j, "outlier", list(reasons)).astype("string")
 
 
 def _screened_ids(path) -> set[str]:

@@ -210,6 +210,11 @@ def _read_json(path: Path, limits: Limits) -> list[Building]:
         ) from None
     except ValueError as exc:  # an integer beyond the digit limit
         raise ParseError(f"malformed JSON: {exc}", file=file) from None
+    if isinstance(data, dict) and "assemblies" in data:  # an LCAx project, known by its content
+        from .lcax import is_lcax_project, lcax_buildings
+
+        if is_lcax_project(data):
+            return lcax_buildings(data, file)
     items = data if isinstance(data, list) else [data]
     if not items:
         raise ParseError("the JSON file holds an empty list: no buildings", file=file)

@@ -20,6 +20,7 @@ from ..errors import ParseError, UnitError
 from ..model.library import DATASET_COLUMNS, VALUE_COLUMNS
 from ..paths import data_dir
 from ..units import parse_unit, unit_registry
+from .losses import Loss
 
 __all__ = [
     "NOTES_COLUMN",
@@ -31,7 +32,6 @@ __all__ = [
     "DeclaredUnitCorrections",
     "datasets_frame",
     "values_frame",
-    "Loss",
     "ImportedDataSet",
     "ValueRow",
 ]
@@ -40,43 +40,25 @@ __all__ = [
 ValueRow = tuple[str, str, str, str, float]
 
 
-@dataclass(frozen=True)
-class Loss:
-    """Something a reader read in a file but could not import, and why.
-
-    ``kind`` is what was dropped: ``"module"``, ``"indicator"``, ``"scenario"``, ``"unit"``
-    (an indicator whose unit does not fit), ``"value"`` (one cell), ``"property"`` (a
-    conversion property) or ``"declared"`` (a marker such as ``MND``: *not declared*, kept
-    so a report can tell "the EPD says not declared" from "the reader dropped it").
-    ``where`` is the XPath or JSON path of the element.
-    """
-
-    dataset_id: str
-    kind: str
-    item: str
-    reason: str
-    where: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.item}: {self.reason}"
-
-
 @dataclass
 class ImportedDataSet:
-    """One data set a reader imported from a file: its row, its values and its losses."""
+    """One data set a reader imported from a file: its row, its values, and what it lost.
+
+    ``losses`` are what the reader read but could not import (:class:`~mpeil.readers.losses.Loss`:
+    ``what`` is ``module``, ``indicator``, ``scenario``, ``unit``, ``value`` (one cell) or
+    ``property``). ``not_declared`` are the cells the *file* marks as not declared (``ND``,
+    ``MND`` …), as ``Loss("declared", where, "<indicator> <module>: <marker>")``: missing in the
+    library, but not lost by the reader, so kept apart.
+    """
 
     dataset: dict
     rows: list[ValueRow] = field(default_factory=list)
     losses: list[Loss] = field(default_factory=list)
+    not_declared: list[Loss] = field(default_factory=list)
 
     @property
     def dataset_id(self) -> str:
         return str(self.dataset["dataset_id"])
-
-    @property
-    def lossy(self) -> bool:
-        """True when something other than a *not declared* marker was dropped."""
-        return any(loss.kind != "declared" for loss in self.losses)
 
 
 NOTES_COLUMN = "notes"

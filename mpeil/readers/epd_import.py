@@ -22,7 +22,7 @@ import posixpath
 import re
 import zipfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -31,11 +31,21 @@ from .. import __version__
 from ..errors import MpeilError, ParseError
 from ..model.library import EPDLibrary
 from ..paths import data_dir
-from .epd_common import Loss, datasets_frame, values_frame
+from .epd_common import datasets_frame, values_frame
 from .ilcd import ILCDTree, IndicatorAliases, read_ilcd_file
-from .openepd import is_openepd, parse_openepd_document
+from .losses import Loss
+from .openepd import is_openepd, parse_openepd
 
-__all__ = ["import_epd", "write_library", "EPDFile", "NAME_PATTERN"]
+__all__ = [
+    "import_epd",
+    "import_report",
+    "write_library",
+    "EPDFile",
+    "ImportOutcome",
+    "ImportReport",
+    "Loss",
+    "NAME_PATTERN",
+]
 
 #: a library name becomes the prefix of its data-set ids: letters, digits, '-' and '_'
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
@@ -101,43 +111,121 @@ def _read_file(path: Path, max_bytes: int, archive_path: str) -> EPDFile:
     return EPDFile(str(path), archive_path, path.read_bytes())
 
 
-def _parse_file(
-    item: EPDFile, tree: ILCDTree, name: str, aliases: IndicatorAliases, losses: list[Loss] | None
-) -> tuple[dict, list] | None:
-    where = {"file": item.label}
-    if not item.archive_path.lower().endswith(".xml"):
-        try:
-            doc = json.loads(item.data.decode("utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ParseError(f"not valid JSON: {exc}", **where) from None
-        if is_openepd(doc):
-            return parse_openepd_document(doc, where, prefix=name)
-        if not (isinstance(doc, dict) and "processInformation" in doc):
-            raise ParseError("neither an ILCD+EPD process data set nor an openEPD document", **where)
-    # ILCD+EPD (JSON or XML): None for flows, flow properties … (read when a process refers to them)
+#: what a reader returns for one file: its data sets as ``(data-set row, value rows)`` and its losses
+Parsed = tuple[list[tuple[dict, list[tuple]]], list[Loss]]
+
+
+@dataclass
+class ImportOutcome:
+    """What became of one input file.
+
+    ``status``: ``imported`` (nothing dropped), ``imported_with_losses`` (see ``losses``),
+    ``refused`` (``error`` says why, naming the file and the element or JSON path) or ``skipped``
+    (a file read only through references: ILCD flows, flow properties, unit groups, sources).
+    """
+
+    file: str
+    status: str
+    datasets: list[tuple[dict, list[tuple]]] = field(default_factory=list)
+    losses: list[Loss] = field(default_factory=list)
+    error: MpeilError | None = None
+
+    @property
+    def dataset_ids(self) -> list[str]:
+        return [str(row["dataset_id"]) for row, _ in self.datasets]
+
+    def line(self) -> str:
+        """One line for a report: ``refused  FILE: reason (where)``."""
+        if self.status == "refused":
+            return f"refused: {self.error}"
+        ids = ", ".join(self.dataset_ids)
+        if self.status == "imported_with_losses":
+            return f"imported with {len(self.losses)} loss(es): {self.file} ({ids})"
+        return f"{self.status}: {self.file}" + (f" ({ids})" if ids else "")
+
+
+@dataclass
+class ImportReport:
+    """Every input file's :class:`ImportOutcome`, the files read, and the library of what was imported."""
+
+    outcomes: list[ImportOutcome]
+    files: list[EPDFile]
+    library: EPDLibrary | None
+    flags: pd.DataFrame | None = None  # screening flags of the imported data sets (model/screening.py)
+
+    @property
+    def refused(self) -> list[ImportOutcome]:
+        return [o for o in self.outcomes if o.status == "refused"]
+
+    def counts(self) -> dict[str, int]:
+        statuses = ("imported", "imported_with_losses", "refused", "skipped")
+        return {s: sum(o.status == s for o in self.outcomes) for s in statuses}
+
+
+def _ilcd(item: EPDFile, tree: ILCDTree, name: str, aliases: IndicatorAliases) -> Parsed | None:
+    """An ILCD+EPD file (XML in its export tree, or JSON) through :mod:`mpeil.readers.ilcd`."""
     imported = read_ilcd_file(item.label, item.archive_path, item.data, tree, aliases, prefix=name)
     if imported is None:
-        return None
-    if losses is not None:
-        losses.extend(imported.losses)
-    return imported.dataset, imported.rows
+        return None  # flows, flow properties, unit groups: read when a process references them
+    return [(imported.dataset, imported.rows)], imported.losses
 
 
-def import_epd(
+def _parse_file(item: EPDFile, tree: ILCDTree, name: str, aliases: IndicatorAliases) -> Parsed | None:
+    """One file's data sets and losses; None for a file read only through references."""
+    where = {"file": item.label}
+    if item.data.startswith(b"version https://git-lfs.github.com/spec/"):
+        raise ParseError("a Git LFS pointer, not the data: fetch the file itself (git lfs pull)", **where)
+    if item.archive_path.lower().endswith(".xml"):
+        return _ilcd(item, tree, name, aliases)
+    try:
+        doc = json.loads(item.data.decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ParseError(f"not valid JSON: {exc}", **where) from None
+    if is_openepd(doc):
+        dataset, rows, losses = parse_openepd(doc, where, prefix=name)
+        return [(dataset, rows)], losses
+    if isinstance(doc, dict) and "processInformation" in doc:
+        return _ilcd(item, tree, name, aliases)
+    from .lcax import is_lcax_project, read_lcax_project  # lcax imports Loss from here
+
+    if is_lcax_project(doc):
+        read = read_lcax_project(doc, file=item.label, name=name)
+        return list(read.datasets.values()), read.losses
+    raise ParseError("neither an ILCD+EPD process data set, an openEPD document nor an LCAx project", **where)
+
+
+def _outcome(
+    item: EPDFile, tree: ILCDTree, name: str, aliases: IndicatorAliases, seen: dict[str, str]
+) -> ImportOutcome:
+    """Read one file; any :class:`MpeilError` becomes a refusal naming the file (the import goes on)."""
+    try:
+        parsed = _parse_file(item, tree, name, aliases)
+        if parsed is None:
+            return ImportOutcome(item.label, "skipped")
+        datasets, losses = parsed
+        for row, _ in datasets:
+            if row["dataset_id"] in seen:
+                raise ParseError(f"data set {row['dataset_id']} also in {seen[row['dataset_id']]}", file=item.label)
+    except MpeilError as error:
+        return ImportOutcome(item.label, "refused", error=error.located(file=item.label))
+    for row, _ in datasets:
+        seen[str(row["dataset_id"])] = item.label
+    return ImportOutcome(item.label, "imported_with_losses" if losses else "imported", datasets, losses)
+
+
+def import_report(
     paths: Iterable[str | Path],
     name: str = "user",
     *,
+    screen: bool = True,
     aliases: str | Path | IndicatorAliases | None = None,
-    errors: list[MpeilError] | None = None,
-    losses: list[Loss] | None = None,
-) -> tuple[EPDLibrary, list[EPDFile]]:
-    """Read EPD files into a library named ``name`` (ids ``<name>:<id>``); also return the files read.
+) -> ImportReport:
+    """Read every EPD file under ``paths``; a bad file is refused and the others still import.
 
-    ``aliases``: a user aliases CSV (``--aliases``, see :mod:`mpeil.readers.ilcd.aliases`) or
-    an :class:`IndicatorAliases`. When ``errors`` is a list, a file that is refused is
-    appended to it (a typed error naming file and element) and the others are still read;
-    otherwise the first refusal raises. ``losses`` collects what imported data sets lost
-    (modules, indicators, units, cells: :class:`~mpeil.readers.epd_common.Loss`).
+    ``screen``: run the library screen (:mod:`mpeil.model.screening`: outliers per kg against the
+    shipped category peers, property contradictions) on the imported data sets. ``aliases``: a
+    user aliases CSV (``--aliases``, see :mod:`mpeil.readers.ilcd.aliases`) or an
+    :class:`IndicatorAliases`, for ILCD+EPD indicator and unit spellings.
     """
     if not NAME_PATTERN.match(name):
         raise ParseError(f"library name {name!r} must match {NAME_PATTERN.pattern}", field="name")
@@ -145,36 +233,50 @@ def import_epd(
     tree = ILCDTree({f.archive_path: f.data for f in files})
     if not isinstance(aliases, IndicatorAliases):
         aliases = IndicatorAliases.with_user_file(aliases)
-    datasets: list[dict] = []
-    values: list[tuple] = []
     seen: dict[str, str] = {}
-    for item in files:
-        try:
-            parsed = _parse_file(item, tree, name, aliases, losses)
-            if parsed is not None and parsed[0]["dataset_id"] in seen:
-                raise ParseError(
-                    f"data set {parsed[0]['dataset_id']} also in {seen[parsed[0]['dataset_id']]}", file=item.label
-                )
-        except MpeilError as error:
-            if errors is None:
-                raise
-            errors.append(error)
-            continue
-        if parsed is None:
-            continue
-        dataset, rows = parsed
-        seen[dataset["dataset_id"]] = item.label
-        datasets.append(dataset)
-        values.extend(rows)
-    if not datasets:
+    outcomes = [_outcome(item, tree, name, aliases, seen) for item in files]
+    found = [pair for o in outcomes for pair in o.datasets]
+    if not found:
+        return ImportReport(outcomes, files, None)
+    library = EPDLibrary(
+        datasets_frame([d for d, _ in found]), values_frame([r for _, rows in found for r in rows]), name=name
+    )
+    return ImportReport(outcomes, files, library, screen_user_library(library) if screen else None)
+
+
+def screen_user_library(library: EPDLibrary) -> pd.DataFrame:
+    """Screening flags of ``library``'s data sets, screened among the shipped peers (same indicator,
+    category path and standard): a user library of three data sets has no peers of its own."""
+    from ..model.screening import screen_with_shipped_peers
+
+    return screen_with_shipped_peers(library)
+
+
+def import_epd(
+    paths: Iterable[str | Path], name: str = "user", *, aliases: str | Path | IndicatorAliases | None = None
+) -> tuple[EPDLibrary, list[EPDFile]]:
+    """Read EPD files into a library named ``name`` (ids ``<name>:<id>``); also return the files read.
+
+    Files that are refused are left out (see :func:`import_report` for the per-file report); when
+    nothing imports, the (first) refusal is raised.
+    """
+    report = import_report(paths, name, screen=False, aliases=aliases)
+    if report.library is None:
+        refused = report.refused
+        if refused and refused[0].error is not None:
+            raise refused[0].error
         raise ParseError(
-            "no EPD data set found (ILCD process XML/JSON or openEPD JSON)", file=", ".join(map(str, paths))
+            "no EPD data set found (ILCD process XML/JSON, openEPD JSON or LCAx project)",
+            file=", ".join(map(str, paths)),
         )
-    return EPDLibrary(datasets_frame(datasets), values_frame(values), name=name), files
+    return report.library, report.files
 
 
-def write_library(library: EPDLibrary, files: list[EPDFile], folder: str | Path) -> Path:
-    """Write ``library`` as a library folder with ``manifest.json`` (inputs and their hashes)."""
+def write_library(
+    library: EPDLibrary, files: list[EPDFile], folder: str | Path, report: ImportReport | None = None
+) -> Path:
+    """Write ``library`` as a library folder with ``manifest.json`` (inputs and their hashes; with
+    ``report``, each file's import status and losses, and the screening flags)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     library.datasets.to_parquet(folder / "datasets.parquet", index=False)
@@ -189,5 +291,13 @@ def write_library(library: EPDLibrary, files: list[EPDFile], folder: str | Path)
             {"file": f.label, "sha256": hashlib.sha256(f.data).hexdigest(), "bytes": len(f.data)} for f in files
         ],
     }
+    if report is not None:
+        manifest["import"] = [
+            {"file": o.file, "status": o.status, "datasets": o.dataset_ids, "losses": [str(x) for x in o.losses],
+             "error": None if o.error is None else str(o.error)}
+            for o in report.outcomes if o.status != "skipped"
+        ]  # fmt: skip
+        if report.flags is not None:
+            manifest["flags"] = report.flags.astype(object).where(report.flags.notna(), None).to_dict("records")
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return folder

@@ -30,7 +30,8 @@ from ...errors import ParseError
 from ...model.indicators import indicator_catalogue
 from ...model.library import MODULES
 from ...units import parse_unit, unit_registry
-from ..epd_common import NOTES_COLUMN, ImportedDataSet, Loss, ValueRow
+from ..epd_common import NOTES_COLUMN, ImportedDataSet, ValueRow
+from ..losses import Loss
 from ..oekobaudat import DATA_TYPES
 from .aliases import IndicatorAliases
 from .cells import read_cell
@@ -176,6 +177,7 @@ def _scale(entry: _Entry, code: str, aliases: IndicatorAliases, notes: list[str]
 
 
 def _values(entry: _Entry, code: str, scale: float, dataset_id: str) -> tuple[list[ValueRow], list[Loss]]:
+    """Value rows of one entry, and its losses (``what`` "declared" for a *not declared* marker)."""
     rows: list[ValueRow] = []
     losses: list[Loss] = []
     for index, any_ in enumerate(entry.modules):
@@ -185,13 +187,13 @@ def _values(entry: _Entry, code: str, scale: float, dataset_id: str) -> tuple[li
         where = f"{entry.path}/other/amount[{index + 1}]" if entry.path.startswith("/") else f"{entry.path}.anies"
         cell = read_cell(any_.get("value"))
         if cell.marker:
-            losses.append(Loss(dataset_id, "declared", item, f"{cell.marker}: not declared", where))
+            losses.append(Loss("declared", where, f"{item}: {cell.marker} (not declared)"))
         elif cell.problem:
-            losses.append(Loss(dataset_id, "value", item, cell.problem, where))
+            losses.append(Loss("value", where, f"{item}: {cell.problem}"))
         elif not cell.declared:
             continue  # module listed without a value: not declared
         elif module not in _ALLOWED_MODULES:
-            losses.append(Loss(dataset_id, "module", item, f"{module!r} is not an EN 15804 module", where))
+            losses.append(Loss("module", where, f"{item}: {module!r} is not an EN 15804 module"))
         else:
             rows.append((dataset_id, module, scenario, code, cell.value * scale))
     return rows, losses
@@ -245,18 +247,14 @@ def _metadata(doc: dict, info: dict, notes: list[str]) -> dict:
     }
 
 
-def _loss_notes(losses: list[Loss]) -> list[str]:
-    markers = sorted({loss.reason.split(":")[0] for loss in losses if loss.kind == "declared"})
-    notes = (
-        [f"not declared ({'/'.join(markers)}): {sum(loss.kind == 'declared' for loss in losses)} cells"]
-        if markers
-        else []
-    )
-    dropped = [str(loss) for loss in losses if loss.kind != "declared"]
+def _loss_notes(losses: list[Loss], not_declared: list[Loss]) -> list[str]:
+    """The data set's notes on what the file does not declare and what the reader dropped."""
+    markers = sorted({loss.reason.rsplit(": ", 1)[-1].split(" ")[0] for loss in not_declared})
+    notes = [f"not declared ({'/'.join(markers)}): {len(not_declared)} cells"] if markers else []
+    dropped = [loss.reason for loss in losses]
     if dropped:
-        notes.append(
-            "not imported: " + "; ".join(dropped[:20]) + (f"; … ({len(dropped)} in all)" if len(dropped) > 20 else "")
-        )
+        more = f"; … ({len(dropped)} in all)" if len(dropped) > 20 else ""
+        notes.append("not imported: " + "; ".join(dropped[:20]) + more)
     return notes
 
 
@@ -270,18 +268,21 @@ def read_ilcd_document(doc: dict, aliases: IndicatorAliases, where: dict, prefix
     dataset_id = f"{prefix}:{uuid}"
     declared = declared_unit(doc, where)
     notes = declared.notes
-    losses = [Loss(dataset_id, "property", name, reason) for name, reason in declared.lost]
+    losses = [
+        Loss("property", "exchanges/exchange[referenceFlow]/materialProperties", f"{name}: {reason}")
+        for name, reason in declared.lost
+    ]
     entries = _entries(doc, xml=doc.get("_format") == "xml")
     standard = _standard(doc, {aliases.by_uuid[e.ref_uuid] for e in entries if aliases.by_uuid.get(e.ref_uuid)})
     rows: list[ValueRow] = []
     for entry in entries:
         code = _code(entry, aliases, standard)
         if not code:
-            losses.append(Loss(dataset_id, "indicator", entry.label, "no catalogue indicator", entry.path))
+            losses.append(Loss("indicator", entry.path, f"{entry.label}: no catalogue indicator"))
             continue
         scale, reason = _scale(entry, code, aliases, notes)
         if reason:
-            losses.append(Loss(dataset_id, "unit", code, reason, entry.path))
+            losses.append(Loss("unit", entry.path, f"{code}: {reason}"))
             continue
         entry_rows, entry_losses = _values(entry, code, scale, dataset_id)
         rows.extend(entry_rows)
@@ -297,8 +298,10 @@ def read_ilcd_document(doc: dict, aliases: IndicatorAliases, where: dict, prefix
         **declared.props,
         "conversion_factor_to_kg": declared.factor,
     }
-    dataset[NOTES_COLUMN] = "; ".join([*notes, *_loss_notes(losses)])
-    return ImportedDataSet(dataset, rows, losses)
+    not_declared = [loss for loss in losses if loss.what == "declared"]
+    losses = [loss for loss in losses if loss.what != "declared"]
+    dataset[NOTES_COLUMN] = "; ".join([*notes, *_loss_notes(losses, not_declared)])
+    return ImportedDataSet(dataset, rows, losses, not_declared)
 
 
 def parse_ilcd_document(
