@@ -269,7 +269,7 @@ def read_ilcd_document(doc: dict, aliases: IndicatorAliases, where: dict, prefix
     declared = declared_unit(doc, where)
     notes = declared.notes
     losses = [
-        Loss("property", "exchanges/exchange[referenceFlow]/materialProperties", f"{name}: {reason}")
+        Loss("property", "reference flow: material properties (MatML) and flow properties", f"{name}: {reason}")
         for name, reason in declared.lost
     ]
     entries = _entries(doc, xml=doc.get("_format") == "xml")
