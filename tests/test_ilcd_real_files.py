@@ -216,6 +216,9 @@ def test_referenced_version_else_the_latest():
     assert tree.find(near, {**ref, "version": "00.00.002"}, "flows").endswith("_00.00.002.xml")
     assert tree.find(near, ref, "flows") == "ILCD/flows/aaaaaaaa-0000-0000-0000-000000000001_00.00.010.xml"
     assert tree.find(near, {"refObjectId": "aaaaaaaa-0000-0000-0000-000000000002"}, "flows") is None
+    named = ILCDTree({"ILCD/flows/Heizkoerper_300mm_b5d747b4-9493-4806-9f89-04e654e0bd42.xml": b""})
+    found = named.find(near, {"refObjectId": "b5d747b4-9493-4806-9f89-04e654e0bd42"}, "flows")
+    assert found == "ILCD/flows/Heizkoerper_300mm_b5d747b4-9493-4806-9f89-04e654e0bd42.xml"
 
 
 @pytest.mark.parametrize(
@@ -263,3 +266,15 @@ def test_units_match_by_meaning():
     ):
         assert aliases.unit(text, code) is not None, text
     assert unit_key("kg CFC-11 eq.") == unit_key("kg CFC11-Äq.") == unit_key("kg R11 eqv.")
+
+
+def test_json_without_a_reference_unit_takes_it_from_the_reference_data(tmp_path):
+    # the flow property's UUID 93a60a56-a3c8-11da-a746-0800200b9a66 is ILCD "Mass", reference unit kg
+    doc = json.loads((FIXTURES / "459392b1-18ad-4429-721e-08da598ce856.json").read_text(encoding="utf-8"))
+    reference = next(e for e in doc["exchanges"]["exchange"] if e.get("referenceFlow"))
+    prop = next(p for p in reference["flowProperties"] if p.get("referenceFlowProperty"))
+    assert prop["uuid"] == "93a60a56-a3c8-11da-a746-0800200b9a66"
+    del prop["referenceUnit"]
+    (tmp_path / "steel.json").write_text(json.dumps(doc), encoding="utf-8")
+    datasets, _ = read_ilcd_frames(tmp_path / "steel.json")
+    assert datasets[["declared_amount", "declared_unit"]].values.tolist() == [[1000.0, "kg"]]

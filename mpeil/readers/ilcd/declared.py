@@ -24,6 +24,7 @@ from ...errors import ParseError, UnitError
 from ...units import parse_unit, unit_registry
 from ..epd_common import mass_per_declared_unit, orient_kg_factor, property_notes, tidy_unit
 from .cells import read_property, require_number
+from .reference import ReferenceData
 
 __all__ = ["Declared", "declared_unit", "MATERIAL_PROPERTIES"]
 
@@ -74,21 +75,31 @@ def reference_exchange(doc: dict, where: dict) -> dict:
     raise ParseError("no reference flow (declared unit) in the data set", **where, field="exchanges")
 
 
+def _reference_unit_text(reference: dict) -> str:
+    """The reference unit as the JSON view states it, else from the shipped reference data
+    (by the flow property's UUID, or its ``unitGroupUUID``)."""
+    if reference.get("referenceUnit"):
+        return str(reference["referenceUnit"])
+    shipped = ReferenceData.shipped()
+    return shipped.flow_property_unit.get(str(reference.get("uuid", "")).lower()) or shipped.unit_group_unit.get(
+        str(reference.get("unitGroupUUID", "")).lower(), ""
+    )
+
+
 def _reference_property(exchange: dict, where: dict) -> tuple[dict, str]:
     flow_properties = exchange.get("flowProperties") or []
     reference = next((p for p in flow_properties if p.get("referenceFlowProperty")), None)
-    if reference is None or not reference.get("referenceUnit"):
+    text = _reference_unit_text(reference) if reference is not None else ""
+    if reference is None or not text:
         raise ParseError(
-            "the reference flow has no reference flow property (declared unit)",
+            "the reference flow has no reference flow property with a known unit (declared unit)",
             **where,
             field="exchanges/exchange[referenceFlow]/flowProperties",
         )
     try:
-        return reference, tidy_unit(str(reference["referenceUnit"]))
+        return reference, tidy_unit(text)
     except UnitError as exc:
-        raise ParseError(
-            f"unknown declared unit {reference['referenceUnit']!r}", **where, field="flowProperties/referenceUnit"
-        ) from exc
+        raise ParseError(f"unknown declared unit {text!r}", **where, field="flowProperties/referenceUnit") from exc
 
 
 def _amount(exchange: dict, reference: dict, where: dict, notes: list[str]) -> float:

@@ -31,6 +31,17 @@ __all__ = ["ILCDTree", "ReferenceData", "FOLDER_OF_TYPE"]
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _MEMBER = re.compile(r"^(.+?)(?:_(\d+(?:\.\d+)+))?\.xml$", re.IGNORECASE)
 
+
+def _member_key(name: str) -> tuple[str, str | None] | None:
+    """``(uuid or stem, version)`` of a member name: ``<uuid>_<version>.xml``, ``<uuid>.xml``, or a
+    name that carries the UUID (``Heizkoerper_300mm_<uuid>.xml``); None when not an XML file."""
+    match = _MEMBER.match(name)
+    if match is None:
+        return None
+    found = _UUID.search(match.group(1))
+    return (found.group(0) if found else match.group(1)).lower(), match.group(2)
+
+
 #: the ILCD ``type`` attribute of a reference → the folder of an export
 FOLDER_OF_TYPE = {
     "flow data set": "flows",
@@ -69,13 +80,12 @@ class ILCDTree:
         self.files = files
         self._index: dict[tuple[str, str], list[_Member]] = {}
         for path in files:
-            name = posixpath.basename(path)
-            match = _MEMBER.match(name)
-            if match is None:
+            parsed = _member_key(posixpath.basename(path))
+            if parsed is None:
                 continue
             folder_path = posixpath.dirname(path)
-            key = (posixpath.basename(folder_path).lower(), match.group(1).lower())
-            member = _Member(path, posixpath.dirname(folder_path), _version(match.group(2)))
+            key = (posixpath.basename(folder_path).lower(), parsed[0])
+            member = _Member(path, posixpath.dirname(folder_path), _version(parsed[1]))
             self._index.setdefault(key, []).append(member)
 
     def find(self, near: str, reference: Mapping[str, str], folder: str) -> str | None:
