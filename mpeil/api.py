@@ -10,6 +10,7 @@ score through it, so they give the same numbers, bit for bit, and one provenance
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,16 @@ from .stages import IdRegister, ScoringContext, ScoringInput
 from .stages import read as read_input
 from .validation import Limits
 
-__all__ = ["Scorer", "ScoringInput", "compare", "score", "engine_options", "passport_of", "read_input"]
+__all__ = [
+    "Scorer",
+    "ScoringInput",
+    "compare",
+    "score",
+    "engine_options",
+    "passport_of",
+    "read_input",
+    "reuse_report",
+]
 
 
 class Scorer:
@@ -238,3 +248,45 @@ def passport_of(
     scorer = Scorer(method, library, scenarios, **options)
     result = scorer.score(split_lines(building))
     return build_passport(building, result, scorer.library, scorer.scenarios)
+
+
+def _pair_inventory(
+    context: ScoringContext, buildings: list[Building], indicators: tuple[str, ...]
+) -> stages.Inventory:
+    """The inventory of single-line pair buildings, with the engine reporting ``indicators`` only."""
+    from .engine import IndicatorSpec
+
+    data = stages.read(buildings)
+    compiled = stages.compile(context, data)
+    options = dataclasses.replace(
+        context.engine_options, indicators=tuple(IndicatorSpec.plain(code) for code in indicators)
+    )
+    return stages.characterise(context, compiled, data, elements=stages.run(context, compiled, options))
+
+
+def reuse_report(
+    donors: Iterable[Building],
+    receivers: Iterable[Building],
+    method: str | Path | Method = "mpeil-ef31",
+    library: EPDLibrary | None = None,
+    scenarios: ScenarioSet | None = None,
+    indicators: tuple[str, ...] = ("GWP-total",),
+) -> pd.DataFrame:
+    """Donor → receiver check of reused components: one row per (component, indicator) with the
+    donor's and receiver's burdens, the physical chain and their balance (0 when nothing is
+    counted twice or left out), in the indicator's unit over the study period, and findings.
+
+    The lines of each component (:func:`mpeil.outputs.reuse.reuse_cases`) are scored through the
+    stages under the method and under its ``eol_allocation = "cutoff_d"`` variant, and the balance is
+    read off their inventories (:func:`mpeil.outputs.reuse.reuse_balance`).
+    """
+    from .outputs.reuse import pair_buildings, reuse_balance, reuse_cases
+
+    context = stages.prepare(method, library, scenarios, None, ())
+    cutoff = context.with_options(eol_allocation="cutoff_d")
+    cases = reuse_cases(donors, receivers, context.scenarios)
+    if not cases:  # nothing reused: no rows (as the report of no links always was)
+        return pd.DataFrame()
+    scored = _pair_inventory(context, pair_buildings(cases, "method"), indicators)
+    cut = _pair_inventory(cutoff, pair_buildings(cases, "cutoff"), indicators)
+    return reuse_balance(cases, context.method, scored.elements, cut.elements)

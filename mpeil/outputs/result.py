@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
-from ..engine import ElementResults
+from ..engine import ElementResults, PreparedLines
 from ..engine.modules import A1_A3, positions
 from ..methods import Method
 from ..methods.scoring import BuildingTotals, building_totals, score_buildings, score_weight_vector
@@ -52,6 +53,8 @@ class Result:
     trust: LineTrust | None = field(default=None, repr=False)
     #: the scores as assessed by :func:`mpeil.stages.assess` (None: weighted here on first use)
     scored: Scores | None = field(default=None, repr=False)
+    #: the lines' unit profiles as the stages prepare them (:func:`mpeil.stages.unit_profiles`), on demand
+    line_profiles: Callable[[], PreparedLines] | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ basics
     @cached_property

@@ -15,7 +15,7 @@ functions. See ``docs/guide/stages.md``.
 
 from .context import ScoringContext, prepare
 from .inventory import Inventory, Scores
-from .pipeline import assess, characterise, compile, run, weight
+from .pipeline import assess, assess_scores, characterise, compile, run, unit_profiles, weight
 from .read import IdRegister, ScoringInput, read
 
 __all__ = [
@@ -26,10 +26,12 @@ __all__ = [
     "read",
     "compile",
     "run",
+    "unit_profiles",
     "characterise",
     "Inventory",
     "weight",
     "Scores",
+    "assess_scores",
     "assess",
     "score",
 ]

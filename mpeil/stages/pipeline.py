@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import copy
+import functools
 
 from ..compile import CompiledBuildings
-from ..engine import ElementResults, EngineOptions, run_engine
+from ..engine import ElementResults, EngineOptions, PreparedLines, prepare_lines, run_engine
 from ..methods.scoring import grade_and_label, weigh_buildings
 from ..methods.trust import assess_lines
 from ..outputs import Result
@@ -14,7 +15,7 @@ from .context import ScoringContext
 from .inventory import Inventory, Scores
 from .read import ScoringInput
 
-__all__ = ["compile", "run", "characterise", "weight", "assess"]
+__all__ = ["compile", "run", "unit_profiles", "characterise", "weight", "assess_scores", "assess"]
 
 
 def compile(context: ScoringContext, data: ScoringInput) -> CompiledBuildings:
@@ -56,6 +57,15 @@ def run(context: ScoringContext, compiled: CompiledBuildings, options: EngineOpt
     return run_engine(compiled, context.library, context.scenarios, options or context.engine_options)
 
 
+def unit_profiles(
+    context: ScoringContext, compiled: CompiledBuildings, options: EngineOptions | None = None
+) -> PreparedLines:
+    """The lines' unit profiles (values per declared unit, per module and indicator, with the
+    scenarios applied), replacements and weights, as the engine prepares them for :func:`run`
+    (exports such as LCAx carry them per product)."""
+    return prepare_lines(compiled, context.library, context.scenarios, options or context.engine_options)
+
+
 def characterise(
     context: ScoringContext,
     compiled: CompiledBuildings,
@@ -83,6 +93,7 @@ def characterise(
         Values in each indicator's unit over the study period, with missing and contributing line
         counts, replacements, and per-line trust (estimates, flagged values).
     """
+    owned = elements is None
     if elements is None:
         elements = run(context, compiled)
     operational = None
@@ -93,7 +104,8 @@ def characterise(
             list(source.buildings), context.library, elements.indicators, context.method.reference_study_period_years
         )
     trust = assess_lines(compiled, elements.replacements, context.library, context.method)
-    elements.extra["trust"] = trust  # travels with the element results (a Result rebuilt from them keeps it)
+    if owned:  # travels with the element results (a Result rebuilt from them keeps it); given ones stay as given
+        elements.extra["trust"] = trust
     return Inventory(elements, trust, operational, source)
 
 
@@ -114,20 +126,31 @@ def weight(context: ScoringContext, inventory: Inventory) -> Scores:
     return Scores(table.set_index("building_id"))
 
 
-def assess(context: ScoringContext, inventory: Inventory, scores: Scores) -> Result:
-    """Grade, label and check the scores; the :class:`~mpeil.outputs.Result` with its provenance.
+def assess_scores(context: ScoringContext, inventory: Inventory, scores: Scores) -> Scores:
+    """Grade, label and check the scores of :func:`weight` (what :func:`assess` adds, without a Result).
 
     Each building gets its data-quality grade (``data/quality_grades.csv``) and, for a method with
-    an A–G scale, its label (``scenarios/labels/<method>.csv``); an infinite score raises
-    (:func:`mpeil.validation.check_scores`), naming the input file. ``Result.scores`` is the
-    graded table, ``Result.score_tables`` the :class:`Scores` with their long tables.
+    an A–G scale, its label (``scenarios/labels/<method>.csv``, by use type); an infinite score
+    raises :class:`~mpeil.errors.InputError` (:func:`mpeil.validation.check_scores`), naming the
+    building and the input file.
     """
-    scores = Scores(grade_and_label(scores.table, context.method, inventory.compiled.use_type))
+    graded = Scores(grade_and_label(scores.table, context.method, inventory.compiled.use_type))
+    source = inventory.source
+    check_scores(graded.table, source.file if source is not None else None)
+    return graded
+
+
+def assess(context: ScoringContext, inventory: Inventory, scores: Scores) -> Result:
+    """Grade, label and check the scores (:func:`assess_scores`); the :class:`~mpeil.outputs.Result`
+    with its provenance. ``Result.scores`` is the graded table, ``Result.score_tables`` the
+    :class:`Scores` with their long tables.
+    """
+    scores = assess_scores(context, inventory, scores)
     source = inventory.source
     provenance = copy.deepcopy(context.provenance)
     if source is not None and (source.file is not None or source.files):
         provenance["input"] = {"file": source.file, "files": dict(source.files)}
-    result = Result(
+    return Result(
         inventory.elements,
         context.method,
         provenance,
@@ -136,6 +159,5 @@ def assess(context: ScoringContext, inventory: Inventory, scores: Scores) -> Res
         scenarios=context.scenarios,
         trust=inventory.trust,
         scored=scores,
+        line_profiles=functools.partial(unit_profiles, context, inventory.compiled, inventory.elements.options),
     )
-    check_scores(scores.table, source.file if source is not None else None)
-    return result
