@@ -30,6 +30,10 @@ def register(epd_app: typer.Typer) -> None:
                 help="CSV of extra indicator/unit spellings (columns of data/indicator_aliases.csv); wins over the shipped one.",
             ),
         ] = None,
+        screen: Annotated[
+            bool,
+            typer.Option(help="Screen the imported data sets against the shipped peers (outliers, contradictions)."),
+        ] = True,
     ) -> None:
         """Build a user library; use it with --library on score, batch and epd commands.
 
@@ -41,7 +45,7 @@ def register(epd_app: typer.Typer) -> None:
 
         console = Console(soft_wrap=True)
         try:
-            report = import_report(paths, name=name or out.name, aliases=aliases)
+            report = import_report(paths, name=name or out.name, screen=screen, aliases=aliases)
         except MpeilError as error:
             console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
             raise typer.Exit(code=1) from None

@@ -136,8 +136,9 @@ def name_peer_outliers(library, rows: np.ndarray, peers: np.ndarray, thresholds=
                           f"{len(group)} shipped data sets sharing a word of its name or category"))  # fmt: skip
     if not found:
         return pd.DataFrame(columns=list(FLAG_COLUMNS))
-    d, j, reasons = (np.array(x) for x in zip(*found, strict=True))
-    return _flags(library, d, codes, j, "outlier", list(reasons)).astype("string")
+    rows_found = np.array([f[0] for f in found], dtype=np.int64)
+    columns_found = np.array([f[1] for f in found], dtype=np.int64)
+    return _flags(library, rows_found, codes, columns_found, "outlier", [f[2] for f in found]).astype("string")
 
 
 def _screened_ids(path) -> set[str]:

@@ -206,7 +206,7 @@ def _dataset(epd: dict, prefix: str, where: dict, path: str, losses: list) -> tu
     dataset_id = f"{prefix}:{epd_id}"
     kg = _kg_conversion(epd)
     standard = _text(epd.get("standard") or "")
-    source = epd.get("source") if isinstance(epd.get("source"), dict) else {}
+    source: dict = epd["source"] if isinstance(epd.get("source"), dict) else {}
     row = {
         "dataset_id": dataset_id,
         "source": prefix,

@@ -224,7 +224,7 @@ def parse_openepd(doc: dict, where: dict, prefix: str) -> tuple[dict, list[tuple
     impact_codes = {r[3] for r in rows} & set(_IMPACT_CODES)
     standard = "EN 15804+A1" if impact_codes and all(c.endswith("-A1") for c in impact_codes) else "EN 15804+A2"
     classes = doc.get("product_classes") or {}
-    manufacturer = doc.get("manufacturer") if isinstance(doc.get("manufacturer"), dict) else {}
+    manufacturer: dict = doc["manufacturer"] if isinstance(doc.get("manufacturer"), dict) else {}
     dataset = {
         "dataset_id": dataset_id,
         "source": prefix,
