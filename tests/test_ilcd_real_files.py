@@ -278,3 +278,14 @@ def test_json_without_a_reference_unit_takes_it_from_the_reference_data(tmp_path
     (tmp_path / "steel.json").write_text(json.dumps(doc), encoding="utf-8")
     datasets, _ = read_ilcd_frames(tmp_path / "steel.json")
     assert datasets[["declared_amount", "declared_unit"]].values.tolist() == [[1000.0, "kg"]]
+
+
+@pytest.mark.parametrize("spelling", ["Stück", "Item(s)", "unit"])
+def test_ilcd_piece_spellings_are_pieces(tmp_path, spelling):
+    # data/ilcd/unit_groups.csv: 'Anzahl-Einheit' has reference unit Stück (and unit=1), 'Units of items' Item(s)
+    doc = json.loads((FIXTURES / "1bf3e138-54a4-4155-7116-08da598ce856.json").read_text(encoding="utf-8"))
+    reference = next(e for e in doc["exchanges"]["exchange"] if e.get("referenceFlow"))
+    next(p for p in reference["flowProperties"] if p.get("referenceFlowProperty"))["referenceUnit"] = spelling
+    (tmp_path / "piece.json").write_text(json.dumps(doc), encoding="utf-8")
+    datasets, _ = read_ilcd_frames(tmp_path / "piece.json")
+    assert datasets[["declared_amount", "declared_unit"]].values.tolist() == [[1.0, "piece"]]

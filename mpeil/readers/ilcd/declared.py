@@ -16,11 +16,15 @@ properties (mass, biogenic carbon) become the library's property columns.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
 
+import pandas as pd
+
 from ...errors import ParseError, UnitError
+from ...paths import data_dir
 from ...units import parse_unit, unit_registry
 from ..epd_common import mass_per_declared_unit, orient_kg_factor, property_notes, tidy_unit
 from .cells import read_property, require_number
@@ -86,6 +90,14 @@ def _reference_unit_text(reference: dict) -> str:
     )
 
 
+@functools.lru_cache(maxsize=1)
+def _unit_spellings() -> dict[str, str]:
+    """ILCD unit-group spellings of a declared unit that pint reads wrongly or not at all
+    (``Stück``, ``Item(s)``, ``unit``): ``data/ilcd/declared_unit_spellings.csv``."""
+    frame = pd.read_csv(data_dir() / "ilcd" / "declared_unit_spellings.csv", dtype=str, keep_default_na=False)
+    return {str(s).strip().lower(): str(u).strip() for s, u in zip(frame["spelling"], frame["unit"], strict=True)}
+
+
 def _reference_property(exchange: dict, where: dict) -> tuple[dict, str]:
     flow_properties = exchange.get("flowProperties") or []
     reference = next((p for p in flow_properties if p.get("referenceFlowProperty")), None)
@@ -96,6 +108,7 @@ def _reference_property(exchange: dict, where: dict) -> tuple[dict, str]:
             **where,
             field="exchanges/exchange[referenceFlow]/flowProperties",
         )
+    text = _unit_spellings().get(text.strip().lower(), text)
     try:
         return reference, tidy_unit(text)
     except UnitError as exc:

@@ -181,7 +181,7 @@ def _values(entry: _Entry, code: str, scale: float, dataset_id: str) -> tuple[li
     rows: list[ValueRow] = []
     losses: list[Loss] = []
     for index, any_ in enumerate(entry.modules):
-        module = str(any_.get("module", "")).strip()
+        module = str(any_.get("module", "")).strip().replace("–", "-").replace(" ", "")  # "A1 – A3"
         scenario = str(any_.get("scenario") or "").strip()
         item = f"{code} {module}" + (f" ({scenario})" if scenario else "")
         where = f"{entry.path}/other/amount[{index + 1}]" if entry.path.startswith("/") else f"{entry.path}.anies"
