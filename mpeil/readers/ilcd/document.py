@@ -36,6 +36,7 @@ from ..oekobaudat import DATA_TYPES
 from .aliases import IndicatorAliases
 from .cells import read_cell
 from .declared import declared_unit
+from .reference import ReferenceData
 
 __all__ = ["read_ilcd_document", "parse_ilcd_document"]
 
@@ -80,9 +81,14 @@ def _anies(node: dict) -> list[dict]:
 
 
 def _unit_text(node: dict) -> str:
+    """The unit an LCIA result or exchange states: its unit group reference's short description,
+    else the reference unit of that unit group in the shipped ILCD+EPD reference data."""
     for any_ in _anies(node):
         if any_.get("name") == "referenceToUnitGroupDataSet":
-            return _short(any_.get("value"))
+            value = any_.get("value")
+            value = value if isinstance(value, dict) else {}
+            uuid = str(value.get("refObjectId") or "").lower()
+            return _short(value) or ReferenceData.shipped().unit_group_unit.get(uuid, "")
     return ""
 
 
