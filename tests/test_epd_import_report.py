@@ -119,6 +119,14 @@ def test_one_bad_file_never_stops_the_import_and_the_exit_code_says_so(mixed, tm
     assert [o["status"] for o in manifest["import"]] == ["imported_with_losses", "refused", "imported", "refused"]
 
 
+def test_a_missing_path_is_refused_and_the_others_still_import(mixed, tmp_path):
+    _, files = mixed
+    report = import_report([tmp_path / "nowhere.json", files[0]], name="me", screen=False)
+    assert [o.status for o in report.outcomes] == ["refused", "imported_with_losses"]
+    assert report.outcomes[0].error is not None and report.outcomes[0].error.location()["file"].endswith("nowhere.json")
+    assert report.library is not None and len(report.library) == 1
+
+
 def test_a_clean_import_exits_0(mixed, tmp_path):
     _, files = mixed
     result = CliRunner().invoke(app, ["epd", "import", str(files[0]), "-o", str(tmp_path / "one"), "--no-screen"])

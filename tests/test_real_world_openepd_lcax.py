@@ -61,6 +61,9 @@ CASES = [
     ("lcax/lcax-3.8.0-from-lcabyg-ef-02_engdraget.json", "refused", None, None, None, [], None, "assemblies"),
     ("lcax/lcax-3.8.0-from-lcabyg-e9e6e798.json", "refused", None, None, None, [], None, "assemblies"),
     ("lcax/lcax-3.8.0-from-lcabyg-2f95c41e.json", "refused", None, None, None, [], None, "assemblies"),
+    # LCAx 2.6.4 as the LCAx compare app ships it: 11 assemblies ("Strip footings" … "Ventilation
+    # unit"), each with "products": [] and only stored "results": nothing to score from, refused
+    ("lcax/lcax-2.6.4-compare-app-project-results1.json", "refused", None, None, None, [], None, "assemblies"),
 ]  # fmt: skip
 
 
@@ -77,6 +80,7 @@ def test_real_file_imports_with_hand_checked_values(name, status, dataset, unit,
         assert isinstance(outcome.error, ParseError)
         assert outcome.error.location()["file"] == str(path)
         assert outcome.error.location()["field"] == refused_at
+        assert "no assembly with a product mpeil can score" in outcome.error.message
         return
     rows = {str(row["dataset_id"]): (row, found) for row, found in outcome.datasets}
     row, found = rows[f"rw:{dataset}"]
@@ -133,3 +137,29 @@ def test_without_floor_area_the_error_says_how_to_give_it():
     with pytest.raises(ParseError, match=r"metaData\.gross_floor_area_m2") as info:
         read_lcax_project(doc, file="x.json")
     assert info.value.location()["field"] == "projectInfo.grossFloorArea"
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        (("assemblies", 2, "products", 0, "referenceServiceLife"), "x", "assemblies[2].products[0].referenceServiceLife"),
+        (("assemblies", 2, "products", 0, "impactData", 0, "impacts"), [1], "assemblies[2].products[0].impactData[0].impacts"),
+        (("assemblies", 2, "products", 0, "impactData", 0, "impacts", "gwp"), 3, "assemblies[2].products[0].impactData[0].impacts.gwp"),
+        (("assemblies", 2, "products", 0, "quantity"), None, "assemblies[2].products[0].quantity"),
+        (("assemblies", 2, "quantity"), -1.5, "assemblies[2].quantity"),
+        (("assemblies", 2, "products"), "x", "assemblies[2].products"),
+        (("assemblies", 2, "unit"), "kg", "assemblies[2].unit"),
+        (("metaData",), {"gross_floor_area_m2": "x"}, "metaData.gross_floor_area_m2"),
+    ],
+)  # fmt: skip
+def test_a_wrong_value_anywhere_is_a_parse_error_at_its_json_path(path, value, field):
+    """Values of the wrong type or sign, put into the real LCAx 3.8 project: never an untyped error."""
+    doc = json.loads((HERE / "lcax" / "lcax-3.8.0-from-lcabyg-lcabyg_project.json").read_text(encoding="utf-8"))
+    node = doc
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    for inline in (False, True):
+        with pytest.raises(ParseError) as info:
+            read_lcax_project(doc, file="p.json", inline=inline)
+        assert info.value.location()["field"] == field

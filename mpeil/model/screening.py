@@ -101,27 +101,19 @@ def name_peer_outliers(library, rows: np.ndarray, peers: np.ndarray, thresholds=
     "Metals / Steel and iron / …"). A1-A3 per kg only, same standard; thresholds as for
     :func:`screen_library` (``outlier_log10``, ``outlier_z``, ``min_peers``, ``peer_word_min_length``)."""
     limits = thresholds or screening_thresholds()
-    if not len(rows) or not len(peers):
+    groups = _word_groups(library.datasets, rows, peers, int(limits["peer_word_min_length"]), int(limits["min_peers"]))
+    if not groups:
         return pd.DataFrame(columns=list(FLAG_COLUMNS))
-    datasets = library.datasets
-    text = (datasets["name_en"].fillna("").astype(str) + " " + datasets["category"].fillna("").astype(str)).to_numpy()
-    standard = datasets["standard"].fillna("?").astype(str).to_numpy()
+    needed = np.array(sorted(set(groups) | {p for g in groups.values() for p in g}), dtype=np.int64)
     codes = sorted(library.declared_indicators)
     values = library.tensor(tuple(codes), ("A1-A3",))[:, 0, :]
-    mass = np.array([library.mass_per_unit(int(i)) for i in np.concatenate([rows, peers])], dtype=np.float64)
+    mass = np.array([library.mass_per_unit(int(i)) for i in needed], dtype=np.float64)  # only where compared
     per_kg = np.full(values.shape, np.nan)
-    order = np.concatenate([rows, peers])
     with np.errstate(all="ignore"):
-        per_kg[order] = np.where((mass > 0)[:, None], values[order] / mass[:, None], np.nan)
+        per_kg[needed] = np.where((mass > 0)[:, None], values[needed] / mass[:, None], np.nan)
         logs = np.where(per_kg > 0, np.log10(per_kg), np.nan)
-    min_length = int(limits.get("peer_word_min_length", 4))
-    peer_words = [(int(p), _words(str(text[p]), min_length)) for p in peers]
     found = []
-    for row in rows.tolist():
-        words = _words(str(text[row]), min_length)
-        group = [p for p, w in peer_words if w & words and standard[p] == standard[row]]
-        if len(group) < int(limits["min_peers"]):
-            continue
+    for row, group in groups.items():
         block = logs[group]
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # an indicator no peer declares: NaN
@@ -139,6 +131,20 @@ def name_peer_outliers(library, rows: np.ndarray, peers: np.ndarray, thresholds=
     rows_found = np.array([f[0] for f in found], dtype=np.int64)
     columns_found = np.array([f[1] for f in found], dtype=np.int64)
     return _flags(library, rows_found, codes, columns_found, "outlier", [f[2] for f in found]).astype("string")
+
+
+def _word_groups(datasets: pd.DataFrame, rows, peers, min_length: int, min_peers: int) -> dict[int, list[int]]:
+    """Per row (with at least ``min_peers``): the peers of its standard sharing a word of its name or category."""
+    text = (datasets["name_en"].fillna("").astype(str) + " " + datasets["category"].fillna("").astype(str)).to_numpy()
+    standard = datasets["standard"].fillna("?").astype(str).to_numpy()
+    peer_words = [(int(p), _words(str(text[p]), min_length)) for p in peers]
+    groups = {}
+    for row in np.asarray(rows).tolist():
+        words = _words(str(text[row]), min_length)
+        group = [p for p, w in peer_words if w & words and standard[p] == standard[row]]
+        if len(group) >= min_peers:
+            groups[int(row)] = group
+    return groups
 
 
 def _screened_ids(path) -> set[str]:

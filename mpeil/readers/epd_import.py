@@ -65,7 +65,8 @@ def _size_limits() -> tuple[int, float]:
     return int(str(frame["file_size"])), float(str(frame["zip_compression_ratio"]))
 
 
-def _from_zip(path: Path, max_bytes: int, max_ratio: float) -> list[EPDFile]:
+def _from_zip(path: Path, max_bytes: int, max_ratio: float, refused: list) -> list[EPDFile]:
+    """The JSON and XML members of a zip archive; a member over the limits is refused, the rest read."""
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
@@ -77,31 +78,54 @@ def _from_zip(path: Path, max_bytes: int, max_ratio: float) -> list[EPDFile]:
                 continue
             label = f"{path}!{info.filename}"
             if info.file_size > max_bytes or info.file_size > max_ratio * max(info.compress_size, 1):
-                raise ParseError("member too large or too compressed (data/batch_limits.csv)", file=label)
+                error = ParseError("member too large or too compressed (data/batch_limits.csv)", file=label)
+                refused.append(ImportOutcome(label, "refused", error=error))
+                continue
             with archive.open(info) as handle:
                 data = handle.read(max_bytes + 1)
             if len(data) > max_bytes:
-                raise ParseError("member larger than the file-size limit", file=label)
+                refused.append(
+                    ImportOutcome(
+                        label, "refused", error=ParseError("member larger than the file-size limit", file=label)
+                    )
+                )
+                continue
             files.append(EPDFile(label, posixpath.normpath(info.filename), data))
     return files
 
 
-def collect_files(paths: Iterable[str | Path]) -> list[EPDFile]:
-    """Every JSON and XML file under ``paths`` (files, folders, zip archives), in a stable order."""
+def collect_inputs(paths: Iterable[str | Path]) -> tuple[list[EPDFile], list[ImportOutcome]]:
+    """Every JSON and XML file under ``paths`` (files, folders, zip archives), in a stable order, and
+    a refusal for each path or member that cannot be read (missing, a link out of its folder, too large)."""
     max_bytes, max_ratio = _size_limits()
     files: list[EPDFile] = []
+    refused: list[ImportOutcome] = []
     for path in map(Path, paths):
-        if path.is_dir():
-            for member in sorted(p for p in path.rglob("*") if p.suffix.lower() in (".json", ".xml")):
-                if member.is_symlink() or not member.resolve().is_relative_to(path.resolve()):
-                    raise ParseError("link out of the input folder", file=str(member))
-                files.append(_read_file(member, max_bytes, member.relative_to(path).as_posix()))
-        elif path.suffix.lower() == ".zip":
-            files.extend(_from_zip(path, max_bytes, max_ratio))
-        elif path.exists():
-            files.append(_read_file(path, max_bytes, path.name))
-        else:
-            raise ParseError("no such file or folder", file=str(path))
+        try:
+            if path.is_dir():
+                for member in sorted(p for p in path.rglob("*") if p.suffix.lower() in (".json", ".xml")):
+                    try:
+                        if member.is_symlink() or not member.resolve().is_relative_to(path.resolve()):
+                            raise ParseError("link out of the input folder", file=str(member))
+                        files.append(_read_file(member, max_bytes, member.relative_to(path).as_posix()))
+                    except ParseError as error:
+                        refused.append(ImportOutcome(str(member), "refused", error=error))
+            elif path.suffix.lower() == ".zip":
+                files.extend(_from_zip(path, max_bytes, max_ratio, refused))
+            elif path.exists():
+                files.append(_read_file(path, max_bytes, path.name))
+            else:
+                raise ParseError("no such file or folder", file=str(path))
+        except ParseError as error:
+            refused.append(ImportOutcome(str(path), "refused", error=error))
+    return files, refused
+
+
+def collect_files(paths: Iterable[str | Path]) -> list[EPDFile]:
+    """Every JSON and XML file under ``paths``; raises the first path or member that cannot be read."""
+    files, refused = collect_inputs(paths)
+    if refused and refused[0].error is not None:
+        raise refused[0].error
     return files
 
 
@@ -229,12 +253,12 @@ def import_report(
     """
     if not NAME_PATTERN.match(name):
         raise ParseError(f"library name {name!r} must match {NAME_PATTERN.pattern}", field="name")
-    files = collect_files(paths)
+    files, outcomes = collect_inputs(paths)
     tree = ILCDTree({f.archive_path: f.data for f in files})
     if not isinstance(aliases, IndicatorAliases):
         aliases = IndicatorAliases.with_user_file(aliases)
     seen: dict[str, str] = {}
-    outcomes = [_outcome(item, tree, name, aliases, seen) for item in files]
+    outcomes += [_outcome(item, tree, name, aliases, seen) for item in files]
     found = [pair for o in outcomes for pair in o.datasets]
     if not found:
         return ImportReport(outcomes, files, None)

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic import ValidationError
 
 from ..errors import ParseError
 from ..model import Building, Element, Layer
@@ -88,6 +89,8 @@ LCAX_UNITS = {"m3": "M3", "m2": "M2", "kg": "KG", "m": "M", "piece": "PCS", "t*k
 _UNITS_IN = {"m3": "m3", "m2": "m2", "kg": "kg", "m": "m", "pcs": "piece", "tones_km": "t*km", "kwh": "kWh"}
 _ELEMENT_UNITS = {"m2": "m2", "m": "m", "pcs": "piece"}
 _OPERATIONAL = {"b6", "b7"}
+#: impact data ``type`` values that carry their values in the file (2.x ``actual``, 3.x ``EPD``/``GenericData``)
+_EMBEDDED = ("epd", "genericdata", "actual")
 #: losses named one per line when a project is scored; the rest are counted
 _LOSSES_SHOWN = 5
 #: the mass property of a data set per declared unit (what an LCAx ``to: kg`` conversion gives)
@@ -156,7 +159,7 @@ def _number(node: dict, key: str, where: dict, path: str, *, positive: bool = Fa
 def _embedded(node: dict) -> bool:
     """An embedded EPD or generic data set (2.x ``"actual"`` with impacts; 3.x ``"EPD"``/``"GenericData"``)."""
     kind = _text(node.get("type", ""))
-    return kind in ("epd", "genericdata", "actual") and isinstance(node.get("impacts"), dict)
+    return kind in _EMBEDDED and isinstance(node.get("impacts"), dict)
 
 
 def _indicator(key: str, a1: bool) -> str | None:
@@ -174,7 +177,9 @@ def _epd_values(epd: dict, dataset_id: str, where: dict, path: str, losses: list
     a1 = _text(epd.get("standard") or "") == "en15804a1"
     modules = {v.lower(): k for k, v in LCAX_MODULES.items()}
     rows = []
-    for key, per_module in (epd.get("impacts") or {}).items():
+    for key, per_module in epd["impacts"].items():
+        if per_module is not None and not isinstance(per_module, dict):
+            raise ParseError("expected an object of modules", **where, field=f"{path}.impacts.{key}")
         code = _indicator(key, a1)
         if code is None:
             losses.append(Loss("indicator", f"{path}.impacts.{key}", "no catalogue indicator of that name"))
@@ -232,7 +237,8 @@ def _kg_conversion(epd: dict) -> float:
     """kg per declared unit from the EPD's ``conversions`` (``{"to": "kg", "value": …}``); NaN if none."""
     if _text(epd.get("declaredUnit") or "") == "kg":
         return 1.0
-    for conversion in epd.get("conversions") or []:
+    conversions = epd.get("conversions")
+    for conversion in conversions if isinstance(conversions, list) else []:
         if isinstance(conversion, dict) and _text(conversion.get("to") or "") == "kg":
             value = conversion.get("value")
             if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
@@ -258,6 +264,9 @@ def _choose(product: dict, path: str, where: dict, losses: list) -> tuple[str, d
             Loss("impact data", f"{path}.impactData", f"{len(entries)} entries; the last ({chosen.get('name')!s}) is "
                  f"used, as LCAx's own calculation does; not used: {others}")
         )  # fmt: skip
+    impacts = chosen.get("impacts")
+    if _text(chosen.get("type", "")) in _EMBEDDED and impacts is not None and not isinstance(impacts, dict):
+        raise ParseError("impacts is not an object", **where, field=f"{at}.impacts")
     if not _embedded(chosen):
         losses.append(Loss("product", at, f"impact data of type {chosen.get('type')!r} is not embedded: not scored"))
         return None
@@ -287,18 +296,35 @@ def _layer(product: dict, path: str, ctx: _Context, element_unit: str) -> Layer 
                  "between them (LCAx could not compute it either): not scored")
         )  # fmt: skip
         return None
-    meta = product.get("metaData") or {}
-    life = meta.get("service_life_years") if isinstance(meta, dict) else None
-    life = float(life) if life is not None else float(product.get("referenceServiceLife") or 0)
+    meta = product.get("metaData")
+    if isinstance(meta, dict) and meta.get("service_life_years") is not None:  # written by mpeil's export
+        life = _number(meta, "service_life_years", ctx.where, f"{path}.metaData")
+    elif product.get("referenceServiceLife") is not None:
+        life = _number(product, "referenceServiceLife", ctx.where, path)
+    else:
+        life = 0.0
     if unit == "m" and element_unit == "m2":
         unit = "m/m2"  # metres per m² of element, not a layer thickness (mpeil.model.building)
-    return Layer(
+    return _model(
+        Layer,
+        ctx.where,
+        path,
         product=f"{ctx.reference_prefix}:{row['source_uuid']}",
         amount=_number(product, "quantity", ctx.where, path),
         unit=unit,
         name=str(product.get("name") or "") or None,
         service_life_years=life if life > 0 else None,
     )
+
+
+def _model(cls, where: dict, path: str, **fields):
+    """``cls(**fields)``; a value the model refuses is a :class:`ParseError` naming the JSON path."""
+    try:
+        return cls(**fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        at = ".".join(str(p) for p in first.get("loc", ()))
+        raise ParseError(f"{cls.__name__} {at}: {first.get('msg')}", **where, field=path) from None
 
 
 @dataclass
@@ -318,7 +344,7 @@ def _element(assembly: dict, path: str, ctx: _Context) -> Element | None:
     totem = next(
         (
             c.get("code")
-            for c in assembly.get("classification") or []
+            for c in _list(assembly.get("classification"))
             if isinstance(c, dict) and c.get("system") == "TOTEM"
         ),
         "Other",
@@ -337,21 +363,27 @@ def _element(assembly: dict, path: str, ctx: _Context) -> Element | None:
         ctx.losses.append(Loss("assembly", path, f"{assembly.get('name')!s}: no product left to score"))
         return None
     quantity = _number(assembly, "quantity", where, path, positive=True)
-    return Element(id=str(assembly.get("id")), name=str(assembly.get("name") or "") or None,
-                   element_type=totem, quantity=quantity, unit=unit, layers=layers)  # fmt: skip
+    return _model(Element, where, path, id=str(assembly.get("id")), name=str(assembly.get("name") or "") or None,
+                  element_type=totem, quantity=quantity, unit=unit, layers=layers)  # fmt: skip
 
 
 def _operational_only(product: dict) -> bool:
     data = product.get("impactData")
-    entries = [data] if isinstance(data, dict) else [e for e in data or [] if isinstance(e, dict)]
-    modules = {_text(m) for e in entries for per in (e.get("impacts") or {}).values() for m in (per or {})}
+    entries = [data] if isinstance(data, dict) else [e for e in _list(data) if isinstance(e, dict)]
+    impacts: list[dict] = [e["impacts"] for e in entries if isinstance(e.get("impacts"), dict)]
+    modules = {_text(m) for i in impacts for per in i.values() if isinstance(per, dict) for m in per}
     return bool(modules) and modules <= _OPERATIONAL
+
+
+def _list(value: Any) -> list:
+    """``value`` when it is a list, else empty (the caller reads a list member leniently)."""
+    return value if isinstance(value, list) else []
 
 
 def _gross_floor_area(doc: dict, where: dict) -> float:
     meta = doc.get("metaData") or {}
     if isinstance(meta, dict) and meta.get("gross_floor_area_m2") is not None:
-        return float(meta["gross_floor_area_m2"])
+        return _number(meta, "gross_floor_area_m2", where, "metaData", positive=True)
     info = doc.get("projectInfo") or {}
     area = info.get("grossFloorArea") if isinstance(info, dict) else None
     if isinstance(area, dict) and isinstance(area.get("value"), (int, float)) and area["value"] > 0:
@@ -403,26 +435,45 @@ def read_lcax_project(doc: dict, *, file: str | None = None, name: str = "lcax",
         if element is not None:
             elements.append(element)
     if not elements:
-        raise ParseError("no assembly with a product mpeil can score", **where, field="assemblies")
+        first = f"; first: {ctx.losses[0]}" if ctx.losses else ""
+        raise ParseError(
+            f"no assembly with a product mpeil can score ({len(ctx.losses)} things dropped{first})",
+            **where,
+            field="assemblies",
+        )
     period = doc.get("referenceStudyPeriod")
-    building = Building(
+    limit = next(int(m.max_length) for m in Building.model_fields["datasets"].metadata if hasattr(m, "max_length"))
+    if inline and len(ctx.datasets) > limit:
+        raise ParseError(
+            f"{len(ctx.datasets)} EPDs, more than a building file carries ({limit}): import them with "
+            "`mpeil epd import` and score with --library",
+            **where,
+            field="assemblies",
+        )
+    building = _model(
+        Building,
+        where,
+        "(project)",
         id=str(doc.get("id") or "lcax"),
         name=str(doc.get("name") or "") or None,
         gross_floor_area_m2=_gross_floor_area(doc, where),
         reference_study_period_years=float(period) if isinstance(period, (int, float)) and period > 0 else None,
         elements=elements,
         metadata={"source": f"LCAx {version}"},
-        datasets=[_inline(row, values) for row, values in ctx.datasets.values()] if inline else [],
+        datasets=[_inline(row, values, where) for row, values in ctx.datasets.values()] if inline else [],
     )
     return LCAxRead(building, ctx.datasets, ctx.losses, version)
 
 
-def _inline(row: dict, values: list[tuple]) -> InlineDataset:
+def _inline(row: dict, values: list[tuple], where: dict) -> InlineDataset:
     per_module: dict[str, dict[str, float]] = {}
     for _, module, _, code, value in values:
         per_module.setdefault(module, {})[code] = value
     props = {p: row[p] for p in _MASS_PROPERTY.values() if p in row}
-    return InlineDataset(
+    return _model(
+        InlineDataset,
+        where,
+        f"impactData {row['source_uuid']!s}",
         id=str(row["source_uuid"]),
         name=str(row["name_en"]) if row["name_en"] is not pd.NA else str(row["source_uuid"]),
         declared_unit=str(row["declared_unit"]),

@@ -136,6 +136,8 @@ def _scope_rows(stages: dict, path: str, code: str, scale: float, unit_expected:
 def _scenario_rows(scenarios, path: str, code: str, scale: float, unit_expected: str, ctx: dict) -> list[tuple]:
     """End-of-life scenarios (``C_scenarios``): C1-C4 and D per named scenario (the ``scenario`` column)."""
     rows: list[tuple] = []
+    if scenarios is not None and not isinstance(scenarios, list):
+        raise ParseError("C_scenarios is not a list", **ctx["where"], field=f"{path}.C_scenarios")
     for position, scenario in enumerate(scenarios or []):
         at = f"{path}.C_scenarios[{position}]"
         name = str(scenario.get("name") or "").strip() if isinstance(scenario, dict) else ""
@@ -215,9 +217,10 @@ def parse_openepd(doc: dict, where: dict, prefix: str) -> tuple[dict, list[tuple
     rows = _values(doc, ctx, openepd_indicator_map())
     if not rows:  # refused, naming where the first value was dropped
         losses = ctx["losses"]
-        reason = f"{losses[0].reason}" + (f" (and {len(losses) - 1} more dropped)" if len(losses) > 1 else "")
+        more = f" (and {len(losses) - 1} more dropped)" if len(losses) > 1 else ""
+        reason = f"{losses[0].reason}{more}" if losses else "none declared"
         raise ParseError(
-            f"no impact value this library can use: {reason if losses else 'none declared'}",
+            f"no impact value this library can use: {reason}",
             **where,
             field=losses[0].where if losses else "impacts",
         )
