@@ -289,3 +289,12 @@ def test_ilcd_piece_spellings_are_pieces(tmp_path, spelling):
     (tmp_path / "piece.json").write_text(json.dumps(doc), encoding="utf-8")
     datasets, _ = read_ilcd_frames(tmp_path / "piece.json")
     assert datasets[["declared_amount", "declared_unit"]].values.tolist() == [[1.0, "piece"]]
+
+
+def test_a_member_of_the_wrong_type_is_a_typed_refusal(tmp_path):
+    doc = json.loads((FIXTURES / "1bf3e138-54a4-4155-7116-08da598ce856.json").read_text(encoding="utf-8"))
+    doc["LCIAResults"]["LCIAResult"][3]["other"] = "x"  # an object in ILCD+EPD
+    (tmp_path / "odd.json").write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(ParseError, match="not the ILCD\\+EPD structure expected") as caught:
+        read_ilcd_frames(tmp_path / "odd.json")
+    assert caught.value.file == str(tmp_path / "odd.json")

@@ -71,6 +71,9 @@ def read_ilcd_file(
             error.message = f"{error.message} (in {error.file})" if error.file else error.message
         error.file = label
         raise
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+        # a member of another type than ILCD+EPD defines (a string where an object belongs …)
+        raise ParseError(f"not the ILCD+EPD structure expected ({type(exc).__name__}: {exc})", file=label) from None
 
 
 def _json(data: bytes, where: dict) -> dict:
