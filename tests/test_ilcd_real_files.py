@@ -298,3 +298,15 @@ def test_a_member_of_the_wrong_type_is_a_typed_refusal(tmp_path):
     with pytest.raises(ParseError, match="not the ILCD\\+EPD structure expected") as caught:
         read_ilcd_frames(tmp_path / "odd.json")
     assert caught.value.file == str(tmp_path / "odd.json")
+
+
+def test_an_export_with_two_versions_of_a_process_imports_the_latest(tmp_path):
+    tree = tmp_path / "export"
+    shutil.copytree(FIXTURES / "oekobau_with_dependencies", tree)
+    (process,) = (tree / "ILCD" / "processes").glob("*.xml")  # ee8863aa…_00.00.018.xml
+    older = process.with_name("ee8863aa-7276-4896-b07a-713937a3134d_00.00.009.xml")
+    older.write_bytes(process.read_bytes())  # the same process as an older version
+    report = import_report([tree], screen=False)
+    assert [(Path(o.file).name, o.status) for o in report.outcomes if o.status != "skipped"] == [
+        (process.name, "imported_with_losses")  # POCP-A1 in kg C2H2 eq. (see above)
+    ]

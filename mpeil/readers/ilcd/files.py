@@ -51,7 +51,8 @@ def read_ilcd_file(
     prefix: str = "ilcd",
 ) -> ImportedDataSet | None:
     """One ILCD+EPD file → its data set; None for an XML file that is not a process data set
-    (flows, flow properties … are read when a process refers to them).
+    (flows, flow properties … are read when a process refers to them), or that an export holds
+    in a later version too (``<uuid>_<version>.xml``: only the latest is imported).
 
     ``label`` names the file in errors; ``archive_path`` is its path inside the export (posix),
     used with ``tree`` to resolve references. Raises a typed :class:`~mpeil.errors.ParseError`
@@ -60,8 +61,8 @@ def read_ilcd_file(
     where = {"file": label}
     try:
         if archive_path.lower().endswith(".xml"):
-            if not is_process_xml(data):
-                return None
+            if not is_process_xml(data) or tree.superseded(archive_path):
+                return None  # an older version of a process in the same export is not imported
             doc = ilcd_xml_document(data, archive_path, tree)
         else:
             doc = _json(data, where)

@@ -88,6 +88,16 @@ class ILCDTree:
             member = _Member(path, posixpath.dirname(folder_path), _version(parsed[1]))
             self._index.setdefault(key, []).append(member)
 
+    def superseded(self, path: str) -> bool:
+        """True when the same export holds a later version of the data set in file ``path``."""
+        parsed = _member_key(posixpath.basename(path))
+        if parsed is None:
+            return False
+        folder_path = posixpath.dirname(path)
+        members = self._index.get((posixpath.basename(folder_path).lower(), parsed[0]), [])
+        root = posixpath.dirname(folder_path)
+        return any(m.root == root and m.version > _version(parsed[1]) for m in members)
+
     def find(self, near: str, reference: Mapping[str, str], folder: str) -> str | None:
         """Archive path of the data set ``reference`` points to, seen from file ``near``; None if absent.
 
