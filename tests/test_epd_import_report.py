@@ -166,10 +166,13 @@ def test_the_flag_reaches_the_score_and_its_grade(user_folders):
         ],
     }  # fmt: skip
     library = load_library([str(user_folders["steel"])])
-    result = mpeil.score(mpeil.Building.model_validate(building), library=library)
+    result = mpeil.score(mpeil.Building.model_validate(building), method="gwp", library=library)
     row = result.scores.iloc[0]
+    assert row["weight_missing"] == 0.0  # GWP-total declared: only the flag can lower the grade
     assert len(row["flags"]) == 1 and row["flags"][0].startswith("steel:wire-rod (Steel wire rod) GWP-total")
-    assert row["quality_grade"] != "A"
+    assert row["flags"][0].endswith("(100% of the score)")
+    # data/quality_grades.csv: A and B allow no flagged value driving the score, C allows them
+    assert row["quality_grade"] == "C"
 
 
 def test_a_data_set_no_indicator_of_the_method_can_use_is_named(user_folders):
@@ -203,3 +206,37 @@ def test_the_users_own_matching_data_set_ranks_first(user_folders):
     assert result.exit_code == 0, result.output
     first = result.output.splitlines()[1]
     assert first.startswith("boards:draft-"), first
+
+
+def test_the_same_epd_in_two_lcax_projects_is_imported_once():
+    """The LCAx 2.2.4 and 2.6.3 calculation projects carry the same steel EPD (d61fc8da…, the same
+    values): the second file is imported, its copy noted, not refused."""
+    lcax = REAL / "lcax"
+    report = import_report(
+        [lcax / "lcax-2.2.4-calculation-project.json", lcax / "lcax-2.6.3-calculation-project.json"],
+        name="dk",
+        screen=False,
+    )
+    first, second = report.outcomes
+    assert (first.status, second.status) == ("imported", "imported")
+    assert second.datasets == [] and second.notes[0].startswith("dk:d61fc8da-1a0d-4baa-a0fa-194c1f8a5218: the same")
+    assert report.library is not None and len(report.library) == 1
+
+
+def test_a_standalone_lcax_epd_imports(tmp_path):
+    """An LCAx EPD document on its own (no project around it): declaredUnit m3, conversions 510.45 kg,
+    impacts.gwp.a1a3 of an EN 15804+A1 EPD → GWP-A1."""
+    doc = {
+        "id": "f63ac879", "name": "Solid wood panel", "declaredUnit": "m3", "formatVersion": "2.6.3",
+        "standard": "en15804a1", "conversions": [{"value": 510.45, "to": "kg", "metaData": None}],
+        "impacts": {"gwp": {"a1a3": -660.0, "c3": 760.0}, "mrf": {"c3": 511.7}, "xyz": {"a1a3": 1.0}},
+    }  # fmt: skip
+    path = tmp_path / "epd.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    [outcome] = import_report([path], name="w", screen=False).outcomes
+    assert outcome.status == "imported_with_losses"
+    assert [(loss.what, loss.where) for loss in outcome.losses] == [("indicator", "impacts.xyz")]
+    [(row, values)] = outcome.datasets
+    assert row["gross_density_kg_m3"] == 510.45 and row["standard"] == "EN 15804+A1"
+    assert sorted(v[1:] for v in values) == [("A1-A3", "", "GWP-A1", -660.0), ("C3", "", "GWP-A1", 760.0),
+                                             ("C3", "", "MFR", 511.7)]  # fmt: skip

@@ -96,6 +96,8 @@ def _print_report(report, console: Console) -> None:
         console.print(f"[{style}]{escape(outcome.line())}[/]", highlight=False)
         for loss in outcome.losses:
             console.print(f"    dropped {escape(str(loss))}", highlight=False)
+        for note in outcome.notes:
+            console.print(f"    note {escape(note)}", highlight=False)
     flags = report.flags
     if flags is not None and len(flags):
         console.print(f"[yellow]{len(flags)} screening flag(s) (scores using these values are flagged):[/]")

@@ -153,6 +153,7 @@ class ImportOutcome:
     datasets: list[tuple[dict, list[tuple]]] = field(default_factory=list)
     losses: list[Loss] = field(default_factory=list)
     error: MpeilError | None = None
+    notes: list[str] = field(default_factory=list)  # what is worth knowing but lost nothing
 
     @property
     def dataset_ids(self) -> list[str]:
@@ -210,16 +211,19 @@ def _parse_file(item: EPDFile, tree: ILCDTree, name: str, aliases: IndicatorAlia
         return [(dataset, rows)], losses
     if isinstance(doc, dict) and "processInformation" in doc:
         return _ilcd(item, tree, name, aliases)
-    from .lcax import is_lcax_project, read_lcax_project  # lcax imports Loss from here
+    from .lcax import is_lcax_epd, is_lcax_project, read_lcax_epd, read_lcax_project
 
+    if is_lcax_epd(doc):
+        row, rows, losses = read_lcax_epd(doc, file=item.label, name=name)
+        return [(row, rows)], losses
     if is_lcax_project(doc):
         read = read_lcax_project(doc, file=item.label, name=name)
         return list(read.datasets.values()), read.losses
-    raise ParseError("neither an ILCD+EPD process data set, an openEPD document nor an LCAx project", **where)
+    raise ParseError("neither an ILCD+EPD process data set, an openEPD document nor an LCAx project or EPD", **where)
 
 
 def _outcome(
-    item: EPDFile, tree: ILCDTree, name: str, aliases: IndicatorAliases, seen: dict[str, str]
+    item: EPDFile, tree: ILCDTree, name: str, aliases: IndicatorAliases, seen: dict[str, tuple[str, list]]
 ) -> ImportOutcome:
     """Read one file; any :class:`MpeilError` becomes a refusal naming the file (the import goes on)."""
     try:
@@ -227,14 +231,20 @@ def _outcome(
         if parsed is None:
             return ImportOutcome(item.label, "skipped")
         datasets, losses = parsed
-        for row, _ in datasets:
-            if row["dataset_id"] in seen:
-                raise ParseError(f"data set {row['dataset_id']} also in {seen[row['dataset_id']]}", file=item.label)
+        kept, notes = [], []
+        for row, values in datasets:
+            key = str(row["dataset_id"])
+            if key not in seen:
+                kept.append((row, values))
+            elif seen[key][1] == sorted(values):  # the same EPD carried by another file (LCAx projects do)
+                notes.append(f"{key}: the same values as in {seen[key][0]}, imported once")
+            else:
+                raise ParseError(f"data set {key} also in {seen[key][0]}, with other values", file=item.label)
     except MpeilError as error:
         return ImportOutcome(item.label, "refused", error=error.located(file=item.label))
-    for row, _ in datasets:
-        seen[str(row["dataset_id"])] = item.label
-    return ImportOutcome(item.label, "imported_with_losses" if losses else "imported", datasets, losses)
+    for row, values in kept:
+        seen[str(row["dataset_id"])] = (item.label, sorted(values))
+    return ImportOutcome(item.label, "imported_with_losses" if losses else "imported", kept, losses, None, notes)
 
 
 def import_report(
@@ -257,7 +267,7 @@ def import_report(
     tree = ILCDTree({f.archive_path: f.data for f in files})
     if not isinstance(aliases, IndicatorAliases):
         aliases = IndicatorAliases.with_user_file(aliases)
-    seen: dict[str, str] = {}
+    seen: dict[str, tuple[str, list]] = {}  # data set id → (file, its value rows)
     outcomes += [_outcome(item, tree, name, aliases, seen) for item in files]
     found = [pair for o in outcomes for pair in o.datasets]
     if not found:
@@ -318,7 +328,7 @@ def write_library(
     if report is not None:
         manifest["import"] = [
             {"file": o.file, "status": o.status, "datasets": o.dataset_ids, "losses": [str(x) for x in o.losses],
-             "error": None if o.error is None else str(o.error)}
+             "error": None if o.error is None else str(o.error), "notes": o.notes}
             for o in report.outcomes if o.status != "skipped"
         ]  # fmt: skip
         if report.flags is not None:

@@ -24,6 +24,9 @@ data sets. Rules where LCAx leaves a choice (each also reported as a :class:`~mp
   operational energy (B6/B7, outside the M-peil), or in a unit its EPD cannot be converted to
   (LCAx converts only through the EPD's ``conversions``; mpeil also through a ``to: kg`` conversion
   when the product is in kg) is dropped and reported; an assembly left without products is dropped;
+* a ``{"to": "kg", "value": v}`` conversion is read as v kg per declared unit, so a product in kg
+  divides by it (LCAx's ``calculate_product`` multiplies by the value, which gives 818 × 0.5 × 7850
+  for 0.5 kg of steel at 818 kg CO2e/m³ and 7850 kg/m³; mpeil keeps the physical 818 × 0.5 / 7850);
 * an EPD's standard ``en15804a1`` maps its impact keys to the EN 15804+A1 indicators (GWP-A1, …),
   anything else to EN 15804+A2; impact keys LCAx has but the catalogue has not are reported.
 
@@ -58,6 +61,8 @@ __all__ = [
     "lcax_version",
     "read_lcax",
     "read_lcax_project",
+    "read_lcax_epd",
+    "is_lcax_epd",
     "lcax_buildings",
 ]
 
@@ -77,7 +82,7 @@ LCAX_CATEGORIES = {
 _BOTH_STANDARDS = {
     "pere": "PERE", "perm": "PERM", "pert": "PERT", "penre": "PENRE", "penrm": "PENRM", "penrt": "PENRT",
     "sm": "SM", "rsf": "RSF", "nrsf": "NRSF", "fw": "FW", "hwd": "HWD", "nhwd": "NHWD", "rwd": "RWD",
-    "cru": "CRU", "mfr": "MFR", "mer": "MER", "eee": "EEE", "eet": "EET",
+    "cru": "CRU", "mfr": "MFR", "mrf": "MFR", "mer": "MER", "eee": "EEE", "eet": "EET",
 }  # fmt: skip
 #: LCAx impact key → EN 15804+A1 indicator (an ``en15804a1`` EPD's ``gwp`` is the A1 GWP)
 _A1_CATEGORIES = {
@@ -173,16 +178,21 @@ def _indicator(key: str, a1: bool) -> str | None:
     return {v.lower(): k for k, v in LCAX_CATEGORIES.items()}.get(key)
 
 
+def _join(path: str, member: str) -> str:
+    """``path.member``, or ``member`` at the document's root (a standalone EPD file)."""
+    return f"{path}.{member}" if path else member
+
+
 def _epd_values(epd: dict, dataset_id: str, where: dict, path: str, losses: list) -> list[tuple]:
     a1 = _text(epd.get("standard") or "") == "en15804a1"
     modules = {v.lower(): k for k, v in LCAX_MODULES.items()}
     rows = []
     for key, per_module in epd["impacts"].items():
         if per_module is not None and not isinstance(per_module, dict):
-            raise ParseError("expected an object of modules", **where, field=f"{path}.impacts.{key}")
+            raise ParseError("expected an object of modules", **where, field=_join(path, f"impacts.{key}"))
         code = _indicator(key, a1)
         if code is None:
-            losses.append(Loss("indicator", f"{path}.impacts.{key}", "no catalogue indicator of that name"))
+            losses.append(Loss("indicator", _join(path, f"impacts.{key}"), "no catalogue indicator of that name"))
             continue
         for module, value in (per_module or {}).items():
             if value is None:
@@ -190,11 +200,13 @@ def _epd_values(epd: dict, dataset_id: str, where: dict, path: str, losses: list
             if _text(module) not in modules:
                 if _text(module) not in _OPERATIONAL:
                     losses.append(
-                        Loss("module", f"{path}.impacts.{key}.{module}", "not an EN 15804 module mpeil reads")
+                        Loss("module", _join(path, f"impacts.{key}.{module}"), "not an EN 15804 module mpeil reads")
                     )
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
-                raise ParseError(f"not a finite number: {value!r}", **where, field=f"{path}.impacts.{key}.{module}")
+                raise ParseError(
+                    f"not a finite number: {value!r}", **where, field=_join(path, f"impacts.{key}.{module}")
+                )
             rows.append((dataset_id, modules[_text(module)], "", code, float(value)))
     return rows
 
@@ -202,11 +214,13 @@ def _epd_values(epd: dict, dataset_id: str, where: dict, path: str, losses: list
 def _dataset(epd: dict, prefix: str, where: dict, path: str, losses: list) -> tuple[dict, list[tuple]]:
     epd_id = str(epd.get("id") or "").strip()
     if not epd_id:
-        raise ParseError("impact data without an id", **where, field=f"{path}.id")
+        raise ParseError("impact data without an id", **where, field=_join(path, "id"))
     unit = _UNITS_IN.get(_text(epd.get("declaredUnit") or ""))
     if unit is None:
         raise ParseError(
-            f"declared unit {epd.get('declaredUnit')!r} is not one mpeil reads", **where, field=f"{path}.declaredUnit"
+            f"declared unit {epd.get('declaredUnit')!r} is not one mpeil reads",
+            **where,
+            field=_join(path, "declaredUnit"),
         )
     dataset_id = f"{prefix}:{epd_id}"
     kg = _kg_conversion(epd)
@@ -481,6 +495,27 @@ def _inline(row: dict, values: list[tuple], where: dict) -> InlineDataset:
         values=per_module,
         **props,
     )
+
+
+def is_lcax_epd(doc: Any) -> bool:
+    """A standalone LCAx EPD document: ``formatVersion``, ``declaredUnit`` and ``impacts``, no assemblies."""
+    return (
+        isinstance(doc, dict)
+        and bool(lcax_version(doc))
+        and "declaredUnit" in doc
+        and isinstance(doc.get("impacts"), dict)
+        and "assemblies" not in doc
+    )
+
+
+def read_lcax_epd(doc: dict, *, file: str | None = None, name: str = "lcax") -> tuple[dict, list[tuple], list[Loss]]:
+    """A standalone LCAx EPD (2.x/3.x) → ``(data-set row, value rows, losses)``, id ``<name>:<id>``."""
+    where: dict = {"file": file} if file else {}
+    losses: list[Loss] = []
+    row, values = _dataset(doc, name, where, "", losses)
+    if not values:
+        raise ParseError("no EN 15804 value mpeil reads", **where, field="impacts")
+    return row, values, losses
 
 
 def _load(project: Any, where: dict) -> dict:
