@@ -112,7 +112,9 @@ def _support_files(root: Path, support: list[tuple[str, str, str]]) -> None:
 def _exchange_xml(exchange: dict) -> str:
     ref = exchange["referenceToFlowDataSet"]
     uri = f"../flows/{ref['refObjectId']}.xml"
-    amount = exchange.get("resultingflowAmount")
+    # XML resultingAmount is the exchange amount alone; the JSON view's resultingflowAmount is
+    # that amount × the reference flow property's meanValue (written into the flow file)
+    amount = exchange.get("meanAmount") if exchange.get("resultingflowAmount") is not None else None
     resulting = "" if amount is None else f"<resultingAmount>{amount}</resultingAmount>"
     return (
         f'<exchange dataSetInternalID="{exchange.get("dataSetInternalID", -1)}">'

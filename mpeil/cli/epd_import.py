@@ -23,6 +23,13 @@ def register(epd_app: typer.Typer) -> None:
             str | None,
             typer.Option("--name", help="Library name, the prefix of its data-set ids (default: the folder name)."),
         ] = None,
+        aliases: Annotated[
+            Path | None,
+            typer.Option(
+                "--aliases",
+                help="CSV of extra indicator/unit spellings (columns of data/indicator_aliases.csv); wins over the shipped one.",
+            ),
+        ] = None,
         screen: Annotated[
             bool,
             typer.Option(help="Screen the imported data sets against the shipped peers (outliers, contradictions)."),
@@ -38,7 +45,7 @@ def register(epd_app: typer.Typer) -> None:
 
         console = Console(soft_wrap=True)
         try:
-            report = import_report(paths, name=name or out.name, screen=screen)
+            report = import_report(paths, name=name or out.name, screen=screen, aliases=aliases)
         except MpeilError as error:
             console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
             raise typer.Exit(code=1) from None

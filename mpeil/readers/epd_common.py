@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from ..errors import ParseError, UnitError
 from ..model.library import DATASET_COLUMNS, VALUE_COLUMNS
 from ..paths import data_dir
 from ..units import parse_unit, unit_registry
+from .losses import Loss
 
 __all__ = [
     "NOTES_COLUMN",
@@ -30,7 +32,34 @@ __all__ = [
     "DeclaredUnitCorrections",
     "datasets_frame",
     "values_frame",
+    "ImportedDataSet",
+    "ValueRow",
 ]
+
+#: one row of the value frame: (dataset_id, module, scenario, indicator, value)
+ValueRow = tuple[str, str, str, str, float]
+
+
+@dataclass
+class ImportedDataSet:
+    """One data set a reader imported from a file: its row, its values, and what it lost.
+
+    ``losses`` are what the reader read but could not import (:class:`~mpeil.readers.losses.Loss`:
+    ``what`` is ``module``, ``indicator``, ``scenario``, ``unit``, ``value`` (one cell) or
+    ``property``). ``not_declared`` are the cells the *file* marks as not declared (``ND``,
+    ``MND`` …), as ``Loss("declared", where, "<indicator> <module>: <marker>")``: missing in the
+    library, but not lost by the reader, so kept apart.
+    """
+
+    dataset: dict
+    rows: list[ValueRow] = field(default_factory=list)
+    losses: list[Loss] = field(default_factory=list)
+    not_declared: list[Loss] = field(default_factory=list)
+
+    @property
+    def dataset_id(self) -> str:
+        return str(self.dataset["dataset_id"])
+
 
 NOTES_COLUMN = "notes"
 

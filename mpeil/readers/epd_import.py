@@ -37,9 +37,8 @@ from .. import __version__
 from ..errors import MpeilError, ParseError
 from ..model.library import EPDLibrary
 from ..paths import data_dir
-from .epd_common import NOTES_COLUMN, datasets_frame, values_frame
-from .ilcd import IndicatorAliases, parse_ilcd_document
-from .ilcd_xml import ilcd_xml_document
+from .epd_common import datasets_frame, values_frame
+from .ilcd import ILCDTree, IndicatorAliases, read_ilcd_file
 from .losses import Loss
 from .openepd import is_openepd, parse_openepd
 
@@ -142,12 +141,6 @@ def _read_file(path: Path, max_bytes: int, archive_path: str) -> EPDFile:
     return EPDFile(str(path), archive_path, path.read_bytes())
 
 
-def _is_process_xml(data: bytes) -> bool:
-    head = data[:4096].decode("utf-8", errors="ignore")
-    match = re.search(r"<\s*(?:[A-Za-z0-9_]+:)?([A-Za-z]+)[\s>]", re.sub(r"<\?.*?\?>|<!--.*?-->", "", head, flags=re.S))
-    return match is not None and match.group(1) == "processDataSet"
-
-
 #: what a reader returns for one file: its data sets as ``(data-set row, value rows)`` and its losses
 Parsed = tuple[list[tuple[dict, list[tuple]]], list[Loss]]
 
@@ -200,27 +193,21 @@ class ImportReport:
         return {s: sum(o.status == s for o in self.outcomes) for s in statuses}
 
 
-def _notes_losses(datasets: list[tuple[dict, list[tuple]]]) -> list[Loss]:
-    """Losses a reader recorded only in the data sets' ``notes`` ("not imported: …")."""
-    losses = []
-    for row, _ in datasets:
-        for note in str(row.get(NOTES_COLUMN) or "").split("; "):
-            if note.startswith("not imported"):
-                losses.append(Loss("indicator", str(row["dataset_id"]), note))
-    return losses
+def _ilcd(item: EPDFile, tree: ILCDTree, name: str, aliases: IndicatorAliases) -> Parsed | None:
+    """An ILCD+EPD file (XML in its export tree, or JSON) through :mod:`mpeil.readers.ilcd`."""
+    imported = read_ilcd_file(item.label, item.archive_path, item.data, tree, aliases, prefix=name)
+    if imported is None:
+        return None  # flows, flow properties, unit groups: read when a process references them
+    return [(imported.dataset, imported.rows)], imported.losses
 
 
-def _parse_file(item: EPDFile, by_path: dict[str, bytes], name: str, aliases) -> Parsed | None:
+def _parse_file(item: EPDFile, tree: ILCDTree, name: str, aliases: IndicatorAliases) -> Parsed | None:
     """One file's data sets and losses; None for a file read only through references."""
     where = {"file": item.label}
     if item.data.startswith(b"version https://git-lfs.github.com/spec/"):
         raise ParseError("a Git LFS pointer, not the data: fetch the file itself (git lfs pull)", **where)
     if item.archive_path.lower().endswith(".xml"):
-        if not _is_process_xml(item.data):
-            return None  # flows, flow properties, unit groups: read when a process references them
-        doc = ilcd_xml_document(item.data, item.archive_path, by_path.get)
-        found = [parse_ilcd_document(doc, aliases, {"file": item.label}, prefix=name)]
-        return found, _notes_losses(found)
+        return _ilcd(item, tree, name, aliases)
     try:
         doc = json.loads(item.data.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -229,8 +216,7 @@ def _parse_file(item: EPDFile, by_path: dict[str, bytes], name: str, aliases) ->
         dataset, rows, losses = parse_openepd(doc, where, prefix=name)
         return [(dataset, rows)], losses
     if isinstance(doc, dict) and "processInformation" in doc:
-        found = [parse_ilcd_document(doc, aliases, where, prefix=name)]
-        return found, _notes_losses(found)
+        return _ilcd(item, tree, name, aliases)
     from .lcax import is_lcax_epd, is_lcax_project, read_lcax_epd, read_lcax_project
 
     if is_lcax_epd(doc):
@@ -242,10 +228,12 @@ def _parse_file(item: EPDFile, by_path: dict[str, bytes], name: str, aliases) ->
     raise ParseError("neither an ILCD+EPD process data set, an openEPD document nor an LCAx project or EPD", **where)
 
 
-def _outcome(item: EPDFile, by_path: dict[str, bytes], name: str, aliases, seen: dict) -> ImportOutcome:
+def _outcome(
+    item: EPDFile, tree: ILCDTree, name: str, aliases: IndicatorAliases, seen: dict[str, tuple[str, list]]
+) -> ImportOutcome:
     """Read one file; any :class:`MpeilError` becomes a refusal naming the file (the import goes on)."""
     try:
-        parsed = _parse_file(item, by_path, name, aliases)
+        parsed = _parse_file(item, tree, name, aliases)
         if parsed is None:
             return ImportOutcome(item.label, "skipped")
         datasets, losses = parsed
@@ -268,19 +256,28 @@ def _outcome(item: EPDFile, by_path: dict[str, bytes], name: str, aliases, seen:
     return ImportOutcome(item.label, "imported_with_losses" if losses else "imported", kept, losses, None, notes)
 
 
-def import_report(paths: Iterable[str | Path], name: str = "user", *, screen: bool = True) -> ImportReport:
+def import_report(
+    paths: Iterable[str | Path],
+    name: str = "user",
+    *,
+    screen: bool = True,
+    aliases: str | Path | IndicatorAliases | None = None,
+) -> ImportReport:
     """Read every EPD file under ``paths``; a bad file is refused and the others still import.
 
     ``screen``: run the library screen (:mod:`mpeil.model.screening`: outliers per kg against the
-    shipped category peers, property contradictions) on the imported data sets.
+    shipped category peers, property contradictions) on the imported data sets. ``aliases``: a
+    user aliases CSV (``--aliases``, see :mod:`mpeil.readers.ilcd.aliases`) or an
+    :class:`IndicatorAliases`, for ILCD+EPD indicator and unit spellings.
     """
     if not NAME_PATTERN.match(name):
         raise ParseError(f"library name {name!r} must match {NAME_PATTERN.pattern}", field="name")
     files, outcomes = collect_inputs(paths)
-    by_path = {f.archive_path: f.data for f in files}
-    aliases = IndicatorAliases.shipped()
+    tree = ILCDTree({f.archive_path: f.data for f in files})
+    if not isinstance(aliases, IndicatorAliases):
+        aliases = IndicatorAliases.with_user_file(aliases)
     seen: dict[str, tuple[str, list]] = {}  # data set id → (file, its value rows)
-    outcomes += [_outcome(item, by_path, name, aliases, seen) for item in files]
+    outcomes += [_outcome(item, tree, name, aliases, seen) for item in files]
     found = [pair for o in outcomes for pair in o.datasets]
     if not found:
         return ImportReport(outcomes, files, None)
@@ -298,13 +295,15 @@ def screen_user_library(library: EPDLibrary) -> pd.DataFrame:
     return screen_with_shipped_peers(library)
 
 
-def import_epd(paths: Iterable[str | Path], name: str = "user") -> tuple[EPDLibrary, list[EPDFile]]:
+def import_epd(
+    paths: Iterable[str | Path], name: str = "user", *, aliases: str | Path | IndicatorAliases | None = None
+) -> tuple[EPDLibrary, list[EPDFile]]:
     """Read EPD files into a library named ``name`` (ids ``<name>:<id>``); also return the files read.
 
     Files that are refused are left out (see :func:`import_report` for the per-file report); when
     nothing imports, the (first) refusal is raised.
     """
-    report = import_report(paths, name, screen=False)
+    report = import_report(paths, name, screen=False, aliases=aliases)
     if report.library is None:
         refused = report.refused
         if refused and refused[0].error is not None:

@@ -8,27 +8,32 @@ flow properties, and material properties as MatML) → ``flowproperties/<uuid>.x
 reference unit of ``unitgroups/<uuid>.xml``.
 
 This module turns that tree into the same document shape as the soda4LCA JSON "extended" view
-and hands it to :func:`mpeil.readers.ilcd.parse_ilcd_document`, so XML and JSON are read by
-one set of rules. Element names are matched by local name (namespace prefixes differ between
-EPD format versions 1.1 and 1.2). Errors name the file and the XPath that failed.
+and hands it to :func:`mpeil.readers.ilcd.document.read_ilcd_document`, so XML and JSON are read
+by one set of rules. References are resolved by :class:`~mpeil.readers.ilcd.reference.ILCDTree`
+(``<uuid>_<version>.xml`` members, with or without ``uri``); flow properties and unit groups an
+export leaves out come from the shipped reference data. Element names are matched by local name
+(namespace prefixes differ between EPD format versions 1.1 and 1.2). Errors name the file and
+the XPath that failed.
+
+The XML ``resultingAmount`` of the reference exchange is kept as ``resultingAmount`` (in the
+JSON view, ``resultingflowAmount`` is soda4LCA's product of the amount and the reference flow
+property's ``meanValue``; in XML it is the amount alone): the declared amount is computed from
+it in :mod:`mpeil.readers.ilcd.declared`.
 """
 
 from __future__ import annotations
 
-import posixpath
+import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
 
-from ..errors import ParseError
+from ...errors import ParseError
+from .reference import ILCDTree, ReferenceData
 
-__all__ = ["ilcd_xml_document", "MASS_PROPERTY_UUID"]
+__all__ = ["ilcd_xml_document", "is_process_xml", "MASS_PROPERTY_UUID"]
 
 #: ILCD flow property "Mass" (reference UUID), as the JSON reader knows it
 MASS_PROPERTY_UUID = "93a60a56-a3c8-11da-a746-0800200b9a66"
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-
-#: read a file of the archive by its path relative to the archive's ILCD root (None if absent)
-Reader = Callable[[str], bytes | None]
 
 
 def _local(tag: str) -> str:
@@ -70,6 +75,7 @@ def _reference(node: ET.Element | None) -> dict:
     return {
         "refObjectId": _attr(node, "refObjectId") or "",
         "uri": _attr(node, "uri") or "",
+        "version": _attr(node, "version") or "",
         "shortDescription": _texts(_children(node, "shortDescription")),
     }
 
@@ -102,7 +108,7 @@ def _parse(data: bytes, where: dict, expected: str) -> ET.Element:
     return root
 
 
-def ilcd_xml_document(data: bytes, path: str, read: Reader) -> dict:
+def ilcd_xml_document(data: bytes, path: str, tree: ILCDTree) -> dict:
     """One ILCD process XML (``path`` relative to the archive root) → the soda4LCA JSON shape."""
     where = {"file": path}
     root = _parse(data, where, "processDataSet")
@@ -113,8 +119,9 @@ def ilcd_xml_document(data: bytes, path: str, read: Reader) -> dict:
     references = [
         int(t) for t in _ints(_children(_child(process_info, "quantitativeReference"), "referenceToReferenceFlow"))
     ]
-    exchanges = [_exchange(node, references, path, read) for node in _children(_child(root, "exchanges"), "exchange")]
+    exchanges = [_exchange(node, references, path, tree) for node in _children(_child(root, "exchanges"), "exchange")]
     return {
+        "_format": "xml",
         "processInformation": {
             "dataSetInformation": {
                 "UUID": _text(_child(info, "UUID")) or "",
@@ -184,42 +191,36 @@ def _publication(root: ET.Element) -> dict:
     }
 
 
-def _exchange(node: ET.Element, references: list[int], path: str, read: Reader) -> dict:
+def _exchange(node: ET.Element, references: list[int], path: str, tree: ILCDTree) -> dict:
     internal = _attr(node, "dataSetInternalID")
     exchange: dict = {
         "dataSetInternalID": int(internal) if internal and internal.isdigit() else -1,
         "referenceToFlowDataSet": _reference(_child(node, "referenceToFlowDataSet")),
         "meanAmount": _text(_child(node, "meanAmount")),
-        "resultingflowAmount": _text(_child(node, "resultingAmount")),
+        "resultingAmount": _text(_child(node, "resultingAmount")),
         "other": {"anies": _anies(_child(node, "other"))},
     }
     if exchange["dataSetInternalID"] in references:
         exchange["referenceFlow"] = True
-        flow_path = _resolve(path, exchange["referenceToFlowDataSet"], "flows")
-        exchange["flowProperties"], exchange["materialProperties"] = _flow(flow_path, read)
+        flow_path = tree.find(path, exchange["referenceToFlowDataSet"], "flows")
+        if flow_path is None:
+            raise ParseError(
+                f"the reference flow {exchange['referenceToFlowDataSet'].get('refObjectId')!r} (declared unit) "
+                "is neither in the archive nor in the ILCD+EPD reference data",
+                file=path,
+                field=f"/processDataSet/exchanges/exchange[@dataSetInternalID={internal}]/referenceToFlowDataSet",
+            )
+        exchange["flowProperties"], exchange["materialProperties"] = _flow(flow_path, tree)
     return exchange
 
 
-def _resolve(path: str, reference: dict, folder: str) -> str:
-    """The archive path a reference points to: its ``uri`` relative to ``path``, else by UUID."""
-    uri = reference.get("uri") or ""
-    if uri and not uri.startswith(("http:", "https:", "/")):
-        return posixpath.normpath(posixpath.join(posixpath.dirname(path), uri))
-    return posixpath.normpath(
-        posixpath.join(posixpath.dirname(path), "..", folder, f"{reference.get('refObjectId')}.xml")
-    )
+def _load(path: str, tree: ILCDTree, expected: str) -> ET.Element:
+    return _parse(tree.files[path], {"file": path}, expected)
 
 
-def _load(path: str, read: Reader, expected: str, needed_by: str) -> ET.Element:
-    data = read(path)
-    if data is None:
-        raise ParseError(f"{expected} {path!r} is not in the archive (needed for {needed_by})", file=path)
-    return _parse(data, {"file": path}, expected)
-
-
-def _flow(path: str, read: Reader) -> tuple[list[dict], list[dict]]:
+def _flow(path: str, tree: ILCDTree) -> tuple[list[dict], list[dict]]:
     """Flow properties (with the reference unit) and MatML material properties of a flow."""
-    root = _load(path, read, "flowDataSet", "the declared unit")
+    root = _load(path, tree, "flowDataSet")
     info = _child(root, "flowInformation")
     reference = _text(_child(info, "quantitativeReference", "referenceToReferenceFlowProperty"))
     properties = []
@@ -228,7 +229,7 @@ def _flow(path: str, read: Reader) -> tuple[list[dict], list[dict]]:
         entry: dict = {"uuid": ref["refObjectId"], "meanValue": _text(_child(node, "meanValue"))}
         if _attr(node, "dataSetInternalID") == reference:
             entry["referenceFlowProperty"] = True
-            entry["referenceUnit"] = _reference_unit(_resolve(path, ref, "flowproperties"), read)
+            entry["referenceUnit"] = _reference_unit(path, ref, tree)
         properties.append(entry)
     if not any(p.get("referenceFlowProperty") for p in properties):
         raise ParseError(
@@ -239,13 +240,38 @@ def _flow(path: str, read: Reader) -> tuple[list[dict], list[dict]]:
     return properties, _matml(_child(info, "dataSetInformation", "other"))
 
 
-def _reference_unit(path: str, read: Reader) -> str:
-    root = _load(path, read, "flowPropertyDataSet", "the declared unit")
+def _reference_unit(flow_path: str, reference: dict, tree: ILCDTree) -> str:
+    """Reference unit of a flow property: from the archive, else from the shipped reference data."""
+    shipped = ReferenceData.shipped()
+    uuid = reference["refObjectId"].lower()
+    path = tree.find(flow_path, reference, "flowproperties")
+    if path is None:
+        if uuid in shipped.flow_property_unit:
+            return shipped.flow_property_unit[uuid]
+        raise ParseError(
+            f"flow property {uuid!r} is neither in the archive nor in the ILCD+EPD reference data",
+            file=flow_path,
+            field="/flowDataSet/flowProperties/flowProperty/referenceToFlowPropertyDataSet",
+        )
+    root = _load(path, tree, "flowPropertyDataSet")
     group = _reference(
         _child(root, "flowPropertiesInformation", "quantitativeReference", "referenceToReferenceUnitGroup")
     )
-    unit_path = _resolve(path, group, "unitgroups")
-    units = _load(unit_path, read, "unitGroupDataSet", "the declared unit")
+    unit_path = tree.find(path, group, "unitgroups")
+    if unit_path is None:
+        unit = shipped.unit_group_unit.get(group.get("refObjectId", "").lower()) or shipped.flow_property_unit.get(uuid)
+        if unit:
+            return unit
+        raise ParseError(
+            f"unit group {group.get('refObjectId')!r} is neither in the archive nor in the reference data",
+            file=path,
+            field="/flowPropertyDataSet/flowPropertiesInformation/quantitativeReference/referenceToReferenceUnitGroup",
+        )
+    return _unit_group_reference(unit_path, tree)
+
+
+def _unit_group_reference(path: str, tree: ILCDTree) -> str:
+    units = _load(path, tree, "unitGroupDataSet")
     wanted = _text(_child(units, "unitGroupInformation", "quantitativeReference", "referenceToReferenceUnit"))
     for unit in _children(_child(units, "units"), "unit"):
         if _attr(unit, "dataSetInternalID") == wanted:
@@ -254,7 +280,7 @@ def _reference_unit(path: str, read: Reader) -> str:
                 return name
     raise ParseError(
         f"unit group has no unit with dataSetInternalID {wanted!r}",
-        file=unit_path,
+        file=path,
         field="/unitGroupDataSet/units/unit",
     )
 
@@ -275,3 +301,11 @@ def _matml(other: ET.Element | None) -> list[dict]:
         if name and value is not None:
             out.append({"name": name, "value": value, "unit": unit})
     return out
+
+
+def is_process_xml(data: bytes) -> bool:
+    """True when the root element of an XML file is an ILCD ``processDataSet`` (read from its head)."""
+    head = data[:4096].decode("utf-8", errors="ignore")
+    head = re.sub(r"<\?.*?\?>|<!--.*?-->", "", head, flags=re.S)
+    match = re.search(r"<\s*(?:[A-Za-z0-9_]+:)?([A-Za-z]+)[\s>]", head)
+    return match is not None and match.group(1) == "processDataSet"
