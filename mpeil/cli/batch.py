@@ -35,13 +35,6 @@ def _size(text: str | None) -> int | None:
     return int(float(match.group(1)) * _SCALE[match.group(2).lower()])
 
 
-def _option_value(text: str):
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
 @contextmanager
 def one_line_notes(console) -> Iterator[None]:
     """While inside: mpeil's own warnings print as one yellow ``note`` line; others as usual."""
@@ -175,14 +168,10 @@ def register(app: typer.Typer) -> None:
         from ..batch.runner import run_batch
         from ..sanitize import terminal_text
         from .output import library_references
+        from .output import method_options as parse_method_options
 
         console = Console(stderr=True)
-        method_options = {}
-        for text in option or []:
-            if "=" not in text:
-                raise typer.BadParameter(f"--option {text!r} is not KEY=VALUE")
-            key, value = text.split("=", 1)
-            method_options[key.strip()] = _option_value(value.strip())
+        method_options = parse_method_options(option)
         if as_of is not None:
             try:
                 datetime.date.fromisoformat(as_of)

@@ -131,17 +131,26 @@ def _weight_split(lacking, estimated, weights, uncovered: float, common: np.ndar
     return weight_declared, weight_estimated, np.clip(1.0 - weight_declared - weight_estimated, 0.0, 1.0)
 
 
-def _driving_flags(trust, score: np.ndarray) -> list[list[str]]:
-    """Per building: flagged values contributing more than ``trust.driver_share`` of its score."""
+def _driving_flags(trust, score: np.ndarray) -> tuple[list[list[str]], list[list[str]]]:
+    """Per building: flagged values contributing more than ``trust.driver_share`` of its score, as
+    (flags the score uses, flags replaced by their peer estimate with the declared value's share)."""
+    n_b = score.shape[0]
     if trust is None or not trust.flag_labels:
-        return [[] for _ in range(score.shape[0])]
+        return [[] for _ in range(n_b)], [[] for _ in range(n_b)]
+    replaced = trust.flag_replaced if trust.flag_replaced is not None else np.zeros(len(trust.flag_labels), bool)
     with np.errstate(all="ignore"):
         share = np.where((score > 0)[:, None], trust.flag_contributions / score[:, None], 0.0)
-    named: list[list[tuple[float, str]]] = [[] for _ in range(score.shape[0])]
+    named: list[list[tuple[float, str]]] = [[] for _ in range(n_b)]
+    swapped: list[list[tuple[float, str]]] = [[] for _ in range(n_b)]
     rows, columns = np.nonzero(share > trust.driver_share)
     for b, f in zip(rows.tolist(), columns.tolist(), strict=True):
-        named[b].append((float(share[b, f]), trust.flag_labels[f]))
-    return [[f"{label} ({s:.0%} of the score)" for s, label in sorted(items, reverse=True)] for items in named]
+        (swapped if replaced[f] else named)[b].append((float(share[b, f]), trust.flag_labels[f]))
+    used = [[f"{label} ({s:.0%} of the score)" for s, label in sorted(items, reverse=True)] for items in named]
+    kept_out = [
+        [f"{label}; peer estimate used (the declared value would add {s:.0%} of the score)" for s, label in items]
+        for items in (sorted(items, reverse=True) for items in swapped)
+    ]
+    return used, kept_out
 
 
 def score_buildings(
@@ -186,7 +195,7 @@ def score_buildings(
 
     score = np.where((absent | ~common[None, :]).all(axis=1), np.nan, score)  # no indicator has data: no score
     rules = quality_rules()
-    driving = _driving_flags(trust, score)
+    driving, replaced = _driving_flags(trust, score)
     rows = []
     for b in range(compiled.n_buildings):
         # module gaps over the indicators that have data at all (absent ones are reported apart)
@@ -202,6 +211,8 @@ def score_buildings(
             {
                 "building_id": compiled.building_ids[b],
                 "method": method.name,
+                # options changed from the method file (empty: the method as published)
+                "method_options": dict(method.overrides),
                 "score": float(score[b]),
                 "score_unit": method.score_unit + ("/(m²·yr)" if method.per_year else "/m²"),
                 "weight_covered": float(share[b]),
@@ -217,6 +228,7 @@ def score_buildings(
                 },
                 "estimated_datasets": list(trust.estimated_datasets[b]) if trust is not None else [],
                 "flags": (flags := driving[b]),
+                "flags_replaced": replaced[b],
                 "quality_grade": quality_grade(
                     float(score[b]), float(w_missing[b]), float(w_estimated[b]), len(flags), bool(gaps), rules
                 ),
