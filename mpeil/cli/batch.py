@@ -11,7 +11,6 @@ Exit codes of ``mpeil verify``: 0 every receipt verified bit for bit; 1 some did
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import warnings
