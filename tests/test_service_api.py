@@ -95,6 +95,22 @@ def test_method_and_options_change_the_score(client):
     assert with_d["score"] == pytest.approx(sum(with_d["stages"].values()), rel=1e-12)
 
 
+def test_flagged_values_is_a_request_option(client):
+    """Issue 22: the service takes flagged_values like any other method option."""
+    scores = {}
+    for choice in ("keep", "estimate"):
+        reply = client.post(
+            "/v1/score",
+            params={"options": json.dumps({"flagged_values": choice})},
+            content=HOUSE,
+            headers={"content-type": "application/json"},
+        )
+        assert reply.status_code == 200, reply.text
+        scores[choice] = reply.json()["buildings"][0]["score"]
+    # estimating the concrete data sets' flagged ODP/EP-freshwater (far below peers) raises the score
+    assert scores["estimate"] > scores["keep"]
+
+
 def test_receipt_verifies_bit_for_bit_and_needs_a_key(client):
     scored = client.post("/v1/score", files={"file": ("house.json", HOUSE, "application/json")}).json()
     receipt_id = scored["receipt_id"]
