@@ -92,6 +92,8 @@ def _search_table(found: pd.DataFrame, title: str) -> Table:
         cell += f"\n[cyan]{row['dataset_id']}[/]\n[dim]{escape(str(row['matched']))}[/]"
         if row["flags"]:
             cell += f"\n[red]flag: {escape(str(row['flags']))}[/]"
+        if row.get("weak"):  # under data/search.toml weak_score: shown, but likely not what was asked
+            cell += "\n[yellow]weak match[/]"
         table.add_row(
             str(number),
             cell,
@@ -133,7 +135,7 @@ def search(
         _fail(console, InputError(f"unknown format {output_format!r}; use table, csv or json", field="format"))
     try:
         library = _load(library_option)
-        found = search_epd(text, library=library, method=method, limit=limit, sources=source or None)
+        found = search_epd(text, library=library, method=method or "mpeil-ef31", limit=limit, sources=source or None)
     except MpeilError as error:
         _fail(console, error)
     if output_format == "csv":

@@ -91,7 +91,7 @@ def _flag_contributions(compiled, replacements, library: EPDLibrary, method: Met
     (``replaced``) contributes its declared value: what the score would carry had it been kept."""
     n_b = compiled.n_buildings
     flags = library.flags
-    nothing = ([], np.zeros((n_b, 0)), np.zeros(0, dtype=bool))
+    nothing: tuple[list[str], np.ndarray, np.ndarray] = ([], np.zeros((n_b, 0)), np.zeros(0, dtype=bool))
     if flags.empty or compiled.n_lines == 0:
         return nothing
     ids = library.datasets["dataset_id"]
