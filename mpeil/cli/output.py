@@ -9,7 +9,7 @@ from ..sanitize import terminal_text
 __all__ = ["print_error", "library_references", "method_options", "OPTION_HELP"]
 
 #: the ``--option`` help text, one for every command that takes method options
-OPTION_HELP = "Method option KEY=VALUE, repeatable (e.g. flagged_values=keep, replacement_rule=fractional)"
+OPTION_HELP = "Method option KEY=VALUE, repeatable: any option of the method file"
 
 
 def print_error(error: BaseException, console=None, prefix: str = "error") -> None:
