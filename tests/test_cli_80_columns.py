@@ -106,3 +106,19 @@ def test_score_takes_any_method_option_and_says_so():
     assert data[0]["method_options"] == {"gap_policy": "declared"}
     bad = CliRunner().invoke(app, ["score", EXAMPLES[0], "-o", "no_such_option=1"])
     assert bad.exit_code == 1 and "invalid method options" in bad.output
+
+
+def test_readme_quick_start_block_is_what_the_command_prints(monkeypatch):
+    """README: "The first command prints (at 80 columns …)" is the command's output, line for line."""
+    root = scenarios_dir().parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    after = readme.split("The first command prints", 1)[1]
+    block = after.split("```\n", 2)[1].rstrip("\n").splitlines()
+    monkeypatch.chdir(root)
+    run = CliRunner().invoke(
+        app,
+        ["score", "scenarios/examples/terraced_house.json", "scenarios/examples/apartment_building.json"],
+        env={"COLUMNS": "80"},
+    )
+    assert run.exit_code == 0
+    assert [line.rstrip() for line in run.output.rstrip("\n").splitlines()] == [line.rstrip() for line in block]
