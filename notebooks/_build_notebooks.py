@@ -207,7 +207,7 @@ designer = new_notebook(
 
 A designer's question: *which outer wall?* The terraced house (rijwoning) of
 `scenarios/examples/terraced_house_templates.csv` (150 m² GFA, 2 storeys and a pitched roof) is described in
-15 CSV lines, one per element: a template from the element catalogue (`scenarios/elements/*.toml`, see
+21 CSV lines (15 for envelope and structure, 6 for the building services), one per element: a template from the element catalogue (`scenarios/elements/*.toml`, see
 `mpeil elements list`), a quantity and a few parameters. It is scored in three variants that differ only in
 the template or the parameters of the outer wall `EW-1` (52.5 m² of façade), everything else equal:
 

@@ -11,6 +11,12 @@ Tabel 7 unit. A mismatch is classified:
 - ``eol_per_kg``: an end-of-life/D value of a row declared per m³, m², m or piece is a value per
   **kg**: the source's own per kg, or that of a data set declared per kg that another row links;
 - ``mass_factor``: ``Masse faktor`` is off by a power of ten (unit slip);
+- ``generic_per_kg``: a row declared per m², m or piece publishes, for a module its source does
+  not declare (or without a source), the generic end-of-life value that at least
+  ``GENERIC_MIN_ROWS`` rows declared per kg publish: a value per kg, corrected to the row's unit
+  with its own mass factor;
+- ``mass_grams``: a piece row of such a group whose A1-A3 per kg, with its mass factor, is 10³
+  below the group's per-kg rows and within a decade of them with the mass read in grams;
 - ``other``: none of these (reported, not corrected).
 
 Writes ``data/epd/br18/corrections.csv`` (one row per corrected field with its evidence) and
@@ -35,7 +41,8 @@ from mpeil.model.library import EPDLibrary, load_library  # noqa: E402
 
 OUT = ROOT / "data" / "epd" / "br18"
 MODULES = ("A1-A3", "C3", "C4", "D")
-CORRECTED = ("neighbour", "eol_per_kg", "mass_factor")  # defect classes the corrections file fixes
+CORRECTED = ("neighbour", "eol_per_kg", "mass_factor", "generic_per_kg", "mass_grams")  # corrected classes
+GENERIC_MIN_ROWS = 5  # a value this many per-kg rows publish is a generic per-kg value (not a coincidence)
 RTOL = 0.02  # Tabel 7 prints three significant figures
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -170,10 +177,60 @@ def run() -> pd.DataFrame:
         }
     linked["__published__"] = {m: rows[m.replace("-", "_")].dropna().tolist() for m in MODULES}
     findings = [f for row in rows.itertuples(index=False) for f in check_row(row, obd, linked)]
+    findings += generic_findings(published(br18).rename(columns={"A1-A3": "A1_A3"}), linked, findings)
     table = pd.DataFrame(findings)
     table.attrs["checked"] = len(rows)
     table.attrs["rows"] = len(br18)
     return table
+
+
+def generic_findings(rows: pd.DataFrame, linked: dict[str, dict], found: list[dict]) -> list[dict]:
+    """``generic_per_kg`` and ``mass_grams`` findings (see the module docstring) over every row."""
+    done = {(f["dataset_id"], f["field"]) for f in found}
+    mass = {
+        f["dataset_id"]: f["source_value"] for f in found if f["field"] == "mass_factor" and f["defect"] in CORRECTED
+    }
+    rows = rows.assign(uuid=rows["uuid"].fillna(""))
+    out: list[dict] = []
+    per_kg = rows[rows["declared_unit"] == "kg"]
+    for module in ("C3", "C4"):
+        counts = per_kg[module].dropna().round(9).value_counts()
+        for value in counts[counts >= GENERIC_MIN_ROWS].index:
+            if value == 0:
+                continue  # zero per kg is zero per any unit
+            group = per_kg[per_kg[module].round(9) == value]
+            typical = float((group["A1_A3"] / group["declared_amount"]).median())  # A1-A3 per kg of the group
+            others = rows[(rows["declared_unit"] != "kg") & (rows[module].round(9) == value)]
+            for row in others.itertuples(index=False):
+                out += _generic_row(row, module, float(value), typical, len(group), linked, done, mass)
+    return out
+
+
+def _generic_row(row, module, value, typical, n, linked, done, mass) -> list[dict]:
+    """The generic per-kg findings of one row declared per m², m or piece (and its mass slip)."""
+    if (row.dataset_id, module) in done or linked.get(str(row.dataset_id), {}).get("values", {}).get(module):
+        return []  # the source declares the module: check_row compared them
+    out = []
+    kg = float(mass.get(row.dataset_id, row.mass_factor))
+    if not (math.isfinite(kg) and kg > 0):
+        return []
+    implied = float(row.A1_A3) / kg / float(row.declared_amount)
+    if row.declared_unit == "piece" and implied * 1e3 < typical * 10 and implied * 1e3 > typical / 10:
+        evidence = (
+            f"A1-A3 {row.A1_A3:.6g} per piece over {kg:.6g} kg is {implied:.3g} per kg, 10³ below the {n} rows "
+            f"declared per kg that publish the same generic {module} (median {typical:.3g} per kg); read in grams, "
+            f"the piece weighs {kg / 1e3:.6g} kg and gives {implied * 1e3:.3g} per kg"
+        )
+        out.append(_finding(row, "mass_factor", kg, kg / 1e3, "mass_grams", evidence))
+        done.add((row.dataset_id, "mass_factor"))
+        kg /= 1e3
+    per_unit = value * kg * float(row.declared_amount)
+    evidence = (
+        f"published {value:.6g} per {row.declared_unit} is the generic {module} per kg that {n} rows declared per "
+        f"kg publish; the source declares no {module}; × {kg:.6g} kg per {row.declared_unit} = {per_unit:.6g}"
+    )
+    out.append(_finding(row, module, value, per_unit, "generic_per_kg", evidence))
+    return out
 
 
 def report(table: pd.DataFrame) -> str:
@@ -191,7 +248,8 @@ def report(table: pd.DataFrame) -> str:
         "|---|---|---:|",
         *[f"| {r.defect} | {r.field} | {r.n} |" for r in counts.itertuples(index=False)],
         "",
-        "`neighbour`, `eol_per_kg` and `mass_factor` findings are corrected in `corrections.csv`; `shared`",
+        "`neighbour`, `eol_per_kg`, `mass_factor`, `generic_per_kg` and `mass_grams` findings are corrected in",
+        "`corrections.csv`; `shared`",
         "(a generic end-of-life value many rows use on purpose) and `other` findings (a different scenario",
         "or data version than the link, a rounding) are listed here and left as published:",
         "",
@@ -203,10 +261,36 @@ def report(table: pd.DataFrame) -> str:
     lines += [
         "",
         "Mass factors of rows whose source declares no mass (no density, area weight, mass per piece or",
-        "per-kg factor in the 2020-II export) cannot be checked against it and are not in the table above,",
-        "e.g. G0785 (1014 kg per window fitting).",
+        "per-kg factor in the 2020-II export) cannot be checked against it; a window fitting of 1014 kg",
+        "(G0785) is caught by the `mass_grams` rule instead (its A1-A3 per kg against the metal rows').",
+        "",
+        *_named_rows(table),
     ]
     return "\n".join(lines) + "\n"
+
+
+#: rows issue 22 asked about: the reading the sources imply, stated once in CHECK.md
+NAMED = {
+    "br18:G1061": "acrylic facade paint, per kg: Tabel 7 prints A1-A3 1.48 and D -0.0101, the values of the "
+    "data set G1018 links; its own source (ÖKOBAUDAT 2020-II Fassadenfarbe Dispersionsfarbe) gives 2.106 and -0.00943",
+    "br18:G0768": "hot-dip galvanised steel sheet, per m² (5.72 kg/m²): D is the per-kg value of the end-of-life "
+    "data set G0122 links; C4 0.000682 is the generic per-kg C4 of the metal rows",
+    "br18:G0785": "aluminium fitting of a double-sash window, per piece: mass factor 1014 is grams, D the per-kg "
+    "value of the stainless steel data set G0763 links, C4 the generic per-kg C4 of the metal rows",
+    "br18:G1292": "OSB, per m³ (600 kg/m³): C3 1.80 and D -0.523 are per-kg values of the data sets G0765 and G0810 "
+    "link; the source gives 977 and -370 per m³ (D: energy recovery scenario)",
+}
+
+
+def _named_rows(table: pd.DataFrame) -> list[str]:
+    lines = ["Rows asked about in issue 22, with every correction applied to them:", ""]
+    for dataset_id, reading in NAMED.items():
+        fixed = table[(table["dataset_id"] == dataset_id) & table["defect"].isin(CORRECTED)]
+        changes = "; ".join(
+            f"{r.field} {r.published:.6g} → {r.source_value:.6g} ({r.defect})" for r in fixed.itertuples()
+        )
+        lines.append(f"- **{dataset_id}**: {reading}. Corrected: {changes or 'nothing'}.")
+    return lines
 
 
 def main() -> None:

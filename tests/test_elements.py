@@ -131,7 +131,7 @@ def test_bad_template_or_parameters_are_typed_errors(name, params, error, text):
 def test_terraced_house_from_templates_scores_within_5_percent_of_the_hand_built_example():
     csv_file = EXAMPLES / "terraced_house_templates.csv"
     rows = [line for line in csv_file.read_text(encoding="utf-8").splitlines() if line.strip()]
-    assert len(rows) - 1 <= 20  # about 20 CSV lines of templates
+    assert len(rows) - 1 <= 21  # 15 rows for envelope and structure, 6 for the services (issue 22)
     hand = mpeil.score(EXAMPLES / "terraced_house.json").scores["score"].iloc[0]
     templated = mpeil.score(csv_file).scores["score"].iloc[0]
     assert templated == pytest.approx(hand, rel=0.05)

@@ -75,9 +75,11 @@ def test_search_csv_and_json():
 
 
 def test_search_without_match_and_unknown_source():
-    result = _run("search", "xyzzy-no-such-material")
+    result = _run("search", "xyzzy-qwxv")
     assert result.exit_code == 0
     assert "No data set matches" in result.output
+    # issue 22: a known word among nonsense finds something, marked as a weak match
+    assert "weak match" in _run("search", "xyzzy-no-such-material").output
     result = _run("search", "beton", "--source", "nosuch")
     assert result.exit_code == 1
     assert "unknown EPD source" in result.output and "Traceback" not in result.output

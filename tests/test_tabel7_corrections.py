@@ -54,6 +54,9 @@ def test_the_issue_examples_are_found_by_the_check():
 
 @pytest.mark.parametrize("row", list(CORRECTIONS.itertuples(index=False)), ids=lambda r: f"{r.dataset_id}-{r.field}")
 def test_each_correction_is_its_source(row):
+    if row.defect in ("generic_per_kg", "mass_grams"):
+        _check_generic(row)
+        return
     if row.field == "mass_factor":
         source = OBD_DATASETS.loc[row.source_uuid]
         column = {"m2": "area_weight_kg_m2", "m3": "gross_density_kg_m3", "piece": "mass_per_piece_kg"}[
@@ -66,6 +69,35 @@ def test_each_correction_is_its_source(row):
     published = BR18_VALUES[(BR18_VALUES["dataset_id"] == row.dataset_id) & (BR18_VALUES["module"] == row.field)]
     assert float(row.published) == pytest.approx(float(published["value"].iloc[0]), rel=1e-9)
     assert not math.isclose(float(row.published), float(row.corrected), rel_tol=0.02)
+
+
+def _check_generic(row) -> None:
+    """Issue 22: a generic per-kg end-of-life value on a row of another unit is multiplied by the
+    row's own mass per unit (after its mass correction); a mass in grams is divided by 1000."""
+    unit = row.declared_unit.split(" ", 1)[1]
+    column = {"m2": "area_weight_kg_m2", "m": "linear_weight_kg_m", "piece": "mass_per_piece_kg"}[unit]
+    published_mass = float(BR18_DATASETS.loc[row.dataset_id, column])
+    if row.defect == "mass_grams":
+        assert float(row.published) == pytest.approx(published_mass, rel=1e-12)
+        assert float(row.corrected) == pytest.approx(published_mass / 1000.0, rel=1e-12)
+        return
+    mass = CORRECTIONS[(CORRECTIONS["dataset_id"] == row.dataset_id) & (CORRECTIONS["field"] == "mass_factor")]
+    kg = float(mass["corrected"].iloc[0]) if len(mass) else published_mass
+    # the same value on at least 5 rows declared per kg: a value per kg (GENERIC_MIN_ROWS)
+    per_kg_rows = BR18_VALUES[
+        (BR18_VALUES["module"] == row.field) & (BR18_VALUES["value"].round(9) == round(float(row.published), 9))
+    ]
+    units = BR18_DATASETS.loc[per_kg_rows["dataset_id"], "declared_unit"]
+    assert (units == "kg").sum() >= 5
+    assert float(row.corrected) == pytest.approx(float(row.published) * kg, rel=1e-9)
+
+
+def test_issue_22_rows_are_corrected():
+    found = set(zip(CORRECTIONS["dataset_id"], CORRECTIONS["field"], strict=True))
+    for expected in [("br18:G0768", "C4"), ("br18:G0785", "C4"), ("br18:G0785", "mass_factor")]:
+        assert expected in found
+    g0785 = load_library(["br18"]).resolve("br18:G0785")
+    assert load_library(["br18"]).mass_per_unit(g0785) == pytest.approx(1.014)  # published 1014 (grams)
 
 
 def test_br18_uses_the_corrected_rows_and_the_published_table_stays_selectable():

@@ -106,6 +106,8 @@ def _search_table(found: pd.DataFrame, title: str) -> Table:
         cell += f"\n[cyan]{row['dataset_id']}[/]\n[dim]{escape(str(row['matched']))}[/]"
         if row["flags"]:
             cell += f"\n[red]flag: {escape(str(row['flags']))}[/]"
+        if row.get("weak"):  # under data/search.toml weak_score: shown, but likely not what was asked
+            cell += "\n[yellow]weak match[/]"
         table.add_row(
             str(number),
             cell,
@@ -147,6 +149,7 @@ def search(
         _fail(console, InputError(f"unknown format {output_format!r}; use table, csv or json", field="format"))
     try:
         library = _load(library_option)
+        method = method or "mpeil-ef31"
         found = search_epd(text, library=library, method=method, limit=limit, sources=source or None)
         own = [s for s in _user_sources(library_option) if not source or s in source]
         if own:  # the user's own data sets that match come first, in their own ranking order

@@ -6,7 +6,10 @@ import sys
 
 from ..sanitize import terminal_text
 
-__all__ = ["print_error"]
+__all__ = ["print_error", "library_references", "method_options", "OPTION_HELP"]
+
+#: the ``--option`` help text, one for every command that takes method options
+OPTION_HELP = "Method option KEY=VALUE, repeatable: any option of the method file"
 
 
 def print_error(error: BaseException, console=None, prefix: str = "error") -> None:
@@ -43,3 +46,67 @@ def library_references(values: list[str] | None) -> list[str] | None:
             if part:
                 out.append(os.path.abspath(part) if os.path.isdir(part) else part)
     return out
+
+
+def method_options(values: list[str] | None) -> dict:
+    """``--option KEY=VALUE`` values as method options; a VALUE that reads as JSON (``true``,
+    ``0.5``, ``["A1-A3"]``) is that value, anything else the text itself.
+
+    Raises
+    ------
+    typer.BadParameter
+        A value without ``=``.
+    """
+    import json
+
+    import typer
+
+    options: dict = {}
+    for text in values or []:
+        if "=" not in text:
+            raise typer.BadParameter(f"--option {text!r} is not KEY=VALUE")
+        key, value = (part.strip() for part in text.split("=", 1))
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options
+
+
+def table_console():
+    """The console tables print to: the terminal's width, or, when piped, ``COLUMNS`` if set and
+    80 columns if not (Rich reads ``COLUMNS`` itself; a pipe has no width of its own)."""
+    from rich.console import Console
+
+    return Console()
+
+
+def fixed_table(headers: list[tuple[str, ...]], rows: list[tuple[str, list[str]]], width: int) -> list[str]:
+    """Plain lines of a right-aligned table whose first column names the row (building, data set).
+
+    Compact, never truncated: when the names do not fit beside the numbers within ``width``
+    columns, each name gets a line of its own above its numbers. ``headers`` holds each number
+    column's heading lines (bottom-aligned).
+
+    Parameters
+    ----------
+    headers:
+        One tuple of heading lines per number column.
+    rows:
+        (name, cells) per row, cells as text, one per number column.
+    width:
+        The console width in characters.
+    """
+    depth = max(len(h) for h in headers)
+    heads = [("",) * (depth - len(h)) + tuple(h) for h in headers]
+    widths = [max([len(line) for line in h] + [len(r[1][i]) for r in rows]) for i, h in enumerate(heads)]
+    numbers = 2 * (len(widths) - 1) + sum(widths)
+    name_width = max([len(name) for name, _ in rows] + [0])
+    stacked = name_width + 2 + numbers > width
+    lead = "" if stacked else " " * (name_width + 2)
+    lines = [lead + "  ".join(h[k].rjust(w) for h, w in zip(heads, widths, strict=True)) for k in range(depth)]
+    lines.append("─" * min(width, len(lead) + numbers))
+    for name, cells in rows:
+        text = "  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True))
+        lines.extend([name, text] if stacked else [name.ljust(name_width) + "  " + text])
+    return lines

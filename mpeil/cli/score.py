@@ -11,7 +11,7 @@ import typer
 
 from ..errors import MpeilError, MpeilWarning
 from ..sanitize import csv_cell, terminal_text
-from .output import print_error
+from .output import OPTION_HELP, fixed_table, library_references, method_options, print_error, table_console
 
 
 def print_notes(caught: list[warnings.WarningMessage], console) -> None:
@@ -34,52 +34,64 @@ def check_unique_ids(building_ids: list[str], file: str, origin) -> None:
     origin.add(building_ids, file)
 
 
-def _print_table(results, console) -> None:
-    import pandas as pd
-    from rich.table import Table
+def _stage_cell(value: float, score: float) -> str:
+    """A stage value at 3 significant digits; n/a where the stage or the building's score is n/a."""
+    return "n/a" if value != value or score != score else f"{value:.3g}"
 
-    result = results[0]
+
+_STAGE_HEADS = {"product": "A1-A3", "construction": "A4-A5", "use": "B1-B5", "end of life": "C1-C4", "beyond": "D"}
+
+
+def _print_table(results, console) -> None:
+    """The score table (compact: fits 80 columns, names on their own line when they must), then a
+    legend of both letter scales and one line of notes per building."""
+    import pandas as pd
+
+    from ..outputs.scale_names import scale_name
+
+    method = results[0].method
     scores = pd.concat([r.scores for r in results])
     stage = pd.concat([r.by_stage() for r in results])
-    table = Table(title=f"{result.method.title or result.method.name}")
-    table.add_column("building", overflow="fold", min_width=12)
-    table.add_column(f"score [{scores['score_unit'].iloc[0]}]", justify="right")
-    for name in stage.columns:
-        table.add_column(name.replace(" (", "\n("), justify="right")
-    table.add_column("weight\ndeclared", justify="right")
-    table.add_column("weight\nestimated", justify="right")
-    table.add_column("grade", justify="center")
+    with_label = "label" in scores
+    headers = [("score",), *[(_STAGE_HEADS.get(c.split(" (")[0], c),) for c in stage.columns], ("weight", "declared")]
+    headers += [("", scale_name("label"))] if with_label else []
+    headers += [("", scale_name("quality_grade"))]
+    rows = []
     for building, row in scores.iterrows():
-        table.add_row(
-            terminal_text(building),
-            _number(row["score"]),
-            *[_number(v) for v in stage.loc[building]],
-            f"{row['weight_declared']:.1%}",
-            f"{row['weight_estimated']:.1%}",
-            str(row["quality_grade"]),
-        )
-    console.print(table)
-    console.print(
-        "[dim]Stages in score units per m² GFA per year; D is reported apart and "
-        f"{'counted' if result.method.include_d else 'not counted'} in the score.[/dim]"
-    )
+        cells = [_number(row["score"]), *[_stage_cell(v, row["score"]) for v in stage.loc[building]]]
+        cells.append("n/a" if row["weight_declared"] != row["weight_declared"] else f"{row['weight_declared']:.1%}")
+        cells += [row["label"] if isinstance(row["label"], str) else "n/a"] if with_label else []
+        rows.append((terminal_text(building), [*cells, str(row["quality_grade"])]))
+    console.print(f"[bold]{terminal_text(method.label)}[/bold]: {terminal_text(method.title)}", highlight=False)
+    unit = scores["score_unit"].iloc[0]
+    counted = "counted" if method.include_d else "not counted"
+    console.print(f"Score and stages in {unit} (per m² GFA); D is reported apart, {counted} in the score.")
+    for line in fixed_table(headers, rows, console.width):
+        console.print(line, highlight=False, soft_wrap=True)
+    for scale in (["label"] if with_label else []) + ["quality_grade"]:
+        console.print(f"[dim]{scale_name(scale, long=True)}[/dim]", highlight=False)
     for building, row in scores.iterrows():
-        notes = [f"flagged: {flag}" for flag in row["flags"]]
-        if row["indicators_estimated"]:
-            notes.append(f"estimated from peers: {', '.join(row['indicators_estimated'])}")
-        if row["indicators_missing"]:
-            notes.append(f"no data set declares {', '.join(row['indicators_missing'])}")
-        if row["module_gaps"]:
-            notes.append(
-                "data gaps (share of lines): "
-                + ", ".join(f"{m} {share:.0%}" for m, share in row["module_gaps"].items())
-            )
-        if row["uncovered"]:
-            notes.append(f"not in any open data: {', '.join(row['uncovered'])}")
-        if notes:
+        if notes := _notes(row):
             console.print(
                 f"[yellow]{terminal_text(building)}[/yellow]: " + terminal_text("; ".join(notes)), highlight=False
             )
+
+
+def _notes(row) -> list[str]:
+    """One building's notes: flags, replaced flags, estimates, missing indicators, gaps."""
+    notes = [f"flagged: {flag}" for flag in row["flags"]]
+    notes += [f"flagged, replaced: {flag}" for flag in row.get("flags_replaced", [])]
+    if row["indicators_estimated"]:
+        notes.append(f"estimated from peers: {', '.join(row['indicators_estimated'])}")
+    if row["indicators_missing"]:
+        notes.append(f"no data set declares {', '.join(row['indicators_missing'])}")
+    if row["module_gaps"]:
+        notes.append(
+            "data gaps (share of lines): " + ", ".join(f"{m} {share:.0%}" for m, share in row["module_gaps"].items())
+        )
+    if row["uncovered"]:
+        notes.append(f"not in any open data: {', '.join(row['uncovered'])}")
+    return notes
 
 
 def _csv_safe(frame):
@@ -133,86 +145,97 @@ def _write_frame(frame, output_format: str) -> None:
         sys.stdout.write(_csv_safe(frame).to_csv(index=False))
 
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    def score(
-        files: Annotated[list[Path], typer.Argument(help="Building files (JSON, CSV, XLSX, IFC)")],
-        method: Annotated[str, typer.Option("--method", "-m", help="Method name or TOML file")] = "mpeil-ef31",
-        output_format: Annotated[str, typer.Option("--format", "-f", help="table | json | csv")] = "table",
-        replacement_rule: Annotated[str | None, typer.Option(help="ceil | fractional | elca")] = None,
-        include_d: Annotated[bool | None, typer.Option("--include-d/--exclude-d", help="Count module D")] = None,
-        by_element: Annotated[
-            bool, typer.Option(help="Per-element breakdown (a table; with -f csv/json the element rows)")
-        ] = False,
-        library: Annotated[
-            list[str] | None,
-            typer.Option(
-                "--library",
-                "-l",
-                help="Shipped source (obd2024, obd2020, br18, ilcd) or a user library folder (mpeil epd import); "
-                "repeatable, later folders on top",
-            ),
-        ] = None,
-    ) -> None:
-        """Score building files; errors are reported per file and scoring goes on."""
-        from rich.console import Console
+LIBRARY_HELP = (
+    "Shipped source (obd2024, obd2020, br18, ilcd) or a user library folder (mpeil epd import); "
+    "repeatable, later folders on top"
+)
 
-        from ..api import Scorer
-        from ..ids import IdRegister
 
-        console, errors = Console(), Console(stderr=True, soft_wrap=True)
-        if not console.is_terminal:  # piped or logged: no terminal width to respect
-            console = Console(width=130)
-        options: dict[str, Any] = {"replacement_rule": replacement_rule, "include_d": include_d}
-        try:  # one scorer (method, library, scenarios loaded once) for every file of the call
-            from ..model.library import load_library
-            from .output import library_references
+def score(
+    files: Annotated[list[Path], typer.Argument(help="Building files (JSON, CSV, XLSX, IFC)")],
+    method: Annotated[str, typer.Option("--method", "-m", help="Method name or TOML file")] = "mpeil-ef31",
+    output_format: Annotated[str, typer.Option("--format", "-f", help="table | json | csv")] = "table",
+    replacement_rule: Annotated[str | None, typer.Option(help="ceil | fractional | elca")] = None,
+    include_d: Annotated[bool | None, typer.Option("--include-d/--exclude-d", help="Count module D")] = None,
+    option: Annotated[list[str] | None, typer.Option("--option", "-o", help=OPTION_HELP)] = None,
+    by_element: Annotated[
+        bool, typer.Option(help="Per-element breakdown (a table; with -f csv/json the element rows)")
+    ] = False,
+    library: Annotated[list[str] | None, typer.Option("--library", "-l", help=LIBRARY_HELP)] = None,
+) -> None:
+    """Score building files; errors are reported per file and scoring goes on."""
+    from rich.console import Console
 
-            chosen = load_library(library_references(library))
-            scorer = Scorer(method, chosen, **{k: v for k, v in options.items() if v is not None})
+    if output_format not in ("table", "json", "csv"):
+        raise typer.BadParameter("format must be table, json or csv")
+    options: dict[str, Any] = {**method_options(option), "replacement_rule": replacement_rule, "include_d": include_d}
+    console, errors = table_console(), Console(stderr=True, soft_wrap=True)
+    scorer = _scorer(method, library, {k: v for k, v in options.items() if v is not None}, errors)
+    results, failed = _score_files(scorer, files, errors)
+    if results and output_format == "table":
+        _print_table(results, console)
+        if by_element:
+            for result in results:
+                _print_elements(result, console)
+    elif results:
+        _write_frame(_frame_of(results, by_element), output_format)
+    raise typer.Exit(code=1 if failed else 0)
+
+
+def _scorer(method: str, library: list[str] | None, options: dict[str, Any], errors):
+    """One scorer (method, library, scenarios loaded once) for every file of the call; a bad
+    method, option or library ends the command with one error line."""
+    from ..api import Scorer
+    from ..model.library import load_library
+
+    try:
+        return Scorer(method, load_library(library_references(library)), **options)
+    except MpeilError as error:
+        print_error(error, errors)
+        raise typer.Exit(code=1) from None
+
+
+def _score_files(scorer, files: list[Path], errors) -> tuple[list, int]:
+    """Each file scored with ``scorer``: (results, number of files that failed, each reported)."""
+    from ..ids import IdRegister
+
+    results, failed = [], 0
+    origin = IdRegister("in one command")
+    for path in files:
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", MpeilWarning)
+                result = scorer.score(path)
+            print_notes(caught, errors)
+            check_unique_ids(result.building_ids, str(path), origin)
+            results.append(result)
         except MpeilError as error:
-            print_error(error, errors)
-            raise typer.Exit(code=1) from None
-        results, failed = [], 0
-        origin = IdRegister("in one command")
-        for path in files:
-            try:
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always", MpeilWarning)
-                    result = scorer.score(path)
-                print_notes(caught, errors)
-                check_unique_ids(result.building_ids, str(path), origin)
-                results.append(result)
-            except MpeilError as error:
-                failed += 1
-                print_error(error.located(file=str(path)), errors)
-            except Exception as error:  # a bug, not an input: still one line, and the next file
-                failed += 1
-                print_error(error, errors, prefix=f"internal error on {path}:")
-        if output_format not in ("table", "json", "csv"):
-            raise typer.BadParameter("format must be table, json or csv")
-        if results and output_format == "table":
-            _print_table(results, console)
-            if by_element:
-                for result in results:
-                    _print_elements(result, console)
-        elif results:
-            _write_frame(_frame_of(results, by_element), output_format)
-        raise typer.Exit(code=1 if failed else 0)
+            failed += 1
+            print_error(error.located(file=str(path)), errors)
+        except Exception as error:  # a bug, not an input: still one line, and the next file
+            failed += 1
+            print_error(error, errors, prefix=f"internal error on {path}:")
+    return results, failed
 
-    @app.command()
-    def methods() -> None:
-        """List the shipped scoring methods and which EPD sources declare their indicators."""
-        from ..methods import available_methods, load_method
-        from ..model.library import load_library
 
-        library = load_library()
-        declared = library.values.groupby(library.values["dataset_id"].str.split(":").str[0])["indicator"].unique()
-        standards = library.datasets.groupby("source")["standard"].agg(lambda s: "/".join(sorted(set(s.dropna()))))
-        for name in available_methods():
-            m = load_method(name)
-            typer.echo(f"{name:14s} {m.score_unit:>10s}  {m.reference_study_period_years:g} y  {m.title}")
-            typer.echo("    " + _coverage_hint(m, declared, standards))
+def methods() -> None:
+    """List the shipped scoring methods and which EPD sources declare their indicators."""
+    from ..methods import available_methods, load_method
+    from ..model.library import load_library
+
+    library = load_library()
+    declared = library.values.groupby(library.values["dataset_id"].str.split(":").str[0])["indicator"].unique()
+    standards = library.datasets.groupby("source")["standard"].agg(lambda s: "/".join(sorted(set(s.dropna()))))
+    for name in available_methods():
+        m = load_method(name)
+        typer.echo(f"{name:14s} {m.score_unit:>10s}  {m.reference_study_period_years:g} y  {m.title}")
+        typer.echo("    " + _coverage_hint(m, declared, standards))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``score`` and ``methods`` to the ``mpeil`` app."""
+    app.command()(score)
+    app.command()(methods)
 
 
 def _coverage_hint(method, declared, standards) -> str:

@@ -12,7 +12,7 @@ import hashlib
 import math
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -90,6 +90,9 @@ class Method(BaseModel):
     indicators: list[IndicatorFactor] = Field(min_length=1)
     uncovered: list[UncoveredIndicator] = Field(default_factory=list)
     fingerprint: str = ""
+    #: options changed from the method file by :meth:`with_options` (option → value); outputs name
+    #: them beside the method (:attr:`label`) so a variant is never shown as the method as published
+    overrides: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check(self) -> Method:
@@ -110,10 +113,20 @@ class Method(BaseModel):
     def scored_modules(self) -> list[str]:
         return [*self.modules, *(["D"] if self.include_d else [])]
 
+    @property
+    def label(self) -> str:
+        """The method's name, followed by the options changed from its file: ``mpeil-ef31
+        [flagged_values=keep]``."""
+        if not self.overrides:
+            return self.name
+        return f"{self.name} [{', '.join(f'{k}={v}' for k, v in sorted(self.overrides.items()))}]"
+
     def with_options(self, **options) -> Method:
         """A copy with options changed (e.g. ``replacement_rule="fractional"``), validated again."""
         data = self.model_dump()
+        changed = {k: v for k, v in options.items() if v is not None and data.get(k, object()) != v}
         data.update({k: v for k, v in options.items() if v is not None})
+        data["overrides"] = {**self.overrides, **{k: v for k, v in changed.items() if k != "overrides"}}
         try:
             return Method.model_validate(data)
         except ValidationError as exc:

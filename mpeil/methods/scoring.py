@@ -146,21 +146,31 @@ def _weight_split(lacking, estimated, weights, uncovered: float, common: np.ndar
     return weight_declared, weight_estimated, np.clip(1.0 - weight_declared - weight_estimated, 0.0, 1.0)
 
 
-def _driving_flags(trust, score: np.ndarray) -> list[list[str]]:
-    """Per building: flagged values contributing more than ``trust.driver_share`` of its score."""
-    unusable = (trust.unusable_datasets if trust is not None else None) or [[] for _ in range(score.shape[0])]
+def _driving_flags(trust, score: np.ndarray) -> tuple[list[list[str]], list[list[str]]]:
+    """Per building: flagged values contributing more than ``trust.driver_share`` of its score, as
+    (flags the score uses, flags replaced by their peer estimate with the declared value's share);
+    data sets declaring none of the method's indicators are named among the first."""
+    n_b = score.shape[0]
+    unusable = (trust.unusable_datasets if trust is not None else None) or [[] for _ in range(n_b)]
     if trust is None or not trust.flag_labels:
-        return [list(u) for u in unusable]
+        return [list(u) for u in unusable], [[] for _ in range(n_b)]
+    replaced = trust.flag_replaced if trust.flag_replaced is not None else np.zeros(len(trust.flag_labels), bool)
     with np.errstate(all="ignore"):
         share = np.where((score > 0)[:, None], trust.flag_contributions / score[:, None], 0.0)
-    named: list[list[tuple[float, str]]] = [[] for _ in range(score.shape[0])]
+    named: list[list[tuple[float, str]]] = [[] for _ in range(n_b)]
+    swapped: list[list[tuple[float, str]]] = [[] for _ in range(n_b)]
     rows, columns = np.nonzero(share > trust.driver_share)
     for b, f in zip(rows.tolist(), columns.tolist(), strict=True):
-        named[b].append((float(share[b, f]), trust.flag_labels[f]))
-    return [
+        (swapped if replaced[f] else named)[b].append((float(share[b, f]), trust.flag_labels[f]))
+    used = [
         [f"{label} ({s:.0%} of the score)" for s, label in sorted(items, reverse=True)] + list(unusable[b])
         for b, items in enumerate(named)
     ]
+    kept_out = [
+        [f"{label}; peer estimate used (the declared value would add {s:.0%} of the score)" for s, label in items]
+        for items in (sorted(items, reverse=True) for items in swapped)
+    ]
+    return used, kept_out
 
 
 @dataclass(frozen=True)
@@ -228,12 +238,16 @@ def _module_gaps(totals: BuildingTotals, weighted: Weighted, b: int, modules: tu
     return gaps
 
 
-def _building_row(results: ElementResults, method: Method, w: Weighted, b: int, gaps: dict, flags: list, trust):
-    """The score-table row of building ``b`` (before its quality grade and label)."""
+def _building_row(results: ElementResults, method: Method, w: Weighted, b: int, gaps: dict, flags: tuple, trust):
+    """The score-table row of building ``b`` (before its quality grade and label); ``flags``:
+    (flagged values driving the score, flagged values replaced by their peer estimate)."""
     compiled, codes, j = results.compiled, w.codes, w.j
+    driving, replaced = flags
     return {
         "building_id": compiled.building_ids[b],
         "method": method.name,
+        # options changed from the method file (empty: the method as published)
+        "method_options": dict(method.overrides),
         "score": float(w.score[b]),
         "score_unit": method.score_unit + ("/(m²·yr)" if method.per_year else "/m²"),
         "weight_covered": float(w.w_declared[b] + w.w_estimated[b]),
@@ -246,7 +260,8 @@ def _building_row(results: ElementResults, method: Method, w: Weighted, b: int, 
         "indicators_scored": [c for c, keep in zip(codes, w.common, strict=True) if keep],
         "indicators_estimated": {codes[i]: int(w.estimated[b, i]) for i in range(len(j)) if w.estimated[b, i]},
         "estimated_datasets": list(trust.estimated_datasets[b]) if trust is not None else [],
-        "flags": flags,
+        "flags": driving,
+        "flags_replaced": replaced,
         "indicators_missing": [codes[i] for i in np.flatnonzero(w.absent[b])],
         "indicators_partial": [codes[i] for i in np.flatnonzero(~w.complete[b] & ~w.absent[b])],
         "module_gaps": gaps,
@@ -270,10 +285,12 @@ def weigh_buildings(
     """
     totals = totals or building_totals(results)
     weighted = weigh(results, method, totals, trust)
-    driving = _driving_flags(trust, weighted.score)
+    driving, replaced = _driving_flags(trust, weighted.score)
     modules = tuple(results.modules)
     rows = [
-        _building_row(results, method, weighted, b, _module_gaps(totals, weighted, b, modules), driving[b], trust)
+        _building_row(
+            results, method, weighted, b, _module_gaps(totals, weighted, b, modules), (driving[b], replaced[b]), trust
+        )
         for b in range(results.compiled.n_buildings)
     ]
     return pd.DataFrame(rows)

@@ -41,6 +41,9 @@ class LineTrust:
     #: per building, a label per data set used that declares none of the method's indicators in A1-A3
     #: (an EN 15804+A1 EPD under an EF method): its lines count as missing; named in ``flags``
     unusable_datasets: list[list[str]] | None = None
+    #: bool[F]: the flagged value was replaced by its peer estimate (``flagged_values = "estimate"``);
+    #: its contribution is then the declared value's, the one the score does not use
+    flag_replaced: np.ndarray | None = None
 
 
 def scoring_library(library: EPDLibrary, method: Method) -> EPDLibrary:
@@ -71,7 +74,7 @@ def assess_lines(compiled, replacements: np.ndarray, library: EPDLibrary, method
         pairs = np.unique(line_building[rows].astype(np.int64) * len(ids) + dataset[rows])
         for b, d in zip((pairs // len(ids)).tolist(), (pairs % len(ids)).tolist(), strict=True):
             sets[b].append(str(ids[d]))
-    labels, contributions = _flag_contributions(compiled, replacements, library, method, codes)
+    labels, contributions, replaced = _flag_contributions(compiled, replacements, library, method, codes)
     return LineTrust(
         counts,
         sets,
@@ -82,6 +85,7 @@ def assess_lines(compiled, replacements: np.ndarray, library: EPDLibrary, method
         codes,
         library.datasets["dataset_id"].to_numpy(dtype=object),
         _unusable_datasets(compiled, library, tuple(dict.fromkeys(c for i in method.indicators for c in i.sources))),
+        replaced,
     )
 
 
@@ -116,20 +120,24 @@ def _unusable_datasets(compiled, library: EPDLibrary, codes: tuple[str, ...]) ->
 
 
 def _flag_contributions(compiled, replacements, library: EPDLibrary, method: Method, codes):
-    """Each flagged (data set, indicator) the buildings use, as (labels, contributions[B, F]): its
-    A1-A3 score contribution (including replacements) in score units per m² (and year); a share
-    is taken against the score later."""
+    """Each flagged (data set, indicator) the buildings use, as (labels, contributions[B, F],
+    replaced[F]): its A1-A3 score contribution (including replacements) in score units per m² (and
+    year); a share is taken against the score later. A value replaced by its peer estimate
+    (``replaced``) contributes its declared value: what the score would carry had it been kept."""
     n_b = compiled.n_buildings
     flags = library.flags
+    nothing: tuple[list[str], np.ndarray, np.ndarray] = ([], np.zeros((n_b, 0)), np.zeros(0, dtype=bool))
     if flags.empty or compiled.n_lines == 0:
-        return [], np.zeros((n_b, 0))
+        return nothing
     ids = library.datasets["dataset_id"]
     names = library.datasets["name_en"].fillna(library.datasets["name_de"]).fillna("")
     used_ids = set(ids.iloc[pd.unique(compiled.dataset)])
     flags = flags[flags["dataset_id"].isin(used_ids) & (flags["indicator"].isin(codes) | (flags["indicator"] == ""))]
     if flags.empty:
-        return [], np.zeros((n_b, 0))
-    tensor = library.tensor(codes, ("A1-A3",))[:, 0, :]
+        return nothing
+    declared = library._memo.get(("declared_library",), library)  # the base library: values as declared
+    tensor = declared.tensor(codes, ("A1-A3",))[:, 0, :]
+    replaced = _replaced(library, flags)
     factor = score_weight_vector(method, codes)  # score units per indicator unit, method order
     new = np.isnan(compiled.remaining_life_years) & ~compiled.removed
     amount = np.where(new, compiled.quantity * (1.0 + replacements), 0.0)
@@ -144,7 +152,15 @@ def _flag_contributions(compiled, replacements, library: EPDLibrary, method: Met
         per_building = np.bincount(compiled.line_building[lines], weights=amount[lines] * points, minlength=n_b)
         labels.append(f"{row.dataset_id!s} ({names.iloc[d]!s}) {row.indicator or 'properties'!s}: {row.reason!s}")
         columns_out.append(per_building / denominator)
-    return labels, np.column_stack(columns_out)
+    return labels, np.column_stack(columns_out), replaced
+
+
+def _replaced(library: EPDLibrary, flags: pd.DataFrame) -> np.ndarray:
+    """bool per flag row: the scoring library holds the peer estimate instead of the declared value."""
+    if library.override is None or library.override.empty:
+        return np.zeros(len(flags), dtype=bool)
+    keys = set(zip(library.override["dataset_id"], library.override["indicator"], strict=True))
+    return np.array([(d, i) in keys for d, i in zip(flags["dataset_id"], flags["indicator"], strict=True)], dtype=bool)
 
 
 def quality_rules(path=None) -> list[tuple[str, float, float, int, bool]]:

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
+from .scale_names import scale_name
+
 if TYPE_CHECKING:
     from .compare import Comparison
     from .result import Result
@@ -162,13 +164,17 @@ def building_card(result: Result, building: str, title: str | None = None) -> st
 
 def _label_line(row: pd.Series, building: str, method: str) -> str:
     """The A–G label where the method has a label scale (scenarios/labels/<method>.csv), else nothing."""
+
     label = row.get("label")
+    quality = row.get("quality_grade")
+    quality_text = f"; {scale_name('quality_grade')} {_e(quality)}" if isinstance(quality, str) else ""
     if not isinstance(label, str):
         return ""
     return (
         f'<div class="mpeil-label" data-building="{_e(building)}" data-field="label" data-value="{_e(label)}">'
-        f"Label <strong>{_e(label)}</strong> (bands of scenarios/labels/{_e(method)}.csv for its use type; "
-        "see their derivation: percentiles of a reference dataset unless a policy sets them)</div>"
+        f"{scale_name('label')} <strong>{_e(label)}</strong>{quality_text} (bands of "
+        f"scenarios/labels/{_e(method)}.csv for its use type; see their derivation: percentiles of a reference "
+        "dataset unless a policy sets them)</div>"
     )
 
 
@@ -193,7 +199,7 @@ def _summary(result: Result) -> str:
     labels = [label for label, _ in _coverage(scores.iloc[0])]
     unit = str(scores["score_unit"].iloc[0])
     with_label = "label" in scores  # the method has an A–G scale
-    header = ["building", f"score [{unit}]", *(["label"] if with_label else [])]
+    header = ["building", f"score [{unit}]", *([scale_name("label")] if with_label else [])]
     header += [*[f"{label} [% of weighting]" for label in labels], *stages.columns]
     rows = []
     for building, row in scores.iterrows():

@@ -16,6 +16,8 @@ _NESTED = (
     "indicators_estimated",
     "estimated_datasets",
     "flags",
+    "flags_replaced",  # issue 22: flagged values replaced by their peer estimate
+    "method_options",  # issue 22: options changed from the method file
     "indicators_missing",
     "indicators_partial",
     "module_gaps",
@@ -53,6 +55,12 @@ class Scores:
     def flags(self) -> pd.DataFrame:
         """Flagged values driving a score: ``building_id``, ``flag`` (label with its share)."""
         return _explode(self.table, "flags", "flag")
+
+    @cached_property
+    def flags_replaced(self) -> pd.DataFrame:
+        """Flagged values scored as their peer estimate (``flagged_values = "estimate"``) whose
+        declared value would drive a score: ``building_id``, ``flag`` (label with that share)."""
+        return _explode(self.table, "flags_replaced", "flag")
 
     @cached_property
     def gaps(self) -> pd.DataFrame:

@@ -34,6 +34,7 @@ REQUEST_OPTIONS = (
     "eol_allocation",
     "multicycle_split",
     "gap_policy",
+    "flagged_values",  # issue 22: "keep" scores a screened outlier as declared, "estimate" (EF default) not
 )
 
 
