@@ -19,8 +19,10 @@ from __future__ import annotations
 import os
 import pickle
 import select
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -99,8 +101,10 @@ def _limit_memory(extra_bytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
-def _child(function: Callable, args: tuple, memory_bytes: int, write_end: int) -> None:
+def _child(function: Callable, args: tuple, memory_bytes: int, write_end: int, scratch: str) -> None:
     _set_pdeathsig()
+    tempfile.tempdir = scratch  # every temporary file of the call goes where the parent removes it
+    os.environ["TMPDIR"] = scratch
     try:
         _limit_memory(memory_bytes)
         payload = pickle.dumps(("ok", function(*args)), protocol=pickle.HIGHEST_PROTOCOL)
@@ -118,7 +122,19 @@ def _child(function: Callable, args: tuple, memory_bytes: int, write_end: int) -
 
 def run_with_budget(function: Callable, args: tuple, seconds: float, memory_bytes: int) -> Outcome:
     """``function(*args)`` in a forked child, killed after ``seconds``; at most ``memory_bytes`` more
-    address space than this process. Its return value must pickle."""
+    address space than this process. Its return value must pickle.
+
+    The child's temporary files go to a folder of its own, removed when the call ends, however
+    it ends: a child killed by its budget leaves no copy of its input behind.
+    """
+    scratch = tempfile.mkdtemp(prefix="mpeil-budget-")
+    try:
+        return _run_forked(function, args, seconds, memory_bytes, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run_forked(function: Callable, args: tuple, seconds: float, memory_bytes: int, scratch: str) -> Outcome:
     read_end, write_end = os.pipe()
     started = time.monotonic()
     pid = os.fork()
@@ -126,7 +142,7 @@ def run_with_budget(function: Callable, args: tuple, seconds: float, memory_byte
         code = 0
         try:
             os.close(read_end)
-            _child(function, args, memory_bytes, write_end)
+            _child(function, args, memory_bytes, write_end, scratch)
         except BaseException:
             code = 1
         finally:

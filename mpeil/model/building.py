@@ -204,6 +204,7 @@ class Element(_Strict):
     layers: list[Layer] = Field(
         min_length=1,
         max_length=MAX_LINES_PER_ELEMENT,
+        fail_fast=True,  # the first bad line is reported; no error list as long as the input
         description="Material lines, per element unit; lines of one layer share its `layer` label",
     )
 
@@ -262,7 +263,12 @@ class Building(_Strict):
     construction_year: Year | None = Field(None, description="Year of construction (or of the renovation)")
     region: Text | None = Field(None, description="e.g. 'BE-VLG'")
     project_type: Literal["new", "renovation"] = Field("new", description="New build or renovation")
-    elements: list[Element] = Field(min_length=1, max_length=MAX_ELEMENTS, description="The building's elements")
+    elements: list[Element] = Field(
+        min_length=1,
+        max_length=MAX_ELEMENTS,
+        fail_fast=True,  # the first bad element is reported: a million bad ones cost no million errors
+        description="The building's elements",
+    )
     operational: list[OperationalEnergy] = Field(
         default_factory=list, description="B6/B7 lines, reported apart from the M-peil"
     )

@@ -62,8 +62,8 @@ from ..model.bom import (
     OPERATIONAL_ELEMENT_TYPE,
     bom_rows,
 )
-from ..model.templates import element_data
-from .guards import check_json_depth, check_zip_container, json_integer, read_bytes
+from ..model.templates import element_data, load_template
+from .guards import check_json, check_zip_container, json_integer, read_bytes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -117,6 +117,7 @@ def read_buildings(path: str | Path, limits: Limits | None = None) -> list[Build
     if kind == "json":
         return _read_json(path, limits)
     rows = _read_csv_rows(path, limits) if kind == "csv" else _read_xlsx_rows(path, limits)
+    _check_row_counts(rows, limits, str(path))
     return _buildings_from_rows(rows, str(path))
 
 
@@ -217,6 +218,7 @@ def _read_json(path: Path, limits: Limits) -> list[Building]:
         if not isinstance(item, dict):
             where = f"item {position + 1} of the list" if isinstance(data, list) else "the file"
             raise ParseError(f"{where} is a JSON {_json_type(item)}, not a building object", file=file)
+    _check_json_counts(items, limits, file)
     buildings: list[Building] = []
     for item in items:
         item = _expand_json_templates(item, file)
@@ -226,6 +228,65 @@ def _read_json(path: Path, limits: Limits) -> list[Building]:
             raise _json_error(exc, item, file) from None
     _check_unique_ids(buildings, file)
     return [_with_library_paths(b, path) for b in buildings]
+
+
+def _check_json_counts(items: list[dict], limits: Limits, file: str) -> None:
+    """Elements per building and lines per element and per file, templates counted before they
+    are expanded (a template element counts its template's lines), so nothing large is built."""
+    counter = _LineCounter(limits, file)
+    for item in items:
+        elements = item.get("elements")
+        if not isinstance(elements, list):
+            continue  # the building model reports it
+        building = _text(item.get("id")) if isinstance(item.get("id"), (str, int, float)) else None
+        if len(elements) > limits.elements_per_building:
+            raise InputError(
+                f"{len(elements):,} elements, above the limit of {limits.elements_per_building:,} per building",
+                file=file,
+                building=building,
+                field="elements",
+            )
+        for position, element in enumerate(elements):
+            if not isinstance(element, dict):
+                continue
+            own = element.get("layers")
+            where = {"building": building, "element": _text(element.get("id")) or f"elements[{position}]"}
+            counter.add(element.get("template"), len(own) if isinstance(own, list) else 0, where)
+
+
+class _LineCounter:
+    """Layer lines of a file as they will be once templates are expanded (each template read once)."""
+
+    def __init__(self, limits: Limits, file: str) -> None:
+        self.limits, self.file = limits, file
+        self.total = 0
+        self.template_lines: dict[str, int] = {}
+
+    def add(self, template: Any, own_lines: int, where: dict) -> None:
+        lines = own_lines
+        if template is not None:
+            name = str(template)
+            if name not in self.template_lines:
+                try:
+                    self.template_lines[name] = len(load_template(name).layers)
+                except MpeilError as error:
+                    raise error.located(file=self.file, **where) from None
+            lines += self.template_lines[name]
+        if lines > self.limits.lines_per_element:
+            raise InputError(
+                f"{lines:,} lines, above the limit of {self.limits.lines_per_element:,} per element",
+                file=self.file,
+                **where,
+                field="layers",
+            )
+        self.total += lines
+        if self.total > self.limits.lines_per_file:
+            raise InputError(
+                f"more than {self.limits.lines_per_file:,} lines in one file (templates expanded), above the limit",
+                file=self.file,
+                **where,
+                field="layers",
+            )
 
 
 def _expand_json_templates(item: dict, file: str) -> dict:
@@ -344,7 +405,7 @@ class _Rows:
 def _read_text(path: Path, limits: Limits, json_depth: bool = False) -> str:
     data = read_bytes(path, limits)
     if json_depth:
-        check_json_depth(data, limits, str(path))
+        check_json(data, limits, str(path))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -360,7 +421,9 @@ def _read_csv_rows(path: Path, limits: Limits) -> _Rows:
         delimiter = ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
-        records = [(reader.line_num, record) for record in reader]
+        records = _bounded(((reader.line_num, record) for record in reader), limits.table_rows)
+    except _TooManyRows:
+        raise _too_many_rows(limits, file) from None
     except csv.Error as exc:
         raise ParseError(f"malformed CSV near line {reader.line_num}: {exc}", file=file) from None
     if "\x00" in text:
@@ -380,12 +443,39 @@ def _read_xlsx_rows(path: Path, limits: Limits) -> _Rows:
         raise ParseError(f"malformed XLSX: {type(exc).__name__}: {exc}", file=file) from None
     try:
         sheet = workbook[SHEET_NAME] if SHEET_NAME in workbook.sheetnames else workbook.worksheets[0]
-        records = [(number, list(values)) for number, values in enumerate(sheet.iter_rows(values_only=True), 1)]
+        records = _bounded(
+            ((number, list(values)) for number, values in enumerate(sheet.iter_rows(values_only=True), 1)),
+            limits.table_rows,
+        )
+    except _TooManyRows:
+        raise _too_many_rows(limits, file) from None
     except Exception as exc:
         raise ParseError(f"malformed XLSX: {type(exc).__name__}: {exc}", file=file) from None
     finally:
         workbook.close()
     return _Rows(_rows_from_records(records, file, "XLSX"))
+
+
+class _TooManyRows(Exception):
+    """More rows than ``table_rows``: raised while reading, so the rest is never held."""
+
+
+def _bounded(records: Iterable[tuple[int, list[Any]]], limit: int) -> list[tuple[int, list[Any]]]:
+    """The records, refusing more than ``limit`` of them (plus the header) as soon as they come."""
+    kept: list[tuple[int, list[Any]]] = []
+    for record in records:
+        kept.append(record)
+        if len(kept) > limit + 1:
+            raise _TooManyRows
+    return kept
+
+
+def _too_many_rows(limits: Limits, file: str) -> InputError:
+    return InputError(
+        f"more than {limits.table_rows:,} rows, above the limit of one bill of materials",
+        file=file,
+        field="table_rows",
+    )
 
 
 def _rows_from_records(records: list[tuple[int, list[Any]]], file: str, kind: str) -> list[_Row]:
@@ -449,6 +539,15 @@ def _blank_to_none(value: Any) -> Any:
 
 
 # ============================================================================ rows → buildings
+def _check_row_counts(table: _Rows, limits: Limits, file: str) -> None:
+    """Lines per file with templates counted before they are expanded (:class:`_LineCounter`)."""
+    counter = _LineCounter(limits, file)
+    for row in table.rows:
+        template = row.cells.get("template")
+        where = {"building": _text(row.cells.get("building_id")), "element": _text(row.cells.get("element_id"))}
+        counter.add(None if template is None else _text(template), 0 if template is not None else 1, where)
+
+
 def _buildings_from_rows(table: _Rows, file: str) -> list[Building]:
     by_building: dict[str, list[_Row]] = {}
     for row in table.rows:
