@@ -256,7 +256,7 @@ class Scorer:
         result = Result(
             elements, self.method, provenance, operational, library=self.library, scenarios=self.scenarios, trust=trust
         )
-        check_scores(result.scores, data.file)
+        check_scores(result.scores, data.file, result)
         return result
 
 

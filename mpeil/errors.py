@@ -22,6 +22,7 @@ __all__ = [
     "UnknownScenarioError",
     "MethodError",
     "CircularityError",
+    "ImplausibleResultError",
     "DuplicateBuildingError",
     "UnknownBuildingError",
     "MissingDependencyError",
@@ -150,6 +151,11 @@ class MethodError(MpeilError, ValueError):
 
 class CircularityError(InputError):
     """Inconsistent reuse or recycling input (route shares, cycles, donor references)."""
+
+
+class ImplausibleResultError(InputError):
+    """A result no building can have (``data/result_bounds.csv``, a negative embodied score, a lost
+    NaN): the inputs, method or data sets combine into an implausible score (:mod:`mpeil.plausibility`)."""
 
 
 class DuplicateBuildingError(InputError):

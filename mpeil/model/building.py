@@ -26,6 +26,7 @@ from .validators import (
     MAX_ELEMENTS,
     MAX_LINES_PER_ELEMENT,
     Cycles,
+    ElementQuantity,
     FiniteFloat,
     Identifier,
     LossRate,
@@ -34,6 +35,7 @@ from .validators import (
     PositiveFloat,
     ScenarioChoice,
     Share,
+    Switch,
     Text,
     Year,
 )
@@ -151,8 +153,8 @@ class Layer(_Strict):
     # circularity (issue 4): carried by the model now so files written today stay valid
     reused_input: Share = Field(0.0, description="Share of the amount that is a reused component")
     recycled_content: Share = Field(0.0, description="Share of recycled material in the input (R1)")
-    existing: bool = Field(False, description="Part kept in place in a renovation")
-    removed: bool = Field(
+    existing: Switch = Field(False, description="Part kept in place in a renovation")
+    removed: Switch = Field(
         False,
         description="Part removed in this renovation: counts its end of life (C, D) only, and can feed a reuse inventory",
     )
@@ -199,7 +201,7 @@ class Element(_Strict):
     name: Text | None = Field(None, description="Free text, e.g. 'cavity wall, brick facing'")
     element_type: ElementType = Field(ElementType.Other, description="TOTEM element family code (EW, PR, FoG, …)")
     nl_sfb: Text | None = Field(None, description="Optional NL-SfB code, e.g. '21.1'")
-    quantity: PositiveFloat = Field(description="How many element units the building has (m², m or pieces)")
+    quantity: ElementQuantity = Field(description="How many element units the building has (m², m or pieces)")
     unit: Literal["m2", "m", "piece"] = Field("m2", description="Element unit: area, length or count")
     layers: list[Layer] = Field(
         min_length=1,

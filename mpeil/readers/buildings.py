@@ -62,6 +62,7 @@ from ..model.bom import (
     OPERATIONAL_ELEMENT_TYPE,
     bom_rows,
 )
+from ..model.inline_screen import check_inline_datasets
 from ..model.templates import element_data, load_template
 from .guards import check_json, check_zip_container, json_integer, read_bytes
 
@@ -96,6 +97,9 @@ _BUILDING_FIELD = {"building_id": "id", "building_name": "name", METADATA_COLUMN
 _ELEMENT_FIELD = {"element_id": "id", "element_name": "name", "element_quantity": "quantity", "element_unit": "unit"}
 _NUMERIC_COLUMNS = frozenset(NUMERIC_COLUMNS)
 _OPERATIONAL_COLUMNS = frozenset({"element_type", "layer", "product", "amount", "unit"})
+#: a ``libraries`` entry is a folder path: PATH_MAX and NAME_MAX of Linux file systems
+MAX_LIBRARY_PATH = 4096
+MAX_PATH_PART = 255
 _FORMATS = {".json": "json", ".csv": "csv", ".xlsx": "xlsx"}
 
 
@@ -226,6 +230,10 @@ def _read_json(path: Path, limits: Limits) -> list[Building]:
             buildings.append(Building.model_validate(item))
         except ValidationError as exc:
             raise _json_error(exc, item, file) from None
+        try:
+            check_inline_datasets(buildings[-1].datasets, buildings[-1].id)
+        except MpeilError as error:
+            raise error.located(file=file) from None
     _check_unique_ids(buildings, file)
     return [_with_library_paths(b, path) for b in buildings]
 
@@ -904,6 +912,17 @@ def _with_library_paths(building: Building, path: Path) -> Building:
     """The building with its ``libraries`` as absolute paths (they are relative to its file)."""
     if not building.libraries:
         return building
+    for entry in building.libraries:
+        longest = max((len(part) for part in Path(entry).parts), default=0)
+        if len(entry) > MAX_LIBRARY_PATH or longest > MAX_PATH_PART:
+            shown = repr(entry[:40]) + "…" if len(entry) > 40 else repr(entry)
+            raise InputError(
+                f"library entry {shown} is {len(entry):,} characters long (a path of at most {MAX_LIBRARY_PATH} "
+                f"characters, {MAX_PATH_PART} per folder name)",
+                file=str(path),
+                building=building.id,
+                field="libraries",
+            )
     folder = path.resolve().parent
     resolved = [str((folder / entry).resolve()) for entry in building.libraries]
     return building.model_copy(update={"libraries": resolved})
