@@ -167,6 +167,7 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from ..api import Scorer
+        from ..budget import score_within_budget
 
         console, errors = Console(), Console(stderr=True, soft_wrap=True)
         if not console.is_terminal:  # piped or logged: no terminal width to respect
@@ -187,7 +188,7 @@ def register(app: typer.Typer) -> None:
             try:
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always", MpeilWarning)
-                    result = scorer.score(path)
+                    result = score_within_budget(scorer, path)  # time and memory of a batch file (mpeil.budget)
                 print_notes(caught, errors)
                 check_unique_ids(result.building_ids, str(path), origin)
                 results.append(result)

@@ -451,6 +451,7 @@ def _read_xlsx_rows(path: Path, limits: Limits) -> _Rows:
         raise ParseError(f"malformed XLSX: {type(exc).__name__}: {exc}", file=file) from None
     try:
         sheet = workbook[SHEET_NAME] if SHEET_NAME in workbook.sheetnames else workbook.worksheets[0]
+        _note_hidden_sheets(workbook, sheet, file)
         records = _bounded(
             ((number, list(values)) for number, values in enumerate(sheet.iter_rows(values_only=True), 1)),
             limits.table_rows,
@@ -461,7 +462,114 @@ def _read_xlsx_rows(path: Path, limits: Limits) -> _Rows:
         raise ParseError(f"malformed XLSX: {type(exc).__name__}: {exc}", file=file) from None
     finally:
         workbook.close()
+    if _has_formulas(data):
+        _check_formulas(data, records, file, limits)
     return _Rows(_rows_from_records(records, file, "XLSX"))
+
+
+def _note_hidden_sheets(workbook: Any, sheet: Any, file: str) -> None:
+    """A note when the sheet read is hidden or veryHidden (Excel does not show it), or when hidden
+    sheets are left unread: what is scored is never out of the user's sight without a word."""
+    import warnings
+
+    from ..errors import MpeilWarning
+
+    state = getattr(sheet, "sheet_state", "visible")
+    if state != "visible":
+        warnings.warn(
+            MpeilWarning(f"the bill of materials is read from sheet {sheet.title!r}, which is {state} in the workbook "
+                         "(Excel does not show it)", file=file),
+            stacklevel=4,
+        )  # fmt: skip
+    others = [
+        s.title for s in workbook.worksheets if s is not sheet and getattr(s, "sheet_state", "visible") != "visible"
+    ]
+    if others:
+        names = ", ".join(repr(name) for name in others[:3]) + (", …" if len(others) > 3 else "")
+        warnings.warn(MpeilWarning(f"hidden sheet(s) {names} are not read", file=file), stacklevel=4)
+
+
+def _has_formulas(data: bytes) -> bool:
+    """Whether a worksheet of the workbook holds a formula (``<f>`` elements), without parsing it."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as book:
+            return any(
+                b"<f>" in book.read(name) or b"<f " in book.read(name)
+                for name in book.namelist()
+                if name.startswith("xl/worksheets/") and name.endswith(".xml")
+            )
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, ValueError):
+        return False
+
+
+_CONSTANT_FORMULA = re.compile(r"=[\d\s.+\-*/()eE]+")
+
+
+def _check_formulas(data: bytes, records: list[tuple[int, list[Any]]], file: str, limits: Limits) -> None:
+    """Formula cells are scored on the values the spreadsheet saved (mpeil does not recompute):
+    a formula without a saved value, or a constant formula (``=0.2*1000``) whose saved value
+    disagrees, is a ParseError naming the cell; any other formula is a note."""
+    import warnings
+
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+
+    from ..errors import MpeilWarning
+
+    workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    try:
+        sheet = workbook[SHEET_NAME] if SHEET_NAME in workbook.sheetnames else workbook.worksheets[0]
+        formulas = _bounded(
+            ((n, list(v)) for n, v in enumerate(sheet.iter_rows(values_only=True), 1)), limits.table_rows
+        )
+    finally:
+        workbook.close()
+    saved = dict(records)
+    count, first = 0, None
+    for number, cells in formulas:
+        for column, formula in enumerate(cells, 1):
+            if not (isinstance(formula, str) and formula.startswith("=")):
+                continue
+            count += 1
+            cell = f"{get_column_letter(column)}{number}"
+            first = first or cell
+            row = saved.get(number, [])
+            value = row[column - 1] if column - 1 < len(row) else None
+            _check_formula(formula, value, cell, file)
+    if count:
+        warnings.warn(
+            MpeilWarning(f"{count} cell(s) hold formulas (first {first}); the values the spreadsheet saved are "
+                         "scored, mpeil does not recompute them", file=file),
+            stacklevel=4,
+        )  # fmt: skip
+
+
+def _check_formula(formula: str, value: Any, cell: str, file: str) -> None:
+    if value is None:
+        raise ParseError(
+            f"cell {cell} holds the formula {formula[:60]!r} without a saved value: open and save the workbook "
+            "in a spreadsheet so its values are computed",
+            file=file,
+            layer=f"cell {cell}",
+        )
+    if not _CONSTANT_FORMULA.fullmatch(formula) or len(formula) > 200:
+        return
+    from ..model.templates import evaluate_arithmetic
+
+    try:
+        expected = evaluate_arithmetic(formula[1:])
+        given = float(value)
+    except (InputError, TypeError, ValueError):
+        return
+    if not math.isclose(expected, given, rel_tol=1e-9, abs_tol=1e-12):
+        raise ParseError(
+            f"cell {cell}: the formula {formula[:60]!r} gives {expected:g} but the workbook saved {given:g}; "
+            "open and save it in a spreadsheet (the saved values are what is scored)",
+            file=file,
+            layer=f"cell {cell}",
+        )
 
 
 class _TooManyRows(Exception):
