@@ -296,3 +296,33 @@ def test_a_budgeted_score_is_the_same_score_with_its_notes(library):
     inside = score_within_budget(scorer, path)
     assert inside.library is scorer.library  # the parent's library, not a pickled copy
     assert inside.scores["score"].tolist() == scorer.score(path).scores["score"].tolist()
+
+
+# ------------------------------------------------------------------ mpeil batch
+def test_mpeil_batch_gives_each_attack_its_error_row(tmp_path):
+    import os
+
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    edge = next(case for case in CASES if case.name == "json-every-limit-at-its-edge")
+    (folder / "edge.json").write_bytes(edge.data)
+    (folder / "good.json").write_text(json.dumps(base_building()), encoding="utf-8")
+    os.mkfifo(folder / "pipe.json")
+    out = tmp_path / "out"
+    run = subprocess.run(
+        [sys.executable, "-m", "mpeil", "batch", str(folder), "--out", str(out), "--jobs", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 1, run.stderr  # some inputs failed; the batch went on
+    errors = pq.read_table(out / "errors.parquet").to_pandas()
+    by_file = {Path(f).name: (t, field) for f, t, field in zip(errors["file"], errors["error_type"], errors["field"])}
+    assert by_file == {
+        "edge.json": ("ImplausibleResultError", "GWP-total"),
+        "pipe.json": ("ParseError", "file_type"),
+    }
+    summary = pq.read_table(out / "summary.parquet").to_pandas()
+    assert [Path(f).name for f in summary["file"].unique()] == ["good.json"]
