@@ -80,9 +80,11 @@ def check_score_table(scores: pd.DataFrame, file: str | None) -> None:
             )
 
 
-def check_result(result: Result, file: str | None) -> None:
-    """Every check of this module on a scored :class:`~mpeil.outputs.Result` (raises the first)."""
-    check_score_table(result.scores, file)
+def check_result(result: Result, file: str | None, scores: pd.DataFrame | None = None) -> None:
+    """Every check of this module on a scored :class:`~mpeil.outputs.Result` (raises the first);
+    ``scores``: its score table when already computed (default ``result.scores``)."""
+    scores = result.scores if scores is None else scores
+    check_score_table(scores, file)
     _check_declared_values_finite(result, file)
     if result.library is not None and result.library.hand_made:
         return  # invented round numbers: real-world bounds do not apply (mpeil.testing)
@@ -94,7 +96,7 @@ def check_result(result: Result, file: str | None) -> None:
     for row in bounds[bounds["stage"] != ALL_STAGES].itertuples():
         if row.indicator in result.indicators:
             _check_bound(result, result.by_stage(row.indicator)[row.stage], row, row.stage, file)
-    _check_sign(result, file)
+    _check_sign(result, scores, file)
 
 
 def _check_declared_values_finite(result: Result, file: str | None) -> None:
@@ -138,10 +140,10 @@ def _check_bound(result: Result, values: pd.Series, row: Any, stage: str | None,
     )
 
 
-def _check_sign(result: Result, file: str | None) -> None:
+def _check_sign(result: Result, table: pd.DataFrame, file: str | None) -> None:
     if result.method.include_d:
         return
-    scores = result.scores["score"].to_numpy(dtype=np.float64)
+    scores = table["score"].to_numpy(dtype=np.float64)
     compiled = result.elements.compiled
     reused_lines = np.nan_to_num(np.asarray(compiled.reused_input, dtype=np.float64)) > 0
     reused = np.zeros(len(result.building_ids), dtype=bool)

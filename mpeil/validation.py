@@ -436,6 +436,6 @@ def check_scores(scores: pd.DataFrame, file: str | None, result=None) -> None:
     from .plausibility import check_result, check_score_table
 
     if result is not None:
-        check_result(result, file)
+        check_result(result, file, scores)
     else:
         check_score_table(scores, file)
