@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .compile import CompiledBuildings
+from .consistency import check_consistency
 from .errors import CircularityError, InputError, MpeilError
 from .limits import Limits, load_limits
 from .model.bom import NUMERIC_COLUMNS
@@ -101,6 +102,7 @@ def compile_checked(
         frame = flatten(items)
     check_references(frame, scenarios, file)
     compiled = compile_frame(frame, library, scenarios, study_period_years, default_transport, file)
+    check_consistency(frame, compiled, library, file)  # scenario choices, reuse claims (mpeil.consistency)
     check_plausibility(frame, compiled, limits if limits is not None else load_limits(), file, library)
     return compiled
 
@@ -264,25 +266,25 @@ def _check_line_values(compiled: CompiledBuildings, limits: Limits, file) -> Non
         (
             given & ((life < low) | (life > high)),
             life,
-            f"service life {{:g}} years is outside [{low:g}, {high:g}]",
+            f"service life {{:.10g}} years is outside [{low:g}, {high:g}]",
             "service_life_years",
         ),
         (
             compiled.remaining_life_years > limits.remaining_service_life_years,
             compiled.remaining_life_years,
-            f"remaining service life {{:g}} years is above {limits.remaining_service_life_years:g}",
+            f"remaining service life {{:.10g}} years is above {limits.remaining_service_life_years:g}",
             "remaining_service_life_years",
         ),
         (
             compiled.transport_distance_km > limits.transport_distance_km,
             compiled.transport_distance_km,
-            f"transport distance {{:g}} km is above {limits.transport_distance_km:g} km",
+            f"transport distance {{:.10g}} km is above {limits.transport_distance_km:g} km",
             "transport_distance_km",
         ),
         (
             compiled.loss_rate > limits.loss_rate,
             compiled.loss_rate,
-            f"loss rate {{:g}} is above {limits.loss_rate:g}",
+            f"loss rate {{:.10g}} is above {limits.loss_rate:g}",
             "loss_rate",
         ),
     )
@@ -428,16 +430,12 @@ def _check_reuse_references(frame: pd.DataFrame, file) -> None:
         )
 
 
-def check_scores(scores: pd.DataFrame, file: str | None) -> None:
-    """No building may score an infinite value (a plausibility limit missed an overflow)."""
-    if "score" not in scores or not len(scores):
-        return
-    values = scores["score"].to_numpy(dtype=np.float64)
-    bad = np.flatnonzero(np.isinf(values))
-    if bad.size:
-        raise InputError(
-            "the score is not a finite number: an amount or quantity is beyond what can be computed",
-            file=file,
-            building=str(scores.index[int(bad[0])]),
-            field="amount",
-        )
+def check_scores(scores: pd.DataFrame, file: str | None, result=None) -> None:
+    """No building may score an infinite, lost (NaN) or implausible value (:mod:`mpeil.plausibility`;
+    with ``result`` also the per-indicator and per-stage bounds, naming the lines that drive them)."""
+    from .plausibility import check_result, check_score_table
+
+    if result is not None:
+        check_result(result, file, scores)
+    else:
+        check_score_table(scores, file)

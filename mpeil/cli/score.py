@@ -197,6 +197,7 @@ def _scorer(method: str, library: list[str] | None, options: dict[str, Any], err
 
 def _score_files(scorer, files: list[Path], errors) -> tuple[list, int]:
     """Each file scored with ``scorer``: (results, number of files that failed, each reported)."""
+    from ..budget import score_within_budget
     from ..ids import IdRegister
 
     results, failed = [], 0
@@ -205,7 +206,7 @@ def _score_files(scorer, files: list[Path], errors) -> tuple[list, int]:
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", MpeilWarning)
-                result = scorer.score(path)
+                result = score_within_budget(scorer, path)  # time and memory of a batch file (mpeil.budget)
             print_notes(caught, errors)
             check_unique_ids(result.building_ids, str(path), origin)
             results.append(result)
