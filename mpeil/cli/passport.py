@@ -15,10 +15,24 @@ from ..errors import MpeilError
 
 
 def passport_schema_text() -> str:
-    """The passport JSON Schema as written to ``data/passport.schema.json``."""
+    """The passport JSON Schema as written to ``data/passport/passport-<major>.schema.json``."""
     from ..model.passport import passport_json_schema
 
     return json.dumps(passport_json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def _passport_documents(file: Path, method: str, view: str | None, html: Path | None, lang: str) -> list[dict]:
+    """The passports (or their views) of every building in ``file``; the HTML written if asked."""
+    from ..api import passport_of
+    from ..outputs.passport import passport_view
+    from ..outputs.passport_html import render_passport_html
+    from ..readers import read_buildings
+
+    passports = [passport_of(b, method=method) for b in read_buildings(file)]
+    documents = [p.model_dump(mode="json") if view is None else passport_view(p, view) for p in passports]
+    if html is not None:
+        html.write_text("".join(render_passport_html(d, lang) for d in documents[:1]), encoding="utf-8")
+    return documents
 
 
 def register(app: typer.Typer) -> None:
@@ -28,31 +42,36 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the passport (JSON) here")] = None,
         method: Annotated[str, typer.Option("--method", "-m", help="Method for the impacts")] = "mpeil-ef31",
         schema: Annotated[bool, typer.Option("--schema", help="Print the passport JSON Schema and stop")] = False,
+        view: Annotated[
+            str | None,
+            typer.Option("--view", help="Write the view of a role: public, authority, architect, contractor, owner"),
+        ] = None,
+        html: Annotated[
+            Path | None, typer.Option("--html", help="Also write the human-readable rendering (self-contained HTML)")
+        ] = None,
+        lang: Annotated[str, typer.Option("--lang", help="Language of the rendering: nl, fr, en")] = "en",
     ) -> None:
-        """Building and material passport: per component identity, material, mass, data set, life,
-        replacements, end of life, reuse potential and impacts per stage."""
+        """Building passport: per component identity, material, mass, data set, life, replacements,
+        end of life, reuse potential and impacts per stage, with the coordinator's summary. FILE may
+        itself be a passport (any version): it is read as the building it describes."""
         if schema:
             sys.stdout.write(passport_schema_text())
             return
         if file is None:
             raise typer.BadParameter("give a building file (or --schema)")
-        from ..api import passport_of
-        from ..readers import read_buildings
-
         console = Console(stderr=True)
         try:
-            passports = [passport_of(b, method=method) for b in read_buildings(file)]
+            documents = _passport_documents(file, method, view, html, lang)
         except MpeilError as error:
             console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
             raise typer.Exit(code=1) from None
-        documents = [p.model_dump(mode="json") for p in passports]
         text = json.dumps(documents[0] if len(documents) == 1 else documents, indent=2, ensure_ascii=False) + "\n"
         if out is None:
             sys.stdout.write(text)
         else:
             out.write_text(text, encoding="utf-8")
-            count = sum(len(p.components) for p in passports)
-            console.print(f"wrote {len(passports)} passport(s), {count} components → {escape(str(out))}")
+            count = sum(len(d.get("components", [])) for d in documents)
+            console.print(f"wrote {len(documents)} passport(s), {count} components → {escape(str(out))}")
 
     @app.command()
     def workbook(

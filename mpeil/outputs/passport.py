@@ -3,7 +3,10 @@ its line-split form (:func:`mpeil.model.passport.split_lines`)."""
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import math
+from typing import Any
 
 import numpy as np
 
@@ -12,12 +15,21 @@ from ..engine.modules import positions
 from ..errors import ConversionError, InputError
 from ..model.building import Building, Layer
 from ..model.indicators import indicator_catalogue
-from ..model.passport import Component, ComponentImpacts, Passport
+from ..model.passport import (
+    Component,
+    ComponentImpacts,
+    Passport,
+    canonical_json,
+    content_sha256,
+    seal,
+    summarise_potential,
+)
 from ..model.reuse import component_identity
 from ..model.scenarios import ScenarioSet
+from ..paths import data_dir
 from .result import STAGES, Result
 
-__all__ = ["build_passport", "replacement_years"]
+__all__ = ["build_passport", "passport_view", "replacement_years", "verify_view", "view_levels"]
 
 
 def replacement_years(
@@ -136,12 +148,93 @@ def build_passport(building: Building, split_result: Result, library, scenarios:
                 _component(building, element, position, layer, split_result, e, library, scenarios, study_period)
             )
             e += 1
-    return Passport(
-        building=building.model_dump(mode="json", exclude={"elements"}, exclude_defaults=True),
-        method=split_result.method.name,
-        study_period_years=study_period,
-        library=library.name,
-        library_hash=library.fingerprint(),
-        engine_version=__version__,
-        components=components,
+    return seal(
+        {
+            "building": building.model_dump(mode="json", exclude={"elements"}, exclude_defaults=True),
+            "method": split_result.method.name,
+            "study_period_years": study_period,
+            "library": library.name,
+            "library_hash": library.fingerprint(),
+            "engine_version": __version__,
+            "components": components,
+            "coordinator": summarise_potential(components),
+        }
     )
+
+
+def _table(name: str) -> list[dict[str, str]]:
+    with open(data_dir() / "passport" / name, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def view_levels() -> tuple[dict[str, int], dict[str, str], dict[str, str]]:
+    """Level → rank, role → level, and field (``components[].mass_kg``) → level, from the data files."""
+    ranks = {row["level"]: int(row["rank"]) for row in _table("levels.csv")}
+    roles = {row["role"]: row["level"] for row in _table("roles.csv")}
+    fields = {row["field"]: row["level"] for row in _table("visibility.csv") if row["schema"] == "building"}
+    return ranks, roles, fields
+
+
+def _hash(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value)).hexdigest()
+
+
+def passport_view(passport: Passport, role: str) -> dict:
+    """The passport as ``role`` may see it: every field above the role's level left out, bound
+    by the SHA-256 of its canonical JSON in ``view.hidden_sha256`` (path → hash), so the full
+    passport (its ``content_sha256`` kept) proves what was hidden.
+
+    Raises
+    ------
+    InputError
+        ``role`` is not in ``data/passport/roles.csv``, or a field has no visibility.
+    """
+    ranks, roles, fields = view_levels()
+    if role not in roles:
+        raise InputError(f"role {role!r} is not one of {', '.join(roles)}", field="view")
+    allowed = ranks[roles[role]]
+    document = passport.model_dump(mode="json")
+    hidden: dict[str, str] = {}
+
+    def shown(path: str, field: str, value: Any) -> bool:
+        if field not in fields:
+            raise InputError(f"passport field {field!r} has no visibility in data/passport/visibility.csv")
+        if ranks[fields[field]] <= allowed:
+            return True
+        hidden[path] = _hash(value)
+        return False
+
+    view = {k: v for k, v in document.items() if shown(k, k, v)}
+    if "components" in view:
+        view["components"] = [
+            {k: v for k, v in c.items() if shown(f"components/{i}/{k}", f"components[].{k}", v)}
+            for i, c in enumerate(document["components"])
+        ]
+    view["view"] = {"role": role, "level": roles[role], "hidden_sha256": hidden}
+    return view
+
+
+def verify_view(view: dict, passport: Passport) -> list[str]:
+    """Problems found checking a view against the full passport (empty: it verifies): same
+    ``content_sha256``, every value shown equal, every hidden value's hash equal."""
+    document = passport.model_dump(mode="json")
+    problems = []
+    if content_sha256(document) != passport.content_sha256:
+        problems.append("the full passport does not match its own content_sha256")
+    if view.get("content_sha256") != passport.content_sha256:
+        problems.append("the view is of another passport (content_sha256 differs)")
+    for path, digest in view.get("view", {}).get("hidden_sha256", {}).items():
+        value: Any = document
+        for part in path.split("/"):
+            value = value[int(part)] if isinstance(value, list) else value.get(part)
+        if _hash(value) != digest:
+            problems.append(f"hidden value {path} does not match its hash")
+    for key, value in view.items():
+        if key == "components":
+            for i, component in enumerate(value):
+                problems += [
+                    f"components/{i}/{k} differs" for k, v in component.items() if document[key][i].get(k) != v
+                ]
+        elif key != "view" and document.get(key) != value:
+            problems.append(f"{key} differs")
+    return problems

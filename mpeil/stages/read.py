@@ -14,6 +14,7 @@ from ..errors import InputError
 from ..hashing import file_sha256
 from ..ids import IdRegister
 from ..model import Building
+from ..model.passport import Passport, passport_to_building
 
 __all__ = ["ScoringInput", "read", "IdRegister"]
 
@@ -57,6 +58,8 @@ def _collect(source: Any, into: _Gathered) -> None:
         into.ids.add([source.id], None)
         into.buildings.append(source)
         into.frames.append(flatten([source]))
+    elif isinstance(source, Passport):  # a building passport scores as the building it describes
+        _collect(passport_to_building(source), into)
     elif isinstance(source, pd.DataFrame):
         if "building_id" in source:
             into.ids.add(source["building_id"].dropna().unique(), None)
