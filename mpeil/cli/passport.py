@@ -21,18 +21,44 @@ def passport_schema_text() -> str:
     return json.dumps(passport_json_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
-def _passport_documents(file: Path, method: str, view: str | None, html: Path | None, lang: str) -> list[dict]:
-    """The passports (or their views) of every building in ``file``; the HTML written if asked."""
-    from ..api import passport_of
+def _passport_documents(
+    file: Path, method: str, view: str | None, html: Path | None, lang: str, library: list[str] | None
+) -> tuple[list[dict], object, set[str]]:
+    """The passports (or their views) of every building in ``file``, the library scored with and
+    the data sets the components use; the HTML written if asked."""
+    from ..api import Scorer, passport_of
+    from ..model.library import load_library
     from ..outputs.passport import passport_view
     from ..outputs.passport_html import render_passport_html
     from ..readers import read_buildings
+    from .output import library_references
 
-    passports = [passport_of(b, method=method) for b in read_buildings(file)]
+    references = library_references(library)
+    chosen = load_library(references) if references else None
+    scorer = Scorer(method, chosen)
+    passports = [passport_of(b, method=method, library=scorer.library) for b in read_buildings(file)]
     documents = [p.model_dump(mode="json") if view is None else passport_view(p, view) for p in passports]
     if html is not None:
         html.write_text("".join(render_passport_html(d, lang) for d in documents[:1]), encoding="utf-8")
-    return documents
+    return documents, scorer.library, {c.dataset_id for p in passports for c in p.components}
+
+
+def _write_materials(folder: Path, library: object | None, used: set[str] | None, sources: list[str]) -> int:
+    """Material passports of the data sets used (or, without a building, of each user library folder)."""
+    from ..model.library import EPDLibrary
+    from ..outputs.passport import write_material_passports
+
+    if library is not None:
+        ordered = [i for i in library.datasets["dataset_id"] if i in (used or set())]  # type: ignore[attr-defined]
+        return len(write_material_passports(library, ordered, folder))
+    folders = [Path(s) for s in sources if Path(s).is_dir()]
+    if not folders:
+        raise typer.BadParameter("--materials without a building file needs --library FOLDER (a user library)")
+    written = 0
+    for source in folders:  # one library: the folder itself; several: a sub-folder each
+        target = folder if len(folders) == 1 else folder / source.name
+        written += len(write_material_passports(EPDLibrary.from_folder(source), None, target))
+    return written
 
 
 def register(app: typer.Typer) -> None:
@@ -50,18 +76,36 @@ def register(app: typer.Typer) -> None:
             Path | None, typer.Option("--html", help="Also write the human-readable rendering (self-contained HTML)")
         ] = None,
         lang: Annotated[str, typer.Option("--lang", help="Language of the rendering: nl, fr, en")] = "en",
+        materials: Annotated[
+            Path | None,
+            typer.Option(
+                "--materials", help="Write a material passport per data set used (or per data set of --library)"
+            ),
+        ] = None,
+        library: Annotated[
+            list[str] | None,
+            typer.Option("--library", "-l", help="Shipped source or user library folder (also material passports)"),
+        ] = None,
     ) -> None:
         """Building passport: per component identity, material, mass, data set, life, replacements,
         end of life, reuse potential and impacts per stage, with the coordinator's summary. FILE may
-        itself be a passport (any version): it is read as the building it describes."""
+        itself be a passport (any version): it is read as the building it describes. With
+        --materials, material passports too (readable back as a library: --library FOLDER)."""
         if schema:
             sys.stdout.write(passport_schema_text())
             return
-        if file is None:
-            raise typer.BadParameter("give a building file (or --schema)")
         console = Console(stderr=True)
         try:
-            documents = _passport_documents(file, method, view, html, lang)
+            if file is None and materials is not None:
+                count = _write_materials(materials, None, None, library or [])
+                console.print(f"wrote {count} material passport(s) → {escape(str(materials))}")
+                return
+            if file is None:
+                raise typer.BadParameter("give a building file (or --schema, or --materials with --library)")
+            documents, scored_with, used = _passport_documents(file, method, view, html, lang, library)
+            if materials is not None:
+                count = _write_materials(materials, scored_with, used, [])
+                console.print(f"wrote {count} material passport(s) → {escape(str(materials))}")
         except MpeilError as error:
             console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
             raise typer.Exit(code=1) from None

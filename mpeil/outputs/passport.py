@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import math
+import re
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from .. import __version__
 from ..engine.modules import positions
 from ..errors import ConversionError, InputError
 from ..model.building import Building, Layer
 from ..model.indicators import indicator_catalogue
+from ..model.material_passport import material_passport
 from ..model.passport import (
     Component,
     ComponentImpacts,
@@ -29,7 +35,14 @@ from ..model.scenarios import ScenarioSet
 from ..paths import data_dir
 from .result import STAGES, Result
 
-__all__ = ["build_passport", "passport_view", "replacement_years", "verify_view", "view_levels"]
+__all__ = [
+    "build_passport",
+    "passport_view",
+    "replacement_years",
+    "verify_view",
+    "view_levels",
+    "write_material_passports",
+]
 
 
 def replacement_years(
@@ -238,3 +251,41 @@ def verify_view(view: dict, passport: Passport) -> list[str]:
         elif key != "view" and document.get(key) != value:
             problems.append(f"{key} differs")
     return problems
+
+
+def write_material_passports(library, dataset_ids: Iterable[str] | None, folder: str | Path) -> list[Path]:
+    """One material passport per data set of ``library`` (those of ``dataset_ids``, all if None),
+    written to ``folder`` as ``<nnnn>-<uuid or id>.json`` in library order, so reading the folder
+    back (``--library folder/``) gives the same tables.
+
+    Raises
+    ------
+    InputError
+        A data set id is not in the library.
+    """
+    datasets = library.datasets
+    if dataset_ids is not None:
+        wanted = list(dict.fromkeys(dataset_ids))
+        unknown = sorted(set(wanted) - set(datasets["dataset_id"]))
+        if unknown:
+            raise InputError(f"data set(s) not in the library: {', '.join(unknown[:5])}", field="dataset_id")
+        datasets = datasets[datasets["dataset_id"].isin(wanted)]
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    dtypes = {k: str(v) for k, v in library.datasets.dtypes.items()}
+    by_dataset = library.values.groupby("dataset_id", sort=False)
+    written = []
+    for position, (_, row) in enumerate(datasets.iterrows(), start=1):
+        values = (
+            by_dataset.get_group(row["dataset_id"])
+            if row["dataset_id"] in by_dataset.groups
+            else library.values.iloc[:0]
+        )
+        passport = material_passport(row, values, dtypes)
+        stem = str(row["source_uuid"]) if not pd.isna(row["source_uuid"]) else str(row["dataset_id"]).replace(":", "_")
+        path = folder / f"{position:04d}-{re.sub(r'[^A-Za-z0-9._-]', '_', stem)}.json"
+        path.write_text(
+            json.dumps(passport.model_dump(mode="json"), indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        written.append(path)
+    return written

@@ -1,0 +1,88 @@
+"""Material passports: written from a real imported EPD (ILCD+EPD JSON of EPD International), read
+back as a user library with identical values, and refused when altered."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import mpeil
+from mpeil.errors import ParseError
+from mpeil.model import Building, Element, Layer
+from mpeil.model.library import EPDLibrary, load_library
+from mpeil.model.material_passport import read_material_passport
+from mpeil.readers.epd_import import import_epd, write_library
+
+ROOT = Path(__file__).resolve().parents[1]
+STEEL = ROOT / "tests" / "fixtures" / "real-world" / "ilcd" / "0e43fd10-1ca4-4baa-ae9f-08db7e36184f.json"
+STEEL_ID = "mine:0e43fd10-1ca4-4baa-ae9f-08db7e36184f"
+
+
+def _cli(*args: str) -> None:
+    run = subprocess.run([sys.executable, "-m", "mpeil", *args], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("materials")
+    library, files = import_epd([STEEL], name="mine")
+    write_library(library, files, root / "lib")
+    _cli("passport", "--materials", str(root / "passports"), "--library", str(root / "lib"))
+    return {"lib": root / "lib", "passports": root / "passports"}
+
+
+def test_the_material_passport_holds_the_epd_as_published(folders):
+    (path,) = sorted(folders["passports"].glob("*.json"))
+    assert path.name == "0001-0e43fd10-1ca4-4baa-ae9f-08db7e36184f.json"
+    passport = read_material_passport(json.loads(path.read_text(encoding="utf-8")))
+    # values read by hand in the file (EPD International, structural steel, India, per 1000 kg):
+    # version 07.01.004, GWP-fossil A1-A3 3671.68956578352 kg CO2 eq., D -1529.63382052368
+    assert passport.identity["ilcd_uuid"] == "0e43fd10-1ca4-4baa-ae9f-08db7e36184f"
+    assert passport.identity["version"] == "07.01.004"
+    assert passport.identity["valid_until"] == "2028" and passport.origin == "IN"
+    assert passport.declared_unit == {"amount": 1000.0, "unit": "kg"}
+    values = {(v.module, v.indicator): (v.value, v.unit) for v in passport.epd}
+    assert values[("A1-A3", "GWP-fossil")] == (3671.68956578352, "kg CO2 eq.")
+    assert values[("D", "GWP-fossil")] == (-1529.63382052368, "kg CO2 eq.")
+    assert passport.reuse_recycling["module_D_declared"] is True
+    assert passport.composition is None  # the EPD does not give it: null, never invented
+
+
+def test_a_folder_of_material_passports_is_the_same_library(folders):
+    imported = EPDLibrary.from_folder(folders["lib"])
+    from_passports = EPDLibrary.from_folder(folders["passports"])
+    pd.testing.assert_frame_equal(from_passports.datasets, imported.datasets)
+    pd.testing.assert_frame_equal(from_passports.values, imported.values)
+    assert from_passports.fingerprint() == imported.fingerprint()
+
+
+def test_a_building_scores_the_same_with_the_material_passports_as_library(folders):
+    # 2 t of the imported steel (per 1000 kg: 2 declared units)
+    layer = Layer(product=STEEL_ID, amount=2000.0, unit="kg")
+    building = Building(
+        id="b",
+        gross_floor_area_m2=100.0,
+        elements=[Element(id="St-1", element_type="St", quantity=1.0, unit="piece", layers=[layer])],
+    )
+    scores = [
+        mpeil.Scorer(method="gwp", library=load_library(["obd2024", str(folders[k])]), default_transport="none")
+        .score(building)
+        .scores["score"]
+        .iloc[0]
+        for k in ("lib", "passports")
+    ]
+    assert scores[0] == scores[1]
+
+
+def test_an_altered_material_passport_is_refused(folders):
+    (path,) = sorted(folders["passports"].glob("*.json"))
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["epd"][0]["value"] = 1.0
+    with pytest.raises(ParseError, match="content_sha256"):
+        read_material_passport(document)
