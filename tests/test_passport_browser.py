@@ -3,8 +3,6 @@ downloaded). The page makes no request, reads in nl, fr and en, and prints to PD
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import sync_playwright
 

@@ -244,3 +244,18 @@ def test_the_cli_writes_the_rendering_and_views(cli_round_trip, tmp_path):
     full = Passport.model_validate_json(cli_round_trip["passport"].read_text(encoding="utf-8"))
     assert verify_view(view, full) == []
     assert passport_to_building(full) == read_building(EXAMPLE)
+
+
+def test_mpeil_verify_passes_on_the_full_passport_a_public_view_is_bound_to(cli_round_trip, tmp_path):
+    """The chain: a view names the full passport's content_sha256 and binds each hidden value's
+    hash; a score receipt of the full passport binds its file hash; mpeil verify re-scores it."""
+    import hashlib
+
+    passport = cli_round_trip["passport"]
+    full = Passport.model_validate_json(passport.read_text(encoding="utf-8"))
+    view = passport_view(full, "public")
+    assert view["content_sha256"] == full.content_sha256 and verify_view(view, full) == []
+    _cli("batch", str(passport), "--out", str(tmp_path / "out"))
+    (receipt,) = (tmp_path / "out" / "receipts").glob("*.json")
+    assert json.loads(receipt.read_text())["input"]["sha256"] == hashlib.sha256(passport.read_bytes()).hexdigest()
+    assert "bit-identical" in _cli("verify", str(tmp_path / "out"))
