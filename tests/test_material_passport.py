@@ -86,3 +86,29 @@ def test_an_altered_material_passport_is_refused(folders):
     document["epd"][0]["value"] = 1.0
     with pytest.raises(ParseError, match="content_sha256"):
         read_material_passport(document)
+
+
+def test_the_material_schema_is_published_and_every_field_has_a_visibility(folders):
+    import jsonschema
+
+    from mpeil.model.material_passport import material_passport_json_schema
+    from mpeil.outputs.passport import passport_view, view_levels
+
+    published = ROOT / "data" / "passport" / "material-passport-1.schema.json"
+    assert json.loads(published.read_text(encoding="utf-8")) == material_passport_json_schema()
+    (path,) = sorted(folders["passports"].glob("*.json"))
+    document = json.loads(path.read_text(encoding="utf-8"))
+    jsonschema.validate(document, material_passport_json_schema())
+    _, _, fields = view_levels("material")
+    assert set(fields) == set(material_passport_json_schema()["properties"])
+    # composition is confidential: hidden (hash only) from every role, even the owner
+    passport = read_material_passport(document)
+    for role in ("public", "authority", "architect", "contractor", "owner"):
+        view = passport_view(passport, role)
+        assert "composition" not in view and "composition" in view["view"]["hidden_sha256"]
+    public = passport_view(passport, "public")
+    assert sorted(public) == [
+        "content_sha256", "declared_unit", "epd", "identity", "manufacturer", "material_passport_version",
+        "name", "reuse_recycling", "technical_properties", "view",
+    ]  # fmt: skip
+    assert "origin" in passport_view(passport, "architect") and "library_record" in passport_view(passport, "owner")

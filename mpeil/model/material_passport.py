@@ -25,6 +25,7 @@ from .passport import content_sha256
 
 __all__ = [
     "MATERIAL_PASSPORT_VERSION",
+    "material_passport_json_schema",
     "MaterialPassport",
     "is_material_passport_folder",
     "library_frames",
@@ -92,6 +93,14 @@ class MaterialPassport(_Strict):
         description="The library row ('dataset'), its column types ('dtypes') and its values ('values'), "
         "exactly as the library holds them"
     )
+
+
+def material_passport_json_schema() -> dict:
+    """The JSON Schema of the material passport (``data/passport/material-passport-<major>.schema.json``)."""
+    schema = MaterialPassport.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"https://mpeil.example/material-passport-{MATERIAL_PASSPORT_VERSION.split('.')[0]}.schema.json"
+    return schema
 
 
 def _plain(value: Any) -> Any:

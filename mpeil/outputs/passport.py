@@ -20,7 +20,7 @@ from ..engine.modules import positions
 from ..errors import ConversionError, InputError
 from ..model.building import Building, Layer
 from ..model.indicators import indicator_catalogue
-from ..model.material_passport import material_passport
+from ..model.material_passport import MaterialPassport, material_passport
 from ..model.passport import (
     Component,
     ComponentImpacts,
@@ -180,11 +180,12 @@ def _table(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def view_levels() -> tuple[dict[str, int], dict[str, str], dict[str, str]]:
-    """Level → rank, role → level, and field (``components[].mass_kg``) → level, from the data files."""
+def view_levels(schema: str = "building") -> tuple[dict[str, int], dict[str, str], dict[str, str]]:
+    """Level → rank, role → level, and field (``components[].mass_kg``) → level of ``schema``
+    (``building`` or ``material``), from the data files."""
     ranks = {row["level"]: int(row["rank"]) for row in _table("levels.csv")}
     roles = {row["role"]: row["level"] for row in _table("roles.csv")}
-    fields = {row["field"]: row["level"] for row in _table("visibility.csv") if row["schema"] == "building"}
+    fields = {row["field"]: row["level"] for row in _table("visibility.csv") if row["schema"] == schema}
     return ranks, roles, fields
 
 
@@ -192,7 +193,7 @@ def _hash(value: Any) -> str:
     return hashlib.sha256(canonical_json(value)).hexdigest()
 
 
-def passport_view(passport: Passport, role: str) -> dict:
+def passport_view(passport: Passport | MaterialPassport, role: str) -> dict:
     """The passport as ``role`` may see it: every field above the role's level left out, bound
     by the SHA-256 of its canonical JSON in ``view.hidden_sha256`` (path → hash), so the full
     passport (its ``content_sha256`` kept) proves what was hidden.
@@ -202,7 +203,7 @@ def passport_view(passport: Passport, role: str) -> dict:
     InputError
         ``role`` is not in ``data/passport/roles.csv``, or a field has no visibility.
     """
-    ranks, roles, fields = view_levels()
+    ranks, roles, fields = view_levels("material" if isinstance(passport, MaterialPassport) else "building")
     if role not in roles:
         raise InputError(f"role {role!r} is not one of {', '.join(roles)}", field="view")
     allowed = ranks[roles[role]]
