@@ -259,3 +259,9 @@ def test_mpeil_verify_passes_on_the_full_passport_a_public_view_is_bound_to(cli_
     (receipt,) = (tmp_path / "out" / "receipts").glob("*.json")
     assert json.loads(receipt.read_text())["input"]["sha256"] == hashlib.sha256(passport.read_bytes()).hexdigest()
     assert "bit-identical" in _cli("verify", str(tmp_path / "out"))
+
+
+def test_the_schemas_in_the_docs_are_the_shipped_ones():
+    shipped = sorted((ROOT / "data" / "passport").glob("*.schema.json"))
+    assert [p.name for p in shipped] == [p.name for p in sorted((ROOT / "docs" / "schemas").glob("*.schema.json"))]
+    assert all((ROOT / "docs" / "schemas" / p.name).read_bytes() == p.read_bytes() for p in shipped)
