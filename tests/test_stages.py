@@ -15,9 +15,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from batch_support import good_building
 
 import mpeil
 from mpeil import stages
+from mpeil.errors import DuplicateBuildingError
+from mpeil.readers import write_building
 from mpeil.synthetic import generate_stock
 
 FIXTURES = Path(__file__).parent / "fixtures" / "stages"
@@ -128,3 +131,17 @@ def test_inventory_long_table_sums_to_the_building_totals(scorer):
     summed = elements.groupby(["module", "indicator"], sort=False)["value"].sum(min_count=1)
     building = buildings.set_index(["module", "indicator"])["value"]
     np.testing.assert_allclose(summed.reindex(building.index).fillna(0), building.fillna(0), rtol=1e-12)
+
+
+def test_compile_refuses_one_building_id_from_two_inputs_naming_both(tmp_path):
+    first, second = tmp_path / "a.json", tmp_path / "b.csv"
+    write_building(good_building(1), first)
+    write_building(good_building(1), second)  # the same id, "house-001"
+    data = stages.read([first, second])  # reading gathers; the one duplicate-id check is compile's
+    assert data.sources == ((("house-001",), str(first)), (("house-001",), str(second)))
+    context = stages.prepare("gwp")
+    with pytest.raises(
+        DuplicateBuildingError, match=f"'house-001' appears twice in one call \\(first in {first}\\)"
+    ) as caught:
+        stages.compile(context, data)
+    assert caught.value.file == str(second) and caught.value.building == "house-001"
