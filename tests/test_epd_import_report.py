@@ -195,7 +195,7 @@ def test_a_data_set_no_indicator_of_the_method_can_use_is_named(user_folders):
     assert row["quality_grade"] == "E"
     assert row["flags"] == [
         "dk:d61fc8da-1a0d-4baa-a0fa-194c1f8a5218 (Test fase (A1-A3)): declares none of the method's indicators "
-        "in A1-A3 (EN 15804+A1 data); its lines count as missing"
+        "in A1-A3 (it declares ADPE-A1, ADPF-A1, AP-A1, EP-A1, …); its lines count as missing"
     ]
 
 

@@ -99,11 +99,18 @@ def _unusable_datasets(compiled, library: EPDLibrary, codes: tuple[str, ...]) ->
         return out
     datasets = library.datasets
     names = datasets["name_en"].fillna(datasets["name_de"]).fillna("")
-    for b, d in sorted({(int(compiled.line_building[i]), int(compiled.dataset[i])) for i in lines}):
-        standard = datasets["standard"].iloc[d]
+    pairs = sorted({(int(compiled.line_building[i]), int(compiled.dataset[i])) for i in lines})
+    ids = datasets["dataset_id"].to_numpy(dtype=object)
+    rows = library.values[library.values["dataset_id"].isin({ids[d] for _, d in pairs})]
+    rows = rows[rows["module"] == "A1-A3"]
+    for b, d in pairs:
+        found = sorted(set(rows.loc[rows["dataset_id"] == ids[d], "indicator"].astype(str)))
+        what = (
+            f"it declares {', '.join(found[:4])}{', …' if len(found) > 4 else ''}" if found else "it declares no A1-A3"
+        )
         out[b].append(
-            f"{datasets['dataset_id'].iloc[d]!s} ({names.iloc[d]!s}): declares none of the method's indicators "
-            f"in A1-A3 ({standard if isinstance(standard, str) else 'standard unknown'} data); its lines count as missing"
+            f"{ids[d]!s} ({names.iloc[d]!s}): declares none of the method's indicators in A1-A3 ({what}); "
+            "its lines count as missing"
         )
     return out
 

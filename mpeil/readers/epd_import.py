@@ -1,9 +1,9 @@
-"""``mpeil epd import``: a user EPD library from ILCD+EPD (JSON or XML) and openEPD files.
+"""``mpeil epd import``: a user EPD library from ILCD+EPD (JSON or XML), openEPD and LCAx files.
 
 Inputs are files, folders (searched recursively) and zip archives, mixed freely:
 
-* ``*.json``: an ILCD+EPD process data set in the soda4LCA JSON view, or an openEPD document
-  (told apart by their keys);
+* ``*.json``: an ILCD+EPD process data set in the soda4LCA JSON view, an openEPD document, an
+  LCAx project (its embedded EPDs) or an LCAx EPD (told apart by their keys);
 * ``*.xml``: ILCD process data sets (root ``processDataSet``); the flow, flow-property and
   unit-group data sets they reference are read from the same archive or folder tree, the way
   an ILCD export lays them out (``processes/``, ``flows/``, ``flowproperties/``, ``unitgroups/``).
@@ -12,6 +12,12 @@ Every data set gets the id ``<name>:<id in its file>``; ``name`` is the library'
 result is written as a library folder (the storage contract of :mod:`mpeil.model.library`) with
 a ``manifest.json`` recording each input file's SHA-256, so a score computed with the library
 can be traced to the files it came from. Size limits come from ``data/batch_limits.csv``.
+
+Each file gets an :class:`ImportOutcome` (:func:`import_report`): imported, imported with losses
+(:class:`~mpeil.readers.losses.Loss`: what was dropped, where, why) or refused (the typed error,
+naming the file and the element or JSON path). A refused file never stops the others. A reader
+plugs in through :func:`_parse_file`, returning ``(data sets, losses)`` for a file or raising a
+:class:`~mpeil.errors.MpeilError`.
 """
 
 from __future__ import annotations
@@ -242,6 +248,9 @@ def _outcome(
                 raise ParseError(f"data set {key} also in {seen[key][0]}, with other values", file=item.label)
     except MpeilError as error:
         return ImportOutcome(item.label, "refused", error=error.located(file=item.label))
+    except Exception as error:  # a reader's bug, not the file's fault alone: still one line, and the next file
+        message = f"could not be read (an internal error, please report it): {type(error).__name__}: {error}"
+        return ImportOutcome(item.label, "refused", error=ParseError(message, file=item.label))
     for row, values in kept:
         seen[str(row["dataset_id"])] = (item.label, sorted(values))
     return ImportOutcome(item.label, "imported_with_losses" if losses else "imported", kept, losses, None, notes)
