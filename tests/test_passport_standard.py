@@ -265,3 +265,10 @@ def test_the_schemas_in_the_docs_are_the_shipped_ones():
     shipped = sorted((ROOT / "data" / "passport").glob("*.schema.json"))
     assert [p.name for p in shipped] == [p.name for p in sorted((ROOT / "docs" / "schemas").glob("*.schema.json"))]
     assert all((ROOT / "docs" / "schemas" / p.name).read_bytes() == p.read_bytes() for p in shipped)
+
+
+def test_a_view_is_not_scored_as_if_it_were_the_passport(example_passport, tmp_path):
+    path = tmp_path / "public.json"
+    path.write_text(json.dumps(passport_view(example_passport, "public")), encoding="utf-8")
+    with pytest.raises(ParseError, match="'public' view of a passport"):
+        read_buildings(path)

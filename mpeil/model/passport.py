@@ -151,7 +151,10 @@ def canonical_json(value: Any) -> bytes:
 
 def content_sha256(document: dict) -> str:
     """SHA-256 of a passport document's canonical JSON without its ``content_sha256`` field."""
-    return hashlib.sha256(canonical_json({k: v for k, v in document.items() if k != "content_sha256"})).hexdigest()
+    try:
+        return hashlib.sha256(canonical_json({k: v for k, v in document.items() if k != "content_sha256"})).hexdigest()
+    except ValueError:  # NaN or infinity: a passport holds finite numbers or null
+        raise ParseError("a passport value is not a finite number (NaN or infinite): use null") from None
 
 
 def is_passport(data: Any) -> bool:
@@ -225,6 +228,8 @@ def seal(fields: dict) -> Passport:
 def _migrate_1_to_2(document: dict) -> dict:
     """1.x → 2.0: the coordinator's summary and the content hash become required."""
     fields = {k: v for k, v in document.items() if k != "passport_version"}
+    if not isinstance(fields.get("components"), list):
+        raise ParseError("a version 1 passport needs a list of components", field="components")
     components = [Component.model_validate(c) for c in fields["components"]]
     fields["coordinator"] = [p.model_dump(mode="json") for p in summarise_potential(components)]
     fields["passport_version"] = "2.0"
@@ -267,8 +272,11 @@ def read_passport(document: dict, file: str | None = None, check_hash: bool = Tr
     ParseError
         Not a valid passport, or its ``content_sha256`` does not match its content.
     """
-    document = migrate_passport(document, file)
+    if "view" in document:
+        role = document["view"].get("role") if isinstance(document["view"], dict) else None
+        raise ParseError(f"this is the {role!r} view of a passport (fields hidden), not the full passport", file=file)
     try:
+        document = migrate_passport(document, file)
         passport = Passport.model_validate(document)
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -313,9 +321,13 @@ def passport_buildings(data: Any, file: str | None = None) -> list[Building]:
     for document in documents:
         if not isinstance(document, dict):
             raise ParseError("a passport list holds something other than passport objects", file=file)
+        passport = read_passport(document, file)
         try:
-            buildings.append(passport_to_building(read_passport(document, file)))
+            buildings.append(passport_to_building(passport))
         except ValidationError as exc:
             first = exc.errors()[0]
-            raise ParseError(f"the passport's building is not valid: {first['msg']}", file=file) from None
+            where = ".".join(str(part) for part in first["loc"])
+            raise ParseError(f"the passport's building is not valid: {where}: {first['msg']}", file=file) from None
+        except TypeError as exc:  # a building field that is also an argument (e.g. 'elements')
+            raise ParseError(f"the passport's building is not valid: {exc}", file=file) from None
     return buildings
