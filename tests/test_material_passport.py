@@ -4,14 +4,14 @@ back as a user library with identical values, and refused when altered."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 import mpeil
+from mpeil.cli import app
 from mpeil.errors import ParseError
 from mpeil.model import Building, Element, Layer
 from mpeil.model.library import EPDLibrary, load_library
@@ -24,8 +24,9 @@ STEEL_ID = "mine:0e43fd10-1ca4-4baa-ae9f-08db7e36184f"
 
 
 def _cli(*args: str) -> None:
-    run = subprocess.run([sys.executable, "-m", "mpeil", *args], capture_output=True, text=True, check=False)
-    assert run.returncode == 0, run.stderr
+    """Run the mpeil CLI in this process (the same typer app ``python -m mpeil`` runs)."""
+    run = CliRunner().invoke(app, list(args))
+    assert run.exit_code == 0, run.output
 
 
 @pytest.fixture(scope="module")
