@@ -88,6 +88,8 @@ def test_the_api_scores_a_passport_object_and_file_exactly_as_the_building(cli_r
     original = scorer.score(read_building(EXAMPLE)).scores["score"].iloc[0]
     assert scorer.score(example_passport).scores["score"].iloc[0] == original
     assert scorer.score(cli_round_trip["passport"]).scores["score"].iloc[0] == original
+    v1 = json.loads((FIXTURES / "v1" / "terraced_house.json").read_text(encoding="utf-8"))
+    assert scorer.score(v1).scores["score"].iloc[0] == original  # a parsed document, known by its content
     # passport → score → passport through the API: the same document, hash included
     again = mpeil.passport_of(read_buildings(cli_round_trip["passport"])[0])
     assert again == example_passport

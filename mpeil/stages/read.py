@@ -14,7 +14,7 @@ from ..errors import InputError
 from ..hashing import file_sha256
 from ..ids import IdRegister
 from ..model import Building
-from ..model.passport import Passport, passport_to_building
+from ..model.passport import Passport, is_passport, passport_buildings, passport_to_building
 
 __all__ = ["ScoringInput", "read", "IdRegister"]
 
@@ -74,6 +74,8 @@ def _collect(source: Any, into: _Gathered) -> None:
         into.frames.append(flatten([source]))
     elif isinstance(source, Passport):  # a building passport scores as the building it describes
         _collect(passport_to_building(source), into)
+    elif isinstance(source, Mapping) and is_passport(source):  # a parsed passport document, any version
+        _collect(passport_buildings(dict(source)), into)
     elif isinstance(source, pd.DataFrame):
         if "building_id" in source:
             into.add_ids(source["building_id"].dropna().unique(), None)
