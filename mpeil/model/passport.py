@@ -1,4 +1,5 @@
-"""Building and material passports: one record per component (layer line) of a building.
+"""Building passports: one record per component (layer line) of a building (material passports:
+:mod:`mpeil.model.material_passport`).
 
 A passport says what is in a building, where, how much, from which data set, how long it lasts,
 where it goes at end of life and what it weighs on the environment. It carries every field of
@@ -6,8 +7,10 @@ the building model too, so a passport is also a building file: :func:`passport_t
 rebuilds the building, and scoring it gives the same result (tested).
 
 Identity is the reuse inventory's (:func:`mpeil.model.reuse.component_identity`): a layer's
-own ``component_id``, else ``<building>/<element>/<line>``. The JSON Schema is published at
-``data/passport.schema.json`` (``mpeil passport --schema``).
+own ``component_id``, else ``<building>/<element>/<line>``. The JSON Schema of each major
+version is published at ``data/passport/passport-<major>.schema.json`` (``mpeil passport
+--schema``); older versions are migrated on reading (:data:`MIGRATIONS`), and every passport
+carries the SHA-256 of its canonical JSON (docs/guide/passports.md).
 """
 
 from __future__ import annotations
