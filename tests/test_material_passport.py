@@ -34,7 +34,7 @@ def folders(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("materials")
     library, files = import_epd([STEEL], name="mine")
     write_library(library, files, root / "lib")
-    _cli("passport", "--materials", str(root / "passports"), "--library", str(root / "lib"))
+    _cli("passport", "--materials", str(root / "passports"), "--library", str(root / "lib"), "--lang", "fr")
     return {"lib": root / "lib", "passports": root / "passports"}
 
 
@@ -113,3 +113,13 @@ def test_the_material_schema_is_published_and_every_field_has_a_visibility(folde
         "name", "reuse_recycling", "technical_properties", "view",
     ]  # fmt: skip
     assert "origin" in passport_view(passport, "architect") and "library_record" in passport_view(passport, "owner")
+
+
+def test_each_material_passport_has_its_rendering_beside_it(folders):
+    (page,) = sorted(folders["passports"].glob("*.html"))
+    text = page.read_text(encoding="utf-8")
+    assert "Passeport matériau — Average Structural Steel Product" in text and "Fabricant" in text
+    # GWP-fossil A1-A3 3671.68956578352 kg CO2 eq. per 1000 kg, shown to 4 significant digits
+    assert "<td>GWP-fossil</td><td>kg CO2 eq.</td><td class=n>3672</td>" in text
+    for reference in ("http://", "https://", "src=", "<script", "<link", "@import", "url("):
+        assert reference not in text

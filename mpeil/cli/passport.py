@@ -43,21 +43,21 @@ def _passport_documents(
     return documents, scorer.library, {c.dataset_id for p in passports for c in p.components}
 
 
-def _write_materials(folder: Path, library: object | None, used: set[str] | None, sources: list[str]) -> int:
+def _write_materials(folder: Path, library: object | None, used: set[str] | None, sources: list[str], lang: str) -> int:
     """Material passports of the data sets used (or, without a building, of each user library folder)."""
     from ..model.library import EPDLibrary
     from ..outputs.passport import write_material_passports
 
     if library is not None:
         ordered = [i for i in library.datasets["dataset_id"] if i in (used or set())]  # type: ignore[attr-defined]
-        return len(write_material_passports(library, ordered, folder))
+        return len(write_material_passports(library, ordered, folder, lang))
     folders = [Path(s) for s in sources if Path(s).is_dir()]
     if not folders:
         raise typer.BadParameter("--materials without a building file needs --library FOLDER (a user library)")
     written = 0
     for source in folders:  # one library: the folder itself; several: a sub-folder each
         target = folder if len(folders) == 1 else folder / source.name
-        written += len(write_material_passports(EPDLibrary.from_folder(source), None, target))
+        written += len(write_material_passports(EPDLibrary.from_folder(source), None, target, lang))
     return written
 
 
@@ -79,7 +79,8 @@ def register(app: typer.Typer) -> None:
         materials: Annotated[
             Path | None,
             typer.Option(
-                "--materials", help="Write a material passport per data set used (or per data set of --library)"
+                "--materials",
+                help="Write a material passport (JSON, and its rendering in --lang) per data set used (or of --library)",
             ),
         ] = None,
         library: Annotated[
@@ -97,14 +98,14 @@ def register(app: typer.Typer) -> None:
         console = Console(stderr=True)
         try:
             if file is None and materials is not None:
-                count = _write_materials(materials, None, None, library or [])
+                count = _write_materials(materials, None, None, library or [], lang)
                 console.print(f"wrote {count} material passport(s) → {escape(str(materials))}")
                 return
             if file is None:
                 raise typer.BadParameter("give a building file (or --schema, or --materials with --library)")
             documents, scored_with, used = _passport_documents(file, method, view, html, lang, library)
             if materials is not None:
-                count = _write_materials(materials, scored_with, used, [])
+                count = _write_materials(materials, scored_with, used, [], lang)
                 console.print(f"wrote {count} material passport(s) → {escape(str(materials))}")
         except MpeilError as error:
             console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)

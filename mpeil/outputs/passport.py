@@ -254,10 +254,13 @@ def verify_view(view: dict, passport: Passport) -> list[str]:
     return problems
 
 
-def write_material_passports(library, dataset_ids: Iterable[str] | None, folder: str | Path) -> list[Path]:
+def write_material_passports(
+    library, dataset_ids: Iterable[str] | None, folder: str | Path, lang: str | None = None
+) -> list[Path]:
     """One material passport per data set of ``library`` (those of ``dataset_ids``, all if None),
     written to ``folder`` as ``<nnnn>-<uuid or id>.json`` in library order, so reading the folder
-    back (``--library folder/``) gives the same tables.
+    back (``--library folder/``) gives the same tables; with ``lang``, each one's rendering
+    (``.html``, :func:`~mpeil.outputs.passport_html.render_material_passport_html`) beside it.
 
     Raises
     ------
@@ -288,5 +291,10 @@ def write_material_passports(library, dataset_ids: Iterable[str] | None, folder:
         path.write_text(
             json.dumps(passport.model_dump(mode="json"), indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
         )
+        if lang is not None:
+            from .passport_html import render_material_passport_html
+
+            rendering = render_material_passport_html(passport.model_dump(mode="json"), lang)
+            path.with_suffix(".html").write_text(rendering, encoding="utf-8")
         written.append(path)
     return written

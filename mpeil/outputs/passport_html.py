@@ -12,7 +12,7 @@ from typing import Any
 from ..errors import InputError
 from ..paths import data_dir
 
-__all__ = ["LANGUAGES", "render_passport_html"]
+__all__ = ["LANGUAGES", "render_material_passport_html", "render_passport_html"]
 
 LANGUAGES = ("en", "nl", "fr")
 
@@ -133,4 +133,55 @@ def render_passport_html(document: dict, lang: str = "en") -> str:
         f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>'
         f"<style>{_STYLE}</style></head><body><h1>{title}</h1>"
         f"{_meta(document, label)}{_coordinator(document, label)}{_components(document, label)}</body></html>\n"
+    )
+
+
+def _epd_table(epd: list[dict], label: dict[str, str]) -> str:
+    modules = list(dict.fromkeys(v["module"] + (f" ({v['scenario']})" if v["scenario"] else "") for v in epd))
+    table: dict[tuple[str, str], dict[str, Any]] = {}
+    for v in epd:
+        module = v["module"] + (f" ({v['scenario']})" if v["scenario"] else "")
+        table.setdefault((v["indicator"], v["unit"] or ""), {})[module] = v["value"]
+    head = f"<th>{html.escape(label['indicator'])}</th><th>{html.escape(label['unit'])}</th>"
+    head += "".join(f"<th>{html.escape(m)}</th>" for m in modules)
+    rows = "".join(
+        f"<tr><td>{_text(indicator)}</td><td>{_text(unit)}</td>"
+        + "".join(
+            f"<td class=n>{values[m]:.4g}</td>"
+            if values.get(m) is not None
+            else f"<td class=n>{html.escape(label['missing'])}</td>"
+            for m in modules
+        )
+        + "</tr>"
+        for (indicator, unit), values in table.items()
+    )
+    return f"<h2>{html.escape(label['epd_values'])}</h2><table><tr>{head}</tr>{rows}</table>"
+
+
+def render_material_passport_html(document: dict, lang: str = "en") -> str:
+    """A material passport (or a view of it) as one self-contained HTML page in ``lang``."""
+    label = _labels(lang)
+    identity = document.get("identity", {})
+    name = (document.get("name") or {}).get("en") or identity.get("dataset_id", "")
+    title = html.escape(f"{label['material_title']} — {name}")
+    rows = [
+        (label["identity"], f"{_text(identity.get('dataset_id'))} ({_text(identity.get('version'))})"),
+        (label["manufacturer"], _text(document.get("manufacturer"))),
+        (label["origin"], _text(document.get("origin"))),
+        (label["validity"], _text(identity.get("valid_until"))),
+        (label["hash"], f"<code>{_text(document.get('content_sha256'))}</code>"),
+    ]
+    if "declared_unit" in document:
+        unit = document["declared_unit"]
+        rows.append((label["declared_unit"], f"{_text(unit.get('amount'))} {_text(unit.get('unit'))}"))
+    for prop in document.get("technical_properties", []):
+        rows.append((html.escape(prop["name"]), f"{prop['value']:g} {_text(prop['unit'])}"))
+    if document.get("composition"):
+        parts = ", ".join(f"{_text(c.get('material'))} {_text(c.get('share'))}" for c in document["composition"])
+        rows.append((label["composition"], parts))
+    meta = "<table class=meta>" + "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in rows) + "</table>"
+    epd = _epd_table(document["epd"], label) if "epd" in document else ""
+    return (
+        f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>'
+        f"<style>{_STYLE}</style></head><body><h1>{title}</h1>{meta}{epd}</body></html>\n"
     )
