@@ -123,3 +123,39 @@ def test_each_material_passport_has_its_rendering_beside_it(folders):
     assert "<td>GWP-fossil</td><td>kg CO2 eq.</td><td class=n>3672</td>" in text
     for reference in ("http://", "https://", "src=", "<script", "<link", "@import", "url("):
         assert reference not in text
+
+
+def test_a_confidential_composition_is_in_the_full_passport_and_only_hashed_in_views(folders, tmp_path):
+    import hashlib
+
+    from mpeil.model.passport import canonical_json
+
+    # a test input, not the manufacturer's: 98 % "ferrite-x42", 2 % other by mass
+    composition = tmp_path / "composition.csv"
+    composition.write_text(f"dataset_id,material,mass_share\n{STEEL_ID},ferrite-x42,0.98\n{STEEL_ID},other,0.02\n")
+    full, public = tmp_path / "full", tmp_path / "public"
+    common = ["--library", str(folders["lib"]), "--composition", str(composition)]
+    _cli("passport", "--materials", str(full), *common)
+    _cli("passport", "--materials", str(public), "--view", "public", *common)
+    (full_path,) = full.glob("*.json")
+    (public_path,) = public.glob("*.json")
+    document = json.loads(full_path.read_text(encoding="utf-8"))
+    expected = [{"material": "ferrite-x42", "mass_share": 0.98}, {"material": "other", "mass_share": 0.02}]
+    assert document["composition"] == expected
+    view = json.loads(public_path.read_text(encoding="utf-8"))
+    assert "composition" not in view and "ferrite-x42" not in public_path.read_text(encoding="utf-8")
+    assert view["view"]["hidden_sha256"]["composition"] == hashlib.sha256(canonical_json(expected)).hexdigest()
+    assert view["content_sha256"] == document["content_sha256"]
+    # the full folder is still the same library; a folder of views is not a library
+    assert EPDLibrary.from_folder(full).fingerprint() == EPDLibrary.from_folder(folders["lib"]).fingerprint()
+    with pytest.raises(ParseError, match="'public' view of a material passport"):
+        EPDLibrary.from_folder(public)
+
+
+def test_a_composition_share_outside_0_1_is_refused(tmp_path):
+    from mpeil.model.material_passport import read_composition
+
+    bad = tmp_path / "composition.csv"
+    bad.write_text(f"dataset_id,material,mass_share\n{STEEL_ID},iron,98\n")
+    with pytest.raises(ParseError, match="row 2: mass_share '98' is not a share"):
+        read_composition(bad)

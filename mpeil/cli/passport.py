@@ -43,21 +43,29 @@ def _passport_documents(
     return documents, scorer.library, {c.dataset_id for p in passports for c in p.components}
 
 
-def _write_materials(folder: Path, library: object | None, used: set[str] | None, sources: list[str], lang: str) -> int:
-    """Material passports of the data sets used (or, without a building, of each user library folder)."""
+def _write_materials(folder: Path, library: object | None, used: set[str] | None, sources: list[str], how: dict) -> int:
+    """Material passports of the data sets used (or, without a building, of each user library
+    folder); ``how``: ``lang``, ``role`` (a view) and ``composition`` (a CSV path or None)."""
     from ..model.library import EPDLibrary
+    from ..model.material_passport import read_composition
     from ..outputs.passport import write_material_passports
+
+    options = {
+        "lang": how["lang"],
+        "role": how["role"],
+        "compositions": read_composition(how["composition"]) if how["composition"] is not None else None,
+    }
 
     if library is not None:
         ordered = [i for i in library.datasets["dataset_id"] if i in (used or set())]  # type: ignore[attr-defined]
-        return len(write_material_passports(library, ordered, folder, lang))
+        return len(write_material_passports(library, ordered, folder, **options))
     folders = [Path(s) for s in sources if Path(s).is_dir()]
     if not folders:
         raise typer.BadParameter("--materials without a building file needs --library FOLDER (a user library)")
     written = 0
     for source in folders:  # one library: the folder itself; several: a sub-folder each
         target = folder if len(folders) == 1 else folder / source.name
-        written += len(write_material_passports(EPDLibrary.from_folder(source), None, target, lang))
+        written += len(write_material_passports(EPDLibrary.from_folder(source), None, target, **options))
     return written
 
 
@@ -87,6 +95,12 @@ def register(app: typer.Typer) -> None:
             list[str] | None,
             typer.Option("--library", "-l", help="Shipped source or user library folder (also material passports)"),
         ] = None,
+        composition: Annotated[
+            Path | None,
+            typer.Option(
+                "--composition", help="CSV dataset_id,material,mass_share: compositions for material passports"
+            ),
+        ] = None,
     ) -> None:
         """Building passport: per component identity, material, mass, data set, life, replacements,
         end of life, reuse potential and impacts per stage, with the coordinator's summary. FILE may
@@ -96,16 +110,17 @@ def register(app: typer.Typer) -> None:
             sys.stdout.write(passport_schema_text())
             return
         console = Console(stderr=True)
+        how = {"lang": lang, "role": view, "composition": composition}
         try:
             if file is None and materials is not None:
-                count = _write_materials(materials, None, None, library or [], lang)
+                count = _write_materials(materials, None, None, library or [], how)
                 console.print(f"wrote {count} material passport(s) → {escape(str(materials))}")
                 return
             if file is None:
                 raise typer.BadParameter("give a building file (or --schema, or --materials with --library)")
             documents, scored_with, used = _passport_documents(file, method, view, html, lang, library)
             if materials is not None:
-                count = _write_materials(materials, scored_with, used, [], lang)
+                count = _write_materials(materials, scored_with, used, [], how)
                 console.print(f"wrote {count} material passport(s) → {escape(str(materials))}")
         except MpeilError as error:
             console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)

@@ -30,6 +30,7 @@ __all__ = [
     "is_material_passport_folder",
     "library_frames",
     "material_passport",
+    "read_composition",
     "read_material_passport",
 ]
 
@@ -124,8 +125,46 @@ def _epd_values(values: pd.DataFrame) -> list[EPDValue]:
     ]
 
 
-def material_passport(dataset: pd.Series, values: pd.DataFrame, dtypes: dict[str, str]) -> MaterialPassport:
-    """The material passport of one library data set (its row, its values, the library's column types)."""
+def read_composition(path: str | Path) -> dict[str, list[dict[str, Any]]]:
+    """Compositions a manufacturer gives: a CSV with ``dataset_id,material,mass_share`` (share 0-1,
+    one row per material) → data-set id → ``[{"material", "mass_share"}]``.
+
+    Raises
+    ------
+    ParseError
+        A column is missing, or a share is not a number in [0, 1] (naming file and row).
+    """
+    import csv
+
+    out: dict[str, list[dict[str, Any]]] = {}
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"dataset_id", "material", "mass_share"} - set(reader.fieldnames or [])
+        if missing:
+            raise ParseError(f"composition file lacks the column(s) {', '.join(sorted(missing))}", file=str(path))
+        for number, row in enumerate(reader, start=2):
+            try:
+                share = float(row["mass_share"])
+            except ValueError:
+                share = math.nan
+            if not 0.0 <= share <= 1.0:
+                raise ParseError(
+                    f"row {number}: mass_share {row['mass_share']!r} is not a share in [0, 1]",
+                    file=str(path),
+                    field="mass_share",
+                )
+            out.setdefault(row["dataset_id"], []).append({"material": row["material"], "mass_share": share})
+    return out
+
+
+def material_passport(
+    dataset: pd.Series,
+    values: pd.DataFrame,
+    dtypes: dict[str, str],
+    composition: list[dict[str, Any]] | None = None,
+) -> MaterialPassport:
+    """The material passport of one library data set (its row, its values, the library's column
+    types), with the manufacturer's ``composition`` where given (a confidential field)."""
     row = {k: _plain(v) for k, v in dataset.items()}
     modules = set(values["module"].astype(str))
     fields = {
@@ -144,7 +183,7 @@ def material_passport(dataset: pd.Series, values: pd.DataFrame, dtypes: dict[str
         "name": {"en": row.get("name_en"), "de": row.get("name_de"), "category": row.get("category")},
         "manufacturer": row.get("owner"),
         "origin": row.get("country"),
-        "composition": None,
+        "composition": composition,
         "technical_properties": [
             {"name": name, "value": row[column], "unit": unit}
             for column, (name, unit) in TECHNICAL_PROPERTIES.items()
@@ -177,6 +216,9 @@ def read_material_passport(document: Any, file: str | None = None) -> MaterialPa
     """
     if not isinstance(document, dict) or "material_passport_version" not in document:
         raise ParseError("not a material passport (no material_passport_version)", file=file)
+    if "view" in document:
+        role = document["view"].get("role") if isinstance(document["view"], dict) else None
+        raise ParseError(f"this is the {role!r} view of a material passport, not the full one", file=file)
     major = str(document["material_passport_version"]).split(".")[0]
     if major != MATERIAL_PASSPORT_VERSION.split(".")[0]:
         raise ParseError(f"material passport version {document['material_passport_version']} is not read", file=file)

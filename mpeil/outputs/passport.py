@@ -255,12 +255,19 @@ def verify_view(view: dict, passport: Passport) -> list[str]:
 
 
 def write_material_passports(
-    library, dataset_ids: Iterable[str] | None, folder: str | Path, lang: str | None = None
+    library,
+    dataset_ids: Iterable[str] | None,
+    folder: str | Path,
+    lang: str | None = None,
+    role: str | None = None,
+    compositions: dict[str, list[dict[str, Any]]] | None = None,
 ) -> list[Path]:
     """One material passport per data set of ``library`` (those of ``dataset_ids``, all if None),
     written to ``folder`` as ``<nnnn>-<uuid or id>.json`` in library order, so reading the folder
     back (``--library folder/``) gives the same tables; with ``lang``, each one's rendering
-    (``.html``, :func:`~mpeil.outputs.passport_html.render_material_passport_html`) beside it.
+    (``.html``, :func:`~mpeil.outputs.passport_html.render_material_passport_html`) beside it;
+    with ``role``, that role's view instead of the full passport (a view is not a library).
+    ``compositions``: data-set id → the manufacturer's composition (:func:`read_composition`).
 
     Raises
     ------
@@ -285,16 +292,15 @@ def write_material_passports(
             if row["dataset_id"] in by_dataset.groups
             else library.values.iloc[:0]
         )
-        passport = material_passport(row, values, dtypes)
+        passport = material_passport(row, values, dtypes, (compositions or {}).get(row["dataset_id"]))
+        document = passport.model_dump(mode="json") if role is None else passport_view(passport, role)
         stem = str(row["source_uuid"]) if not pd.isna(row["source_uuid"]) else str(row["dataset_id"]).replace(":", "_")
         path = folder / f"{position:04d}-{re.sub(r'[^A-Za-z0-9._-]', '_', stem)}.json"
-        path.write_text(
-            json.dumps(passport.model_dump(mode="json"), indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
+        path.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         if lang is not None:
             from .passport_html import render_material_passport_html
 
-            rendering = render_material_passport_html(passport.model_dump(mode="json"), lang)
+            rendering = render_material_passport_html(document, lang)
             path.with_suffix(".html").write_text(rendering, encoding="utf-8")
         written.append(path)
     return written
