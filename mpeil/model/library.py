@@ -424,6 +424,10 @@ class EPDLibrary:
         ``corrections.csv`` (if any) is applied. A user library written by ``mpeil epd import`` also
         has ``manifest.json``, whose ``name`` is the library's name (the prefix of its ids)."""
         folder = Path(folder)
+        from .material_passport import is_material_passport_folder, read_material_passport_folder
+
+        if folder.is_dir() and is_material_passport_folder(folder):  # issue 24: material passports
+            return cls(*read_material_passport_folder(folder), name=folder.name)
         if not (folder / "datasets.parquet").is_file() or not (folder / "values.parquet").is_file():
             raise UnknownEPDError(
                 f"{str(folder)!r} is not an EPD library folder (datasets.parquet and values.parquet)",

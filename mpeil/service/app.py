@@ -175,9 +175,11 @@ def create_app(settings: Settings | None = None, engine=None) -> FastAPI:
         redoc_url=None,
     )
     _install_errors(app)
+    from .passport import router as passport_router
     from .routes import router
 
     app.include_router(router)
+    app.include_router(passport_router)  # issue 24: POST /v1/passport, a view per key role
     static = resources.files("mpeil.service") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     if settings.cors_origins:

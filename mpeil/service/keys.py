@@ -7,7 +7,8 @@ A key file holds one key per line, ``#`` comments allowed::
     ops,31f0…7a,,admin
 
 ``quota_files_per_day`` empty = the default of ``data/service_defaults.csv``. ``role`` is
-``authority`` (batches, receipts) or ``admin`` (also ``/metrics`` and the job list). Keys are long
+``authority`` (batches, receipts) or ``admin`` (also ``/metrics`` and the job list); ``owner``,
+``architect``, ``contractor`` and ``public`` score like ``authority`` and see their own passport view. Keys are long
 random tokens (``mpeil serve-key``), so one SHA-256 is enough: there is nothing to brute-force.
 A request carries its key as ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``.
 """
@@ -24,7 +25,7 @@ from ..errors import InputError
 
 __all__ = ["ApiKey", "KeyRing", "hash_key", "new_key", "ROLES"]
 
-ROLES = ("authority", "admin")
+ROLES = ("authority", "admin", "owner", "architect", "contractor", "public")  # the last four: passport views (issue 24)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from ..errors import InputError
 from ..hashing import file_sha256
 from ..ids import IdRegister
 from ..model import Building
+from ..model.passport import Passport, is_passport, passport_buildings, passport_to_building
 
 __all__ = ["ScoringInput", "read", "IdRegister"]
 
@@ -71,6 +72,10 @@ def _collect(source: Any, into: _Gathered) -> None:
         into.add_ids([source.id], None)
         into.buildings.append(source)
         into.frames.append(flatten([source]))
+    elif isinstance(source, Passport):  # a building passport scores as the building it describes
+        _collect(passport_to_building(source), into)
+    elif isinstance(source, Mapping) and is_passport(source):  # a parsed passport document, any version
+        _collect(passport_buildings(dict(source)), into)
     elif isinstance(source, pd.DataFrame):
         if "building_id" in source:
             into.add_ids(source["building_id"].dropna().unique(), None)
