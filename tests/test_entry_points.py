@@ -84,7 +84,10 @@ def test_api(obd):
     assert_through_stages(callers)
 
 
-def test_cli_score(tmp_path):
+def test_cli_score(tmp_path, monkeypatch):
+    # mpeil score scores each file in a budgeted child process (mpeil.budget); in-process here so
+    # that the profiler of this process sees the engine calls
+    monkeypatch.setenv("MPEIL_BUDGET", "off")
     path = tmp_path / "house.json"
     write_building(good_building(1), path)
     with engine_callers() as callers:

@@ -136,9 +136,20 @@ def read_oekobaudat(
     path = Path(path)
     corrections = DeclaredUnitCorrections.shipped() if corrections is None else corrections
     frame = _read_table(path)
-    indicator_of = {col: code for col, code in obd_columns().items() if col in frame.columns}
     catalogue_standard = {code: ind.standard for code, ind in indicator_catalogue().items()}
 
+    value_rows, first_row, declared_codes = _value_rows(frame, path, source)
+    dataset_rows = [
+        _dataset_row(frame.iloc[i], i, uuid, source, path, corrections, declared_codes[uuid], catalogue_standard)
+        for uuid, i in first_row.items()
+    ]
+    return datasets_frame(dataset_rows), values_frame(value_rows)
+
+
+def _value_rows(frame: pd.DataFrame, path: Path, source: str):
+    """The export's value rows ``(dataset_id, module, scenario, indicator, value)``, the first row of
+    each UUID and the indicator codes each UUID declares."""
+    indicator_of = {col: code for col, code in obd_columns().items() if col in frame.columns}
     value_rows: list[tuple[str, str, str, str, float]] = []
     first_row: dict[str, int] = {}
     declared_codes: dict[str, set[str]] = {}
@@ -159,72 +170,80 @@ def read_oekobaudat(
             if not math.isnan(value):
                 value_rows.append((dataset_id, module, scenario, code, value))
                 codes.add(code)
+    return value_rows, first_row, declared_codes
 
-    dataset_rows = []
-    for uuid, i in first_row.items():
-        record = frame.iloc[i]
-        where = {"file": str(path), "field": f"row {i + 2}"}
-        notes: list[str] = []
-        raw_amount_text = record["Bezugsgroesse"].strip()
-        raw_unit = record["Bezugseinheit"].strip()
-        try:
-            amount = parse_number(raw_amount_text, where=where)
-        except ParseError:
-            amount = math.nan
-        amount, unit_text, reason = corrections.apply(uuid, amount, raw_unit)
-        if reason:
-            notes.append(reason)
-        unit = ""
-        if math.isnan(amount) or not unit_text:
-            notes.append(
-                f"declared unit not available in the source (Bezugsgroesse {raw_amount_text!r}, "
-                f"Bezugseinheit {raw_unit!r}, reference flow {record.get('Referenzfluss-Name', '')!r}); "
-                "values kept but not usable per unit"
-            )
-            amount = math.nan
-        else:
-            try:
-                unit = tidy_unit(unit_text)
-            except UnitError as exc:
-                raise ParseError(f"unknown declared unit {unit_text!r}", **where) from exc
-        props = {
-            name: parse_number(record.get(column, ""), where={**where, "field": f"row {i + 2}, {column}"})
-            for column, name in PROPERTY_MAP.items()
-        }
-        raw_factor = parse_number(record.get(KG_FACTOR_COLUMN, ""), where=where)
-        factor, factor_note = (math.nan, "")
-        if unit:
-            factor, factor_note = orient_kg_factor(raw_factor, amount, unit, props)
-        elif not math.isnan(raw_factor):
-            factor_note = f"conversion factor to 1 kg {raw_factor:g} not used: declared unit not available"
-        if factor_note:
-            notes.append(factor_note)
-        notes.extend(property_notes(props))
-        type_text = record.get("Typ", "").strip()
-        dataset_rows.append(
-            {
-                "dataset_id": f"{source}:{uuid}",
-                "source": source,
-                "source_uuid": uuid,
-                "version": record.get("Version", "").strip() or pd.NA,
-                "name_de": record.get("Name (de)", "").strip() or pd.NA,
-                "name_en": record.get("Name (en)", "").strip() or pd.NA,
-                "category": _category(record) or pd.NA,
-                "data_type": DATA_TYPES.get(type_text, type_text) or pd.NA,
-                "standard": _standard(record.get("Konformität", ""), declared_codes[uuid], catalogue_standard) or pd.NA,
-                "country": record.get("Laenderkennung", "").strip() or pd.NA,
-                "reference_year": record.get("Referenzjahr", "").strip() or pd.NA,
-                "valid_until": record.get("Gueltig bis", "").strip() or pd.NA,
-                "owner": record.get("Declaration owner", "").strip() or pd.NA,
-                "url": record.get("URL", "").strip() or pd.NA,
-                "declared_amount": amount,
-                "declared_unit": unit or pd.NA,
-                **props,
-                "conversion_factor_to_kg": factor,
-                NOTES_COLUMN: "; ".join(notes),
-            }
+
+def _dataset_row(
+    record: pd.Series,
+    i: int,
+    uuid: str,
+    source: str,
+    path: Path,
+    corrections: DeclaredUnitCorrections,
+    declared: set[str],
+    catalogue_standard: dict[str, str],
+) -> dict:
+    """One data set's row (declared unit, properties, conversion factor and notes) from its first
+    row ``record`` (row ``i`` of the export)."""
+    where = {"file": str(path), "field": f"row {i + 2}"}
+    notes: list[str] = []
+    raw_amount_text = record["Bezugsgroesse"].strip()
+    raw_unit = record["Bezugseinheit"].strip()
+    try:
+        amount = parse_number(raw_amount_text, where=where)
+    except ParseError:
+        amount = math.nan
+    amount, unit_text, reason = corrections.apply(uuid, amount, raw_unit)
+    if reason:
+        notes.append(reason)
+    unit = ""
+    if math.isnan(amount) or not unit_text:
+        notes.append(
+            f"declared unit not available in the source (Bezugsgroesse {raw_amount_text!r}, "
+            f"Bezugseinheit {raw_unit!r}, reference flow {record.get('Referenzfluss-Name', '')!r}); "
+            "values kept but not usable per unit"
         )
-    return datasets_frame(dataset_rows), values_frame(value_rows)
+        amount = math.nan
+    else:
+        try:
+            unit = tidy_unit(unit_text)
+        except UnitError as exc:
+            raise ParseError(f"unknown declared unit {unit_text!r}", **where) from exc
+    props = {
+        name: parse_number(record.get(column, ""), where={**where, "field": f"row {i + 2}, {column}"})
+        for column, name in PROPERTY_MAP.items()
+    }
+    raw_factor = parse_number(record.get(KG_FACTOR_COLUMN, ""), where=where)
+    factor, factor_note = (math.nan, "")
+    if unit:
+        factor, factor_note = orient_kg_factor(raw_factor, amount, unit, props)
+    elif not math.isnan(raw_factor):
+        factor_note = f"conversion factor to 1 kg {raw_factor:g} not used: declared unit not available"
+    if factor_note:
+        notes.append(factor_note)
+    notes.extend(property_notes(props))
+    type_text = record.get("Typ", "").strip()
+    return {
+        "dataset_id": f"{source}:{uuid}",
+        "source": source,
+        "source_uuid": uuid,
+        "version": record.get("Version", "").strip() or pd.NA,
+        "name_de": record.get("Name (de)", "").strip() or pd.NA,
+        "name_en": record.get("Name (en)", "").strip() or pd.NA,
+        "category": _category(record) or pd.NA,
+        "data_type": DATA_TYPES.get(type_text, type_text) or pd.NA,
+        "standard": _standard(record.get("Konformität", ""), declared, catalogue_standard) or pd.NA,
+        "country": record.get("Laenderkennung", "").strip() or pd.NA,
+        "reference_year": record.get("Referenzjahr", "").strip() or pd.NA,
+        "valid_until": record.get("Gueltig bis", "").strip() or pd.NA,
+        "owner": record.get("Declaration owner", "").strip() or pd.NA,
+        "url": record.get("URL", "").strip() or pd.NA,
+        "declared_amount": amount,
+        "declared_unit": unit or pd.NA,
+        **props,
+        "conversion_factor_to_kg": factor,
+        NOTES_COLUMN: "; ".join(notes),
+    }
 
 
 def read_oekobaudat_library(
