@@ -339,7 +339,7 @@ def test_user_mapping_comes_first(tmp_path, library):
 )
 def test_default_mapping_speaks_four_languages(names):
     """The same material in Dutch, French, German and English maps to one data set."""
-    from mpeil.readers.ifc_mapping import load_artefacts, load_mapping
+    from mpeil.readers.ifc.mapping import load_artefacts, load_mapping
 
     mapping, artefacts = load_mapping(), load_artefacts()
     targets = {mapping.match(artefacts.strip_id(name)).target for name in names}

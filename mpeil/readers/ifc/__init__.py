@@ -1,10 +1,10 @@
 """IFC models (``.ifc``, STEP) → a :class:`~mpeil.model.Building`, with what could not be mapped.
 
 ``read_ifc(path, mapping=None, gfa_m2=None)`` reads the elements of
-:data:`~mpeil.readers.ifc_model.ELEMENT_CLASSES`, their materials (layer sets with or
+:data:`~mpeil.readers.ifc.entities.ELEMENT_CLASSES`, their materials (layer sets with or
 without usage, constituent sets, profile sets, lists, single materials) and quantities
 (quantity sets, Revit's dimensions property set, else the geometry), maps each material name
-to a data set (:mod:`mpeil.readers.ifc_mapping`) and builds one Building:
+to a data set (:mod:`mpeil.readers.ifc.mapping`) and builds one Building:
 
 - an element with a layer set is an m² element whose lines are its mapped layers: thickness
   in m per m² (``basis = thickness``) or 1 m² per m² (``basis = area``);
@@ -30,11 +30,11 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import InputError, ParseError, missing_dependency
-from ..model import Building, Element
-from ..model.library import EPDLibrary
-from .ifc_gfa import derive_gfa
-from .ifc_lines import (
+from ...errors import InputError, ParseError, missing_dependency
+from ...model import Building, Element
+from ...model.library import EPDLibrary
+from .gfa import derive_gfa
+from .lines import (
     Context,
     element_label,
     element_lines,
@@ -43,8 +43,8 @@ from .ifc_lines import (
     shares,
     unmapped_table,
 )
-from .ifc_mapping import MaterialMapping, load_artefacts, load_mapping, load_thresholds, rank_candidates
-from .ifc_model import ELEMENT_CLASSES, Units, boundary_sides, file_units
+from .mapping import MaterialMapping, load_artefacts, load_mapping, load_thresholds, rank_candidates
+from .entities import ELEMENT_CLASSES, Units, boundary_sides, file_units
 
 __all__ = ["IfcReading", "read_ifc", "open_ifc", "suggest", "SUPPORTED_SCHEMAS", "element_label"]
 
@@ -60,7 +60,7 @@ class IfcReading:
     names where the element's quantity came from). ``unmapped``: one row per material name that
     maps to no data set, with its elements, volume (m³) and area (m²). ``mapped_share``:
     ``{"volume": …, "mass": …}`` and the m³ and kg behind them (see
-    :func:`mpeil.readers.ifc_lines.shares`). ``gfa_derivation``: how the GFA was found;
+    :func:`mpeil.readers.ifc.lines.shares`). ``gfa_derivation``: how the GFA was found;
     ``gfa_candidates``: every floor area the file states, by source.
     """
 
@@ -126,7 +126,7 @@ def _has_end(path: Path) -> bool:
 
 def batch_limit(name: str) -> float:
     """The maximum of one row of ``data/batch_limits.csv`` (in that row's unit)."""
-    from ..paths import data_dir
+    from ...paths import data_dir
 
     limits = pd.read_csv(data_dir() / "batch_limits.csv", comment="#")
     return float(limits.loc[limits["name"] == name, "maximum"].astype(float).iloc[0])
@@ -161,7 +161,7 @@ def read_ifc(
     data sets and densities come from (default: every shipped source). ``geometry=False``
     skips computing quantities from shapes.
     """
-    from ..model.library import load_library
+    from ...model.library import load_library
 
     model = open_ifc(path)
     file = str(path)
@@ -306,7 +306,7 @@ def _building_name(model: Any) -> str:
 def suggest(reading: IfcReading, library: EPDLibrary, limit: int | None = None) -> pd.DataFrame:
     """Per distinct material: a mapping row to confirm, its quantities and the ranked candidates.
 
-    The first columns are those of a mapping file (:mod:`mpeil.readers.ifc_mapping`):
+    The first columns are those of a mapping file (:mod:`mpeil.readers.ifc.mapping`):
     ``pattern`` matches exactly this material name (its ArchiCAD id stripped), ``target`` is the
     data set it maps to now, or empty. Fill in ``target`` (e.g. from ``candidate_1``), check
     ``basis``, and pass the file back with ``--mapping``: rows without a target are skipped.

@@ -8,12 +8,12 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import ConversionError, UnknownEPDError
-from ..model import Element, Layer
-from ..model.building import ElementType
-from ..model.library import EPDLibrary
-from .ifc_mapping import Artefacts, MappingRule, MaterialMapping, rank_candidates
-from .ifc_model import Part, Quantities, Units, geometry_quantities, is_external, material_parts, quantities, status
+from ...errors import ConversionError, UnknownEPDError
+from ...model import Element, Layer
+from ...model.building import ElementType
+from ...model.library import EPDLibrary
+from .mapping import Artefacts, MappingRule, MaterialMapping, rank_candidates
+from .entities import Part, Quantities, Units, geometry_quantities, is_external, material_parts, quantities, status
 
 __all__ = [
     "Context",
@@ -56,14 +56,14 @@ def element_label(element: Any) -> str:
 
 
 def load_element_types() -> list[dict[str, str]]:
-    from ..paths import data_dir
+    from ...paths import data_dir
 
     table = pd.read_csv(data_dir() / "ifc" / "element_types.csv", comment="#", dtype=str, keep_default_na=False)
     return [{str(k): str(v) for k, v in row.items()} for row in table.to_dict("records")]
 
 
 def load_existing_phases() -> frozenset[str]:
-    from ..paths import data_dir
+    from ...paths import data_dir
 
     table = pd.read_csv(data_dir() / "ifc" / "revit_phases.csv", comment="#", dtype=str, keep_default_na=False)
     return frozenset(table["phase"].str.strip().str.lower())
