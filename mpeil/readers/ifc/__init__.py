@@ -34,7 +34,9 @@ from ...errors import InputError, ParseError, missing_dependency
 from ...model import Building, Element
 from ...model.library import EPDLibrary
 from .gfa import derive_gfa
+from .chain import MappingChain
 from .lines import (
+    MAPPED_BY,
     Context,
     element_label,
     element_lines,
@@ -46,7 +48,17 @@ from .lines import (
 from .mapping import MaterialMapping, load_artefacts, load_mapping, load_thresholds, rank_candidates
 from .entities import ELEMENT_CLASSES, Units, boundary_sides, file_units
 
-__all__ = ["IfcReading", "read_ifc", "open_ifc", "suggest", "SUPPORTED_SCHEMAS", "element_label"]
+__all__ = [
+    "IfcReading",
+    "MissingFloorAreaError",
+    "read_ifc",
+    "open_ifc",
+    "suggest",
+    "coverage_of",
+    "SUPPORTED_SCHEMAS",
+    "MAPPED_BY",
+    "element_label",
+]
 
 SUPPORTED_SCHEMAS = ("IFC2X3", "IFC4", "IFC4X3", "IFC4X3_ADD2")
 _HEADER_BYTES = 65536
@@ -76,6 +88,18 @@ class IfcReading:
     length_unit: str = ""
     #: why ``building`` is None: no gross floor area, or no material maps to a data set
     problem: InputError | None = None
+
+
+class MissingFloorAreaError(InputError):
+    """The IFC model states no gross floor area and none was given; the message says how to give it."""
+
+    def __init__(self, derivation: str, how: str = "read_ifc(path, gfa_m2=M2)", **where: Any) -> None:
+        self.derivation = derivation
+        super().__init__(f"the IFC model states no gross floor area ({derivation}); give it with {how}", **where)
+
+    def how(self, how: str) -> MissingFloorAreaError:
+        """The same error, telling how to give the area on another interface (``--gfa M2``, a form field)."""
+        return MissingFloorAreaError(self.derivation, how, file=self.file, field=self.field)
 
 
 # ============================================================================ opening
@@ -153,13 +177,15 @@ def read_ifc(
     gfa_m2: float | None = None,
     library: EPDLibrary | None = None,
     geometry: bool = True,
+    confirm: frozenset[str] | set[str] | tuple[str, ...] = (),
 ) -> IfcReading:
     """Read an IFC file into a Building plus its unmapped materials and mapped shares.
 
     ``mapping``: a mapping CSV (tried before the shipped default) or a :class:`MaterialMapping`.
     ``gfa_m2``: the gross floor area in m²; overrides what the file says. ``library``: where
     data sets and densities come from (default: every shipped source). ``geometry=False``
-    skips computing quantities from shapes.
+    skips computing quantities from shapes. ``confirm``: GlobalIds of elements flagged with an
+    implausible mass that are scored anyway (by default they are kept out of the building).
     """
     from ...model.library import load_library
 
@@ -169,7 +195,9 @@ def read_ifc(
     rules = mapping if isinstance(mapping, MaterialMapping) else load_mapping(mapping)
     library = library if library is not None else load_library()
     thresholds = {**load_thresholds(), "layer_thickness_max": batch_limit("layer_thickness")}
-    context = Context(file, units, rules, load_artefacts(), library, thresholds, load_element_types())
+    chain = MappingChain(rules, library, thresholds["search_accept_score"])
+    context = Context(file, units, chain, load_artefacts(), library, thresholds, load_element_types())
+    context.confirmed = frozenset(confirm)
     context.boundaries = boundary_sides(model)
     context.existing_phases = load_existing_phases()
     elements: list[Element] = []
@@ -226,6 +254,12 @@ _LINE_COLUMNS = [
     "dataset_id",
     "basis",
     "mapping",
+    "mapped_by",
+    "confidence",
+    "default_used",
+    "stud_share",
+    "candidate",
+    "class_group",
     "mass_kg",
     "flags",
 ]
@@ -264,12 +298,7 @@ def _building(
     if not elements:
         return None
     if not math.isfinite(gfa) or gfa <= 0:
-        raise InputError(
-            f"the file states no gross floor area ({derivation}); give it with `mpeil ifc FILE --gfa M2 --out "
-            "building.json` and score that file, or read_ifc(..., gfa_m2=)",
-            file=file,
-            field="gross_floor_area_m2",
-        )
+        raise MissingFloorAreaError(derivation, file=file, field="gross_floor_area_m2")
     name = _building_name(model)
     kept = any(line.existing or line.removed for element in elements for line in element.layers)
     metadata = {
@@ -277,9 +306,9 @@ def _building(
         "ifc_length_unit": units.length_name,
         "gfa_derivation": derivation,
     }
-    for key in ("volume", "mass"):  # an unknown share is left out, not written as "nan"
-        if math.isfinite(share[key]):
-            metadata[f"mapped_{key}_share"] = f"{share[key]:.4f}"
+    for key, value in share.items():  # an unknown share is left out, not written as "nan"
+        if math.isfinite(value) and (key in ("volume", "mass") or key.startswith(("volume_", "mass_"))):
+            metadata[f"mapped_{key}_share" if key in ("volume", "mass") else f"share_{key}"] = f"{value:.4f}"
     return Building.model_validate(
         {
             "id": name or Path(file).stem,
