@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from ..errors import MpeilError
+from ..readers.ifc.lines import MAPPED_BY
 from .files import check_output_file, output_error
 
 _SHOWN_WARNINGS = 15
@@ -36,9 +37,18 @@ def _summary(reading, console) -> None:
         f"mass {mass}",
         highlight=False,
     )
+    keys = {key: "volume_" + key.split(" (")[0].replace(" ", "_") for key in MAPPED_BY}
+    split = ", ".join(f"{key} {share[name]:.1%}" for key, name in keys.items() if share.get(name, 0) > 0)
+    console.print(f"volume mapped by: {split or 'nothing'}", highlight=False)
+    used = reading.lines["default_used"].dropna()
+    if len(used):
+        console.print("defaults used (lines):", highlight=False)
+        kinds = used.str.replace(r"^(framing [^:]+|reinforcement [^ ]+ kg/m3).*", r"\1", regex=True)
+        for text, count in kinds.value_counts().items():
+            console.print(f"  {count:4d} × {text}", highlight=False)
     if not reading.unmapped.empty:
         console.print("unmapped materials:")
-        columns = ["material", "elements", "volume_m3", "area_m2", "flags"]
+        columns = ["material", "ifc_classes", "elements", "volume_m3", "flags", "candidate"]
         console.print(reading.unmapped[columns].to_string(index=False, float_format="%.3f"), highlight=False)
     for warning in reading.warnings[:_SHOWN_WARNINGS]:
         console.print(f"[yellow]warning[/yellow] {warning}", highlight=False)

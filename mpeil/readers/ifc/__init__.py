@@ -45,7 +45,7 @@ from .lines import (
     shares,
     unmapped_table,
 )
-from .mapping import MaterialMapping, load_artefacts, load_mapping, load_thresholds, rank_candidates
+from .mapping import MaterialMapping, load_artefacts, load_mapping, load_thresholds
 from .entities import ELEMENT_CLASSES, Units, boundary_sides, file_units
 
 __all__ = [
@@ -178,6 +178,7 @@ def read_ifc(
     library: EPDLibrary | None = None,
     geometry: bool = True,
     confirm: frozenset[str] | set[str] | tuple[str, ...] = (),
+    defaults: bool = True,
 ) -> IfcReading:
     """Read an IFC file into a Building plus its unmapped materials and mapped shares.
 
@@ -186,6 +187,8 @@ def read_ifc(
     data sets and densities come from (default: every shipped source). ``geometry=False``
     skips computing quantities from shapes. ``confirm``: GlobalIds of elements flagged with an
     implausible mass that are scored anyway (by default they are kept out of the building).
+    ``defaults=False`` reads only what the model says: no class templates for elements without
+    a usable material, no framing stud shares, no reinforcement (:mod:`mpeil.readers.ifc.defaults`).
     """
     from ...model.library import load_library
 
@@ -198,6 +201,7 @@ def read_ifc(
     chain = MappingChain(rules, library, thresholds["search_accept_score"])
     context = Context(file, units, chain, load_artefacts(), library, thresholds, load_element_types())
     context.confirmed = frozenset(confirm)
+    context.use_defaults = defaults
     context.boundaries = boundary_sides(model)
     context.existing_phases = load_existing_phases()
     elements: list[Element] = []
@@ -333,39 +337,76 @@ def _building_name(model: Any) -> str:
 
 
 def suggest(reading: IfcReading, library: EPDLibrary, limit: int | None = None) -> pd.DataFrame:
-    """Per distinct material: a mapping row to confirm, its quantities and the ranked candidates.
+    """Per distinct material: a mapping row to confirm, its quantities, classes and ranked candidates.
 
     The first columns are those of a mapping file (:mod:`mpeil.readers.ifc.mapping`):
     ``pattern`` matches exactly this material name (its ArchiCAD id stripped), ``target`` is the
-    data set it maps to now, or empty. Fill in ``target`` (e.g. from ``candidate_1``), check
-    ``basis``, and pass the file back with ``--mapping``: rows without a target are skipped.
+    data set a rule or the search maps it to now, or empty. Fill in ``target`` (e.g. from
+    ``candidate_1``), check ``basis``, and pass the file back with ``--mapping``: rows without a
+    target are skipped. Candidates come from the ranked search limited to the categories that fit
+    the material's IFC class(es) (``data/ifc/class_categories.csv``), each with its reason.
     """
     thresholds = load_thresholds()
     limit = int(limit or thresholds["suggest_candidates"])
     artefacts = load_artefacts()
+    chain = MappingChain(load_mapping(), library, thresholds["search_accept_score"])
+    solid = reading.lines[reading.lines["mapped_by"].fillna("") != "air"]
+    solid = solid[solid["part"].fillna("") != "reinforcement"]
     rows = []
-    for material, group in reading.lines.groupby("material", sort=True, dropna=False):
+    for material, group in solid.groupby("material", sort=True, dropna=False):
+        row = _suggestion_row(str(material), group, artefacts)
+        groups = [g for g in dict.fromkeys(group["class_group"].fillna("")) if g]
         key = artefacts.strip_id(str(material))
-        no_name = material in ("(no material)", "(unnamed)")
-        mapped = group.dropna(subset=["dataset_id"])
-        row: dict[str, Any] = {
-            "pattern": "" if no_name else f"^{re.escape(key)}$",
-            "kind": "dataset",
-            "target": mapped["dataset_id"].iloc[0] if len(mapped) else "",
-            "basis": mapped["basis"].iloc[0] if len(mapped) else "thickness",
-            "waste_category": "",
-            "note": f"mapped by {mapped['mapping'].iloc[0]}" if len(mapped) else "",
-            "material": material,
-            "elements": group["global_id"].nunique(),
-            "volume_m3": group["volume_m3"].sum(min_count=1),
-            "area_m2": group.drop_duplicates("global_id")["area_m2"].sum(min_count=1),
-            "flags": ";".join(sorted({f for text in group["flags"].fillna("") for f in str(text).split(";") if f})),
-        }
-        candidates = rank_candidates("" if no_name else key, library.datasets, limit, thresholds["suggest_min_score"])
-        for rank, candidate in enumerate(candidates.to_dict("records"), start=1):
-            names = [n for n in (candidate["name_en"], candidate["name_de"]) if isinstance(n, str) and n]
+        named = row["pattern"] != ""
+        hits = [chain.candidates(key, g, limit) for g in groups] if named else []
+        ranked = pd.concat(hits) if hits else pd.DataFrame(columns=["dataset_id", "name", "score", "reason"])
+        ranked = ranked.sort_values("score", ascending=False, kind="stable").drop_duplicates("dataset_id").head(limit)
+        for rank, candidate in enumerate(ranked.to_dict("records"), start=1):
             row[f"candidate_{rank}"] = candidate["dataset_id"]
-            row[f"candidate_{rank}_name"] = names[0] if names else ""
+            row[f"candidate_{rank}_name"] = candidate["name"]
             row[f"candidate_{rank}_score"] = round(float(candidate["score"]), 1)
+            row[f"candidate_{rank}_reason"] = candidate["reason"]
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _suggestion_row(material: str, group: pd.DataFrame, artefacts: Any) -> dict[str, Any]:
+    key = artefacts.strip_id(material)
+    placeholder = {"placeholder", "hatch", "no_name", "no_material"} & {
+        f for text in group["flags"].fillna("") for f in str(text).split(";")
+    }
+    no_name = material.startswith("(") or "," in material and group["part"].eq("element").all()
+    rule_rows = group[group["mapped_by"].isin(["user", "default", "search"])]
+    by = ", ".join(sorted(set(group["mapped_by"].fillna("unmapped"))))
+    defaults = "; ".join(sorted(set(group["default_used"].dropna().astype(str))))
+    return {
+        "pattern": "" if no_name else f"^{re.escape(key)}$",
+        "kind": "dataset",
+        "target": rule_rows["dataset_id"].iloc[0] if len(rule_rows) else "",
+        "basis": rule_rows["basis"].iloc[0] if len(rule_rows) else "thickness",
+        "waste_category": "",
+        "note": f"mapped by {by}" + (f": {defaults}" if defaults else "") + (" (placeholder)" if placeholder else ""),
+        "material": material,
+        "ifc_classes": ", ".join(sorted(set(group["ifc_class"]))),
+        "elements": group["global_id"].nunique(),
+        "volume_m3": group["volume_m3"].sum(min_count=1),
+        "area_m2": group.drop_duplicates("global_id")["area_m2"].sum(min_count=1),
+        "mapped_by": by,
+        "flags": ";".join(sorted({f for text in group["flags"].fillna("") for f in str(text).split(";") if f})),
+    }
+
+
+def coverage_of(building: Building) -> dict[str, float]:
+    """The mapped shares an IFC reading wrote into ``building.metadata`` (empty for other buildings).
+
+    Keys: ``mapped_volume_share``, ``mapped_mass_share`` and ``volume_<mapped_by>`` /
+    ``mass_<mapped_by>`` (shares, 0-1); a share the reading could not know is left out.
+    """
+    out: dict[str, float] = {}
+    for key, value in (building.metadata or {}).items():
+        if key in ("mapped_volume_share", "mapped_mass_share") or key.startswith("share_"):
+            try:
+                out[key.removeprefix("share_")] = float(value)
+            except (TypeError, ValueError):
+                continue
+    return out

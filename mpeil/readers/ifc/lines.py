@@ -55,6 +55,7 @@ class Context:
     existing_phases: frozenset[str] = frozenset()  # Revit phase names meaning "existing", lower case
     defaults: Defaults = field(default_factory=load_defaults)  # data/ifc class defaults, framing, reinforcement
     confirmed: frozenset[str] = frozenset()  # GlobalIds whose implausible mass the user confirmed
+    use_defaults: bool = True  # False: no class templates, framing shares or reinforcement (the model only)
     warnings: list[str] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
 
@@ -149,7 +150,7 @@ def element_lines(element: Any, context: Context, geometry: bool) -> Element | N
     }
     usable = any(_usable(part, context) for part in parts)
     names = [p.material for p in parts if p.material]
-    default = class_default(element, external, context.defaults, names, usable)
+    default = class_default(element, external, context.defaults, names, usable) if context.use_defaults else None
     if default is not None or not usable:
         return _default_element(element, parts, base, found, default, context)
     layered = any(p.kind == "layer" for p in parts)
@@ -190,6 +191,8 @@ def _default_element(
     """The template or data set of the element's class (class_defaults.csv): for an element without a usable
     material, or a window or door whose material chooses the template."""
     names = sorted({p.material or "(unnamed)" for p in parts}) or ["(no material)"]
+    if not parts:
+        context.warnings.append(f"{element_label(element)}: has no material")
     flags = sorted({f for p in parts for f in (context.artefacts.flags(p.material) if p.material else ["no_name"])})
     volume = found.volume
     if math.isnan(volume) and parts and all(p.kind == "layer" for p in parts):
@@ -198,7 +201,8 @@ def _default_element(
     row["flags"] = ";".join(flags or ["no_material"])
     context.rows.append(row)
     if default is None:
-        context.warnings.append(f"{element_label(element)}: has no usable material and no class default")
+        if parts:
+            context.warnings.append(f"{element_label(element)}: has no usable material and no class default")
         return None
     kind = base["element_type"] if base["element_type"] in _ELEMENT_TYPES else None
     fields = {"id": element.GlobalId, "name": f"{element.Name or element.is_a()} (default: {default['note']})"}
@@ -298,7 +302,7 @@ def _part_lines(
     if set(flags) & {"no_name", "implausible_thickness"}:
         return []
     match = _match(key, flags, base["class_group"], row, context)
-    if match is None and "assembly" in flags:
+    if match is None and "assembly" in flags and context.use_defaults:
         framing = framing_rule(key, element, context.defaults)
         match = None if framing is None else _framing_match(framing, part, row)
     if match is None:
@@ -306,7 +310,7 @@ def _part_lines(
     line = _mapped_line(match, part, row, found, quantity, layered, context)
     if line is None:
         return []
-    steel = reinforcement(element, match.target, context.defaults)
+    steel = reinforcement(element, match.target, context.defaults) if context.use_defaults else None
     return [line] if steel is None else [line, _reinforcement_line(steel, line, row, context)]
 
 
