@@ -78,8 +78,10 @@ class _Gathered:
         self.origin.update(dict.fromkeys(ids, file))
 
 
-def _collect(source: Any, into: _Gathered) -> None:
-    """Append one input (or each item of an iterable of inputs) to the frames to concatenate."""
+def _collect(source: Any, into: _Gathered, ifc: Mapping[str, Any] | None = None) -> None:
+    """Append one input (or each item of an iterable of inputs) to the frames to concatenate.
+
+    ``ifc``: ``gfa_m2`` and ``mapping`` for the IFC models among the paths (issue 19)."""
     if isinstance(source, Building):
         into.add_ids([source.id], None)
         into.buildings.append(source)
@@ -91,24 +93,28 @@ def _collect(source: Any, into: _Gathered) -> None:
     elif isinstance(source, (str, Path)):
         from .readers import read_buildings
 
-        read = read_buildings(source)
+        read = read_buildings(source, **(ifc or {})) if Path(source).suffix.lower() == ".ifc" else read_buildings(source)
         into.add_ids([b.id for b in read], str(source))
         into.files[str(source)] = file_sha256(source)
         into.buildings.extend(read)
         into.frames.append(flatten(read))
     elif isinstance(source, Iterable):
         for item in source:
-            _collect(item, into)
+            _collect(item, into, ifc)
     else:
         raise InputError(f"cannot score a {type(source).__name__}: give a Building, a path or a DataFrame")
 
 
-def read_input(source: Any, file: str | None = None) -> ScoringInput:
-    """Read and flatten what :meth:`Scorer.score` accepts into one :class:`ScoringInput`."""
+def read_input(
+    source: Any, file: str | None = None, gfa_m2: float | None = None, mapping: str | Path | None = None
+) -> ScoringInput:
+    """Read and flatten what :meth:`Scorer.score` accepts into one :class:`ScoringInput`.
+
+    ``gfa_m2`` and ``mapping`` apply to IFC models (:func:`mpeil.readers.ifc.read_ifc`)."""
     if isinstance(source, ScoringInput):
         return source
     gathered = _Gathered()
-    _collect(source, gathered)
+    _collect(source, gathered, {k: v for k, v in (("gfa_m2", gfa_m2), ("mapping", mapping)) if v is not None})
     frames = gathered.frames
     if not frames:
         raise InputError("no buildings to score", file=file)
@@ -231,16 +237,31 @@ class Scorer:
         """Run the engine on compiled buildings (default: this scorer's engine options)."""
         return run_engine(compiled, self.library, self.scenarios, options or self.engine_options)
 
-    def score(self, buildings: Any, file: str | None = None) -> Result:
+    def score(
+        self,
+        buildings: Any,
+        file: str | None = None,
+        *,
+        gfa_m2: float | None = None,
+        mapping: str | Path | None = None,
+    ) -> Result:
         """Score one or many buildings: a Building, a path, a flat DataFrame, or a list of them.
 
         ``file`` labels the input in error messages and provenance (default: the path read).
+        ``gfa_m2`` (m²) and ``mapping`` (a material mapping CSV) apply to IFC models read from a
+        path: the gross floor area over what the model says, the user's mapping before the default.
         """
-        data = read_input(buildings, file)
+        from .readers.ifc import MissingFloorAreaError
+
+        try:
+            data = read_input(buildings, file, gfa_m2, mapping)
+        except MissingFloorAreaError as error:
+            raise error.how("Scorer.score(path, gfa_m2=M2) or mpeil.score(path, gfa_m2=M2)") from None
         if not self._building_libraries and any(b.libraries or b.datasets for b in data.buildings):
             return self._with_building_libraries(data.buildings).score(data)
         compiled = self.compile_frame(data.frame, data.file)
         elements = self.run(compiled)
+        _attach_coverage(elements, data.buildings)
         provenance = copy.deepcopy(self.provenance)
         if data.file is not None or data.files:
             provenance["input"] = {"file": data.file, "files": dict(data.files)}
@@ -260,6 +281,15 @@ class Scorer:
         return result
 
 
+def _attach_coverage(elements: ElementResults, buildings: Iterable[Building]) -> None:
+    """IFC models' mapped shares (Building metadata) travel with the element results to the grade."""
+    from .readers.ifc import coverage_of
+
+    coverage = {b.id: share for b in buildings if (share := coverage_of(b))}
+    if coverage:
+        elements.extra["coverage"] = coverage
+
+
 def score(
     buildings: Any,
     method: str | Path | Method = "mpeil-ef31",
@@ -267,6 +297,9 @@ def score(
     scenarios: ScenarioSet | None = None,
     report_indicators: Iterable[str] = EN15804_A2_CORE_AND_ADDITIONAL,
     limits: Limits | None = None,
+    *,
+    gfa_m2: float | None = None,
+    mapping: str | Path | None = None,
     **options: Any,
 ) -> Result:
     """Score one or many buildings: ``Scorer(method, library, scenarios, …).score(buildings)``.
@@ -274,9 +307,10 @@ def score(
     ``buildings`` is a :class:`~mpeil.model.Building`, a path to a building file (JSON, CSV,
     XLSX), a flat bill-of-materials DataFrame, or an iterable of those. See :class:`Scorer`
     for the other parameters; use a :class:`Scorer` directly to score many inputs with the
-    library loaded once.
+    library loaded once. ``gfa_m2`` and ``mapping``: for IFC models (see :meth:`Scorer.score`).
     """
-    return Scorer(method, library, scenarios, report_indicators, limits, **options).score(buildings)
+    scorer = Scorer(method, library, scenarios, report_indicators, limits, **options)
+    return scorer.score(buildings, gfa_m2=gfa_m2, mapping=mapping)
 
 
 def _has_frame(source: Any) -> bool:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from ..errors import MpeilError
+from ..readers.ifc import MissingFloorAreaError
 from ..readers.ifc.lines import MAPPED_BY
 from .files import check_output_file, output_error
 
@@ -95,6 +96,8 @@ def register(app: typer.Typer) -> None:
             if write_results is not None:
                 _write_back(file, write_results, reading, method, library)
                 console.print(f"results written to {write_results}", highlight=False)
+        except MissingFloorAreaError as error:
+            raise _fail(error.how(f"`mpeil ifc {file} --gfa M2`")) from None
         except MpeilError as error:
             raise _fail(error) from None
         except OSError as error:  # e.g. the disk is full

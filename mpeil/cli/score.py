@@ -85,10 +85,24 @@ def _print_table(results, console) -> None:
             )
         if row["uncovered"]:
             notes.append(f"not in any open data: {', '.join(row['uncovered'])}")
+        if row.get("mapped_volume_share", float("nan")) == row.get("mapped_volume_share"):  # an IFC model
+            notes.append(_ifc_coverage(row))
         if notes:
             console.print(
                 f"[yellow]{terminal_text(building)}[/yellow]: " + terminal_text("; ".join(notes)), highlight=False
             )
+
+
+def _ifc_coverage(row) -> str:
+    """``IFC model: 97.7% of the volume mapped (default 56.2%, template default 41.5%, unmapped 2.3%)``."""
+    split = ", ".join(
+        f"{key.removeprefix('volume_').replace('_', ' ')} {share:.1%}"
+        for key, share in row["mapped_by"].items()
+        if key.startswith("volume_") and share > 0
+    )
+    mass = row["mapped_mass_share"]
+    mass_text = f"{mass:.1%}" if mass == mass else "unknown"
+    return f"IFC model: {row['mapped_volume_share']:.1%} of the volume mapped ({split}), mass {mass_text}"
 
 
 def _csv_safe(frame):
@@ -162,6 +176,12 @@ def register(app: typer.Typer) -> None:
                 "repeatable, later folders on top",
             ),
         ] = None,
+        gfa: Annotated[
+            float | None, typer.Option("--gfa", help="IFC model: gross floor area in m² (over what the model says)")
+        ] = None,
+        mapping: Annotated[
+            Path | None, typer.Option("--mapping", help="IFC model: material mapping CSV, tried before the default")
+        ] = None,
     ) -> None:
         """Score building files; errors are reported per file and scoring goes on."""
         from rich.console import Console
@@ -183,11 +203,12 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(code=1) from None
         results, failed = [], 0
         origin: dict[str, str] = {}
+        ifc = _ifc_options(files, gfa, mapping, errors)
         for path in files:
             try:
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always", MpeilWarning)
-                    result = scorer.score(path)
+                    result = _score_one(scorer, path, ifc)
                 print_notes(caught, errors)
                 check_unique_ids(result.building_ids, str(path), origin)
                 results.append(result)
@@ -221,6 +242,25 @@ def register(app: typer.Typer) -> None:
             m = load_method(name)
             typer.echo(f"{name:14s} {m.score_unit:>10s}  {m.reference_study_period_years:g} y  {m.title}")
             typer.echo("    " + _coverage_hint(m, declared, standards))
+
+
+def _ifc_options(files: list[Path], gfa: float | None, mapping: Path | None, errors) -> dict[str, Any]:
+    """``--gfa`` / ``--mapping`` for the IFC files; one floor area cannot hold for several models."""
+    models = [f for f in files if f.suffix.lower() == ".ifc"]
+    if gfa is not None and len(models) > 1:
+        print_error(MpeilError("--gfa gives the floor area of one IFC model: score the models one per call"), errors)
+        raise typer.Exit(code=1)
+    return {k: v for k, v in (("gfa_m2", gfa), ("mapping", mapping)) if v is not None}
+
+
+def _score_one(scorer, path: Path, ifc: dict[str, Any]):
+    """One file; an IFC model without a floor area says how to give it here (``--gfa``)."""
+    from ..readers.ifc import MissingFloorAreaError
+
+    try:
+        return scorer.score(path, **ifc) if path.suffix.lower() == ".ifc" else scorer.score(path)
+    except MissingFloorAreaError as error:
+        raise error.how(f"`mpeil score {path} --gfa M2`") from None
 
 
 def _coverage_hint(method, declared, standards) -> str:

@@ -144,6 +144,24 @@ def _driving_flags(trust, score: np.ndarray) -> list[list[str]]:
     return [[f"{label} ({s:.0%} of the score)" for s, label in sorted(items, reverse=True)] for items in named]
 
 
+def _unmapped_volume(coverage: dict | None) -> float:
+    """Share of an IFC model's volume not mapped (0 for other buildings; 1 when the share is unknown)."""
+    if not coverage:
+        return 0.0
+    share = coverage.get("mapped_volume_share", float("nan"))
+    return 1.0 - share if np.isfinite(share) else 1.0
+
+
+def _coverage_columns(coverage: dict | None) -> dict:
+    """``mapped_volume_share``, ``mapped_mass_share`` and the split by ``mapped_by`` (NaN / {} when not IFC)."""
+    coverage = coverage or {}
+    return {
+        "mapped_volume_share": float(coverage.get("mapped_volume_share", np.nan)),
+        "mapped_mass_share": float(coverage.get("mapped_mass_share", np.nan)),
+        "mapped_by": {k: float(v) for k, v in coverage.items() if k.startswith(("volume_", "mass_"))},
+    }
+
+
 def score_buildings(
     results: ElementResults,
     method: Method,
@@ -187,6 +205,7 @@ def score_buildings(
     score = np.where((absent | ~common[None, :]).all(axis=1), np.nan, score)  # no indicator has data: no score
     rules = quality_rules()
     driving = _driving_flags(trust, score)
+    coverage = results.extra.get("coverage") or {}  # IFC models: mapped shares by building (issue 19)
     rows = []
     for b in range(compiled.n_buildings):
         # module gaps over the indicators that have data at all (absent ones are reported apart)
@@ -218,8 +237,15 @@ def score_buildings(
                 "estimated_datasets": list(trust.estimated_datasets[b]) if trust is not None else [],
                 "flags": (flags := driving[b]),
                 "quality_grade": quality_grade(
-                    float(score[b]), float(w_missing[b]), float(w_estimated[b]), len(flags), bool(gaps), rules
+                    float(score[b]),
+                    float(w_missing[b]),
+                    float(w_estimated[b]),
+                    len(flags),
+                    bool(gaps),
+                    rules,
+                    _unmapped_volume(coverage.get(str(compiled.building_ids[b]))),
                 ),
+                **_coverage_columns(coverage.get(str(compiled.building_ids[b]))),
                 "indicators_missing": [method_codes[i] for i in np.flatnonzero(absent[b])],
                 "indicators_partial": [method_codes[i] for i in np.flatnonzero(~complete[b] & ~absent[b])],
                 "module_gaps": gaps,

@@ -311,7 +311,8 @@ def _building(
         "gfa_derivation": derivation,
     }
     for key, value in share.items():  # an unknown share is left out, not written as "nan"
-        if math.isfinite(value) and (key in ("volume", "mass") or key.startswith(("volume_", "mass_"))):
+        share_key = key.startswith(("volume_", "mass_")) and not key.endswith(("_m3", "_kg"))
+        if math.isfinite(value) and (key in ("volume", "mass") or share_key):
             metadata[f"mapped_{key}_share" if key in ("volume", "mass") else f"share_{key}"] = f"{value:.4f}"
     return Building.model_validate(
         {
