@@ -88,11 +88,13 @@ def kg_per_unit(library: EPDLibrary, product: str, unit: str) -> float:
         return math.nan
 
 
-def _params(text: str, element: Any, length_scale: float) -> dict[str, float]:
-    """``width_m={width_m};…`` with the window's or door's OverallWidth/OverallHeight (in m)."""
+def _params(text: str, element: Any, length_scale: float, thickness_m: float) -> dict[str, float]:
+    """``width_m={width_m};…`` with the window's or door's OverallWidth/OverallHeight and the element's
+    modelled thickness (m)."""
     sizes = {
         "width_m": getattr(element, "OverallWidth", None),
         "height_m": getattr(element, "OverallHeight", None),
+        "thickness_m": thickness_m / length_scale if math.isfinite(thickness_m) else None,
     }
     params: dict[str, float] = {}
     for item in filter(None, (p.strip() for p in text.split(";"))):
@@ -109,16 +111,19 @@ def _params(text: str, element: Any, length_scale: float) -> dict[str, float]:
 
 
 def template_element(
-    element: Any, row: dict[str, str], area: float, length_scale: float, fields: dict[str, Any]
+    element: Any, row: dict[str, str], area: float, thickness_m: float, length_scale: float, fields: dict[str, Any]
 ) -> tuple[Element | None, str]:
-    """The element the template of ``row`` gives, per m² of ``area`` or per piece; (None, why) if it cannot."""
+    """The element the template of ``row`` gives, per m² of ``area`` or per piece; (None, why) if it cannot.
+
+    ``thickness_m``: the element's modelled thickness (m; NaN when unknown), for a ``{thickness_m}`` parameter.
+    """
     from ...model.templates import element_data, load_template
 
     quantity = area if row["quantity"] == "area" else 1.0
     if not (math.isfinite(quantity) and quantity > 0):
         return None, f"no area for the default template {row['target']} ({row['source']})"
     template = load_template(row["target"])
-    params = _params(row.get("params", ""), element, length_scale)
+    params = _params(row.get("params", ""), element, length_scale, thickness_m)
     for key in list(params):  # a size outside the template's range is left to its default
         spec = template.parameters.get(key)
         low, high = (spec.minimum, spec.maximum) if spec is not None else (None, None)

@@ -15,7 +15,17 @@ from ...model.library import EPDLibrary
 from .chain import Match, MappingChain, class_group
 from .defaults import Defaults, class_default, load_defaults, element_mass, framing_rule, reinforcement, template_element
 from .mapping import Artefacts, rank_candidates
-from .entities import Part, Quantities, Units, geometry_quantities, is_external, material_parts, quantities, status
+from .entities import (
+    Part,
+    Quantities,
+    Units,
+    all_psets,
+    geometry_quantities,
+    is_external,
+    material_parts,
+    quantities,
+    status,
+)
 
 __all__ = [
     "Context",
@@ -101,9 +111,9 @@ def _area_kind(element: Any) -> str:
     return "opening" if any(element.is_a(c) for c in _OPENING) else "plan"
 
 
-def _quantities(element: Any, parts: list[Part], context: Context, geometry: bool) -> Quantities:
+def _quantities(element: Any, parts: list[Part], context: Context, geometry: bool, psets: dict) -> Quantities:
     kind = _area_kind(element)
-    found = quantities(element, context.units, kind)
+    found = quantities(element, context.units, kind, psets)
     thickness = sum(p.thickness_m for p in parts if p.kind == "layer")
     layered = any(p.kind == "layer" for p in parts)
     if layered and math.isnan(found.area) and math.isfinite(found.volume) and thickness > 0:
@@ -132,9 +142,10 @@ def _element_quantity(unit: str, layered: bool, found: Quantities) -> tuple[floa
 def element_lines(element: Any, context: Context, geometry: bool) -> Element | None:
     """The element with its mapped lines (None when none maps), adding a row per material."""
     parts = material_parts(element, context.units)
-    external, external_source = is_external(element, context.boundaries)
+    psets = all_psets(element)
+    external, external_source = is_external(element, context.boundaries, psets)
     element_type, unit = _element_type(element, context.element_types, external)
-    found = _quantities(element, parts, context, geometry)
+    found = _quantities(element, parts, context, geometry, psets)
     base = {
         "step_id": element.id(),
         "global_id": element.GlobalId,
@@ -143,7 +154,7 @@ def element_lines(element: Any, context: Context, geometry: bool) -> Element | N
         "element_name": element.Name,
         "element_type": element_type,
         "is_external": "" if external is None else f"{str(external).lower()} ({external_source})",
-        "status": status(element, context.existing_phases),
+        "status": status(element, context.existing_phases, psets),
         "area_m2": found.area,
         "length_m": found.length,
         "quantity_source": "; ".join(f"{k}: {v}" for k, v in found.sources.items()) or "none",
@@ -209,7 +220,8 @@ def _default_element(
     if kind is not None:
         fields["element_type"] = kind
     if default["kind"] == "template":
-        built, why = template_element(element, default, found.area, context.units.length, fields)
+        thickness = volume / found.area if found.area > 0 else math.nan
+        built, why = template_element(element, default, found.area, thickness, context.units.length, fields)
     else:
         built, why = _dataset_element(element, default, found, volume, fields, context)
     if built is None:
