@@ -16,6 +16,7 @@ What the chain cannot map is left to the documented defaults (:mod:`mpeil.reader
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +27,7 @@ from ...model.library import EPDLibrary
 from ...paths import data_dir
 from .mapping import MaterialMapping, _read_csv
 
-__all__ = ["Match", "MappingChain", "load_class_categories", "load_terms", "translate"]
+__all__ = ["ClassFit", "Match", "MappingChain", "load_class_categories", "load_terms", "translate"]
 
 #: how many ranked hits are fetched before the category filter keeps those that fit the class
 _POOL = 400
@@ -52,26 +53,49 @@ def _fold(text: str) -> str:
     return " ".join("".join(ch if ch.isalnum() else " " for ch in plain).split())
 
 
-def load_class_categories() -> list[tuple[str, tuple[str, ...]]]:
-    """``data/ifc/class_categories.csv``: (IFC class, folded category prefixes), in file order."""
+@dataclass(frozen=True)
+class ClassFit:
+    """Which data sets fit an IFC class: folded category prefixes, and names or categories never fitting."""
+
+    prefixes: tuple[str, ...]
+    excluded: re.Pattern[str] | None
+
+    def fits(self, category: object, name: object) -> bool:
+        folded = _fold(category) if isinstance(category, str) else ""
+        if not folded or not any(folded.startswith(p) for p in self.prefixes):
+            return False
+        return self.excluded is None or not self.excluded.search(f"{name} {category}")
+
+
+def load_class_categories() -> list[tuple[str, ClassFit]]:
+    """``data/ifc/class_categories.csv``: (IFC class, what fits it), in file order."""
     rows = _read_csv(data_dir() / "ifc" / "class_categories.csv")
-    return [(r["ifc_class"], tuple(_fold(p) for p in r["allowed"].split("|") if p.strip())) for r in rows]
+    return [
+        (
+            r["ifc_class"],
+            ClassFit(
+                tuple(_fold(p) for p in r["allowed"].split("|") if p.strip()),
+                re.compile(r["excluded"], re.IGNORECASE) if (r.get("excluded") or "").strip() else None,
+            ),
+        )
+        for r in rows
+    ]
 
 
 def load_terms() -> dict[str, str]:
-    """``data/ifc/terms.csv``: folded term → English equivalent."""
-    return {_fold(r["term"]): r["en"] for r in _read_csv(data_dir() / "ifc" / "terms.csv")}
+    """``data/ifc/terms.csv``: folded term → what it is searched as ('' drops the word)."""
+    return {_fold(r["term"]): _fold(r["search_as"] or "") for r in _read_csv(data_dir() / "ifc" / "terms.csv")}
 
 
 def translate(name: str, terms: dict[str, str]) -> str:
-    """The name with every known term (longest first, whole words) put into English."""
-    text = f" {_fold(name)} "
-    for term in sorted(terms, key=len, reverse=True):
-        text = text.replace(f" {term} ", f" {terms[term]} ")
-    return text.strip()
+    """The folded name with every known term (longest first, whole words) replaced by what it is searched as."""
+    if not terms:
+        return _fold(name)
+    pattern = re.compile(r"(?<!\w)(" + "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)) + r")(?!\w)")
+    return " ".join(pattern.sub(lambda m: terms[m.group(1)], _fold(name)).split())
 
 
-def class_group(element: Any, table: list[tuple[str, tuple[str, ...]]]) -> str:
+def class_group(element: Any, table: list[tuple[str, ClassFit]]) -> str:
     """The ``ifc_class`` of the first row of the class table the element is an instance of."""
     for cls, _prefixes in table:
         if element.is_a(cls):
@@ -86,7 +110,7 @@ class MappingChain:
     mapping: MaterialMapping
     library: EPDLibrary
     accept_score: float
-    classes: list[tuple[str, tuple[str, ...]]] = field(default_factory=load_class_categories)
+    classes: list[tuple[str, ClassFit]] = field(default_factory=load_class_categories)
     terms: dict[str, str] = field(default_factory=load_terms)
     _cache: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
 
@@ -130,9 +154,10 @@ class MappingChain:
         hits = search_epd(query, library=self.library, method=_SEARCH_METHOD, limit=_POOL)
         if hits.empty:
             return empty
-        prefixes = dict(self.classes).get(group, ())
-        folded = hits["category"].map(lambda c: _fold(c) if isinstance(c, str) else "")
-        fits = folded.map(lambda c: bool(c) and any(c.startswith(p) for p in prefixes))
+        fit = dict(self.classes).get(group)
+        if fit is None:
+            return empty
+        fits = [fit.fits(c, n) for c, n in zip(hits["category"], hits["name"], strict=True)]
         kept = hits[fits].reset_index(drop=True)
         translated = f" (searched as {query!r})" if query != _fold(name) else ""
         kept["reason"] = [
