@@ -27,7 +27,7 @@ __all__ = ["Defaults", "load_defaults", "class_default", "framing_rule", "reinfo
 
 @dataclass(frozen=True)
 class Defaults:
-    """The three default tables, rows numbered as ``<file>:<row>`` for the results."""
+    """The three default tables, each row named ``data/ifc/<file> row <n>`` (n-th data row) in the results."""
 
     classes: tuple[dict[str, str], ...]
     framing: tuple[tuple[re.Pattern[str], dict[str, str]], ...]
@@ -36,7 +36,7 @@ class Defaults:
 
 def _numbered(name: str) -> list[dict[str, str]]:
     rows = _read_csv(data_dir() / "ifc" / name)
-    return [{**row, "source": f"data/ifc/{name}:{number}"} for number, row in enumerate(rows, start=1)]
+    return [{**row, "source": f"data/ifc/{name} row {number}"} for number, row in enumerate(rows, start=1)]
 
 
 def load_defaults() -> Defaults:
