@@ -28,7 +28,7 @@ from typer.testing import CliRunner
 import mpeil
 from mpeil.cli import app
 from mpeil.elements import load_template
-from mpeil.errors import InputError
+from mpeil.errors import InputError, UnmappedMaterialWarning
 from mpeil.model.library import load_library
 from mpeil.paths import data_dir
 from mpeil.readers.ifc import MissingFloorAreaError, read_ifc, suggest
@@ -276,10 +276,11 @@ def test_more_than_ten_percent_unmapped_is_never_a_or_b(reading, library):
 
 
 def test_a_model_without_floor_area_says_how_to_give_it(no_gfa_path, library):
-    with pytest.raises(MissingFloorAreaError, match=r"gfa_m2=M2") as caught:
+    with pytest.raises(MissingFloorAreaError, match=r"gfa_m2=M2") as caught, pytest.warns(UnmappedMaterialWarning):
         mpeil.score(no_gfa_path, library=library)
     assert isinstance(caught.value, InputError)
-    given = mpeil.score(no_gfa_path, library=library, gfa_m2=80.0)
+    with pytest.warns(UnmappedMaterialWarning, match="Site - Grass"):
+        given = mpeil.score(no_gfa_path, library=library, gfa_m2=80.0)
     assert given.scores["gross_floor_area_m2"].iloc[0] == 80.0
     run = CliRunner().invoke(app, ["score", str(no_gfa_path)])
     assert run.exit_code == 1 and f"mpeil score {no_gfa_path} --gfa M2" in run.output.replace("\n", "")
