@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+import copy
+from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import ConversionError, InputError, UnknownEPDError
@@ -32,6 +33,8 @@ class Defaults:
     classes: tuple[dict[str, str], ...]
     framing: tuple[tuple[re.Pattern[str], dict[str, str]], ...]
     reinforcement: tuple[dict[str, str], ...]
+    #: templates read and expansions made while reading one file (a model repeats the same few)
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False)
 
 
 def _numbered(name: str) -> list[dict[str, str]]:
@@ -111,25 +114,36 @@ def _params(text: str, element: Any, length_scale: float, thickness_m: float) ->
 
 
 def template_element(
-    element: Any, row: dict[str, str], area: float, thickness_m: float, length_scale: float, fields: dict[str, Any]
+    element: Any,
+    row: dict[str, str],
+    area: float,
+    thickness_m: float,
+    length_scale: float,
+    fields: dict[str, Any],
+    memo: dict[Any, Any] | None = None,
 ) -> tuple[Element | None, str]:
     """The element the template of ``row`` gives, per m² of ``area`` or per piece; (None, why) if it cannot.
 
     ``thickness_m``: the element's modelled thickness (m; NaN when unknown), for a ``{thickness_m}`` parameter.
+    ``memo``: templates and expansions already made (:attr:`Defaults.memo`).
     """
     from ...model.templates import element_data, load_template
 
+    memo = {} if memo is None else memo
     quantity = area if row["quantity"] == "area" else 1.0
     if not (math.isfinite(quantity) and quantity > 0):
         return None, f"no area for the default template {row['target']} ({row['source']})"
-    template = load_template(row["target"])
+    template = memo.get(row["target"]) or memo.setdefault(row["target"], load_template(row["target"]))
     params = _params(row.get("params", ""), element, length_scale, thickness_m)
     for key in list(params):  # a size outside the template's range is left to its default
         spec = template.parameters.get(key)
         low, high = (spec.minimum, spec.maximum) if spec is not None else (None, None)
         if spec is None or (low is not None and params[key] < low) or (high is not None and params[key] > high):
             params.pop(key)
-    data = element_data(row["target"], params, {**fields, "quantity": quantity, "unit": template.unit})
+    key = (row["target"], tuple(sorted(params.items())))
+    if key not in memo:
+        memo[key] = element_data(row["target"], params, {"id": "x", "quantity": 1.0, "unit": template.unit})
+    data = {**copy.deepcopy(memo[key]), **fields, "quantity": quantity, "unit": template.unit}
     for layer in data["layers"]:
         layer["component_id"] = f"{fields['id']}/{layer.get('layer') or 'C'}"
     try:

@@ -221,7 +221,9 @@ def _default_element(
         fields["element_type"] = kind
     if default["kind"] == "template":
         thickness = volume / found.area if found.area > 0 else math.nan
-        built, why = template_element(element, default, found.area, thickness, context.units.length, fields)
+        built, why = template_element(
+            element, default, found.area, thickness, context.units.length, fields, context.defaults.memo
+        )
     else:
         built, why = _dataset_element(element, default, found, volume, fields, context)
     if built is None:
