@@ -93,7 +93,9 @@ def _collect(source: Any, into: _Gathered, ifc: Mapping[str, Any] | None = None)
     elif isinstance(source, (str, Path)):
         from .readers import read_buildings
 
-        read = read_buildings(source, **(ifc or {})) if Path(source).suffix.lower() == ".ifc" else read_buildings(source)
+        read = (
+            read_buildings(source, **(ifc or {})) if Path(source).suffix.lower() == ".ifc" else read_buildings(source)
+        )
         into.add_ids([b.id for b in read], str(source))
         into.files[str(source)] = file_sha256(source)
         into.buildings.extend(read)

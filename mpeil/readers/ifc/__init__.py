@@ -33,8 +33,9 @@ import pandas as pd
 from ...errors import InputError, ParseError, missing_dependency
 from ...model import Building, Element
 from ...model.library import EPDLibrary
-from .gfa import derive_gfa
 from .chain import MappingChain
+from .entities import ELEMENT_CLASSES, Units, boundary_sides, file_units
+from .gfa import derive_gfa
 from .lines import (
     MAPPED_BY,
     Context,
@@ -46,7 +47,6 @@ from .lines import (
     unmapped_table,
 )
 from .mapping import MaterialMapping, load_artefacts, load_mapping, load_thresholds
-from .entities import ELEMENT_CLASSES, Units, boundary_sides, file_units
 
 __all__ = [
     "IfcReading",
@@ -376,7 +376,7 @@ def _suggestion_row(material: str, group: pd.DataFrame, artefacts: Any) -> dict[
     placeholder = {"placeholder", "hatch", "no_name", "no_material"} & {
         f for text in group["flags"].fillna("") for f in str(text).split(";")
     }
-    no_name = material.startswith("(") or "," in material and group["part"].eq("element").all()
+    no_name = material.startswith("(") or ("," in material and group["part"].eq("element").all())
     rule_rows = group[group["mapped_by"].isin(["user", "default", "search"])]
     by = ", ".join(sorted(set(group["mapped_by"].fillna("unmapped"))))
     defaults = "; ".join(sorted(set(group["default_used"].dropna().astype(str))))

@@ -91,7 +91,9 @@ def translate(name: str, terms: dict[str, str]) -> str:
     """The folded name with every known term (longest first, whole words) replaced by what it is searched as."""
     if not terms:
         return _fold(name)
-    pattern = re.compile(r"(?<!\w)(" + "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)) + r")(?!\w)")
+    pattern = re.compile(
+        r"(?<!\w)(" + "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)) + r")(?!\w)"
+    )
     return " ".join(pattern.sub(lambda m: terms[m.group(1)], _fold(name)).split())
 
 
@@ -165,4 +167,3 @@ class MappingChain:
             for m, c in zip(kept["matched"], kept["category"], strict=True)
         ]
         return kept
-

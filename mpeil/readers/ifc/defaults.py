@@ -11,9 +11,9 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import re
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,21 +135,23 @@ def template_element(
         return None, f"no area for the default template {row['target']} ({row['source']})"
     template = memo.get(row["target"]) or memo.setdefault(row["target"], load_template(row["target"]))
     params = _params(row.get("params", ""), element, length_scale, thickness_m)
-    for key in list(params):  # a size outside the template's range is left to its default
-        spec = template.parameters.get(key)
+    for name in list(params):  # a size outside the template's range is left to its default
+        spec = template.parameters.get(name)
         low, high = (spec.minimum, spec.maximum) if spec is not None else (None, None)
-        if spec is None or (low is not None and params[key] < low) or (high is not None and params[key] > high):
-            params.pop(key)
-    key = (row["target"], tuple(sorted(params.items())))
-    if key not in memo:
-        memo[key] = element_data(row["target"], params, {"id": "x", "quantity": 1.0, "unit": template.unit})
-    data = {**copy.deepcopy(memo[key]), **fields, "quantity": quantity, "unit": template.unit}
+        if spec is None or (low is not None and params[name] < low) or (high is not None and params[name] > high):
+            params.pop(name)
+    expansion = (row["target"], tuple(sorted(params.items())))
+    if expansion not in memo:
+        memo[expansion] = element_data(row["target"], params, {"id": "x", "quantity": 1.0, "unit": template.unit})
+    data = {**copy.deepcopy(memo[expansion]), **fields, "quantity": quantity, "unit": template.unit}
     for layer in data["layers"]:
         layer["component_id"] = f"{fields['id']}/{layer.get('layer') or 'C'}"
     try:
         return Element.model_validate(data), ""
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
-        raise InputError(f"default template {row['target']} ({row['source']}) gives an invalid element: {exc}") from None
+        raise InputError(
+            f"default template {row['target']} ({row['source']}) gives an invalid element: {exc}"
+        ) from None
 
 
 def element_mass(element: Element, library: EPDLibrary) -> float:

@@ -12,9 +12,16 @@ from ...errors import ConversionError, UnknownEPDError
 from ...model import Element, Layer
 from ...model.building import ElementType
 from ...model.library import EPDLibrary
-from .chain import Match, MappingChain, class_group
-from .defaults import Defaults, class_default, load_defaults, element_mass, framing_rule, reinforcement, template_element
-from .mapping import Artefacts, rank_candidates
+from .chain import MappingChain, Match, class_group
+from .defaults import (
+    Defaults,
+    class_default,
+    element_mass,
+    framing_rule,
+    load_defaults,
+    reinforcement,
+    template_element,
+)
 from .entities import (
     Part,
     Quantities,
@@ -26,6 +33,7 @@ from .entities import (
     quantities,
     status,
 )
+from .mapping import Artefacts, rank_candidates
 
 __all__ = [
     "Context",
@@ -349,7 +357,9 @@ def _framing_match(framing: dict, part: Part, row: dict) -> Match:
     row["default_used"] = f"framing {framing['kind']}: stud share {share:g} of the zone ({framing['source']})"
     row["stud_share"] = share
     source = framing["source"]
-    return Match(framing["stud_dataset"], "dataset", "thickness", framing["waste_category"], TEMPLATE_DEFAULT, source, 100.0)
+    return Match(
+        framing["stud_dataset"], "dataset", "thickness", framing["waste_category"], TEMPLATE_DEFAULT, source, 100.0
+    )
 
 
 def _reinforcement_line(steel: dict, line: Layer, row: dict, context: Context) -> Layer:
@@ -458,7 +468,11 @@ def _implausible(element: Any, own_rows: list[dict], area: float, unit: str, con
     confirmed = element.GlobalId in context.confirmed
     context.warnings.append(
         f"{element_label(element)}: implausible mass {per_m2:.1f} kg/m² of element (limits {low:g}-{high:g}); "
-        + ("confirmed by the user, scored" if confirmed else "kept out of the score (confirm it with --confirm GLOBALID)")
+        + (
+            "confirmed by the user, scored"
+            if confirmed
+            else "kept out of the score (confirm it with --confirm GLOBALID)"
+        )
     )
     for r in rows:
         r["flags"] = ";".join(filter(None, [r.get("flags", ""), "implausible_mass"]))
