@@ -265,7 +265,9 @@ def test_defaults_can_be_switched_off(model_path, library):
 # ============================================================================ grade, GFA, interfaces
 def test_more_than_ten_percent_unmapped_is_never_a_or_b(reading, library):
     scorer = mpeil.Scorer("mpeil-ef31", library)
-    graded = scorer.score(reading.building).scores.iloc[0]
+    result = scorer.score(reading.building)
+    graded = result.scores.iloc[0]
+    assert "IFC model: 95.0 % of the material volume mapped" in result.to_html()  # the report says it too
     assert graded["mapped_volume_share"] == pytest.approx(0.9505, abs=5e-5)
     assert graded["mapped_by"]["volume_search"] == pytest.approx(0.0495, abs=5e-5)
     metadata = {**reading.building.metadata, "mapped_volume_share": "0.85"}
