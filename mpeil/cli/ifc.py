@@ -68,6 +68,10 @@ def register(app: typer.Typer) -> None:
         write_results: Annotated[Path | None, typer.Option(help="Score and write result psets to this IFC")] = None,
         method: Annotated[str, typer.Option("--method", "-m", help="Method for --write-results")] = "mpeil-ef31",
         geometry: Annotated[bool, typer.Option(help="Compute missing quantities from the geometry")] = True,
+        confirm: Annotated[
+            list[str] | None,
+            typer.Option("--confirm", help="GlobalId of an element flagged with an implausible mass to score anyway"),
+        ] = None,
     ) -> None:
         """Read an IFC model: materials, quantities, GFA; map materials to data sets; write results back."""
         from rich.console import Console
@@ -82,7 +86,9 @@ def register(app: typer.Typer) -> None:
             for path, option in ((out, "--out"), (suggest, "--suggest"), (write_results, "--write-results")):
                 check_output_file(path, option)
             library = load_library()
-            reading = read_ifc(file, mapping=mapping, gfa_m2=gfa, library=library, geometry=geometry)
+            reading = read_ifc(
+                file, mapping=mapping, gfa_m2=gfa, library=library, geometry=geometry, confirm=tuple(confirm or ())
+            )
             _summary(reading, console)
             if suggest is not None:
                 suggest_table(reading, library).to_csv(suggest, index=False)

@@ -539,7 +539,9 @@ def shares(lines: pd.DataFrame, unmapped: pd.DataFrame) -> dict[str, float]:
     the total). Mass: mapped mass / (mapped + excluded mass + unmapped mass estimated with the
     density of each unmapped material's best-ranked candidate). When an unmapped material has a
     volume but no estimate (placeholders, hatch names) the mass share is NaN (unknown), and that
-    volume is reported in ``volume_without_mass_m3``. ``volume_<mapped_by>`` and
+    volume is reported in ``volume_without_mass_m3``. Mapped lines whose data sets give no mass
+    (template parts per piece or metre) count no kg; their volume is ``mapped_volume_without_mass_m3``.
+    ``volume_<mapped_by>`` and
     ``mass_<mapped_by>`` are shares of the totals (``mapped_by`` spaces as underscores).
     """
     solid = lines[lines["mapped_by"].fillna("unmapped") != "air"]
@@ -552,6 +554,8 @@ def shares(lines: pd.DataFrame, unmapped: pd.DataFrame) -> dict[str, float]:
     total_volume, total_mass = float(volume.sum()), float(mass.sum())
     mapped_volume = float(volume.reindex(list(_MAPPED)).sum())
     mapped_mass = float(mass.reindex(list(_MAPPED)).sum())
+    mapped_rows = solid[by.isin(_MAPPED)]
+    unknown_mass = mapped_rows["mass_kg"].isna() & (mapped_rows["volume_m3"] > 0)
     known = total_mass > 0 and not no_estimate > 0
     out = {
         "volume": mapped_volume / total_volume if total_volume > 0 else math.nan,
@@ -561,6 +565,8 @@ def shares(lines: pd.DataFrame, unmapped: pd.DataFrame) -> dict[str, float]:
         "mapped_mass_kg": mapped_mass,
         "unmapped_mass_estimated_kg": estimated,
         "volume_without_mass_m3": no_estimate,
+        # mapped lines whose data sets give no mass (template parts per piece or metre): not in the mass share
+        "mapped_volume_without_mass_m3": float(mapped_rows.loc[unknown_mass, "volume_m3"].sum()),
     }
     for key in MAPPED_BY:
         name = key.split(" (")[0].replace(" ", "_")
