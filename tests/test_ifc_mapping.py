@@ -312,3 +312,27 @@ def test_suggestions_become_the_mapping_after_review(tmp_path, reading, model_pa
     row = again.lines.set_index("element_name").loc["GR1"]
     assert (row["mapped_by"], row["dataset_id"]) == ("user", GRAVEL)
     assert again.mapped_share["volume"] == pytest.approx(1.0)
+
+
+def test_a_solid_aluminium_roof_is_kept_out_unless_confirmed(tmp_path, library):
+    """The issue's case: a roof modelled as 262 m³ of solid aluminium over 100 m² (2.62 m thick).
+    Aluminium (no default rule) is found by the search; 2.62 m × its density is far above
+    1500 kg/m² (data/ifc/thresholds.csv), so the roof is flagged and not scored."""
+    model, storey = _project()
+    roof = _element(model, storey, "IfcRoof", "R1", predefined_type="FLAT_ROOF")
+    aluminium = ifcopenshell.api.material.add_material(model, name="Aluminium")
+    ifcopenshell.api.material.assign_material(model, products=[roof], type="IfcMaterial", material=aluminium)
+    _qto(model, roof, "Qto_RoofBaseQuantities", {"NetArea": 100.0, "NetVolume": 262.0})
+    _wall(model, storey, "W1", [("Beton", 0.20)], 50.0, external=True)
+    _qto(model, storey, "Qto_BuildingStoreyBaseQuantities", {"GrossFloorArea": 100.0})
+    path = tmp_path / "roof.ifc"
+    model.write(str(path))
+    reading = read_ifc(path, library=library, geometry=False)
+    row = reading.lines.set_index("element_name").loc["R1"]
+    assert row["mapped_by"] == "excluded (implausible)" and "implausible_mass" in row["flags"]
+    assert [e.name for e in reading.building.elements] == ["W1"]
+    # 262 m³ excluded of 262 + 10 m³ (the wall: 50 m² × 0.20 m)
+    assert reading.mapped_share["volume_excluded"] == pytest.approx(262.0 / 272.0, rel=1e-12)
+    confirmed = read_ifc(path, library=library, geometry=False, confirm={roof.GlobalId})
+    assert sorted(e.name for e in confirmed.building.elements) == ["R1", "W1"]
+    assert confirmed.lines.set_index("element_name").loc["R1", "mapped_by"] == "search"

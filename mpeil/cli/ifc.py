@@ -121,5 +121,8 @@ def _write_back(file: Path, out: Path, reading, method: str, library) -> None:
         "MappedVolumeShare": share["volume"],
         "MappedMassShare": share["mass"],
         "UnmappedMaterials": "; ".join(reading.unmapped["material"].astype(str))[:1000],
+        # how the volume was mapped (issue 19): user, default, search, template default, excluded, unmapped
+        **{f"MappedBy_{k[7:]}": v for k, v in share.items() if k.startswith("volume_") and not k.endswith("_m3")},
+        "DefaultsUsed": "; ".join(sorted(set(reading.lines["default_used"].dropna().astype(str))))[:1000],
     }
     write_results(file, out, result, reading.building, extra)
