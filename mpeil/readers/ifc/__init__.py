@@ -180,16 +180,36 @@ def read_ifc(
     confirm: frozenset[str] | set[str] | tuple[str, ...] = (),
     defaults: bool = True,
 ) -> IfcReading:
-    """Read an IFC file into a Building plus its unmapped materials and mapped shares.
+    """Read an IFC file into a Building plus its material lines, unmapped materials and mapped shares.
 
-    ``mapping``: a mapping CSV (tried before the shipped default) or a :class:`MaterialMapping`.
-    ``gfa_m2``: the gross floor area in m²; overrides what the file says. ``library``: where
-    data sets and densities come from (default: every shipped source). ``geometry=False``
-    skips computing quantities from shapes. ``confirm``: GlobalIds of elements flagged with an
-    implausible mass that are scored anyway (by default they are kept out of the building).
-    ``defaults=False`` reads only what the model says: no class templates for elements without
-    a usable material, no framing stud shares, no reinforcement (:mod:`mpeil.readers.ifc.defaults`).
+    Parameters
+    ----------
+    path:
+        The IFC-SPF file (IFC2X3, IFC4, IFC4X3).
+    mapping:
+        A mapping CSV tried before the shipped default (its rows are ``mapped_by = user``), or a
+        :class:`MaterialMapping`.
+    gfa_m2:
+        The gross floor area in m²; overrides what the file says.
+    library:
+        Where data sets and densities come from (default: every shipped source).
+    geometry:
+        Compute missing quantities from the shapes (False: they stay NaN and are reported).
+    confirm:
+        GlobalIds of elements flagged with an implausible mass (kg/m² outside
+        ``data/ifc/thresholds.csv``) to score anyway; by default they are kept out of the building.
+    defaults:
+        False reads only what the model says: no class templates for elements without a usable
+        material, no framing stud shares, no reinforcement (:mod:`mpeil.readers.ifc.defaults`).
+
+    Returns
+    -------
+    IfcReading
+        ``building`` (None with ``problem`` when the file states no floor area or nothing maps),
+        ``lines`` (SI units; ``mapped_by``, ``default_used`` per line), ``unmapped`` and
+        ``mapped_share`` (shares 0-1 of volume and mass, split by ``mapped_by``).
     """
+
     from ...model.library import load_library
 
     model = open_ifc(path)
@@ -398,10 +418,19 @@ def _suggestion_row(material: str, group: pd.DataFrame, artefacts: Any) -> dict[
 
 
 def coverage_of(building: Building) -> dict[str, float]:
-    """The mapped shares an IFC reading wrote into ``building.metadata`` (empty for other buildings).
+    """The mapped shares an IFC reading wrote into ``building.metadata``.
 
-    Keys: ``mapped_volume_share``, ``mapped_mass_share`` and ``volume_<mapped_by>`` /
-    ``mass_<mapped_by>`` (shares, 0-1); a share the reading could not know is left out.
+    Parameters
+    ----------
+    building:
+        Any building; only one read from an IFC model (or written from such a reading) has them.
+
+    Returns
+    -------
+    dict
+        ``mapped_volume_share``, ``mapped_mass_share`` and ``volume_<mapped_by>`` /
+        ``mass_<mapped_by>``, each a share (0-1); a share the reading could not know is left out;
+        empty for other buildings.
     """
     out: dict[str, float] = {}
     for key, value in (building.metadata or {}).items():
