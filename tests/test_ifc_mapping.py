@@ -253,6 +253,14 @@ def test_coverage_split_by_mapped_by(reading):
     assert share["volume_user"] == 0.0 and share["volume_excluded"] == 0.0
     metadata = reading.building.metadata
     assert float(metadata["mapped_volume_share"]) == pytest.approx(9.6 / 10.1, abs=5e-5)
+    # every default the building rests on is named with it (each line also names its own)
+    assert metadata["ifc_defaults_used"].split("; ") == [
+        "framing metal_stud",
+        "reinforcement 150 kg/m3",
+        "template EW-cavity-brick",
+        "template EWi-pvc-piece",
+        "template SF-insitu-concrete",
+    ]
 
 
 def test_defaults_can_be_switched_off(model_path, library):

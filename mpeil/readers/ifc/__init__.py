@@ -236,7 +236,9 @@ def read_ifc(
     share = shares(lines, unmapped)
     building, problem = None, None
     try:
-        building = _building(model, file, elements, gfa, derivation, share, units)
+        short = lines["default_used"].dropna().astype(str).str.replace(_DEFAULT_DETAIL, "", regex=True)
+        used = sorted(set(short))
+        building = _building(model, file, elements, gfa, derivation, share, units, used)
     except InputError as error:  # no GFA: the rest of the reading (unmapped, suggestions) still stands
         problem = error
     if building is None and problem is None:
@@ -257,6 +259,9 @@ def read_ifc(
         problem,
     )
 
+
+#: what a line's ``default_used`` says beyond the default's name (kept per line, not in the building's list)
+_DEFAULT_DETAIL = r": stud share.*| of concrete.*| per (area|piece|volume) .*"
 
 _LINE_COLUMNS = [
     "step_id",
@@ -317,7 +322,14 @@ def _building_elements(model: Any) -> list[Any]:
 
 
 def _building(
-    model: Any, file: str, elements: list[Element], gfa: float, derivation: str, share: dict, units: Units
+    model: Any,
+    file: str,
+    elements: list[Element],
+    gfa: float,
+    derivation: str,
+    share: dict,
+    units: Units,
+    defaults_used: list[str] = (),  # type: ignore[assignment]
 ) -> Building | None:
     if not elements:
         return None
@@ -330,6 +342,8 @@ def _building(
         "ifc_length_unit": units.length_name,
         "gfa_derivation": derivation,
     }
+    if defaults_used:  # the documented defaults this building rests on (each line names its own)
+        metadata["ifc_defaults_used"] = "; ".join(defaults_used)
     for key, value in share.items():  # an unknown share is left out, not written as "nan"
         share_key = key.startswith(("volume_", "mass_")) and not key.endswith(("_m3", "_kg"))
         if math.isfinite(value) and (key in ("volume", "mass") or share_key):

@@ -438,7 +438,8 @@ def _mapped_line(
             "amount": amount,
             "unit": unit,
             "layer": row["layer"],
-            "name": part.material,
+            # a documented default (framing share) is named on the line itself, so every output shows it
+            "name": f"{part.material} ({row['default_used']})" if row.get("default_used") else part.material,
             "waste_category": rule.waste_category,
             "component_id": f"{row['global_id']}/{row['layer']}",
             "existing": row["status"] == "existing",
