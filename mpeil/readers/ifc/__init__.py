@@ -329,7 +329,7 @@ def _building(
     derivation: str,
     share: dict,
     units: Units,
-    defaults_used: list[str] = (),  # type: ignore[assignment]
+    defaults_used: tuple[str, ...] | list[str] = (),
 ) -> Building | None:
     if not elements:
         return None
