@@ -153,7 +153,12 @@ def element_lines(element: Any, context: Context, geometry: bool) -> Element | N
     psets = all_psets(element)
     external, external_source = is_external(element, context.boundaries, psets)
     element_type, unit = _element_type(element, context.element_types, external)
-    found = _quantities(element, parts, context, geometry, psets)
+    usable = any(_usable(part, context) for part in parts)
+    names = [p.material for p in parts if p.material]
+    default = class_default(element, external, context.defaults, names, usable) if context.use_defaults else None
+    # a template per piece needs no shape: its quantity is one piece (the volume would only be reported)
+    per_piece = default is not None and default["quantity"] == "piece"
+    found = _quantities(element, parts, context, geometry and not per_piece, psets)
     base = {
         "step_id": element.id(),
         "global_id": element.GlobalId,
@@ -167,9 +172,6 @@ def element_lines(element: Any, context: Context, geometry: bool) -> Element | N
         "length_m": found.length,
         "quantity_source": "; ".join(f"{k}: {v}" for k, v in found.sources.items()) or "none",
     }
-    usable = any(_usable(part, context) for part in parts)
-    names = [p.material for p in parts if p.material]
-    default = class_default(element, external, context.defaults, names, usable) if context.use_defaults else None
     if default is not None or not usable:
         return _default_element(element, parts, base, found, default, context)
     layered = any(p.kind == "layer" for p in parts)
