@@ -141,7 +141,14 @@ class Scorer:
         """Run the engine on compiled buildings (default: this scorer's engine options)."""
         return stages.run(self.context, compiled, options)
 
-    def score(self, buildings: Any, file: str | None = None) -> Result:
+    def score(
+        self,
+        buildings: Any,
+        file: str | None = None,
+        *,
+        gfa_m2: float | None = None,
+        mapping: str | Path | None = None,
+    ) -> Result:
         """Score one or many buildings: a Building, a path, a flat DataFrame, or a list of them.
 
         Parameters
@@ -150,13 +157,21 @@ class Scorer:
             Anything :func:`mpeil.stages.read` accepts.
         file:
             Labels the input in error messages and provenance (default: the path read).
+        gfa_m2, mapping:
+            For IFC models read from a path: the gross floor area in m² over what the model says,
+            and a material mapping CSV tried before the default (issue 19).
 
         Returns
         -------
         Result
             Scores in the method's unit (e.g. mPt/(m²·yr)), element results, provenance.
         """
-        data = stages.read(buildings, file)
+        from .readers.ifc import MissingFloorAreaError
+
+        try:
+            data = stages.read(buildings, file, gfa_m2=gfa_m2, mapping=mapping)
+        except MissingFloorAreaError as error:
+            raise error.how("Scorer.score(path, gfa_m2=M2) or mpeil.score(path, gfa_m2=M2)") from None
         context = self.context.for_buildings(data.buildings)
         compiled = stages.compile(context, data)
         inventory = stages.characterise(context, compiled, data)
@@ -172,22 +187,27 @@ def score(
     report_indicators: Iterable[str] = EN15804_A2_CORE_AND_ADDITIONAL,
     limits: Limits | None = None,
     budget: bool = False,
+    *,
+    gfa_m2: float | None = None,
+    mapping: str | Path | None = None,
     **options: Any,
 ) -> Result:
     """Score one or many buildings: ``Scorer(method, library, scenarios, …).score(buildings)``.
 
     ``buildings`` is a :class:`~mpeil.model.Building`, a path to a building file (JSON, CSV,
-    XLSX), a flat bill-of-materials DataFrame, or an iterable of those. See :class:`Scorer`
+    XLSX, IFC), a flat bill-of-materials DataFrame, or an iterable of those. See :class:`Scorer`
     for the other parameters; use a :class:`Scorer` directly to score many inputs with the
-    library loaded once. ``budget=True`` scores in a child process with the time and memory
-    budget of a batch file (:func:`mpeil.budget.score_within_budget`; ``mpeil score`` always does).
+    library loaded once. ``gfa_m2`` and ``mapping``: for IFC models (see :meth:`Scorer.score`).
+    ``budget=True`` scores in a child process with the time and memory budget of a batch file
+    (:func:`mpeil.budget.score_within_budget`; ``mpeil score`` always does).
     """
     scorer = Scorer(method, library, scenarios, report_indicators, limits, **options)
     if budget:
         from .budget import score_within_budget
 
-        return score_within_budget(scorer, buildings)
-    return scorer.score(buildings)
+        read_options = {k: v for k, v in (("gfa_m2", gfa_m2), ("mapping", mapping)) if v is not None}
+        return score_within_budget(scorer, buildings, **read_options)
+    return scorer.score(buildings, gfa_m2=gfa_m2, mapping=mapping)
 
 
 def _has_frame(source: Any) -> bool:

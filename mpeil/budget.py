@@ -192,14 +192,14 @@ def budget_enabled() -> bool:
     return isolation_available() and os.environ.get("MPEIL_BUDGET", "").strip().lower() not in ("off", "0", "no")
 
 
-def _score_child(scorer: Any, source: Any, file: str | None) -> tuple:
+def _score_child(scorer: Any, source: Any, file: str | None, read_options: dict | None = None) -> tuple:
     """In the child: score, keep the notes, and send the result without the library and scenarios the
     parent already holds (pickling the shipped library back would cost more than scoring)."""
     import warnings
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = scorer.score(source, file)
+        result = scorer.score(source, file, **(read_options or {}))
     shared = {}
     for name in ("library", "scenarios"):
         value = getattr(result, name, None)
@@ -211,9 +211,14 @@ def _score_child(scorer: Any, source: Any, file: str | None) -> tuple:
 
 
 def score_within_budget(
-    scorer: Any, source: Any, file: str | None = None, seconds: float | None = None, memory_bytes: int | None = None
+    scorer: Any,
+    source: Any,
+    file: str | None = None,
+    seconds: float | None = None,
+    memory_bytes: int | None = None,
+    **read_options: Any,
 ) -> Any:
-    """``scorer.score(source, file)`` in a forked child with a time and memory budget.
+    """``scorer.score(source, file, **read_options)`` in a forked child with a time and memory budget.
 
     ``seconds`` and ``memory_bytes`` default to ``seconds_per_file`` and ``memory_per_file`` of the
     scorer's limits (``data/batch_limits.csv``). Notes (warnings) of the call are raised again here.
@@ -230,11 +235,11 @@ def score_within_budget(
     from .limits import load_limits
 
     if not budget_enabled():
-        return scorer.score(source, file)
+        return scorer.score(source, file, **read_options)
     limits = getattr(scorer, "limits", None) or load_limits()
     seconds = float(seconds if seconds is not None else limits.seconds_per_file)
     memory_bytes = int(memory_bytes if memory_bytes is not None else limits.memory_per_file)
-    outcome = run_with_budget(_score_child, (scorer, source, file), seconds, memory_bytes)
+    outcome = run_with_budget(_score_child, (scorer, source, file, read_options), seconds, memory_bytes)
     label = file or (str(source) if isinstance(source, (str, os.PathLike)) else None)
     if outcome.status == "error":
         raise outcome.value

@@ -126,11 +126,9 @@ def test_read_buildings_warns_with_a_typed_note(tmp_path):
         read_buildings(path)
     (note,) = [w.message for w in caught if isinstance(w.message, UnmappedMaterialWarning)]
     assert note.file == str(path)
-    # the slab's 'Solid 12345' is 20 m² × 0.2 m = 4 m³, the wall's 'Unobtainium' 10 m² × 0.05 m = 0.5 m³;
-    # the door has no material and no volume: largest first, three shown of three
-    assert note.message.endswith(
-        "mapped to no data set (Solid 12345 4 m³, Unobtainium 0.5 m³, (no material)); see mpeil ifc --suggest"
-    )
+    # the wall's 'Unobtainium' is 10 m² × 0.05 m = 0.5 m³; the slab's placeholder 'Solid 12345' and the door
+    # without material take their class's template (issue 19: data/ifc/class_defaults.csv), so they are mapped
+    assert note.message.endswith("mapped to no data set (Unobtainium 0.5 m³); see mpeil ifc --suggest")
 
 
 def test_score_prints_the_ifc_note_as_one_line(tmp_path):
@@ -140,7 +138,7 @@ def test_score_prints_the_ifc_note_as_one_line(tmp_path):
         run = _run("score", str(path), "-m", "gwp")
     assert run.exit_code == 0, run.output
     notes = [line for line in run.output.splitlines() if line.startswith("note ")]
-    assert len(notes) == 1 and notes[0].startswith(f"note {path}: ") and "Solid 12345 4 m³" in notes[0]
+    assert len(notes) == 1 and notes[0].startswith(f"note {path}: ") and "Unobtainium 0.5 m³" in notes[0]
     assert "UserWarning" not in run.output and "warnings.warn" not in run.output
 
 
@@ -156,11 +154,12 @@ def test_batch_note_names_the_input_not_the_scratch_copy(tmp_path):
 
 def test_no_gfa_message_names_a_command_that_exists(tmp_path):
     house = Path(__file__).parent / "fixtures" / "ifc" / "ifcopenhouse-ifc4.ifc"
-    with pytest.warns(UnmappedMaterialWarning), pytest.raises(InputError) as raised:
+    with pytest.raises(InputError) as raised:
         read_buildings(house)
-    assert "mpeil ifc FILE --gfa" in str(raised.value)
-    run = _run("score", "--gfa", "1", str(house))
-    assert run.exit_code != 0  # `mpeil score` has no --gfa: the message must not send users there
+    assert "read_buildings(path, gfa_m2=M2)" in str(raised.value)
+    refused = _run("score", str(house))
+    assert refused.exit_code == 1 and "--gfa M2" in refused.output  # issue 19: `mpeil score` has --gfa
+    assert _run("score", "--gfa", "50", str(house)).exit_code == 0
 
 
 # ============================================================================ 4. epd search / show

@@ -55,6 +55,8 @@ SUMMARY_SCHEMA = pa.schema(
         ("n_elements", pa.int64()),
         ("n_lines", pa.int64()),
         ("share_lines_mapped", pa.float64()),
+        ("mapped_volume_share", pa.float64()),
+        ("mapped_mass_share", pa.float64()),
         ("share_lines_with_mass", pa.float64()),
         ("mass_kg_per_m2", pa.float64()),
         ("share_specific_lines", pa.float64()),

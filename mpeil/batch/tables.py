@@ -12,7 +12,7 @@ import json
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,7 @@ from ..compile import CompiledBuildings, flatten
 from ..engine import ElementResults
 from ..errors import MpeilError
 from ..outputs import Result
+from ..readers.ifc import coverage_of
 from ..sanitize import unicode_text
 from .context import ScoringContext
 from .inputs import ReadInput
@@ -37,6 +38,8 @@ class _Owner:
     member: str | None
     sha256: str
     building: str
+    #: an IFC model's mapped shares (mpeil.readers.ifc.coverage_of); empty for other buildings
+    coverage: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -122,7 +125,8 @@ class ChunkFrame:
         buildings, owners, file_of_building, lines = [], [], [], []
         for position, read in enumerate(reads):
             for building in read.buildings:
-                owners.append(_Owner(read.label, read.path, read.member, read.sha256, str(building.id)))
+                coverage = coverage_of(building)
+                owners.append(_Owner(read.label, read.path, read.member, read.sha256, str(building.id), coverage))
                 file_of_building.append(position)
                 buildings.append(building)
                 lines.append(sum(len(element.layers) for element in building.elements))
@@ -176,7 +180,10 @@ def score_keyed(flat: KeyedFrame, compiled_for: dict, context: ScoringContext, c
         raise RuntimeError("compiled buildings are not in file order")
 
     scores: dict[str, pd.DataFrame] = {}
+    coverage = {str(key): o.coverage for key, o in zip(keys, owners, strict=True) if o.coverage}
     for run, run_compiled, run_elements in per_run:
+        if coverage:  # IFC models: the grade follows their mapped share (issue 19)
+            run_elements.extra["coverage"] = coverage
         for role, role_context in run.methods.items():
             inventory = stages.characterise(role_context, run_compiled, elements=run_elements)
             assessed = stages.assess_scores(role_context, inventory, stages.weight(role_context, inventory))
@@ -380,6 +387,8 @@ def _summary_row(
         "n_elements": int(stats.n_elements[b]),
         "n_lines": int(n_lines),
         "share_lines_mapped": 1.0,
+        "mapped_volume_share": float(row.get("mapped_volume_share", math.nan)),
+        "mapped_mass_share": float(row.get("mapped_mass_share", math.nan)),
         "share_lines_with_mass": float(stats.with_mass[b] / n_lines),
         "mass_kg_per_m2": float(stats.mass[b] / compiled.gross_floor_area_m2[b]),
         "share_specific_lines": float(stats.specific[b] / n_lines),

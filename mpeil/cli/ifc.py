@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 
 from ..errors import MpeilError
+from ..readers.ifc import MissingFloorAreaError
+from ..readers.ifc.lines import MAPPED_BY
 from .files import check_output_file, output_error
 
 _SHOWN_WARNINGS = 15
@@ -36,9 +38,18 @@ def _summary(reading, console) -> None:
         f"mass {mass}",
         highlight=False,
     )
+    keys = {key: "volume_" + key.split(" (")[0].replace(" ", "_") for key in MAPPED_BY}
+    split = ", ".join(f"{key} {share[name]:.1%}" for key, name in keys.items() if share.get(name, 0) > 0)
+    console.print(f"volume mapped by: {split or 'nothing'}", highlight=False)
+    used = reading.lines["default_used"].dropna()
+    if len(used):
+        console.print("defaults used (lines):", highlight=False)
+        kinds = used.str.replace(r"^(framing [^:]+|reinforcement [^ ]+ kg/m3).*", r"\1", regex=True)
+        for text, count in kinds.value_counts().items():
+            console.print(f"  {count:4d} × {text}", highlight=False)
     if not reading.unmapped.empty:
         console.print("unmapped materials:")
-        columns = ["material", "elements", "volume_m3", "area_m2", "flags"]
+        columns = ["material", "ifc_classes", "elements", "volume_m3", "flags", "candidate"]
         console.print(reading.unmapped[columns].to_string(index=False, float_format="%.3f"), highlight=False)
     for warning in reading.warnings[:_SHOWN_WARNINGS]:
         console.print(f"[yellow]warning[/yellow] {warning}", highlight=False)
@@ -57,6 +68,10 @@ def register(app: typer.Typer) -> None:
         write_results: Annotated[Path | None, typer.Option(help="Score and write result psets to this IFC")] = None,
         method: Annotated[str, typer.Option("--method", "-m", help="Method for --write-results")] = "mpeil-ef31",
         geometry: Annotated[bool, typer.Option(help="Compute missing quantities from the geometry")] = True,
+        confirm: Annotated[
+            list[str] | None,
+            typer.Option("--confirm", help="GlobalId of an element flagged with an implausible mass to score anyway"),
+        ] = None,
     ) -> None:
         """Read an IFC model: materials, quantities, GFA; map materials to data sets; write results back."""
         from rich.console import Console
@@ -71,7 +86,9 @@ def register(app: typer.Typer) -> None:
             for path, option in ((out, "--out"), (suggest, "--suggest"), (write_results, "--write-results")):
                 check_output_file(path, option)
             library = load_library()
-            reading = read_ifc(file, mapping=mapping, gfa_m2=gfa, library=library, geometry=geometry)
+            reading = read_ifc(
+                file, mapping=mapping, gfa_m2=gfa, library=library, geometry=geometry, confirm=tuple(confirm or ())
+            )
             _summary(reading, console)
             if suggest is not None:
                 suggest_table(reading, library).to_csv(suggest, index=False)
@@ -85,6 +102,8 @@ def register(app: typer.Typer) -> None:
             if write_results is not None:
                 _write_back(file, write_results, reading, method, library)
                 console.print(f"results written to {write_results}", highlight=False)
+        except MissingFloorAreaError as error:
+            raise _fail(error.how(f"`mpeil ifc {file} --gfa M2`")) from None
         except MpeilError as error:
             raise _fail(error) from None
         except OSError as error:  # e.g. the disk is full
@@ -102,5 +121,8 @@ def _write_back(file: Path, out: Path, reading, method: str, library) -> None:
         "MappedVolumeShare": share["volume"],
         "MappedMassShare": share["mass"],
         "UnmappedMaterials": "; ".join(reading.unmapped["material"].astype(str))[:1000],
+        # how the volume was mapped (issue 19): user, default, search, template default, excluded, unmapped
+        **{f"MappedBy_{k[7:]}": v for k, v in share.items() if k.startswith("volume_") and not k.endswith("_m3")},
+        "DefaultsUsed": "; ".join(sorted(set(reading.lines["default_used"].dropna().astype(str))))[:1000],
     }
     write_results(file, out, result, reading.building, extra)

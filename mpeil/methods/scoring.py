@@ -287,13 +287,34 @@ def weigh_buildings(
     weighted = weigh(results, method, totals, trust)
     driving, replaced = _driving_flags(trust, weighted.score)
     modules = tuple(results.modules)
+    coverage = results.extra.get("coverage") or {}  # IFC models: mapped shares by building id (issue 19)
     rows = [
-        _building_row(
-            results, method, weighted, b, _module_gaps(totals, weighted, b, modules), (driving[b], replaced[b]), trust
-        )
+        {
+            **_building_row(
+                results,
+                method,
+                weighted,
+                b,
+                _module_gaps(totals, weighted, b, modules),
+                (driving[b], replaced[b]),
+                trust,
+            ),
+            **_coverage_columns(coverage.get(str(results.compiled.building_ids[b]))),
+        }
         for b in range(results.compiled.n_buildings)
     ]
     return pd.DataFrame(rows)
+
+
+def _coverage_columns(coverage: dict | None) -> dict:
+    """``mapped_volume_share``, ``mapped_mass_share`` (0-1) and the split by ``mapped_by`` of an IFC
+    model (:func:`mpeil.readers.ifc.coverage_of`); NaN and {} for other buildings."""
+    coverage = coverage or {}
+    return {
+        "mapped_volume_share": float(coverage.get("mapped_volume_share", np.nan)),
+        "mapped_mass_share": float(coverage.get("mapped_mass_share", np.nan)),
+        "mapped_by": {k: float(v) for k, v in coverage.items() if k.startswith(("volume_", "mass_"))},
+    }
 
 
 def grade_and_label(scores: pd.DataFrame, method: Method, use_type: np.ndarray) -> pd.DataFrame:
@@ -301,14 +322,18 @@ def grade_and_label(scores: pd.DataFrame, method: Method, use_type: np.ndarray) 
     ``flags``; ``data/quality_grades.csv``) and, for a method with an A–G scale
     (``scenarios/labels/<method>.csv``), its ``label`` (after ``score_unit``; by ``use_type``)."""
     rules = quality_rules()
+    # an IFC model's unmapped share of volume caps its grade (max_unmapped_volume); 0 for other buildings
+    mapped = scores["mapped_volume_share"] if "mapped_volume_share" in scores else pd.Series(np.nan, scores.index)
+    unmapped = (1.0 - mapped.astype("float64")).fillna(0.0).tolist()
     grades = [
-        quality_grade(score, missing, estimated, len(flags), bool(gaps), rules)
-        for score, missing, estimated, flags, gaps in zip(
+        quality_grade(score, missing, estimated, len(flags), bool(gaps), rules, unmapped_volume)
+        for score, missing, estimated, flags, gaps, unmapped_volume in zip(
             scores["score"].tolist(),
             scores["weight_missing"].tolist(),
             scores["weight_estimated"].tolist(),
             scores["flags"],
             scores["module_gaps"],
+            unmapped,
             strict=True,
         )
     ]

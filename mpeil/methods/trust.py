@@ -163,9 +163,10 @@ def _replaced(library: EPDLibrary, flags: pd.DataFrame) -> np.ndarray:
     return np.array([(d, i) in keys for d, i in zip(flags["dataset_id"], flags["indicator"], strict=True)], dtype=bool)
 
 
-def quality_rules(path=None) -> list[tuple[str, float, float, int, bool]]:
+def quality_rules(path=None) -> list[tuple[str, float, float, int, bool, float]]:
     """The data-quality grade rules (``data/quality_grades.csv``) in grade order: (grade, max weight
-    missing, max weight estimated, max flagged values driving the score, module gaps allowed)."""
+    missing, max weight estimated, max flagged values driving the score, module gaps allowed, max
+    share of an IFC model's volume left unmapped; 1 when the file has no such column)."""
     from ..paths import data_dir
 
     frame = pd.read_csv(path or data_dir() / "quality_grades.csv", keep_default_na=False)
@@ -176,25 +177,35 @@ def quality_rules(path=None) -> list[tuple[str, float, float, int, bool]]:
             float(r["max_weight_estimated"]),
             int(r["max_driving_flags"]),
             str(r["module_gaps_allowed"]).strip().lower() == "true",
+            float(r.get("max_unmapped_volume") or 1.0),
         )
         for r in frame.to_dict("records")
     ]
 
 
 def quality_grade(
-    score: float, weight_missing: float, weight_estimated: float, driving_flags: int, module_gaps: bool, rules
+    score: float,
+    weight_missing: float,
+    weight_estimated: float,
+    driving_flags: int,
+    module_gaps: bool,
+    rules,
+    unmapped_volume: float = 0.0,
 ) -> str:
     """The first grade whose limits the building meets (``data/quality_grades.csv``); the last one
-    (E) when there is no score."""
+    (E) when there is no score. ``unmapped_volume``: the share (0-1) of an IFC model's volume that
+    maps to nothing (0 for a building file, whose lines all name a data set)."""
     if not np.isfinite(score):
         return rules[-1][0]
     tolerance = 1e-9  # weights are sums of float shares
-    for grade, max_missing, max_estimated, max_flags, gaps_allowed in rules:
+    for grade, max_missing, max_estimated, max_flags, gaps_allowed, *more in rules:
+        max_unmapped = more[0] if more else 1.0
         if (
             weight_missing <= max_missing + tolerance
             and weight_estimated <= max_estimated + tolerance
             and driving_flags <= max_flags
             and (gaps_allowed or not module_gaps)
+            and unmapped_volume <= max_unmapped + tolerance
         ):
             return grade
     return rules[-1][0]

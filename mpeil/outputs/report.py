@@ -155,7 +155,7 @@ def building_card(result: Result, building: str, title: str | None = None) -> st
         f'<span class="mpeil-unit">{_e(row["score_unit"])} ({_e(result.method.name)})</span></div>'
         f"{_label_line(row, building, result.method.name)}"
         f"<div>Coverage of the EF weighting: {_e(coverage)}</div>{_coverage_bar(parts)}"
-        f"{_flags_line(row)}"
+        f"{_ifc_line(row)}{_flags_line(row)}"
         + _table("Stages (D reported apart)", ["stage", str(row["score_unit"])], [stage_rows])
         + _table("Top contributors", ["element", str(row["score_unit"])], [top_rows])
         + "</div>"
@@ -180,6 +180,24 @@ def _label_line(row: pd.Series, building: str, method: str) -> str:
 
 def _fmt(value: Any) -> str:
     return "no data" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{float(value):.4g}"
+
+
+def _ifc_line(row: pd.Series) -> str:
+    """An IFC model's mapped share of volume and mass, split by how each material was mapped (issue 19)."""
+    share = row.get("mapped_volume_share")
+    if not isinstance(share, float) or math.isnan(share):
+        return ""
+    split = ", ".join(
+        f"{key.removeprefix('volume_').replace('_', ' ')} {_pct(value)}"
+        for key, value in (row.get("mapped_by") or {}).items()
+        if key.startswith("volume_") and value > 0
+    )
+    mass = row.get("mapped_mass_share")
+    mass_text = _pct(mass) if isinstance(mass, float) and not math.isnan(mass) else "unknown"
+    return (
+        f'<div class="mpeil-note" data-field="mapped_volume_share" data-value="{share!r}">IFC model: '
+        f"{_e(_pct(share))} of the material volume mapped ({_e(split)}); mass {_e(mass_text)}</div>"
+    )
 
 
 def _flags_line(row: pd.Series) -> str:

@@ -105,18 +105,25 @@ _FORMATS = {".json": "json", ".csv": "csv", ".xlsx": "xlsx"}
 
 
 # ============================================================================ public API
-def read_buildings(path: str | Path, limits: Limits | None = None) -> list[Building]:
+def read_buildings(
+    path: str | Path,
+    limits: Limits | None = None,
+    *,
+    gfa_m2: float | None = None,
+    mapping: str | Path | None = None,
+) -> list[Building]:
     """All buildings in a ``.json``, ``.csv``, ``.xlsx`` or ``.ifc`` file, in file order.
 
     An IFC file is read with :func:`mpeil.readers.ifc.read_ifc` and the shipped default
-    mapping; its unmapped materials and warnings are in ``read_ifc``'s result.
+    mapping (``mapping``: a user mapping file tried first; ``gfa_m2``: the gross floor area in m²,
+    over what the model says); its unmapped materials and warnings are in ``read_ifc``'s result.
     For the other formats ``limits`` (default ``data/batch_limits.csv``) bound the file size, an
     XLSX workbook's unpacked size and JSON nesting before anything is parsed
     (:mod:`mpeil.readers.guards`).
     """
     path = Path(path)
     if path.suffix.lower() == ".ifc":
-        return [_read_ifc_building(path)]
+        return [_read_ifc_building(path, gfa_m2, mapping)]
     kind = _format_of(path)
     limits = limits if limits is not None else load_limits()
     if kind == "json":
@@ -126,10 +133,10 @@ def read_buildings(path: str | Path, limits: Limits | None = None) -> list[Build
     return _buildings_from_rows(rows, str(path))
 
 
-def _read_ifc_building(path: Path) -> Building:
+def _read_ifc_building(path: Path, gfa_m2: float | None = None, mapping: str | Path | None = None) -> Building:
     from .ifc import read_ifc
 
-    reading = read_ifc(path)
+    reading = read_ifc(path, mapping=mapping, gfa_m2=gfa_m2)
     if not reading.unmapped.empty:
         import warnings
 
@@ -138,6 +145,10 @@ def _read_ifc_building(path: Path) -> Building:
         note = UnmappedMaterialWarning(unmapped_note(reading.unmapped, reading.mapped_share), file=str(path))
         warnings.warn(note, stacklevel=3)
     if reading.building is None:
+        from .ifc import MissingFloorAreaError
+
+        if isinstance(reading.problem, MissingFloorAreaError):
+            raise reading.problem.how("read_buildings(path, gfa_m2=M2)")
         raise reading.problem or InputError("the IFC model gives no building", file=str(path))
     return reading.building
 

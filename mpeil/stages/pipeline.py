@@ -117,6 +117,12 @@ def characterise(
         operational = operational_impacts(
             list(source.buildings), context.library, elements.indicators, context.method.reference_study_period_years
         )
+    if source is not None:  # IFC models: their mapped shares travel to the grade (issue 19)
+        from ..readers.ifc import coverage_of
+
+        coverage = {str(b.id): share for b in source.buildings if (share := coverage_of(b))}
+        if coverage:
+            elements.extra["coverage"] = coverage
     trust = assess_lines(compiled, elements.replacements, context.library, context.method)
     if owned:  # travels with the element results (a Result rebuilt from them keeps it); given ones stay as given
         elements.extra["trust"] = trust

@@ -66,8 +66,10 @@ class _Gathered:
         self.sources.append((tuple(dict.fromkeys(str(i) for i in ids)), file))
 
 
-def _collect(source: Any, into: _Gathered) -> None:
-    """Append one input (or each item of an iterable of inputs) to the frames to concatenate."""
+def _collect(source: Any, into: _Gathered, ifc: Mapping[str, Any] | None = None) -> None:
+    """Append one input (or each item of an iterable of inputs) to the frames to concatenate.
+
+    ``ifc``: ``gfa_m2`` and ``mapping`` for the IFC models among the paths (issue 19)."""
     if isinstance(source, Building):
         into.add_ids([source.id], None)
         into.buildings.append(source)
@@ -83,19 +85,22 @@ def _collect(source: Any, into: _Gathered) -> None:
     elif isinstance(source, (str, Path)):
         from ..readers import read_buildings
 
-        read_in = read_buildings(source)
+        is_ifc = Path(source).suffix.lower() == ".ifc"
+        read_in = read_buildings(source, **(ifc or {})) if is_ifc else read_buildings(source)
         into.add_ids([b.id for b in read_in], str(source))
         into.files[str(source)] = file_sha256(source)
         into.buildings.extend(read_in)
         into.frames.append(flatten(read_in))
     elif isinstance(source, Iterable):
         for item in source:
-            _collect(item, into)
+            _collect(item, into, ifc)
     else:
         raise InputError(f"cannot score a {type(source).__name__}: give a Building, a path or a DataFrame")
 
 
-def read(source: Any, file: str | None = None) -> ScoringInput:
+def read(
+    source: Any, file: str | None = None, *, gfa_m2: float | None = None, mapping: str | Path | None = None
+) -> ScoringInput:
     """Read and flatten what :meth:`mpeil.Scorer.score` accepts into one :class:`ScoringInput`.
 
     Parameters
@@ -105,6 +110,9 @@ def read(source: Any, file: str | None = None) -> ScoringInput:
         bill-of-materials DataFrame, a :class:`ScoringInput` (returned as is), or an iterable of those.
     file:
         Label of the input in error messages and provenance (default: the path read).
+    gfa_m2, mapping:
+        For IFC models read from a path: the gross floor area in m² (over what the model says) and a
+        material mapping CSV tried before the default (:func:`mpeil.readers.ifc.read_ifc`).
 
     Returns
     -------
@@ -120,7 +128,7 @@ def read(source: Any, file: str | None = None) -> ScoringInput:
     if isinstance(source, ScoringInput):
         return source
     gathered = _Gathered()
-    _collect(source, gathered)
+    _collect(source, gathered, {k: v for k, v in (("gfa_m2", gfa_m2), ("mapping", mapping)) if v is not None})
     frames = gathered.frames
     if not frames:
         raise InputError("no buildings to score", file=file)

@@ -19,6 +19,7 @@ __all__ = [
     "ELEMENT_CLASSES",
     "boundary_sides",
     "file_units",
+    "all_psets",
     "is_external",
     "material_parts",
     "quantities",
@@ -141,17 +142,22 @@ _VOLUME_NAMES = ("NetVolume", "GrossVolume")
 _LENGTH_NAMES = ("Length",)
 
 
-def _quantity_sets(element: Any) -> list[tuple[str, dict[str, Any]]]:
-    """Quantity sets in order of trust: Qto_<Class>BaseQuantities, BaseQuantities, other Qto_*."""
+def all_psets(element: Any) -> dict[str, dict[str, Any]]:
+    """Every property and quantity set of the element (its type's included), read once per element."""
     import ifcopenshell.util.element as util
+
+    return util.get_psets(element)
+
+
+def _quantity_sets(psets: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """Quantity sets in order of trust: Qto_<Class>BaseQuantities, BaseQuantities, other Qto_*."""
 
     def rank(name: str) -> int:
         if name.startswith("Qto_") and name.endswith("BaseQuantities"):
             return 0
         return 1 if name == "BaseQuantities" else 2
 
-    qtos = util.get_psets(element, qtos_only=True)
-    usable = [(name, values) for name, values in qtos.items() if name.startswith("Qto_") or name == "BaseQuantities"]
+    usable = [(name, values) for name, values in psets.items() if name.startswith("Qto_") or name == "BaseQuantities"]
     return sorted(usable, key=lambda item: rank(item[0]))
 
 
@@ -164,12 +170,13 @@ def _first(sets: list[tuple[str, dict[str, Any]]], names: tuple[str, ...], scale
     return math.nan, None
 
 
-def quantities(element: Any, units: Units, area_kind: str) -> Quantities:
-    """Area (``area_kind`` side|plan|opening), volume and length from quantity sets, then Revit's pset."""
-    import ifcopenshell.util.element as util
+def quantities(element: Any, units: Units, area_kind: str, psets: dict | None = None) -> Quantities:
+    """Area (``area_kind`` side|plan|opening), volume and length from quantity sets, then Revit's pset.
 
-    sets = _quantity_sets(element)
-    revit = util.get_psets(element, psets_only=True).get(_REVIT_DIMENSIONS)
+    ``psets``: the element's :func:`all_psets` when already read."""
+    psets = all_psets(element) if psets is None else psets
+    sets = _quantity_sets(psets)
+    revit = psets.get(_REVIT_DIMENSIONS)
     if revit:
         sets.append((_REVIT_DIMENSIONS, revit))
     result = Quantities()
@@ -212,16 +219,14 @@ def geometry_quantities(element: Any, area_kind: str, found: Quantities) -> str 
     return None
 
 
-def status(element: Any, existing_phases: frozenset[str] = frozenset()) -> str:
+def status(element: Any, existing_phases: frozenset[str] = frozenset(), psets: dict | None = None) -> str:
     """Renovation status: new, existing, demolish or '' (unknown).
 
     ``Pset_*Common.Status`` first; else Revit's ``PSet_Revit_Phasing``: demolished in some phase
     → demolish, created in one of ``existing_phases`` (lower case, ``data/ifc/revit_phases.csv``)
     → existing, created in another phase → new.
     """
-    import ifcopenshell.util.element as util
-
-    psets = util.get_psets(element, psets_only=True)
+    psets = all_psets(element) if psets is None else psets
     for name, values in psets.items():
         if name.startswith("Pset_") and name.endswith("Common"):
             value = str(values.get("Status") or "").strip().upper()
@@ -236,15 +241,14 @@ def status(element: Any, existing_phases: frozenset[str] = frozenset()) -> str:
     return "" if not created else ("existing" if created in existing_phases else "new")
 
 
-def is_external(element: Any, boundaries: dict[int, bool]) -> tuple[bool | None, str]:
+def is_external(element: Any, boundaries: dict[int, bool], psets: dict | None = None) -> tuple[bool | None, str]:
     """Whether the element is external, and where that comes from.
 
     ``Pset_*Common.IsExternal`` first; else the space boundaries (``boundaries``, see
     :func:`boundary_sides`); else unknown (None).
     """
-    import ifcopenshell.util.element as util
-
-    for name, values in util.get_psets(element, psets_only=True).items():
+    psets = all_psets(element) if psets is None else psets
+    for name, values in psets.items():
         if name.startswith("Pset_") and name.endswith("Common") and isinstance(values.get("IsExternal"), bool):
             return bool(values["IsExternal"]), f"{name}.IsExternal"
     if element.id() in boundaries:

@@ -1,10 +1,10 @@
 """IFC models (``.ifc``, STEP) → a :class:`~mpeil.model.Building`, with what could not be mapped.
 
 ``read_ifc(path, mapping=None, gfa_m2=None)`` reads the elements of
-:data:`~mpeil.readers.ifc_model.ELEMENT_CLASSES`, their materials (layer sets with or
+:data:`~mpeil.readers.ifc.entities.ELEMENT_CLASSES`, their materials (layer sets with or
 without usage, constituent sets, profile sets, lists, single materials) and quantities
 (quantity sets, Revit's dimensions property set, else the geometry), maps each material name
-to a data set (:mod:`mpeil.readers.ifc_mapping`) and builds one Building:
+to a data set (:mod:`mpeil.readers.ifc.mapping`) and builds one Building:
 
 - an element with a layer set is an m² element whose lines are its mapped layers: thickness
   in m per m² (``basis = thickness``) or 1 m² per m² (``basis = area``);
@@ -30,11 +30,14 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import InputError, ParseError, missing_dependency
-from ..model import Building, Element
-from ..model.library import EPDLibrary
-from .ifc_gfa import derive_gfa
-from .ifc_lines import (
+from ...errors import InputError, ParseError, missing_dependency
+from ...model import Building, Element
+from ...model.library import EPDLibrary
+from .chain import MappingChain
+from .entities import ELEMENT_CLASSES, Units, boundary_sides, file_units
+from .gfa import derive_gfa
+from .lines import (
+    MAPPED_BY,
     Context,
     element_label,
     element_lines,
@@ -43,10 +46,19 @@ from .ifc_lines import (
     shares,
     unmapped_table,
 )
-from .ifc_mapping import MaterialMapping, load_artefacts, load_mapping, load_thresholds, rank_candidates
-from .ifc_model import ELEMENT_CLASSES, Units, boundary_sides, file_units
+from .mapping import MaterialMapping, load_artefacts, load_mapping, load_thresholds
 
-__all__ = ["IfcReading", "read_ifc", "open_ifc", "suggest", "SUPPORTED_SCHEMAS", "element_label"]
+__all__ = [
+    "IfcReading",
+    "MissingFloorAreaError",
+    "read_ifc",
+    "open_ifc",
+    "suggest",
+    "coverage_of",
+    "SUPPORTED_SCHEMAS",
+    "MAPPED_BY",
+    "element_label",
+]
 
 SUPPORTED_SCHEMAS = ("IFC2X3", "IFC4", "IFC4X3", "IFC4X3_ADD2")
 _HEADER_BYTES = 65536
@@ -60,7 +72,7 @@ class IfcReading:
     names where the element's quantity came from). ``unmapped``: one row per material name that
     maps to no data set, with its elements, volume (m³) and area (m²). ``mapped_share``:
     ``{"volume": …, "mass": …}`` and the m³ and kg behind them (see
-    :func:`mpeil.readers.ifc_lines.shares`). ``gfa_derivation``: how the GFA was found;
+    :func:`mpeil.readers.ifc.lines.shares`). ``gfa_derivation``: how the GFA was found;
     ``gfa_candidates``: every floor area the file states, by source.
     """
 
@@ -76,6 +88,18 @@ class IfcReading:
     length_unit: str = ""
     #: why ``building`` is None: no gross floor area, or no material maps to a data set
     problem: InputError | None = None
+
+
+class MissingFloorAreaError(InputError):
+    """The IFC model states no gross floor area and none was given; the message says how to give it."""
+
+    def __init__(self, derivation: str, how: str = "read_ifc(path, gfa_m2=M2)", **where: Any) -> None:
+        self.derivation = derivation
+        super().__init__(f"the IFC model states no gross floor area ({derivation}); give it with {how}", **where)
+
+    def how(self, how: str) -> MissingFloorAreaError:
+        """The same error, telling how to give the area on another interface (``--gfa M2``, a form field)."""
+        return MissingFloorAreaError(self.derivation, how, file=self.file, field=self.field)
 
 
 # ============================================================================ opening
@@ -126,7 +150,7 @@ def _has_end(path: Path) -> bool:
 
 def batch_limit(name: str) -> float:
     """The maximum of one row of ``data/batch_limits.csv`` (in that row's unit)."""
-    from ..paths import data_dir
+    from ...paths import data_dir
 
     limits = pd.read_csv(data_dir() / "batch_limits.csv", comment="#")
     return float(limits.loc[limits["name"] == name, "maximum"].astype(float).iloc[0])
@@ -153,15 +177,40 @@ def read_ifc(
     gfa_m2: float | None = None,
     library: EPDLibrary | None = None,
     geometry: bool = True,
+    confirm: frozenset[str] | set[str] | tuple[str, ...] = (),
+    defaults: bool = True,
 ) -> IfcReading:
-    """Read an IFC file into a Building plus its unmapped materials and mapped shares.
+    """Read an IFC file into a Building plus its material lines, unmapped materials and mapped shares.
 
-    ``mapping``: a mapping CSV (tried before the shipped default) or a :class:`MaterialMapping`.
-    ``gfa_m2``: the gross floor area in m²; overrides what the file says. ``library``: where
-    data sets and densities come from (default: every shipped source). ``geometry=False``
-    skips computing quantities from shapes.
+    Parameters
+    ----------
+    path:
+        The IFC-SPF file (IFC2X3, IFC4, IFC4X3).
+    mapping:
+        A mapping CSV tried before the shipped default (its rows are ``mapped_by = user``), or a
+        :class:`MaterialMapping`.
+    gfa_m2:
+        The gross floor area in m²; overrides what the file says.
+    library:
+        Where data sets and densities come from (default: every shipped source).
+    geometry:
+        Compute missing quantities from the shapes (False: they stay NaN and are reported).
+    confirm:
+        GlobalIds of elements flagged with an implausible mass (kg/m² outside
+        ``data/ifc/thresholds.csv``) to score anyway; by default they are kept out of the building.
+    defaults:
+        False reads only what the model says: no class templates for elements without a usable
+        material, no framing stud shares, no reinforcement (:mod:`mpeil.readers.ifc.defaults`).
+
+    Returns
+    -------
+    IfcReading
+        ``building`` (None with ``problem`` when the file states no floor area or nothing maps),
+        ``lines`` (SI units; ``mapped_by``, ``default_used`` per line), ``unmapped`` and
+        ``mapped_share`` (shares 0-1 of volume and mass, split by ``mapped_by``).
     """
-    from ..model.library import load_library
+
+    from ...model.library import load_library
 
     model = open_ifc(path)
     file = str(path)
@@ -169,7 +218,10 @@ def read_ifc(
     rules = mapping if isinstance(mapping, MaterialMapping) else load_mapping(mapping)
     library = library if library is not None else load_library()
     thresholds = {**load_thresholds(), "layer_thickness_max": batch_limit("layer_thickness")}
-    context = Context(file, units, rules, load_artefacts(), library, thresholds, load_element_types())
+    chain = MappingChain(rules, library, thresholds["search_accept_score"])
+    context = Context(file, units, chain, load_artefacts(), library, thresholds, load_element_types())
+    context.confirmed = frozenset(confirm)
+    context.use_defaults = defaults
     context.boundaries = boundary_sides(model)
     context.existing_phases = load_existing_phases()
     elements: list[Element] = []
@@ -184,7 +236,9 @@ def read_ifc(
     share = shares(lines, unmapped)
     building, problem = None, None
     try:
-        building = _building(model, file, elements, gfa, derivation, share, units)
+        short = lines["default_used"].dropna().astype(str).str.replace(_DEFAULT_DETAIL, "", regex=True)
+        used = sorted(set(short))
+        building = _building(model, file, elements, gfa, derivation, share, units, used)
     except InputError as error:  # no GFA: the rest of the reading (unmapped, suggestions) still stands
         problem = error
     if building is None and problem is None:
@@ -206,6 +260,9 @@ def read_ifc(
     )
 
 
+#: what a line's ``default_used`` says beyond the default's name (kept per line, not in the building's list)
+_DEFAULT_DETAIL = r": stud share.*| of concrete.*| per (area|piece|volume) .*"
+
 _LINE_COLUMNS = [
     "step_id",
     "global_id",
@@ -226,6 +283,12 @@ _LINE_COLUMNS = [
     "dataset_id",
     "basis",
     "mapping",
+    "mapped_by",
+    "confidence",
+    "default_used",
+    "stud_share",
+    "candidate",
+    "class_group",
     "mass_kg",
     "flags",
 ]
@@ -259,17 +322,19 @@ def _building_elements(model: Any) -> list[Any]:
 
 
 def _building(
-    model: Any, file: str, elements: list[Element], gfa: float, derivation: str, share: dict, units: Units
+    model: Any,
+    file: str,
+    elements: list[Element],
+    gfa: float,
+    derivation: str,
+    share: dict,
+    units: Units,
+    defaults_used: tuple[str, ...] | list[str] = (),
 ) -> Building | None:
     if not elements:
         return None
     if not math.isfinite(gfa) or gfa <= 0:
-        raise InputError(
-            f"the file states no gross floor area ({derivation}); give it with `mpeil ifc FILE --gfa M2 --out "
-            "building.json` and score that file, or read_ifc(..., gfa_m2=)",
-            file=file,
-            field="gross_floor_area_m2",
-        )
+        raise MissingFloorAreaError(derivation, file=file, field="gross_floor_area_m2")
     name = _building_name(model)
     kept = any(line.existing or line.removed for element in elements for line in element.layers)
     metadata = {
@@ -277,9 +342,12 @@ def _building(
         "ifc_length_unit": units.length_name,
         "gfa_derivation": derivation,
     }
-    for key in ("volume", "mass"):  # an unknown share is left out, not written as "nan"
-        if math.isfinite(share[key]):
-            metadata[f"mapped_{key}_share"] = f"{share[key]:.4f}"
+    if defaults_used:  # the documented defaults this building rests on (each line names its own)
+        metadata["ifc_defaults_used"] = "; ".join(defaults_used)
+    for key, value in share.items():  # an unknown share is left out, not written as "nan"
+        share_key = key.startswith(("volume_", "mass_")) and not key.endswith(("_m3", "_kg"))
+        if math.isfinite(value) and (key in ("volume", "mass") or share_key):
+            metadata[f"mapped_{key}_share" if key in ("volume", "mass") else f"share_{key}"] = f"{value:.4f}"
     return Building.model_validate(
         {
             "id": name or Path(file).stem,
@@ -304,39 +372,85 @@ def _building_name(model: Any) -> str:
 
 
 def suggest(reading: IfcReading, library: EPDLibrary, limit: int | None = None) -> pd.DataFrame:
-    """Per distinct material: a mapping row to confirm, its quantities and the ranked candidates.
+    """Per distinct material: a mapping row to confirm, its quantities, classes and ranked candidates.
 
-    The first columns are those of a mapping file (:mod:`mpeil.readers.ifc_mapping`):
+    The first columns are those of a mapping file (:mod:`mpeil.readers.ifc.mapping`):
     ``pattern`` matches exactly this material name (its ArchiCAD id stripped), ``target`` is the
-    data set it maps to now, or empty. Fill in ``target`` (e.g. from ``candidate_1``), check
-    ``basis``, and pass the file back with ``--mapping``: rows without a target are skipped.
+    data set a rule or the search maps it to now, or empty. Fill in ``target`` (e.g. from
+    ``candidate_1``), check ``basis``, and pass the file back with ``--mapping``: rows without a
+    target are skipped. Candidates come from the ranked search limited to the categories that fit
+    the material's IFC class(es) (``data/ifc/class_categories.csv``), each with its reason.
     """
     thresholds = load_thresholds()
     limit = int(limit or thresholds["suggest_candidates"])
     artefacts = load_artefacts()
+    chain = MappingChain(load_mapping(), library, thresholds["search_accept_score"])
+    solid = reading.lines[reading.lines["mapped_by"].fillna("") != "air"]
+    solid = solid[solid["part"].fillna("") != "reinforcement"]
     rows = []
-    for material, group in reading.lines.groupby("material", sort=True, dropna=False):
+    for material, group in solid.groupby("material", sort=True, dropna=False):
+        row = _suggestion_row(str(material), group, artefacts)
+        groups = [g for g in dict.fromkeys(group["class_group"].fillna("")) if g]
         key = artefacts.strip_id(str(material))
-        no_name = material in ("(no material)", "(unnamed)")
-        mapped = group.dropna(subset=["dataset_id"])
-        row: dict[str, Any] = {
-            "pattern": "" if no_name else f"^{re.escape(key)}$",
-            "kind": "dataset",
-            "target": mapped["dataset_id"].iloc[0] if len(mapped) else "",
-            "basis": mapped["basis"].iloc[0] if len(mapped) else "thickness",
-            "waste_category": "",
-            "note": f"mapped by {mapped['mapping'].iloc[0]}" if len(mapped) else "",
-            "material": material,
-            "elements": group["global_id"].nunique(),
-            "volume_m3": group["volume_m3"].sum(min_count=1),
-            "area_m2": group.drop_duplicates("global_id")["area_m2"].sum(min_count=1),
-            "flags": ";".join(sorted({f for text in group["flags"].fillna("") for f in str(text).split(";") if f})),
-        }
-        candidates = rank_candidates("" if no_name else key, library.datasets, limit, thresholds["suggest_min_score"])
-        for rank, candidate in enumerate(candidates.to_dict("records"), start=1):
-            names = [n for n in (candidate["name_en"], candidate["name_de"]) if isinstance(n, str) and n]
+        named = row["pattern"] != ""
+        hits = [chain.candidates(key, g, limit) for g in groups] if named else []
+        ranked = pd.concat(hits) if hits else pd.DataFrame(columns=["dataset_id", "name", "score", "reason"])
+        ranked = ranked.sort_values("score", ascending=False, kind="stable").drop_duplicates("dataset_id").head(limit)
+        for rank, candidate in enumerate(ranked.to_dict("records"), start=1):
             row[f"candidate_{rank}"] = candidate["dataset_id"]
-            row[f"candidate_{rank}_name"] = names[0] if names else ""
+            row[f"candidate_{rank}_name"] = candidate["name"]
             row[f"candidate_{rank}_score"] = round(float(candidate["score"]), 1)
+            row[f"candidate_{rank}_reason"] = candidate["reason"]
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _suggestion_row(material: str, group: pd.DataFrame, artefacts: Any) -> dict[str, Any]:
+    key = artefacts.strip_id(material)
+    placeholder = {"placeholder", "hatch", "no_name", "no_material"} & {
+        f for text in group["flags"].fillna("") for f in str(text).split(";")
+    }
+    no_name = material.startswith("(") or ("," in material and group["part"].eq("element").all())
+    rule_rows = group[group["mapped_by"].isin(["user", "default", "search"])]
+    by = ", ".join(sorted(set(group["mapped_by"].fillna("unmapped"))))
+    defaults = "; ".join(sorted(set(group["default_used"].dropna().astype(str))))
+    return {
+        "pattern": "" if no_name else f"^{re.escape(key)}$",
+        "kind": "dataset",
+        "target": rule_rows["dataset_id"].iloc[0] if len(rule_rows) else "",
+        "basis": rule_rows["basis"].iloc[0] if len(rule_rows) else "thickness",
+        "waste_category": "",
+        "note": f"mapped by {by}" + (f": {defaults}" if defaults else "") + (" (placeholder)" if placeholder else ""),
+        "material": material,
+        "ifc_classes": ", ".join(sorted(set(group["ifc_class"]))),
+        "elements": group["global_id"].nunique(),
+        "volume_m3": group["volume_m3"].sum(min_count=1),
+        "area_m2": group.drop_duplicates("global_id")["area_m2"].sum(min_count=1),
+        "mapped_by": by,
+        "flags": ";".join(sorted({f for text in group["flags"].fillna("") for f in str(text).split(";") if f})),
+    }
+
+
+def coverage_of(building: Building) -> dict[str, float]:
+    """The mapped shares an IFC reading wrote into ``building.metadata``.
+
+    Parameters
+    ----------
+    building:
+        Any building; only one read from an IFC model (or written from such a reading) has them.
+
+    Returns
+    -------
+    dict
+        ``mapped_volume_share``, ``mapped_mass_share`` and ``volume_<mapped_by>`` /
+        ``mass_<mapped_by>``, each a share (0-1); a share the reading could not know is left out;
+        empty for other buildings.
+    """
+    out: dict[str, float] = {}
+    for key, value in (building.metadata or {}).items():
+        if key in ("mapped_volume_share", "mapped_mass_share") or key.startswith("share_"):
+            try:
+                out[key.removeprefix("share_")] = float(value)
+            except (TypeError, ValueError):
+                continue
+    return out

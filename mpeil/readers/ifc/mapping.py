@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import InputError, ParseError
-from ..paths import data_dir
+from ...errors import InputError, ParseError
+from ...paths import data_dir
 
 __all__ = [
     "MappingRule",

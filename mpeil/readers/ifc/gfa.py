@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .ifc_model import Units
+from .entities import Units
 
 __all__ = ["derive_gfa"]
 
@@ -83,7 +83,7 @@ def derive_gfa(
         notes.append(f"the file's floor areas disagree by more than {tolerance:.0%}: {listed}")
     if user_gfa is not None:
         if not (math.isfinite(user_gfa) and user_gfa > 0):
-            from ..errors import InputError
+            from ...errors import InputError
 
             raise InputError(f"gross floor area {user_gfa} is not a positive number", field="gross_floor_area_m2")
         return float(user_gfa), "given by the user (--gfa / gfa_m2)", candidates, notes
