@@ -205,7 +205,7 @@ def score(
     if budget:
         from .budget import score_within_budget
 
-        read_options = {k: v for k, v in (("gfa_m2", gfa_m2), ("mapping", mapping)) if v is not None}
+        read_options: dict[str, Any] = {k: v for k, v in (("gfa_m2", gfa_m2), ("mapping", mapping)) if v is not None}
         return score_within_budget(scorer, buildings, **read_options)
     return scorer.score(buildings, gfa_m2=gfa_m2, mapping=mapping)
 
