@@ -107,8 +107,9 @@ def test_one_bad_file_never_stops_the_import_and_the_exit_code_says_so(mixed, tm
     assert result.exit_code == 1  # two files refused
     lines = result.output.splitlines()
     assert any(line.startswith("imported with 3 loss(es):") and "draft.json" in line for line in lines)
-    assert any(line.startswith("refused: not valid JSON") and "broken.json" in line for line in lines)
-    assert any(line.startswith("refused: no assembly") and "e9e6e798" in line for line in lines)
+    # a refusal names the file first, then the reason (location first, issue 23)
+    assert any(line.startswith("refused:") and "broken.json" in line and "not valid JSON" in line for line in lines)
+    assert any(line.startswith("refused:") and "e9e6e798" in line and "no assembly" in line for line in lines)
     assert any(line.startswith("imported:") and "steel.json" in line for line in lines)
     assert (
         "2 imported with losses" not in result.output
