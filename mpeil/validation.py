@@ -235,8 +235,10 @@ def _check_thickness(frame: pd.DataFrame, limits: Limits, file) -> None:
     """A length on an area element is a thickness."""
     if not ({"unit", "amount", "element_unit"} <= set(frame.columns) and len(frame)):
         return
-    units = frame["unit"].astype("object")
-    metres = units.map(lambda u: _metres_per_unit(u) if isinstance(u, str) else math.nan).to_numpy(dtype=np.float64)
+    # one unit lookup per distinct unit, not per line (a stock has a handful of units)
+    codes, distinct = pd.factorize(frame["unit"].astype("object"))
+    per_unit = np.array([_metres_per_unit(u) if isinstance(u, str) else math.nan for u in distinct] + [math.nan])
+    metres = per_unit[codes]  # code -1 (a missing unit) reads the trailing NaN
     on_area = frame["element_unit"].fillna("m2").astype(str).to_numpy() == "m2"
     amount = pd.to_numeric(frame["amount"], errors="coerce").to_numpy(dtype=np.float64)
     thickness = amount * metres
