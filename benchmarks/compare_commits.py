@@ -108,7 +108,7 @@ def compare(args) -> dict:
         subprocess.run(["git", "worktree", "remove", "--force", str(base_tree)], cwd=ROOT, capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
     return {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "base": {"revision": args.base, "sha": base_sha},
         "current": {"sha": current_sha, "uncommitted_changes": dirty},
         "cpus": os.cpu_count(),
