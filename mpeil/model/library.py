@@ -543,9 +543,7 @@ _EDGES = (
 
 
 def _conversion_factor(library: EPDLibrary, index: int, unit_text: str) -> float:
-    registry = unit_registry()
-    source = registry.Quantity(1.0, parse_unit(unit_text))
-    row = library.datasets.iloc[index]
+    row = library.memo(("conversion-rows",), lambda: library.datasets.to_dict("records"))[index]
     declared_text = row["declared_unit"]
     if _isna(declared_text) or not str(declared_text).strip():
         raise ConversionError(
@@ -554,6 +552,40 @@ def _conversion_factor(library: EPDLibrary, index: int, unit_text: str) -> float
             field="declared_unit",
         )
     declared = library.declared_unit(index)
+    factor = _factor(
+        unit_text,
+        declared,
+        tuple(_positive(row[column]) for column, *_ in _EDGES),
+        _positive(row["conversion_factor_to_kg"]),
+    )
+    if factor is None:
+        registry = unit_registry()
+        start_dim = str(registry.Quantity(1.0, parse_unit(unit_text)).dimensionality)
+        declared_dim = str(registry.Quantity(1.0, declared).dimensionality)
+        missing = _missing_property_hint(registry, row, start_dim, declared_dim)
+        raise ConversionError(
+            f"cannot convert {unit_text} to the declared unit {declared} of data set {row['dataset_id']!r}: {missing}",
+            field="unit",
+        )
+    return factor
+
+
+def _positive(value) -> float | None:
+    """A conversion property as used: its float value when given and > 0, else None."""
+    return float(value) if not _isna(value) and float(value) > 0 else None
+
+
+@functools.lru_cache(maxsize=16384)
+def _factor(unit_text: str, declared, properties: tuple, per_kg: float | None) -> float | None:
+    """How many ``declared`` units one ``unit_text`` is, given a data set's conversion properties
+    (the values of the :data:`_EDGES` columns, then ``conversion_factor_to_kg``; None where not
+    given); None when no chain of properties links the two.
+
+    A pure function of its arguments, so it is cached across libraries: a library with estimates
+    or a user library layered over the shipped one repeats the shipped data sets' conversions.
+    """
+    registry = unit_registry()
+    source = registry.Quantity(1.0, parse_unit(unit_text))
     declared_quantity = registry.Quantity(1.0, declared)
     # tensor values are per ONE declared unit, so the factor is too (declared_amount not used)
     if source.dimensionality == declared_quantity.dimensionality:
@@ -561,18 +593,15 @@ def _conversion_factor(library: EPDLibrary, index: int, unit_text: str) -> float
     # Graph over dimensions; each edge is a property of the data set. Breadth-first from the
     # source dimension to the declared one, multiplying factors along the way.
     edges: list[tuple[str, str, float, str, str]] = []
-    for column, a, b, unit_a, unit_b in _EDGES:
-        value = row[column]
-        if not _isna(value) and float(value) > 0:
-            edges.append((a, b, float(value), unit_a, unit_b))
-            edges.append((b, a, 1.0 / float(value), unit_b, unit_a))
-    per_kg = row["conversion_factor_to_kg"]
+    for (_, a, b, unit_a, unit_b), value in zip(_EDGES, properties, strict=True):
+        if value is not None:
+            edges.append((a, b, value, unit_a, unit_b))
+            edges.append((b, a, 1.0 / value, unit_b, unit_a))
     declared_dim = str(declared_quantity.dimensionality)
-    mass_dim = str(registry.Quantity(1, "kg").dimensionality)
-    if not _isna(per_kg) and float(per_kg) > 0 and declared_dim != mass_dim:
+    if per_kg is not None and declared_dim != _dimension_name(registry, _MASS):
         # conversion_factor_to_kg = declared units per kg: one declared unit weighs 1/factor kg
-        edges.append((declared_dim, _MASS, 1.0 / float(per_kg), str(declared), "kg"))
-        edges.append((_MASS, declared_dim, float(per_kg), "kg", str(declared)))
+        edges.append((declared_dim, _MASS, 1.0 / per_kg, str(declared), "kg"))
+        edges.append((_MASS, declared_dim, per_kg, "kg", str(declared)))
     start_dim = str(source.dimensionality)
     frontier = [(start_dim, source)]
     seen = {start_dim}
@@ -587,13 +616,10 @@ def _conversion_factor(library: EPDLibrary, index: int, unit_text: str) -> float
                 return float(converted.to(declared).magnitude)
             seen.add(target)
             frontier.append((target, converted))
-    missing = _missing_property_hint(registry, row, start_dim, declared_dim)
-    raise ConversionError(
-        f"cannot convert {unit_text} to the declared unit {declared} of data set {row['dataset_id']!r}: {missing}",
-        field="unit",
-    )
+    return None
 
 
+@functools.lru_cache(maxsize=64)
 def _dimension_name(registry, text: str) -> str:
     if text in _DIM_UNITS:
         return str(registry.Quantity(1.0, _DIM_UNITS[text]).dimensionality)
