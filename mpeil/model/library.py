@@ -543,7 +543,8 @@ _EDGES = (
 
 
 def _conversion_factor(library: EPDLibrary, index: int, unit_text: str) -> float:
-    row = library.memo(("conversion-rows",), lambda: library.datasets.to_dict("records"))[index]
+    columns = library.memo(("conversion-columns",), lambda: _conversion_columns(library.datasets))
+    row = {column: values[index] for column, values in columns.items()}
     declared_text = row["declared_unit"]
     if _isna(declared_text) or not str(declared_text).strip():
         raise ConversionError(
@@ -568,6 +569,12 @@ def _conversion_factor(library: EPDLibrary, index: int, unit_text: str) -> float
             field="unit",
         )
     return factor
+
+
+def _conversion_columns(datasets: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The columns a unit conversion reads (and names in its errors), as arrays."""
+    names = ["dataset_id", "declared_unit", "conversion_factor_to_kg", *(column for column, *_ in _EDGES)]
+    return {name: datasets[name].to_numpy() for name in names if name in datasets}
 
 
 def _positive(value) -> float | None:
@@ -699,8 +706,36 @@ def load_library(
     unknown = [s for s in chosen if s not in available]
     if unknown:
         raise UnknownEPDError(f"unknown EPD source(s) {unknown}; available: {available}", field="library")
-    corrected = table == "corrected"
-    return EPDLibrary.concat([EPDLibrary.from_folder(root / s, corrected) for s in chosen], name="+".join(chosen))
+    folders = tuple(root / s for s in chosen)
+    return _load_sources(folders, table == "corrected", "+".join(chosen), _signature(folders))
+
+
+#: the files of a library folder whose content decides the library
+_LIBRARY_FILES = ("datasets.parquet", "values.parquet", "corrections.csv", "manifest.json")
+
+
+def _signature(folders: Sequence[Path]) -> tuple:
+    """(path, size, modification time) of every file of the folders that exists: a new signature
+    whenever a file is written, so a cached library never outlives its files."""
+    out = []
+    for folder in folders:
+        for name in _LIBRARY_FILES:
+            try:
+                stat = (folder / name).stat()
+            except OSError:
+                continue
+            out.append((str(folder / name), stat.st_size, stat.st_mtime_ns))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_sources(folders: tuple[Path, ...], corrected: bool, name: str, signature: tuple) -> EPDLibrary:
+    """The shipped sources in ``folders``, read once per process and file version (``signature``).
+
+    Every ``Scorer``/``mpeil.score`` without a library gets this one object, so what it derives
+    once (tensors, conversions, estimates, flags: :meth:`EPDLibrary.memo`) serves every call after.
+    """
+    return EPDLibrary.concat([EPDLibrary.from_folder(f, corrected) for f in folders], name=name)
 
 
 #: declared unit → the property column holding kg per one declared unit (a ``mass_factor`` correction)
