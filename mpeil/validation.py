@@ -236,10 +236,11 @@ def _check_thickness(frame: pd.DataFrame, limits: Limits, file) -> None:
     if not ({"unit", "amount", "element_unit"} <= set(frame.columns) and len(frame)):
         return
     # one unit lookup per distinct unit, not per line (a stock has a handful of units)
-    codes, distinct = pd.factorize(frame["unit"].astype("object"))
+    codes, distinct = pd.factorize(frame["unit"])
     per_unit = np.array([_metres_per_unit(u) if isinstance(u, str) else math.nan for u in distinct] + [math.nan])
     metres = per_unit[codes]  # code -1 (a missing unit) reads the trailing NaN
-    on_area = frame["element_unit"].fillna("m2").astype(str).to_numpy() == "m2"
+    element_unit = frame["element_unit"]  # a missing element unit reads as m2
+    on_area = (element_unit.isna() | (element_unit == "m2").fillna(False)).to_numpy(dtype=bool)
     amount = pd.to_numeric(frame["amount"], errors="coerce").to_numpy(dtype=np.float64)
     thickness = amount * metres
     bad = np.flatnonzero(on_area & (thickness > limits.layer_thickness))

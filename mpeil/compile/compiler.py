@@ -139,7 +139,8 @@ def physical_unit(amount_unit: str, element_unit: str) -> tuple[str, float]:
 
 
 def _text(series: pd.Series) -> np.ndarray:
-    return series.astype("object").where(series.notna(), None).to_numpy()
+    """The column as an object array, missing values as None (one pass)."""
+    return series.to_numpy(dtype=object, na_value=None)
 
 
 def _factorize(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
