@@ -182,6 +182,7 @@ LAYERS = {
     "paths": 0,
     "units": 0,
     "hashing": 0,
+    "ids": 0,
     "limits": 0,
     "sanitize": 0,
     "model": 1,

@@ -41,12 +41,13 @@ import scipy.sparse as sp
 from ..compile import CompiledBuildings
 from ..engine import line_weights
 from ..engine.modules import A4, A5, B4, C2, C3, C4, OUTPUT_MODULES, POSITION, D, positions
-from ..engine.profiles import build_profiles, profile_keys
+from ..engine.profiles import profile_keys
 from ..engine.replacements import number_of_replacements
 from ..errors import InputError
 from ..model.scenarios import EOL_ROUTES
 from ..outputs.result import STAGES
 from ..paths import scenarios_dir
+from ..stages import profiles as stage_profiles
 from ._scoring import Scored, score_compiled
 
 __all__ = ["UncertaintySpec", "MonteCarloResult", "load_uncertainty", "monte_carlo", "compare_variants"]
@@ -259,9 +260,9 @@ def _declared(library, keys: pd.DataFrame, choices, indicators) -> np.ndarray:
     return out
 
 
-def _components(scored: Scored, keys: pd.DataFrame, profile_args: dict) -> _Components:
+def _components(scored: Scored, keys: pd.DataFrame) -> _Components:
     compiled, options = scored.compiled, scored.result.elements.options
-    v0 = np.nan_to_num(build_profiles(keys=keys, **profile_args).values)
+    v0 = np.nan_to_num(stage_profiles(scored.context, compiled, keys, options).values)
     declared = _declared(scored.library, keys, compiled.scenario_choices, options.indicators)
     own = np.zeros_like(v0)
     for module in _OWN_MODULES:
@@ -283,7 +284,7 @@ def _components(scored: Scored, keys: pd.DataFrame, profile_args: dict) -> _Comp
             unit = keys.copy()
             for j, name in enumerate(EOL_ROUTES):
                 unit[f"eol_{name}"] = np.where(from_scenario, float(j == r), shares[:, j])
-            routes[r] = np.nan_to_num(build_profiles(keys=unit, **profile_args).values)
+            routes[r] = np.nan_to_num(stage_profiles(scored.context, compiled, unit, options).values)
         waste = keys["waste_category"].to_numpy(dtype=np.int64)
         table = pd.DataFrame(np.column_stack([waste, shares]))[from_scenario]
         codes, uniques = pd.factorize(pd.MultiIndex.from_frame(table))
@@ -429,9 +430,7 @@ def monte_carlo(
     compiled, elements = scored.compiled, scored.result.elements
     engine = elements.options
     keys_index, keys = profile_keys(compiled)
-    # build_profiles takes the compiled lookups and the EngineOptions whole (issue 9)
-    profile_args = dict(library=scored.library, scenarios=scored.scenarios, compiled=compiled, options=engine)
-    comp = _components(scored, keys, profile_args)
+    comp = _components(scored, keys)  # unit profiles through the stages (mpeil.stages.profiles)
     rng = np.random.default_rng(seed)
     draws, ctx = _sample(rng, spec, scored, keys, comp, int(n_draws))
     weights = _weights(compiled, keys_index, len(keys), engine.replacement_rule, ctx["life_sigma"])

@@ -71,7 +71,9 @@ class Scores:
         lines = _items(self.table, "indicators_estimated", "indicator", "lines")
         datasets = _explode(self.table, "estimated_datasets", "dataset")
         frame = pd.concat([lines, datasets], ignore_index=True)
-        return frame.reindex(columns=["building_id", "indicator", "lines", "dataset"])
+        frame = frame.reindex(columns=["building_id", "indicator", "lines", "dataset"])
+        frame["lines"] = frame["lines"].astype("Int64")  # a count; missing on the data-set rows
+        return frame
 
 
 def _explode(table: pd.DataFrame, column: str, name: str) -> pd.DataFrame:

@@ -15,7 +15,7 @@ functions. See ``docs/guide/stages.md``.
 
 from .context import ScoringContext, prepare
 from .inventory import Inventory, Scores
-from .pipeline import assess, assess_scores, characterise, compile, run, unit_profiles, weight
+from .pipeline import assess, assess_scores, characterise, compile, profiles, run, unit_profiles, weight
 from .read import IdRegister, ScoringInput, read
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "compile",
     "run",
     "unit_profiles",
+    "profiles",
     "characterise",
     "Inventory",
     "weight",

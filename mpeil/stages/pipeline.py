@@ -5,8 +5,11 @@ from __future__ import annotations
 import copy
 import functools
 
+import pandas as pd
+
 from ..compile import CompiledBuildings
 from ..engine import ElementResults, EngineOptions, PreparedLines, prepare_lines, run_engine
+from ..engine.profiles import Profiles, build_profiles
 from ..methods.scoring import grade_and_label, weigh_buildings
 from ..methods.trust import assess_lines
 from ..outputs import Result
@@ -15,7 +18,7 @@ from .context import ScoringContext
 from .inventory import Inventory, Scores
 from .read import ScoringInput
 
-__all__ = ["compile", "run", "unit_profiles", "characterise", "weight", "assess_scores", "assess"]
+__all__ = ["compile", "run", "unit_profiles", "profiles", "characterise", "weight", "assess_scores", "assess"]
 
 
 def compile(context: ScoringContext, data: ScoringInput) -> CompiledBuildings:
@@ -64,6 +67,15 @@ def unit_profiles(
     scenarios applied), replacements and weights, as the engine prepares them for :func:`run`
     (exports such as LCAx carry them per product)."""
     return prepare_lines(compiled, context.library, context.scenarios, options or context.engine_options)
+
+
+def profiles(
+    context: ScoringContext, compiled: CompiledBuildings, keys: pd.DataFrame, options: EngineOptions | None = None
+) -> Profiles:
+    """Unit profiles of the given profile keys (one row per distinct line setting, as
+    :func:`mpeil.engine.profiles.profile_keys` gives them, possibly with changed scenario fields:
+    the uncertainty analysis puts all waste on one route), with the context's library and scenarios."""
+    return build_profiles(context.library, context.scenarios, keys, compiled, options or context.engine_options)
 
 
 def characterise(

@@ -10,8 +10,9 @@ from typing import Any
 import pandas as pd
 
 from ..compile import flatten
-from ..errors import DuplicateBuildingError, InputError
+from ..errors import InputError
 from ..hashing import file_sha256
+from ..ids import IdRegister
 from ..model import Building
 
 __all__ = ["ScoringInput", "read", "IdRegister"]
@@ -38,34 +39,6 @@ class ScoringInput:
     buildings: tuple[Building, ...] = ()
     file: str | None = None
     files: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class IdRegister:
-    """Building ids seen in one call and where each came from: the one duplicate-id check.
-
-    Two inputs with one building id would be summed as one building, so :meth:`add` refuses the
-    second, naming both places.
-    """
-
-    origin: dict[str, str | None] = field(default_factory=dict)  # building id → file (None: in memory)
-
-    def add(self, ids: Iterable[Any], file: str | None) -> None:
-        """Register ``ids`` (read from ``file``); raise :class:`~mpeil.errors.DuplicateBuildingError`
-        on an id seen before (in this call or earlier in ``ids``)."""
-        ids = list(dict.fromkeys(str(i) for i in ids))
-        for building_id in ids:
-            if building_id in self.origin:
-                first = self.origin[building_id]
-                raise DuplicateBuildingError(
-                    f"building id {building_id!r} appears twice in one call"
-                    + (f" (first in {first})" if first else "")
-                    + "; give each building its own id",
-                    file=file,
-                    building=building_id,
-                    field="id",
-                )
-        self.origin.update(dict.fromkeys(ids, file))
 
 
 @dataclass
