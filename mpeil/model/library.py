@@ -706,8 +706,8 @@ def load_library(
     unknown = [s for s in chosen if s not in available]
     if unknown:
         raise UnknownEPDError(f"unknown EPD source(s) {unknown}; available: {available}", field="library")
-    folders = tuple(root / s for s in chosen)
-    return _load_sources(folders, table == "corrected", "+".join(chosen), _signature(folders))
+    source_folders = tuple(root / s for s in chosen)
+    return _load_sources(source_folders, table == "corrected", "+".join(chosen), _signature(source_folders))
 
 
 #: the files of a library folder whose content decides the library
