@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from ..errors import InputError
 from ..model.building import Layer
 from .archetypes import _archetype_folder
 from .draws import _S_BUILDING, _expand, _uniform
-from .plan import _code_dtype, _Codes, _plan, _selection_key, _service_lives
+from .plan import _code_dtype, _Codes, _Plan, _plan, _selection_key, _service_lives
 
 _EOL_COLUMNS = ("eol_landfill", "eol_incineration", "eol_reuse", "eol_recycling", "eol_sorted_on_site", "scenario")
 
@@ -88,8 +89,27 @@ def generate_stock(
     plan = _plan(str(_archetype_folder(folder)), _selection_key(archetypes), _service_lives(scenarios))
     seed = int(seed)
     number = np.arange(start, start + n, dtype=np.int64)
+    buildings = _draw_buildings(plan, seed, number)
+    elements = _draw_elements(plan, seed, number, buildings)
+    lines = _draw_lines(plan, seed, number, buildings.template, elements)
+    columns = _building_columns(plan, seed, number, buildings, elements, lines)
+    columns.update(_layer_columns_of(plan, lines.option, lines.amount))
+    return pd.DataFrame(columns, copy=False)
 
-    # ---- buildings: archetype, construction, storeys, GFA, year → template
+
+@dataclass(frozen=True, eq=False)
+class _Buildings:
+    """Per building: archetype, storeys (and their offset in the archetype's range), GFA, year, template."""
+
+    archetype: np.ndarray
+    storeys: np.ndarray
+    gfa: np.ndarray
+    year: np.ndarray
+    template: np.ndarray
+
+
+def _draw_buildings(plan: _Plan, seed: int, number: np.ndarray) -> _Buildings:
+    """Archetype, construction, storeys, GFA and year of each building → its template."""
     archetype = np.searchsorted(plan.share_thresholds, _uniform(seed, number, _S_BUILDING), side="right")
     construction = (_uniform(seed, number, _S_BUILDING + 1)[:, None] >= plan.construction_thresholds[archetype]).sum(
         axis=1
@@ -104,8 +124,22 @@ def generate_stock(
         (_uniform(seed, number, _S_BUILDING + 4) * span).astype(np.int64), span - 1
     )
     template = plan.template[archetype, construction, storeys_offset]
+    return _Buildings(archetype, storeys, gfa, year, template)
 
-    # ---- element instances: quantity, and which member of a group is kept
+
+@dataclass(frozen=True, eq=False)
+class _Elements:
+    """Per element instance of every building: its building, plan row, whether kept, quantity."""
+
+    building: np.ndarray
+    row: np.ndarray
+    keep: np.ndarray
+    quantity: np.ndarray
+
+
+def _draw_elements(plan: _Plan, seed: int, number: np.ndarray, buildings: _Buildings) -> _Elements:
+    """Element instances: their quantity, and which member of a group is kept."""
+    template, gfa, storeys = buildings.template, buildings.gfa, buildings.storeys
     el_building, el_offset = _expand(plan.template_elements[template])
     el_row = plan.template_element_start[template][el_building] + el_offset
     el_number = number[el_building]
@@ -131,16 +165,29 @@ def generate_stock(
     quantity = np.where(
         plan.el_piece[el_row], np.maximum(1.0, np.rint(quantity)), np.maximum(0.01, np.round(quantity, 2))
     )
+    return _Elements(el_building, el_row, keep, quantity)
 
-    # ---- slots: one draw per (building, choice or size key)
+
+@dataclass(frozen=True, eq=False)
+class _Lines:
+    """The layer lines kept: their option, amount; lines per element and building; line numbers."""
+
+    option: np.ndarray
+    amount: np.ndarray
+    per_element: np.ndarray
+    per_building: np.ndarray
+    position: np.ndarray
+
+
+def _draw_lines(plan: _Plan, seed: int, number: np.ndarray, template: np.ndarray, elements: _Elements) -> _Lines:
+    """One draw per (building, choice or size key); the option of each line, then the options
+    without a line and the elements not kept are dropped."""
     slot_building, slot_offset = _expand(plan.template_slots[template])
     slot_draw = _uniform(
         seed, number[slot_building], plan.slot_stream[plan.template_slot_start[template][slot_building] + slot_offset]
     )
     building_slot_start = np.cumsum(plan.template_slots[template]) - plan.template_slots[template]
     del slot_building, slot_offset
-
-    # ---- lines: option per line, then drop options without a line and elements not kept
     lines_of = plan.template_lines[template]
     total = int(lines_of.sum())
     index = np.int32 if total < 2**31 - 1 else np.int64
@@ -157,47 +204,56 @@ def generate_stock(
         option = option + (choice_draw >= thresholds[line_tl])
     size_draw = slot_draw[slot_base + plan.tl_size_slot[line_tl]]
     del line_tl, slot_base, choice_draw
-    present = keep[line_element]
+    present = elements.keep[line_element]
     present &= plan.tlo_product[option] >= 0
     option, line_element, size_draw = option[present], line_element[present], size_draw[present]
     del present
     amount = plan.tlo_amin[option] + size_draw * plan.tlo_aspan[option]
     del size_draw
     n_lines = len(option)
-    lines_per_element = np.bincount(line_element, minlength=len(el_row))
+    per_element = np.bincount(line_element, minlength=len(elements.row))
     del line_element
-    lines_per_building = np.bincount(el_building, weights=lines_per_element, minlength=n).astype(np.int64)
-    position = np.arange(1, n_lines + 1) - np.repeat(
-        np.cumsum(lines_per_element) - lines_per_element, lines_per_element
-    )
+    per_building = np.bincount(elements.building, weights=per_element, minlength=len(number)).astype(np.int64)
+    position = np.arange(1, n_lines + 1) - np.repeat(np.cumsum(per_element) - per_element, per_element)
+    return _Lines(option, amount, per_element, per_building, position)
 
-    # ---- frame: building and element columns repeated over their lines (lines are in order)
-    cat = plan.categories
+
+def _building_columns(
+    plan: _Plan, seed: int, number: np.ndarray, buildings: _Buildings, elements: _Elements, lines: _Lines
+) -> dict[str, object]:
+    """Building and element columns, repeated over their lines (lines are in order)."""
+    cat, n, n_lines, el_row = plan.categories, len(number), len(lines.option), elements.row
 
     def per_building(values):
-        return np.repeat(values, lines_per_building)
+        return np.repeat(values, lines.per_building)
 
     def per_element(values):
-        return np.repeat(values, lines_per_element)
+        return np.repeat(values, lines.per_element)
 
     ids = [f"s{seed}-{i:07d}" for i in number]
-    columns: dict[str, object] = {
+    archetype = per_building(buildings.archetype)
+    return {
         "building_id": _categorical(per_building(np.arange(n, dtype=_code_dtype(n))), ids),
-        "building_name": _categorical(per_building(plan.template_name[template]), cat["building_name"]),
-        "use_type": _lookup(per_building(archetype), [a.use_type for a in plan.archetypes]),
-        "gross_floor_area_m2": per_building(gfa),
+        "building_name": _categorical(per_building(plan.template_name[buildings.template]), cat["building_name"]),
+        "use_type": _lookup(archetype, [a.use_type for a in plan.archetypes]),
+        "gross_floor_area_m2": per_building(buildings.gfa),
         "reference_study_period_years": np.full(n_lines, np.nan),
-        "construction_year": per_building(year),
-        "region": _lookup(per_building(archetype), [a.region for a in plan.archetypes]),
+        "construction_year": per_building(buildings.year),
+        "region": _lookup(archetype, [a.region for a in plan.archetypes]),
         "project_type": _categorical(np.zeros(n_lines, dtype=np.int8), ["new"]),
         "element_id": _categorical(per_element(plan.el_id[el_row]), cat["element_id"]),
         "element_name": _categorical(per_element(plan.el_name[el_row]), cat["element_name"]),
         "element_type": _categorical(per_element(plan.el_type[el_row]), cat["element_type"]),
         "nl_sfb": _categorical(np.full(n_lines, -1, dtype=np.int8), []),
-        "element_quantity": per_element(quantity),
+        "element_quantity": per_element(elements.quantity),
         "element_unit": _categorical(per_element(plan.el_unit[el_row]), cat["element_unit"]),
-        "line": position,
+        "line": lines.position,
     }
+
+
+def _layer_columns_of(plan: _Plan, option: np.ndarray, amount: np.ndarray) -> dict[str, object]:
+    """Layer and end-of-life columns: the chosen options' values, every other field its default."""
+    cat, n_lines = plan.categories, len(option)
     given = {
         "product": _categorical(plan.tlo_product[option], cat["product"]),
         "amount": amount,
@@ -211,6 +267,7 @@ def generate_stock(
         "transport": _categorical(plan.tlo_transport[option], cat["transport"]),
         "waste_category": _categorical(plan.tlo_waste[option], cat["waste_category"]),
     }
+    columns: dict[str, object] = {}
     for name in _layer_columns():
         if name in given:
             columns[name] = given[name]
@@ -234,4 +291,4 @@ def generate_stock(
         columns[name] = (
             _categorical(np.full(n_lines, -1, dtype=np.int8), []) if name == "scenario" else np.full(n_lines, np.nan)
         )
-    return pd.DataFrame(columns, copy=False)
+    return columns
