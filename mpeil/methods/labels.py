@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 
 import numpy as np
 import pandas as pd
@@ -73,7 +74,7 @@ def load_label_scale(method_name: str, folder: str | Path | None = None) -> Labe
         stat = path.stat()
     except OSError:
         return None
-    if not path.is_file():
+    if not S_ISREG(stat.st_mode):
         return None
     # read once per file version (every Result.scores asks): keyed by path, size and modification time
     return _read_scale(method_name, str(path), stat.st_size, stat.st_mtime_ns)
