@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import re
+from pathlib import Path
 from typing import cast
 
 import pint
@@ -16,7 +18,7 @@ import pint
 from .errors import UnitError
 from .paths import data_dir
 
-__all__ = ["unit_registry", "parse_unit", "canonical_unit", "DECLARED_UNIT_ALIASES"]
+__all__ = ["unit_registry", "parse_unit", "canonical_unit", "cache_dir", "DECLARED_UNIT_ALIASES"]
 
 #: Unit spellings found in EPD exports (ÖKOBAUDAT, BR18 Tabel 7, ILCD) → pint strings.
 DECLARED_UNIT_ALIASES: dict[str, str] = {
@@ -50,10 +52,44 @@ DECLARED_UNIT_ALIASES: dict[str, str] = {
 
 @functools.lru_cache(maxsize=1)
 def unit_registry() -> pint.UnitRegistry:
-    """The shared registry: pint's defaults plus ``data/units.txt``."""
-    registry: pint.UnitRegistry = pint.UnitRegistry(cache_folder=None)
+    """The shared registry: pint's defaults plus ``data/units.txt``.
+
+    pint keeps its parsed definition files in :func:`cache_dir` ``/pint`` (a cold start parses
+    them in about 0.15 s CPU, a warm one reads them in 0.03 s); without a usable cache folder, or if
+    reading the cache fails (say another process is writing it), the files are parsed as before.
+    """
+    folder = cache_dir("pint")
+    if folder is not None:
+        try:
+            return _registry(folder)
+        except Exception:
+            pass
+    return _registry(None)
+
+
+def _registry(cache_folder: Path | None) -> pint.UnitRegistry:
+    registry: pint.UnitRegistry = pint.UnitRegistry(cache_folder=cache_folder)
     registry.load_definitions(str(data_dir() / "units.txt"))
     return registry
+
+
+def cache_dir(name: str) -> Path | None:
+    """A private, writable cache folder ``<root>/<name>`` (created 0700), or None.
+
+    ``<root>`` is ``MPEIL_CACHE_DIR``, else ``$XDG_CACHE_HOME/mpeil`` (``~/.cache/mpeil``);
+    ``MPEIL_CACHE_DIR=none`` turns the caches off. Nothing is ever written inside the package.
+    """
+    root = os.environ.get("MPEIL_CACHE_DIR")
+    if root is not None and root.strip().lower() in ("", "none", "off"):
+        return None
+    if not root:
+        root = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "mpeil")
+    folder = Path(root) / name
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError:
+        return None
+    return folder if os.access(folder, os.W_OK) else None
 
 
 #: Longest unit spelling read, most factors in one unit, largest power (``m**3`` is 3): the parser

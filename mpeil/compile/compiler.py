@@ -139,7 +139,8 @@ def physical_unit(amount_unit: str, element_unit: str) -> tuple[str, float]:
 
 
 def _text(series: pd.Series) -> np.ndarray:
-    return series.astype("object").where(series.notna(), None).to_numpy()
+    """The column as an object array, missing values as None (one pass)."""
+    return series.to_numpy(dtype=object, na_value=None)
 
 
 def _factorize(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -230,15 +231,15 @@ def compile_frame(
     amounts = _amounts(lines, library, sizes["element_quantity"][order.element_codes], line_element_unit)
     lives = _lives(lines, scenarios, line_rsp)
     given_losses = _given_loss_rates(lines)
-    waste_names = _canonical_waste(lines, scenarios)
+    waste = _canonical_waste(lines, scenarios)
     return CompiledBuildings(
         **order.fields(lines.frame),
         **sizes,
         **amounts,
         **lives,
-        loss_rate=_default_loss_rates(given_losses, waste_names, scenarios),
+        loss_rate=_default_loss_rates(given_losses, waste, scenarios),
         **_transport(lines, scenarios, default_transport),
-        **_end_of_life(lines, scenarios, waste_names),
+        **_end_of_life(lines, scenarios, waste),
         **_scenario_choices(lines),
         **_circularity(lines.frame),
     )
@@ -451,28 +452,38 @@ def _given_loss_rates(lines: _Lines) -> np.ndarray:
     return loss_rate
 
 
-def _canonical_waste(lines: _Lines, scenarios: ScenarioSet) -> pd.Series | None:
-    """The waste_category column with each name as the scenario files spell it (a user's case does
-    not matter; None stays None), or None without the column."""
+def _canonical_waste(lines: _Lines, scenarios: ScenarioSet) -> tuple[np.ndarray, list[str]] | None:
+    """The waste category of each line as the scenario files spell it (a user's case does not
+    matter), as codes in first-appearance order (-1: none) and the canonical names; None without
+    the column. Each distinct spelling is looked up once, not once per line."""
     frame = lines.frame
     if "waste_category" not in frame:
         return None
-    names = frame["waste_category"].astype("object")
-    canonical: dict[str, str] = {}
-    for name in names.dropna().unique():
+    raw_codes, raw_names = _factorize(frame["waste_category"])
+    names: list[str] = []
+    remap = np.empty(len(raw_names) + 1, dtype=np.int64)
+    remap[-1] = -1  # code -1 (no category) stays -1
+    for code, name in enumerate(raw_names):
         try:
-            canonical[name] = scenarios.canonical_waste_category(str(name))
+            canonical = scenarios.canonical_waste_category(str(name))
         except MpeilError as error:
-            raise lines.fail(int(np.argmax((names == name).to_numpy())), error) from None
-    return names.map(canonical).astype("object")
+            raise lines.fail(lines.first_of(raw_codes, code), error) from None
+        if canonical not in names:  # spellings of one category share its code, in first-appearance order
+            names.append(canonical)
+        remap[code] = names.index(canonical)
+    return remap[raw_codes], names
 
 
-def _default_loss_rates(loss_rate: np.ndarray, waste_names: pd.Series | None, scenarios: ScenarioSet) -> np.ndarray:
+def _default_loss_rates(
+    loss_rate: np.ndarray, waste: tuple[np.ndarray, list[str]] | None, scenarios: ScenarioSet
+) -> np.ndarray:
     """Where no loss rate is given, the default of the line's waste category
     (``scenarios/loss_rates.csv``; "*" = no default); NaN when neither."""
-    if len(scenarios.loss_rates) and waste_names is not None:
+    if len(scenarios.loss_rates) and waste is not None:
+        codes, names = waste
         defaults = scenarios.loss_rates.drop(index="*", errors="ignore")
-        by_category = waste_names.map(defaults).to_numpy(dtype=np.float64)
+        per_category = pd.Series(names, dtype=object).map(defaults).to_numpy(dtype=np.float64)
+        by_category = np.append(per_category, np.nan)[codes]  # code -1 reads the trailing NaN
         loss_rate = np.where(np.isnan(loss_rate), by_category, loss_rate)
     return loss_rate
 
@@ -496,15 +507,15 @@ def _transport(lines: _Lines, scenarios: ScenarioSet, default_transport: str | N
     }
 
 
-def _end_of_life(lines: _Lines, scenarios: ScenarioSet, waste_names: pd.Series | None) -> dict[str, Any]:
+def _end_of_life(lines: _Lines, scenarios: ScenarioSet, waste: tuple[np.ndarray, list[str]] | None) -> dict[str, Any]:
     """End-of-life route shares [L, 4] (given, or from the waste category) and the share sorted on site."""
     frame, n = lines.frame, len(lines.frame)
     eol = np.full((n, 4), np.nan, dtype=np.float64)
     sorted_on_site = np.full(n, np.nan, dtype=np.float64)
     waste_codes = np.full(n, -1, dtype=np.int64)
     waste_uniques: list[str] = []
-    if waste_names is not None:
-        codes, uniques = pd.factorize(waste_names, sort=False)
+    if waste is not None:
+        codes, uniques = waste
         shares_of = np.full((len(uniques), 4), np.nan, dtype=np.float64)  # per category, then per line
         sorted_of = np.full(len(uniques), np.nan, dtype=np.float64)
         for code, name in enumerate(uniques):

@@ -9,8 +9,10 @@ NaN gets no label (null), never a guessed one.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 
 import numpy as np
 import pandas as pd
@@ -68,9 +70,22 @@ def _check(table: pd.DataFrame, path: Path) -> dict[str, np.ndarray]:
 def load_label_scale(method_name: str, folder: str | Path | None = None) -> LabelScale | None:
     """The label scale of a method, or None when ``scenarios/labels/<method_name>.csv`` does not exist."""
     path = (Path(folder) if folder is not None else scenarios_dir() / "labels") / f"{method_name}.csv"
-    if not path.is_file():
+    try:
+        stat = path.stat()
+    except OSError:
         return None
+    if not S_ISREG(stat.st_mode):
+        return None
+    # read once per file version (every Result.scores asks): keyed by path, size and modification time
+    return _read_scale(method_name, str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _read_scale(method_name: str, path: str, size: int, mtime_ns: int) -> LabelScale:
+    """The label scale in ``path`` (``size`` and ``mtime_ns`` only key the cache); its arrays read-only."""
     table = pd.read_csv(path, dtype={"use_type": str, "label": str})
-    bounds = _check(table, path)
+    bounds = _check(table, Path(path))
+    for values in bounds.values():
+        values.setflags(write=False)
     units = table["unit"].dropna().unique()
     return LabelScale(method_name, str(units[0]) if len(units) else "", bounds, table)

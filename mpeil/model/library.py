@@ -553,9 +553,8 @@ _EDGES = (
 
 
 def _conversion_factor(library: EPDLibrary, index: int, unit_text: str) -> float:
-    registry = unit_registry()
-    source = registry.Quantity(1.0, parse_unit(unit_text))
-    row = library.datasets.iloc[index]
+    columns = library.memo(("conversion-columns",), lambda: _conversion_columns(library.datasets))
+    row = {column: values[index] for column, values in columns.items()}
     declared_text = row["declared_unit"]
     if _isna(declared_text) or not str(declared_text).strip():
         raise ConversionError(
@@ -564,6 +563,46 @@ def _conversion_factor(library: EPDLibrary, index: int, unit_text: str) -> float
             field="declared_unit",
         )
     declared = library.declared_unit(index)
+    factor = _factor(
+        unit_text,
+        declared,
+        tuple(_positive(row[column]) for column, *_ in _EDGES),
+        _positive(row["conversion_factor_to_kg"]),
+    )
+    if factor is None:
+        registry = unit_registry()
+        start_dim = str(registry.Quantity(1.0, parse_unit(unit_text)).dimensionality)
+        declared_dim = str(registry.Quantity(1.0, declared).dimensionality)
+        missing = _missing_property_hint(registry, row, start_dim, declared_dim)
+        raise ConversionError(
+            f"cannot convert {unit_text} to the declared unit {declared} of data set {row['dataset_id']!r}: {missing}",
+            field="unit",
+        )
+    return factor
+
+
+def _conversion_columns(datasets: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The columns a unit conversion reads (and names in its errors), as arrays."""
+    names = ["dataset_id", "declared_unit", "conversion_factor_to_kg", *(column for column, *_ in _EDGES)]
+    return {name: datasets[name].to_numpy() for name in names if name in datasets}
+
+
+def _positive(value) -> float | None:
+    """A conversion property as used: its float value when given and > 0, else None."""
+    return float(value) if not _isna(value) and float(value) > 0 else None
+
+
+@functools.lru_cache(maxsize=16384)
+def _factor(unit_text: str, declared, properties: tuple, per_kg: float | None) -> float | None:
+    """How many ``declared`` units one ``unit_text`` is, given a data set's conversion properties
+    (the values of the :data:`_EDGES` columns, then ``conversion_factor_to_kg``; None where not
+    given); None when no chain of properties links the two.
+
+    A pure function of its arguments, so it is cached across libraries: a library with estimates
+    or a user library layered over the shipped one repeats the shipped data sets' conversions.
+    """
+    registry = unit_registry()
+    source = registry.Quantity(1.0, parse_unit(unit_text))
     declared_quantity = registry.Quantity(1.0, declared)
     # tensor values are per ONE declared unit, so the factor is too (declared_amount not used)
     if source.dimensionality == declared_quantity.dimensionality:
@@ -571,18 +610,15 @@ def _conversion_factor(library: EPDLibrary, index: int, unit_text: str) -> float
     # Graph over dimensions; each edge is a property of the data set. Breadth-first from the
     # source dimension to the declared one, multiplying factors along the way.
     edges: list[tuple[str, str, float, str, str]] = []
-    for column, a, b, unit_a, unit_b in _EDGES:
-        value = row[column]
-        if not _isna(value) and float(value) > 0:
-            edges.append((a, b, float(value), unit_a, unit_b))
-            edges.append((b, a, 1.0 / float(value), unit_b, unit_a))
-    per_kg = row["conversion_factor_to_kg"]
+    for (_, a, b, unit_a, unit_b), value in zip(_EDGES, properties, strict=True):
+        if value is not None:
+            edges.append((a, b, value, unit_a, unit_b))
+            edges.append((b, a, 1.0 / value, unit_b, unit_a))
     declared_dim = str(declared_quantity.dimensionality)
-    mass_dim = str(registry.Quantity(1, "kg").dimensionality)
-    if not _isna(per_kg) and float(per_kg) > 0 and declared_dim != mass_dim:
+    if per_kg is not None and declared_dim != _dimension_name(registry, _MASS):
         # conversion_factor_to_kg = declared units per kg: one declared unit weighs 1/factor kg
-        edges.append((declared_dim, _MASS, 1.0 / float(per_kg), str(declared), "kg"))
-        edges.append((_MASS, declared_dim, float(per_kg), "kg", str(declared)))
+        edges.append((declared_dim, _MASS, 1.0 / per_kg, str(declared), "kg"))
+        edges.append((_MASS, declared_dim, per_kg, "kg", str(declared)))
     start_dim = str(source.dimensionality)
     frontier = [(start_dim, source)]
     seen = {start_dim}
@@ -597,13 +633,10 @@ def _conversion_factor(library: EPDLibrary, index: int, unit_text: str) -> float
                 return float(converted.to(declared).magnitude)
             seen.add(target)
             frontier.append((target, converted))
-    missing = _missing_property_hint(registry, row, start_dim, declared_dim)
-    raise ConversionError(
-        f"cannot convert {unit_text} to the declared unit {declared} of data set {row['dataset_id']!r}: {missing}",
-        field="unit",
-    )
+    return None
 
 
+@functools.lru_cache(maxsize=64)
 def _dimension_name(registry, text: str) -> str:
     if text in _DIM_UNITS:
         return str(registry.Quantity(1.0, _DIM_UNITS[text]).dimensionality)
@@ -683,8 +716,36 @@ def load_library(
     unknown = [s for s in chosen if s not in available]
     if unknown:
         raise UnknownEPDError(f"unknown EPD source(s) {unknown}; available: {available}", field="library")
-    corrected = table == "corrected"
-    return EPDLibrary.concat([EPDLibrary.from_folder(root / s, corrected) for s in chosen], name="+".join(chosen))
+    source_folders = tuple(root / s for s in chosen)
+    return _load_sources(source_folders, table == "corrected", "+".join(chosen), _signature(source_folders))
+
+
+#: the files of a library folder whose content decides the library
+_LIBRARY_FILES = ("datasets.parquet", "values.parquet", "corrections.csv", "manifest.json")
+
+
+def _signature(folders: Sequence[Path]) -> tuple:
+    """(path, size, modification time) of every file of the folders that exists: a new signature
+    whenever a file is written, so a cached library never outlives its files."""
+    out = []
+    for folder in folders:
+        for name in _LIBRARY_FILES:
+            try:
+                stat = (folder / name).stat()
+            except OSError:
+                continue
+            out.append((str(folder / name), stat.st_size, stat.st_mtime_ns))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_sources(folders: tuple[Path, ...], corrected: bool, name: str, signature: tuple) -> EPDLibrary:
+    """The shipped sources in ``folders``, read once per process and file version (``signature``).
+
+    Every ``Scorer``/``mpeil.score`` without a library gets this one object, so what it derives
+    once (tensors, conversions, estimates, flags: :meth:`EPDLibrary.memo`) serves every call after.
+    """
+    return EPDLibrary.concat([EPDLibrary.from_folder(f, corrected) for f in folders], name=name)
 
 
 #: declared unit → the property column holding kg per one declared unit (a ``mass_factor`` correction)
