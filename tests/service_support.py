@@ -28,7 +28,8 @@ KEY_LINES = (
 
 
 def settings_for(store: Path, **overrides) -> Settings:
-    return Settings.from_env(environ={}, store_dir=store, **{"keys_text": KEY_LINES, **overrides})
+    # scoring in this process by default (fast); tests of the worker pool pass a started pool to create_app
+    return Settings.from_env(environ={}, store_dir=store, **{"keys_text": KEY_LINES, "scoring_workers": 0, **overrides})
 
 
 def auth(key: str = AUTHORITY_KEY) -> dict:

@@ -33,13 +33,16 @@ def _renamed(table: pa.Table, names: list[str]) -> pa.Table:
 
 
 def _csv(table: pa.Table) -> str:
-    """CSV with list and map cells as JSON text (one line per row)."""
+    """CSV with list and map cells as JSON text (one line per row); text cells pass the CLI's
+    :func:`mpeil.sanitize.csv_cell`, so an id ``=HYPERLINK(…)`` is shown as text, never run as a formula."""
+    from ..sanitize import csv_cell
+
     columns = {}
     for name in table.column_names:
         values = table[name].to_pylist()
         if pa.types.is_nested(table.schema.field(name).type):
             values = [None if v is None else json.dumps(_clean(v), ensure_ascii=False) for v in values]
-        columns[name] = values
+        columns[name] = [csv_cell(v) for v in values]
     import pandas as pd
 
     return pd.DataFrame(columns, columns=table.column_names).to_csv(index=False)
