@@ -223,10 +223,17 @@ class ScoringPool:
         return self
 
     def _spawn_idle(self) -> None:
-        worker = _Worker(self._context, self.signing_key)
-        if not worker.wait_ready(self.start_seconds) or self.closed:
+        try:
+            worker = _Worker(self._context, self.signing_key)
+            ready = worker.wait_ready(self.start_seconds)
+        except (OSError, EOFError, ValueError):
+            if not self.closed:
+                log.exception("a scoring worker did not start")
+            return
+        if not ready or self.closed:
             worker.kill()
-            log.error("a scoring worker did not start")
+            if not self.closed:
+                log.error("a scoring worker did not start")
             return
         with self._lock:
             self._workers.append(worker)
