@@ -260,6 +260,12 @@ def register(app: typer.Typer) -> None:
             ),
         ],
         jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes re-scoring receipts")] = 1,
+        receipt_key: Annotated[
+            Path | None,
+            typer.Option(
+                help="The service's receipt key file: check the HMAC signature of service receipts and batches"
+            ),
+        ] = None,
     ) -> None:
         """Re-score the input named in each receipt and confirm bit-identical numbers.
 
@@ -276,6 +282,10 @@ def register(app: typer.Typer) -> None:
         console = Console(stderr=True)
         paths: list[Path] = []
         failed = 0
+        if receipt_key is not None:
+            receipts, failed = _check_signatures(receipts, receipt_key)
+            if not receipts:
+                raise typer.Exit(code=1 if failed else 0)
         for path in receipts:
             if path.is_dir():
                 folder = path / "receipts" if (path / "receipts").is_dir() else path
@@ -305,3 +315,33 @@ def register(app: typer.Typer) -> None:
                 for problem in check.problems:
                     typer.echo(f"         - {problem}")
         raise typer.Exit(code=1 if failed else 0)
+
+
+def _check_signatures(paths: list[Path], key_file: Path) -> tuple[list[Path], int]:
+    """The service's HMAC signatures: a service receipt (``GET /v1/receipts/{id}``) is checked here (its
+    input stays in the service: ``POST /v1/verify`` re-scores it); a batch output directory's
+    ``signature.json`` too, then it is verified as usual. Returns what is left to verify and the failures."""
+
+    from ..service.signing import check, check_directory, load_key
+
+    key = load_key(key_file, key_file.parent)
+    left, failed = [], 0
+    for path in paths:
+        if path.is_dir():
+            problem = check_directory(path, key)
+            typer.echo(f"{'FAILED' if problem else 'OK':8s} {path} (signature of the batch outputs)")
+            left.append(path)
+        else:
+            try:
+                receipt = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                receipt = None
+            if not isinstance(receipt, dict) or "signature" not in receipt:
+                left.append(path)  # a batch receipt: verified by re-scoring below
+                continue
+            problem = check(receipt, key)
+            typer.echo(f"{'FAILED' if problem else 'OK':8s} {path} (signature of a service receipt)")
+        if problem:
+            failed += 1
+            typer.echo(f"         - {problem}")
+    return left, failed

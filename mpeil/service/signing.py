@@ -7,7 +7,7 @@ key outside the store when the store is shared or backed up: a reader of both ca
 trailing white space of the file is not part of the key.
 
 The signature covers the receipt as canonical JSON (sorted keys, no spaces, UTF-8) without its
-``signature`` field; ``key_id`` (the first 16 hex digits of the key's SHA-256) says which key signed.
+``signature`` field (nor ``receipt_id`` and ``created``, which ``GET /v1/receipts/{id}`` adds); ``key_id`` (the first 16 hex digits of the key's SHA-256) says which key signed.
 ``mpeil verify --receipt-key FILE`` checks a receipt file the same way (:func:`check`).
 """
 
@@ -25,9 +25,14 @@ __all__ = ["load_key", "sign", "check", "canonical", "key_id", "sign_directory",
 MIN_KEY_BYTES = 32
 
 
+#: fields of ``GET /v1/receipts/{id}`` that are about where the receipt is stored, not what it says
+ENVELOPE = ("signature", "receipt_id", "created")
+
+
 def canonical(receipt: dict) -> bytes:
-    """The bytes a signature covers: the receipt without ``signature``, as canonical JSON."""
-    body = {k: v for k, v in receipt.items() if k != "signature"}
+    """The bytes a signature covers: the receipt without ``signature`` (nor the envelope's
+    ``receipt_id`` and ``created``), as canonical JSON."""
+    body = {k: v for k, v in receipt.items() if k not in ENVELOPE}
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
