@@ -66,6 +66,13 @@ def page() -> HTMLResponse:
     return HTMLResponse(html)
 
 
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> Response:
+    """The page's icon (SVG) where browsers look for it first."""
+    icon = (resources.files("mpeil.service") / "static" / "favicon.svg").read_bytes()
+    return Response(icon, media_type="image/svg+xml", headers={"cache-control": "public, max-age=86400"})
+
+
 @router.get("/v1/healthz", tags=["operations"])
 def healthz(request: Request) -> dict:
     """Liveness and readiness: the library is loaded and the store answers."""
