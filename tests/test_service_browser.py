@@ -200,5 +200,8 @@ def test_coverage_bar_labels_and_languages_at_two_sizes(page, shots, server):
     expect(page.locator("#element-chart .type").first).to_have_text(
         re.compile("mur|plancher|toiture|fondation|fenêtre")
     )
+    # the example's flag (a peer outlier driving 30 % of the score), its reason in French
+    expect(page.locator("ul.flags li").first).to_contain_text("fois au-dessus de la médiane des produits comparables")
+    expect(page.locator("ul.flags li").first).to_contain_text("(30% du score)")
     page.screenshot(path=str(shots / f"score-fr-{size}.png"), full_page=True)
     assert page.request.get(server + "/favicon.ico").status == 200

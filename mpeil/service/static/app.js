@@ -136,13 +136,16 @@ function flagItem(flag) {
   // "<data set id> (<product name>) <indicator | properties>: <reason>"; the product name is data, the reason is translated
   const match = /^(.*?) (\S+): (.*)$/s.exec(flag);
   if (!match) return el("li", { lang: "en" }, flag);
-  const [, where, indicator, reason] = match;
+  const [, where, indicator, text] = match;
   const what = indicator === "properties" ? t("flag_properties") : indicator;
+  const share = / \((\d+(?:\.\d+)?%) of the score\)$/.exec(text);  // added when the flag drives the score
+  const reason = share ? text.slice(0, share.index) : text;
+  const suffix = share ? " " + t("flag_share", { share: share[1] }) : "";
   for (const [key, pattern] of FLAG_PATTERNS) {
     const found = pattern.exec(reason);
-    if (found) return el("li", { class: "flag" }, `${where} ${what}: ${t(key, found.groups)}`);
+    if (found) return el("li", { class: "flag" }, `${where} ${what}: ${t(key, found.groups)}${suffix}`);
   }
-  return el("li", { class: "flag" }, `${where} ${what}: `, el("span", { lang: "en" }, reason));
+  return el("li", { class: "flag" }, `${where} ${what}: `, el("span", { lang: "en" }, reason), suffix);
 }
 
 function elementLabel(e) {
