@@ -249,10 +249,11 @@ async def score(
         _check_method(state, method, chosen)
         owner = _owner(request, key)
         digest = hashlib.sha256(json.dumps([method, chosen, suffix]).encode() + sha256.encode()).hexdigest()
-        known = _idempotent(state, owner, "score", idempotency_key, digest)  # the same key for another body: 409
+        known = await run_in_threadpool(_idempotent, state, owner, "score", idempotency_key, digest)  # other body: 409
         if known is not None:
-            return _replay(state, known)
-        if key is not None and not state.store.quota_left(owner, 1, key.quota_files_per_day):
+            return await run_in_threadpool(_replay, state, known)
+        left = key is None or await run_in_threadpool(state.store.quota_left, owner, 1, key.quota_files_per_day)
+        if not left:
             raise HTTPException(429, f"the daily quota of key {key.name!r} is used up")
         task = {
             "kind": "score", "path": path, "suffix": suffix, "name": name, "method": method, "options": chosen,
@@ -263,7 +264,7 @@ async def score(
     finally:
         os.unlink(path)
     if key is not None and done["buildings"]:
-        state.store.charge(owner, 1)
+        await run_in_threadpool(state.store.charge, owner, 1)
     state.metrics.scored(done["buildings"])
     receipt_id = done["receipt_id"]
     return JSONResponse({"receipt_id": receipt_id, "report": f"/v1/reports/{receipt_id}.html", **done["summary"]})
@@ -319,8 +320,8 @@ async def report(
     """The designer's report of a scored building (its id is the unguessable receipt id; a keyed
     receipt's report needs its key). Rendered once, at the first view, and stored."""
     state = request.app.state
-    _stored(state, receipt_id, key)
-    html = state.store.report(receipt_id)
+    await run_in_threadpool(_stored, state, receipt_id, key)
+    html = await run_in_threadpool(state.store.report, receipt_id)
     if html is None:
         task = {"kind": "report", "receipt_id": receipt_id, "store": str(state.store.root)}
         done = await state.pool.run({**task, "limits": state.settings.limits}, state.settings.budget(key is not None))
@@ -353,7 +354,7 @@ async def verify(request: Request, key: Annotated[ApiKey, Depends(require_key)])
     if not isinstance(receipt_id, str) or not re.match(ID_PATTERN, receipt_id):
         raise HTTPException(404, "no such receipt")
     state = request.app.state
-    found = _stored(state, receipt_id, key)
+    found = await run_in_threadpool(_stored, state, receipt_id, key)
     from .signing import check
 
     signature_problem = check(found["receipt"], state.signing_key)
@@ -441,11 +442,11 @@ async def create_batch(
         digest = hashlib.sha256(json.dumps([method, options]).encode())
         for _, suffix, name, _, sha256 in files:
             digest.update(f"{name}\0{suffix}\0{sha256}".encode())
-        known = _idempotent(state, key.name, "batch", idempotency_key, digest.hexdigest())
+        known = await run_in_threadpool(_idempotent, state, key.name, "batch", idempotency_key, digest.hexdigest())
         if known is not None:
-            return {"job_id": known, "status": state.store.job(known)["status"]}
+            return {"job_id": known, "status": (await run_in_threadpool(state.store.job, known))["status"]}
         count = sum(f[3] for f in files)
-        if not state.store.quota_left(key.name, count, key.quota_files_per_day):
+        if not await run_in_threadpool(state.store.quota_left, key.name, count, key.quota_files_per_day):
             raise HTTPException(429, f"the daily quota of key {key.name!r} does not cover {count:,} more files")
         job_id = new_id()
         await run_in_threadpool(_write_inputs, state.store.job_dir(job_id), files)
@@ -459,11 +460,11 @@ async def create_batch(
         "chunk_size": settings.chunk_size, "names": [name for _, _, name, _, _ in files],
     }  # fmt: skip
     claim = (idempotency_key, digest.hexdigest()) if idempotency_key else None
-    created = state.store.add_job(job, claim)
+    created = await run_in_threadpool(state.store.add_job, job, claim)  # SQLite commits: off the event loop
     if created != job_id:  # the same upload, sent twice at once: the first one's job
         await run_in_threadpool(shutil.rmtree, state.store.job_dir(job_id), True)
-        return {"job_id": created, "status": state.store.job(created)["status"]}
-    state.store.charge(key.name, count)
+        return {"job_id": created, "status": (await run_in_threadpool(state.store.job, created))["status"]}
+    await run_in_threadpool(state.store.charge, key.name, count)
     state.runner.wake()
     return {"job_id": job_id, "status": "queued", "files": count}
 
