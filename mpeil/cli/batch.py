@@ -282,10 +282,7 @@ def register(app: typer.Typer) -> None:
         console = Console(stderr=True)
         paths: list[Path] = []
         failed = 0
-        if receipt_key is not None:
-            receipts, failed = _check_signatures(receipts, receipt_key)
-            if not receipts:
-                raise typer.Exit(code=1 if failed else 0)
+        receipts, failed = _check_signatures(receipts, receipt_key)  # the service's signatures (--receipt-key)
         for path in receipts:
             if path.is_dir():
                 folder = path / "receipts" if (path / "receipts").is_dir() else path
@@ -317,13 +314,15 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(code=1 if failed else 0)
 
 
-def _check_signatures(paths: list[Path], key_file: Path) -> tuple[list[Path], int]:
+def _check_signatures(paths: list[Path], key_file: Path | None) -> tuple[list[Path], int]:
     """The service's HMAC signatures: a service receipt (``GET /v1/receipts/{id}``) is checked here (its
     input stays in the service: ``POST /v1/verify`` re-scores it); a batch output directory's
     ``signature.json`` too, then it is verified as usual. Returns what is left to verify and the failures."""
 
     from ..service.signing import check, check_directory, load_key
 
+    if key_file is None:
+        return paths, 0
     key = load_key(key_file, key_file.parent)
     left, failed = [], 0
     for path in paths:
@@ -344,4 +343,6 @@ def _check_signatures(paths: list[Path], key_file: Path) -> tuple[list[Path], in
         if problem:
             failed += 1
             typer.echo(f"         - {problem}")
+    if not left:  # only service receipts: nothing to re-score here
+        raise typer.Exit(code=1 if failed else 0)
     return left, failed

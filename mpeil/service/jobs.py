@@ -69,7 +69,7 @@ def run_job(
             from .signing import load_key, sign_directory
 
             sign_directory(folder / "out", load_key(Path(key_file), Path(store_root)))
-        if store.job(job_id)["status"] == "running":  # not cancelled meanwhile
+        if (store.job(job_id) or {}).get("status") == "running":  # not cancelled meanwhile
             store.finish_job(job_id, "done", None, summary.buildings, summary.errors)
 
 

@@ -252,8 +252,7 @@ async def score(
         known = await run_in_threadpool(_idempotent, state, owner, "score", idempotency_key, digest)  # other body: 409
         if known is not None:
             return await run_in_threadpool(_replay, state, known)
-        left = key is None or await run_in_threadpool(state.store.quota_left, owner, 1, key.quota_files_per_day)
-        if not left:
+        if key is not None and not await run_in_threadpool(state.store.quota_left, owner, 1, key.quota_files_per_day):
             raise HTTPException(429, f"the daily quota of key {key.name!r} is used up")
         task = {
             "kind": "score", "path": path, "suffix": suffix, "name": name, "method": method, "options": chosen,

@@ -14,6 +14,7 @@ The limits are those of :class:`~mpeil.service.settings.Settings` (``data/servic
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -50,11 +51,11 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             cls.header_timeout, cls.header_size = float(settings.header_timeout), settings.header_size
             cls._configured = True
 
-    def connection_made(self, transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport) -> None:
         self.configure()
         super().connection_made(transport)
         self._head_bytes = 0
-        self._head_timer = None
+        self._head_timer: asyncio.TimerHandle | None = None
         self._await_head(self.header_timeout)
 
     def _await_head(self, seconds: float) -> None:

@@ -258,8 +258,8 @@ class ScoringPool:
                 reply = worker.connection.recv()
         except (EOFError, OSError):
             reply = None
-        retire = reply is None or not worker.process.is_alive()
-        retire = retire or ("error" in reply and reply["error"][0] in ("BudgetExceeded", "InternalError"))
+        failed = reply is not None and "error" in reply and reply["error"][0] in ("BudgetExceeded", "InternalError")
+        retire = reply is None or failed or not worker.process.is_alive()
         if retire:
             self._retire(worker)
         else:
