@@ -88,7 +88,9 @@ def _claim_key(db: sqlite3.Connection, owner: str, kind: str, key: str, digest: 
 class Store:
     """The SQLite file and the jobs folder under ``root``; safe to share between threads."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, persistent: bool = False) -> None:
+        self.persistent = persistent  # one connection per thread, kept (a scoring worker: no reconnect per receipt)
+        self._local = threading.local()
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.jobs_dir = self.root / "jobs"
@@ -111,8 +113,10 @@ class Store:
         disk; safe against a killed process, the last receipts may be lost on a power cut (a job never is).
         """
         try:
-            db = sqlite3.connect(self.path, timeout=30)
-            db.row_factory = sqlite3.Row
+            db = getattr(self._local, "db", None) if self.persistent else None
+            if db is None:
+                db = sqlite3.connect(self.path, timeout=30)
+                db.row_factory = sqlite3.Row
             db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         except sqlite3.DatabaseError as error:
             raise StoreCorrupt(f"the store cannot be opened: {error}") from None
@@ -126,7 +130,10 @@ class Store:
         except sqlite3.DatabaseError as error:
             raise StoreCorrupt(f"the store cannot be read: {error}") from None
         finally:
-            db.close()
+            if self.persistent:
+                self._local.db = db
+            else:
+                db.close()
 
     def job_dir(self, job_id: str) -> Path:
         """The folder of a job; ``job_id`` must come from the ``jobs`` table (checked by the caller)."""

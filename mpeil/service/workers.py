@@ -85,7 +85,7 @@ class _WorkerState:
         from .store import Store
 
         if root not in self.stores:
-            self.stores[root] = Store(Path(root))
+            self.stores[root] = Store(Path(root), persistent=True)
         return self.stores[root]
 
 
