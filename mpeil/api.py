@@ -10,116 +10,47 @@ score through it, so they give the same numbers, bit for bit, and one provenance
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from functools import cached_property
+import dataclasses
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from . import __version__
-from .compile import CompiledBuildings, flatten
-from .engine import ElementResults, EngineOptions, run_engine
-from .errors import DuplicateBuildingError, InputError
-from .hashing import file_sha256
-from .methods import Method, load_method
-from .methods.scoring import check_method, engine_options
-from .methods.trust import assess_lines, scoring_library
+from . import stages
+from .compile import CompiledBuildings
+from .engine import ElementResults, EngineOptions
+from .errors import InputError
+from .methods import Method
+from .methods.scoring import engine_options
 from .model import Building
 from .model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
-from .model.library import EPDLibrary, load_library
-from .model.scenarios import ScenarioSet, load_scenarios
+from .model.library import EPDLibrary
+from .model.scenarios import ScenarioSet
 from .outputs import Result
 from .outputs.compare import Comparison, compare_results
-from .validation import Limits, check_scores, compile_checked
+from .stages import IdRegister, ScoringContext, ScoringInput
+from .stages import read as read_input
+from .validation import Limits
 
-__all__ = ["Scorer", "ScoringInput", "compare", "score", "engine_options", "passport_of"]
-
-
-@dataclass(frozen=True, eq=False)
-class ScoringInput:
-    """Buildings ready to compile: one flat frame (the compiler's format) and where it came from.
-
-    ``buildings`` keeps the model objects read or given (their operational B6/B7 lines are
-    reported apart); ``files`` maps each file read to its SHA-256.
-    """
-
-    frame: pd.DataFrame
-    buildings: tuple[Building, ...] = ()
-    file: str | None = None  # label used in error messages and provenance
-    files: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class _Gathered:
-    """Inputs being read: frames to concatenate, model buildings, files read, where each id came from."""
-
-    frames: list[pd.DataFrame] = field(default_factory=list)
-    buildings: list[Building] = field(default_factory=list)
-    files: dict[str, str] = field(default_factory=dict)
-    origin: dict[str, str | None] = field(default_factory=dict)  # building id → file (None: given in memory)
-
-    def add_ids(self, ids: Iterable[str], file: str | None) -> None:
-        """Two inputs with one building id would be summed as one building: refuse, naming both."""
-        ids = list(dict.fromkeys(str(i) for i in ids))
-        for building_id in ids:
-            if building_id in self.origin:
-                first = self.origin[building_id]
-                raise DuplicateBuildingError(
-                    f"building id {building_id!r} appears twice in one call"
-                    + (f" (first in {first})" if first else "")
-                    + "; give each building its own id",
-                    file=file,
-                    building=building_id,
-                    field="id",
-                )
-        self.origin.update(dict.fromkeys(ids, file))
-
-
-def _collect(source: Any, into: _Gathered) -> None:
-    """Append one input (or each item of an iterable of inputs) to the frames to concatenate."""
-    if isinstance(source, Building):
-        into.add_ids([source.id], None)
-        into.buildings.append(source)
-        into.frames.append(flatten([source]))
-    elif isinstance(source, pd.DataFrame):
-        if "building_id" in source:
-            into.add_ids(source["building_id"].dropna().unique(), None)
-        into.frames.append(source)
-    elif isinstance(source, (str, Path)):
-        from .readers import read_buildings
-
-        read = read_buildings(source)
-        into.add_ids([b.id for b in read], str(source))
-        into.files[str(source)] = file_sha256(source)
-        into.buildings.extend(read)
-        into.frames.append(flatten(read))
-    elif isinstance(source, Iterable):
-        for item in source:
-            _collect(item, into)
-    else:
-        raise InputError(f"cannot score a {type(source).__name__}: give a Building, a path or a DataFrame")
-
-
-def read_input(source: Any, file: str | None = None) -> ScoringInput:
-    """Read and flatten what :meth:`Scorer.score` accepts into one :class:`ScoringInput`."""
-    if isinstance(source, ScoringInput):
-        return source
-    gathered = _Gathered()
-    _collect(source, gathered)
-    frames = gathered.frames
-    if not frames:
-        raise InputError("no buildings to score", file=file)
-    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    if file is None and isinstance(source, (str, Path)):
-        file = str(source)
-    return ScoringInput(frame, tuple(gathered.buildings), file, gathered.files)
+__all__ = [
+    "Scorer",
+    "ScoringInput",
+    "compare",
+    "score",
+    "engine_options",
+    "passport_of",
+    "read_input",
+    "reuse_report",
+]
 
 
 class Scorer:
     """Score buildings under one method, with the library and scenarios loaded once.
+
+    A Scorer holds one :class:`~mpeil.stages.ScoringContext` (:attr:`context`), built once by
+    :func:`mpeil.stages.prepare`; :meth:`score` is the composition of the stages
+    (read → compile → characterise → weight → assess).
 
     Parameters
     ----------
@@ -130,6 +61,8 @@ class Scorer:
         Default: every shipped EPD source and the shipped scenarios.
     report_indicators:
         Indicator codes reported beside the method's own (not scored).
+    limits:
+        Plausibility limits of the compiler (default: ``data/batch_limits.csv``).
     **options:
         Method options to override, e.g. ``replacement_rule="fractional"``, ``include_d=True``.
     """
@@ -143,121 +76,92 @@ class Scorer:
         limits: Limits | None = None,
         **options: Any,
     ) -> None:
-        loaded = load_method(method)
-        self.limits: Limits | None = limits  # None: data/batch_limits.csv
-        self._base_method = loaded  # before the option overrides, for variants
-        self.method: Method = loaded.with_options(**options) if options else loaded
-        # the method's gap policy decides the library it scores with (issue 8: peer estimates fill gaps)
-        self._given_library = library if library is not None else load_library()
-        self.library: EPDLibrary = scoring_library(self._given_library, self.method)
-        self.scenarios: ScenarioSet = scenarios if scenarios is not None else load_scenarios()
-        check_method(self.method, self.library)
-        self.options: dict[str, Any] = dict(options)
-        self.report_indicators: tuple[str, ...] = tuple(report_indicators)
-        self.engine_options: EngineOptions = engine_options(self.method, self.report_indicators)
-        self._method_source = method.name if isinstance(method, Method) else str(method)
-        self._building_libraries = False  # True: the buildings' own libraries are layered in already
+        self.context: ScoringContext = stages.prepare(method, library, scenarios, limits, report_indicators, **options)
+
+    @classmethod
+    def from_context(cls, context: ScoringContext) -> Scorer:
+        """A Scorer on a context already prepared (nothing is loaded again)."""
+        scorer = cls.__new__(cls)
+        scorer.context = context
+        return scorer
 
     def __repr__(self) -> str:
         return f"Scorer(method={self.method.name!r}, library={self.library.name!r}, options={self.options!r})"
 
-    @cached_property
-    def provenance(self) -> dict:
-        """What decides the numbers (versions and SHA-256 of method, library, scenarios; options).
+    # the context's parts, under the names callers have used
+    @property
+    def method(self) -> Method:
+        """The method with its option overrides."""
+        return self.context.method
 
-        One shape for the API (``Result.provenance``, plus ``input``), the CLI and batch receipts
-        (plus the batch's own ``gwp_method`` and options). Computed on first use.
-        """
-        return {
-            "engine_version": __version__,
-            "method": {
-                "name": self.method.name,
-                "source": self._method_source,
-                "sha256": self.method.fingerprint,
-                "options": dict(self.options),
-            },
-            "library": {"name": self.library.name, "sources": None, "sha256": self.library.fingerprint()},
-            "scenarios": {"sha256": self.scenarios.fingerprint()},
-            "options": {
-                "report_indicators": list(self.report_indicators),
-                "gap_policy": self.method.gap_policy,
-                "flagged_values": self.method.flagged_values,
-            },
-        }
+    @property
+    def library(self) -> EPDLibrary:
+        """The library as scored (the method's gap policy and screening resolved)."""
+        return self.context.library
+
+    @property
+    def scenarios(self) -> ScenarioSet:
+        return self.context.scenarios
+
+    @property
+    def limits(self) -> Limits | None:
+        return self.context.limits
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.context.options)
+
+    @property
+    def report_indicators(self) -> tuple[str, ...]:
+        return self.context.report_indicators
+
+    @property
+    def engine_options(self) -> EngineOptions:
+        return self.context.engine_options
+
+    @property
+    def provenance(self) -> dict:
+        """What decides the numbers (see :attr:`mpeil.stages.ScoringContext.provenance`)."""
+        return self.context.provenance
 
     def with_options(self, method: str | Path | Method | None = None, **options: Any) -> Scorer:
         """Another scorer on the same library and scenarios: another method and/or more options."""
-        merged = {**self.options, **options}
-        if method is None:
-            other = Scorer(
-                self._base_method, self._given_library, self.scenarios, self.report_indicators, self.limits, **merged
-            )
-            other._method_source = self._method_source
-            return other
-        return Scorer(method, self._given_library, self.scenarios, self.report_indicators, self.limits, **merged)
+        return Scorer.from_context(self.context.with_options(method, **options))
 
     def compile(self, source: Any, file: str | None = None) -> CompiledBuildings:
         """Compile buildings (anything :meth:`score` accepts) with this method's study period and transport."""
-        data = read_input(source, file)
-        return self.compile_frame(data.frame, data.file)
+        return stages.compile(self.context, stages.read(source, file))
 
     def compile_frame(self, frame: pd.DataFrame, file: str | None = None) -> CompiledBuildings:
         """Compile a flat bill of materials (the compiler's format) under this method, with the
-        checks every entry point applies (:func:`mpeil.validation.compile_checked`: references,
-        plausibility limits, and the model's type rules for a frame given as is)."""
-        method = self.method
-        return compile_checked(
-            frame,
-            self.library,
-            self.scenarios,
-            method.reference_study_period_years,
-            method.default_transport,
-            file,
-            self.limits,
-        )
-
-    def _with_building_libraries(self, buildings) -> Scorer:
-        """A scorer whose library also holds the libraries and inline data sets the buildings name
-        (layered over this scorer's own, :func:`mpeil.model.library.library_for_buildings`)."""
-        from .model.library import library_for_buildings
-
-        library = library_for_buildings(self._given_library, buildings)
-        other = Scorer(self._base_method, library, self.scenarios, self.report_indicators, self.limits, **self.options)
-        other._method_source = self._method_source
-        other._building_libraries = True
-        return other
+        checks every entry point applies (:func:`mpeil.stages.compile`)."""
+        return stages.compile(self.context, ScoringInput(frame, file=file))
 
     def run(self, compiled: CompiledBuildings, options: EngineOptions | None = None) -> ElementResults:
         """Run the engine on compiled buildings (default: this scorer's engine options)."""
-        return run_engine(compiled, self.library, self.scenarios, options or self.engine_options)
+        return stages.run(self.context, compiled, options)
 
     def score(self, buildings: Any, file: str | None = None) -> Result:
         """Score one or many buildings: a Building, a path, a flat DataFrame, or a list of them.
 
-        ``file`` labels the input in error messages and provenance (default: the path read).
-        """
-        data = read_input(buildings, file)
-        if not self._building_libraries and any(b.libraries or b.datasets for b in data.buildings):
-            return self._with_building_libraries(data.buildings).score(data)
-        compiled = self.compile_frame(data.frame, data.file)
-        elements = self.run(compiled)
-        provenance = copy.deepcopy(self.provenance)
-        if data.file is not None or data.files:
-            provenance["input"] = {"file": data.file, "files": dict(data.files)}
-        operational = None
-        if any(b.operational for b in data.buildings):
-            from .outputs.operational import operational_impacts
+        Parameters
+        ----------
+        buildings:
+            Anything :func:`mpeil.stages.read` accepts.
+        file:
+            Labels the input in error messages and provenance (default: the path read).
 
-            operational = operational_impacts(
-                list(data.buildings), self.library, elements.indicators, self.method.reference_study_period_years
-            )
-        trust = assess_lines(compiled, elements.replacements, self.library, self.method)
-        elements.extra["trust"] = trust  # travels with the element results (a Result rebuilt from them keeps it)
-        result = Result(
-            elements, self.method, provenance, operational, library=self.library, scenarios=self.scenarios, trust=trust
-        )
-        check_scores(result.scores, data.file)
-        return result
+        Returns
+        -------
+        Result
+            Scores in the method's unit (e.g. mPt/(m²·yr)), element results, provenance.
+        """
+        data = stages.read(buildings, file)
+        context = self.context.for_buildings(data.buildings)
+        compiled = stages.compile(context, data)
+        inventory = stages.characterise(context, compiled, data)
+        scores = stages.weight(context, inventory)
+        return stages.assess(context, inventory, scores)
 
 
 def score(
@@ -305,19 +209,19 @@ def compare(
     given = [v for v in variants if isinstance(v, Result)]
     if method is None:
         method = given[0].method if given else "mpeil-ef31"
-    seen = _Gathered()
+    seen = IdRegister()
     unscored: list[Building] = []
     names: list[list[str]] = []
     for variant in variants:
         if isinstance(variant, Result):
             ids = list(variant.building_ids)
-            seen.add_ids(ids, "a Result")
+            seen.add(ids, "a Result")
         else:
             if _has_frame(variant):
                 raise InputError("compare takes buildings, building files or Results, not a flat DataFrame")
             data = read_input(variant)
             ids = [b.id for b in data.buildings]
-            seen.add_ids(ids, data.file)
+            seen.add(ids, data.file)
             unscored.extend(data.buildings)
         names.append(ids)
     scored = Scorer(method, library, scenarios, **options).score(unscored) if unscored else None
@@ -344,3 +248,45 @@ def passport_of(
     scorer = Scorer(method, library, scenarios, **options)
     result = scorer.score(split_lines(building))
     return build_passport(building, result, scorer.library, scorer.scenarios)
+
+
+def _pair_inventory(
+    context: ScoringContext, buildings: list[Building], indicators: tuple[str, ...]
+) -> stages.Inventory:
+    """The inventory of single-line pair buildings, with the engine reporting ``indicators`` only."""
+    from .engine import IndicatorSpec
+
+    data = stages.read(buildings)
+    compiled = stages.compile(context, data)
+    options = dataclasses.replace(
+        context.engine_options, indicators=tuple(IndicatorSpec.plain(code) for code in indicators)
+    )
+    return stages.characterise(context, compiled, data, elements=stages.run(context, compiled, options))
+
+
+def reuse_report(
+    donors: Iterable[Building],
+    receivers: Iterable[Building],
+    method: str | Path | Method = "mpeil-ef31",
+    library: EPDLibrary | None = None,
+    scenarios: ScenarioSet | None = None,
+    indicators: tuple[str, ...] = ("GWP-total",),
+) -> pd.DataFrame:
+    """Donor → receiver check of reused components: one row per (component, indicator) with the
+    donor's and receiver's burdens, the physical chain and their balance (0 when nothing is
+    counted twice or left out), in the indicator's unit over the study period, and findings.
+
+    The lines of each component (:func:`mpeil.outputs.reuse.reuse_cases`) are scored through the
+    stages under the method and under its ``eol_allocation = "cutoff_d"`` variant, and the balance is
+    read off their inventories (:func:`mpeil.outputs.reuse.reuse_balance`).
+    """
+    from .outputs.reuse import pair_buildings, reuse_balance, reuse_cases
+
+    context = stages.prepare(method, library, scenarios, None, ())
+    cutoff = context.with_options(eol_allocation="cutoff_d")
+    cases = reuse_cases(donors, receivers, context.scenarios)
+    if not cases:  # nothing reused: no rows (as the report of no links always was)
+        return pd.DataFrame()
+    scored = _pair_inventory(context, pair_buildings(cases, "method"), indicators)
+    cut = _pair_inventory(cutoff, pair_buildings(cases, "cutoff"), indicators)
+    return reuse_balance(cases, context.method, scored.elements, cut.elements)

@@ -2,11 +2,11 @@
 
 import pytest
 
+from mpeil.api import reuse_report
 from mpeil.errors import CircularityError
 from mpeil.methods.config import Method
 from mpeil.model import Building, Element, EndOfLifeShares, Layer
 from mpeil.model.reuse import link_reuse, reuse_inventory
-from mpeil.outputs.reuse import reuse_report
 from mpeil.testing import tiny_library, tiny_scenarios
 
 APPROACHES = ("cutoff_d", "cff", "multicycle", "dk_zero")

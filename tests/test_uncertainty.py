@@ -74,6 +74,16 @@ def test_zero_spread_on_the_example_with_every_input_kind(obd):
     assert mc.inputs.empty  # nothing was sampled
 
 
+def test_an_unperturbed_draw_is_the_stages_score_bit_for_bit(obd):
+    """Draws start from the stages' inventory and weight vector: with nothing perturbed, every draw
+    has exactly the bits of ``mpeil.score`` (not only to summation order)."""
+    stock = generate_stock(12, seed=4)
+    mc = monte_carlo(stock, n_draws=3, seed=1, library=obd, spec=load_uncertainty().zero())
+    expected = mpeil.score(stock, library=obd).scores["score"].reindex(mc.building_ids).to_numpy()
+    assert mc.scores.tobytes() == np.broadcast_to(expected, mc.scores.shape).tobytes()
+    assert mc.deterministic.tobytes() == expected.tobytes()
+
+
 # ---------------------------------------------------------------- the mean of a linear case
 def test_mean_converges_to_the_analytic_mean_of_a_linear_case(tiny):
     # brick 1000 kg: A1-A3 1000 × 0.2 = 200; A4 = 1 t × 50 km × 0.1 = 5; C2 = 1 t × 30 km × 0.1 = 3

@@ -1,4 +1,8 @@
-"""One adapter between the analysis code and the scoring API (switch to ``mpeil.Scorer`` in one place)."""
+"""The analyses' scoring: the stages (:mod:`mpeil.stages`) composed once, keeping what they produced.
+
+Analyses need more than a :class:`~mpeil.outputs.Result`: the compiled lines, the library *as scored*
+and the weight vector. :func:`score_compiled` composes the stages and keeps their outputs.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import stages
 from ..compile import CompiledBuildings
-from ..methods import Method, load_method
+from ..methods import Method
+from ..methods.weights import score_weight_vector
 from ..model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
-from ..model.library import EPDLibrary, load_library
-from ..model.scenarios import ScenarioSet, load_scenarios
+from ..model.library import EPDLibrary
+from ..model.scenarios import ScenarioSet
 from ..outputs import Result
 
 __all__ = ["Scored", "score_compiled", "score_weights"]
@@ -19,13 +25,28 @@ __all__ = ["Scored", "score_compiled", "score_weights"]
 
 @dataclass(frozen=True, eq=False)
 class Scored:
-    """A scored set of buildings with what produced it (compiled lines, library, scenarios)."""
+    """A scored set of buildings with what produced it: the stage context and inventory."""
 
     result: Result
-    compiled: CompiledBuildings
-    method: Method
-    library: EPDLibrary
-    scenarios: ScenarioSet
+    context: stages.ScoringContext
+    inventory: stages.Inventory
+
+    @property
+    def compiled(self) -> CompiledBuildings:
+        return self.inventory.compiled
+
+    @property
+    def method(self) -> Method:
+        return self.context.method
+
+    @property
+    def library(self) -> EPDLibrary:
+        """The library as scored (the method's gap policy resolved)."""
+        return self.context.library
+
+    @property
+    def scenarios(self) -> ScenarioSet:
+        return self.context.scenarios
 
 
 def score_compiled(
@@ -36,32 +57,16 @@ def score_compiled(
     report_indicators: Iterable[str] = EN15804_A2_CORE_AND_ADDITIONAL,
     **options,
 ) -> Scored:
-    """Score ``buildings`` (a Building, a list of them, a flat frame or a path) with :func:`mpeil.api.score`,
-    and keep what the engine used: the compiled lines and the library it scored with."""
-    from ..api import score
-
-    method = load_method(method)
-    if options:
-        method = method.with_options(**options)
-    library = library if library is not None else load_library()
-    scenarios = scenarios if scenarios is not None else load_scenarios()
-    result = score(buildings, method, library, scenarios, report_indicators)
-    return Scored(result, result.elements.compiled, method, _scoring_library(library, method), scenarios)
-
-
-def _scoring_library(library: EPDLibrary, method: Method) -> EPDLibrary:
-    """The library the engine scores with: with issue 8's gap policy, peer estimates fill undeclared values."""
-    try:
-        from ..methods.trust import scoring_library  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # no gap policy in this version: the library as given
-        return library
-    return scoring_library(library, method)
+    """Score ``buildings`` (a Building, a list of them, a flat frame or a path) through the stages,
+    keeping the context and inventory (compiled lines, library as scored)."""
+    context = stages.prepare(method, library, scenarios, None, report_indicators, **options)
+    data = stages.read(buildings)
+    context = context.for_buildings(data.buildings)
+    inventory = stages.characterise(context, stages.compile(context, data), data)
+    result = stages.assess(context, inventory, stages.weight(context, inventory))
+    return Scored(result, context, inventory)
 
 
 def score_weights(method: Method, indicators: Iterable[str]) -> np.ndarray:
-    """Per output indicator: the factor that turns one unit of it into score units (0 if not scored)."""
-    indicators = list(indicators)
-    weights = np.zeros(len(indicators))
-    for spec in method.indicators:
-        weights[indicators.index(spec.code)] = method.score_scale * spec.effective_factor
-    return weights
+    """Per output indicator: score units per unit of it (0 if not scored); the stages' weight vector."""
+    return score_weight_vector(method, indicators)

@@ -14,7 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..api import Scorer, read_input
+from .. import stages
+from ..api import Scorer
 from ..model.library import EPDLibrary
 from ..model.scenarios import ScenarioSet
 
@@ -45,7 +46,7 @@ def option_sensitivity(
     grid = dict(grid or DEFAULT_GRID)
     methods = tuple(grid.pop("method", ()))
     base = scorer if scorer is not None else Scorer(methods[0] if methods else "mpeil-ef31", library, scenarios)
-    data = read_input(buildings)
+    data = stages.read(buildings)
     names = list(grid)
     rows = []
     for method in methods or (None,):  # None: the base scorer's method

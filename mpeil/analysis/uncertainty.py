@@ -20,8 +20,11 @@ How (linearity): unit profiles are few, so every draw perturbs the profiles
 ``V = V0 + (f_data − 1)·own + (f_A4 − 1)·A4 + (f_C2 − 1)·C2 + Σ_r (σ_r − σ0_r)·V_r`` where ``V_r`` is the
 profile with all waste on route ``r``; A5 losses and B4 follow by the same deltas. Fixed line weights are
 summed once into building × profile matrices, so those parts are one small product per draw; only lines
-whose service life is sampled are touched per draw (their replacements). With every spread zero all
-deltas are exactly zero and the score is the deterministic one (to summation order, ~1e-15).
+whose service life is sampled are touched per draw (their replacements).
+
+The stages (:mod:`mpeil.stages`) give the inventory, the library as scored and the one weight vector;
+a draw's score is the stages' score plus the draw's difference from the unperturbed draw (evaluated
+alike), so an unperturbed draw has the stages' score bit for bit.
 
 Scores are per m² GFA (per year if the method is), like :attr:`mpeil.Result.scores`.
 """
@@ -37,17 +40,18 @@ import scipy.sparse as sp
 
 from ..compile import CompiledBuildings
 from ..engine import line_weights
-from ..engine.profiles import OUTPUT_MODULES, build_profiles, profile_keys
+from ..engine.modules import A4, A5, B4, C2, C3, C4, OUTPUT_MODULES, POSITION, D, positions
+from ..engine.profiles import profile_keys
 from ..engine.replacements import number_of_replacements
 from ..errors import InputError
 from ..model.scenarios import EOL_ROUTES
 from ..outputs.result import STAGES
 from ..paths import scenarios_dir
-from ._scoring import Scored, score_compiled, score_weights
+from ..stages import profiles as stage_profiles
+from ._scoring import Scored, score_compiled
 
 __all__ = ["UncertaintySpec", "MonteCarloResult", "load_uncertainty", "monte_carlo", "compare_variants"]
 
-_M = {m: k for k, m in enumerate(OUTPUT_MODULES)}
 _OWN_MODULES = ("A1-A3", "A4", "B1", "B2", "B3", "B5", "C1", "C2", "C3", "C4", "D")
 _LOST = ("A1-A3", "A4", "C1", "C2", "C3", "C4")
 
@@ -207,6 +211,17 @@ class _Draws:
     life_log: np.ndarray  # [D, n_categories + 1] ln factor; last = lines without a category
 
 
+def _unperturbed(draws: _Draws, comp: _Components) -> _Draws:
+    """One draw in which nothing is perturbed: log factors 0, the nominal end-of-life shares."""
+    return _Draws(
+        np.zeros((1,) + draws.data_log.shape[1:]),
+        None if draws.estimate_log is None else np.zeros((1,) + draws.estimate_log.shape[1:]),
+        np.zeros((1,) + draws.transport_log.shape[1:]),
+        comp.nominal_shares[None].copy(),
+        np.zeros((1,) + draws.life_log.shape[1:]),
+    )
+
+
 def _dirichlet(rng: np.random.Generator, nominal: np.ndarray, concentration: np.ndarray, n: int) -> np.ndarray:
     """[n, G, 4] share vectors around ``nominal`` [G, 4]; zero shares stay zero; κ = inf gives the nominal."""
     out = np.broadcast_to(nominal, (n,) + nominal.shape).copy()
@@ -245,22 +260,22 @@ def _declared(library, keys: pd.DataFrame, choices, indicators) -> np.ndarray:
     return out
 
 
-def _components(scored: Scored, keys: pd.DataFrame, profile_args: dict) -> _Components:
+def _components(scored: Scored, keys: pd.DataFrame) -> _Components:
     compiled, options = scored.compiled, scored.result.elements.options
-    v0 = np.nan_to_num(build_profiles(keys=keys, **profile_args).values)
+    v0 = np.nan_to_num(stage_profiles(scored.context, compiled, keys, options).values)
     declared = _declared(scored.library, keys, compiled.scenario_choices, options.indicators)
     own = np.zeros_like(v0)
     for module in _OWN_MODULES:
-        k = _M[module]
+        k = POSITION[module]
         own[declared[:, k], k] = v0[declared[:, k], k]
-    a4 = np.where(~declared[:, _M["A4"], None], v0[:, _M["A4"]], 0.0)
-    c2 = np.where(~declared[:, _M["C2"], None], v0[:, _M["C2"]], 0.0)
+    a4 = np.where(~declared[:, A4, None], v0[:, A4], 0.0)
+    c2 = np.where(~declared[:, C2, None], v0[:, C2], 0.0)
     loss = keys["loss_rate"].to_numpy(dtype=np.float64)
     loss = np.nan_to_num(loss / (1.0 - loss) if options.loss_basis == "purchased" else loss)
-    lost = v0[:, [_M[m] for m in _LOST]].sum(axis=1)
-    own[:, _M["A5"]] = np.where(declared[:, _M["A5"], None], v0[:, _M["A5"]] - loss[:, None] * lost, 0.0)
+    lost = v0[:, positions(_LOST)].sum(axis=1)
+    own[:, A5] = np.where(declared[:, A5, None], v0[:, A5] - loss[:, None] * lost, 0.0)
     shares = keys[[f"eol_{r}" for r in EOL_ROUTES]].to_numpy(dtype=np.float64)
-    from_scenario = ~np.isnan(shares).any(axis=1) & ~(declared[:, _M["C3"]] & declared[:, _M["C4"]])
+    from_scenario = ~np.isnan(shares).any(axis=1) & ~(declared[:, C3] & declared[:, C4])
     routes = np.zeros((len(EOL_ROUTES),) + v0.shape)
     group = np.full(len(keys), -1, dtype=np.int64)
     nominal, categories = np.zeros((0, 4)), []
@@ -269,7 +284,7 @@ def _components(scored: Scored, keys: pd.DataFrame, profile_args: dict) -> _Comp
             unit = keys.copy()
             for j, name in enumerate(EOL_ROUTES):
                 unit[f"eol_{name}"] = np.where(from_scenario, float(j == r), shares[:, j])
-            routes[r] = np.nan_to_num(build_profiles(keys=unit, **profile_args).values)
+            routes[r] = np.nan_to_num(stage_profiles(scored.context, compiled, unit, options).values)
         waste = keys["waste_category"].to_numpy(dtype=np.int64)
         table = pd.DataFrame(np.column_stack([waste, shares]))[from_scenario]
         codes, uniques = pd.factorize(pd.MultiIndex.from_frame(table))
@@ -283,14 +298,14 @@ def _components(scored: Scored, keys: pd.DataFrame, profile_args: dict) -> _Comp
 def _perturbed(comp: _Components, own_factor, a4_factor, c2_factor, shares_delta, replacement_modules) -> np.ndarray:
     """[c, P, M, I] unit values of a chunk of draws (factors [c, P] or [c, P, I]; share deltas [c, P, 4])."""
     v = comp.v0[None] + (own_factor - 1.0)[:, :, None, :] * comp.own[None]
-    v[:, :, _M["A4"]] += (a4_factor - 1.0)[:, :, None] * comp.a4[None]
-    v[:, :, _M["C2"]] += (c2_factor - 1.0)[:, :, None] * comp.c2[None]
+    v[:, :, A4] += (a4_factor - 1.0)[:, :, None] * comp.a4[None]
+    v[:, :, C2] += (c2_factor - 1.0)[:, :, None] * comp.c2[None]
     if shares_delta is not None:
         v += np.einsum("cpr,rpmi->cpmi", shares_delta, comp.routes)
-    delta_lost = (v[:, :, [_M[m] for m in _LOST]] - comp.v0[None][:, :, [_M[m] for m in _LOST]]).sum(axis=2)
-    v[:, :, _M["A5"]] += comp.loss[None, :, None] * delta_lost
-    parts = [_M[m] for m in replacement_modules]
-    v[:, :, _M["B4"]] = comp.v0[None, :, _M["B4"]] + (v[:, :, parts] - comp.v0[None][:, :, parts]).sum(axis=2)
+    delta_lost = (v[:, :, positions(_LOST)] - comp.v0[None][:, :, positions(_LOST)]).sum(axis=2)
+    v[:, :, A5] += comp.loss[None, :, None] * delta_lost
+    parts = positions(replacement_modules)
+    v[:, :, B4] = comp.v0[None, :, B4] + (v[:, :, parts] - comp.v0[None][:, :, parts]).sum(axis=2)
     return v
 
 
@@ -415,15 +430,18 @@ def monte_carlo(
     compiled, elements = scored.compiled, scored.result.elements
     engine = elements.options
     keys_index, keys = profile_keys(compiled)
-    # build_profiles takes the compiled lookups and the EngineOptions whole (issue 9)
-    profile_args = dict(library=scored.library, scenarios=scored.scenarios, compiled=compiled, options=engine)
-    comp = _components(scored, keys, profile_args)
+    comp = _components(scored, keys)  # unit profiles through the stages (mpeil.stages.profiles)
     rng = np.random.default_rng(seed)
     draws, ctx = _sample(rng, spec, scored, keys, comp, int(n_draws))
     weights = _weights(compiled, keys_index, len(keys), engine.replacement_rule, ctx["life_sigma"])
-    w = score_weights(scored.method, scored.result.indicators)
+    w = scored.context.weights  # the stages' one weight vector (score units per indicator unit)
     scores, stages = _evaluate(scored, keys, keys_index, comp, draws, ctx, weights, w, chunk)
     deterministic = scored.result.scores["score"].to_numpy(dtype=np.float64)
+    # each draw is the stages' score plus its difference from the unperturbed draw, which is exactly
+    # zero for an unperturbed draw (the same arithmetic on the same numbers): that draw scores the
+    # stages' bits, not the linear evaluation's (which sums in another order)
+    nominal, _ = _evaluate(scored, keys, keys_index, comp, _unperturbed(draws, comp), ctx, weights, w, chunk)
+    scores = deterministic[None, :] + (scores - nominal)
     nan = np.isnan(deterministic)
     scores[:, nan] = np.nan
     stages[:, nan] = np.nan
@@ -451,7 +469,7 @@ def _evaluate(scored, keys, keys_index, comp, draws: _Draws, ctx, weights: _Weig
     compiled, method = scored.compiled, scored.method
     n, n_b = draws.data_log.shape[0], compiled.n_buildings
     scope = set(method.scored_modules)
-    stage_modules = [[_M[m] for m in ms if m in scope or m == "D"] for ms in STAGES.values()]
+    stage_modules = [positions(m for m in ms if m in scope or m == "D") for ms in STAGES.values()]
     lines = weights.variable
     per_line = {
         "rsp": compiled.study_period_years[compiled.line_building][lines],
@@ -460,7 +478,7 @@ def _evaluate(scored, keys, keys_index, comp, draws: _Draws, ctx, weights: _Weig
         "q": compiled.quantity[lines],
         "profile": keys_index[lines],
         "rule": scored.result.elements.options.replacement_rule,
-        "b4": _M["B4"] in stage_modules[2],
+        "b4": B4 in stage_modules[2],
     }
     stages = np.zeros((n, n_b, len(STAGES)))
     for first in range(0, n, chunk):
@@ -502,12 +520,12 @@ def _fixed_stages(weights: _Weights, unit: np.ndarray, stage_modules) -> np.ndar
         if not modules:
             continue
         if stage == "use (B1-B5)":
-            plain = [k for k in modules if k != _M["B4"]]
+            plain = [k for k in modules if k != B4]
             part = weights.fixed["use"] @ unit[:, :, plain].sum(axis=2).T
-            if _M["B4"] in modules:
-                part = part + weights.fixed["replacements"] @ unit[:, :, _M["B4"]].T
+            if B4 in modules:
+                part = part + weights.fixed["replacements"] @ unit[:, :, B4].T
         elif stage == "beyond (D)":
-            part = weights.fixed["installations"] @ unit[:, :, _M["D"]].T
+            part = weights.fixed["installations"] @ unit[:, :, D].T
         else:
             part = weights.fixed[_GROUP_OF_STAGE[stage]] @ unit[:, :, modules].sum(axis=2).T
         out[:, :, s] = np.asarray(part).T
@@ -519,9 +537,9 @@ def _add_replacements(stages: np.ndarray, weights: _Weights, unit: np.ndarray, l
     factor = np.exp(life_log[:, weights.life_column])
     nr = number_of_replacements(line["rsp"], line["life"] * factor, line["rule"], line["remaining"])
     if line["b4"]:
-        b4 = line["q"] * nr * unit[:, line["profile"], _M["B4"]]
+        b4 = line["q"] * nr * unit[:, line["profile"], B4]
         stages[:, :, 2] += np.asarray(weights.building_of @ b4.T).T
-    d = line["q"] * (1.0 + nr) * unit[:, line["profile"], _M["D"]]
+    d = line["q"] * (1.0 + nr) * unit[:, line["profile"], D]
     stages[:, :, 4] += np.asarray(weights.building_of @ d.T).T
 
 

@@ -1,8 +1,9 @@
-"""The scoring context of a batch: its options, its scorers and the engine runs they plan.
+"""The scoring context of a batch: its options, its stage contexts and the engine runs they plan.
 
-A batch scores through one :class:`~mpeil.api.Scorer` (the method's) and, for the GWP column,
-the companion method's scorer on the same library and scenarios. The context is built once per
-process (:func:`scoring_context`) and travels to every chunk.
+A batch scores through the stages (:mod:`mpeil.stages`) with one
+:class:`~mpeil.stages.ScoringContext` for the method and, for the GWP column, one for the companion
+method on the same library and scenarios. The batch context is built once per process
+(:func:`scoring_context`) and travels to every chunk.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import stages
 from ..api import Scorer
 from ..engine import EngineOptions, IndicatorSpec
 from ..methods import Method
@@ -99,25 +101,26 @@ class ScoringOptions:
 
 @dataclass(frozen=True, eq=False)
 class _Run:
-    """One engine run: the scorer that compiles for it, the engine options and the methods it scores."""
+    """One engine run: the context it compiles and runs with, the engine options, and the contexts
+    that weigh its results (role "method" and/or "gwp"; their methods' indicators are in ``options``)."""
 
-    scorer: Scorer  # compiles with its method's study period and default transport
+    context: stages.ScoringContext  # compiles with its method's study period and default transport
     options: EngineOptions
-    methods: dict[str, Method]  # role ("method", "gwp") → method whose indicator codes are in options
+    methods: dict[str, stages.ScoringContext]  # role → the context whose method scores it
 
     @property
     def compile_key(self) -> tuple[float, str | None]:
-        method = self.scorer.method
+        method = self.context.method
         return method.reference_study_period_years, method.default_transport
 
 
 @dataclass(frozen=True, eq=False)
 class ScoringContext:
-    """A batch's scorers (the method's and the GWP companion's), engine runs and receipt provenance."""
+    """A batch's stage contexts (the method's and the GWP companion's), engine runs and receipt provenance."""
 
     options: ScoringOptions
-    scorer: Scorer
-    gwp_scorer: Scorer | None  # the scorer itself when the companion is the same method
+    scoring: stages.ScoringContext
+    gwp: stages.ScoringContext | None  # ``scoring`` itself when the companion is the same method
     runs: tuple[_Run, ...]
     report_codes: tuple[str, ...]  # output indicators of the tidy results (method's, then report's)
     dataset_specific: np.ndarray
@@ -128,24 +131,24 @@ class ScoringContext:
 
     @property
     def library(self) -> EPDLibrary:
-        return self.scorer.library
+        return self.scoring.library
 
     @property
     def scenarios(self) -> ScenarioSet:
-        return self.scorer.scenarios
+        return self.scoring.scenarios
 
     @property
     def method(self) -> Method:
-        return self.scorer.method
+        return self.scoring.method
 
     @property
     def gwp_method(self) -> Method | None:
-        return None if self.gwp_scorer is None else self.gwp_scorer.method
+        return None if self.gwp is None else self.gwp.method
 
 
-def _engine_options(scorer: Scorer, specs: Sequence[IndicatorSpec]) -> EngineOptions:
+def _engine_options(context: stages.ScoringContext, specs: Sequence[IndicatorSpec]) -> EngineOptions:
     """The options ``Scorer.score`` runs the engine with, with these indicators."""
-    return dataclasses.replace(scorer.engine_options, indicators=tuple(specs))
+    return dataclasses.replace(context.engine_options, indicators=tuple(specs))
 
 
 def _same_run(a: Method, b: Method) -> bool:
@@ -158,7 +161,9 @@ def _same_run(a: Method, b: Method) -> bool:
     )
 
 
-def _plan_runs(scorer: Scorer, gwp_scorer: Scorer | None) -> tuple[tuple[_Run, ...], tuple[str, ...]]:
+def _plan_runs(
+    scoring: stages.ScoringContext, gwp: stages.ScoringContext | None
+) -> tuple[tuple[_Run, ...], tuple[str, ...]]:
     """The engine runs: one for the method and the report, joined by the GWP companion when it can.
 
     The companion joins the first run when it runs alike and each of its indicators is either new
@@ -168,24 +173,22 @@ def _plan_runs(scorer: Scorer, gwp_scorer: Scorer | None) -> tuple[tuple[_Run, .
     indicators only (one, for ``gwp``). The engine keys some rules on an indicator's code (biogenic
     carbon of ``GWP-total``), so an indicator cannot join the first run under another name.
     """
-    method = scorer.method
-    specs = list(scorer.engine_options.indicators)
+    specs = list(scoring.engine_options.indicators)
     report_codes = tuple(s.code for s in specs)
     runs: list[_Run] = []
-    methods = {"method": method}
-    if gwp_scorer is scorer:
-        methods["gwp"] = method
-    elif gwp_scorer is not None:
-        gwp = gwp_scorer.method
+    methods = {"method": scoring}
+    if gwp is scoring:
+        methods["gwp"] = scoring
+    elif gwp is not None:
         by_code = {s.code: s for s in specs}
-        gwp_specs = indicator_specs(gwp)
-        joins = _same_run(method, gwp) and all(by_code.get(s.code, s) == s for s in gwp_specs)
+        gwp_specs = indicator_specs(gwp.method)
+        joins = _same_run(scoring.method, gwp.method) and all(by_code.get(s.code, s) == s for s in gwp_specs)
         if joins:
             specs += [s for s in gwp_specs if s.code not in by_code]
             methods["gwp"] = gwp
         else:
-            runs.append(_Run(gwp_scorer, _engine_options(gwp_scorer, gwp_specs), {"gwp": gwp}))
-    runs.insert(0, _Run(scorer, _engine_options(scorer, specs), methods))
+            runs.append(_Run(gwp, _engine_options(gwp, gwp_specs), {"gwp": gwp}))
+    runs.insert(0, _Run(scoring, _engine_options(scoring, specs), methods))
     return tuple(runs), report_codes
 
 
@@ -214,32 +217,29 @@ def _dataset_quality(library: EPDLibrary, as_of: str) -> tuple[np.ndarray, ...]:
 def build_context(
     options: ScoringOptions, library: EPDLibrary | None = None, scenarios: ScenarioSet | None = None
 ) -> ScoringContext:
-    """Build the scorers (method, library, scenarios loaded once) and plan the engine runs."""
+    """Prepare the stage contexts (method, library, scenarios loaded once) and plan the engine runs."""
     library = library if library is not None else load_library(options.library_sources)
-    scorer = Scorer(
-        options.method, library, scenarios, options.report_indicators, options.limits, **dict(options.method_options)
+    scoring = stages.prepare(
+        options.method, library, scenarios, options.limits, options.report_indicators, **dict(options.method_options)
     )
-    gwp_scorer = None
+    gwp = None
     if options.gwp_method is not None:
-        gwp_scorer = scorer.with_options(method=options.gwp_method)
         # the main method's gap policy decides the library of every run (the GWP method's GWP-total is
         # declared by every EN 15804+A2 data set, so it has nothing to estimate)
-        gwp_scorer.library = scorer.library
-        if gwp_scorer.method.name == scorer.method.name and gwp_scorer.method.fingerprint == scorer.method.fingerprint:
-            gwp_scorer = scorer
-    runs, report_codes = _plan_runs(scorer, gwp_scorer)
+        gwp = scoring.with_options(method=options.gwp_method).with_library(scoring.library)
+        if gwp.method.name == scoring.method.name and gwp.method.fingerprint == scoring.method.fingerprint:
+            gwp = scoring
+    runs, report_codes = _plan_runs(scoring, gwp)
     specific, average, generic, expired = _dataset_quality(library, options.as_of)
-    provenance = copy.deepcopy(scorer.provenance)  # the Scorer's shape, plus what a batch adds
+    provenance = copy.deepcopy(scoring.provenance)  # the Scorer's shape, plus what a batch adds
     provenance["library"]["sources"] = None if options.library_sources is None else list(options.library_sources)
     provenance["gwp_method"] = (
         None
-        if gwp_scorer is None
-        else {"name": gwp_scorer.method.name, "source": options.gwp_method, "sha256": gwp_scorer.method.fingerprint}
+        if gwp is None
+        else {"name": gwp.method.name, "source": options.gwp_method, "sha256": gwp.method.fingerprint}
     )
     provenance["options"].update(as_of=options.as_of, limits=options.limits.as_dict())
-    return ScoringContext(
-        options, scorer, gwp_scorer, runs, report_codes, specific, average, generic, expired, provenance
-    )
+    return ScoringContext(options, scoring, gwp, runs, report_codes, specific, average, generic, expired, provenance)
 
 
 @functools.lru_cache(maxsize=4)
@@ -249,8 +249,9 @@ def scoring_context(options: ScoringOptions) -> ScoringContext:
 
 
 def compilers(context: ScoringContext) -> dict[tuple[float, str | None], Scorer]:
-    """The scorer that compiles for each distinct (study period, default transport) of the runs."""
-    compilers: dict[tuple[float, str | None], Scorer] = {}
+    """A scorer (on the run's stage context) that compiles for each distinct (study period, default
+    transport) of the runs: ``compile_frame`` is :func:`mpeil.stages.compile`."""
+    contexts: dict[tuple[float, str | None], stages.ScoringContext] = {}
     for run in context.runs:
-        compilers.setdefault(run.compile_key, run.scorer)
-    return compilers
+        contexts.setdefault(run.compile_key, run.context)
+    return {key: Scorer.from_context(run_context) for key, run_context in contexts.items()}

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 import pandas as pd
 import pyarrow as pa
 
-from ..errors import DuplicateBuildingError, MpeilError
+from ..errors import MpeilError
+from ..ids import IdRegister
 from .context import ScoringContext, compilers
 from .inputs import ReadInput
 from .tables import ChunkFrame, ChunkTables, KeyedFrame, error_row, score_keyed
@@ -163,22 +164,17 @@ def _score_each(state: _Chunk, pending: Sequence[int]) -> ChunkTables:
 def _without_duplicates(state: _Chunk, pending: list[int], claimed: dict[str, str]) -> list[int]:
     """``pending`` without the files that repeat a building id of an earlier one (their error rows
     go into the chunk's errors): the same id twice would be one building to a reader of the summary."""
-    first_file = dict(claimed)
+    register = IdRegister("in one batch", dict(claimed))
     still = []
     for position in pending:
         read = state.inputs[position]
-        ids = [str(building.id) for building in read.buildings]
-        clash = next((b for b in ids if b in first_file), None)
+        ids = list(dict.fromkeys(str(building.id) for building in read.buildings))
+        clash = next((b for b in ids if b in register.origin), None)
         if clash is None:
-            first_file.update(dict.fromkeys(ids, read.label))
+            register.add(ids, read.label)
             still.append(position)
             continue
-        error = DuplicateBuildingError(
-            f"building id {clash!r} is already in {first_file[clash]}; give each building its own id",
-            file=read.label,
-            building=clash,
-            field="id",
-        )
+        error = register.error(clash, read.label)
         state.errors[position] = error_row(error, read.label, read.sha256, state.chunk)
     return still
 

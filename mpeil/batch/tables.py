@@ -18,11 +18,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .. import stages
 from ..compile import CompiledBuildings, flatten
 from ..engine import ElementResults
 from ..errors import MpeilError
-from ..methods.scoring import score_buildings
-from ..methods.trust import assess_lines
 from ..outputs import Result
 from ..sanitize import unicode_text
 from .context import ScoringContext
@@ -161,12 +160,16 @@ def _renumber(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def score_keyed(flat: KeyedFrame, compiled_for: dict, context: ScoringContext, chunk: int) -> ChunkTables:
-    """Run the engine once per planned run on compiled buildings; the chunk's tables."""
+    """Run the engine once per planned run on compiled buildings; the chunk's tables.
+
+    Each run's element results are characterised, weighed and assessed (graded, labelled, checked)
+    by the stages under the context of each method they score (:mod:`mpeil.stages`).
+    """
     owners = flat.owners
     per_run = []
     for run in context.runs:
         compiled = compiled_for[run.compile_key]
-        per_run.append((run, compiled, run.scorer.run(compiled, run.options)))
+        per_run.append((run, compiled, stages.run(run.context, compiled, run.options)))
     _, compiled, elements = per_run[0]
     keys = compiled.building_ids.astype(str)
     if not np.array_equal(keys.astype(np.int64), np.arange(len(owners))):
@@ -174,10 +177,10 @@ def score_keyed(flat: KeyedFrame, compiled_for: dict, context: ScoringContext, c
 
     scores: dict[str, pd.DataFrame] = {}
     for run, run_compiled, run_elements in per_run:
-        for role, method in run.methods.items():
-            trust = assess_lines(run_compiled, run_elements.replacements, context.library, method)
-            frame_scores = score_buildings(run_elements, method, trust=trust).set_index("building_id")
-            scores[role] = frame_scores.loc[keys]
+        for role, role_context in run.methods.items():
+            inventory = stages.characterise(role_context, run_compiled, elements=run_elements)
+            assessed = stages.assess_scores(role_context, inventory, stages.weight(role_context, inventory))
+            scores[role] = assessed.table.loc[keys]
     report = _slice_indicators(elements, len(context.report_codes))
     result = Result(report, context.method)
     tidy = _tidy(result, owners)

@@ -28,19 +28,10 @@ def _number(value: float) -> str:
     return "n/a" if value != value else f"{value:.4g}"
 
 
-def check_unique_ids(building_ids: list[str], file: str, origin: dict[str, str]) -> None:
-    """A building id already seen in an earlier file of this command is a DuplicateBuildingError."""
-    from ..errors import DuplicateBuildingError
-
-    for building_id in building_ids:
-        if building_id in origin:
-            raise DuplicateBuildingError(
-                f"building id {building_id!r} is already in {origin[building_id]}; give each building its own id",
-                file=file,
-                building=building_id,
-                field="id",
-            )
-    origin.update(dict.fromkeys(building_ids, file))
+def check_unique_ids(building_ids: list[str], file: str, origin) -> None:
+    """A building id already seen in an earlier file of this command is a DuplicateBuildingError
+    (``origin``: the command's :class:`mpeil.validation.IdRegister`)."""
+    origin.add(building_ids, file)
 
 
 def _print_table(results, console) -> None:
@@ -167,6 +158,7 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from ..api import Scorer
+        from ..ids import IdRegister
 
         console, errors = Console(), Console(stderr=True, soft_wrap=True)
         if not console.is_terminal:  # piped or logged: no terminal width to respect
@@ -182,7 +174,7 @@ def register(app: typer.Typer) -> None:
             print_error(error, errors)
             raise typer.Exit(code=1) from None
         results, failed = [], 0
-        origin: dict[str, str] = {}
+        origin = IdRegister("in one command")
         for path in files:
             try:
                 with warnings.catch_warnings(record=True) as caught:

@@ -1,6 +1,7 @@
 """The vectorised engine: unit profiles per scenario, sparse aggregation per element."""
 
 from .core import aggregate, line_weights
+from .modules import POSITION, positions
 from .options import EngineOptions, IndicatorSpec
 from .profiles import OUTPUT_MODULES, build_profiles
 from .replacements import REPLACEMENT_RULES, number_of_replacements
@@ -8,6 +9,8 @@ from .run import ElementResults, PreparedLines, line_results, prepare_lines, run
 
 __all__ = [
     "OUTPUT_MODULES",
+    "POSITION",
+    "positions",
     "IndicatorSpec",
     "build_profiles",
     "aggregate",

@@ -21,12 +21,27 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..engine import ElementResults, EngineOptions, IndicatorSpec
+from ..engine.modules import A1_A3, positions
 from ..model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
 from .config import Method
 from .labels import load_label_scale
 from .trust import quality_grade, quality_rules
+from .weights import indicator_factors, score_weight_vector
 
-__all__ = ["BuildingTotals", "check_method", "engine_options", "indicator_specs", "building_totals", "score_buildings"]
+__all__ = [
+    "BuildingTotals",
+    "check_method",
+    "engine_options",
+    "indicator_specs",
+    "building_totals",
+    "score_buildings",
+    "score_weight_vector",
+    "indicator_factors",
+    "Weighted",
+    "weigh",
+    "weigh_buildings",
+    "grade_and_label",
+]
 
 
 def check_method(method: Method, library) -> None:
@@ -144,98 +159,156 @@ def _driving_flags(trust, score: np.ndarray) -> list[list[str]]:
     return [[f"{label} ({s:.0%} of the score)" for s, label in sorted(items, reverse=True)] for items in named]
 
 
+@dataclass(frozen=True)
+class Weighted:
+    """Per building × method indicator: what :func:`weigh_buildings` turns into rows.
+
+    ``per_area`` is in the indicator's unit per m² GFA (per year if the method is), NaN where
+    nothing is declared; ``score`` in the method's score unit; the ``w_*`` are shares (0-1).
+    """
+
+    codes: list[str]  # method indicator codes
+    j: np.ndarray  # their positions among the output indicators
+    scope: list[int]  # positions of the scored modules
+    per_area: np.ndarray  # float64[B, I_method]
+    score: np.ndarray  # float64[B]
+    absent: np.ndarray  # bool[B, I_method]: no line declares it in A1-A3
+    complete: np.ndarray  # bool[B, I_method]: every line declares it in A1-A3
+    common: np.ndarray  # bool[I_method]: counted in the score (gap_policy = "common" leaves some out)
+    estimated: np.ndarray  # int64[B, I_method]: lines whose A1-A3 value is an estimate
+    w_declared: np.ndarray
+    w_estimated: np.ndarray
+    w_missing: np.ndarray
+
+
+def weigh(results: ElementResults, method: Method, totals: BuildingTotals, trust=None) -> Weighted:
+    """The score and its coverage per building (``score`` formula in the module docstring)."""
+    compiled = results.compiled
+    scope = positions(method.scored_modules)
+    position = {code: j for j, code in enumerate(results.indicators)}
+    codes = [i.code for i in method.indicators]
+    j = np.array([position[c] for c in codes])
+    factors = indicator_factors(method)
+    weights = np.array([i.weight if i.weight is not None else np.nan for i in method.indicators])
+    denominator = compiled.gross_floor_area_m2 * (compiled.study_period_years if method.per_year else 1.0)
+
+    scope_values = totals.values[:, scope][:, :, j]
+    in_scope = _sum_last(np.moveaxis(np.nan_to_num(scope_values), 1, -1))  # [B, I_method]
+    lines = totals.contributing[:, A1_A3][:, None]
+    lacking = totals.missing[:, A1_A3][:, j]
+    complete = lacking == 0
+    absent = (lacking == lines) & (lines > 0)
+    nothing = np.isnan(scope_values).all(axis=1)  # [B, I]: no module in scope has a value
+    per_area = np.where(absent | nothing, np.nan, in_scope / denominator[:, None])  # missing stays NaN
+    # like for like: under "common" only the indicators every line of every building has
+    common = complete.all(axis=0) if method.gap_policy == "common" else np.ones(len(j), dtype=bool)
+    score = method.score_scale * _sum_last(np.nan_to_num(per_area) * (factors * common)[None, :])
+    score = np.where((absent | ~common[None, :]).all(axis=1), np.nan, score)  # no indicator has data: no score
+    estimated = trust.estimated_lines if trust is not None else np.zeros(lacking.shape, dtype=np.int64)
+    uncovered = len(method.uncovered) if np.isnan(weights).any() else sum(u.weight or 0.0 for u in method.uncovered)
+    split = _weight_split(lacking, estimated, weights, uncovered, common)
+    return Weighted(codes, j, scope, per_area, score, absent, complete, common, estimated, *split)
+
+
+def _module_gaps(totals: BuildingTotals, weighted: Weighted, b: int, modules: tuple[str, ...]) -> dict[str, float]:
+    """Per scored module: the worst share of lines without data, over the indicators that have data
+    at all (absent ones are reported apart)."""
+    present = weighted.j[~weighted.absent[b]]
+    gaps = {}
+    for k in weighted.scope:
+        n = totals.contributing[b, k]
+        if n and present.size:
+            worst = totals.missing[b, k][present].max()
+            if worst:
+                gaps[modules[k]] = round(float(worst) / float(n), 4)
+    return gaps
+
+
+def _building_row(results: ElementResults, method: Method, w: Weighted, b: int, gaps: dict, flags: list, trust):
+    """The score-table row of building ``b`` (before its quality grade and label)."""
+    compiled, codes, j = results.compiled, w.codes, w.j
+    return {
+        "building_id": compiled.building_ids[b],
+        "method": method.name,
+        "score": float(w.score[b]),
+        "score_unit": method.score_unit + ("/(m²·yr)" if method.per_year else "/m²"),
+        "weight_covered": float(w.w_declared[b] + w.w_estimated[b]),
+        "weight_declared": float(w.w_declared[b]),
+        "weight_estimated": float(w.w_estimated[b]),
+        "weight_missing": float(w.w_missing[b]),
+        # permit officer's filter: nothing missing (estimates allowed, reported above), no module gaps
+        "complete": bool(w.w_missing[b] < 1e-12 and not gaps and not method.uncovered),
+        "gap_policy": method.gap_policy,
+        "indicators_scored": [c for c, keep in zip(codes, w.common, strict=True) if keep],
+        "indicators_estimated": {codes[i]: int(w.estimated[b, i]) for i in range(len(j)) if w.estimated[b, i]},
+        "estimated_datasets": list(trust.estimated_datasets[b]) if trust is not None else [],
+        "flags": flags,
+        "indicators_missing": [codes[i] for i in np.flatnonzero(w.absent[b])],
+        "indicators_partial": [codes[i] for i in np.flatnonzero(~w.complete[b] & ~w.absent[b])],
+        "module_gaps": gaps,
+        "uncovered": [u.code for u in method.uncovered],
+        "fallback_lines": {
+            codes[i]: int(results.fallback_lines[b, j[i]]) for i in range(len(j)) if results.fallback_lines[b, j[i]]
+        },
+        "gross_floor_area_m2": float(compiled.gross_floor_area_m2[b]),
+        "study_period_years": float(compiled.study_period_years[b]),
+        **{f"{code} per area": float(w.per_area[b, i]) for i, code in enumerate(codes)},
+    }
+
+
+def weigh_buildings(
+    results: ElementResults, method: Method, totals: BuildingTotals | None = None, trust=None
+) -> pd.DataFrame:
+    """One row per building: score, per-area totals, coverage, estimates and flags (no grade, no label).
+
+    ``trust`` (:class:`mpeil.methods.trust.LineTrust`) carries the estimated-line counts and the
+    flagged contributions; without it nothing is reported as estimated or flagged.
+    """
+    totals = totals or building_totals(results)
+    weighted = weigh(results, method, totals, trust)
+    driving = _driving_flags(trust, weighted.score)
+    modules = tuple(results.modules)
+    rows = [
+        _building_row(results, method, weighted, b, _module_gaps(totals, weighted, b, modules), driving[b], trust)
+        for b in range(results.compiled.n_buildings)
+    ]
+    return pd.DataFrame(rows)
+
+
+def grade_and_label(scores: pd.DataFrame, method: Method, use_type: np.ndarray) -> pd.DataFrame:
+    """``scores`` (of :func:`weigh_buildings`) with each building's ``quality_grade`` (after
+    ``flags``; ``data/quality_grades.csv``) and, for a method with an A–G scale
+    (``scenarios/labels/<method>.csv``), its ``label`` (after ``score_unit``; by ``use_type``)."""
+    rules = quality_rules()
+    grades = [
+        quality_grade(score, missing, estimated, len(flags), bool(gaps), rules)
+        for score, missing, estimated, flags, gaps in zip(
+            scores["score"].tolist(),
+            scores["weight_missing"].tolist(),
+            scores["weight_estimated"].tolist(),
+            scores["flags"],
+            scores["module_gaps"],
+            strict=True,
+        )
+    ]
+    frame = scores.copy()
+    frame.insert(
+        list(frame.columns).index("flags") + 1 if "flags" in frame else len(frame.columns), "quality_grade", grades
+    )
+    scale = load_label_scale(method.name)
+    if scale is not None:  # the method has an A–G scale (scenarios/labels/<method>.csv)
+        where = list(frame.columns).index("score_unit") + 1 if "score_unit" in frame else len(frame.columns)
+        frame.insert(where, "label", scale.assign(use_type, frame["score"].to_numpy(dtype=np.float64)))
+    return frame
+
+
 def score_buildings(
     results: ElementResults,
     method: Method,
     totals: BuildingTotals | None = None,
     trust=None,
 ) -> pd.DataFrame:
-    """One row per building: score, per-area totals, coverage, estimates and flags.
-
-    ``trust`` (:class:`mpeil.methods.trust.LineTrust`) carries the estimated-line counts and the
-    flagged contributions; without it nothing is reported as estimated or flagged.
-    """
-    totals = totals or building_totals(results)
-    compiled = results.compiled
-    modules = list(results.modules)
-    scope = [modules.index(m) for m in method.scored_modules]
-    position = {code: j for j, code in enumerate(results.indicators)}
-    method_codes = [i.code for i in method.indicators]
-    j = np.array([position[c] for c in method_codes])
-    factors = np.array([i.effective_factor for i in method.indicators])
-    weights = np.array([i.weight if i.weight is not None else np.nan for i in method.indicators])
-    uncovered_weight = sum(u.weight or 0.0 for u in method.uncovered)
-    denominator = compiled.gross_floor_area_m2 * (compiled.study_period_years if method.per_year else 1.0)
-
-    in_scope = _sum_last(np.moveaxis(np.nan_to_num(totals.values[:, scope][:, :, j]), 1, -1))  # [B, I_method]
-    a13 = modules.index("A1-A3")
-    lines = totals.contributing[:, a13][:, None]
-    lacking = totals.missing[:, a13][:, j]
-    complete = lacking == 0
-    absent = (lacking == lines) & (lines > 0)
-    scope_values = totals.values[:, scope][:, :, j]
-    nothing = np.isnan(scope_values).all(axis=1)  # [B, I]: no module in scope has a value
-    per_area = np.where(absent | nothing, np.nan, in_scope / denominator[:, None])  # missing stays NaN
-    # like for like: under "common" only the indicators every line of every building has
-    common = complete.all(axis=0) if method.gap_policy == "common" else np.ones(len(j), dtype=bool)
-    score = method.score_scale * _sum_last(np.nan_to_num(per_area) * (factors * common)[None, :])
-    estimated = trust.estimated_lines if trust is not None else np.zeros(lacking.shape, dtype=np.int64)
-    uncovered = len(method.uncovered) if np.isnan(weights).any() else uncovered_weight
-    w_declared, w_estimated, w_missing = _weight_split(lacking, estimated, weights, uncovered, common)
-    share = w_declared + w_estimated
-
-    score = np.where((absent | ~common[None, :]).all(axis=1), np.nan, score)  # no indicator has data: no score
-    rules = quality_rules()
-    driving = _driving_flags(trust, score)
-    rows = []
-    for b in range(compiled.n_buildings):
-        # module gaps over the indicators that have data at all (absent ones are reported apart)
-        present = j[~absent[b]]
-        gaps = {}
-        for k in scope:
-            n = totals.contributing[b, k]
-            if n and present.size:
-                worst = totals.missing[b, k][present].max()
-                if worst:
-                    gaps[modules[k]] = round(float(worst) / float(n), 4)
-        rows.append(
-            {
-                "building_id": compiled.building_ids[b],
-                "method": method.name,
-                "score": float(score[b]),
-                "score_unit": method.score_unit + ("/(m²·yr)" if method.per_year else "/m²"),
-                "weight_covered": float(share[b]),
-                "weight_declared": float(w_declared[b]),
-                "weight_estimated": float(w_estimated[b]),
-                "weight_missing": float(w_missing[b]),
-                # permit officer's filter: nothing missing (estimates allowed, reported above), no module gaps
-                "complete": bool(w_missing[b] < 1e-12 and not gaps and not method.uncovered),
-                "gap_policy": method.gap_policy,
-                "indicators_scored": [c for c, keep in zip(method_codes, common, strict=True) if keep],
-                "indicators_estimated": {
-                    method_codes[i]: int(estimated[b, i]) for i in range(len(j)) if estimated[b, i]
-                },
-                "estimated_datasets": list(trust.estimated_datasets[b]) if trust is not None else [],
-                "flags": (flags := driving[b]),
-                "quality_grade": quality_grade(
-                    float(score[b]), float(w_missing[b]), float(w_estimated[b]), len(flags), bool(gaps), rules
-                ),
-                "indicators_missing": [method_codes[i] for i in np.flatnonzero(absent[b])],
-                "indicators_partial": [method_codes[i] for i in np.flatnonzero(~complete[b] & ~absent[b])],
-                "module_gaps": gaps,
-                "uncovered": [u.code for u in method.uncovered],
-                "fallback_lines": {
-                    method_codes[i]: int(results.fallback_lines[b, j[i]])
-                    for i in range(len(j))
-                    if results.fallback_lines[b, j[i]]
-                },
-                "gross_floor_area_m2": float(compiled.gross_floor_area_m2[b]),
-                "study_period_years": float(compiled.study_period_years[b]),
-                **{f"{code} per area": float(per_area[b, i]) for i, code in enumerate(method_codes)},
-            }
-        )
-    frame = pd.DataFrame(rows)
-    scale = load_label_scale(method.name)
-    if scale is not None:  # the method has an A–G scale (scenarios/labels/<method>.csv)
-        frame.insert(list(frame.columns).index("score_unit") + 1, "label", scale.assign(compiled.use_type, score))
-    return frame
+    """One row per building: score, per-area totals, coverage, estimates, flags, quality grade and
+    label: :func:`weigh_buildings` then :func:`grade_and_label`."""
+    weighed = weigh_buildings(results, method, totals, trust)
+    return grade_and_label(weighed, method, results.compiled.use_type)

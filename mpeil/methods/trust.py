@@ -17,6 +17,7 @@ import pandas as pd
 from ..model.library import EPDLibrary
 from ..model.screening import screening_thresholds
 from .config import Method
+from .weights import score_weight_vector
 
 __all__ = ["LineTrust", "scoring_library", "assess_lines", "quality_grade", "quality_rules"]
 
@@ -95,7 +96,7 @@ def _flag_contributions(compiled, replacements, library: EPDLibrary, method: Met
     if flags.empty:
         return [], np.zeros((n_b, 0))
     tensor = library.tensor(codes, ("A1-A3",))[:, 0, :]
-    factor = np.array([i.effective_factor for i in method.indicators]) * method.score_scale
+    factor = score_weight_vector(method, codes)  # score units per indicator unit, method order
     new = np.isnan(compiled.remaining_life_years) & ~compiled.removed
     amount = np.where(new, compiled.quantity * (1.0 + replacements), 0.0)
     denominator = compiled.gross_floor_area_m2 * (compiled.study_period_years if method.per_year else 1.0)

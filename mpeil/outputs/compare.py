@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..errors import DuplicateBuildingError, InputError, MethodError
+from ..errors import InputError, MethodError
+from ..ids import IdRegister
 from .result import STAGES, Result
 
 __all__ = ["Comparison", "compare_result", "compare_results"]
@@ -111,13 +112,10 @@ def compare_results(pairs: Sequence[tuple[Result, str]]) -> Comparison:
     if len(pairs) < 2:
         raise InputError(f"a comparison needs at least two buildings, got {len(pairs)}")
     ids = [b for _, b in pairs]
-    for position, building in enumerate(ids):
-        if building in ids[:position]:
-            raise DuplicateBuildingError(
-                f"building id {building!r} appears twice in one comparison; give each variant its own id",
-                building=building,
-                field="id",
-            )
+    register = IdRegister("in one comparison")
+    clash = register.clash(ids)
+    if clash is not None:
+        raise register.error(clash, None)
     _check_like_for_like([r for r, _ in pairs])
     for result, building in pairs:
         result.check_building(building)

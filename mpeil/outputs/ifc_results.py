@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..engine.modules import POSITION, positions
 from ..errors import InputError
 from ..model import Building
 from .result import STAGES, Result
@@ -42,7 +43,7 @@ def element_stage_results(result: Result) -> pd.DataFrame:
     gwp = result.indicators.index(GWP_INDICATOR) if GWP_INDICATOR in result.indicators else None
     columns: dict[str, Any] = {"building": compiled.building_ids[compiled.element_building]}
     for stage, modules in STAGES.items():
-        index = [result.modules.index(m) for m in modules if m in result.modules]
+        index = positions(m for m in modules if m in POSITION)
         summed = values[:, index, :].sum(axis=1)  # [element, indicator]
         key = stage_key(stage)
         columns[f"GWP_{key}"] = summed[:, gwp] if gwp is not None else np.full(len(summed), np.nan)

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from ..compile import CompiledBuildings
-from ..engine import EngineOptions
-from ..engine.profiles import OUTPUT_MODULES, build_profiles, profile_keys
+from ..engine import EngineOptions, PreparedLines, prepare_lines
+from ..engine.modules import OUTPUT_MODULES, POSITION
 from ..model.library import EPDLibrary
 from ..model.scenarios import ScenarioSet
 from ..readers.lcax import LCAX_CATEGORIES, LCAX_MODULES, LCAX_UNITS
@@ -36,9 +36,9 @@ def _epd(lcax, library, dataset: int, epd_id: str, values: np.ndarray, codes, mo
         if code not in LCAX_CATEGORIES:
             continue
         per_module = {
-            getattr(lcax.LifeCycleModule, LCAX_MODULES[m]): float(values[OUTPUT_MODULES.index(m), j])
+            getattr(lcax.LifeCycleModule, LCAX_MODULES[m]): float(values[POSITION[m], j])
             for m in modules
-            if not np.isnan(values[OUTPUT_MODULES.index(m), j])
+            if not np.isnan(values[POSITION[m], j])
         }
         if per_module:
             impacts[getattr(lcax.ImpactCategoryKey, LCAX_CATEGORIES[code])] = lcax.ImpactCategory(per_module)
@@ -77,9 +77,9 @@ def _results(lcax, values: np.ndarray, codes, modules=tuple(LCAX_MODULES)):
     for j, code in enumerate(codes):
         if code in LCAX_CATEGORIES:
             per_module = {
-                getattr(lcax.LifeCycleModule, LCAX_MODULES[m]): float(values[OUTPUT_MODULES.index(m), j])
+                getattr(lcax.LifeCycleModule, LCAX_MODULES[m]): float(values[POSITION[m], j])
                 for m in modules
-                if not np.isnan(values[OUTPUT_MODULES.index(m), j])
+                if not np.isnan(values[POSITION[m], j])
             }
             if per_module:
                 impacts[getattr(lcax.ImpactCategoryKey, LCAX_CATEGORIES[code])] = lcax.ImpactCategory(per_module)
@@ -109,8 +109,10 @@ def to_lcax(
 ):
     """An ``lcax.Project`` for one building (needs the optional ``lcax`` package).
 
-    ``compiled`` is a :class:`~mpeil.outputs.result.Result` (then library, scenarios and options
-    come from it: ``to_lcax(result)``) or a :class:`CompiledBuildings` with the three given.
+    ``compiled`` is a :class:`~mpeil.outputs.result.Result` (``to_lcax(result)``: the compiled
+    buildings, the library as scored, scenarios, engine options and the lines' unit profiles are
+    the ones it was scored with, from the stages) or a :class:`CompiledBuildings` with library,
+    scenarios and options given (the unit profiles are then prepared for it by the engine).
     ``building`` is a position or a building id.
 
     Assemblies are the elements (quantity and unit of the element, TOTEM type as a
@@ -120,11 +122,18 @@ def to_lcax(
     also carry mpeil's results for every module, and the project's ``metaData`` the single score.
     :func:`mpeil.readers.lcax.read_lcax` reads it back.
     """
+    lines = None
     if result is None and not isinstance(compiled, CompiledBuildings):
         result = compiled
+        lines = getattr(result, "line_profiles", None)  # the stages' unit profiles of what it scored
     compiled, library, scenarios, options = _inputs(compiled, library, scenarios, options)
+    if result is not None and getattr(result, "library", None) is not None:
+        # the values the result was scored with: under gap_policy "estimated" the peer estimates
+        # fill undeclared cells, and each EPD names the indicators that are estimates
+        library = result.library
+    prepared = lines() if lines is not None else prepare_lines(compiled, library, scenarios, options)
     building = _building_position(compiled, building)
-    return _project(compiled, library, scenarios, options, building, modules, result)
+    return _project(compiled, library, options, prepared, building, modules, result)
 
 
 def _inputs(source, library, scenarios, options):
@@ -155,24 +164,10 @@ def _building_position(compiled: CompiledBuildings, building: int | str) -> int:
     return int(building)
 
 
-def _project(compiled, library, scenarios, options, building: int, modules: tuple[str, ...], result=None):
+def _project(compiled, library, options, lines: PreparedLines, building: int, modules: tuple[str, ...], result=None):
     import lcax
 
-    if result is not None:
-        # the values the result was scored with: under gap_policy "estimated" the peer estimates
-        # fill undeclared cells, and each EPD names the indicators that are estimates
-        from ..methods.trust import scoring_library
-
-        library = scoring_library(library, result.method)
-
-    keys_index, keys = profile_keys(compiled)
-    profiles = build_profiles(
-        library,
-        scenarios,
-        keys,
-        compiled,
-        options,
-    )
+    keys_index, profiles = lines.profile_index, lines.profiles
     codes = [s.code for s in options.indicators]
     elements = np.flatnonzero(compiled.element_building == building)
     lines_of_building = np.flatnonzero(np.isin(compiled.line_element, elements))

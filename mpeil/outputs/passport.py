@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from .. import __version__
+from ..engine.modules import positions
 from ..errors import ConversionError, InputError
 from ..model.building import Building, Layer
 from ..model.indicators import indicator_catalogue
@@ -39,12 +40,11 @@ def _stage_values(result: Result, element: int, indicator: int | None) -> dict[s
     contribution to the building's single score, in the score's own unit (per m² GFA, per year
     if the method is), so the components of a building sum to its score."""
     values = result.elements.values[element]  # [M, I] over the study period
-    modules = result.modules
     compiled = result.elements.compiled
     per_area = compiled.gross_floor_area_m2[0] * (compiled.study_period_years[0] if result.method.per_year else 1.0)
     out: dict[str, float | None] = {}
     for stage, members in STAGES.items():
-        rows = values[[modules.index(m) for m in members]]
+        rows = values[positions(members)]
         column = rows if indicator is None else rows[:, indicator]
         if np.isnan(column).all():
             out[stage] = None

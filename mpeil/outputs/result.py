@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
-from ..engine import ElementResults
+from ..engine import ElementResults, PreparedLines
+from ..engine.modules import A1_A3, positions
 from ..methods import Method
-from ..methods.scoring import BuildingTotals, building_totals, score_buildings
+from ..methods.scoring import BuildingTotals, building_totals, score_buildings, score_weight_vector
 from ..methods.trust import LineTrust
 from ..model.indicators import indicator_catalogue
 from ..model.library import EPDLibrary
 from ..model.scenarios import ScenarioSet
+from .scores import Scores
 
 __all__ = ["Result", "STAGES"]
 
@@ -48,6 +51,10 @@ class Result:
     scenarios: ScenarioSet | None = field(default=None, repr=False)
     #: estimated lines and flagged contributions per building (:class:`mpeil.methods.trust.LineTrust`)
     trust: LineTrust | None = field(default=None, repr=False)
+    #: the scores as assessed by :func:`mpeil.stages.assess` (None: weighted here on first use)
+    scored: Scores | None = field(default=None, repr=False)
+    #: the lines' unit profiles as the stages prepare them (:func:`mpeil.stages.unit_profiles`), on demand
+    line_profiles: Callable[[], PreparedLines] | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ basics
     @cached_property
@@ -57,7 +64,15 @@ class Result:
     @cached_property
     def scores(self) -> pd.DataFrame:
         """One row per building: score, per-area indicator totals, coverage and gaps."""
+        if self.scored is not None:
+            return self.scored.table
         return score_buildings(self.elements, self.method, self._totals, self._trust).set_index("building_id")
+
+    @property
+    def score_tables(self) -> Scores:
+        """:attr:`scores` with tidy views: per-building scalars and long tables of flags, gaps and
+        estimates (one row per item instead of lists in cells)."""
+        return self.scored if self.scored is not None else Scores(self.scores)
 
     @property
     def _trust(self) -> LineTrust | None:
@@ -82,7 +97,7 @@ class Result:
 
     def _scope(self, include_d: bool | None) -> list[int]:
         scoped = self.method.modules + (["D"] if (self.method.include_d if include_d is None else include_d) else [])
-        return [self.modules.index(m) for m in scoped]
+        return positions(scoped)
 
     def _denominator(self, per_year: bool = True) -> np.ndarray:
         c = self.elements.compiled
@@ -99,9 +114,8 @@ class Result:
     def _absent(self) -> np.ndarray:
         """bool[B, I]: no line declares the indicator in A1-A3, so its totals are unknown (NaN),
         even where burden-free routes or undeclared use modules add exact zeros."""
-        a13 = self.modules.index("A1-A3")
-        lines = self._totals.contributing[:, a13][:, None]
-        return (self._totals.missing[:, a13, :] == lines) & (lines > 0)
+        lines = self._totals.contributing[:, A1_A3][:, None]
+        return (self._totals.missing[:, A1_A3, :] == lines) & (lines > 0)
 
     @cached_property
     def element_values(self) -> np.ndarray:
@@ -109,9 +123,8 @@ class Result:
         lines declares in A1-A3 (the engine's exact zeros of burden-free routes and undeclared
         use modules are not data for it)."""
         e = self.elements
-        a13 = self.modules.index("A1-A3")
-        lines = e.contributing[:, a13][:, None]
-        absent = (e.missing[:, a13, :] == lines) & (lines > 0)
+        lines = e.contributing[:, A1_A3][:, None]
+        absent = (e.missing[:, A1_A3, :] == lines) & (lines > 0)
         return np.where(absent[:, None, :], np.nan, e.values)
 
     def per_m2_year(self, include_d: bool | None = None) -> pd.DataFrame:
@@ -236,13 +249,10 @@ class Result:
     def _score_weights(self, indicators_scored=None) -> np.ndarray:
         """Per output indicator: the factor that turns its value into score units (0 for an
         indicator outside ``indicators_scored``, default: the score's own indicator set)."""
-        weights = np.zeros(len(self.indicators))
         scored = self.scores["indicators_scored"].iloc[0] if len(self.scores) else []
-        keep = set(scored if indicators_scored is None else indicators_scored)
-        for spec in self.method.indicators:
-            if spec.code in keep:
-                weights[self.indicators.index(spec.code)] = self.method.score_scale * spec.effective_factor
-        return weights
+        return score_weight_vector(
+            self.method, self.indicators, scored if indicators_scored is None else indicators_scored
+        )
 
     def to_frame(self, include_missing: bool = True) -> pd.DataFrame:
         """Tidy long table: building, element, element_type, module, indicator, value, unit, missing_lines."""

@@ -1,6 +1,6 @@
 """Donor → receiver check: no double counting, and burdens that add up to the physical chain.
 
-For each reused component (see :func:`mpeil.model.reuse.link_reuse`) the engine scores the
+For each reused component (see :func:`mpeil.model.reuse.link_reuse`) the stages score the
 donor's line and the receiver's line on the receiver's quantity under the method's allocation
 approach, and compares their sum with the physical chain of one component:
 
@@ -9,29 +9,51 @@ approach, and compares their sum with the physical chain of one component:
 where the final disposal is the receiver's end of life as if it were the component's only user
 (C3 + C4, and D under the CFF, whose credits are part of the allocation rather than a separate
 benefit). ``balance = donor + receiver − chain`` must be 0. Rule conflicts are listed as findings.
+
+This module builds the lines to score (:func:`reuse_cases`, :func:`pair_buildings`) and reads the
+balance off their element results (:func:`reuse_balance`); :func:`mpeil.api.reuse_report` scores
+them through the stages in between.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from ..compile import compile_buildings
-from ..engine import IndicatorSpec, run_engine
-from ..engine.profiles import OUTPUT_MODULES
-from ..methods import Method, load_method
-from ..methods.scoring import engine_options
-from ..model import Building, Element
-from ..model.library import EPDLibrary
+from ..engine import ElementResults
+from ..engine.modules import A1_A3, positions
+from ..methods import Method
+from ..model import Building, Element, Layer
 from ..model.reuse import ReuseLink, link_reuse
 from ..model.scenarios import ScenarioSet
 
-__all__ = ["reuse_report"]
+__all__ = ["ReuseCase", "reuse_cases", "pair_buildings", "reuse_balance"]
 
-_M = {m: k for k, m in enumerate(OUTPUT_MODULES)}
+#: the lines scored per reused component, and whether under the method ("method") or its cut-off
+#: variant ("cutoff"; the reconditioning is what a reused input costs beyond a new one's share)
+PAIR_LINES = {
+    "donor": "method",
+    "receiver": "method",
+    "production": "method",
+    "final": "method",
+    "as_reused": "cutoff",
+    "as_new": "cutoff",
+}
+
+
+@dataclass(frozen=True)
+class ReuseCase:
+    """One reused component: its link, the donor's and receiver's layers and the lines to score."""
+
+    link: ReuseLink
+    donor_layer: Layer
+    receiver_layer: Layer
+    donor_reuse_share: float  # share of the donor's end of life sent to reuse
+    element: Element  # the receiver's element (its quantity and unit)
+    lines: Mapping[str, Layer]  # PAIR_LINES key → the layer to score
 
 
 def _find(buildings: dict[str, Building], building_id: str, element_id: str, line: int):
@@ -39,22 +61,56 @@ def _find(buildings: dict[str, Building], building_id: str, element_id: str, lin
     return element, element.layers[line - 1]
 
 
-def _score_line(element: Element, layer, library, scenarios, method: Method, indicators) -> np.ndarray:
-    building = Building(
-        id="pair",
-        gross_floor_area_m2=1.0,
-        elements=[Element(id="x", quantity=element.quantity, unit=element.unit, layers=[layer])],
+def _case(link: ReuseLink, by_id: dict[str, Building], scenarios: ScenarioSet) -> ReuseCase:
+    """The layers of one link and the six lines scored for it."""
+    _, d_layer = _find(by_id, link.donor_building, link.donor_element, link.donor_line)
+    r_element, r_layer = _find(by_id, link.receiver_building, link.receiver_element, link.receiver_line)
+    physical = dict(product=r_layer.product, amount=r_layer.amount, unit=r_layer.unit, ratio=r_layer.ratio)
+    donor_line = d_layer.model_copy(update=physical)
+    share = (
+        d_layer.end_of_life.reuse
+        if d_layer.end_of_life
+        else (scenarios.eol_shares(d_layer.waste_category)[2] if d_layer.waste_category else 0.0)
     )
-    compiled = compile_buildings(
-        building, library, scenarios, method.reference_study_period_years, method.default_transport
-    )
-    options = dataclasses.replace(engine_options(method, ()), indicators=indicators)
-    return run_engine(compiled, library, scenarios, options).values[0]
+    # chain: a new product, its reconditioning, and the receiver's disposal as the only user
+    sole = dict(reused_input=0.0, use_cycles=1, use_cycle=1, source_component_id=None)
+    lines = {
+        "donor": donor_line,
+        "receiver": r_layer,
+        "production": donor_line.model_copy(update=sole),
+        "final": r_layer.model_copy(update=sole),
+        "as_reused": r_layer.model_copy(update=dict(use_cycles=1, use_cycle=1)),
+        "as_new": r_layer.model_copy(update=sole),
+    }
+    return ReuseCase(link, d_layer, r_layer, float(share), r_element, lines)
+
+
+def reuse_cases(donors: Iterable[Building], receivers: Iterable[Building], scenarios: ScenarioSet) -> list[ReuseCase]:
+    """The reused components linking ``donors`` to ``receivers`` (:func:`mpeil.model.reuse.link_reuse`)."""
+    donors, receivers = list(donors), list(receivers)
+    links: list[ReuseLink] = link_reuse(donors, receivers, scenarios)
+    by_id = {b.id: b for b in [*donors, *receivers]}
+    return [_case(link, by_id, scenarios) for link in links]
+
+
+def pair_buildings(cases: Iterable[ReuseCase], variant: str) -> list[Building]:
+    """One single-line building per case and line of ``variant`` ("method" or "cutoff"), on the
+    receiver's element quantity; ids ``"<case>/<line>"``, scored for their element values only."""
+    return [
+        Building(
+            id=f"{c}/{name}",
+            gross_floor_area_m2=1.0,
+            elements=[Element(id="x", quantity=case.element.quantity, unit=case.element.unit, layers=[layer])],
+        )
+        for c, case in enumerate(cases)
+        for name, layer in case.lines.items()
+        if PAIR_LINES[name] == variant
+    ]
 
 
 def _burden(values: np.ndarray, with_d: bool) -> np.ndarray:
     modules = ["A1-A3", "C3", "C4"] + (["D"] if with_d else [])
-    return np.nansum(values[[_M[m] for m in modules]], axis=0)
+    return np.nansum(values[positions(modules)], axis=0)
 
 
 def _findings(method: Method, donor_layer, receiver_layer, donor_reuse_share: float) -> list[str]:
@@ -84,58 +140,41 @@ def _findings(method: Method, donor_layer, receiver_layer, donor_reuse_share: fl
     return notes
 
 
-def reuse_report(
-    donors: Iterable[Building],
-    receivers: Iterable[Building],
-    method: str | Method = "mpeil-ef31",
-    library: EPDLibrary | None = None,
-    scenarios: ScenarioSet | None = None,
-    indicators: tuple[str, ...] = ("GWP-total",),
-) -> pd.DataFrame:
-    """One row per (reused component, indicator): donor, receiver, chain, balance, findings."""
-    from ..model.library import load_library
-    from ..model.scenarios import load_scenarios
+def _line_values(elements: ElementResults) -> dict[str, np.ndarray]:
+    """Pair building id → its one element's values (module × indicator, over the study period)."""
+    compiled = elements.compiled
+    ids = compiled.building_ids[compiled.element_building]
+    return {str(b): elements.values[e] for e, b in enumerate(ids)}
 
-    method = load_method(method)
-    library = library if library is not None else load_library()
-    scenarios = scenarios if scenarios is not None else load_scenarios()
-    donors, receivers = list(donors), list(receivers)
-    links: list[ReuseLink] = link_reuse(donors, receivers, scenarios)
-    by_id = {b.id: b for b in [*donors, *receivers]}
-    specs = tuple(IndicatorSpec.plain(c) for c in indicators)
+
+def reuse_balance(
+    cases: list[ReuseCase], method: Method, scored: ElementResults, cutoff: ElementResults
+) -> pd.DataFrame:
+    """One row per (reused component, indicator): donor, receiver, chain, balance, findings.
+
+    ``scored`` and ``cutoff`` are the element results (inventories) of :func:`pair_buildings` under
+    the method and under its ``eol_allocation = "cutoff_d"`` variant, with the indicators to report;
+    values in the indicators' units over the study period.
+    """
+    values = {**_line_values(scored), **_line_values(cutoff)}
+    indicators = list(scored.indicators)
     with_d = method.eol_allocation == "cff"
     rows = []
-    for link in links:
-        _, d_layer = _find(by_id, link.donor_building, link.donor_element, link.donor_line)
-        r_element, r_layer = _find(by_id, link.receiver_building, link.receiver_element, link.receiver_line)
-        physical = dict(product=r_layer.product, amount=r_layer.amount, unit=r_layer.unit, ratio=r_layer.ratio)
-        donor_line = d_layer.model_copy(update=physical)
-        share = (
-            d_layer.end_of_life.reuse
-            if d_layer.end_of_life
-            else (scenarios.eol_shares(d_layer.waste_category)[2] if d_layer.waste_category else 0.0)
-        )
-        donor = _burden(_score_line(r_element, donor_line, library, scenarios, method, specs), with_d)
-        receiver = _burden(_score_line(r_element, r_layer, library, scenarios, method, specs), with_d)
-        # chain: a new product, its reconditioning, and the receiver's disposal as the only user
-        sole = dict(reused_input=0.0, use_cycles=1, use_cycle=1, source_component_id=None)
-        production = _score_line(r_element, donor_line.model_copy(update=sole), library, scenarios, method, specs)
-        final = _score_line(r_element, r_layer.model_copy(update=sole), library, scenarios, method, specs)
-        cut = method.with_options(eol_allocation="cutoff_d")
-        as_reused = _score_line(
-            r_element, r_layer.model_copy(update=dict(use_cycles=1, use_cycle=1)), library, scenarios, cut, specs
-        )
-        as_new = _score_line(r_element, r_layer.model_copy(update=sole), library, scenarios, cut, specs)
-        u = r_layer.reused_input
-        reconditioning = as_reused[_M["A1-A3"]] - (1.0 - u) * as_new[_M["A1-A3"]]
-        chain = production[_M["A1-A3"]] + reconditioning + _burden(final, with_d) - final[_M["A1-A3"]]
-        notes = _findings(method, d_layer, r_layer, share)
+    for c, case in enumerate(cases):
+        line = {name: values[f"{c}/{name}"] for name in PAIR_LINES}
+        donor = _burden(line["donor"], with_d)
+        receiver = _burden(line["receiver"], with_d)
+        u = case.receiver_layer.reused_input
+        reconditioning = line["as_reused"][A1_A3] - (1.0 - u) * line["as_new"][A1_A3]
+        final = line["final"]
+        chain = line["production"][A1_A3] + reconditioning + _burden(final, with_d) - final[A1_A3]
+        notes = _findings(method, case.donor_layer, case.receiver_layer, case.donor_reuse_share)
         for j, code in enumerate(indicators):
             rows.append(
                 {
-                    "component_id": link.component_id,
-                    "donor_building": link.donor_building,
-                    "receiver_building": link.receiver_building,
+                    "component_id": case.link.component_id,
+                    "donor_building": case.link.donor_building,
+                    "receiver_building": case.link.receiver_building,
                     "approach": method.eol_allocation,
                     "indicator": code,
                     "donor": float(donor[j]),

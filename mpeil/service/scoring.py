@@ -1,5 +1,6 @@
-"""The service's one scoring adapter: library, scenarios and methods loaded once, then
-``mpeil.api.score`` on each upload (switch to ``mpeil.Scorer`` here, in one place, when it lands).
+"""The service's one scoring adapter: library, scenarios and methods loaded once, and one
+:class:`mpeil.Scorer` kept per method and options (its stage context prepared once), which scores
+each upload.
 
 Uploaded bytes are written to a scratch file whose name this module makes (``mkstemp`` with a suffix
 from a fixed list), read, and deleted: nothing from a request becomes a path.
@@ -84,6 +85,7 @@ class ScoringEngine:
         self.scenarios_sha256 = self.scenarios.fingerprint()
         self.method_names = tuple(available_methods())
         self._methods: dict = {}
+        self._scorers: dict = {}  # method key → Scorer (its ScoringContext prepared once)
         self.scratch = tempfile.mkdtemp(prefix="mpeil-service-")
 
     def method(self, name: str, options: dict):
@@ -102,6 +104,16 @@ class ScoringEngine:
             method = load_method(name)
             self._methods[key] = method.with_options(**options) if options else method
         return self._methods[key]
+
+    def scorer(self, name: str, options: dict):
+        """The :class:`~mpeil.Scorer` of a shipped method with request options, prepared once and kept."""
+        from ..api import Scorer
+
+        chosen = self.method(name, options)
+        key = (name, tuple(sorted((k, str(v)) for k, v in options.items())))
+        if key not in self._scorers:
+            self._scorers[key] = Scorer(chosen, self.library, self.scenarios)
+        return self._scorers[key]
 
     def read(self, data: bytes, suffix: str, name: str, limits: Limits) -> tuple[list, list[str]]:
         """The buildings in an upload and notes on how it was read (an IFC model's unmapped materials);
@@ -132,14 +144,12 @@ class ScoringEngine:
 
     def score(self, data: bytes, suffix: str, name: str, method: str, options: dict, limits: Limits) -> Scored:
         """Score an upload; ``summary`` is what ``POST /v1/score`` returns (without the receipt id)."""
-        from ..api import score as score_buildings
-
-        chosen = self.method(method, options)
+        scorer = self.scorer(method, options)
         buildings, notes = self.read(data, suffix, name, limits)
         if not buildings:
             raise ParseError("the file holds no building", file=name)
         try:
-            result = score_buildings(buildings, method=chosen, library=self.library, scenarios=self.scenarios)
+            result = scorer.score(buildings)
         except MpeilError as error:
             error.located(file=name)
             raise
@@ -154,10 +164,9 @@ class ScoringEngine:
         Returns both summaries and ``mpeil.compare``'s explanation. Equal building ids get the
         file's name appended, so two versions of one house compare without renaming the files.
         """
-        from ..api import score as score_buildings
         from ..outputs.compare import compare_result
 
-        chosen = self.method(method, options)
+        scorer = self.scorer(method, options)
         buildings: list = []
         notes: list[str] = []
         for data, suffix, name in uploads:
@@ -169,7 +178,7 @@ class ScoringEngine:
             if any(b.id == building.id for b in buildings):
                 building = building.model_copy(update={"id": f"{building.id} ({name})"})
             buildings.append(building)
-        result = score_buildings(buildings, method=chosen, library=self.library, scenarios=self.scenarios)
+        result = scorer.score(buildings)
         comparison = compare_result(result, [b.id for b in buildings])
         return {
             **summarize(result),

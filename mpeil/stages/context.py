@@ -1,0 +1,188 @@
+"""The frozen scoring context every stage reads: method, library *as scored*, scenarios, limits."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..engine import EngineOptions
+from ..methods import Method, load_method
+from ..methods.scoring import check_method, engine_options, score_weight_vector
+from ..methods.trust import scoring_library
+from ..model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
+from ..model.library import EPDLibrary, load_library
+from ..model.scenarios import ScenarioSet, load_scenarios
+from ..validation import Limits
+
+__all__ = ["ScoringContext", "prepare"]
+
+
+@dataclass(frozen=True, eq=False)
+class ScoringContext:
+    """Everything that decides the numbers, resolved once and then only read by the stages.
+
+    Build it with :func:`prepare` (or take ``Scorer(...).context``); derive others with
+    :meth:`with_options` and :meth:`with_library`, never by changing one.
+
+    Attributes
+    ----------
+    method:
+        The method with its option overrides applied.
+    library:
+        The EPD library *as scored*: the method's gap policy (peer estimates) and flagged-value
+        screening already resolved (:func:`mpeil.methods.trust.scoring_library`).
+    scenarios:
+        Service lives, transport, end-of-life and circularity scenarios.
+    limits:
+        Plausibility limits of the compiler (``None``: ``data/batch_limits.csv``).
+    engine_options:
+        The engine options of the method: its indicators, then the report-only ones, and its rules.
+    weights:
+        ``float64[I]`` over the engine's output indicators (``engine_options.indicators`` order):
+        score units (e.g. mPt) per unit of the indicator (e.g. per kg CO₂-eq), i.e. the method's
+        ``score_scale × normalisation⁻¹ × weight``; 0 for report-only indicators. Divide by the
+        gross floor area (m²) and, for per-year methods, the study period (years).
+    options:
+        The method options given (``replacement_rule=…``, …).
+    report_indicators:
+        Indicator codes reported beside the method's own (not scored).
+    given_library:
+        The library before the gap policy (the buildings' own libraries are layered over it).
+    base_method:
+        The method before the option overrides (variants start from it).
+    method_source:
+        What the method was loaded from (name or file), for the provenance.
+    building_libraries:
+        True when the libraries the buildings name are layered in already.
+    """
+
+    method: Method
+    library: EPDLibrary
+    scenarios: ScenarioSet
+    limits: Limits | None
+    engine_options: EngineOptions
+    weights: np.ndarray
+    options: Mapping[str, Any]
+    report_indicators: tuple[str, ...]
+    given_library: EPDLibrary
+    base_method: Method
+    method_source: str
+    building_libraries: bool = False
+
+    @cached_property
+    def provenance(self) -> dict:
+        """What decides the numbers (versions and SHA-256 of method, library, scenarios; options).
+
+        One shape for the API (``Result.provenance``, plus ``input``), the CLI and batch receipts
+        (plus the batch's own ``gwp_method`` and options). Computed on first use; copy before changing.
+        """
+        return {
+            "engine_version": __version__,
+            "method": {
+                "name": self.method.name,
+                "source": self.method_source,
+                "sha256": self.method.fingerprint,
+                "options": dict(self.options),
+            },
+            "library": {"name": self.library.name, "sources": None, "sha256": self.library.fingerprint()},
+            "scenarios": {"sha256": self.scenarios.fingerprint()},
+            "options": {
+                "report_indicators": list(self.report_indicators),
+                "gap_policy": self.method.gap_policy,
+                "flagged_values": self.method.flagged_values,
+            },
+        }
+
+    @property
+    def indicators(self) -> tuple[str, ...]:
+        """The engine's output indicator codes, in the order of :attr:`weights`."""
+        return tuple(spec.code for spec in self.engine_options.indicators)
+
+    def with_options(self, method: str | Path | Method | None = None, **options: Any) -> ScoringContext:
+        """Another context on the same given library and scenarios: another method and/or more options."""
+        merged = {**self.options, **options}
+        base = self.base_method if method is None else method
+        other = prepare(base, self.given_library, self.scenarios, self.limits, self.report_indicators, **merged)
+        if method is None:
+            return dataclasses.replace(other, method_source=self.method_source)
+        return other
+
+    def with_library(self, library: EPDLibrary) -> ScoringContext:
+        """This context scoring with ``library`` exactly as given (no gap policy applied again)."""
+        check_method(self.method, library)
+        return dataclasses.replace(self, library=library)
+
+    def for_buildings(self, buildings: Iterable[Any]) -> ScoringContext:
+        """This context, with the libraries and inline data sets ``buildings`` name layered over the
+        given library (:func:`mpeil.model.library.library_for_buildings`); itself when they name none."""
+        buildings = list(buildings)
+        if self.building_libraries or not any(b.libraries or b.datasets for b in buildings):
+            return self
+        from ..model.library import library_for_buildings
+
+        layered = library_for_buildings(self.given_library, buildings)
+        other = prepare(self.base_method, layered, self.scenarios, self.limits, self.report_indicators, **self.options)
+        return dataclasses.replace(other, method_source=self.method_source, building_libraries=True)
+
+
+def prepare(
+    method: str | Path | Method = "mpeil-ef31",
+    library: EPDLibrary | None = None,
+    scenarios: ScenarioSet | None = None,
+    limits: Limits | None = None,
+    report_indicators: Iterable[str] = EN15804_A2_CORE_AND_ADDITIONAL,
+    **options: Any,
+) -> ScoringContext:
+    """Load and resolve everything scoring needs, once.
+
+    Parameters
+    ----------
+    method:
+        A shipped method name (``mpeil-ef31``, ``mpeil-ef30``, ``gwp``, ``br18``, ``nl-mpg-set1``),
+        a TOML file, or a :class:`~mpeil.methods.Method`.
+    library, scenarios:
+        Default: every shipped EPD source and the shipped scenarios.
+    limits:
+        Plausibility limits (default: ``data/batch_limits.csv``).
+    report_indicators:
+        Indicator codes reported beside the method's own (not scored).
+    **options:
+        Method options to override, e.g. ``replacement_rule="fractional"``, ``include_d=True``.
+
+    Returns
+    -------
+    ScoringContext
+
+    Raises
+    ------
+    MethodError
+        The method names an unknown indicator, or one no data set of the library declares.
+    """
+    base = load_method(method)
+    scored_method = base.with_options(**options) if options else base
+    given = library if library is not None else load_library()
+    # the method's gap policy decides the library it scores with (issue 8: peer estimates fill gaps)
+    as_scored = scoring_library(given, scored_method)
+    check_method(scored_method, as_scored)
+    report = tuple(report_indicators)
+    run_options = engine_options(scored_method, report)
+    return ScoringContext(
+        method=scored_method,
+        library=as_scored,
+        scenarios=scenarios if scenarios is not None else load_scenarios(),
+        limits=limits,
+        engine_options=run_options,
+        weights=score_weight_vector(scored_method, [spec.code for spec in run_options.indicators]),
+        options=dict(options),
+        report_indicators=report,
+        given_library=given,
+        base_method=base,
+        method_source=method.name if isinstance(method, Method) else str(method),
+    )

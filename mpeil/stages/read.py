@@ -1,0 +1,112 @@
+"""Stage 0, :func:`read`: what :meth:`mpeil.Scorer.score` accepts, as one flat frame plus buildings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..compile import flatten
+from ..errors import InputError
+from ..hashing import file_sha256
+from ..ids import IdRegister
+from ..model import Building
+
+__all__ = ["ScoringInput", "read", "IdRegister"]
+
+
+@dataclass(frozen=True, eq=False)
+class ScoringInput:
+    """Buildings ready to compile: one flat frame (the compiler's format) and where it came from.
+
+    Attributes
+    ----------
+    frame:
+        The flat bill of materials, one row per layer line (see :func:`mpeil.compile.flatten`).
+    buildings:
+        The model objects read or given (their operational B6/B7 lines are reported apart; the
+        libraries and inline data sets they name are layered over the scoring library).
+    file:
+        Label of the input in error messages and provenance (``None``: given in memory).
+    files:
+        Each file read → its SHA-256.
+    """
+
+    frame: pd.DataFrame
+    buildings: tuple[Building, ...] = ()
+    file: str | None = None
+    files: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Gathered:
+    """Inputs being read: frames to concatenate, model buildings, files read, the ids seen."""
+
+    frames: list[pd.DataFrame] = field(default_factory=list)
+    buildings: list[Building] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+    ids: IdRegister = field(default_factory=IdRegister)
+
+
+def _collect(source: Any, into: _Gathered) -> None:
+    """Append one input (or each item of an iterable of inputs) to the frames to concatenate."""
+    if isinstance(source, Building):
+        into.ids.add([source.id], None)
+        into.buildings.append(source)
+        into.frames.append(flatten([source]))
+    elif isinstance(source, pd.DataFrame):
+        if "building_id" in source:
+            into.ids.add(source["building_id"].dropna().unique(), None)
+        into.frames.append(source)
+    elif isinstance(source, (str, Path)):
+        from ..readers import read_buildings
+
+        read_in = read_buildings(source)
+        into.ids.add([b.id for b in read_in], str(source))
+        into.files[str(source)] = file_sha256(source)
+        into.buildings.extend(read_in)
+        into.frames.append(flatten(read_in))
+    elif isinstance(source, Iterable):
+        for item in source:
+            _collect(item, into)
+    else:
+        raise InputError(f"cannot score a {type(source).__name__}: give a Building, a path or a DataFrame")
+
+
+def read(source: Any, file: str | None = None) -> ScoringInput:
+    """Read and flatten what :meth:`mpeil.Scorer.score` accepts into one :class:`ScoringInput`.
+
+    Parameters
+    ----------
+    source:
+        A :class:`~mpeil.model.Building`, a path to a building file (JSON, CSV, XLSX), a flat
+        bill-of-materials DataFrame, a :class:`ScoringInput` (returned as is), or an iterable of those.
+    file:
+        Label of the input in error messages and provenance (default: the path read).
+
+    Returns
+    -------
+    ScoringInput
+        One flat frame (frames concatenated in order) and the model buildings read.
+
+    Raises
+    ------
+    DuplicateBuildingError
+        Two inputs give one building id.
+    InputError
+        Nothing to score, or an object that is none of the above.
+    """
+    if isinstance(source, ScoringInput):
+        return source
+    gathered = _Gathered()
+    _collect(source, gathered)
+    frames = gathered.frames
+    if not frames:
+        raise InputError("no buildings to score", file=file)
+    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    if file is None and isinstance(source, (str, Path)):
+        file = str(source)
+    return ScoringInput(frame, tuple(gathered.buildings), file, gathered.files)
