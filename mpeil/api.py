@@ -171,6 +171,7 @@ def score(
     scenarios: ScenarioSet | None = None,
     report_indicators: Iterable[str] = EN15804_A2_CORE_AND_ADDITIONAL,
     limits: Limits | None = None,
+    budget: bool = False,
     **options: Any,
 ) -> Result:
     """Score one or many buildings: ``Scorer(method, library, scenarios, …).score(buildings)``.
@@ -178,9 +179,15 @@ def score(
     ``buildings`` is a :class:`~mpeil.model.Building`, a path to a building file (JSON, CSV,
     XLSX), a flat bill-of-materials DataFrame, or an iterable of those. See :class:`Scorer`
     for the other parameters; use a :class:`Scorer` directly to score many inputs with the
-    library loaded once.
+    library loaded once. ``budget=True`` scores in a child process with the time and memory
+    budget of a batch file (:func:`mpeil.budget.score_within_budget`; ``mpeil score`` always does).
     """
-    return Scorer(method, library, scenarios, report_indicators, limits, **options).score(buildings)
+    scorer = Scorer(method, library, scenarios, report_indicators, limits, **options)
+    if budget:
+        from .budget import score_within_budget
+
+        return score_within_budget(scorer, buildings)
+    return scorer.score(buildings)
 
 
 def _has_frame(source: Any) -> bool:

@@ -22,6 +22,8 @@ __all__ = [
     "UnknownScenarioError",
     "MethodError",
     "CircularityError",
+    "ImplausibleResultError",
+    "BudgetError",
     "DuplicateBuildingError",
     "UnknownBuildingError",
     "MissingDependencyError",
@@ -150,6 +152,31 @@ class MethodError(MpeilError, ValueError):
 
 class CircularityError(InputError):
     """Inconsistent reuse or recycling input (route shares, cycles, donor references)."""
+
+
+class ImplausibleResultError(InputError):
+    """A result no building can have (``data/result_bounds.csv``, a negative embodied score, a lost
+    NaN): the inputs, method or data sets combine into an implausible score (:mod:`mpeil.plausibility`)."""
+
+
+class BudgetError(InputError):
+    """Scoring one input went over its time or memory budget (``seconds_per_file``, ``memory_per_file``
+    in ``data/batch_limits.csv``; :mod:`mpeil.budget`), or its process died."""
+
+    @classmethod
+    def of(cls, status: str, seconds: float, memory_bytes: int, file: str | None) -> BudgetError:
+        """The error of a budgeted call that ended with ``status`` (timeout, memory, died)."""
+        if status == "timeout":
+            return cls(
+                f"scoring took longer than {seconds:g} s (seconds_per_file)", file=file, field="seconds_per_file"
+            )
+        if status == "memory":
+            return cls(
+                f"scoring needed more than {memory_bytes / (1 << 30):.3g} GiB (memory_per_file)",
+                file=file,
+                field="memory_per_file",
+            )
+        return cls("the scoring process died (out of memory?)", file=file, field="memory_per_file")
 
 
 class DuplicateBuildingError(InputError):

@@ -43,6 +43,11 @@ class Limits:
     lines_per_element: int = 1_000
     elements_per_building: int = 100_000
     json_depth: int = 64
+    json_containers: int = 400_000  # objects and arrays in one JSON file
+    json_values: int = 4_000_000  # values in one JSON file
+    json_string_bytes: int = 1_000_000  # bytes of the longest JSON string
+    table_rows: int = 1_000_000  # rows of one CSV or XLSX bill of materials
+    lines_per_file: int = 1_000_000  # layer lines of one file, templates expanded
     seconds_per_file: float = 60.0  # s
     memory_per_file: int = 4 << 30  # bytes
 
@@ -70,6 +75,11 @@ _INTEGERS = (
     "lines_per_element",
     "elements_per_building",
     "json_depth",
+    "json_containers",
+    "json_values",
+    "json_string_bytes",
+    "table_rows",
+    "lines_per_file",
     "memory_per_file",
 )
 

@@ -97,7 +97,7 @@ def tiny_library(indicators: Sequence[str] = ("GWP-total", "PM")) -> EPDLibrary:
                         "value": value / 1000.0,
                     }
                 )
-    return EPDLibrary(pd.DataFrame(datasets), pd.DataFrame(values), name="tiny")
+    return EPDLibrary(pd.DataFrame(datasets), pd.DataFrame(values), name="tiny", hand_made=True)
 
 
 def tiny_scenarios(a4_km: float = 50.0, c2_km: float = 30.0) -> ScenarioSet:

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .compile import CompiledBuildings
+from .consistency import check_consistency
 from .errors import CircularityError, InputError, MpeilError
 from .limits import Limits, load_limits
 from .model.bom import NUMERIC_COLUMNS
@@ -101,6 +102,7 @@ def compile_checked(
         frame = flatten(items)
     check_references(frame, scenarios, file)
     compiled = compile_frame(frame, library, scenarios, study_period_years, default_transport, file)
+    check_consistency(frame, compiled, library, file)  # scenario choices, reuse claims (mpeil.consistency)
     check_plausibility(frame, compiled, limits if limits is not None else load_limits(), file, library)
     return compiled
 
@@ -428,16 +430,12 @@ def _check_reuse_references(frame: pd.DataFrame, file) -> None:
         )
 
 
-def check_scores(scores: pd.DataFrame, file: str | None) -> None:
-    """No building may score an infinite value (a plausibility limit missed an overflow)."""
-    if "score" not in scores or not len(scores):
-        return
-    values = scores["score"].to_numpy(dtype=np.float64)
-    bad = np.flatnonzero(np.isinf(values))
-    if bad.size:
-        raise InputError(
-            "the score is not a finite number: an amount or quantity is beyond what can be computed",
-            file=file,
-            building=str(scores.index[int(bad[0])]),
-            field="amount",
-        )
+def check_scores(scores: pd.DataFrame, file: str | None, result=None) -> None:
+    """No building may score an infinite, lost (NaN) or implausible value (:mod:`mpeil.plausibility`;
+    with ``result`` also the per-indicator and per-stage bounds, naming the lines that drive them)."""
+    from .plausibility import check_result, check_score_table
+
+    if result is not None:
+        check_result(result, file)
+    else:
+        check_score_table(scores, file)

@@ -28,7 +28,7 @@ from pathlib import Path
 from ..errors import InputError, MpeilError, ParseError
 from ..limits import Limits
 from ..model import Building
-from ..readers.guards import check_zip_container
+from ..readers.guards import check_zip_container, read_regular, special_kind
 from ..sanitize import unicode_text
 
 __all__ = ["BUILDING_SUFFIXES", "InputItem", "ReadInput", "UsageError", "discover", "read_item", "item_label"]
@@ -124,8 +124,11 @@ def discover(inputs: Sequence[str | os.PathLike], limits: Limits) -> list[InputI
         for candidate in candidates:
             if candidate.is_dir():
                 root = candidate
-                for path in sorted(p for p in root.rglob("*") if p.is_file() and not _hidden(p, root)):
+                for path in sorted(p for p in root.rglob("*") if not p.is_dir() and not _hidden(p, root)):
                     if path.suffix.lower() not in BUILDING_SUFFIXES + ARCHIVE_SUFFIXES:
+                        continue
+                    if not path.is_file():  # a named pipe, device or socket: recorded, never opened
+                        add(InputItem(os.path.abspath(path), problem=_special_problem(path)))
                         continue
                     if _outside(path, root):
                         add(InputItem(os.path.abspath(path), problem=_OUTSIDE_PROBLEM))
@@ -135,7 +138,14 @@ def discover(inputs: Sequence[str | os.PathLike], limits: Limits) -> list[InputI
             elif candidate.is_file() and (explicit or candidate.suffix.lower() in BUILDING_SUFFIXES + ARCHIVE_SUFFIXES):
                 for item in _items_of_file(candidate, limits):
                     add(item)
+            elif candidate.exists() and (explicit or candidate.suffix.lower() in BUILDING_SUFFIXES):
+                add(InputItem(os.path.abspath(candidate), problem=_special_problem(candidate)))
     return items
+
+
+def _special_problem(path: Path) -> tuple[str, str, str | None]:
+    """The error of a named pipe, device or socket found among the inputs (never skipped silently)."""
+    return ("ParseError", f"{special_kind(path)}, not a regular file: refused", "file_type")
 
 
 _OUTSIDE_PROBLEM = (
@@ -263,24 +273,13 @@ def _member_size_problem(info: zipfile.ZipInfo, limits: Limits) -> tuple[str, st
 
 # ============================================================================ reading
 def _read_file_bytes(path: str, limits: Limits) -> bytes:
+    """A regular file's bytes (a named pipe or a device is refused by type: mpeil.readers.guards)."""
     try:
-        size = os.stat(path).st_size
-    except FileNotFoundError:
-        raise ParseError("no such file (it was there when the batch started)") from None
-    except OSError as exc:
-        raise ParseError(f"cannot read the file: {exc.strerror or exc}") from None
-    if size > limits.file_size:
-        raise InputError(
-            f"the file is {size:,} bytes, above the file-size limit of {limits.file_size:,}", field="file_size"
-        )
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(limits.file_size + 1)
-    except OSError as exc:
-        raise ParseError(f"cannot read the file: {exc.strerror or exc}") from None
-    if len(data) > limits.file_size:
-        raise InputError(f"the file grew above the file-size limit of {limits.file_size:,} bytes", field="file_size")
-    return data
+        return read_regular(Path(path), limits.file_size)
+    except ParseError as error:
+        if error.message == "no such file":
+            error.message = "no such file (it was there when the batch started)"
+        raise
 
 
 def _read_member_bytes(archive: zipfile.ZipFile, member: str, limits: Limits) -> bytes:

@@ -158,6 +158,7 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from ..api import Scorer
+        from ..budget import score_within_budget
         from ..ids import IdRegister
 
         console, errors = Console(), Console(stderr=True, soft_wrap=True)
@@ -179,7 +180,7 @@ def register(app: typer.Typer) -> None:
             try:
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always", MpeilWarning)
-                    result = scorer.score(path)
+                    result = score_within_budget(scorer, path)  # time and memory of a batch file (mpeil.budget)
                 print_notes(caught, errors)
                 check_unique_ids(result.building_ids, str(path), origin)
                 results.append(result)

@@ -8,6 +8,7 @@ are counted, and how indicators become one score:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import tomllib
@@ -17,15 +18,36 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import MethodError, UnknownMethodError
-from ..paths import scenarios_dir
+from ..paths import data_dir, scenarios_dir
+from ..readers.guards import read_regular
 
 __all__ = ["IndicatorFactor", "Method", "load_method", "available_methods"]
 
+#: a method file is a few KB; a larger one is no method file
+_MAX_METHOD_BYTES = 1 << 20
 _MODULES = ("A1-A3", "A4", "A5", "B1", "B2", "B3", "B4", "B5", "B6", "B7", "C1", "C2", "C3", "C4", "D")
 
 
+@functools.lru_cache(maxsize=2)
+def method_ranges() -> dict[str, tuple[float, float]]:
+    """``data/method_ranges.csv``: name → (minimum, maximum) of a method file's numbers (with sources there)."""
+    import pandas as pd
+
+    table = pd.read_csv(data_dir() / "method_ranges.csv", comment="#")
+    return {str(r.name): (float(r.minimum), float(r.maximum)) for r in table.itertuples()}
+
+
+def _in_range(name: str, value: float | None, what: str) -> None:
+    """Raise ValueError (pydantic makes it a validation error) for a value outside its documented range."""
+    if value is None:
+        return
+    low, high = method_ranges()[name]
+    if not low <= value <= high:
+        raise ValueError(f"{what}{name} = {value:g} is outside [{low:g}, {high:g}] (data/method_ranges.csv)")
+
+
 class IndicatorFactor(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     code: str
     accepts: list[str] | None = None
@@ -38,6 +60,8 @@ class IndicatorFactor(BaseModel):
     def _one_way_to_a_factor(self) -> IndicatorFactor:
         if self.factor is None and (self.normalisation is None or self.weight is None):
             raise ValueError(f"indicator {self.code!r} needs `factor`, or `normalisation` and `weight`")
+        _in_range("normalisation", self.normalisation, f"indicator {self.code!r}: ")
+        _in_range("factor", self.factor, f"indicator {self.code!r}: ")
         return self
 
     @property
@@ -54,16 +78,16 @@ class IndicatorFactor(BaseModel):
 
 
 class UncoveredIndicator(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     code: str
     note: str | None = None
     weight: float | None = None
 
 
 class Method(BaseModel):
-    """A validated scoring method."""
+    """A validated scoring method: every number finite and within ``data/method_ranges.csv``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str
     title: str = ""
@@ -93,6 +117,8 @@ class Method(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> Method:
+        _in_range("score_scale", self.score_scale, "")
+        _in_range("reference_study_period_years", self.reference_study_period_years, "")
         for module in [*self.modules, *self.replacement_modules]:
             if module not in _MODULES:
                 raise ValueError(f"unknown module {module!r}; modules are {_MODULES}")
@@ -131,26 +157,48 @@ def available_methods() -> list[str]:
 
 
 def load_method(name_or_path: str | Path | Method) -> Method:
-    """A shipped method by name (``"mpeil-ef31"``) or a TOML file of one's own."""
+    """A shipped method by name (``"mpeil-ef31"``) or a TOML file of one's own.
+
+    A name is looked up among :func:`available_methods` only (never joined to the methods folder as
+    a path); a file of one's own is read if it is a regular ``.toml`` file (a pipe or device is
+    refused by type). Every number is finite and within ``data/method_ranges.csv``.
+    """
     if isinstance(name_or_path, Method):
         return name_or_path
-    path = Path(name_or_path)
-    if not (path.suffix == ".toml" and path.exists()):
-        path = _methods_folder() / f"{name_or_path}.toml"
-    if not path.exists():
-        raise UnknownMethodError(
-            f"unknown method {str(name_or_path)!r}; shipped methods: {available_methods()}", field="method"
-        )
-    raw = path.read_bytes()
+    text = str(name_or_path)
+    path, label = _method_file(text)
+    raw = read_regular(path, _MAX_METHOD_BYTES, file=label, field="method")
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise MethodError(f"method file is not valid TOML: {exc}", file=str(path)) from None
+        raise MethodError(f"method file is not valid TOML: {exc}", file=label) from None
     data["fingerprint"] = hashlib.sha256(raw).hexdigest()
     try:
         return Method.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         raise MethodError(
-            f"invalid method: {first['msg']}", file=str(path), field=".".join(map(str, first["loc"]))
+            f"invalid method: {first['msg']}", file=label, field=".".join(map(str, first["loc"]))
         ) from None
+
+
+def _method_file(text: str) -> tuple[Path, str]:
+    """The file of a method name or path, and how messages name it (a shipped one by its place in the project)."""
+    if text in available_methods():
+        return _methods_folder() / f"{text}.toml", f"scenarios/methods/{text}.toml"
+    path = Path(text)
+    try:
+        exists = path.suffix == ".toml" and len(text) <= _MAX_PATH and path.exists()
+    except OSError:  # a name too long for the file system, …
+        exists = False
+    if not exists:
+        shown = repr(text) if len(text) <= 80 else repr(text[:77]) + "…"
+        raise UnknownMethodError(
+            f"unknown method {shown}; shipped methods: {available_methods()}, or a path to a .toml file",
+            field="method",
+        )
+    return path, text
+
+
+#: longest method path looked at (PATH_MAX of Linux)
+_MAX_PATH = 4096

@@ -26,6 +26,7 @@ from .validators import (
     MAX_ELEMENTS,
     MAX_LINES_PER_ELEMENT,
     Cycles,
+    ElementQuantity,
     FiniteFloat,
     Identifier,
     LossRate,
@@ -34,6 +35,7 @@ from .validators import (
     PositiveFloat,
     ScenarioChoice,
     Share,
+    Switch,
     Text,
     Year,
 )
@@ -151,8 +153,8 @@ class Layer(_Strict):
     # circularity (issue 4): carried by the model now so files written today stay valid
     reused_input: Share = Field(0.0, description="Share of the amount that is a reused component")
     recycled_content: Share = Field(0.0, description="Share of recycled material in the input (R1)")
-    existing: bool = Field(False, description="Part kept in place in a renovation")
-    removed: bool = Field(
+    existing: Switch = Field(False, description="Part kept in place in a renovation")
+    removed: Switch = Field(
         False,
         description="Part removed in this renovation: counts its end of life (C, D) only, and can feed a reuse inventory",
     )
@@ -199,11 +201,12 @@ class Element(_Strict):
     name: Text | None = Field(None, description="Free text, e.g. 'cavity wall, brick facing'")
     element_type: ElementType = Field(ElementType.Other, description="TOTEM element family code (EW, PR, FoG, …)")
     nl_sfb: Text | None = Field(None, description="Optional NL-SfB code, e.g. '21.1'")
-    quantity: PositiveFloat = Field(description="How many element units the building has (m², m or pieces)")
+    quantity: ElementQuantity = Field(description="How many element units the building has (m², m or pieces)")
     unit: Literal["m2", "m", "piece"] = Field("m2", description="Element unit: area, length or count")
     layers: list[Layer] = Field(
         min_length=1,
         max_length=MAX_LINES_PER_ELEMENT,
+        fail_fast=True,  # the first bad line is reported; no error list as long as the input
         description="Material lines, per element unit; lines of one layer share its `layer` label",
     )
 
@@ -262,7 +265,12 @@ class Building(_Strict):
     construction_year: Year | None = Field(None, description="Year of construction (or of the renovation)")
     region: Text | None = Field(None, description="e.g. 'BE-VLG'")
     project_type: Literal["new", "renovation"] = Field("new", description="New build or renovation")
-    elements: list[Element] = Field(min_length=1, max_length=MAX_ELEMENTS, description="The building's elements")
+    elements: list[Element] = Field(
+        min_length=1,
+        max_length=MAX_ELEMENTS,
+        fail_fast=True,  # the first bad element is reported: a million bad ones cost no million errors
+        description="The building's elements",
+    )
     operational: list[OperationalEnergy] = Field(
         default_factory=list, description="B6/B7 lines, reported apart from the M-peil"
     )

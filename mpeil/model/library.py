@@ -97,6 +97,9 @@ class EPDLibrary:
     fill: pd.DataFrame | None = None
     #: values that replace declared ones (flagged values → their peer estimate); None = none
     override: pd.DataFrame | None = None
+    #: values invented for tests and examples (mpeil.testing's round numbers): results scored with it
+    #: are not held to the real-world bounds of data/result_bounds.csv (mpeil.plausibility)
+    hand_made: bool = False
     _index: dict[str, int] = field(init=False, repr=False)
     _bare: dict[str, int | None] = field(init=False, repr=False)
     #: derived values (tensors, conversion factors, route burdens) memoised on this library only:
@@ -412,6 +415,7 @@ class EPDLibrary:
             pd.concat([lib.datasets for lib in libraries], ignore_index=True),
             pd.concat([lib.values for lib in libraries], ignore_index=True),
             name=name,
+            hand_made=any(lib.hand_made for lib in libraries),
         )
 
     @classmethod
@@ -485,7 +489,9 @@ def _filled_library(library: EPDLibrary, estimates: pd.DataFrame, override: pd.D
     name = (
         library.name + ("+estimates" if len(estimates) else "") + ("+flagged-replaced" if override is not None else "")
     )
-    filled = EPDLibrary(library.datasets, library.values, name=name, fill=estimates, override=override)
+    filled = EPDLibrary(
+        library.datasets, library.values, name=name, fill=estimates, override=override, hand_made=library.hand_made
+    )
     filled._memo[("declared_library",)] = library  # the declared tensor is the base library's
     return filled
 
@@ -717,6 +723,9 @@ def inline_library(datasets) -> EPDLibrary | None:
     library named ``inline`` (ids ``inline:<id>``); None when there are none."""
     if not datasets:
         return None
+    from .inline_screen import check_inline_datasets
+
+    check_inline_datasets(datasets)  # hard bounds: an inline data set has no peers to be screened against
     rows: list[dict] = []
     values: list[dict] = []
     for item in datasets:

@@ -37,6 +37,9 @@ __all__ = ["Template", "Parameter", "templates_dir", "template_names", "load_tem
 
 _REFERENCE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?\}")
 _WHOLE_REFERENCE = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?\}$")
+#: a template name: the stem of a file of the catalogue (never a path)
+_TEMPLATE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+MAX_TEMPLATE_NAME = 64
 _TRUE = {"true", "yes", "1", "ja", "oui"}
 _FALSE = {"false", "no", "0", "nee", "non"}
 _OPERATORS: dict[type, Callable[..., float]] = {
@@ -91,20 +94,36 @@ def template_names(folder: Path | None = None) -> list[str]:
 
 
 def load_template(name: str, folder: Path | None = None) -> Template:
-    """Read and check one template; unknown names get did-you-mean suggestions."""
+    """Read and check one template of the catalogue, by name; unknown names get did-you-mean suggestions.
+
+    A name is looked up among :func:`template_names` only, never used as a path: ``../../pyproject``
+    or an absolute name is an unknown template, and no message shows where the catalogue is installed
+    (a shipped template is named ``scenarios/elements/<name>.toml``).
+    """
+    shipped = not folder
     folder = Path(folder) if folder else templates_dir()
-    path = folder / f"{name}.toml"
-    if not path.is_file():
+    name = str(name)
+    if len(name) > MAX_TEMPLATE_NAME or not _TEMPLATE_NAME.fullmatch(name):
+        shown = repr(name) if len(name) <= 40 else repr(name[:37]) + "…"
+        raise InputError(
+            f"template name {shown} ({len(name)} characters) is not a template name: letters, digits, '.', '_' "
+            f"and '-', at most {MAX_TEMPLATE_NAME} characters (see `mpeil elements list`)",
+            field="template",
+        )
+    names = template_names(folder)
+    if name not in names:
         import difflib
 
-        close = difflib.get_close_matches(name, template_names(folder), n=3, cutoff=0.5)
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         raise UnknownScenarioError(f"no element template {name!r}{hint} (see `mpeil elements list`)", field="template")
+    path = folder / f"{name}.toml"
+    label = f"scenarios/elements/{name}.toml" if shipped else str(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"malformed template: {exc}", file=str(path)) from None
-    return _template_from_toml(name, data, str(path))
+        raise InputError(f"malformed template: {exc}", file=label) from None
+    return _template_from_toml(name, data, label)
 
 
 def _template_from_toml(name: str, data: dict, path: str) -> Template:
@@ -292,6 +311,28 @@ def _lookup(template: Template, name: str, field: str | None, values: Mapping[st
 
 def _as_text(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def evaluate_arithmetic(text: str) -> float:
+    """``text`` of + - * / and parentheses on numbers, evaluated (an InputError otherwise); nothing else runs."""
+    if len(text) > 200:
+        raise InputError(f"arithmetic of {len(text)} characters (at most 200)")
+
+    def walk(node: ast.AST) -> float:
+        if isinstance(node, ast.Expression):
+            return walk(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return float(node.value)
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+            return _OPERATORS[type(node.op)](walk(node.left), walk(node.right))
+        if isinstance(node, ast.UnaryOp) and type(node.op) in _OPERATORS:
+            return _OPERATORS[type(node.op)](walk(node.operand))
+        raise ValueError(type(node).__name__)
+
+    try:
+        return float(walk(ast.parse(text.strip(), mode="eval")))
+    except (SyntaxError, ValueError, ZeroDivisionError, OverflowError, RecursionError, MemoryError) as exc:
+        raise InputError(f"cannot evaluate {text!r} ({type(exc).__name__})") from None
 
 
 def _arithmetic(template: Template, text: str) -> float:

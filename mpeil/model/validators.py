@@ -38,6 +38,9 @@ __all__ = [
     "Share",
     "LossRate",
     "Cycles",
+    "Switch",
+    "ElementQuantity",
+    "MIN_ELEMENT_QUANTITY",
     "Year",
     "Identifier",
     "Text",
@@ -113,7 +116,20 @@ def _scenario_modules(value: dict[str, str] | None) -> dict[str, str] | None:
     return value or None  # {} and None both mean "the data sets' first scenarios"
 
 
+def _switch_input(value: Any) -> Any:
+    """A yes/no field takes true/false (or their text from a spreadsheet), never a number (``-0.0``, ``1.0``)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise PydanticCustomError("number_not_bool", "a number ({value}) is not true or false", {"value": value})
+    return value
+
+
 _Number = BeforeValidator(_number_input)
+#: true/false only: pydantic's lax mode would read 0, 1.0 and -0.0 as booleans
+Switch = Annotated[bool, BeforeValidator(_switch_input)]
+#: an element quantity: 1e-9 of an element unit (a square millimetre is 1e-6 m²) is already no element;
+#: a smaller positive number (1e-300) is a typing or unit mistake that only multiplies errors downstream
+MIN_ELEMENT_QUANTITY = 1e-9
+ElementQuantity = Annotated[float, Field(ge=MIN_ELEMENT_QUANTITY, allow_inf_nan=False), _Number]
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False), _Number]
 NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False), _Number]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False), _Number]

@@ -62,8 +62,9 @@ from ..model.bom import (
     OPERATIONAL_ELEMENT_TYPE,
     bom_rows,
 )
-from ..model.templates import element_data
-from .guards import check_json_depth, check_zip_container, json_integer, read_bytes
+from ..model.inline_screen import check_inline_datasets
+from ..model.templates import element_data, load_template
+from .guards import check_json, check_zip_container, json_integer, read_bytes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -96,6 +97,9 @@ _BUILDING_FIELD = {"building_id": "id", "building_name": "name", METADATA_COLUMN
 _ELEMENT_FIELD = {"element_id": "id", "element_name": "name", "element_quantity": "quantity", "element_unit": "unit"}
 _NUMERIC_COLUMNS = frozenset(NUMERIC_COLUMNS)
 _OPERATIONAL_COLUMNS = frozenset({"element_type", "layer", "product", "amount", "unit"})
+#: a ``libraries`` entry is a folder path: PATH_MAX and NAME_MAX of Linux file systems
+MAX_LIBRARY_PATH = 4096
+MAX_PATH_PART = 255
 _FORMATS = {".json": "json", ".csv": "csv", ".xlsx": "xlsx"}
 
 
@@ -117,6 +121,7 @@ def read_buildings(path: str | Path, limits: Limits | None = None) -> list[Build
     if kind == "json":
         return _read_json(path, limits)
     rows = _read_csv_rows(path, limits) if kind == "csv" else _read_xlsx_rows(path, limits)
+    _check_row_counts(rows, limits, str(path))
     return _buildings_from_rows(rows, str(path))
 
 
@@ -217,6 +222,7 @@ def _read_json(path: Path, limits: Limits) -> list[Building]:
         if not isinstance(item, dict):
             where = f"item {position + 1} of the list" if isinstance(data, list) else "the file"
             raise ParseError(f"{where} is a JSON {_json_type(item)}, not a building object", file=file)
+    _check_json_counts(items, limits, file)
     buildings: list[Building] = []
     for item in items:
         item = _expand_json_templates(item, file)
@@ -224,8 +230,71 @@ def _read_json(path: Path, limits: Limits) -> list[Building]:
             buildings.append(Building.model_validate(item))
         except ValidationError as exc:
             raise _json_error(exc, item, file) from None
+        try:
+            check_inline_datasets(buildings[-1].datasets, buildings[-1].id)
+        except MpeilError as error:
+            raise error.located(file=file) from None
     _check_unique_ids(buildings, file)
     return [_with_library_paths(b, path) for b in buildings]
+
+
+def _check_json_counts(items: list[dict], limits: Limits, file: str) -> None:
+    """Elements per building and lines per element and per file, templates counted before they
+    are expanded (a template element counts its template's lines), so nothing large is built."""
+    counter = _LineCounter(limits, file)
+    for item in items:
+        elements = item.get("elements")
+        if not isinstance(elements, list):
+            continue  # the building model reports it
+        building = _text(item.get("id")) if isinstance(item.get("id"), (str, int, float)) else None
+        if len(elements) > limits.elements_per_building:
+            raise InputError(
+                f"{len(elements):,} elements, above the limit of {limits.elements_per_building:,} per building",
+                file=file,
+                building=building,
+                field="elements",
+            )
+        for position, element in enumerate(elements):
+            if not isinstance(element, dict):
+                continue
+            own = element.get("layers")
+            where = {"building": building, "element": _text(element.get("id")) or f"elements[{position}]"}
+            counter.add(element.get("template"), len(own) if isinstance(own, list) else 0, where)
+
+
+class _LineCounter:
+    """Layer lines of a file as they will be once templates are expanded (each template read once)."""
+
+    def __init__(self, limits: Limits, file: str) -> None:
+        self.limits, self.file = limits, file
+        self.total = 0
+        self.template_lines: dict[str, int] = {}
+
+    def add(self, template: Any, own_lines: int, where: dict) -> None:
+        lines = own_lines
+        if template is not None:
+            name = str(template)
+            if name not in self.template_lines:
+                try:
+                    self.template_lines[name] = len(load_template(name).layers)
+                except MpeilError as error:
+                    raise error.located(file=self.file, **where) from None
+            lines += self.template_lines[name]
+        if lines > self.limits.lines_per_element:
+            raise InputError(
+                f"{lines:,} lines, above the limit of {self.limits.lines_per_element:,} per element",
+                file=self.file,
+                **where,
+                field="layers",
+            )
+        self.total += lines
+        if self.total > self.limits.lines_per_file:
+            raise InputError(
+                f"more than {self.limits.lines_per_file:,} lines in one file (templates expanded), above the limit",
+                file=self.file,
+                **where,
+                field="layers",
+            )
 
 
 def _expand_json_templates(item: dict, file: str) -> dict:
@@ -344,7 +413,7 @@ class _Rows:
 def _read_text(path: Path, limits: Limits, json_depth: bool = False) -> str:
     data = read_bytes(path, limits)
     if json_depth:
-        check_json_depth(data, limits, str(path))
+        check_json(data, limits, str(path))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -360,7 +429,9 @@ def _read_csv_rows(path: Path, limits: Limits) -> _Rows:
         delimiter = ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
-        records = [(reader.line_num, record) for record in reader]
+        records = _bounded(((reader.line_num, record) for record in reader), limits.table_rows)
+    except _TooManyRows:
+        raise _too_many_rows(limits, file) from None
     except csv.Error as exc:
         raise ParseError(f"malformed CSV near line {reader.line_num}: {exc}", file=file) from None
     if "\x00" in text:
@@ -380,12 +451,147 @@ def _read_xlsx_rows(path: Path, limits: Limits) -> _Rows:
         raise ParseError(f"malformed XLSX: {type(exc).__name__}: {exc}", file=file) from None
     try:
         sheet = workbook[SHEET_NAME] if SHEET_NAME in workbook.sheetnames else workbook.worksheets[0]
-        records = [(number, list(values)) for number, values in enumerate(sheet.iter_rows(values_only=True), 1)]
+        _note_hidden_sheets(workbook, sheet, file)
+        records = _bounded(
+            ((number, list(values)) for number, values in enumerate(sheet.iter_rows(values_only=True), 1)),
+            limits.table_rows,
+        )
+    except _TooManyRows:
+        raise _too_many_rows(limits, file) from None
     except Exception as exc:
         raise ParseError(f"malformed XLSX: {type(exc).__name__}: {exc}", file=file) from None
     finally:
         workbook.close()
+    if _has_formulas(data):
+        _check_formulas(data, records, file, limits)
     return _Rows(_rows_from_records(records, file, "XLSX"))
+
+
+def _note_hidden_sheets(workbook: Any, sheet: Any, file: str) -> None:
+    """A note when the sheet read is hidden or veryHidden (Excel does not show it), or when hidden
+    sheets are left unread: what is scored is never out of the user's sight without a word."""
+    import warnings
+
+    from ..errors import MpeilWarning
+
+    state = getattr(sheet, "sheet_state", "visible")
+    if state != "visible":
+        warnings.warn(
+            MpeilWarning(f"the bill of materials is read from sheet {sheet.title!r}, which is {state} in the workbook "
+                         "(Excel does not show it)", file=file),
+            stacklevel=4,
+        )  # fmt: skip
+    others = [
+        s.title for s in workbook.worksheets if s is not sheet and getattr(s, "sheet_state", "visible") != "visible"
+    ]
+    if others:
+        names = ", ".join(repr(name) for name in others[:3]) + (", …" if len(others) > 3 else "")
+        warnings.warn(MpeilWarning(f"hidden sheet(s) {names} are not read", file=file), stacklevel=4)
+
+
+def _has_formulas(data: bytes) -> bool:
+    """Whether a worksheet of the workbook holds a formula (``<f>`` elements), without parsing it."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as book:
+            return any(
+                b"<f>" in book.read(name) or b"<f " in book.read(name)
+                for name in book.namelist()
+                if name.startswith("xl/worksheets/") and name.endswith(".xml")
+            )
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, ValueError):
+        return False
+
+
+_CONSTANT_FORMULA = re.compile(r"=[\d\s.+\-*/()eE]+")
+
+
+def _check_formulas(data: bytes, records: list[tuple[int, list[Any]]], file: str, limits: Limits) -> None:
+    """Formula cells are scored on the values the spreadsheet saved (mpeil does not recompute):
+    a formula without a saved value, or a constant formula (``=0.2*1000``) whose saved value
+    disagrees, is a ParseError naming the cell; any other formula is a note."""
+    import warnings
+
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+
+    from ..errors import MpeilWarning
+
+    workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    try:
+        sheet = workbook[SHEET_NAME] if SHEET_NAME in workbook.sheetnames else workbook.worksheets[0]
+        formulas = _bounded(
+            ((n, list(v)) for n, v in enumerate(sheet.iter_rows(values_only=True), 1)), limits.table_rows
+        )
+    finally:
+        workbook.close()
+    saved = dict(records)
+    count, first = 0, None
+    for number, cells in formulas:
+        for column, formula in enumerate(cells, 1):
+            if not (isinstance(formula, str) and formula.startswith("=")):
+                continue
+            count += 1
+            cell = f"{get_column_letter(column)}{number}"
+            first = first or cell
+            row = saved.get(number, [])
+            value = row[column - 1] if column - 1 < len(row) else None
+            _check_formula(formula, value, cell, file)
+    if count:
+        warnings.warn(
+            MpeilWarning(f"{count} cell(s) hold formulas (first {first}); the values the spreadsheet saved are "
+                         "scored, mpeil does not recompute them", file=file),
+            stacklevel=4,
+        )  # fmt: skip
+
+
+def _check_formula(formula: str, value: Any, cell: str, file: str) -> None:
+    if value is None:
+        raise ParseError(
+            f"cell {cell} holds the formula {formula[:60]!r} without a saved value: open and save the workbook "
+            "in a spreadsheet so its values are computed",
+            file=file,
+            layer=f"cell {cell}",
+        )
+    if not _CONSTANT_FORMULA.fullmatch(formula) or len(formula) > 200:
+        return
+    from ..model.templates import evaluate_arithmetic
+
+    try:
+        expected = evaluate_arithmetic(formula[1:])
+        given = float(value)
+    except (InputError, TypeError, ValueError):
+        return
+    if not math.isclose(expected, given, rel_tol=1e-9, abs_tol=1e-12):
+        raise ParseError(
+            f"cell {cell}: the formula {formula[:60]!r} gives {expected:g} but the workbook saved {given:g}; "
+            "open and save it in a spreadsheet (the saved values are what is scored)",
+            file=file,
+            layer=f"cell {cell}",
+        )
+
+
+class _TooManyRows(Exception):
+    """More rows than ``table_rows``: raised while reading, so the rest is never held."""
+
+
+def _bounded(records: Iterable[tuple[int, list[Any]]], limit: int) -> list[tuple[int, list[Any]]]:
+    """The records, refusing more than ``limit`` of them (plus the header) as soon as they come."""
+    kept: list[tuple[int, list[Any]]] = []
+    for record in records:
+        kept.append(record)
+        if len(kept) > limit + 1:
+            raise _TooManyRows
+    return kept
+
+
+def _too_many_rows(limits: Limits, file: str) -> InputError:
+    return InputError(
+        f"more than {limits.table_rows:,} rows, above the limit of one bill of materials",
+        file=file,
+        field="table_rows",
+    )
 
 
 def _rows_from_records(records: list[tuple[int, list[Any]]], file: str, kind: str) -> list[_Row]:
@@ -449,6 +655,15 @@ def _blank_to_none(value: Any) -> Any:
 
 
 # ============================================================================ rows → buildings
+def _check_row_counts(table: _Rows, limits: Limits, file: str) -> None:
+    """Lines per file with templates counted before they are expanded (:class:`_LineCounter`)."""
+    counter = _LineCounter(limits, file)
+    for row in table.rows:
+        template = row.cells.get("template")
+        where = {"building": _text(row.cells.get("building_id")), "element": _text(row.cells.get("element_id"))}
+        counter.add(None if template is None else _text(template), 0 if template is not None else 1, where)
+
+
 def _buildings_from_rows(table: _Rows, file: str) -> list[Building]:
     by_building: dict[str, list[_Row]] = {}
     for row in table.rows:
@@ -805,6 +1020,17 @@ def _with_library_paths(building: Building, path: Path) -> Building:
     """The building with its ``libraries`` as absolute paths (they are relative to its file)."""
     if not building.libraries:
         return building
+    for entry in building.libraries:
+        longest = max((len(part) for part in Path(entry).parts), default=0)
+        if len(entry) > MAX_LIBRARY_PATH or longest > MAX_PATH_PART:
+            shown = repr(entry[:40]) + "…" if len(entry) > 40 else repr(entry)
+            raise InputError(
+                f"library entry {shown} is {len(entry):,} characters long (a path of at most {MAX_LIBRARY_PATH} "
+                f"characters, {MAX_PATH_PART} per folder name)",
+                file=str(path),
+                building=building.id,
+                field="libraries",
+            )
     folder = path.resolve().parent
     resolved = [str((folder / entry).resolve()) for entry in building.libraries]
     return building.model_copy(update={"libraries": resolved})

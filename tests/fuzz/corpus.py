@@ -674,6 +674,12 @@ def _zip_member_payloads() -> Iterator[tuple[str, bytes]]:
 
 
 # ------------------------------------------------------------------ the corpus
+def _round_two() -> Iterator[Case]:
+    from .round_two import round_two_cases  # issue 23; imports this module's helpers
+
+    yield from round_two_cases()
+
+
 def build_corpus() -> list[Case]:
     """Every case, in a fixed order (deterministic: the random byte flips use a fixed seed)."""
     global _ids
@@ -688,6 +694,7 @@ def build_corpus() -> list[Case]:
         *_csv_cases(),
         *_xlsx_cases(),
         *_zip_cases(),
+        *_round_two(),
     ]
     names = [case.name for case in cases]
     if len(names) != len(set(names)):
