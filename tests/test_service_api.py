@@ -230,6 +230,8 @@ def _tampering_is_detected(client, job_id: str) -> None:
     summary.write_bytes(summary.read_bytes() + b"tampered")
     problems = client.post(f"/v1/batches/{job_id}/verify", headers=auth()).json()["problems"]
     assert any("summary.parquet differs from the manifest" in p for p in problems)
+    served = client.get(f"/v1/batches/{job_id}/results?format=csv", headers=auth())  # never served as if sound
+    assert served.status_code == 500 and served.json()["title"] == "StoreCorrupt"
 
 
 def test_serve_key_prints_a_key_and_its_hashed_line(tmp_path):

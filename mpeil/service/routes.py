@@ -512,8 +512,11 @@ def batch_table(
     job = _job(request, job_id, key)
     if job["status"] != "done":
         raise HTTPException(409, f"the batch is {job['status']}; tables are ready when it is done")
+    from .tables import checked_table
+
     folder = request.app.state.store.job_dir(job_id) / "out"
-    path = folder / ("summary.parquet" if table == "results" else "errors.parquet")
+    name = "summary.parquet" if table == "results" else "errors.parquet"
+    path = checked_table(folder, name, request.app.state.signing_key)  # a changed table is refused, not served
     return table_response(path, job["names"], format, offset, limit, f"{table}-{job_id[:8]}")
 
 

@@ -12,7 +12,29 @@ from fastapi.responses import JSONResponse, Response
 
 from .jobs import display_label
 
-__all__ = ["table_response"]
+__all__ = ["table_response", "checked_table"]
+
+
+def checked_table(folder, name: str, key: bytes):
+    """The path of a batch table whose SHA-256 is the one its manifest records, the manifest being the
+    one the server signed (``signature.json``); :class:`~mpeil.service.store.StoreCorrupt` otherwise.
+    Batches finished before signing existed (no ``signature.json``) are checked against the manifest only."""
+    from ..hashing import file_sha256
+    from .signing import check_directory
+    from .store import StoreCorrupt
+
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        recorded = manifest["outputs"][name]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise StoreCorrupt(f"the batch's manifest is missing or unreadable; {name} is not served") from None
+    if (folder / "signature.json").exists():
+        problem = check_directory(folder, key)
+        if problem:
+            raise StoreCorrupt(f"{problem}; {name} is not served")
+    if not (folder / name).is_file() or file_sha256(folder / name) != recorded:
+        raise StoreCorrupt(f"{name} differs from the batch's manifest (changed after the batch); it is not served")
+    return folder / name
 
 
 def _clean(value):
