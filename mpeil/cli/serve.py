@@ -37,8 +37,10 @@ def register(app: typer.Typer) -> None:
             os.environ["MPEIL_DASK_SCHEDULER"] = scheduler
         try:
             from ..service.settings import Settings
+            from ..service.signing import load_key
 
-            Settings.from_env()  # a bad setting is one line here, not a traceback in a worker
+            settings = Settings.from_env()  # a bad setting is one line here, not a traceback in a worker
+            load_key(settings.receipt_key_file, settings.store_dir)  # made at the first start
         except MpeilError as error:
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(code=2) from None

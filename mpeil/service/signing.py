@@ -73,7 +73,10 @@ def load_key(path: Path | None, store_dir: Path) -> bytes:
             descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(descriptor, "wb") as out:
                 out.write(secrets.token_hex(MIN_KEY_BYTES).encode("ascii"))  # text, so it survives an editor
-    key = Path(path).read_bytes().strip()
+    try:
+        key = Path(path).read_bytes().strip()
+    except OSError as error:
+        raise InputError(f"cannot read the receipt key {path}: {error.strerror or error}") from None
     if len(key) < MIN_KEY_BYTES:
         raise InputError(f"the receipt key in {path} is {len(key)} bytes; it needs at least {MIN_KEY_BYTES}")
     return key
