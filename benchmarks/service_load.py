@@ -123,7 +123,7 @@ def _env(source: Path | None) -> dict:
     from mpeil.service.keys import hash_key
 
     env = {"MPEIL_CHUNK_SIZE": "50", "MPEIL_API_KEYS": KEY_LINES + f";third,{hash_key(THIRD_KEY)},100000,authority"}
-    if source is not None:
+    if source is not None:  # its code, data and tests' helpers (the server runs there, see start_server)
         env["PYTHONPATH"] = str(source)
     return env
 
@@ -131,8 +131,10 @@ def _env(source: Path | None) -> dict:
 def _phases(args, scratch: Path, source: Path | None) -> tuple[list[dict], dict, float]:
     """Every phase against one server (this checkout, or ``source``: another commit's files)."""
     store = scratch / ("store-baseline" if source else "store")
-    server, base = start_server(store, _env(source), scratch / "server.log")
+    server, base = start_server(store, _env(source), scratch / "server.log", cwd=source)
     try:
+        # which code answers: /favicon.ico is 404 before issue 21 and 200 after (two servers, two checkouts)
+        favicon = httpx.get(f"{base}/favicon.ico", timeout=30).status_code
         cpu_before = _cpu_seconds(server.pid)
         rows = [asyncio.run(_sequential(base, args.sequential))]
         cpu_per_request = (_cpu_seconds(server.pid) - cpu_before) / (args.sequential + 5)
@@ -153,6 +155,7 @@ def _phases(args, scratch: Path, source: Path | None) -> tuple[list[dict], dict,
             "seconds": time.perf_counter() - started,
             "small_batch_status": small_status["status"],
             "small_batch_seconds_after_large_started": small_seconds,
+            "favicon_status": favicon,
             "small_finished_first": bool(small_status.get("finished") or 0)
             and (small_status.get("finished") or 0) < (status.get("finished") or float("inf")),
         }
