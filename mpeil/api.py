@@ -227,6 +227,7 @@ def compare(
             if _has_frame(variant):
                 raise InputError("compare takes buildings, building files or Results, not a flat DataFrame")
             data = read_input(variant)
+            data.check_unique_ids()
             ids = [b.id for b in data.buildings]
             seen.add(ids, data.file)
             unscored.extend(data.buildings)

@@ -43,7 +43,11 @@ class Scores:
         """Tidy per-building scalars: score, score_unit, weight shares (0-1), complete, grade, label,
         gross floor area (m²), study period (years), ``<indicator> per area`` (unit per m², per year
         if the method is). Index ``building_id``."""
-        return self.table.drop(columns=[c for c in _NESTED if c in self.table.columns])
+        table = self.table
+        nested = [
+            c for c in table.columns if c in _NESTED or (table[c].dtype == object and table[c].map(_is_nested).any())
+        ]
+        return table.drop(columns=nested)
 
     @cached_property
     def flags(self) -> pd.DataFrame:
@@ -74,6 +78,10 @@ class Scores:
         frame = frame.reindex(columns=["building_id", "indicator", "lines", "dataset"])
         frame["lines"] = frame["lines"].astype("Int64")  # a count; missing on the data-set rows
         return frame
+
+
+def _is_nested(value) -> bool:
+    return isinstance(value, (list, tuple, dict))
 
 
 def _explode(table: pd.DataFrame, column: str, name: str) -> pd.DataFrame:

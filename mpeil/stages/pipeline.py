@@ -24,8 +24,9 @@ __all__ = ["compile", "run", "unit_profiles", "profiles", "characterise", "weigh
 def compile(context: ScoringContext, data: ScoringInput) -> CompiledBuildings:
     """Compile the flat frame under the context's method, with the checks every entry point applies.
 
-    References to the library, plausibility limits, the model's type rules for a frame given as
-    is, and unique building ids (:func:`mpeil.validation.compile_checked`); the method's study
+    Unique building ids across the inputs read (:meth:`ScoringInput.check_unique_ids`, the one
+    duplicate-id check), then references to the library, plausibility limits and the model's type
+    rules for a frame given as is (:func:`mpeil.validation.compile_checked`); the method's study
     period (years) and default transport fill what lines leave out.
 
     Parameters
@@ -39,6 +40,7 @@ def compile(context: ScoringContext, data: ScoringInput) -> CompiledBuildings:
     -------
     CompiledBuildings
     """
+    data.check_unique_ids()
     method = context.method
     return compile_checked(
         data.frame,

@@ -33,39 +33,53 @@ class ScoringInput:
         Label of the input in error messages and provenance (``None``: given in memory).
     files:
         Each file read → its SHA-256.
+    sources:
+        Per input gathered, in order: its building ids and the file it was read from (None: given
+        in memory); :func:`~mpeil.stages.compile` refuses an id given by two of them.
     """
 
     frame: pd.DataFrame
     buildings: tuple[Building, ...] = ()
     file: str | None = None
     files: Mapping[str, str] = field(default_factory=dict)
+    sources: tuple[tuple[tuple[str, ...], str | None], ...] = ()
+
+    def check_unique_ids(self) -> None:
+        """Raise :class:`~mpeil.errors.DuplicateBuildingError` when two inputs give one building id
+        (they would be summed as one building), naming the file of the first."""
+        register = IdRegister()
+        for ids, file in self.sources:
+            register.add(ids, file)
 
 
 @dataclass
 class _Gathered:
-    """Inputs being read: frames to concatenate, model buildings, files read, the ids seen."""
+    """Inputs being read: frames to concatenate, model buildings, files read, each input's ids."""
 
     frames: list[pd.DataFrame] = field(default_factory=list)
     buildings: list[Building] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
-    ids: IdRegister = field(default_factory=IdRegister)
+    sources: list[tuple[tuple[str, ...], str | None]] = field(default_factory=list)
+
+    def add_ids(self, ids: Iterable[Any], file: str | None) -> None:
+        self.sources.append((tuple(dict.fromkeys(str(i) for i in ids)), file))
 
 
 def _collect(source: Any, into: _Gathered) -> None:
     """Append one input (or each item of an iterable of inputs) to the frames to concatenate."""
     if isinstance(source, Building):
-        into.ids.add([source.id], None)
+        into.add_ids([source.id], None)
         into.buildings.append(source)
         into.frames.append(flatten([source]))
     elif isinstance(source, pd.DataFrame):
         if "building_id" in source:
-            into.ids.add(source["building_id"].dropna().unique(), None)
+            into.add_ids(source["building_id"].dropna().unique(), None)
         into.frames.append(source)
     elif isinstance(source, (str, Path)):
         from ..readers import read_buildings
 
         read_in = read_buildings(source)
-        into.ids.add([b.id for b in read_in], str(source))
+        into.add_ids([b.id for b in read_in], str(source))
         into.files[str(source)] = file_sha256(source)
         into.buildings.extend(read_in)
         into.frames.append(flatten(read_in))
@@ -94,10 +108,9 @@ def read(source: Any, file: str | None = None) -> ScoringInput:
 
     Raises
     ------
-    DuplicateBuildingError
-        Two inputs give one building id.
     InputError
-        Nothing to score, or an object that is none of the above.
+        Nothing to score, or an object that is none of the above. (Two inputs giving one building
+        id are refused by :func:`~mpeil.stages.compile`, the one duplicate-id check.)
     """
     if isinstance(source, ScoringInput):
         return source
@@ -109,4 +122,4 @@ def read(source: Any, file: str | None = None) -> ScoringInput:
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     if file is None and isinstance(source, (str, Path)):
         file = str(source)
-    return ScoringInput(frame, tuple(gathered.buildings), file, gathered.files)
+    return ScoringInput(frame, tuple(gathered.buildings), file, gathered.files, tuple(gathered.sources))
