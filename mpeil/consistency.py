@@ -3,12 +3,13 @@
 - a scenario chosen for a module (``scenario = {"D": "stofflich"}``) must be one the line's data set
   declares for that module: a misspelt name would otherwise silently fall back to the data set's
   first scenario (:class:`~mpeil.errors.UnknownScenarioError` naming the line and what it declares);
-- a line that names a reused component (``source_component_id``) takes it in: its ``reused_input``
-  must be above zero (:class:`~mpeil.errors.CircularityError`). Whether the component is in an
-  inventory is checked against the inventories of the input (:mod:`mpeil.validation`) and, across
-  buildings scored apart, by :func:`mpeil.model.reuse.link_reuse`.
 
-:func:`check_consistency` runs both; :func:`mpeil.validation.compile_checked` calls it on every entry point.
+A ``source_component_id`` is not checked here: a receiver is scored apart from its donor by design
+(its link is checked against the input's own inventories by :mod:`mpeil.validation`, across buildings
+by :func:`mpeil.model.reuse.link_reuse`), and a receiver that names a reused component but pays its
+full production (``reused_input`` 0) is what :func:`mpeil.api.reuse_report` reports as counted twice.
+
+:func:`check_consistency` runs the checks; :func:`mpeil.validation.compile_checked` calls it on every entry point.
 """
 
 from __future__ import annotations
@@ -16,16 +17,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .errors import CircularityError, UnknownScenarioError
+from .errors import UnknownScenarioError
 
-__all__ = ["check_consistency", "check_scenario_choices", "check_reuse_claims"]
+__all__ = ["check_consistency", "check_scenario_choices"]
 
 _A13_PARTS = {"A1-A3": ("A1-A3", "A1", "A2", "A3")}
 
 
 def check_consistency(frame: pd.DataFrame, compiled, library, file: str | None) -> None:
     """Every check of this module (raises the first finding, located by building, element, line)."""
-    check_reuse_claims(frame, file)
     check_scenario_choices(compiled, library, file)
 
 
@@ -74,27 +74,3 @@ def _declared_scenarios(library, dataset_ids: set[str]) -> dict[tuple[str, str],
     for dataset, module, scenario in zip(rows["dataset_id"], rows["module"], rows["scenario"].fillna(""), strict=True):
         declared.setdefault((str(dataset), str(module)), set()).add(str(scenario))
     return declared
-
-
-def check_reuse_claims(frame: pd.DataFrame, file: str | None) -> None:
-    """A line that names a reused component (``source_component_id``) has ``reused_input`` above zero."""
-    if "source_component_id" not in frame:
-        return
-    reused = pd.to_numeric(frame["reused_input"], errors="coerce") if "reused_input" in frame else None
-    named = frame["source_component_id"].notna().to_numpy(dtype=bool)
-    share = np.zeros(len(frame)) if reused is None else np.nan_to_num(reused.to_numpy(dtype=np.float64))
-    bad = np.flatnonzero(named & (share <= 0))
-    if not bad.size:
-        return
-    row = int(bad[0])
-    line = frame.iloc[row]
-    layer, number = line.get("layer"), line.get("line", row + 1)
-    raise CircularityError(
-        f"the line takes in reused component {line['source_component_id']!r} but its reused_input is 0: "
-        "give the reused share (1 for a whole reused component) or remove source_component_id",
-        file=file,
-        building=line.get("building_id"),
-        element=line.get("element_id"),
-        layer=f"{layer} (line {int(number)})" if isinstance(layer, str) and layer else f"line {int(number)}",
-        field="source_component_id",
-    )

@@ -98,8 +98,9 @@ class MpeilError(Exception):
         return {key: getattr(self, key) for key in LOCATION_FIELDS}
 
     def __str__(self) -> str:
+        """``file 'x.json', building 'b', field 'amount': <message>``: where first, then why."""
         where = ", ".join(f"{k} {v!r}" for k, v in self.location().items() if v is not None)
-        return f"{self.message} ({where})" if where else self.message
+        return f"{where}: {self.message}" if where else self.message
 
     def __reduce__(self):  # keep location through pickling (multiprocessing, dask)
         return (_rebuild, (type(self), self.message, self.location()))

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,8 +29,9 @@ import pandas as pd
 from .errors import ImplausibleResultError, InputError
 from .paths import data_dir
 
-if TYPE_CHECKING:
-    from .outputs import Result
+#: a scored :class:`mpeil.outputs.Result` (not imported: this module sits below the outputs, beside
+#: mpeil.validation, and reads only the Result's public views)
+Result = Any
 
 __all__ = ["load_result_bounds", "check_result", "check_score_table"]
 
@@ -80,9 +81,11 @@ def check_score_table(scores: pd.DataFrame, file: str | None) -> None:
             )
 
 
-def check_result(result: Result, file: str | None) -> None:
-    """Every check of this module on a scored :class:`~mpeil.outputs.Result` (raises the first)."""
-    check_score_table(result.scores, file)
+def check_result(result: Result, file: str | None, scores: pd.DataFrame | None = None) -> None:
+    """Every check of this module on a scored :class:`~mpeil.outputs.Result` (raises the first);
+    ``scores``: its score table when already computed (default ``result.scores``)."""
+    scores = result.scores if scores is None else scores
+    check_score_table(scores, file)
     _check_declared_values_finite(result, file)
     if result.library is not None and result.library.hand_made:
         return  # invented round numbers: real-world bounds do not apply (mpeil.testing)
@@ -92,9 +95,11 @@ def check_result(result: Result, file: str | None) -> None:
         if row.indicator in per_area:
             _check_bound(result, per_area[row.indicator], row, None, file)
     for row in bounds[bounds["stage"] != ALL_STAGES].itertuples():
-        if row.indicator in result.indicators:
-            _check_bound(result, result.by_stage(row.indicator)[row.stage], row, row.stage, file)
-    _check_sign(result, file)
+        modules = [m for m in str(row.modules).split() if m in result.modules]
+        if row.indicator in result.indicators and modules:
+            per_module = result.by_module(row.indicator)[modules]
+            _check_bound(result, per_module.sum(axis=1, min_count=1), row, row.stage, file)
+    _check_sign(result, scores, file)
 
 
 def _check_declared_values_finite(result: Result, file: str | None) -> None:
@@ -128,7 +133,7 @@ def _check_bound(result: Result, values: pd.Series, row: Any, stage: str | None,
     what = f"{row.indicator}" + (f" in {stage}" if stage else "")
     side = f"above the bound of {high:g}" if value > high else f"below the bound of {low:g}"
     reason = f"{what} is {value:.4g} {row.unit}/(m²·yr), {side} ({_SOURCE}: {row.source})"
-    modules = _stage_modules(result, stage)
+    modules = _stage_modules(result, row)
     raise ImplausibleResultError(
         reason + _drivers(result, b, result.indicators.index(row.indicator), modules),
         file=file,
@@ -138,10 +143,10 @@ def _check_bound(result: Result, values: pd.Series, row: Any, stage: str | None,
     )
 
 
-def _check_sign(result: Result, file: str | None) -> None:
+def _check_sign(result: Result, table: pd.DataFrame, file: str | None) -> None:
     if result.method.include_d:
         return
-    scores = result.scores["score"].to_numpy(dtype=np.float64)
+    scores = table["score"].to_numpy(dtype=np.float64)
     compiled = result.elements.compiled
     reused_lines = np.nan_to_num(np.asarray(compiled.reused_input, dtype=np.float64)) > 0
     reused = np.zeros(len(result.building_ids), dtype=bool)
@@ -160,10 +165,9 @@ def _check_sign(result: Result, file: str | None) -> None:
         )
 
 
-def _stage_modules(result: Result, stage: str | None) -> list[int]:
-    from .outputs.result import STAGES
-
-    names = result.method.modules if stage is None else [m for m in STAGES[stage] if m in result.modules]
+def _stage_modules(result: Result, row: Any) -> list[int]:
+    """Positions of the modules a bound covers: its stage's, or the method's scored modules."""
+    names = result.method.modules if row.stage == ALL_STAGES else str(row.modules).split()
     return [result.modules.index(m) for m in names if m in result.modules]
 
 

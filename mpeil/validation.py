@@ -266,25 +266,25 @@ def _check_line_values(compiled: CompiledBuildings, limits: Limits, file) -> Non
         (
             given & ((life < low) | (life > high)),
             life,
-            f"service life {{:g}} years is outside [{low:g}, {high:g}]",
+            f"service life {{:.10g}} years is outside [{low:g}, {high:g}]",
             "service_life_years",
         ),
         (
             compiled.remaining_life_years > limits.remaining_service_life_years,
             compiled.remaining_life_years,
-            f"remaining service life {{:g}} years is above {limits.remaining_service_life_years:g}",
+            f"remaining service life {{:.10g}} years is above {limits.remaining_service_life_years:g}",
             "remaining_service_life_years",
         ),
         (
             compiled.transport_distance_km > limits.transport_distance_km,
             compiled.transport_distance_km,
-            f"transport distance {{:g}} km is above {limits.transport_distance_km:g} km",
+            f"transport distance {{:.10g}} km is above {limits.transport_distance_km:g} km",
             "transport_distance_km",
         ),
         (
             compiled.loss_rate > limits.loss_rate,
             compiled.loss_rate,
-            f"loss rate {{:g}} is above {limits.loss_rate:g}",
+            f"loss rate {{:.10g}} is above {limits.loss_rate:g}",
             "loss_rate",
         ),
     )
@@ -436,6 +436,6 @@ def check_scores(scores: pd.DataFrame, file: str | None, result=None) -> None:
     from .plausibility import check_result, check_score_table
 
     if result is not None:
-        check_result(result, file)
+        check_result(result, file, scores)
     else:
         check_score_table(scores, file)

@@ -150,6 +150,10 @@ def write_rows(path, rows: list[dict], columns=None) -> None:
         sheet.append(columns)
         for row in rows:
             sheet.append([row.get(c) for c in columns])
+        for cells in sheet.iter_rows(min_row=2):
+            for cell in cells:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # text as text: "=1+1" would otherwise become a formula without a value
         workbook.save(path)
 
 

@@ -149,7 +149,8 @@ def test_cli_duplicate_ids_are_one_typed_line_and_the_first_file_is_scored(tmp_p
     assert run.returncode == 1
     assert "Unknown format code" not in run.stderr and "Traceback" not in run.stderr
     lines = [line for line in run.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error DuplicateBuildingError: building id 'example-terraced-house'")
+    assert len(lines) == 1 and lines[0].startswith(f"error DuplicateBuildingError: file '{house}'")  # where first
+    assert "building id 'example-terraced-house'" in lines[0]
     scored = json.loads(run.stdout)
     assert [row["building_id"] for row in scored] == ["example-terraced-house"]
     table = _cli("score", str(house), str(house))

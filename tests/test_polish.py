@@ -29,6 +29,14 @@ def _run(*args: str):
     return CliRunner().invoke(app, list(args))
 
 
+def _located(expected: str, where: str) -> str:
+    """``Kind: where: reason`` (issue 23: the location first) from ``Kind: reason`` or a bare reason."""
+    kind, colon, reason = expected.partition(": ")
+    if colon and kind.endswith("Error") and " " not in kind:
+        return f"{kind}: {where}: {reason}"
+    return f"{where}: {expected}"
+
+
 def _one_error_line(output: str, expected: str) -> None:
     lines = [line for line in output.splitlines() if line.startswith("error ")]
     assert lines == [f"error {expected}"], output
@@ -51,10 +59,10 @@ def test_score_and_ifc_without_ifcopenshell(monkeypatch):
     monkeypatch.setitem(sys.modules, "ifcopenshell", None)  # as if it were not installed
     scored = _run("score", str(FZK))
     assert scored.exit_code == 1
-    _one_error_line(scored.output, IFC_HINT + " (file '" + str(FZK) + "')")
+    _one_error_line(scored.output, _located(IFC_HINT, f"file '{FZK}'"))
     read = _run("ifc", str(FZK))
     assert read.exit_code == 1
-    _one_error_line(read.output, IFC_HINT + " (file '" + str(FZK) + "')")
+    _one_error_line(read.output, _located(IFC_HINT, f"file '{FZK}'"))
 
 
 def test_batch_without_ifcopenshell_is_an_error_row(monkeypatch, tmp_path):
@@ -93,7 +101,7 @@ def test_output_in_a_missing_folder_is_one_line(tmp_path, command, option):
     run = _run(*command, option, str(target))
     assert run.exit_code == 1
     expected = f"OutputError: cannot write {target}: the folder {target.parent} does not exist; create it first"
-    _one_error_line(run.output, f"{expected} (field '{option}')")
+    _one_error_line(run.output, _located(expected, f"field '{option}'"))
     assert not target.parent.exists()
 
 
@@ -101,7 +109,7 @@ def test_output_that_is_a_folder_is_one_line(tmp_path):
     run = _run("report", str(HOUSE), "--out", str(tmp_path))
     assert run.exit_code == 1
     _one_error_line(
-        run.output, f"OutputError: cannot write {tmp_path}: it is a folder; give a file name (field '--out')"
+        run.output, f"OutputError: field '--out': cannot write {tmp_path}: it is a folder; give a file name"
     )
 
 
@@ -255,4 +263,4 @@ def test_elements_show_prints_the_error_type():
     run = _run("elements", "show", "EW-nope")
     assert run.exit_code == 1
     (line,) = run.output.splitlines()
-    assert line.startswith("error UnknownScenarioError: no element template 'EW-nope'")
+    assert line.startswith("error UnknownScenarioError: field 'template': no element template 'EW-nope'")

@@ -123,24 +123,28 @@ def discover(inputs: Sequence[str | os.PathLike], limits: Limits) -> list[InputI
             raise UsageError(f"no such file or folder: {text!r}")
         for candidate in candidates:
             if candidate.is_dir():
-                root = candidate
-                for path in sorted(p for p in root.rglob("*") if not p.is_dir() and not _hidden(p, root)):
-                    if path.suffix.lower() not in BUILDING_SUFFIXES + ARCHIVE_SUFFIXES:
-                        continue
-                    if not path.is_file():  # a named pipe, device or socket: recorded, never opened
-                        add(InputItem(os.path.abspath(path), problem=_special_problem(path)))
-                        continue
-                    if _outside(path, root):
-                        add(InputItem(os.path.abspath(path), problem=_OUTSIDE_PROBLEM))
-                        continue
-                    for item in _items_of_file(path, limits):
-                        add(item)
+                for item in _items_of_folder(candidate, limits):
+                    add(item)
             elif candidate.is_file() and (explicit or candidate.suffix.lower() in BUILDING_SUFFIXES + ARCHIVE_SUFFIXES):
                 for item in _items_of_file(candidate, limits):
                     add(item)
             elif candidate.exists() and (explicit or candidate.suffix.lower() in BUILDING_SUFFIXES):
                 add(InputItem(os.path.abspath(candidate), problem=_special_problem(candidate)))
     return items
+
+
+def _items_of_folder(root: Path, limits: Limits) -> Iterable[InputItem]:
+    """Every building file and archive under ``root`` (hidden ones and other types left out), sorted;
+    a named pipe, device or socket, or a link leading outside ``root``, is an item with its problem."""
+    for path in sorted(p for p in root.rglob("*") if not p.is_dir() and not _hidden(p, root)):
+        if path.suffix.lower() not in BUILDING_SUFFIXES + ARCHIVE_SUFFIXES:
+            continue
+        if not path.is_file():  # recorded, never opened
+            yield InputItem(os.path.abspath(path), problem=_special_problem(path))
+        elif _outside(path, root):
+            yield InputItem(os.path.abspath(path), problem=_OUTSIDE_PROBLEM)
+        else:
+            yield from _items_of_file(path, limits)
 
 
 def _special_problem(path: Path) -> tuple[str, str, str | None]:

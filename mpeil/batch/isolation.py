@@ -147,9 +147,12 @@ def _score_each(state: _Chunk, pending: Sequence[int]) -> ChunkTables:
     parts = []
     for position in pending:
         read = state.inputs[position]
+        one = None
         try:
             one = ChunkFrame.of([read]).keyed([0])
             parts.append(score_keyed(one, _compile_chunk(one, state.context), state.context, state.chunk))
+        except MpeilError as error:  # an implausible result (mpeil.plausibility): the file's error row
+            state.errors[position] = error_row(_by_building_id(error, one), read.label, read.sha256, state.chunk)
         except Exception as exc:
             state.errors[position] = _internal_error(exc, read, state.chunk)
     parts = [p for p in parts if len(p.summary)]
@@ -159,6 +162,14 @@ def _score_each(state: _Chunk, pending: Sequence[int]) -> ChunkTables:
         [],
         [r for p in parts for r in p.receipts],
     )
+
+
+def _by_building_id(error: MpeilError, keyed: KeyedFrame | None) -> MpeilError:
+    """The error with the building's own id where it names a chunk key (``"000000003"``)."""
+    key = str(error.building) if error.building is not None else ""
+    if keyed is not None and key.isdigit() and int(key) < len(keyed.owners):
+        error.building = str(keyed.owners[int(key)].building)
+    return error
 
 
 def _without_duplicates(state: _Chunk, pending: list[int], claimed: dict[str, str]) -> list[int]:

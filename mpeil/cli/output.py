@@ -10,7 +10,7 @@ __all__ = ["print_error"]
 
 
 def print_error(error: BaseException, console=None, prefix: str = "error") -> None:
-    """``error TypeName: message (file …, building …)`` on stderr.
+    """``error TypeName: file …, building …: message`` on stderr (one line; wrapped by words on a terminal).
 
     Text from the input (ids, file names) is shown, never interpreted: Rich markup is escaped and
     control characters (ANSI escapes) are written as ``\\x1b``. Should the console fail anyway,
@@ -22,8 +22,11 @@ def print_error(error: BaseException, console=None, prefix: str = "error") -> No
             from rich.console import Console
 
             console = Console(stderr=True)
+        # location first (mpeil.sanitize.error_text); on a terminal wrapped at its width by words
         console.print(
-            f"[red]{prefix}[/red] {kind}: {terminal_text(error, limit=2000)}", highlight=False, soft_wrap=True
+            f"[red]{prefix}[/red] {kind}: {terminal_text(error, limit=2000)}",
+            highlight=False,
+            soft_wrap=not console.is_terminal,
         )
     except Exception:  # the last resort must not raise
         text = f"{prefix} {kind}: {error!s}".encode("ascii", "backslashreplace").decode("ascii")

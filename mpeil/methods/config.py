@@ -143,8 +143,9 @@ class Method(BaseModel):
         try:
             return Method.model_validate(data)
         except ValidationError as exc:
+            first = exc.errors()[0]
             raise MethodError(
-                f"invalid method options: {exc.errors()[0]['msg']}", field=str(exc.errors()[0]["loc"])
+                f"invalid method options: {first['msg']}", field=".".join(map(str, first["loc"])) or None
             ) from None
 
 

@@ -208,7 +208,9 @@ def _read_json(path: Path, limits: Limits) -> list[Building]:
     except RecursionError:
         raise ParseError("malformed JSON: nested too deeply to be a building file", file=file) from None
     except json.JSONDecodeError as exc:
-        raise ParseError(f"malformed JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", file=file) from None
+        # json's "Unterminated string starting at" already ends in "at": no "starting at at line"
+        reason = exc.msg.removesuffix(" at")
+        raise ParseError(f"malformed JSON: {reason} at line {exc.lineno}, column {exc.colno}", file=file) from None
     except _DuplicateKey as exc:
         raise ParseError(
             f"malformed JSON: key {exc.key!r} appears twice in one object", file=file, field=exc.key
@@ -522,8 +524,12 @@ def _check_formulas(data: bytes, records: list[tuple[int, list[Any]]], file: str
     try:
         sheet = workbook[SHEET_NAME] if SHEET_NAME in workbook.sheetnames else workbook.worksheets[0]
         formulas = _bounded(
-            ((n, list(v)) for n, v in enumerate(sheet.iter_rows(values_only=True), 1)), limits.table_rows
-        )
+            (
+                (number, [cell.value if getattr(cell, "data_type", None) == "f" else None for cell in row])
+                for number, row in enumerate(sheet.iter_rows(), 1)
+            ),
+            limits.table_rows,
+        )  # a text cell that starts with "=" is text (data type "s"), not a formula
     finally:
         workbook.close()
     saved = dict(records)

@@ -150,7 +150,9 @@ def assess_scores(context: ScoringContext, inventory: Inventory, scores: Scores)
     """
     graded = Scores(grade_and_label(scores.table, context.method, inventory.compiled.use_type))
     source = inventory.source
-    check_scores(graded.table, source.file if source is not None else None)
+    # the result-level plausibility (mpeil.plausibility) reads the element results: a light Result of them
+    as_result = Result(inventory.elements, context.method, library=context.library, trust=inventory.trust)
+    check_scores(graded.table, source.file if source is not None else None, as_result)
     return graded
 
 

@@ -78,12 +78,6 @@ def round_two_cases() -> Iterator[Case]:
     yield Case(
         "json-scenario-d-nonexistent", "json", _edit(("elements", 1, "layers", 1, "scenario"), {"D": "x"}), "error"
     )
-    yield Case(
-        "json-ghost-source-without-reuse",
-        "json",
-        _edit(("elements", 0, "layers", 0, "source_component_id"), "ghost"),
-        "error",
-    )
     # reach outside the project
     for name, template in (
         ("traversal", "../../pyproject"),
