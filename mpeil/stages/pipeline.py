@@ -166,7 +166,7 @@ def assess(context: ScoringContext, inventory: Inventory, scores: Scores) -> Res
     provenance = copy.deepcopy(context.provenance)
     if source is not None and (source.file is not None or source.files):
         provenance["input"] = {"file": source.file, "files": dict(source.files)}
-    result = Result(
+    return Result(
         inventory.elements,
         context.method,
         provenance,
@@ -177,6 +177,3 @@ def assess(context: ScoringContext, inventory: Inventory, scores: Scores) -> Res
         scored=scores,
         line_profiles=functools.partial(unit_profiles, context, inventory.compiled, inventory.elements.options),
     )
-    # the result-level bounds (per indicator and stage, naming the driving lines: issue 23) need the Result
-    check_scores(result.scores, source.file if source is not None else None, result)
-    return result
