@@ -126,3 +126,17 @@ def test_a_scoring_over_its_time_budget_is_422_and_the_worker_replaced(pool, tmp
     while (not pool.pids() or pool.pids() == before) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert pool.pids() and pool.pids() != before  # a fresh worker took the killed one's place
+
+
+def test_no_worker_left_is_a_503_not_a_hang(tmp_path):
+    idle = ScoringPool(1, b"k" * 32, start_seconds=0.5)  # never started: no worker will come
+    settings = settings_for(tmp_path / "store", run_jobs=False)
+    try:
+        with TestClient(create_app(settings, pool=idle), raise_server_exceptions=False) as test_client:
+            began = time.monotonic()
+            response = test_client.post("/v1/score", content=HOUSE, headers={"content-type": "application/json"})
+        assert response.status_code == 503 and response.headers["retry-after"] == "60"
+        assert "no scoring worker" in response.json()["message"]
+        assert time.monotonic() - began < 5.0
+    finally:
+        idle.close()

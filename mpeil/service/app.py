@@ -186,7 +186,8 @@ def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(TaskFailed)
     async def task_failed(request: Request, error: TaskFailed):
         fields = {k: v for k, v in error.fields.items() if k in ("file", "field")}
-        return problem_response(error.kind, _one_line(error.message), error.status, **fields)
+        headers = {"retry-after": "60"} if error.status == 503 else None
+        return problem_response(error.kind, _one_line(error.message), error.status, headers, **fields)
 
     @app.exception_handler(UploadRefused)
     async def refused(request: Request, error: UploadRefused):

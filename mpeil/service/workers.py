@@ -250,7 +250,10 @@ class ScoringPool:
 
     def _exchange(self, task: dict, seconds: float) -> dict | None:
         """Take an idle worker, send the task, wait for the reply (None: too late or the worker died)."""
-        worker = self._idle.get()
+        try:
+            worker = self._idle.get(timeout=self.start_seconds)  # every worker gone and none restarting
+        except queue.Empty:
+            return {"error": ("Busy", "no scoring worker is available; try again in a minute", 503, {})}
         reply = None
         try:
             worker.connection.send(task)
