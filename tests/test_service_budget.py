@@ -141,15 +141,3 @@ def test_no_worker_left_is_a_503_not_a_hang(tmp_path):
     finally:
         idle.close()
 
-
-def test_an_idle_worker_renders_the_report_at_scoring(client):
-    receipt_id = client.post("/v1/score", content=HOUSE, headers={"content-type": "application/json"}).json()[
-        "receipt_id"
-    ]
-    store = client.app.state.store
-    deadline = time.monotonic() + 30
-    while store.report(receipt_id) is None and time.monotonic() < deadline:  # no view asked for it
-        time.sleep(0.1)
-    stored = store.report(receipt_id)
-    assert stored is not None and "example-terraced-house" in stored
-    assert client.get(f"/v1/reports/{receipt_id}.html").text == stored

@@ -317,8 +317,7 @@ async def report(
     request: Request, receipt_id: ItemId, key: Annotated[ApiKey | None, Depends(optional_key)]
 ) -> HTMLResponse:
     """The designer's report of a scored building (its id is the unguessable receipt id; a keyed
-    receipt's report needs its key). Rendered once and stored: by the scoring worker right after
-    scoring when it is idle, else at the first view."""
+    receipt's report needs its key). Rendered once, at the first view, and stored."""
     state = request.app.state
     await run_in_threadpool(_stored, state, receipt_id, key)
     html = await run_in_threadpool(state.store.report, receipt_id)

@@ -41,7 +41,6 @@ def task_score(state, task: dict) -> dict:
     if receipt_id != task["receipt_id"]:  # the same Idempotency-Key, sent twice at once: the first one's
         found = store.receipt(receipt_id)
         return {"receipt_id": receipt_id, "summary": found["summary"] if found else scored.summary, "buildings": 0}
-    state.pending_report = (task["store"], receipt_id, scored.result, task.get("memory_bytes"))  # see workers.py
     return {"receipt_id": receipt_id, "summary": scored.summary, "buildings": len(scored.summary["buildings"])}
 
 

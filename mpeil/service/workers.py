@@ -78,7 +78,6 @@ class _WorkerState:
         self.engine = engine if engine is not None else ScoringEngine()
         self.signing_key = signing_key
         self.stores: dict[str, Any] = {}
-        self.pending_report: tuple | None = None  # (store root, receipt id, Result, memory budget) just scored
 
     def store(self, root: str):
         from pathlib import Path
@@ -144,29 +143,6 @@ def _warm(state: _WorkerState) -> None:
         log.exception("warming a scoring worker failed")
 
 
-#: seconds a worker waits for its next task before it renders the report of the building it just
-#: scored; under load the next task comes sooner and the report is rendered at its first view instead
-IDLE_BEFORE_REPORT = 0.05
-
-
-def _render_report(state: _WorkerState, store_root: str, receipt_id: str, result, memory_bytes: int | None) -> None:
-    """Render and store the report of a receipt just scored, under the same memory budget; a failure
-    only means the report is rendered at its first view."""
-    import zlib
-
-    try:
-        if memory_bytes is not None:
-            _set_memory_limit(memory_bytes)
-        try:
-            html = state.engine.report_html(result)
-        finally:
-            if memory_bytes is not None:
-                _set_memory_limit(None)
-        state.store(store_root).add_report(receipt_id, zlib.compress(html.encode("utf-8"), 6))
-    except Exception:  # MemoryError included: the first view renders it (in a fresh budget)
-        log.warning("the report of receipt %s was not rendered at scoring", receipt_id, exc_info=True)
-
-
 def _worker_main(connection, signing_key: bytes) -> None:
     """Worker process body: load once, then answer tasks until the pipe closes."""
     # a watchdog, not PR_SET_PDEATHSIG: that signal fires when the *thread* that started this worker
@@ -189,9 +165,6 @@ def _worker_main(connection, signing_key: bytes) -> None:
             return
         if retire:
             return
-        pending, state.pending_report = state.pending_report, None
-        if pending is not None and not connection.poll(IDLE_BEFORE_REPORT):
-            _render_report(state, *pending)  # idle: the report is rendered now, not at its first view
 
 
 # ============================================================================ server side
@@ -335,7 +308,7 @@ class InProcess:
     waiting = 0
 
     def __init__(self, engine, signing_key: bytes) -> None:
-        self.state = _WorkerState(signing_key, engine)  # reports are rendered at their first view here
+        self.state = _WorkerState(signing_key, engine)
 
     def pids(self) -> list[int]:
         return []
