@@ -140,4 +140,3 @@ def test_no_worker_left_is_a_503_not_a_hang(tmp_path):
         assert time.monotonic() - began < 5.0
     finally:
         idle.close()
-
