@@ -28,7 +28,8 @@ KEY_LINES = (
 
 
 def settings_for(store: Path, **overrides) -> Settings:
-    return Settings.from_env(environ={}, store_dir=store, **{"keys_text": KEY_LINES, **overrides})
+    # scoring in this process by default (fast); tests of the worker pool pass a started pool to create_app
+    return Settings.from_env(environ={}, store_dir=store, **{"keys_text": KEY_LINES, "scoring_workers": 0, **overrides})
 
 
 def auth(key: str = AUTHORITY_KEY) -> dict:
@@ -41,8 +42,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(store: Path, extra_env: dict | None = None, log: Path | None = None) -> tuple[subprocess.Popen, str]:
-    """`python -m mpeil serve` in its own process group on 127.0.0.1:<free port>; waits until healthy."""
+def start_server(
+    store: Path, extra_env: dict | None = None, log: Path | None = None, cwd: Path | None = None
+) -> tuple[subprocess.Popen, str]:
+    """`python -m mpeil serve` in its own process group on 127.0.0.1:<free port>; waits until healthy.
+    ``cwd``: where it runs (``python -m`` imports ``mpeil`` from there first: another checkout's code)."""
     port = free_port()
     env = {**os.environ, "MPEIL_STORE": str(store), "MPEIL_API_KEYS": KEY_LINES, **(extra_env or {})}
     out = open(log, "ab") if log else subprocess.DEVNULL
@@ -52,6 +56,7 @@ def start_server(store: Path, extra_env: dict | None = None, log: Path | None = 
         stdout=out,
         stderr=out,
         start_new_session=True,
+        cwd=cwd,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90

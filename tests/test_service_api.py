@@ -19,6 +19,8 @@ from mpeil.service.scoring import ScoringEngine
 
 HOUSE = (EXAMPLES / "terraced_house.json").read_bytes()
 FLATS = (EXAMPLES / "apartment_building.json").read_bytes()
+FORMULA_ID = '=HYPERLINK("http://evil.example","x")'
+FORMULA_HOUSE = HOUSE.replace(b'"example-terraced-house"', json.dumps(FORMULA_ID).encode(), 1)
 
 
 @pytest.fixture(scope="module")
@@ -195,17 +197,19 @@ def test_batch_runs_to_completion_with_tables_in_three_formats(client):
         ("files", ("house.json", HOUSE, "application/json")),
         ("files", ("archive.zip", archive.getvalue(), "application/zip")),
         ("files", ("broken.json", b'{"id": ', "application/json")),
+        ("files", ("formula.json", FORMULA_HOUSE, "application/json")),
     ]
     created = client.post("/v1/batches", files=files, headers=auth())
     assert created.status_code == 202
+    assert created.json()["files"] == 4  # quota counts building files: 2 files + 1 archive member + 1 broken file
     job_id = created.json()["job_id"]
     status = _wait(client, job_id)
     assert status["status"] == "done", status
-    assert (status["buildings"], status["errors"]) == (2, 1)
-    assert status["progress"]["files_done"] == status["progress"]["files"] == 3
+    assert (status["buildings"], status["errors"]) == (3, 1)
+    assert status["progress"]["files_done"] == status["progress"]["files"] == 4
     results = client.get(f"/v1/batches/{job_id}/results", headers=auth()).json()
     by_file = {row["file"]: row for row in results["rows"]}
-    assert set(by_file) == {"house.json", "archive.zip!/permits/flats.json"}
+    assert set(by_file) == {"house.json", "archive.zip!/permits/flats.json", "formula.json"}
     single = client.post("/v1/score", content=HOUSE, headers={"content-type": "application/json"}).json()
     assert by_file["house.json"]["score"] == single["buildings"][0]["score"]
     errors = client.get(f"/v1/batches/{job_id}/errors", headers=auth()).json()["rows"]
@@ -215,14 +219,35 @@ def test_batch_runs_to_completion_with_tables_in_three_formats(client):
 
     rows = list(csv.DictReader(io.StringIO(csv_text)))
     assert sorted(r["file"] for r in rows) == sorted(by_file)
-    assert len(csv_text.strip().splitlines()) == 3  # one line per building: lists are JSON text
+    assert len(csv_text.strip().splitlines()) == 4  # one line per building: lists are JSON text
+    # the CLI's csv_cell: an id that is a formula is written as text (a leading apostrophe), never raw
+    assert [r["building"] for r in rows if r["file"] == "formula.json"] == ["'" + FORMULA_ID]
+    assert "\n=HYPERLINK" not in csv_text and ",=HYPERLINK" not in csv_text
     parquet = client.get(f"/v1/batches/{job_id}/results?format=parquet", headers=auth()).content
-    assert pq.read_table(io.BytesIO(parquet)).num_rows == 2
+    assert pq.read_table(io.BytesIO(parquet)).num_rows == 3
     page = client.get(f"/v1/batches/{job_id}/results?offset=1&limit=1", headers=auth()).json()
-    assert (page["total"], len(page["rows"])) == (2, 1)
+    assert (page["total"], len(page["rows"])) == (3, 1)
+    _tampering_is_detected(client, job_id)
     # another key's job is not found, and an admin sees every job
     assert client.get(f"/v1/batches/{job_id}", headers=auth(OTHER_KEY)).status_code == 404
     assert job_id in [j["id"] for j in client.get("/v1/admin/jobs", headers=auth(ADMIN_KEY)).json()]
+
+
+def _tampering_is_detected(client, job_id: str) -> None:
+    """The batch verify endpoint: the outputs as written check out; a changed table or receipt does not."""
+    verified = client.post(f"/v1/batches/{job_id}/verify", headers=auth()).json()
+    assert verified == {"job_id": job_id, "ok": True, "problems": [], "signature": "ok"}
+    out = client.app.state.store.job_dir(job_id) / "out"
+    receipt = sorted((out / "receipts").glob("*.json"))[0]
+    receipt.write_text(receipt.read_text(encoding="utf-8").replace('"receipt_version"', '"receipt_version" '))
+    verified = client.post(f"/v1/batches/{job_id}/verify", headers=auth()).json()
+    assert not verified["ok"] and verified["signature"] == "bad"
+    summary = out / "summary.parquet"
+    summary.write_bytes(summary.read_bytes() + b"tampered")
+    problems = client.post(f"/v1/batches/{job_id}/verify", headers=auth()).json()["problems"]
+    assert any("summary.parquet differs from the manifest" in p for p in problems)
+    served = client.get(f"/v1/batches/{job_id}/results?format=csv", headers=auth())  # never served as if sound
+    assert served.status_code == 500 and served.json()["title"] == "StoreCorrupt"
 
 
 def test_serve_key_prints_a_key_and_its_hashed_line(tmp_path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -41,11 +42,15 @@ def shots(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.fixture
-def page(server):
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1440, "height": 900}
+
+
+@pytest.fixture(params=[PHONE], ids=["phone"])
+def page(server, request):
     with sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 390, "height": 844}, accept_downloads=True)  # a phone
+        context = browser.new_context(viewport=request.param, accept_downloads=True)
         elsewhere: list[str] = []  # requests to any other origin: the page must make none
 
         def only_this_server(route):
@@ -79,7 +84,7 @@ def test_upload_the_example_and_see_the_clis_score(page, shots):
     cli = _cli_score(EXAMPLES / "terraced_house.json")
     assert round(float(score.get_attribute("data-score")), 10) == cli  # the CLI's JSON has 10 decimals
     assert score.inner_text().startswith(f"{cli:.4g}".rstrip("0").rstrip("."))
-    expect(page.locator("#element-chart rect")).to_have_count(15)
+    expect(page.locator("#element-chart .row")).to_have_count(15)
     expect(page.get_by_text("productie (A1-A3)")).to_be_visible()
     page.screenshot(path=str(shots / "score-nl.png"), full_page=True)
     page.get_by_label("Taal").select_option("en")
@@ -154,3 +159,49 @@ def test_upload_an_ifc_model(page, shots):
     assert round(float(score.get_attribute("data-score")), 10) == _cli_score(model)
     expect(page.locator("ul.notes")).to_contain_text("map to no data set")
     page.screenshot(path=str(shots / "score-ifc.png"), full_page=True)
+
+
+def _font_px(locator) -> float:
+    return float(locator.evaluate("node => parseFloat(getComputedStyle(node).fontSize)"))
+
+
+@pytest.mark.parametrize("page", [PHONE, DESKTOP], ids=["phone", "desktop"], indirect=True)
+def test_coverage_bar_labels_and_languages_at_two_sizes(page, shots, server):
+    page.get_by_label("Gebouwbestand").set_input_files(str(EXAMPLES / "terraced_house.json"))
+    page.get_by_role("button", name="Bereken").click()
+    expect(page.locator(".score-value").first).to_be_visible(timeout=60_000)
+    # one bar of three parts (declared, estimated, missing) summing to 100 %
+    parts = page.locator("#coverage-bar span")
+    expect(parts).to_have_count(3)
+    assert [p.get_attribute("class") for p in parts.all()] == ["declared", "estimated", "missing"]
+    assert abs(sum(float(p.get_attribute("data-share")) for p in parts.all()) - 100.0) < 1e-6
+    widths = [p.bounding_box()["width"] for p in parts.all()]
+    bar = page.locator("#coverage-bar").bounding_box()["width"]
+    assert abs(sum(widths) - bar) <= 3  # the parts fill the bar (its 1 px border aside), never overflow it
+    # element labels: whole names (no cut at 22 characters), text between 12 and 20 px at both sizes
+    names = page.locator("#element-chart .name")
+    assert max(len(n) for n in names.all_inner_texts()) > 22
+    assert "Cavity wall: facing brick, 12 cm mineral wool, concrete blocks, plaster" in names.all_inner_texts()
+    for locator in (
+        names.first,
+        page.locator("#element-chart .type").first,
+        page.locator("#element-chart .value").first,
+    ):
+        assert 12 <= _font_px(locator) <= 20
+    expect(page.locator("#element-chart .type").first).to_have_text(re.compile("muur|vloer|dak|fundering|schrijnwerk"))
+    size = "phone" if page.viewport_size["width"] < 600 else "desktop"
+    page.screenshot(path=str(shots / f"coverage-{size}.png"), full_page=True)
+    page.get_by_label("Taal").select_option("fr")
+    expect(page.get_by_role("heading", name="Calculer le M-peil")).to_be_visible()
+    expect(page.get_by_text("production (A1-A3)")).to_be_visible()
+    expect(page.locator("#coverage-bar")).to_have_attribute(
+        "aria-label", re.compile("^Couverture de la pondération: déclaré")
+    )
+    expect(page.locator("#element-chart .type").first).to_have_text(
+        re.compile("mur|plancher|toiture|fondation|fenêtre")
+    )
+    # the example's flag (a peer outlier driving 30 % of the score), its reason in French
+    expect(page.locator("ul.flags li").first).to_contain_text("fois au-dessus de la médiane des produits comparables")
+    expect(page.locator("ul.flags li").first).to_contain_text("(30% du score)")
+    page.screenshot(path=str(shots / f"score-fr-{size}.png"), full_page=True)
+    assert page.request.get(server + "/favicon.ico").status == 200

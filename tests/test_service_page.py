@@ -22,17 +22,20 @@ def test_no_file_of_the_page_refers_to_another_origin():
         urls = re.findall(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}[^\s\"'<>)]*", _text(name).replace(SVG_NAMESPACE, ""))
         assert urls == [], (name, urls)
     html = _text("index.html")
-    assert re.findall(r'(?:src|href)="([^"]+)"', html) == ["/static/style.css", "/static/app.js"]
+    assert re.findall(r'(?:src|href)="([^"]+)"', html) == ["/static/favicon.svg", "/static/style.css", "/static/app.js"]
 
 
-def test_every_label_exists_in_dutch_and_english():
+def test_every_label_exists_in_dutch_french_and_english():
     strings = json.loads(_text("strings.json"))
-    assert set(strings["nl"]) == set(strings["en"])
+    assert set(strings["nl"]) == set(strings["en"]) == set(strings["fr"])
     used = set(re.findall(r'data-t="([a-z_]+)"', _text("index.html")))
     used |= set(re.findall(r'\bt\("([a-z_]+)"\s*[,)]', _text("app.js")))
     stages = {f"stage_{name}" for name in STAGES}  # the API's stage names, labelled by t("stage_" + name)
     assert used and not (used | stages) - set(strings["nl"])  # stage labels: t("stage_" + name) in app.js
-    assert all(strings["nl"][k] and strings["en"][k] for k in strings["nl"])
+    assert all(strings["nl"][k] and strings["en"][k] and strings["fr"][k] for k in strings["nl"])
+    from mpeil.model.building import ElementType
+
+    assert {f"type_{code.value}" for code in ElementType} <= set(strings["nl"])  # every element family named
 
 
 def _luminance(colour: str) -> float:

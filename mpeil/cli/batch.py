@@ -11,6 +11,7 @@ Exit codes of ``mpeil verify``: 0 every receipt verified bit for bit; 1 some did
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import warnings
@@ -211,6 +212,9 @@ def verify(
         list[Path], typer.Argument(help="Score receipts (DIR/receipts/*.json) or batch output directories")
     ],
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes re-scoring receipts")] = 1,
+    receipt_key: Annotated[
+        Path | None, typer.Option(help="The service's receipt key file: check service receipts' signatures")
+    ] = None,
 ) -> None:
     """Re-score the input named in each receipt and confirm bit-identical numbers.
 
@@ -223,8 +227,8 @@ def verify(
     from ..batch.receipts import verify_receipts
 
     console = Console(stderr=True)
+    receipts, failed = _check_signatures(receipts, receipt_key)  # the service's signatures (--receipt-key)
     paths, tables_failed, tables = _receipt_paths(receipts, console)
-    failed = 0
     for path, check in zip(paths, verify_receipts(paths, jobs=jobs), strict=True):
         if check.ok:
             typer.echo(f"OK       {path} (building {check.building!r}, {check.numbers_compared} numbers bit-identical)")
@@ -274,3 +278,37 @@ def register(app: typer.Typer) -> None:
     """Add ``batch`` and ``verify`` to the ``mpeil`` app."""
     app.command()(batch)
     app.command()(verify)
+
+
+def _check_signatures(paths: list[Path], key_file: Path | None) -> tuple[list[Path], int]:
+    """The service's HMAC signatures: a service receipt (``GET /v1/receipts/{id}``) is checked here (its
+    input stays in the service: ``POST /v1/verify`` re-scores it); a batch output directory's
+    ``signature.json`` too, then it is verified as usual. Returns what is left to verify and the failures."""
+
+    from ..service.signing import check, check_directory, load_key
+
+    if key_file is None:
+        return paths, 0
+    key = load_key(key_file, key_file.parent)
+    left, failed = [], 0
+    for path in paths:
+        if path.is_dir():
+            problem = check_directory(path, key)
+            typer.echo(f"{'FAILED' if problem else 'OK':8s} {path} (signature of the batch outputs)")
+            left.append(path)
+        else:
+            try:
+                receipt = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                receipt = None
+            if not isinstance(receipt, dict) or "signature" not in receipt:
+                left.append(path)  # a batch receipt: verified by re-scoring below
+                continue
+            problem = check(receipt, key)
+            typer.echo(f"{'FAILED' if problem else 'OK':8s} {path} (signature of a service receipt)")
+        if problem:
+            failed += 1
+            typer.echo(f"         - {problem}")
+    if not left:  # only service receipts: nothing to re-score here
+        raise typer.Exit(code=1 if failed else 0)
+    return left, failed

@@ -17,15 +17,15 @@ def register(app: typer.Typer) -> None:
         port: Annotated[int, typer.Option(help="Port")] = 8000,
         store: Annotated[Path | None, typer.Option(help="Store folder (SQLite + batch jobs); env MPEIL_STORE")] = None,
         keys: Annotated[Path | None, typer.Option(help="API key file (hashed keys); env MPEIL_API_KEYS_FILE")] = None,
-        workers: Annotated[int, typer.Option(help="HTTP worker processes (each loads the library once)")] = 1,
+        workers: Annotated[
+            int, typer.Option(help="HTTP worker processes (each starts its own scoring workers: keep 1)")
+        ] = 1,
         scheduler: Annotated[
             str | None, typer.Option(help="Dask scheduler for batch jobs; env MPEIL_DASK_SCHEDULER")
         ] = None,
     ) -> None:
         """Start the web service and its page (FastAPI on uvicorn); see docs/deployment.md."""
         import os
-
-        import uvicorn
 
         from ..errors import MpeilError
 
@@ -37,21 +37,16 @@ def register(app: typer.Typer) -> None:
             os.environ["MPEIL_DASK_SCHEDULER"] = scheduler
         try:
             from ..service.settings import Settings
+            from ..service.signing import load_key
 
-            Settings.from_env()  # a bad setting is one line here, not a traceback in a worker
+            settings = Settings.from_env()  # a bad setting is one line here, not a traceback in a worker
+            load_key(settings.receipt_key_file, settings.store_dir)  # made at the first start
         except MpeilError as error:
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(code=2) from None
-        uvicorn.run(
-            "mpeil.service.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            proxy_headers=True,
-            server_header=False,
-            log_level="info",
-        )
+        from ..service.server import run
+
+        run(host, port, workers)  # connection limits (header size and timeouts, concurrency): service/server.py
 
     @app.command("serve-key")
     def serve_key(

@@ -6,6 +6,7 @@ the scenarios and the method list once and keeps them, the store and the job run
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from contextlib import asynccontextmanager
@@ -13,7 +14,7 @@ from importlib import resources
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -22,7 +23,7 @@ from ..errors import MpeilError
 from .settings import Settings
 from .uploads import UploadRefused
 
-__all__ = ["create_app", "BodyTooLarge"]
+__all__ = ["create_app", "BodyTooLarge", "problem_response"]
 
 log = logging.getLogger("mpeil.service")
 
@@ -45,31 +46,65 @@ class BodyTooLarge(Exception):
     """A request body above the limit (answered 413)."""
 
 
+class BodyTimeout(Exception):
+    """A client that stopped sending its body (answered 408)."""
+
+
+#: problems answered with their HTTP status and a Retry-After (seconds)
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+def _presented_key(scope) -> str | None:
+    headers = dict(scope["headers"])
+    auth = headers.get(b"authorization", b"").decode("latin-1")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    key = headers.get(b"x-api-key")
+    return key.decode("latin-1") if key is not None else None
+
+
 class Guard:
-    """Pure ASGI middleware: body-size limit, security headers, request metrics."""
+    """Pure ASGI middleware: in-flight limit (503 + Retry-After), body-size limit per route and caller
+    class, body timeout, security headers, request metrics."""
 
     def __init__(self, app, settings: Settings) -> None:
         self.app, self.settings = app, settings
+        self.in_flight = 0
 
-    def limit(self, path: str) -> int:
-        if path.startswith("/v1/batches"):
+    def limit(self, scope) -> int:
+        """Bytes of body this request may send: batches, keyed calls, anonymous calls."""
+        if scope["path"].startswith("/v1/batches"):
             return self.settings.upload_size
-        return self.settings.limits.file_size + 65536  # one building file plus multipart framing
+        one_file = self.settings.limits.file_size + 65536  # one building file plus multipart framing
+        keys = getattr(scope["app"].state, "keys", None) if scope.get("app") else None
+        if keys is not None and keys.find(_presented_key(scope)) is not None:
+            return one_file
+        return min(one_file, self.settings.anonymous_body_size)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        started, limit, status = time.perf_counter(), self.limit(scope["path"]), [500]
+        started, status = time.perf_counter(), [500]
+        if self.in_flight >= self.settings.max_in_flight and scope["path"] != "/v1/healthz":
+            response = problem_response("Busy", "the service is busy; try again in a second", 503, {"retry-after": "1"})
+            return await self._finish(response, {**scope, "route_label": "(busy)"}, receive, send, started)
+        limit = self.limit(scope)
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            response = JSONResponse(_problem("BodyTooLarge", f"the request body is above {limit:,} bytes"), 413)
-            scope = {**scope, "route_label": "(body limit)"}
-            return await self._finish(response, scope, receive, send, started)
-        seen = [0]
+            response = problem_response("BodyTooLarge", f"the request body is above {limit:,} bytes", 413)
+            return await self._finish(response, {**scope, "route_label": "(body limit)"}, receive, send, started)
+        seen, done = [0], [False]
+        timeout = float(self.settings.body_timeout)
 
         async def counted_receive():
-            message = await receive()
+            if done[0]:
+                return await receive()  # after the body: waits for a disconnect, as long as it takes
+            try:
+                message = await asyncio.wait_for(receive(), timeout)
+            except TimeoutError:
+                raise BodyTimeout(f"no part of the request body came for {timeout:g} s") from None
             seen[0] += len(message.get("body", b""))
+            done[0] = message["type"] != "http.request" or not message.get("more_body", False)
             if seen[0] > limit:
                 raise BodyTooLarge(f"the request body is above {limit:,} bytes")
             return message
@@ -77,22 +112,19 @@ class Guard:
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
-                headers = [(k, v) for k, v in message.get("headers", []) if k.decode().lower() not in SECURITY_HEADERS]
-                csp = (
-                    REPORT_CSP
-                    if scope["path"].startswith("/v1/reports/")
-                    else SECURITY_HEADERS["content-security-policy"]
-                )
-                for name, value in SECURITY_HEADERS.items():
-                    headers.append((name.encode(), (csp if name == "content-security-policy" else value).encode()))
-                if scope["path"].startswith("/v1/"):
-                    headers.append((b"cache-control", b"no-store"))
-                message = {**message, "headers": headers}
+                message = {**message, "headers": _with_security_headers(scope["path"], message.get("headers", []))}
             await send(message)
 
+        metrics = getattr(scope["app"].state, "metrics", None) if scope.get("app") else None
+        self.in_flight += 1
+        if metrics is not None:
+            metrics.in_flight = self.in_flight
         try:
             await self.app(scope, counted_receive, send_with_headers)
         finally:
+            self.in_flight -= 1
+            if metrics is not None:
+                metrics.in_flight = self.in_flight
             self._observe(scope, status[0], started)
 
     async def _finish(self, response, scope, receive, send, started):
@@ -109,60 +141,113 @@ class Guard:
             metrics.observe(label, scope["method"], status, time.perf_counter() - started)
 
 
-def _problem(kind: str, message: str) -> dict:
-    return {"error": kind, "message": message}
+def _with_security_headers(path: str, headers: list) -> list:
+    kept = [(k, v) for k, v in headers if k.decode().lower() not in SECURITY_HEADERS]
+    csp = REPORT_CSP if path.startswith("/v1/reports/") else SECURITY_HEADERS["content-security-policy"]
+    for name, value in SECURITY_HEADERS.items():
+        kept.append((name.encode(), (csp if name == "content-security-policy" else value).encode()))
+    if path.startswith("/v1/"):
+        kept.append((b"cache-control", b"no-store"))
+    return kept
+
+
+def _problem(kind: str, message: str, status: int = 400, **fields) -> dict:
+    """An RFC 9457 problem (``type``, ``title``, ``status``, ``detail``), with ``error`` and ``message``
+    kept for clients of the first version."""
+    extra = {k: v for k, v in fields.items() if v is not None}
+    return {
+        "type": f"urn:mpeil:problem:{kind}",
+        "title": kind,
+        "status": status,
+        "detail": message,
+        "error": kind,
+        "message": message,
+        **extra,
+    }
+
+
+def problem_response(kind: str, message: str, status: int, headers: dict | None = None, **fields) -> JSONResponse:
+    return JSONResponse(
+        _problem(kind, message, status, **fields), status, headers=headers, media_type=PROBLEM_MEDIA_TYPE
+    )
 
 
 def _install_errors(app: FastAPI) -> None:
+    from starlette.requests import ClientDisconnect
+
+    from .store import StoreCorrupt
+    from .workers import TaskFailed
+
     @app.exception_handler(MpeilError)
     async def mpeil_error(request: Request, error: MpeilError):
-        return JSONResponse(_problem(type(error).__name__, str(error)), 422)
+        fields = {k: getattr(error, k, None) for k in ("file", "field")}
+        return problem_response(type(error).__name__, _one_line(str(error)), 422, **fields)
+
+    @app.exception_handler(TaskFailed)
+    async def task_failed(request: Request, error: TaskFailed):
+        fields = {k: v for k, v in error.fields.items() if k in ("file", "field")}
+        headers = {"retry-after": "60"} if error.status == 503 else None
+        return problem_response(error.kind, _one_line(error.message), error.status, headers, **fields)
 
     @app.exception_handler(UploadRefused)
     async def refused(request: Request, error: UploadRefused):
-        return JSONResponse(_problem("UploadRefused", error.message), error.status)
+        return problem_response("UploadRefused", error.message, error.status)
 
     @app.exception_handler(BodyTooLarge)
     async def too_large(request: Request, error: BodyTooLarge):
-        return JSONResponse(_problem("BodyTooLarge", str(error)), 413)
+        return problem_response("BodyTooLarge", str(error), 413)
+
+    @app.exception_handler(BodyTimeout)
+    async def too_slow(request: Request, error: BodyTimeout):
+        return problem_response("BodyTimeout", str(error), 408, {"connection": "close"})
+
+    @app.exception_handler(ClientDisconnect)
+    async def gone(request: Request, error: ClientDisconnect):
+        # the client went away mid-request: nobody reads this answer; counted as 499, never logged as an error
+        return Response(status_code=499)
+
+    @app.exception_handler(StoreCorrupt)
+    async def corrupt(request: Request, error: StoreCorrupt):
+        log.error("store: %s", error)
+        return problem_response("StoreCorrupt", str(error), 500)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError):
         first = error.errors()[0] if error.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
-        return JSONResponse(_problem("InvalidRequest", f"{where}: {first.get('msg', 'invalid request')}"), 422)
+        return problem_response("InvalidRequest", _one_line(f"{where}: {first.get('msg', 'invalid request')}"), 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException):
         headers = getattr(error, "headers", None)
-        return JSONResponse(_problem("HTTPError", str(error.detail)), error.status_code, headers=headers)
+        return problem_response("HTTPError", str(error.detail), error.status_code, headers)
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, error: Exception):
+        return problem_response("InternalError", f"the service failed: {type(error).__name__}", 500)
 
 
-def create_app(settings: Settings | None = None, engine=None) -> FastAPI:
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:2000]
+
+
+def create_app(settings: Settings | None = None, engine=None, pool=None) -> FastAPI:
     """The service app. ``settings``: default from the environment; ``engine``: a shared
-    :class:`~mpeil.service.scoring.ScoringEngine` (tests), else one is built at start-up."""
+    :class:`~mpeil.service.scoring.ScoringEngine` (tests), else one is built at start-up; ``pool``:
+    a started :class:`~mpeil.service.workers.ScoringPool` to share (tests), else one is started with
+    ``settings.scoring_workers`` processes (0: score in this process)."""
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        from .jobs import JobRunner
-        from .keys import KeyRing
-        from .metrics import Metrics
-        from .scoring import ScoringEngine
-        from .store import Store
-
-        app.state.settings = settings
-        app.state.metrics = Metrics()
-        app.state.keys = KeyRing.load(settings.keys_file, settings.keys_text, settings.quota_files_per_day)
-        app.state.store = Store(settings.store_dir)
-        app.state.engine = engine if engine is not None else ScoringEngine()
-        app.state.runner = JobRunner(app.state.store, settings)
-        if settings.run_jobs:
-            app.state.runner.start()
+        state = await _start(app, settings, engine, pool)
         try:
             yield
         finally:
+            state["purge"].cancel()
             app.state.runner.stop()
+            if pool is None:
+                app.state.pool.close()
             if engine is None:
                 app.state.engine.close()
 
@@ -188,3 +273,47 @@ def create_app(settings: Settings | None = None, engine=None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"])
     app.add_middleware(Guard, settings=settings)
     return app
+
+
+async def _start(app: FastAPI, settings: Settings, engine, pool) -> dict:
+    """Everything on ``app.state``: keys, store, engine, scoring pool, job runner, metrics."""
+    from .jobs import JobRunner
+    from .keys import KeyRing
+    from .metrics import Metrics
+    from .scoring import ScoringEngine
+    from .signing import load_key
+    from .store import Store
+    from .workers import InProcess, ScoringPool
+
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    app.state.keys = KeyRing.load(settings.keys_file, settings.keys_text, settings.quota_files_per_day)
+    app.state.store = Store(settings.store_dir)
+    app.state.signing_key = load_key(settings.receipt_key_file, settings.store_dir)
+    app.state.engine = engine if engine is not None else ScoringEngine()
+    if pool is None and settings.scoring_workers > 0:
+        sized = ScoringPool(settings.scoring_workers, app.state.signing_key)
+        pool = await asyncio.get_running_loop().run_in_executor(None, sized.start)
+    app.state.pool = pool if pool is not None else InProcess(app.state.engine, app.state.signing_key)
+    app.state.runner = JobRunner(app.state.store, settings)
+    if settings.run_jobs:
+        app.state.runner.start()
+    return {"purge": asyncio.get_running_loop().create_task(_purge_anonymous_inputs(app.state))}
+
+
+async def _purge_anonymous_inputs(state) -> None:
+    """Delete anonymous inputs older than ``anonymous_retention_hours`` (at start and every 10 minutes);
+    write this process's counters to the store every 5 s (for a scrape answered by another process)."""
+    seconds = state.settings.anonymous_retention_hours * 3600.0
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, state.store.drop_metrics_of_dead)
+    rounds = 0
+    while True:
+        try:
+            if rounds % 120 == 0:
+                await loop.run_in_executor(None, state.store.delete_anonymous_inputs, seconds)
+            await loop.run_in_executor(None, state.metrics.flush, state.store)
+        except Exception:  # a busy or broken store: tried again next time, never fatal
+            log.exception("store housekeeping failed")
+        rounds += 1
+        await asyncio.sleep(5)

@@ -22,7 +22,7 @@ from typing import Any
 
 from .store import Store
 
-__all__ = ["JobRunner", "job_progress", "display_label", "run_job"]
+__all__ = ["JobRunner", "job_progress", "display_label", "run_job", "verify_job"]
 
 
 def _watch_parent(parent: int) -> None:
@@ -33,8 +33,10 @@ def _watch_parent(parent: int) -> None:
         time.sleep(0.2)
 
 
-def run_job(store_root: str, job_id: str, jobs: int, scheduler: str | None, limits: dict, parent: int) -> None:
-    """Worker process body: run (or resume) one job's batch and record how it ended."""
+def run_job(
+    store_root: str, job_id: str, jobs: int, scheduler: str | None, limits: dict, parent: int, key_file: str = ""
+) -> None:
+    """Worker process body: run (or resume) one job's batch, sign its outputs and record how it ended."""
     from ..batch import run_batch
     from ..batch.inputs import UsageError
     from ..errors import MpeilError
@@ -63,7 +65,12 @@ def run_job(store_root: str, job_id: str, jobs: int, scheduler: str | None, limi
         except (MpeilError, UsageError, OSError) as error:
             store.finish_job(job_id, "failed", f"{type(error).__name__}: {error}")
             return
-        store.finish_job(job_id, "done", None, summary.buildings, summary.errors)
+        if key_file:
+            from .signing import load_key, sign_directory
+
+            sign_directory(folder / "out", load_key(Path(key_file), Path(store_root)))
+        if (store.job(job_id) or {}).get("status") == "running":  # not cancelled meanwhile
+            store.finish_job(job_id, "done", None, summary.buildings, summary.errors)
 
 
 def _limits(values: dict[str, Any]):
@@ -103,16 +110,36 @@ class JobRunner:
                 self._wake.wait(1.0)
                 self._wake.clear()
                 continue
+            started = time.monotonic()
             process = self._spawn(job["id"])
-            while process.poll() is None and not self._stop.is_set():
-                time.sleep(0.25)
-            if self._stop.is_set() and process.poll() is None:
-                process.terminate()  # shutdown: the job stays 'running' and resumes at the next start
-                process.wait()
+            ended = self._watch(job, process, started)
+            if ended == "stop":
                 return
             after = self.store.job(job["id"])
-            if after is not None and after["status"] == "running":
+            if after is not None and after["status"] == "running" and ended == "exited":
                 self.store.finish_job(job["id"], "failed", f"the worker process ended with code {process.returncode}")
+
+    def _watch(self, job: dict, process: subprocess.Popen, started: float) -> str:
+        """Wait for a job's worker: ``exited``, ``paused`` (another tenant's turn), ``cancelled`` or ``stop``."""
+        checked = time.monotonic()
+        while process.poll() is None:
+            if self._stop.is_set():
+                _end(process)  # shutdown: the job stays 'running' and resumes at the next start
+                return "stop"
+            time.sleep(0.1)
+            if time.monotonic() - checked < 0.5:
+                continue
+            checked = time.monotonic()
+            status = (self.store.job(job["id"]) or {}).get("status")
+            if status == "cancelled":
+                _end(process)
+                return "cancelled"
+            slice_over = time.monotonic() - started >= self.settings.batch_slice_seconds
+            if slice_over and self.store.others_waiting(job["owner"]):
+                _end(process)  # resumes from its chunk journal when its owner's turn comes again
+                self.store.pause_job(job["id"])
+                return "paused"
+        return "exited"
 
     def _spawn(self, job_id: str) -> subprocess.Popen:
         """A fresh interpreter per job (``python -m mpeil.service.jobs``), so a batch never shares the server's memory."""
@@ -127,8 +154,31 @@ class JobRunner:
             settings.scheduler or "",
             json.dumps(settings.limits.as_dict()),
             str(os.getpid()),
+            str(settings.receipt_key_file or self.store.root / "receipt-key"),
         ]
         return subprocess.Popen(arguments, stdin=subprocess.DEVNULL)
+
+
+def _end(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def verify_job(store: Store, job: dict, key: bytes) -> dict:
+    """A finished batch checked: tables against the manifest and receipts, and the server's signature."""
+    from ..batch.outputs_check import check_outputs
+    from .signing import check_directory
+
+    out = store.job_dir(job["id"]) / "out"
+    problems = check_outputs(out)
+    signature = check_directory(out, key)
+    if signature:
+        problems.insert(0, signature)
+    return {"job_id": job["id"], "ok": not problems, "problems": problems, "signature": "bad" if signature else "ok"}
 
 
 def job_progress(store: Store, job: dict) -> dict:
@@ -166,9 +216,9 @@ def display_label(label: str | None, names: list[str]) -> str | None:
 
 
 def main(argv: list[str]) -> None:
-    """``python -m mpeil.service.jobs STORE JOB_ID JOBS SCHEDULER LIMITS_JSON PARENT_PID`` (the runner's worker)."""
-    store_root, job_id, jobs, scheduler, limits, parent = argv
-    run_job(store_root, job_id, int(jobs), scheduler or None, json.loads(limits), int(parent))
+    """``python -m mpeil.service.jobs STORE JOB_ID JOBS SCHEDULER LIMITS_JSON PARENT_PID KEY_FILE`` (the runner's worker)."""
+    store_root, job_id, jobs, scheduler, limits, parent, key_file = argv
+    run_job(store_root, job_id, int(jobs), scheduler or None, json.loads(limits), int(parent), key_file)
 
 
 if __name__ == "__main__":

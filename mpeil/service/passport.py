@@ -4,6 +4,7 @@ maps service roles to passport levels; hidden fields come back as their SHA-256 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -35,6 +36,10 @@ async def passport(
 ) -> dict:
     """The passport of one building file (or a passport, any version) sent as multipart field
     ``file`` or as the body, as the key's role may see it: ``{"passports": [view, …]}``."""
-    data, suffix, name, _fields = await _single_upload(request)
+    path, _digest, suffix, name, _fields = await _single_upload(request)  # spooled to a scratch file
+    try:
+        data = await run_in_threadpool(Path(path).read_bytes)
+    finally:
+        Path(path).unlink(missing_ok=True)
     views = await run_in_threadpool(_passport_views, request.app.state, data, suffix, name, method, key.role)
     return {"role": key.role, "passports": views}

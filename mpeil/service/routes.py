@@ -66,6 +66,13 @@ def page() -> HTMLResponse:
     return HTMLResponse(html)
 
 
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> Response:
+    """The page's icon (SVG) where browsers look for it first."""
+    icon = (resources.files("mpeil.service") / "static" / "favicon.svg").read_bytes()
+    return Response(icon, media_type="image/svg+xml", headers={"cache-control": "public, max-age=86400"})
+
+
 @router.get("/v1/healthz", tags=["operations"])
 def healthz(request: Request) -> dict:
     """Liveness and readiness: the library is loaded and the store answers."""
@@ -76,13 +83,18 @@ def healthz(request: Request) -> dict:
 
 @router.get("/v1/metrics", tags=["operations"], response_class=PlainTextResponse)
 def metrics(request: Request, key: Annotated[ApiKey, Depends(require_admin)]) -> PlainTextResponse:
-    """Prometheus text format: requests, latency histograms, jobs by status (admin key)."""
+    """Prometheus text format (admin key): requests, latency histograms, requests in flight, memory and
+    open files of the server and its scoring workers, scored buildings, jobs by status, queue length and
+    age per tenant, batch durations. Counters of every HTTP worker process are summed (see metrics.py)."""
+    from .metrics import process_gauges
+
     state = request.app.state
     gauges = {
         f"mpeil_jobs_{status}": (f"batch jobs {status}", float(state.store.count_jobs((status,))))
-        for status in ("queued", "running", "done", "failed")
+        for status in ("queued", "running", "done", "failed", "cancelled")
     }
-    text = state.metrics.render(gauges)
+    gauges.update(process_gauges(state))
+    text = state.metrics.render(gauges, state.store)
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
@@ -133,8 +145,48 @@ def _options(text: str | None) -> dict:
     return options
 
 
-async def _single_upload(request: Request) -> tuple[bytes, str, str, dict]:
-    """(bytes, suffix, display name, form fields) of a multipart file or a raw body."""
+def _owner(request: Request, key: ApiKey | None) -> str:
+    """Who a request is for idempotency, receipts and retention: a key's name, or ``anon:<address>``."""
+    if key is not None:
+        return key.name
+    return "anon:" + (request.client.host if request.client else "unknown")
+
+
+def _scratch(request: Request):
+    """A fresh scratch file under the store (a name this service makes); the caller deletes it."""
+    import tempfile
+
+    folder = request.app.state.store.root / "scratch"
+    folder.mkdir(exist_ok=True)
+    handle, path = tempfile.mkstemp(prefix="upload-", dir=folder)
+    return handle, path
+
+
+async def _spool(request: Request, upload=None) -> tuple[str, str]:
+    """The request body (or a multipart upload) written to a scratch file: (path, SHA-256).
+    Memory stays at one chunk whatever the size (the body limit is the Guard's)."""
+    import os
+
+    handle, path = _scratch(request)
+    digest = hashlib.sha256()
+    try:
+        with os.fdopen(handle, "wb") as out:
+            if upload is None:
+                async for chunk in request.stream():
+                    digest.update(chunk)
+                    out.write(chunk)
+            else:
+                while chunk := await upload.read(1 << 20):
+                    digest.update(chunk)
+                    out.write(chunk)
+    except BaseException:
+        os.unlink(path)
+        raise
+    return path, digest.hexdigest()
+
+
+async def _single_upload(request: Request) -> tuple[str, str, str, str, dict]:
+    """(scratch path, SHA-256, suffix, display name, form fields) of a multipart file or a raw body."""
     content_type = request.headers.get("content-type", "")
     if content_type.lower().startswith("multipart/form-data"):
         form = await request.form(max_files=1, max_fields=10)
@@ -143,11 +195,12 @@ async def _single_upload(request: Request) -> tuple[bytes, str, str, dict]:
             raise UploadRefused(400, "send the building as the form field 'file'")
         name = clean_name(upload.filename, "building")
         suffix = suffix_of(name, SUFFIXES)
-        data = await upload.read()
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
-        return data, suffix, name, fields
+        path, digest = await _spool(request, upload)
+        return path, digest, suffix, name, fields
     suffix = content_suffix(content_type)
-    return await request.body(), suffix, f"body{suffix}", {}
+    path, digest = await _spool(request)
+    return path, digest, suffix, f"body{suffix}", {}
 
 
 def _idempotent(state, owner: str, kind: str, key: str | None, digest: str) -> str | None:
@@ -161,6 +214,18 @@ def _idempotent(state, owner: str, kind: str, key: str | None, digest: str) -> s
     return known["target"]
 
 
+def _check_method(state, method: str, options: dict) -> None:
+    """An unknown method or option is refused before anything is scored or charged."""
+    state.engine.method(method, options)
+
+
+def _replay(state, receipt_id: str) -> JSONResponse:
+    found = state.store.receipt(receipt_id)
+    if found is None or found["summary"] is None:
+        raise HTTPException(409, "this Idempotency-Key names a receipt this service no longer holds")
+    return JSONResponse({"receipt_id": receipt_id, "report": f"/v1/reports/{receipt_id}.html", **found["summary"]})
+
+
 @router.post("/v1/score", tags=["scoring"])
 async def score(
     request: Request,
@@ -170,141 +235,189 @@ async def score(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Score one building file (JSON, CSV, XLSX or IFC) sent as multipart field ``file`` or as the body.
-    Returns score, stages, coverage split, flags, elements and a receipt id (also the report id)."""
+    Returns score, stages, coverage split, flags, elements and a receipt id (also the report id).
+
+    Scored in a worker process under the caller class's memory and time budget; quota is charged
+    only for a scored file (not for a refusal, nor for an idempotent replay)."""
+    import os
+
     state = request.app.state
-    data, suffix, name, fields = await _single_upload(request)
-    method = method or fields.get("method") or "mpeil-ef31"
-    chosen = _options(options or fields.get("options"))
-    owner = key.name if key else ""
-    digest = hashlib.sha256(json.dumps([method, chosen, suffix]).encode() + data).hexdigest()
-    if key is not None and not state.store.use_quota(owner, 1, key.quota_files_per_day):
-        raise HTTPException(429, f"the daily quota of key {key.name!r} is used up")
-    scored = await run_in_threadpool(state.engine.score, data, suffix, name, method, chosen, state.settings.limits)
-    _idempotent(state, owner, "score", idempotency_key, digest)  # the same key for another body: 409
-    claim = (idempotency_key, digest) if idempotency_key else None
-    receipt_id = state.store.add_receipt(new_id(), owner, name, suffix, data, scored.receipt, claim)
-    body = {"receipt_id": receipt_id, "report": f"/v1/reports/{receipt_id}.html", **scored.summary}
-    return JSONResponse(body)
+    path, sha256, suffix, name, fields = await _single_upload(request)
+    try:
+        method = method or fields.get("method") or "mpeil-ef31"
+        chosen = _options(options or fields.get("options"))
+        _check_method(state, method, chosen)
+        owner = _owner(request, key)
+        digest = hashlib.sha256(json.dumps([method, chosen, suffix]).encode() + sha256.encode()).hexdigest()
+        known = await run_in_threadpool(_idempotent, state, owner, "score", idempotency_key, digest)  # other body: 409
+        if known is not None:
+            return await run_in_threadpool(_replay, state, known)
+        if key is not None and not await run_in_threadpool(state.store.quota_left, owner, 1, key.quota_files_per_day):
+            raise HTTPException(429, f"the daily quota of key {key.name!r} is used up")
+        task = {
+            "kind": "score", "path": path, "suffix": suffix, "name": name, "method": method, "options": chosen,
+            "limits": state.settings.limits, "store": str(state.store.root), "receipt_id": new_id(), "owner": owner,
+            "claim": (idempotency_key, digest) if idempotency_key else None,
+        }  # fmt: skip
+        done = await state.pool.run(task, state.settings.budget(key is not None))
+    finally:
+        os.unlink(path)
+    if key is not None and done["buildings"]:
+        await run_in_threadpool(state.store.charge, owner, 1)
+    state.metrics.scored(done["buildings"])
+    receipt_id = done["receipt_id"]
+    return JSONResponse({"receipt_id": receipt_id, "report": f"/v1/reports/{receipt_id}.html", **done["summary"]})
 
 
 @router.post("/v1/compare", tags=["scoring"])
-async def compare(request: Request) -> dict:
+async def compare(request: Request, key: Annotated[ApiKey | None, Depends(optional_key)]) -> dict:
     """Two variants as multipart files ``a`` (baseline) and ``b``, plus ``method`` and ``options`` fields:
     both summaries, the score difference (b − a) and an explanation element by element. Nothing is stored."""
+    import os
+
     if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         raise UploadRefused(415, "send the variants as multipart/form-data fields 'a' and 'b'")
     form = await request.form(max_files=2, max_fields=10)
-    uploads = []
+    named = []
     for field in ("a", "b"):
         upload = form.get(field)
         if upload is None or isinstance(upload, str):
             raise UploadRefused(400, "send the two variants as the form fields 'a' and 'b'")
         name = clean_name(upload.filename, field)
-        uploads.append((await upload.read(), suffix_of(name, SUFFIXES), name))
+        named.append((upload, suffix_of(name, SUFFIXES), name))
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     state = request.app.state
     method, options = fields.get("method") or "mpeil-ef31", _options(fields.get("options"))
-    return await run_in_threadpool(state.engine.compare, uploads, method, options, state.settings.limits)
+    _check_method(state, method, options)
+    uploads = []
+    try:
+        for upload, suffix, name in named:
+            uploads.append(((await _spool(request, upload))[0], suffix, name))
+        task = {"kind": "compare", "uploads": uploads, "method": method, "options": options}
+        return await state.pool.run({**task, "limits": state.settings.limits}, state.settings.budget(key is not None))
+    finally:
+        for path, _, _ in uploads:
+            os.unlink(path)
 
 
 def _stored(state, receipt_id: str, key: ApiKey | None) -> dict:
-    """A stored receipt; anonymous ones are readable by any key, a key's own only by that key."""
+    """A stored receipt: an anonymous one is readable with its (unguessable) id, a key's own only with that key."""
     found = state.store.receipt(receipt_id)
-    if found is None or (key is not None and found["owner"] not in ("", key.name)):
+    if found is None:
+        raise HTTPException(404, "no such receipt")
+    owner = found["owner"]
+    anonymous = owner == "" or owner.startswith("anon:")
+    if not anonymous and (key is None or key.name != owner):
         raise HTTPException(404, "no such receipt")
     return found
 
 
-async def _rescore(state, found: dict):
-    receipt = found["receipt"]
-    method = receipt["method"]
-    return await run_in_threadpool(
-        state.engine.score,
-        found["input"],
-        found["suffix"],
-        found["name"],
-        method["name"],
-        method["options"],
-        state.settings.limits,
-    )
-
-
 @router.get("/v1/reports/{receipt_id}.html", tags=["scoring"], response_class=HTMLResponse)
-async def report(request: Request, receipt_id: ItemId) -> HTMLResponse:
-    """The designer's report of a scored building (its id is the unguessable receipt id)."""
+async def report(
+    request: Request, receipt_id: ItemId, key: Annotated[ApiKey | None, Depends(optional_key)]
+) -> HTMLResponse:
+    """The designer's report of a scored building (its id is the unguessable receipt id; a keyed
+    receipt's report needs its key). Rendered once, at the first view, and stored."""
     state = request.app.state
-    found = _stored(state, receipt_id, None)
-    scored = await _rescore(state, found)
-    html = await run_in_threadpool(state.engine.report_html, scored.result)
-    disposition = f'attachment; filename="mpeil-report-{receipt_id[:8]}.html"'
+    await run_in_threadpool(_stored, state, receipt_id, key)
+    html = await run_in_threadpool(state.store.report, receipt_id)
+    if html is None:
+        task = {"kind": "report", "receipt_id": receipt_id, "store": str(state.store.root)}
+        done = await state.pool.run({**task, "limits": state.settings.limits}, state.settings.budget(key is not None))
+        html = done["html"]
     if request.query_params.get("download") == "1":
+        disposition = f'attachment; filename="mpeil-report-{receipt_id[:8]}.html"'
         return HTMLResponse(html, headers={"content-disposition": disposition})
     return HTMLResponse(html)
 
 
 @router.get("/v1/receipts/{receipt_id}", tags=["receipts"])
 def receipt(request: Request, receipt_id: ItemId, key: Annotated[ApiKey, Depends(require_key)]) -> dict:
-    """A score receipt: input hash, engine, method, library and scenario hashes, the numbers' bits."""
+    """A score receipt: input hash, engine, method, library and scenario hashes, the numbers' bits,
+    and the server's signature (HMAC-SHA256)."""
     found = _stored(request.app.state, receipt_id, key)
     return {"receipt_id": receipt_id, "created": found["created"], **found["receipt"]}
 
 
 @router.post("/v1/verify", tags=["receipts"])
 async def verify(request: Request, key: Annotated[ApiKey, Depends(require_key)]) -> dict:
-    """Re-score a receipt's stored input and compare every number bit for bit.
+    """Check a receipt's signature, then re-score its stored input and compare every number bit for bit.
     Body: ``{"receipt_id": "…"}``."""
+    import re
+
     try:
         body = json.loads(await request.body())
         receipt_id = body["receipt_id"]
     except (ValueError, KeyError, TypeError):
         raise UploadRefused(400, 'send a JSON object {"receipt_id": "…"}') from None
-    import re
-
-    from .store import ID_PATTERN as pattern
-
-    if not isinstance(receipt_id, str) or not re.match(pattern, receipt_id):
+    if not isinstance(receipt_id, str) or not re.match(ID_PATTERN, receipt_id):
         raise HTTPException(404, "no such receipt")
     state = request.app.state
-    found = _stored(state, receipt_id, key)
-    scored = await _rescore(state, found)
-    return compare_receipts(receipt_id, found["receipt"], scored.receipt)
+    found = await run_in_threadpool(_stored, state, receipt_id, key)
+    from .signing import check
+
+    signature_problem = check(found["receipt"], state.signing_key)
+    task = {"kind": "rescore", "receipt_id": receipt_id, "store": str(state.store.root)}
+    done = await state.pool.run({**task, "limits": state.settings.limits}, state.settings.budget(True))
+    checked = compare_receipts(receipt_id, found["receipt"], done["receipt"])
+    if signature_problem:
+        checked["problems"].insert(0, signature_problem)
+        checked["ok"] = False
+    checked["signature"] = "ok" if signature_problem is None else "bad"
+    return checked
 
 
 def compare_receipts(receipt_id: str, was: dict, now: dict) -> dict:
     problems = []
-    for what in ("engine_version",):
-        if was[what] != now[what]:
-            problems.append(f"{what} {now[what]} now, {was[what]} in the receipt")
-    for part in ("method", "library", "scenarios", "input"):
-        if was[part]["sha256"] != now[part]["sha256"]:
-            problems.append(f"{part} changed: SHA-256 {now[part]['sha256']} now, {was[part]['sha256']} in the receipt")
-    for name, number in was["numbers"].items():
-        again = now["numbers"].get(name)
-        if again is None or again["hex"] != number["hex"]:
-            problems.append(f"{name}: {again and again['hex']} now, {number['hex']} in the receipt")
-    if was["results_sha256"] != now["results_sha256"]:
-        problems.append("element × module × indicator results differ (results_sha256)")
+    try:
+        for what in ("engine_version",):
+            if was[what] != now[what]:
+                problems.append(f"{what} {now[what]} now, {was[what]} in the receipt")
+        for part in ("method", "library", "scenarios", "input"):
+            if was[part]["sha256"] != now[part]["sha256"]:
+                problems.append(
+                    f"{part} changed: SHA-256 {now[part]['sha256']} now, {was[part]['sha256']} in the receipt"
+                )
+        for name, number in was["numbers"].items():
+            again = now["numbers"].get(name)
+            if again is None or again["hex"] != number["hex"]:
+                problems.append(f"{name}: {again and again['hex']} now, {number['hex']} in the receipt")
+        if was["results_sha256"] != now["results_sha256"]:
+            problems.append("element × module × indicator results differ (results_sha256)")
+    except (KeyError, TypeError, AttributeError):
+        problems.append("the stored receipt is malformed (a field is missing or of the wrong type)")
     return {
         "receipt_id": receipt_id,
         "ok": not problems,
         "problems": problems,
-        "numbers_compared": len(was["numbers"]) + 1,
+        "numbers_compared": len(was.get("numbers") or {}) + 1,
     }
 
 
 # ============================================================================ batches
-async def _batch_files(request: Request, limits, max_files: int) -> tuple[list[tuple[bytes, str, str]], dict]:
+async def _batch_files(request: Request, limits, max_files: int) -> tuple[list[tuple[str, str, str, int, str]], dict]:
+    """The uploads spooled to scratch files and checked (archives listed off the event loop):
+    (path, suffix, name, building files, SHA-256) each, and the form's text fields."""
+    import os
+
     if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         raise UploadRefused(415, "send the files as multipart/form-data (field 'files', repeated)")
     form = await request.form(max_files=max_files, max_fields=10)
     uploads = [u for u in form.getlist("files") if not isinstance(u, str)]
     if not uploads:
         raise UploadRefused(400, "send at least one file in the form field 'files'")
-    files = []
-    for number, upload in enumerate(uploads):
-        name = clean_name(upload.filename, f"file-{number}")
-        data = await upload.read()
-        files.append((data, check_batch_file(data, name, limits), name))
+    files: list[tuple[str, str, str, int, str]] = []
+    try:
+        for number, upload in enumerate(uploads):
+            name = clean_name(upload.filename, f"file-{number}")
+            path, sha256 = await _spool(request, upload)
+            files.append((path, "", name, 0, sha256))
+            suffix, count = await run_in_threadpool(check_batch_file, path, name, limits)
+            files[-1] = (path, suffix, name, count, sha256)
+    except BaseException:
+        for path, *_ in files:
+            os.unlink(path)
+        raise
     return files, {k: v for k, v in form.items() if isinstance(v, str)}
 
 
@@ -313,49 +426,56 @@ async def create_batch(
     request: Request, key: Annotated[ApiKey, Depends(require_key)], idempotency_key: IdempotencyKey = None
 ) -> dict:
     """Queue a batch: building files and/or zip archives of them (form field ``files``, repeated),
-    ``method`` and ``options`` form fields. Returns the job id; follow it with ``GET /v1/batches/{id}``."""
+    ``method`` and ``options`` form fields. Returns the job id; follow it with ``GET /v1/batches/{id}``.
+
+    The quota counts building files (each member of an archive), charged when the batch is accepted:
+    never for a refused upload or an idempotent replay."""
+    import os
+
     state = request.app.state
     settings = state.settings
     files, fields = await _batch_files(request, settings.limits, settings.upload_files)
-    method, options = fields.get("method") or "mpeil-ef31", _options(fields.get("options"))
-    state.engine.method(method, options)  # an unknown method or option is refused now, not in the worker
-    digest = hashlib.sha256(json.dumps([method, options]).encode())
-    for data, suffix, name in files:
-        digest.update(f"{name}\0{suffix}\0".encode() + hashlib.sha256(data).digest())
-    known = _idempotent(state, key.name, "batch", idempotency_key, digest.hexdigest())
-    if known is not None:
-        return {"job_id": known, "status": state.store.job(known)["status"]}
-    if not state.store.use_quota(key.name, len(files), key.quota_files_per_day):
-        raise HTTPException(429, f"the daily quota of key {key.name!r} does not cover {len(files)} more files")
-    job_id = new_id()
-    await run_in_threadpool(_write_inputs, state.store.job_dir(job_id), files)
+    try:
+        method, options = fields.get("method") or "mpeil-ef31", _options(fields.get("options"))
+        _check_method(state, method, options)  # an unknown method or option is refused now, not in the worker
+        digest = hashlib.sha256(json.dumps([method, options]).encode())
+        for _, suffix, name, _, sha256 in files:
+            digest.update(f"{name}\0{suffix}\0{sha256}".encode())
+        known = await run_in_threadpool(_idempotent, state, key.name, "batch", idempotency_key, digest.hexdigest())
+        if known is not None:
+            return {"job_id": known, "status": (await run_in_threadpool(state.store.job, known))["status"]}
+        count = sum(f[3] for f in files)
+        if not await run_in_threadpool(state.store.quota_left, key.name, count, key.quota_files_per_day):
+            raise HTTPException(429, f"the daily quota of key {key.name!r} does not cover {count:,} more files")
+        job_id = new_id()
+        await run_in_threadpool(_write_inputs, state.store.job_dir(job_id), files)
+    finally:
+        for path, *_ in files:
+            if os.path.exists(path):
+                os.unlink(path)
     job = {
-        "id": job_id,
-        "owner": key.name,
-        "status": "queued",
-        "created": time.time(),
-        "method": method,
-        "options": options,
-        "as_of": time.strftime("%Y-%m-%d"),
-        "files": len(files),
-        "chunk_size": settings.chunk_size,
-        "names": [name for _, _, name in files],
-    }
+        "id": job_id, "owner": key.name, "status": "queued", "created": time.time(), "method": method,
+        "options": options, "as_of": time.strftime("%Y-%m-%d"), "files": len(files),
+        "chunk_size": settings.chunk_size, "names": [name for _, _, name, _, _ in files],
+    }  # fmt: skip
     claim = (idempotency_key, digest.hexdigest()) if idempotency_key else None
-    created = state.store.add_job(job, claim)
+    created = await run_in_threadpool(state.store.add_job, job, claim)  # SQLite commits: off the event loop
     if created != job_id:  # the same upload, sent twice at once: the first one's job
         await run_in_threadpool(shutil.rmtree, state.store.job_dir(job_id), True)
-        return {"job_id": created, "status": state.store.job(created)["status"]}
+        return {"job_id": created, "status": (await run_in_threadpool(state.store.job, created))["status"]}
+    await run_in_threadpool(state.store.charge, key.name, count)
     state.runner.wake()
-    return {"job_id": job_id, "status": "queued"}
+    return {"job_id": job_id, "status": "queued", "files": count}
 
 
 def _write_inputs(folder, files) -> None:
     """Inputs under names this service makes (``00000.json`` …); the uploaded names are only data."""
+    import os
+
     inputs = folder / "inputs"
     inputs.mkdir(parents=True)
-    for number, (data, suffix, _) in enumerate(files):
-        (inputs / f"{number:05d}{suffix}").write_bytes(data)
+    for number, (path, suffix, *_) in enumerate(files):
+        os.replace(path, inputs / f"{number:05d}{suffix}")
 
 
 def _job(request: Request, job_id: str, key: ApiKey) -> dict:
@@ -392,9 +512,35 @@ def batch_table(
     job = _job(request, job_id, key)
     if job["status"] != "done":
         raise HTTPException(409, f"the batch is {job['status']}; tables are ready when it is done")
+    from .tables import checked_table
+
     folder = request.app.state.store.job_dir(job_id) / "out"
-    path = folder / ("summary.parquet" if table == "results" else "errors.parquet")
+    name = "summary.parquet" if table == "results" else "errors.parquet"
+    path = checked_table(folder, name, request.app.state.signing_key)  # a changed table is refused, not served
     return table_response(path, job["names"], format, offset, limit, f"{table}-{job_id[:8]}")
+
+
+@router.delete("/v1/batches/{job_id}", tags=["batches"])
+def cancel_batch(request: Request, job_id: ItemId, key: Annotated[ApiKey, Depends(require_key)]) -> dict:
+    """Cancel a queued or running batch (a running one stops within a second; its chunks done stay)."""
+    job = _job(request, job_id, key)
+    if not request.app.state.store.cancel_job(job_id):
+        raise HTTPException(409, f"the batch is {job['status']}; only a queued or running batch can be cancelled")
+    request.app.state.runner.wake()
+    return {"job_id": job_id, "status": "cancelled"}
+
+
+@router.post("/v1/batches/{job_id}/verify", tags=["batches", "receipts"])
+async def verify_batch(request: Request, job_id: ItemId, key: Annotated[ApiKey, Depends(require_key)]) -> dict:
+    """Check a finished batch's outputs against its receipts (tables, per-file receipts) and the
+    server's signature over them: whatever was changed in the store after the batch is named."""
+    from .jobs import verify_job
+
+    job = _job(request, job_id, key)
+    if job["status"] != "done":
+        raise HTTPException(409, f"the batch is {job['status']}; a batch is verified when it is done")
+    state = request.app.state
+    return await run_in_threadpool(verify_job, state.store, job, state.signing_key)
 
 
 @router.get("/v1/admin/jobs", tags=["operations"])

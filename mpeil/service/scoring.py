@@ -136,6 +136,8 @@ class ScoringEngine:
             raise
         except RecursionError:
             raise ParseError("the file is nested too deeply", file=name) from None
+        except MemoryError:
+            raise  # over the worker's memory budget: answered as such, and the worker replaced
         except Exception as exc:
             raise ParseError(f"cannot read the file: {type(exc).__name__}", file=name) from None
         finally:

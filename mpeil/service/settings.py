@@ -6,6 +6,7 @@ Environment variables (all optional):
 - ``MPEIL_API_KEYS_FILE``: key file (``name,sha256,quota_files_per_day`` lines, see ``keys.py``).
 - ``MPEIL_API_KEYS``: the same lines separated by ``;`` (for containers; added to the file's keys).
 - ``MPEIL_CORS_ORIGINS``: comma-separated origins allowed by CORS (default: none, CORS off).
+- ``MPEIL_RECEIPT_KEY_FILE``: the HMAC key receipts are signed with (default ``<store>/receipt-key``, made once).
 - ``MPEIL_DASK_SCHEDULER``: a Dask scheduler address (``tcp://host:8786`` or ``local``) for batch jobs.
 - the ``env`` column of ``data/service_defaults.csv`` (worker count, chunk size, default quota).
 """
@@ -60,12 +61,35 @@ class Settings:
     job_attempts: int  # starts of a job (first run and resumes) before it is marked failed
     upload_size: int  # bytes of one request body (batch uploads)
     upload_files: int  # files in one batch upload
+    scoring_workers: int = 2  # processes scoring single buildings (0: in this process, no budgets; tests)
+    anonymous_memory: int = 192  # MiB one anonymous scoring may add to its worker
+    keyed_memory: int = 1024  # MiB, keyed callers
+    anonymous_seconds: int = 10  # s of one anonymous scoring
+    keyed_seconds: int = 120  # s, keyed callers
+    anonymous_body_size: int = 16 * 2**20  # bytes of an anonymous request body
+    anonymous_retention_hours: int = 24  # h an anonymous input is kept
+    max_in_flight: int = 200  # requests at once per HTTP process; above: 503 + Retry-After
+    header_timeout: int = 10  # s to send the request headers
+    body_timeout: int = 30  # s between two body chunks
+    keep_alive_timeout: int = 5  # s an idle keep-alive connection stays open
+    header_size: int = 16384  # bytes of the request headers
+    batch_slice_seconds: int = 30  # s a batch runs before another tenant's waiting batch gets its turn
+    receipt_key_file: Path | None = None  # HMAC key of receipts (default: <store>/receipt-key)
     limits: Limits = field(default_factory=load_limits)
     keys_file: Path | None = None
     keys_text: str = ""  # key lines, ';'-separated (MPEIL_API_KEYS)
     cors_origins: tuple[str, ...] = ()
     scheduler: str | None = None
     run_jobs: bool = True  # False: accept batches but leave them queued (tests of the API surface)
+
+    @classmethod
+    def budget(self, keyed: bool):
+        """The memory and time budget of one scoring for a keyed or an anonymous caller."""
+        from .workers import Budget
+
+        if keyed:
+            return Budget(self.keyed_memory * 2**20, float(self.keyed_seconds))
+        return Budget(self.anonymous_memory * 2**20, float(self.anonymous_seconds))
 
     @classmethod
     def from_env(cls, environ=None, **overrides) -> Settings:
@@ -77,6 +101,7 @@ class Settings:
             store_dir=Path(environ.get("MPEIL_STORE") or "mpeil-store"),
             keys_file=Path(environ["MPEIL_API_KEYS_FILE"]) if environ.get("MPEIL_API_KEYS_FILE") else None,
             keys_text=environ.get("MPEIL_API_KEYS", ""),
+            receipt_key_file=Path(environ["MPEIL_RECEIPT_KEY_FILE"]) if environ.get("MPEIL_RECEIPT_KEY_FILE") else None,
             cors_origins=tuple(o.strip() for o in environ.get("MPEIL_CORS_ORIGINS", "").split(",") if o.strip()),
             scheduler=environ.get("MPEIL_DASK_SCHEDULER") or None,
             upload_size=upload_size,

@@ -12,7 +12,29 @@ from fastapi.responses import JSONResponse, Response
 
 from .jobs import display_label
 
-__all__ = ["table_response"]
+__all__ = ["table_response", "checked_table"]
+
+
+def checked_table(folder, name: str, key: bytes):
+    """The path of a batch table whose SHA-256 is the one its manifest records, the manifest being the
+    one the server signed (``signature.json``); :class:`~mpeil.service.store.StoreCorrupt` otherwise.
+    Batches finished before signing existed (no ``signature.json``) are checked against the manifest only."""
+    from ..hashing import file_sha256
+    from .signing import check_directory
+    from .store import StoreCorrupt
+
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        recorded = manifest["outputs"][name]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise StoreCorrupt(f"the batch's manifest is missing or unreadable; {name} is not served") from None
+    if (folder / "signature.json").exists():
+        problem = check_directory(folder, key)
+        if problem:
+            raise StoreCorrupt(f"{problem}; {name} is not served")
+    if not (folder / name).is_file() or file_sha256(folder / name) != recorded:
+        raise StoreCorrupt(f"{name} differs from the batch's manifest (changed after the batch); it is not served")
+    return folder / name
 
 
 def _clean(value):
@@ -33,13 +55,16 @@ def _renamed(table: pa.Table, names: list[str]) -> pa.Table:
 
 
 def _csv(table: pa.Table) -> str:
-    """CSV with list and map cells as JSON text (one line per row)."""
+    """CSV with list and map cells as JSON text (one line per row); text cells pass the CLI's
+    :func:`mpeil.sanitize.csv_cell`, so an id ``=HYPERLINK(…)`` is shown as text, never run as a formula."""
+    from ..sanitize import csv_cell
+
     columns = {}
     for name in table.column_names:
         values = table[name].to_pylist()
         if pa.types.is_nested(table.schema.field(name).type):
             values = [None if v is None else json.dumps(_clean(v), ensure_ascii=False) for v in values]
-        columns[name] = values
+        columns[name] = [csv_cell(v) for v in values]
     import pandas as pd
 
     return pd.DataFrame(columns, columns=table.column_names).to_csv(index=False)

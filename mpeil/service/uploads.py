@@ -65,12 +65,14 @@ def content_suffix(content_type: str) -> str:
     return CONTENT_TYPES[kind]
 
 
-def check_zip(data: bytes, name: str, limits: Limits) -> None:
-    """Refuse an archive with escaping paths, nested archives, too many members or zip-bomb ratios."""
+def check_zip(data: bytes | str, name: str, limits: Limits) -> int:
+    """Refuse an archive with escaping paths, nested archives, too many members or zip-bomb ratios;
+    the number of building files in it (what a batch scores, and what its quota counts).
+    ``data``: the archive's bytes or the path of a file holding them (listed from disk)."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else data) as archive:
             infos = archive.infolist()
-    except (zipfile.BadZipFile, ValueError, EOFError):
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError):
         raise UploadRefused(400, f"{name!r} is not a readable zip archive") from None
     if len(infos) > limits.zip_members:
         raise UploadRefused(413, f"{name!r} has {len(infos):,} members, above the limit of {limits.zip_members:,}")
@@ -89,21 +91,28 @@ def check_zip(data: bytes, name: str, limits: Limits) -> None:
                 413,
                 f"{name!r}: member {info.filename[:80]!r} compresses more than {limits.zip_compression_ratio:g} times (zip bomb?)",
             )
+    return sum(1 for info in infos if not info.is_dir() and posixpath.splitext(info.filename.lower())[1] in SUFFIXES)
 
 
-def check_batch_file(data: bytes, name: str, limits: Limits) -> str:
-    """The file type of one batch upload, after its checks."""
+def check_batch_file(data: bytes | str, name: str, limits: Limits) -> tuple[str, int]:
+    """The file type of one batch upload after its checks, and the building files it holds (a zip's
+    members; 1 for a file). ``data``: bytes, or the path of a scratch file holding them."""
+    import os
+
     suffix = suffix_of(name, BATCH_SUFFIXES)
     if suffix == ".zip":
-        check_zip(data, name, limits)
-        return suffix
-    if len(data) > limits.file_size:
+        return suffix, check_zip(data, name, limits)
+    size = len(data) if isinstance(data, bytes) else os.path.getsize(data)
+    if size > limits.file_size:
         raise UploadRefused(413, f"{name!r} is above the file-size limit of {limits.file_size:,} bytes")
     if suffix == ".xlsx":
+        if not isinstance(data, bytes):
+            with open(data, "rb") as handle:
+                data = handle.read()
         from ..errors import MpeilError
 
         try:
             check_xlsx(data, limits)
         except MpeilError as error:
             raise UploadRefused(422, f"{name!r}: {error}") from None
-    return suffix
+    return suffix, 1

@@ -95,56 +95,79 @@ function table(headers, rows, numeric) {
   return el("div", { class: "scroll" }, el("table", {}, el("thead", {}, head), el("tbody", {}, ...body)));
 }
 
-function coverageBar(coverage) {
-  const bar = el("div", { class: "bar", role: "img" });
-  const legend = el("p", { class: "legend" });
-  const parts = [];
-  for (const [key, value] of Object.entries(coverage)) {
-    if (value === null) continue;
-    const kind = key.replace("weight_", "");
-    const span = el("span", { class: kind });
-    span.style.width = (100 * value).toFixed(1) + "%";
-    bar.append(span);
-    legend.append(el("span", { class: kind }, t(key) + " " + (100 * value).toFixed(1) + " %"));
-    parts.push(t(key) + " " + (100 * value).toFixed(1) + " %");
+function coverageParts(coverage) {
+  // one bar summing to 100 %: declared + estimated + missing (covered = declared + estimated is not a part)
+  if (coverage.weight_declared !== null && coverage.weight_declared !== undefined) {
+    const declared = coverage.weight_declared, estimated = coverage.weight_estimated || 0;
+    const missing = coverage.weight_missing ?? Math.max(0, 1 - declared - estimated);
+    return [["weight_declared", declared], ["weight_estimated", estimated], ["weight_missing", missing]];
   }
-  bar.setAttribute("aria-label", t("coverage") + ": " + parts.join(", "));
+  const covered = coverage.weight_covered ?? 0;
+  return [["weight_covered", covered], ["weight_missing", coverage.weight_missing ?? Math.max(0, 1 - covered)]];
+}
+
+function coverageBar(coverage) {
+  const bar = el("div", { class: "bar", role: "img", id: "coverage-bar" });
+  const legend = el("p", { class: "legend" });
+  const parts = coverageParts(coverage);
+  const total = parts.reduce((sum, [, value]) => sum + value, 0) || 1;
+  const labels = [];
+  for (const [key, value] of parts) {
+    const kind = key.replace("weight_", "");
+    const share = (100 * value) / total;
+    const span = el("span", { class: kind, "data-share": share.toFixed(3) });
+    span.style.width = share.toFixed(3) + "%";
+    bar.append(span);
+    legend.append(el("span", { class: kind }, t(key) + " " + share.toFixed(1) + " %"));
+    labels.push(t(key) + " " + share.toFixed(1) + " %");
+  }
+  bar.setAttribute("aria-label", t("coverage") + ": " + labels.join(", "));
   return [bar, legend];
 }
 
+const FLAG_PATTERNS = [
+  ["flag_peer_above", /^(?<module>\S+) (?<indicator>\S+) (?<value>\S+) per kg is (?<ratio>\S+)x above the median of its category peers \((?<median>[^)]*)\)$/],
+  ["flag_peer_below", /^(?<module>\S+) (?<indicator>\S+) (?<value>\S+) per kg is (?<ratio>\S+)x below the median of its category peers \((?<median>[^)]*)\)$/],
+  ["flag_area_weight", /^density x thickness vs area weight \(per m2\): (?<a>\S+) vs (?<b>\S+) kg$/],
+  ["flag_carbon", /^(?<module>\S+) (?<indicator>\S+) (?<value>\S+) kg CO2e per kg of the declared unit's mass \((?<mass>[^)]*)\) exceeds 4; burning pure carbon emits 3\.67$/],
+];
+
+function flagItem(flag) {
+  // "<data set id> (<product name>) <indicator | properties>: <reason>"; the product name is data, the reason is translated
+  const match = /^(.*?) (\S+): (.*)$/s.exec(flag);
+  if (!match) return el("li", { lang: "en" }, flag);
+  const [, where, indicator, text] = match;
+  const what = indicator === "properties" ? t("flag_properties") : indicator;
+  const share = / \((\d+(?:\.\d+)?%) of the score\)$/.exec(text);  // added when the flag drives the score
+  const reason = share ? text.slice(0, share.index) : text;
+  const suffix = share ? " " + t("flag_share", { share: share[1] }) : "";
+  for (const [key, pattern] of FLAG_PATTERNS) {
+    const found = pattern.exec(reason);
+    if (found) return el("li", { class: "flag" }, `${where} ${what}: ${t(key, found.groups)}${suffix}`);
+  }
+  return el("li", { class: "flag" }, `${where} ${what}: `, el("span", { lang: "en" }, reason), suffix);
+}
+
+function elementLabel(e) {
+  const type = t("type_" + e.element_type);
+  const label = el("span", { class: "label" }, el("span", { class: "type" }, type === "type_" + e.element_type ? e.element_type : type));
+  label.append(el("span", { class: "name" }, e.name || e.element));
+  label.title = (e.name || e.element) + " (" + e.element + ")";
+  return label;
+}
+
 function elementChart(elements, unit) {
+  // HTML bars, not SVG: text keeps the page's font size on a phone and on a wide screen
   const shown = elements.filter((e) => e.score !== null).sort((a, b) => Math.abs(b.score) - Math.abs(a.score)).slice(0, 15);
   const max = Math.max(1e-12, ...shown.map((e) => Math.abs(e.score)));
-  const rowHeight = 22, labelWidth = 140, width = 480;
-  const svg = document.createElementNS(SVG, "svg");
-  svg.setAttribute("viewBox", `0 0 ${width} ${rowHeight * shown.length + 4}`);
-  svg.setAttribute("width", "100%");
-  svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", t("element_chart") + " (" + unit + ")");
-  svg.id = "element-chart";
-  shown.forEach((e, i) => {
-    const y = i * rowHeight + 2;
-    const label = document.createElementNS(SVG, "text");
-    label.setAttribute("x", "0");
-    label.setAttribute("y", String(y + 15));
-    label.textContent = (e.name || e.element).slice(0, 22);
-    const bar = document.createElementNS(SVG, "rect");
-    const length = ((width - labelWidth - 70) * Math.abs(e.score)) / max;
-    bar.setAttribute("x", String(labelWidth));
-    bar.setAttribute("y", String(y + 3));
-    bar.setAttribute("width", String(Math.max(1, length)));
-    bar.setAttribute("height", "15");
-    bar.setAttribute("class", e.score < 0 ? "neg" : "pos");
-    const title = document.createElementNS(SVG, "title");
-    title.textContent = `${e.element}: ${fmt(e.score)} ${unit}`;
-    bar.append(title);
-    const value = document.createElementNS(SVG, "text");
-    value.setAttribute("x", String(labelWidth + length + 4));
-    value.setAttribute("y", String(y + 15));
-    value.textContent = fmt(e.score);
-    svg.append(label, bar, value);
-  });
-  return svg;
+  const chart = el("ol", { id: "element-chart", class: "chart", "aria-label": t("element_chart") + " (" + unit + ")" });
+  for (const e of shown) {
+    const bar = el("span", { class: "bar-fill " + (e.score < 0 ? "neg" : "pos"), "data-score": String(e.score) });
+    bar.style.width = ((100 * Math.abs(e.score)) / max).toFixed(2) + "%";
+    const track = el("span", { class: "track" }, bar);
+    chart.append(el("li", { class: "row" }, elementLabel(e), track, el("span", { class: "value" }, fmt(e.score))));
+  }
+  return chart;
 }
 
 function buildingBlock(summary, building) {
@@ -157,7 +180,7 @@ function buildingBlock(summary, building) {
   block.append(el("h3", {}, t("stages")), table([t("stage"), unit], stages, [false, true]));
   block.append(el("h3", {}, t("element_chart")), elementChart(building.elements, unit));
   block.append(el("h3", {}, t("flags")));
-  const flags = building.flags.length ? el("ul", {}, ...building.flags.map((f) => el("li", {}, f))) : el("p", {}, t("no_flags"));
+  const flags = building.flags.length ? el("ul", { class: "flags" }, ...building.flags.map(flagItem)) : el("p", {}, t("no_flags"));
   block.append(flags);
   if (building.indicators_missing.length) {
     block.append(el("p", {}, t("missing_indicators") + ": " + building.indicators_missing.join(", ")));

@@ -1,0 +1,107 @@
+"""Connection hygiene of a real `mpeil serve` on 127.0.0.1 (issue 21): header size cap, header, body and
+keep-alive timeouts, and client disconnects that are not errors. Limits are set small by environment."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import time
+
+import httpx
+import pytest
+from service_support import ADMIN_KEY, auth, start_server, stop_server
+
+LIMITS = {
+    "MPEIL_HEADER_TIMEOUT": "1",
+    "MPEIL_BODY_TIMEOUT": "1",
+    "MPEIL_KEEP_ALIVE_TIMEOUT": "1",
+    "MPEIL_HEADER_SIZE": "4096",
+    "MPEIL_SCORING_WORKERS": "1",
+}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("connections")
+    log = folder / "server.log"
+    process, base = start_server(folder / "store", LIMITS, log=log)
+    host, port = base.removeprefix("http://").split(":")
+    yield base, (host, int(port)), log
+    stop_server(process)
+
+
+def _connect(address) -> socket.socket:
+    sock = socket.create_connection(address, timeout=5)
+    return sock
+
+
+def _read_all(sock: socket.socket, seconds: float = 4.0) -> bytes:
+    sock.settimeout(seconds)
+    chunks = []
+    try:
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    except TimeoutError:
+        return b"".join(chunks) + b"(still open)"
+    return b"".join(chunks)
+
+
+def test_slow_headers_are_answered_408_and_closed(server):
+    _, address, _ = server
+    with _connect(address) as sock:
+        started = time.monotonic()
+        sock.sendall(b"GET /v1/healthz HTTP/1.1\r\nHost: x\r\n")  # never finishes the head
+        answer = _read_all(sock)
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert b"HeaderTimeout" in answer and not answer.endswith(b"(still open)")
+    assert time.monotonic() - started < 3.5  # the limit is 1 s
+
+
+def test_oversized_headers_are_answered_431(server):
+    _, address, _ = server
+    with _connect(address) as sock:
+        sock.sendall(b"GET /v1/healthz HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 8000 + b"\r\n\r\n")
+        answer = _read_all(sock)
+    assert answer.startswith(b"HTTP/1.1 431"), answer[:200]
+    assert b"above 4,096 bytes" in answer
+
+
+def test_a_stalled_body_is_answered_408(server):
+    _, address, _ = server
+    with _connect(address) as sock:
+        sock.sendall(
+            b'POST /v1/score HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"id"'
+        )
+        answer = _read_all(sock)
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert b"BodyTimeout" in answer
+
+
+def test_an_idle_keep_alive_connection_is_closed(server):
+    _, address, _ = server
+    with _connect(address) as sock:
+        sock.sendall(b"GET /v1/healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = sock.recv(65536)
+        assert first.startswith(b"HTTP/1.1 200")
+        started = time.monotonic()
+        rest = _read_all(sock)
+    assert not rest.endswith(b"(still open)")
+    assert time.monotonic() - started < 3.5  # keep-alive limit 1 s
+
+
+def test_client_aborts_are_not_server_errors(server):
+    base, address, log = server
+    for _ in range(300):  # each sends half a body, then resets the connection
+        sock = _connect(address)
+        sock.sendall(
+            b"POST /v1/score HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n"
+            + b" " * 5000
+        )
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+    time.sleep(0.5)
+    health = httpx.get(base + "/v1/healthz", timeout=10)
+    assert health.status_code == 200
+    text = httpx.get(base + "/v1/metrics", headers=auth(ADMIN_KEY), timeout=10).text
+    assert 'status="500"' not in text
+    assert "Traceback" not in log.read_text(encoding="utf-8", errors="replace")
