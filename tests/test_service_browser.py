@@ -168,7 +168,10 @@ def _font_px(locator) -> float:
 
 @pytest.mark.parametrize("page", [PHONE, DESKTOP], ids=["phone", "desktop"], indirect=True)
 def test_coverage_bar_labels_and_languages_at_two_sizes(page, shots, server):
-    page.get_by_label("Gebouwbestand").set_input_files(str(EXAMPLES / "terraced_house.json"))
+    # the example terraced house as it was before issue 22 (no services; the PE damp-proof foil whose
+    # ADPE the screen flags), so that the page has a replaced flag to show
+    flagged = Path(__file__).parent / "fixtures" / "passport" / "sources" / "terraced_house_a4e0776.json"
+    page.get_by_label("Gebouwbestand").set_input_files(str(flagged))
     page.get_by_role("button", name="Bereken").click()
     expect(page.locator(".score-value").first).to_be_visible(timeout=60_000)
     # one bar of three parts (declared, estimated, missing) summing to 100 %
@@ -201,8 +204,9 @@ def test_coverage_bar_labels_and_languages_at_two_sizes(page, shots, server):
     expect(page.locator("#element-chart .type").first).to_have_text(
         re.compile("mur|plancher|toiture|fondation|fenêtre")
     )
-    # the example's flag (a peer outlier driving 30 % of the score), its reason in French
+    # the foil's flag (a peer outlier; replaced by its peer estimate by default), its reason in French
     expect(page.locator("ul.flags li").first).to_contain_text("fois au-dessus de la médiane des produits comparables")
-    expect(page.locator("ul.flags li").first).to_contain_text("(30% du score)")
+    expect(page.locator("ul.flags li").first).to_contain_text("remplacée par l'estimation des produits comparables")
+    expect(page.locator("ul.flags li").first).to_contain_text(re.compile(r"ajouterait \d+% du score"))
     page.screenshot(path=str(shots / f"score-fr-{size}.png"), full_page=True)
     assert page.request.get(server + "/favicon.ico").status == 200

@@ -282,6 +282,7 @@ def summarize(result, stages=None) -> dict:
     for building, row in result.scores.iterrows():
         rows = elements[elements["building"] == building]
         flags = row.get("flags", [])
+        replaced = row.get("flags_replaced", [])
         buildings.append(
             {
                 "building": str(building),
@@ -292,6 +293,11 @@ def summarize(result, stages=None) -> dict:
                 "coverage": _coverage(row),
                 "complete": bool(row["complete"]) if "complete" in row else None,
                 "flags": [str(f) for f in (flags if isinstance(flags, (list, tuple, np.ndarray)) else [])],
+                # flagged values replaced by their peer estimate (flagged_values = "estimate"), with the
+                # share the declared value would have carried
+                "flags_replaced": [
+                    str(f) for f in (replaced if isinstance(replaced, (list, tuple, np.ndarray)) else [])
+                ],
                 "indicators_missing": [str(i) for i in row["indicators_missing"]],
                 "module_gaps": {str(k): number(v) for k, v in dict(row["module_gaps"]).items()},
                 "label": str(row["label"]) if "label" in row and row["label"] == row["label"] else None,

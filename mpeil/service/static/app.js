@@ -148,6 +148,16 @@ function flagItem(flag) {
   return el("li", { class: "flag" }, `${where} ${what}: `, el("span", { lang: "en" }, reason), suffix);
 }
 
+function replacedFlagItem(flag) {
+  // "<flag>; peer estimate used (the declared value would add <share> of the score)" (flagged_values = "estimate")
+  const match = /^(.*); peer estimate used \(the declared value would add (\d+(?:\.\d+)?%) of the score\)$/s.exec(flag);
+  if (!match) return el("li", { class: "flag replaced", lang: "en" }, flag);
+  const item = flagItem(match[1]);
+  item.classList.add("replaced");
+  item.append(" — " + t("flag_replaced", { share: match[2] }));
+  return item;
+}
+
 function elementLabel(e) {
   const type = t("type_" + e.element_type);
   const label = el("span", { class: "label" }, el("span", { class: "type" }, type === "type_" + e.element_type ? e.element_type : type));
@@ -180,7 +190,9 @@ function buildingBlock(summary, building) {
   block.append(el("h3", {}, t("stages")), table([t("stage"), unit], stages, [false, true]));
   block.append(el("h3", {}, t("element_chart")), elementChart(building.elements, unit));
   block.append(el("h3", {}, t("flags")));
-  const flags = building.flags.length ? el("ul", { class: "flags" }, ...building.flags.map(flagItem)) : el("p", {}, t("no_flags"));
+  const replaced = building.flags_replaced || [];
+  const items = [...building.flags.map(flagItem), ...replaced.map(replacedFlagItem)];
+  const flags = items.length ? el("ul", { class: "flags" }, ...items) : el("p", {}, t("no_flags"));
   block.append(flags);
   if (building.indicators_missing.length) {
     block.append(el("p", {}, t("missing_indicators") + ": " + building.indicators_missing.join(", ")));
