@@ -37,6 +37,7 @@ SUMMARY_SCHEMA = pa.schema(
         ("score", pa.float64()),
         ("score_unit", _STR),
         ("label", _STR),
+        ("label_note", _STR),
         ("weight_covered", pa.float64()),
         ("weight_declared", pa.float64()),
         ("weight_estimated", pa.float64()),

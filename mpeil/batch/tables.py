@@ -369,6 +369,7 @@ def _summary_row(
         "score": float(row["score"]),
         "score_unit": row["score_unit"],
         "label": row.get("label"),
+        "label_note": row.get("label_note"),
         "weight_covered": float(row["weight_covered"]),
         "weight_declared": float(row["weight_declared"]),
         "weight_estimated": float(row["weight_estimated"]),

@@ -79,7 +79,9 @@ def _print_table(results, console) -> None:
 
 def _notes(row) -> list[str]:
     """One building's notes: flags, replaced flags, estimates, missing indicators, gaps."""
-    notes = [f"flagged: {flag}" for flag in row["flags"]]
+    note = row.get("label_note")
+    notes = [note] if isinstance(note, str) and note else []
+    notes += [f"flagged: {flag}" for flag in row["flags"]]
     notes += [f"flagged, replaced: {flag}" for flag in row.get("flags_replaced", [])]
     if row["indicators_estimated"]:
         notes.append(f"estimated from peers: {', '.join(row['indicators_estimated'])}")

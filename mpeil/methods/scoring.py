@@ -24,7 +24,7 @@ from ..engine import ElementResults, EngineOptions, IndicatorSpec
 from ..engine.modules import A1_A3, positions
 from ..model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
 from .config import Method
-from .labels import load_label_scale
+from .labels import label_withheld, load_label_scale
 from .trust import quality_grade, quality_rules
 from .weights import indicator_factors, score_weight_vector
 
@@ -344,7 +344,14 @@ def grade_and_label(scores: pd.DataFrame, method: Method, use_type: np.ndarray) 
     scale = load_label_scale(method.name)
     if scale is not None:  # the method has an A–G scale (scenarios/labels/<method>.csv)
         where = list(frame.columns).index("score_unit") + 1 if "score_unit" in frame else len(frame.columns)
-        frame.insert(where, "label", scale.assign(use_type, frame["score"].to_numpy(dtype=np.float64)))
+        labels = scale.assign(use_type, frame["score"].to_numpy(dtype=np.float64))
+        # a label only for a score comparable with the bands' (scenarios/labels/comparability.csv)
+        notes = [
+            label_withheld(scale, missing, method.gap_policy) if label is not None else None
+            for label, missing in zip(labels, frame["weight_missing"].tolist(), strict=True)
+        ]
+        frame.insert(where, "label", [None if note else label for label, note in zip(labels, notes, strict=True)])
+        frame.insert(where + 1, "label_note", notes)
     return frame
 
 
