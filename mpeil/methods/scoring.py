@@ -238,6 +238,13 @@ def _module_gaps(totals: BuildingTotals, weighted: Weighted, b: int, modules: tu
     return gaps
 
 
+def _lines_share(trust, b: int) -> float:
+    """Share (0-1) of building ``b``'s new lines lacking a method indicator in A1-A3; NaN without lines."""
+    if trust is None or trust.lines_lacking is None or trust.lines_new is None or not trust.lines_new[b]:
+        return float("nan")
+    return float(trust.lines_lacking[b] / trust.lines_new[b])
+
+
 def _building_row(results: ElementResults, method: Method, w: Weighted, b: int, gaps: dict, flags: tuple, trust):
     """The score-table row of building ``b`` (before its quality grade and label); ``flags``:
     (flagged values driving the score, flagged values replaced by their peer estimate)."""
@@ -263,6 +270,9 @@ def _building_row(results: ElementResults, method: Method, w: Weighted, b: int, 
         "flags": driving,
         "flags_replaced": replaced,
         "indicators_missing": [codes[i] for i in np.flatnonzero(w.absent[b])],
+        # a line's gap at the line's scale: the share of new lines whose data set lacks a method indicator
+        "lines_missing_share": _lines_share(trust, b),
+        "lines_missing": list(trust.lacking_labels[b]) if trust is not None and trust.lacking_labels else [],
         "indicators_partial": [codes[i] for i in np.flatnonzero(~w.complete[b] & ~w.absent[b])],
         "module_gaps": gaps,
         "uncovered": [u.code for u in method.uncovered],
