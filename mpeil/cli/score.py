@@ -73,7 +73,7 @@ def _print_table(results, console) -> None:
     for building, row in scores.iterrows():
         if notes := _notes(row):
             console.print(
-                f"[yellow]{terminal_text(building)}[/yellow]: " + terminal_text("; ".join(notes), limit=2000),
+                f"[yellow]{terminal_text(building)}[/yellow]: " + "; ".join(terminal_text(note) for note in notes),
                 highlight=False,
             )
 
