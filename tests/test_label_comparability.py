@@ -36,7 +36,9 @@ def test_withheld_by_hand(tmp_path):
     scale = _scale(tmp_path, "m,0.05,estimated,hand\n")
     assert label_withheld(scale, 0.0, "estimated") is None
     assert label_withheld(scale, 0.05, "estimated") is None  # at the limit: comparable
-    assert label_withheld(scale, 0.278, "estimated") == "no M-label: 27.8% of the weighting missing (the bands allow 5%)"
+    assert (
+        label_withheld(scale, 0.278, "estimated") == "no M-label: 27.8% of the weighting missing (the bands allow 5%)"
+    )
     assert label_withheld(scale, np.nan, "estimated").startswith("no M-label: nan%")
     assert label_withheld(scale, 0.0, "declared") == (
         "no M-label: bands are for gap_policy=estimated, this score is gap_policy=declared"

@@ -51,7 +51,9 @@ def test_a_user_copy_gets_the_shipped_estimate(layered, shipped_table):
     mine = layered.estimates
     mine = mine[(mine["dataset_id"] == "u:light") & (mine["indicator"] == "PM") & (mine["module"] == "A1-A3")]
     theirs = shipped_table[
-        (shipped_table["dataset_id"] == LIGHT) & (shipped_table["indicator"] == "PM") & (shipped_table["module"] == "A1-A3")
+        (shipped_table["dataset_id"] == LIGHT)
+        & (shipped_table["indicator"] == "PM")
+        & (shipped_table["module"] == "A1-A3")
     ]
     assert len(mine) == 1 and len(theirs) == 1
     # the same peers (category level, the shipped set itself lacks PM so is no peer) and predictor
@@ -102,9 +104,7 @@ def test_lines_missing_share_by_hand():
     lib = tiny_library()
     values = lib.values[~((lib.values["dataset_id"] == "t:brick") & (lib.values["indicator"] == "PM"))]
     lib = EPDLibrary(lib.datasets, values, name="tiny-no-pm")
-    layers = [
-        Layer(product=p, amount=2.0, unit="kg", service_life_years=60) for p in ("t:steel", "t:brick", "t:steel")
-    ]
+    layers = [Layer(product=p, amount=2.0, unit="kg", service_life_years=60) for p in ("t:steel", "t:brick", "t:steel")]
     house = Building(id="h", gross_floor_area_m2=100.0, elements=[Element(id="e", quantity=10.0, layers=layers)])
     row = score(house, method=_two_indicator_method(), library=lib, scenarios=tiny_scenarios()).scores.iloc[0]
     # hand: 3 new lines, the brick line lacks PM → 1/3 of the lines; PM then counts as missing for

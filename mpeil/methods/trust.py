@@ -111,7 +111,8 @@ def _lacking_lines(compiled, library: EPDLibrary, method: Method) -> tuple[np.nd
         [np.isfinite(values[:, [sources.index(c) for c in i.sources]]).any(axis=1) for i in method.indicators]
     )  # bool[D, I_method]
     new = np.isnan(compiled.remaining_life_years) & ~compiled.removed
-    lacking = new & ~has.all(axis=1)[compiled.dataset]
+    every = np.asarray(has.all(axis=1), dtype=bool)  # bool[D]: the data set has every method indicator
+    lacking = new & ~every[compiled.dataset]
     counts = np.bincount(compiled.line_building, weights=lacking, minlength=n_b).astype(np.int64)
     totals = np.bincount(compiled.line_building, weights=new, minlength=n_b).astype(np.int64)
     names = library.datasets["name_en"].fillna(library.datasets["name_de"]).fillna("")
