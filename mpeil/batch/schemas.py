@@ -42,6 +42,7 @@ SUMMARY_SCHEMA = pa.schema(
         ("weight_declared", pa.float64()),
         ("weight_estimated", pa.float64()),
         ("weight_missing", pa.float64()),
+        ("lines_missing_share", pa.float64()),
         ("complete", pa.bool_()),
         ("quality_grade", _STR),
         ("flags", pa.list_(_STR)),

@@ -374,6 +374,7 @@ def _summary_row(
         "weight_declared": float(row["weight_declared"]),
         "weight_estimated": float(row["weight_estimated"]),
         "weight_missing": float(row["weight_missing"]),
+        "lines_missing_share": float(row.get("lines_missing_share", math.nan)),
         "complete": bool(row["complete"]),
         "quality_grade": str(row["quality_grade"]),
         "flags": list(row["flags"]),
