@@ -135,3 +135,57 @@ def test_the_note_names_only_indicators_estimated_for_every_line():
         }
     )
     assert _notes(row) == ["1 of 84 lines (u:x X) lack PM", "estimated from peers: ODP", "some lines lack PM"]
+
+
+# ---------------------------------------------------------------------- the new user's trial, end to end
+#: the shipped terraced house's plasterboard (EN 15804+A2, declares none of PM, IRP, ETP-fw, HTP-c,
+#: HTP-nc, SQP: the shipped table estimates them)
+BOARD = "obd2024:46c055f0-84a2-423b-ae82-5264886e51ad"
+
+
+@pytest.fixture(scope="module")
+def trial(shipped, tmp_path_factory):
+    """The example scored as shipped, with its plasterboard as a user's copy (A2), and as a user's
+    EN 15804+A1 set declaring no EF indicator (only PERE), in one call."""
+    import json
+
+    from mpeil.paths import scenarios_dir
+
+    copy = _user_copy(shipped, BOARD, "u:board")
+    old = _user_copy(shipped, BOARD, "u:old")
+    old = EPDLibrary(
+        old.datasets.assign(standard="EN 15804+A1"), old.values[old.values["indicator"] == "PERE"], name="u"
+    )
+    user = EPDLibrary.concat([copy, old], name="u")
+    text = (scenarios_dir() / "examples" / "terraced_house.json").read_text(encoding="utf-8")
+    assert text.count(BOARD) == 1
+    folder = tmp_path_factory.mktemp("trial")
+    paths = []
+    for name, product in (("shipped", BOARD), ("copy", "u:board"), ("old", "u:old")):
+        data = json.loads(text.replace(BOARD, product))
+        data["id"] = name
+        (folder / f"{name}.json").write_text(json.dumps(data), encoding="utf-8")
+        paths.append(str(folder / f"{name}.json"))
+    return score(paths, library=EPDLibrary.layered(shipped, [user])).scores
+
+
+def test_a_user_copy_scores_as_the_shipped_data_set(trial):
+    shipped, copy = trial.loc["shipped"], trial.loc["copy"]
+    # invariant: the copy gets the shipped estimates, so the building is scored the same
+    assert copy["score"] == pytest.approx(shipped["score"], rel=1e-12)
+    assert copy["weight_missing"] == 0.0 and copy["weight_estimated"] == pytest.approx(shipped["weight_estimated"])
+    assert "u:board" in copy["estimated_datasets"] and copy["label"] == shipped["label"] is not None
+    assert copy["lines_missing_share"] == 0.0
+
+
+def test_an_en15804_a1_line_shows_at_its_scale_and_takes_the_label(trial):
+    row = trial.loc["old"]
+    # every method indicator lacks one line → all of the weighting missing, as before; but the line
+    # is named at its own scale: 1 of the example's 84 layer lines (counted in the JSON file)
+    assert row["weight_missing"] == 1.0 and row["quality_grade"] == "E"
+    assert row["lines_missing_share"] == pytest.approx(1.0 / 84.0, rel=1e-15)
+    assert row["lines_missing"] == [
+        "1 of 84 lines (u:old Gypsum plaster board (fire protection, 12.5 mm)) declare no indicator of the method"
+    ]
+    assert pd.isna(row["label"])  # null (None, NaN in a frame of several buildings), never a letter
+    assert row["label_note"] == "no M-label: 100.0% of the weighting missing (the bands allow 0%)"
