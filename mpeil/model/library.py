@@ -293,7 +293,8 @@ class EPDLibrary:
 
         Columns: dataset_id, module, indicator, value (per one declared unit), sigma_log (lognormal
         σ of ln), n_peers, level, predictor, peer_ratio. Shipped in ``data/epd/estimates/``
-        (``scripts/build_estimates.py``); empty for data sets the table does not know.
+        (``scripts/build_estimates.py``); for a user's EN 15804+A2 data sets (not in that table) the
+        same model with the shipped data sets as peers (:mod:`mpeil.model.user_estimates`).
         """
         return self.memo(("estimates",), self._all_estimates)
 
