@@ -73,18 +73,26 @@ def _print_table(results, console) -> None:
     for building, row in scores.iterrows():
         if notes := _notes(row):
             console.print(
-                f"[yellow]{terminal_text(building)}[/yellow]: " + terminal_text("; ".join(notes)), highlight=False
+                f"[yellow]{terminal_text(building)}[/yellow]: " + "; ".join(terminal_text(note) for note in notes),
+                highlight=False,
             )
 
 
 def _notes(row) -> list[str]:
     """One building's notes: flags, replaced flags, estimates, missing indicators, gaps."""
-    notes = [f"flagged: {flag}" for flag in row["flags"]]
+    note = row.get("label_note")
+    notes = [note] if isinstance(note, str) and note else []
+    notes += list(row.get("lines_missing", []))  # the lines behind missing data, at the lines' scale
+    notes += [f"flagged: {flag}" for flag in row["flags"]]
     notes += [f"flagged, replaced: {flag}" for flag in row.get("flags_replaced", [])]
-    if row["indicators_estimated"]:
-        notes.append(f"estimated from peers: {', '.join(row['indicators_estimated'])}")
+    gaps = set(row["indicators_missing"]) | set(row.get("indicators_partial", []))
+    # estimated for the building: every line has a value and some are estimates; the rest is named below
+    if estimated := [code for code in row["indicators_estimated"] if code not in gaps]:
+        notes.append(f"estimated from peers: {', '.join(estimated)}")
     if row["indicators_missing"]:
         notes.append(f"no data set declares {', '.join(row['indicators_missing'])}")
+    if row.get("indicators_partial"):
+        notes.append(f"some lines lack {', '.join(row['indicators_partial'])}")
     if row["module_gaps"]:
         notes.append(
             "data gaps (share of lines): " + ", ".join(f"{m} {share:.0%}" for m, share in row["module_gaps"].items())

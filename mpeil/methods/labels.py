@@ -5,6 +5,10 @@ score equal to the bound gets it), in the method's score unit; the worst label h
 row names its ``derivation`` (percentile bands of a reference dataset, or a policy value) and its
 ``source``. A method without a file, a building whose use type has no bands, or a score that is
 NaN gets no label (null), never a guessed one.
+
+A label compares a score with the bands' reference scores, so it is given only to a comparable
+score (``scenarios/labels/comparability.csv``): at most ``max_weight_missing`` of the weighting
+missing, and the ``gap_policy`` the bands were derived with. :func:`label_withheld` says why not.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import pandas as pd
 from ..errors import MethodError
 from ..paths import scenarios_dir
 
-__all__ = ["LABELS", "LabelScale", "load_label_scale"]
+__all__ = ["LABELS", "LabelScale", "load_label_scale", "label_withheld"]
 
 LABELS = ("A", "B", "C", "D", "E", "F", "G")
 _REQUIRED = ("use_type", "label", "upper_bound", "unit", "derivation", "source")
@@ -34,6 +38,10 @@ class LabelScale:
     unit: str
     bounds: dict[str, np.ndarray]
     table: pd.DataFrame
+    #: a label needs weight_missing <= this (share 0-1; comparability.csv); inf when the file has no row
+    max_weight_missing: float = np.inf
+    #: the gap policy the bands were derived with; None: any
+    gap_policy: str | None = None
 
     def assign(self, use_types, scores) -> list[str | None]:
         """The label of each (use type, score); None where there are no bands or no score."""
@@ -88,4 +96,45 @@ def _read_scale(method_name: str, path: str, size: int, mtime_ns: int) -> LabelS
     for values in bounds.values():
         values.setflags(write=False)
     units = table["unit"].dropna().unique()
-    return LabelScale(method_name, str(units[0]) if len(units) else "", bounds, table)
+    max_missing, gap_policy = _comparability(method_name, path.with_name("comparability.csv"))
+    return LabelScale(method_name, str(units[0]) if len(units) else "", bounds, table, max_missing, gap_policy)
+
+
+def _comparability(method_name: str, path: Path) -> tuple[float, str | None]:
+    """(max weight missing, gap policy) of the method's bands from ``comparability.csv``; (inf, None)
+    when the file or the method's row is absent."""
+    if not path.is_file():
+        return np.inf, None
+    table = pd.read_csv(path, dtype={"method": str, "gap_policy": str})
+    rows = table[table["method"] == method_name]
+    if rows.empty:
+        return np.inf, None
+    row = rows.iloc[0]
+    limit = pd.to_numeric(pd.Series([row["max_weight_missing"]]), errors="coerce").iloc[0]
+    if not np.isfinite(limit) or not 0.0 <= limit <= 1.0:
+        raise MethodError("max_weight_missing must be a share in [0, 1]", file=str(path), field="max_weight_missing")
+    policy = row["gap_policy"]
+    return float(limit), (str(policy) if isinstance(policy, str) and policy else None)
+
+
+def label_withheld(scale: LabelScale, weight_missing: float, gap_policy: str) -> str | None:
+    """Why a score gets no label though its use type has bands (None: it is comparable).
+
+    ``weight_missing``: the share (0-1) of the weighting the score lacks; ``gap_policy``: the
+    method's. The tolerance 1e-9 absorbs float sums of shares.
+    """
+    if scale.gap_policy is not None and gap_policy != scale.gap_policy:
+        return f"no {_label_name()}: bands are for gap_policy={scale.gap_policy}, this score is gap_policy={gap_policy}"
+    if not weight_missing <= scale.max_weight_missing + 1e-9:  # NaN: not comparable either
+        allowed = f"{scale.max_weight_missing:.0%}"
+        return f"no {_label_name()}: {weight_missing:.1%} of the weighting missing (the bands allow {allowed})"
+    return None
+
+
+def _label_name() -> str:
+    """The performance label's short name in English (``data/scale_names.csv``, as every output names it)."""
+    from ..paths import data_dir
+
+    names = pd.read_csv(data_dir() / "scale_names.csv", comment="#", dtype=str)
+    rows = names[(names["scale"] == "label") & (names["language"] == "en")]
+    return str(rows["short"].iloc[0]) if len(rows) else "label"

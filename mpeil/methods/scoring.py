@@ -24,7 +24,7 @@ from ..engine import ElementResults, EngineOptions, IndicatorSpec
 from ..engine.modules import A1_A3, positions
 from ..model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
 from .config import Method
-from .labels import load_label_scale
+from .labels import label_withheld, load_label_scale
 from .trust import quality_grade, quality_rules
 from .weights import indicator_factors, score_weight_vector
 
@@ -238,6 +238,13 @@ def _module_gaps(totals: BuildingTotals, weighted: Weighted, b: int, modules: tu
     return gaps
 
 
+def _lines_share(trust, b: int) -> float:
+    """Share (0-1) of building ``b``'s new lines lacking a method indicator in A1-A3; NaN without lines."""
+    if trust is None or trust.lines_lacking is None or trust.lines_new is None or not trust.lines_new[b]:
+        return float("nan")
+    return float(trust.lines_lacking[b] / trust.lines_new[b])
+
+
 def _building_row(results: ElementResults, method: Method, w: Weighted, b: int, gaps: dict, flags: tuple, trust):
     """The score-table row of building ``b`` (before its quality grade and label); ``flags``:
     (flagged values driving the score, flagged values replaced by their peer estimate)."""
@@ -263,6 +270,9 @@ def _building_row(results: ElementResults, method: Method, w: Weighted, b: int, 
         "flags": driving,
         "flags_replaced": replaced,
         "indicators_missing": [codes[i] for i in np.flatnonzero(w.absent[b])],
+        # a line's gap at the line's scale: the share of new lines whose data set lacks a method indicator
+        "lines_missing_share": _lines_share(trust, b),
+        "lines_missing": list(trust.lacking_labels[b]) if trust is not None and trust.lacking_labels else [],
         "indicators_partial": [codes[i] for i in np.flatnonzero(~w.complete[b] & ~w.absent[b])],
         "module_gaps": gaps,
         "uncovered": [u.code for u in method.uncovered],
@@ -344,7 +354,14 @@ def grade_and_label(scores: pd.DataFrame, method: Method, use_type: np.ndarray) 
     scale = load_label_scale(method.name)
     if scale is not None:  # the method has an A–G scale (scenarios/labels/<method>.csv)
         where = list(frame.columns).index("score_unit") + 1 if "score_unit" in frame else len(frame.columns)
-        frame.insert(where, "label", scale.assign(use_type, frame["score"].to_numpy(dtype=np.float64)))
+        labels = scale.assign(use_type, frame["score"].to_numpy(dtype=np.float64))
+        # a label only for a score comparable with the bands' (scenarios/labels/comparability.csv)
+        notes = [
+            label_withheld(scale, missing, method.gap_policy) if label is not None else None
+            for label, missing in zip(labels, frame["weight_missing"].tolist(), strict=True)
+        ]
+        frame.insert(where, "label", [None if note else label for label, note in zip(labels, notes, strict=True)])
+        frame.insert(where + 1, "label_note", notes)
     return frame
 
 

@@ -44,6 +44,12 @@ class LineTrust:
     #: bool[F]: the flagged value was replaced by its peer estimate (``flagged_values = "estimate"``);
     #: its contribution is then the declared value's, the one the score does not use
     flag_replaced: np.ndarray | None = None
+    #: int64[B]: new lines (A1-A3 counted) whose data set lacks a method indicator in A1-A3 after estimates
+    lines_lacking: np.ndarray | None = None
+    #: int64[B]: new lines (the denominator of ``lines_lacking``)
+    lines_new: np.ndarray | None = None
+    #: per building, one text per data set behind ``lines_lacking``: "k of n lines (id name) lack …"
+    lacking_labels: list[list[str]] | None = None
 
 
 def scoring_library(library: EPDLibrary, method: Method) -> EPDLibrary:
@@ -86,7 +92,45 @@ def assess_lines(compiled, replacements: np.ndarray, library: EPDLibrary, method
         library.datasets["dataset_id"].to_numpy(dtype=object),
         _unusable_datasets(compiled, library, tuple(dict.fromkeys(c for i in method.indicators for c in i.sources))),
         replaced,
+        *_lacking_lines(compiled, library, method),
     )
+
+
+def _lacking_lines(compiled, library: EPDLibrary, method: Method) -> tuple[np.ndarray, np.ndarray, list[list[str]]]:
+    """Per building: the new lines whose data set has no A1-A3 value (declared, or estimated where the
+    scoring library holds estimates) of some method indicator (under none of its accepted codes), all
+    new lines, and a text per such data set naming its lines and what they lack. A line's gap is
+    shown at the line's scale: one line of 84 is 1/84 of the lines, whatever share of the weighting
+    its indicators carry."""
+    n_b = compiled.n_buildings
+    if compiled.n_lines == 0:
+        return np.zeros(n_b, dtype=np.int64), np.zeros(n_b, dtype=np.int64), [[] for _ in range(n_b)]
+    sources = tuple(dict.fromkeys(c for i in method.indicators for c in i.sources))
+    values = library.tensor(sources, ("A1-A3",))[:, 0, :]
+    has = np.column_stack(
+        [np.isfinite(values[:, [sources.index(c) for c in i.sources]]).any(axis=1) for i in method.indicators]
+    )  # bool[D, I_method]
+    new = np.isnan(compiled.remaining_life_years) & ~compiled.removed
+    every = np.asarray(has.all(axis=1), dtype=bool)  # bool[D]: the data set has every method indicator
+    lacking = new & ~every[compiled.dataset]
+    counts = np.bincount(compiled.line_building, weights=lacking, minlength=n_b).astype(np.int64)
+    totals = np.bincount(compiled.line_building, weights=new, minlength=n_b).astype(np.int64)
+    names = library.datasets["name_en"].fillna(library.datasets["name_de"]).fillna("")
+    ids = library.datasets["dataset_id"].to_numpy(dtype=object)
+    codes = [i.code for i in method.indicators]
+    groups: list[dict[tuple[str, ...], list[int]]] = [{} for _ in range(n_b)]  # what is lacked → lines' sets
+    for line in np.flatnonzero(lacking).tolist():
+        b, d = int(compiled.line_building[line]), int(compiled.dataset[line])
+        lacks = tuple(c for c, h in zip(codes, has[d], strict=True) if not h)
+        groups[b].setdefault(lacks, []).append(d)
+    out: list[list[str]] = [[] for _ in range(n_b)]
+    for b, by_lack in enumerate(groups):
+        for lacks, sets in by_lack.items():
+            unique = list(dict.fromkeys(sets))
+            named = ", ".join(f"{ids[d]!s} {names.iloc[d]!s}" for d in unique[:3]) + (", …" if len(unique) > 3 else "")
+            what = "declare no indicator of the method" if len(lacks) == len(codes) else "lack " + ", ".join(lacks)
+            out[b].append(f"{len(sets)} of {totals[b]} lines ({named}) {what}")
+    return counts, totals, out
 
 
 def _unusable_datasets(compiled, library: EPDLibrary, codes: tuple[str, ...]) -> list[list[str]]:

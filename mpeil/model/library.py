@@ -293,9 +293,23 @@ class EPDLibrary:
 
         Columns: dataset_id, module, indicator, value (per one declared unit), sigma_log (lognormal
         σ of ln), n_peers, level, predictor, peer_ratio. Shipped in ``data/epd/estimates/``
-        (``scripts/build_estimates.py``); empty for data sets the table does not know.
+        (``scripts/build_estimates.py``); for a user's EN 15804+A2 data sets (not in that table) the
+        same model with the shipped data sets as peers (:mod:`mpeil.model.user_estimates`).
         """
-        return self.memo(("estimates",), lambda: _shipped_estimates(self._index, "gap"))
+        return self.memo(("estimates",), self._all_estimates)
+
+    def _all_estimates(self) -> pd.DataFrame:
+        """The shipped table's rows for this library's data sets, then the same peer model applied
+        to the EN 15804+A2 data sets the shipped screen has not seen (a user's, layered on the
+        shipped library: :func:`mpeil.model.user_estimates.user_estimates`)."""
+        from .screening import SHIPPED_FLAGS, _screened_ids
+        from .user_estimates import user_estimates
+
+        shipped = _shipped_estimates(self._index, "gap")
+        own = user_estimates(self, _screened_ids(data_dir().joinpath(*SHIPPED_FLAGS)))
+        if own.empty:
+            return shipped
+        return pd.concat([shipped, own[[c for c in own.columns if c in shipped.columns]]], ignore_index=True)
 
     @property
     def peer_estimates(self) -> pd.DataFrame:

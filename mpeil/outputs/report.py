@@ -169,6 +169,9 @@ def _label_line(row: pd.Series, building: str, method: str) -> str:
     quality = row.get("quality_grade")
     quality_text = f"; {scale_name('quality_grade')} {_e(quality)}" if isinstance(quality, str) else ""
     if not isinstance(label, str):
+        note = row.get("label_note")  # bands exist but the score is not comparable with them
+        if isinstance(note, str) and note:
+            return f'<div class="mpeil-label" data-building="{_e(building)}" data-field="label_note">{_e(note)}</div>'
         return ""
     return (
         f'<div class="mpeil-label" data-building="{_e(building)}" data-field="label" data-value="{_e(label)}">'

@@ -300,7 +300,8 @@ def summarize(result, stages=None) -> dict:
                 ],
                 "indicators_missing": [str(i) for i in row["indicators_missing"]],
                 "module_gaps": {str(k): number(v) for k, v in dict(row["module_gaps"]).items()},
-                "label": str(row["label"]) if "label" in row and row["label"] == row["label"] else None,
+                "label": row["label"] if isinstance(row.get("label"), str) else None,
+                "label_note": row["label_note"] if isinstance(row.get("label_note"), str) else None,
                 "elements": [
                     {
                         "element": str(e.element),
