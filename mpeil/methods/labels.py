@@ -96,7 +96,7 @@ def _read_scale(method_name: str, path: str, size: int, mtime_ns: int) -> LabelS
     for values in bounds.values():
         values.setflags(write=False)
     units = table["unit"].dropna().unique()
-    max_missing, gap_policy = _comparability(method_name, path.with_name("comparability.csv"))
+    max_missing, gap_policy = _comparability(method_name, Path(path).with_name("comparability.csv"))
     return LabelScale(method_name, str(units[0]) if len(units) else "", bounds, table, max_missing, gap_policy)
 
 
