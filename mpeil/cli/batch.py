@@ -21,7 +21,7 @@ from typing import Annotated
 
 import typer
 
-from .output import OPTION_HELP, library_references, method_options
+from .output import OPTION_HELP, library_references, method_options, require_extra
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)i?[bB]?\s*$")
 _SCALE = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
@@ -92,7 +92,7 @@ def _print_summary(summary, console) -> None:
 _INPUTS_HELP = "Building files (JSON, CSV, XLSX), folders, globs ('permits/**/*.json'), .zip archives"
 _SCHEDULER_HELP = "Dask scheduler tcp://host:port, or 'local' (a local cluster of 2 workers)"
 _INDICATORS_HELP = "Indicators of results/: 'all' (19 EN 15804+A2), 'method', or codes with commas"
-_LIBRARY_HELP = "Shipped EPD sources and/or user library folders, with commas (e.g. obd2024,mylib/)"
+_LIBRARY_HELP = "Shipped EPD source or user library folder; repeatable or with commas (e.g. obd2024,mylib/)"
 _LIMIT = "(default: batch_limits.csv)"
 
 
@@ -110,7 +110,7 @@ def batch(
     option: Annotated[list[str] | None, typer.Option("--option", help=OPTION_HELP)] = None,
     indicators: Annotated[str, typer.Option(help=_INDICATORS_HELP)] = "all",
     as_of: Annotated[str | None, typer.Option(help="Date EPD validity is judged at (default today)")] = None,
-    library: Annotated[str | None, typer.Option(help=_LIBRARY_HELP)] = None,
+    library: Annotated[list[str] | None, typer.Option("--library", "-l", help=_LIBRARY_HELP)] = None,
     max_file_size: Annotated[str | None, typer.Option(help=f"Largest input file, e.g. 64MB {_LIMIT}")] = None,
     max_zip_ratio: Annotated[float | None, typer.Option(help=f"Largest zip compression ratio {_LIMIT}")] = None,
     max_zip_total: Annotated[str | None, typer.Option(help=f"Largest archive, uncompressed {_LIMIT}")] = None,
@@ -127,8 +127,13 @@ def batch(
 
     console = Console(stderr=True)
     _check_date(as_of)
+    _check_out(out)
     if scheduler is not None and jobs > 1:
         raise typer.BadParameter("use either --jobs (processes here) or --scheduler (Dask), not both")
+    if scheduler is not None:
+        require_extra("dask.distributed", "--scheduler", "batch")
+    if duckdb:
+        require_extra("duckdb", "--duckdb", "batch")
     settings = {
         "jobs": jobs,
         "scheduler": scheduler,
@@ -140,7 +145,7 @@ def batch(
         "method_options": method_options(option),
         "report_indicators": _report_indicators(indicators),
         "as_of": as_of,
-        "library_sources": library_references([library] if library else None),
+        "library_sources": library_references(library),
         "max_file_size": _size(max_file_size),
         "max_zip_ratio": max_zip_ratio,
         "max_zip_total": _size(max_zip_total),
@@ -149,6 +154,18 @@ def batch(
     summary = _run_batch(inputs, out, method, settings, console)
     _print_summary(summary, console)
     raise typer.Exit(code=summary.exit_code)
+
+
+def _check_out(out: Path) -> None:
+    """``-o gap_policy=declared`` meant ``--option``: a usage error (2), not a folder of that name."""
+    from ..errors import OutputError
+    from .files import check_not_option
+
+    try:
+        check_not_option(out, "--out")
+    except OutputError as error:
+        sys.stderr.write(f"usage error: {error}\n")
+        raise typer.Exit(code=2) from None
 
 
 def _check_date(as_of: str | None) -> None:

@@ -6,7 +6,7 @@ import sys
 
 from ..sanitize import terminal_text
 
-__all__ = ["print_error", "library_references", "method_options", "OPTION_HELP"]
+__all__ = ["print_error", "library_references", "method_options", "require_extra", "OPTION_HELP"]
 
 #: the ``--option`` help text, one for every command that takes method options
 OPTION_HELP = "Method option KEY=VALUE, repeatable: any option of the method file"
@@ -34,6 +34,20 @@ def print_error(error: BaseException, console=None, prefix: str = "error") -> No
     except Exception:  # the last resort must not raise
         text = f"{prefix} {kind}: {error!s}".encode("ascii", "backslashreplace").decode("ascii")
         sys.stderr.write(text.replace("\n", " ")[:2000] + "\n")
+
+
+def require_extra(module: str, feature: str, extra: str) -> None:
+    """End the command with one line (exit 1) when ``module`` of the optional ``extra`` is missing:
+    ``error: serving needs the service extra: pip install 'mpeil[service]'`` instead of a traceback."""
+    import importlib
+
+    import typer
+
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        sys.stderr.write(f"error: {feature} needs the {extra} extra: pip install 'mpeil[{extra}]'\n")
+        raise typer.Exit(code=1) from None
 
 
 def library_references(values: list[str] | None) -> list[str] | None:

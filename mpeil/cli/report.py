@@ -9,7 +9,10 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import MpeilError
-from .files import check_output_file, output_error
+from .files import check_not_option, check_output_file, output_error
+from .output import OPTION_HELP, library_references, method_options
+
+LIBRARY_HELP = "Shipped source (obd2024, obd2020, br18, ilcd) or a user library folder; repeatable"
 
 #: with this many buildings or fewer, the report compares them as variants unless told otherwise
 _AUTO_COMPARE_MAX = 6
@@ -34,6 +37,22 @@ def _variants(building_ids: list[str], baseline: str | None, compare: bool | Non
     return [first, *[b for b in building_ids if b != first]]
 
 
+def scoring_options(
+    replacement_rule: str | None, include_d: bool | None, option: list[str] | None, library: list[str] | None
+) -> dict[str, Any]:
+    """The keyword arguments of ``api.score``/``api.compare``: method options (``--option``, then
+    the named flags) and the library (``--library``, loaded once; None: the shipped default)."""
+    from ..model.library import load_library
+
+    options: dict[str, Any] = method_options(option)
+    named = {"replacement_rule": replacement_rule, "include_d": include_d}
+    options.update({k: v for k, v in named.items() if v is not None})
+    references = library_references(library)
+    if references:
+        options["library"] = load_library(references)
+    return options
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def report(
@@ -49,6 +68,8 @@ def register(app: typer.Typer) -> None:
         ] = None,
         replacement_rule: Annotated[str | None, typer.Option(help="ceil | fractional | elca")] = None,
         include_d: Annotated[bool | None, typer.Option("--include-d/--exclude-d", help="Count module D")] = None,
+        option: Annotated[list[str] | None, typer.Option("--option", help=OPTION_HELP)] = None,
+        library: Annotated[list[str] | None, typer.Option("--library", "-l", help=LIBRARY_HELP)] = None,
     ) -> None:
         """Score the files together (one method, one library) and write one printable HTML report."""
         from ..api import score
@@ -56,11 +77,10 @@ def register(app: typer.Typer) -> None:
         from ..outputs import Result
         from ..outputs.report import render_report
 
-        options: dict[str, Any] = {
-            k: v for k, v in {"replacement_rule": replacement_rule, "include_d": include_d}.items() if v is not None
-        }
         try:
+            check_not_option(out, "--out", (".html", ".htm"))
             check_output_file(out, "--out")
+            options = scoring_options(replacement_rule, include_d, option, library)
             result = score([str(f) for f in files], method=method, **options)
             provenance = {**result.provenance, "input_files": {str(f): file_sha256(f) for f in files}}
             result = Result(result.elements, result.method, provenance, result.operational)
@@ -85,6 +105,8 @@ def register(app: typer.Typer) -> None:
         method: Annotated[str, typer.Option("--method", "-m", help="Method name or TOML file")] = "mpeil-ef31",
         output_format: Annotated[str, typer.Option("--format", "-f", help="text | csv | json")] = "text",
         by_stage: Annotated[bool, typer.Option(help="csv/json: element × stage rows instead of elements")] = False,
+        option: Annotated[list[str] | None, typer.Option("--option", help=OPTION_HELP)] = None,
+        library: Annotated[list[str] | None, typer.Option("--library", "-l", help=LIBRARY_HELP)] = None,
     ) -> None:
         """Compare building variants like for like: the explanation and the element table."""
         import sys
@@ -94,7 +116,8 @@ def register(app: typer.Typer) -> None:
         if output_format not in ("text", "csv", "json"):
             raise _fail(typer.BadParameter("format must be text, csv or json"))
         try:
-            comparison = compare_variants(*[str(f) for f in files], method=method)
+            options = scoring_options(None, None, option, library)
+            comparison = compare_variants(*[str(f) for f in files], method=method, **options)
         except MpeilError as error:
             raise _fail(error) from None
         frame = comparison.table if by_stage else comparison.elements.drop(columns=["key"])

@@ -25,9 +25,12 @@ def register(app: typer.Typer) -> None:
         """Start the web service and its page (FastAPI on uvicorn); see docs/deployment.md."""
         import os
 
-        import uvicorn
-
         from ..errors import MpeilError
+        from .output import require_extra
+
+        for module in ("uvicorn", "fastapi", "multipart"):
+            require_extra(module, "serving", "service")
+        import uvicorn
 
         if store is not None:
             os.environ["MPEIL_STORE"] = str(store)

@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 
 from ..errors import MpeilError
+from .output import OPTION_HELP
+from .report import LIBRARY_HELP, scoring_options
 
 
 def register(app: typer.Typer) -> None:
@@ -21,6 +23,8 @@ def register(app: typer.Typer) -> None:
         limit: Annotated[float | None, typer.Option(help="A limit: adds P(score > limit)")] = None,
         sensitivity: Annotated[int, typer.Option(help="Also print the N inputs that drive the variance")] = 0,
         output_format: Annotated[str, typer.Option("--format", "-f", help="table | csv")] = "table",
+        option: Annotated[list[str] | None, typer.Option("--option", help=OPTION_HELP)] = None,
+        library: Annotated[list[str] | None, typer.Option("--library", "-l", help=LIBRARY_HELP)] = None,
     ) -> None:
         """Uncertainty of scores (spreads in scenarios/uncertainty/): p5, p50, p95 per building."""
         from ..analysis.uncertainty import monte_carlo
@@ -28,7 +32,8 @@ def register(app: typer.Typer) -> None:
         if output_format not in ("table", "csv"):
             raise typer.BadParameter("format must be table or csv")
         try:
-            result = monte_carlo([str(f) for f in files], n_draws=draws, seed=seed, method=method)
+            options = scoring_options(None, None, option, library)
+            result = monte_carlo([str(f) for f in files], n_draws=draws, seed=seed, method=method, **options)
         except (MpeilError, OSError) as error:
             typer.echo(f"error {type(error).__name__}: {error}", err=True)
             raise typer.Exit(code=2) from None
