@@ -81,12 +81,52 @@ def _print_summary(summary, console) -> None:
     if summary.errors:
         import pyarrow.parquet as pq
 
-        errors = pq.read_table(summary.out_dir / "errors.parquet", columns=["error_type"]).column(0).to_pylist()
+        errors = pq.read_table(summary.out_dir / "errors.parquet", columns=["file", "error_type", "message"])
         counts: dict[str, int] = {}
-        for kind in errors:
+        for kind in errors.column("error_type").to_pylist():
             counts[kind] = counts.get(kind, 0) + 1
         ranked = sorted(counts.items(), key=lambda kv: -kv[1])
         console.print("errors by type: " + ", ".join(f"{k} {v:,}" for k, v in ranked), highlight=False)
+        _print_failures(errors.to_pylist(), console)
+
+
+#: failed inputs listed on screen after a batch (the rest are in errors.parquet)
+_FAILURES_SHOWN = 10
+
+
+def _print_failures(rows: list[dict], console) -> None:
+    """The first failed inputs, each ``file: ErrorType: message`` (the error on a line of its own
+    when both do not fit), cut to the console's width (80 when piped), then ``… and N more``; the
+    full messages are in errors.parquet."""
+    from ..sanitize import terminal_text
+
+    width = max(console.width, 40)
+
+    def cut(text: str, indent: int) -> str:
+        text = " ".join(terminal_text(text, limit=2000).split())
+        return " " * indent + (text if indent + len(text) <= width else text[: width - indent - 1] + "…")
+
+    for row in rows[:_FAILURES_SHOWN]:
+        name, error = _relative(str(row["file"])), f"{row['error_type']}: {row['message']}"
+        if 2 + len(name) + 2 + len(error) <= width:
+            lines = [cut(f"{name}: {error}", 2)]
+        else:
+            lines = [cut(name + ":", 2), cut(error, 4)]
+        for line in lines:
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
+    if len(rows) > _FAILURES_SHOWN:
+        console.print(f"  … and {len(rows) - _FAILURES_SHOWN:,} more (see errors.parquet)", highlight=False)
+
+
+def _relative(file: str) -> str:
+    """``file`` relative to the working folder when it lies inside it (shorter on screen)."""
+    import os
+
+    try:
+        relative = os.path.relpath(file)
+    except ValueError:  # another drive (Windows)
+        return file
+    return file if relative.startswith("..") else relative
 
 
 _INPUTS_HELP = "Building files (JSON, CSV, XLSX), folders, globs ('permits/**/*.json'), .zip archives"
