@@ -102,7 +102,7 @@ def fixed_table(headers: list[tuple[str, ...]], rows: list[tuple[str, list[str]]
     """Plain lines of a right-aligned table whose first column names the row (building, data set).
 
     Compact, never truncated: when the names do not fit beside the numbers within ``width``
-    columns, each name gets a line of its own above its numbers. ``headers`` holds each number
+    columns, each name gets a line (or, longer than ``width``, lines) of its own above its numbers. ``headers`` holds each number
     column's heading lines (bottom-aligned).
 
     Parameters
@@ -125,5 +125,14 @@ def fixed_table(headers: list[tuple[str, ...]], rows: list[tuple[str, list[str]]
     lines.append("─" * min(width, len(lead) + numbers))
     for name, cells in rows:
         text = "  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True))
-        lines.extend([name, text] if stacked else [name.ljust(name_width) + "  " + text])
+        # a name longer than the width is wrapped by words (never cut): lines stay within ``width``
+        lines.extend([*_wrap(name, width), text] if stacked else [name.ljust(name_width) + "  " + text])
     return lines
+
+
+def _wrap(name: str, width: int) -> list[str]:
+    """``name`` in lines of at most ``width`` characters, broken between words (a word longer than
+    the width is split)."""
+    import textwrap
+
+    return textwrap.wrap(name, width, break_on_hyphens=False) or [name]

@@ -130,33 +130,37 @@ def register(app: typer.Typer) -> None:
 
 
 def _print_comparison(comparison) -> None:
-    """The explanation wrapped and the element table folded to the terminal's width (80 when piped)."""
+    """The explanation wrapped to the terminal's width (80 when piped), then the element table in
+    the compact layout of ``mpeil score`` (:func:`fixed_table`): columns headed by a letter per
+    building (A the baseline, legend above), so no building id is ever cut inside a header."""
     import math
 
-    from rich import box
     from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+
+    from ..sanitize import terminal_text
+    from .output import fixed_table
 
     console = Console(highlight=False)
     for paragraph in comparison.explanation.split("\n\n"):
         console.print(paragraph, markup=False)
         console.print()
-    table = Table(
-        title=escape(f"Element contributions [{comparison.unit}]"),
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        padding=0,
-        show_edge=False,
-    )
-    table.add_column("element", overflow="fold", ratio=1, min_width=12)
-    table.add_column("matched", overflow="fold", max_width=7)
-    values = [*comparison.buildings, *[f"Δ {b}" for b in comparison.variants]]
-    for column in values:
-        table.add_column(escape(column), justify="right", overflow="fold", max_width=9)  # 4 significant digits fit
+    buildings = list(comparison.buildings)
+    letters = dict(zip(buildings, _column_letters(len(buildings)), strict=True))
+    console.print(f"Element contributions [{comparison.unit}]", markup=False)
+    for building in buildings:
+        role = " (baseline)" if building == buildings[0] else ""
+        console.print(f"  {letters[building]}  {terminal_text(building)}{role}", markup=False, soft_wrap=True)
+    values = [*buildings, *[f"Δ {b}" for b in comparison.variants]]
+    headers = [("matched",), *[(letters[b],) for b in buildings], *[(f"Δ {letters[b]}",) for b in comparison.variants]]
+    rows = []
     for row in comparison.elements.to_dict("records"):
         numbers = [float(row[c]) for c in values]
-        table.add_row(
-            str(row["label"]), str(row["matched_by"]), *("—" if math.isnan(v) else f"{v:.4g}" for v in numbers)
-        )
-    console.print(table)
+        cells = [str(row["matched_by"]), *("—" if math.isnan(v) else f"{v:.4g}" for v in numbers)]
+        rows.append((terminal_text(str(row["label"])), cells))
+    for line in fixed_table(headers, rows, console.width):
+        console.print(line, markup=False, soft_wrap=True)
+
+
+def _column_letters(count: int) -> list[str]:
+    """A, B, … Z, then A2, B2, …: short column heads for ``count`` buildings."""
+    return [chr(65 + i % 26) + (str(i // 26 + 1) if i >= 26 else "") for i in range(count)]
