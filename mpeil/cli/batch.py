@@ -268,6 +268,10 @@ def verify(
         list[Path], typer.Argument(help="Score receipts (DIR/receipts/*.json) or batch output directories")
     ],
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes re-scoring receipts")] = 1,
+    library: Annotated[
+        list[str] | None,
+        typer.Option("--library", "-l", help="Library to re-score with (its hash must be the receipt's); repeatable"),
+    ] = None,
 ) -> None:
     """Re-score the input named in each receipt and confirm bit-identical numbers.
 
@@ -282,9 +286,12 @@ def verify(
     console = Console(stderr=True)
     paths, tables_failed, tables = _receipt_paths(receipts, console)
     failed = 0
-    for path, check in zip(paths, verify_receipts(paths, jobs=jobs), strict=True):
+    checks = verify_receipts(paths, jobs=jobs, library_sources=library_references(library))
+    for path, check in zip(paths, checks, strict=True):
         if check.ok:
             typer.echo(f"OK       {path} (building {check.building!r}, {check.numbers_compared} numbers bit-identical)")
+            for note in check.notes:
+                typer.echo(f"         note: {note}")
         else:
             failed += 1
             typer.echo(f"FAILED   {path} (building {check.building!r})")
