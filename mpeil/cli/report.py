@@ -155,10 +155,16 @@ def _print_comparison(comparison) -> None:
     rows = []
     for row in comparison.elements.to_dict("records"):
         numbers = [float(row[c]) for c in values]
-        cells = [str(row["matched_by"]), *("—" if math.isnan(v) else f"{v:.4g}" for v in numbers)]
+        cells = [_matched(str(row["matched_by"]), letters), *("—" if math.isnan(v) else f"{v:.4g}" for v in numbers)]
         rows.append((terminal_text(str(row["label"])), cells))
     for line in fixed_table(headers, rows, console.width):
         console.print(line, markup=False, soft_wrap=True)
+
+
+def _matched(matched_by: str, letters: dict[str, str]) -> str:
+    """``id``, ``type``, or ``only B`` for ``only in <building id>`` (the letter of the legend)."""
+    building = matched_by.removeprefix("only in ")
+    return f"only {letters[building]}" if building != matched_by and building in letters else matched_by
 
 
 def _column_letters(count: int) -> list[str]:
