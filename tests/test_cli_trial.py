@@ -116,9 +116,7 @@ def test_verify_without_the_moved_folder_passes_the_shipped_only_receipt(moved_l
     run = _run("verify", str(moved_library["out"]), columns=400)
     assert run.exit_code == 1
     assert _verdicts(run.output) == ["FAILED mine", "OK shipped"]
-    assert (
-        "'mylib' is no shipped source but a user library: give its folder with --library FOLDER" in run.output
-    )
+    assert "'mylib' is no shipped source but a user library: give its folder with --library FOLDER" in run.output
     assert f"note: library folder {moved_library['gone']} is gone: re-scored without it" in run.output
 
 
@@ -175,7 +173,9 @@ def test_methods_fit_80_columns():
     run = _run("methods")
     assert run.exit_code == 0
     assert max(len(line) for line in run.output.splitlines()) <= 80
-    assert run.output.splitlines()[0] == "br18              kg CO2e  50 y  BR18 (Denmark) embodied GWP: A1-A3, B4, C3, C4"
+    assert (
+        run.output.splitlines()[0] == "br18              kg CO2e  50 y  BR18 (Denmark) embodied GWP: A1-A3, B4, C3, C4"
+    )
 
 
 def test_epd_show_prints_the_url_whole_and_an_unknown_id_plainly():

@@ -197,29 +197,7 @@ def show(
     except MpeilError as error:
         _fail(console, error)
 
-    meta = Table(title=info["dataset_id"], show_header=False)
-    meta.add_column("field", style="bold")
-    meta.add_column("value")
-    for label, key in (
-        ("name (de)", "name_de"),
-        ("name (en)", "name_en"),
-        ("name (da)", "name_da"),
-        ("category", "category"),
-        ("type", "data_type"),
-        ("standard", "standard"),
-        ("source", "source"),
-        ("version", "version"),
-        ("country", "country"),
-        ("reference year", "reference_year"),
-        ("valid until", "valid_until"),
-        ("owner", "owner"),
-    ):
-        if _text(info.get(key)):
-            meta.add_row(label, _text(info[key]))
-    meta.add_row("declared unit", _declared(info.get("declared_amount"), info.get("declared_unit")))
-    console.print(meta)
-    if _text(info.get("url")):  # whole, never cut by the table: it is copied into a browser
-        console.print("url: " + _text(info["url"]), highlight=False, markup=False, soft_wrap=True)
+    _print_meta(console, info)
 
     props = Table(title="Conversion properties", show_header=False)
     props.add_column("property", style="bold")
@@ -270,6 +248,33 @@ def show(
         for indicator, line in pivot.iterrows():
             table.add_row(str(indicator), *(_number(float(v)) for v in line.to_numpy()))
         console.print(table)
+
+
+def _print_meta(console: Console, info: dict) -> None:
+    """The data set's identity table, then its URL whole on a line of its own."""
+    meta = Table(title=info["dataset_id"], show_header=False)
+    meta.add_column("field", style="bold")
+    meta.add_column("value")
+    for label, key in (
+        ("name (de)", "name_de"),
+        ("name (en)", "name_en"),
+        ("name (da)", "name_da"),
+        ("category", "category"),
+        ("type", "data_type"),
+        ("standard", "standard"),
+        ("source", "source"),
+        ("version", "version"),
+        ("country", "country"),
+        ("reference year", "reference_year"),
+        ("valid until", "valid_until"),
+        ("owner", "owner"),
+    ):
+        if _text(info.get(key)):
+            meta.add_row(label, _text(info[key]))
+    meta.add_row("declared unit", _declared(info.get("declared_amount"), info.get("declared_unit")))
+    console.print(meta)
+    if _text(info.get("url")):  # whole, never cut by the table: it is copied into a browser
+        console.print("url: " + _text(info["url"]), highlight=False, markup=False, soft_wrap=True)
 
 
 def _print_trust(console: Console, library, dataset_id: str) -> None:

@@ -151,7 +151,8 @@ def _print_comparison(comparison) -> None:
         role = " (baseline)" if building == buildings[0] else ""
         console.print(f"  {letters[building]}  {terminal_text(building)}{role}", markup=False, soft_wrap=True)
     values = [*buildings, *[f"Δ {b}" for b in comparison.variants]]
-    headers = [("matched",), *[(letters[b],) for b in buildings], *[(f"Δ {letters[b]}",) for b in comparison.variants]]
+    headers: list[tuple[str, ...]] = [("matched",), *[(letters[b],) for b in buildings]]
+    headers += [(f"Δ {letters[b]}",) for b in comparison.variants]
     rows = []
     for row in comparison.elements.to_dict("records"):
         numbers = [float(row[c]) for c in values]
