@@ -61,6 +61,17 @@ def test_batch_out_that_reads_as_an_option_is_a_usage_error(tmp_path, monkeypatc
     assert list(tmp_path.iterdir()) == []
 
 
+def test_passport_out_that_reads_as_an_option_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run = _run("passport", HOUSE, "-o", "gap_policy=declared")
+    assert run.exit_code == 1
+    assert " ".join(run.output.split()) == (  # wrapped by words at 80 columns
+        "error: field '--out': 'gap_policy=declared' is not an output name; "
+        "did you mean --option gap_policy=declared?"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_an_out_path_with_equals_and_the_right_suffix_is_still_written(tmp_path):
     """``--out`` keeps working for a real file name holding ``=``; ``--option`` reaches the method."""
     out = tmp_path / "variant=a.html"

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..errors import MpeilError
+from .files import check_not_option
 
 
 def passport_schema_text() -> str:
@@ -124,6 +125,7 @@ def passport(
     console = Console(stderr=True)
     how = {"lang": lang, "role": view, "composition": composition}
     try:
+        check_not_option(out, "--out", (".json",))
         documents = _documents_and_materials(file, method, view, html, lang, library, materials, how, console)
     except MpeilError as error:
         console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
