@@ -66,8 +66,7 @@ def test_passport_out_that_reads_as_an_option_is_refused(tmp_path, monkeypatch):
     run = _run("passport", HOUSE, "-o", "gap_policy=declared")
     assert run.exit_code == 1
     assert " ".join(run.output.split()) == (  # wrapped by words at 80 columns
-        "error: field '--out': 'gap_policy=declared' is not an output name; "
-        "did you mean --option gap_policy=declared?"
+        "error: field '--out': 'gap_policy=declared' is not an output name; did you mean --option gap_policy=declared?"
     )
     assert list(tmp_path.iterdir()) == []
 
@@ -209,3 +208,18 @@ def test_template_choices_are_case_insensitive():
     assert resolve_params(template, {"insulation": "PIR"})["insulation"] == "pir"
     run = _run("elements", "show", "EW-cavity-brick", "-p", "insulation=PIR")
     assert run.exit_code == 0, run.output
+
+
+def test_batch_library_is_repeatable_and_still_takes_commas(tmp_path):
+    import json
+
+    recorded = []
+    for name, flags in (
+        ("repeated", ["-l", "obd2024", "--library", "ilcd"]),
+        ("commas", ["--library", "obd2024,ilcd"]),
+    ):
+        run = _run("batch", HOUSE, "--out", str(tmp_path / name), *flags)
+        assert run.exit_code == 0, run.output
+        (receipt,) = (tmp_path / name / "receipts").glob("*.json")
+        recorded.append(json.loads(receipt.read_text(encoding="utf-8"))["library"]["sources"])
+    assert recorded == [["obd2024", "ilcd"], ["obd2024", "ilcd"]]
