@@ -80,7 +80,7 @@ def test_an_out_path_with_equals_and_the_right_suffix_is_still_written(tmp_path)
     assert "gap_policy = declared, flagged_values = estimate</p>" in text
 
 
-def test_compare_and_uncertainty_take_option_and_list_the_valid_names():
+def test_compare_passport_uncertainty_take_option_and_list_the_valid_names():
     valid = (
         "valid options: default_transport, description, eol_allocation, fingerprint, flagged_values, gap_policy, "
         "include_d, indicators, loss_basis, modules, multicycle_split, name, per_year, reference_area, "
@@ -90,6 +90,9 @@ def test_compare_and_uncertainty_take_option_and_list_the_valid_names():
     run = _run("compare", HOUSE, APARTMENT, "--option", "bogus=1")
     assert run.exit_code == 1
     assert " ".join(run.output.split()) == f"error MethodError: field 'bogus': unknown method option 'bogus'; {valid}"
+    run = _run("passport", HOUSE, "--option", "bogus=1")
+    assert run.exit_code == 1
+    assert " ".join(run.output.split()) == f"error: field 'bogus': unknown method option 'bogus'; {valid}"
     run = _run("uncertainty", HOUSE, "--draws", "2", "--option", "bogus=1")
     assert run.exit_code == 2
     assert run.output == f"error MethodError: field 'bogus': unknown method option 'bogus'; {valid}\n"
