@@ -226,3 +226,17 @@ def test_batch_library_is_repeatable_and_still_takes_commas(tmp_path):
         (receipt,) = (tmp_path / name / "receipts").glob("*.json")
         recorded.append(json.loads(receipt.read_text(encoding="utf-8"))["library"]["sources"])
     assert recorded == [["obd2024", "ilcd"], ["obd2024", "ilcd"]]
+
+
+def test_score_of_a_user_library_id_without_the_library_says_library_folder(tmp_path, monkeypatch):
+    from mpeil.testing import one_layer_building
+
+    monkeypatch.chdir(tmp_path)
+    Path("r.json").write_text(one_layer_building("real:abc", 2.0, "kg", building_id="r").model_dump_json())
+    run = _run("score", "r.json", columns=400)
+    assert run.exit_code == 1
+    assert run.output == (
+        "error UnknownEPDError: file 'r.json', building 'r', element 'e1', layer 'line 1', field 'product': "
+        "no data set 'real:abc' in the EPD library; 'real' is no shipped source but a user library: "
+        "give its folder with --library FOLDER\n"
+    )
