@@ -129,4 +129,4 @@ def test_show_notes_and_bare_id():
 def test_show_unknown_id():
     result = _run("show", "obd2024:not-a-data-set")
     assert result.exit_code == 1
-    assert "no data set" in result.output and "Traceback" not in result.output
+    assert result.output == "error: unknown data set 'obd2024:not-a-data-set'; find it with mpeil epd search WORDS\n"

@@ -31,20 +31,37 @@ class Verification:
     building: str | None = None
     problems: list[str] = field(default_factory=list)
     numbers_compared: int = 0
+    #: how the check differed from a plain re-score (a user library folder that is gone), not problems
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def _options(receipt: dict) -> ScoringOptions:
-    method, gwp, library, options = receipt["method"], receipt.get("gwp_method"), receipt["library"], receipt["options"]
+def _library_sources(recorded: list[str] | None, given: Sequence[str] | None) -> tuple[list[str] | None, list[str]]:
+    """The library sources to re-score with and the recorded user library folders left out.
+
+    ``given`` (``mpeil verify --library``) replaces the recorded sources; otherwise a recorded
+    folder that no longer exists is left out, so a building that used only shipped data sets
+    still verifies (one that used the folder's data sets then fails naming ``--library``)."""
+    if given:
+        return list(given), []
+    gone = [s for s in recorded or [] if ("/" in s or "\\" in s) and not Path(s).is_dir()]
+    if not gone:
+        return recorded, []
+    kept = [s for s in recorded or [] if s not in gone]
+    return kept or None, gone
+
+
+def _options(receipt: dict, library_sources: list[str] | None) -> ScoringOptions:
+    method, gwp, options = receipt["method"], receipt.get("gwp_method"), receipt["options"]
     return ScoringOptions.from_dict(
         {
             "method": method["source"],
             "method_options": method.get("options") or {},
             "gwp_method": None if gwp is None else gwp["source"],
-            "library_sources": library.get("sources"),
+            "library_sources": library_sources,
             "report_indicators": options.get("report_indicators"),
             "as_of": options["as_of"],
             "limits": options.get("limits"),
@@ -70,6 +87,10 @@ class _Pending:
     check: Verification
     receipt: dict
     options: ScoringOptions
+    #: recorded user library folders that no longer exist (left out of the re-score)
+    gone: tuple[str, ...] = ()
+    #: the library was given by the caller (``--library``): a different hash is that library's fault
+    library_given: bool = False
 
     @property
     def source(self) -> tuple[str, str | None]:
@@ -81,14 +102,19 @@ def verify_receipts(
     library: EPDLibrary | None = None,
     scenarios: ScenarioSet | None = None,
     jobs: int = 1,
+    library_sources: Sequence[str] | None = None,
 ) -> list[Verification]:
     """Verify many receipts, in their order: each input file is read and scored once, files are
     scored together in chunks of :data:`VERIFY_CHUNK` (the batch's fast path; a building's numbers
-    do not depend on the chunk), and ``jobs > 1`` spreads the chunks over worker processes."""
+    do not depend on the chunk), and ``jobs > 1`` spreads the chunks over worker processes.
+
+    ``library_sources`` (shipped source names and/or library folders) replaces the sources each
+    receipt recorded, e.g. a user library folder that moved; its hash must still be the receipt's.
+    """
     checks: list[Verification] = []
     groups: dict[ScoringOptions, list[_Pending]] = {}
     for path in paths:
-        check, pending = _load(Path(path))
+        check, pending = _load(Path(path), library_sources)
         checks.append(check)
         if pending is not None:
             groups.setdefault(pending.options, []).append(pending)
@@ -118,12 +144,13 @@ def _merge(checks: list[Verification], done: list) -> list[Verification]:
     return [verified.get(check.receipt, check) for check in checks]
 
 
-def _load(path: Path) -> tuple[Verification, _Pending | None]:
+def _load(path: Path, given: Sequence[str] | None = None) -> tuple[Verification, _Pending | None]:
     check = Verification(str(path))
     try:
         receipt = json.loads(path.read_text(encoding="utf-8"))
         check.building = receipt["building"]
-        options = _options(receipt)
+        sources, gone = _library_sources(receipt["library"].get("sources"), given)
+        options = _options(receipt, sources)
         receipt["input"]["path"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         check.problems.append(f"not a readable score receipt: {type(exc).__name__}: {exc}")
@@ -132,7 +159,9 @@ def _load(path: Path) -> tuple[Verification, _Pending | None]:
         check.problems.append(
             f"engine version {__version__} differs from the receipt's {receipt.get('engine_version')}"
         )
-    return check, _Pending(check, receipt, options)
+    for folder in gone:
+        check.notes.append(f"library folder {folder} is gone: re-scored without it (--library FOLDER gives it)")
+    return check, _Pending(check, receipt, options, tuple(gone), bool(given))
 
 
 def _context(options: ScoringOptions, library: EPDLibrary | None, scenarios: ScenarioSet | None):
@@ -186,11 +215,17 @@ def _check_provenance(pending: _Pending, now: dict) -> None:
             (receipt.get("gwp_method") or {}).get("sha256"),
             (now.get("gwp_method") or {}).get("sha256"),
         ),
-        ("EPD library", receipt["library"]["sha256"], now["library"]["sha256"]),
         ("scenarios", receipt["scenarios"]["sha256"], now["scenarios"]["sha256"]),
     ):
         if was != is_:
             check.problems.append(f"{what} changed: SHA-256 {is_} now, {was} in the receipt")
+    was, is_ = receipt["library"]["sha256"], now["library"]["sha256"]
+    if was == is_ or pending.gone:  # without a gone folder the hash differs; the numbers must not
+        return
+    if pending.library_given:
+        check.problems.append(f"the library given (--library) is not the receipt's: SHA-256 {is_}, receipt {was}")
+    else:
+        check.problems.append(f"EPD library changed: SHA-256 {is_} now, {was} in the receipt")
 
 
 def _compare(pending: _Pending, error: dict | None, again: dict | None) -> None:

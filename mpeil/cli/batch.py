@@ -22,7 +22,7 @@ from typing import Annotated
 
 import typer
 
-from .output import OPTION_HELP, library_references, method_options
+from .output import OPTION_HELP, library_references, method_options, require_extra
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)i?[bB]?\s*$")
 _SCALE = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
@@ -82,18 +82,58 @@ def _print_summary(summary, console) -> None:
     if summary.errors:
         import pyarrow.parquet as pq
 
-        errors = pq.read_table(summary.out_dir / "errors.parquet", columns=["error_type"]).column(0).to_pylist()
+        errors = pq.read_table(summary.out_dir / "errors.parquet", columns=["file", "error_type", "message"])
         counts: dict[str, int] = {}
-        for kind in errors:
+        for kind in errors.column("error_type").to_pylist():
             counts[kind] = counts.get(kind, 0) + 1
         ranked = sorted(counts.items(), key=lambda kv: -kv[1])
         console.print("errors by type: " + ", ".join(f"{k} {v:,}" for k, v in ranked), highlight=False)
+        _print_failures(errors.to_pylist(), console)
+
+
+#: failed inputs listed on screen after a batch (the rest are in errors.parquet)
+_FAILURES_SHOWN = 10
+
+
+def _print_failures(rows: list[dict], console) -> None:
+    """The first failed inputs, each ``file: ErrorType: message`` (the error on a line of its own
+    when both do not fit), cut to the console's width (80 when piped), then ``… and N more``; the
+    full messages are in errors.parquet."""
+    from ..sanitize import terminal_text
+
+    width = max(console.width, 40)
+
+    def cut(text: str, indent: int) -> str:
+        text = " ".join(terminal_text(text, limit=2000).split())
+        return " " * indent + (text if indent + len(text) <= width else text[: width - indent - 1] + "…")
+
+    for row in rows[:_FAILURES_SHOWN]:
+        name, error = _relative(str(row["file"])), f"{row['error_type']}: {row['message']}"
+        if 2 + len(name) + 2 + len(error) <= width:
+            lines = [cut(f"{name}: {error}", 2)]
+        else:
+            lines = [cut(name + ":", 2), cut(error, 4)]
+        for line in lines:
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
+    if len(rows) > _FAILURES_SHOWN:
+        console.print(f"  … and {len(rows) - _FAILURES_SHOWN:,} more (see errors.parquet)", highlight=False)
+
+
+def _relative(file: str) -> str:
+    """``file`` relative to the working folder when it lies inside it (shorter on screen)."""
+    import os
+
+    try:
+        relative = os.path.relpath(file)
+    except ValueError:  # another drive (Windows)
+        return file
+    return file if relative.startswith("..") else relative
 
 
 _INPUTS_HELP = "Building files (JSON, CSV, XLSX), folders, globs ('permits/**/*.json'), .zip archives"
 _SCHEDULER_HELP = "Dask scheduler tcp://host:port, or 'local' (a local cluster of 2 workers)"
 _INDICATORS_HELP = "Indicators of results/: 'all' (19 EN 15804+A2), 'method', or codes with commas"
-_LIBRARY_HELP = "Shipped EPD sources and/or user library folders, with commas (e.g. obd2024,mylib/)"
+_LIBRARY_HELP = "Shipped EPD source or user library folder; repeatable or with commas (e.g. obd2024,mylib/)"
 _LIMIT = "(default: batch_limits.csv)"
 
 
@@ -111,7 +151,7 @@ def batch(
     option: Annotated[list[str] | None, typer.Option("--option", help=OPTION_HELP)] = None,
     indicators: Annotated[str, typer.Option(help=_INDICATORS_HELP)] = "all",
     as_of: Annotated[str | None, typer.Option(help="Date EPD validity is judged at (default today)")] = None,
-    library: Annotated[str | None, typer.Option(help=_LIBRARY_HELP)] = None,
+    library: Annotated[list[str] | None, typer.Option("--library", "-l", help=_LIBRARY_HELP)] = None,
     max_file_size: Annotated[str | None, typer.Option(help=f"Largest input file, e.g. 64MB {_LIMIT}")] = None,
     max_zip_ratio: Annotated[float | None, typer.Option(help=f"Largest zip compression ratio {_LIMIT}")] = None,
     max_zip_total: Annotated[str | None, typer.Option(help=f"Largest archive, uncompressed {_LIMIT}")] = None,
@@ -128,8 +168,13 @@ def batch(
 
     console = Console(stderr=True)
     _check_date(as_of)
+    _check_out(out)
     if scheduler is not None and jobs > 1:
         raise typer.BadParameter("use either --jobs (processes here) or --scheduler (Dask), not both")
+    if scheduler is not None:
+        require_extra("dask.distributed", "--scheduler", "batch")
+    if duckdb:
+        require_extra("duckdb", "--duckdb", "batch")
     settings = {
         "jobs": jobs,
         "scheduler": scheduler,
@@ -141,7 +186,7 @@ def batch(
         "method_options": method_options(option),
         "report_indicators": _report_indicators(indicators),
         "as_of": as_of,
-        "library_sources": library_references([library] if library else None),
+        "library_sources": library_references(library),
         "max_file_size": _size(max_file_size),
         "max_zip_ratio": max_zip_ratio,
         "max_zip_total": _size(max_zip_total),
@@ -150,6 +195,18 @@ def batch(
     summary = _run_batch(inputs, out, method, settings, console)
     _print_summary(summary, console)
     raise typer.Exit(code=summary.exit_code)
+
+
+def _check_out(out: Path) -> None:
+    """``-o gap_policy=declared`` meant ``--option``: a usage error (2), not a folder of that name."""
+    from ..errors import OutputError
+    from .files import check_not_option
+
+    try:
+        check_not_option(out, "--out")
+    except OutputError as error:
+        sys.stderr.write(f"usage error: {error}\n")
+        raise typer.Exit(code=2) from None
 
 
 def _check_date(as_of: str | None) -> None:
@@ -215,6 +272,10 @@ def verify(
     receipt_key: Annotated[
         Path | None, typer.Option(help="The service's receipt key file: check service receipts' signatures")
     ] = None,
+    library: Annotated[
+        list[str] | None,
+        typer.Option("--library", "-l", help="Library to re-score with (its hash must be the receipt's); repeatable"),
+    ] = None,
 ) -> None:
     """Re-score the input named in each receipt and confirm bit-identical numbers.
 
@@ -229,9 +290,12 @@ def verify(
     console = Console(stderr=True)
     receipts, failed = _check_signatures(receipts, receipt_key)  # the service's signatures (--receipt-key)
     paths, tables_failed, tables = _receipt_paths(receipts, console)
-    for path, check in zip(paths, verify_receipts(paths, jobs=jobs), strict=True):
+    checks = verify_receipts(paths, jobs=jobs, library_sources=library_references(library))
+    for path, check in zip(paths, checks, strict=True):
         if check.ok:
             typer.echo(f"OK       {path} (building {check.building!r}, {check.numbers_compared} numbers bit-identical)")
+            for note in check.notes:
+                typer.echo(f"         note: {note}")
         else:
             failed += 1
             typer.echo(f"FAILED   {path} (building {check.building!r})")

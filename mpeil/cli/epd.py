@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ..errors import InputError, MpeilError
+from ..errors import InputError, MpeilError, UnknownEPDError
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -33,6 +33,16 @@ _PROPERTY_LABELS = {
 
 def _fail(console: Console, error: MpeilError) -> None:
     console.print(f"[bold red]error:[/] {error}", highlight=False)
+    raise typer.Exit(code=1)
+
+
+def _fail_unknown(console: Console, dataset: str, error: MpeilError) -> None:
+    """``error: unknown data set 'nope'; did you mean …`` (the id is the argument, not a field)."""
+    known = f"no data set {dataset!r} in the EPD library"
+    if not error.message.startswith(known):
+        _fail(console, error)
+    hint = error.message[len(known) :] or "; find it with mpeil epd search WORDS"
+    console.print(f"[bold red]error:[/] unknown data set {dataset!r}{hint}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=1)
 
 
@@ -182,31 +192,12 @@ def show(
     try:
         library = _load(library_option)
         info = library.info(dataset)
+    except UnknownEPDError as error:
+        _fail_unknown(console, dataset, error)
     except MpeilError as error:
         _fail(console, error)
 
-    meta = Table(title=info["dataset_id"], show_header=False)
-    meta.add_column("field", style="bold")
-    meta.add_column("value")
-    for label, key in (
-        ("name (de)", "name_de"),
-        ("name (en)", "name_en"),
-        ("name (da)", "name_da"),
-        ("category", "category"),
-        ("type", "data_type"),
-        ("standard", "standard"),
-        ("source", "source"),
-        ("version", "version"),
-        ("country", "country"),
-        ("reference year", "reference_year"),
-        ("valid until", "valid_until"),
-        ("owner", "owner"),
-        ("url", "url"),
-    ):
-        if _text(info.get(key)):
-            meta.add_row(label, _text(info[key]))
-    meta.add_row("declared unit", _declared(info.get("declared_amount"), info.get("declared_unit")))
-    console.print(meta)
+    _print_meta(console, info)
 
     props = Table(title="Conversion properties", show_header=False)
     props.add_column("property", style="bold")
@@ -257,6 +248,33 @@ def show(
         for indicator, line in pivot.iterrows():
             table.add_row(str(indicator), *(_number(float(v)) for v in line.to_numpy()))
         console.print(table)
+
+
+def _print_meta(console: Console, info: dict) -> None:
+    """The data set's identity table, then its URL whole on a line of its own."""
+    meta = Table(title=info["dataset_id"], show_header=False)
+    meta.add_column("field", style="bold")
+    meta.add_column("value")
+    for label, key in (
+        ("name (de)", "name_de"),
+        ("name (en)", "name_en"),
+        ("name (da)", "name_da"),
+        ("category", "category"),
+        ("type", "data_type"),
+        ("standard", "standard"),
+        ("source", "source"),
+        ("version", "version"),
+        ("country", "country"),
+        ("reference year", "reference_year"),
+        ("valid until", "valid_until"),
+        ("owner", "owner"),
+    ):
+        if _text(info.get(key)):
+            meta.add_row(label, _text(info[key]))
+    meta.add_row("declared unit", _declared(info.get("declared_amount"), info.get("declared_unit")))
+    console.print(meta)
+    if _text(info.get("url")):  # whole, never cut by the table: it is copied into a browser
+        console.print("url: " + _text(info["url"]), highlight=False, markup=False, soft_wrap=True)
 
 
 def _print_trust(console: Console, library, dataset_id: str) -> None:

@@ -57,57 +57,60 @@ def _summary(reading, console) -> None:
         console.print(f"… and {len(reading.warnings) - _SHOWN_WARNINGS} more warnings", highlight=False)
 
 
+def ifc(
+    file: Annotated[Path, typer.Argument(help="IFC model (.ifc, IFC2X3 or IFC4)")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the building (JSON, CSV, XLSX)")] = None,
+    mapping: Annotated[Path | None, typer.Option(help="Mapping CSV, tried before the default")] = None,
+    gfa: Annotated[float | None, typer.Option("--gfa", help="Gross floor area in m² (overrides the file)")] = None,
+    suggest: Annotated[Path | None, typer.Option(help="Write per material its quantity and candidates")] = None,
+    write_results: Annotated[Path | None, typer.Option(help="Score and write result psets to this IFC")] = None,
+    method: Annotated[str, typer.Option("--method", "-m", help="Method for --write-results")] = "mpeil-ef31",
+    geometry: Annotated[bool, typer.Option(help="Compute missing quantities from the geometry")] = True,
+    confirm: Annotated[
+        list[str] | None,
+        typer.Option("--confirm", help="GlobalId of an element flagged with an implausible mass to score anyway"),
+    ] = None,
+) -> None:
+    """Read an IFC model: materials, quantities, GFA; map materials to data sets; write results back."""
+    from rich.console import Console
+
+    from ..model.library import load_library
+    from ..readers import write_building
+    from ..readers.ifc import read_ifc
+    from ..readers.ifc import suggest as suggest_table
+
+    console = Console(width=160)
+    try:
+        for path, option in ((out, "--out"), (suggest, "--suggest"), (write_results, "--write-results")):
+            check_output_file(path, option)
+        library = load_library()
+        reading = read_ifc(
+            file, mapping=mapping, gfa_m2=gfa, library=library, geometry=geometry, confirm=tuple(confirm or ())
+        )
+        _summary(reading, console)
+        if suggest is not None:
+            suggest_table(reading, library).to_csv(suggest, index=False)
+            console.print(f"suggestions written to {suggest}", highlight=False)
+        building = reading.building
+        if (out is not None or write_results is not None) and building is None:
+            raise reading.problem or MpeilError("the IFC model gives no building", file=str(file))
+        if out is not None and building is not None:
+            write_building(building, out)
+            console.print(f"building written to {out}", highlight=False)
+        if write_results is not None:
+            _write_back(file, write_results, reading, method, library)
+            console.print(f"results written to {write_results}", highlight=False)
+    except MissingFloorAreaError as error:
+        raise _fail(error.how(f"`mpeil ifc {file} --gfa M2`")) from None
+    except MpeilError as error:
+        raise _fail(error) from None
+    except OSError as error:  # e.g. the disk is full
+        raise _fail(output_error(Path(error.filename or "?"), "output", error)) from None
+
+
 def register(app: typer.Typer) -> None:
-    @app.command()
-    def ifc(
-        file: Annotated[Path, typer.Argument(help="IFC model (.ifc, IFC2X3 or IFC4)")],
-        out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the building (JSON, CSV, XLSX)")] = None,
-        mapping: Annotated[Path | None, typer.Option(help="Mapping CSV, tried before the default")] = None,
-        gfa: Annotated[float | None, typer.Option("--gfa", help="Gross floor area in m² (overrides the file)")] = None,
-        suggest: Annotated[Path | None, typer.Option(help="Write per material its quantity and candidates")] = None,
-        write_results: Annotated[Path | None, typer.Option(help="Score and write result psets to this IFC")] = None,
-        method: Annotated[str, typer.Option("--method", "-m", help="Method for --write-results")] = "mpeil-ef31",
-        geometry: Annotated[bool, typer.Option(help="Compute missing quantities from the geometry")] = True,
-        confirm: Annotated[
-            list[str] | None,
-            typer.Option("--confirm", help="GlobalId of an element flagged with an implausible mass to score anyway"),
-        ] = None,
-    ) -> None:
-        """Read an IFC model: materials, quantities, GFA; map materials to data sets; write results back."""
-        from rich.console import Console
-
-        from ..model.library import load_library
-        from ..readers import write_building
-        from ..readers.ifc import read_ifc
-        from ..readers.ifc import suggest as suggest_table
-
-        console = Console(width=160)
-        try:
-            for path, option in ((out, "--out"), (suggest, "--suggest"), (write_results, "--write-results")):
-                check_output_file(path, option)
-            library = load_library()
-            reading = read_ifc(
-                file, mapping=mapping, gfa_m2=gfa, library=library, geometry=geometry, confirm=tuple(confirm or ())
-            )
-            _summary(reading, console)
-            if suggest is not None:
-                suggest_table(reading, library).to_csv(suggest, index=False)
-                console.print(f"suggestions written to {suggest}", highlight=False)
-            building = reading.building
-            if (out is not None or write_results is not None) and building is None:
-                raise reading.problem or MpeilError("the IFC model gives no building", file=str(file))
-            if out is not None and building is not None:
-                write_building(building, out)
-                console.print(f"building written to {out}", highlight=False)
-            if write_results is not None:
-                _write_back(file, write_results, reading, method, library)
-                console.print(f"results written to {write_results}", highlight=False)
-        except MissingFloorAreaError as error:
-            raise _fail(error.how(f"`mpeil ifc {file} --gfa M2`")) from None
-        except MpeilError as error:
-            raise _fail(error) from None
-        except OSError as error:  # e.g. the disk is full
-            raise _fail(output_error(Path(error.filename or "?"), "output", error)) from None
+    """Add this module's commands to the ``mpeil`` app."""
+    app.command()(ifc)
 
 
 def _write_back(file: Path, out: Path, reading, method: str, library) -> None:

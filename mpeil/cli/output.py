@@ -6,7 +6,7 @@ import sys
 
 from ..sanitize import terminal_text
 
-__all__ = ["print_error", "library_references", "method_options", "OPTION_HELP"]
+__all__ = ["print_error", "library_references", "method_options", "require_extra", "OPTION_HELP"]
 
 #: the ``--option`` help text, one for every command that takes method options
 OPTION_HELP = "Method option KEY=VALUE, repeatable: any option of the method file"
@@ -34,6 +34,20 @@ def print_error(error: BaseException, console=None, prefix: str = "error") -> No
     except Exception:  # the last resort must not raise
         text = f"{prefix} {kind}: {error!s}".encode("ascii", "backslashreplace").decode("ascii")
         sys.stderr.write(text.replace("\n", " ")[:2000] + "\n")
+
+
+def require_extra(module: str, feature: str, extra: str) -> None:
+    """End the command with one line (exit 1) when ``module`` of the optional ``extra`` is missing:
+    ``error: serving needs the service extra: pip install 'mpeil[service]'`` instead of a traceback."""
+    import importlib
+
+    import typer
+
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        sys.stderr.write(f"error: {feature} needs the {extra} extra: pip install 'mpeil[{extra}]'\n")
+        raise typer.Exit(code=1) from None
 
 
 def library_references(values: list[str] | None) -> list[str] | None:
@@ -88,7 +102,7 @@ def fixed_table(headers: list[tuple[str, ...]], rows: list[tuple[str, list[str]]
     """Plain lines of a right-aligned table whose first column names the row (building, data set).
 
     Compact, never truncated: when the names do not fit beside the numbers within ``width``
-    columns, each name gets a line of its own above its numbers. ``headers`` holds each number
+    columns, each name gets a line (or, longer than ``width``, lines) of its own above its numbers. ``headers`` holds each number
     column's heading lines (bottom-aligned).
 
     Parameters
@@ -111,5 +125,14 @@ def fixed_table(headers: list[tuple[str, ...]], rows: list[tuple[str, list[str]]
     lines.append("─" * min(width, len(lead) + numbers))
     for name, cells in rows:
         text = "  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True))
-        lines.extend([name, text] if stacked else [name.ljust(name_width) + "  " + text])
+        # a name longer than the width is wrapped by words (never cut): lines stay within ``width``
+        lines.extend([*_wrap(name, width), text] if stacked else [name.ljust(name_width) + "  " + text])
     return lines
+
+
+def _wrap(name: str, width: int) -> list[str]:
+    """``name`` in lines of at most ``width`` characters, broken between words (a word longer than
+    the width is split)."""
+    import textwrap
+
+    return textwrap.wrap(name, width, break_on_hyphens=False) or [name]

@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..errors import MpeilError
+from .files import check_not_option
+from .output import OPTION_HELP, method_options
 
 
 def passport_schema_text() -> str:
@@ -22,10 +24,10 @@ def passport_schema_text() -> str:
 
 
 def _passport_documents(
-    file: Path, method: str, view: str | None, html: Path | None, lang: str, library: list[str] | None
+    file: Path, method: str, view: str | None, html: Path | None, lang: str, library: list[str] | None, options: dict
 ) -> tuple[list[dict], object, set[str]]:
     """The passports (or their views) of every building in ``file``, the library scored with and
-    the data sets the components use; the HTML written if asked."""
+    the data sets the components use; the HTML written if asked. ``options``: method options."""
     from ..api import Scorer, passport_of
     from ..model.library import load_library
     from ..outputs.passport import passport_view
@@ -35,8 +37,8 @@ def _passport_documents(
 
     references = library_references(library)
     chosen = load_library(references) if references else None
-    scorer = Scorer(method, chosen)
-    passports = [passport_of(b, method=method, library=scorer.library) for b in read_buildings(file)]
+    scorer = Scorer(method, chosen, **options)
+    passports = [passport_of(b, method=method, library=scorer.library, **options) for b in read_buildings(file)]
     documents = [p.model_dump(mode="json") if view is None else passport_view(p, view) for p in passports]
     if html is not None:
         html.write_text("".join(render_passport_html(d, lang) for d in documents[:1]), encoding="utf-8")
@@ -78,7 +80,7 @@ def _documents_and_materials(file, method, view, html, lang, library, materials,
         return None
     if file is None:
         raise typer.BadParameter("give a building file (or --schema, or --materials with --library)")
-    documents, scored_with, used = _passport_documents(file, method, view, html, lang, library)
+    documents, scored_with, used = _passport_documents(file, method, view, html, lang, library, how["method_options"])
     if materials is not None:
         count = _write_materials(materials, scored_with, used, [], how)
         console.print(f"wrote {count} material passport(s) → {escape(str(materials))}")
@@ -113,6 +115,7 @@ def passport(
         Path | None,
         typer.Option("--composition", help="CSV dataset_id,material,mass_share: compositions for material passports"),
     ] = None,
+    option: Annotated[list[str] | None, typer.Option("--option", help=OPTION_HELP)] = None,
 ) -> None:
     """Building passport: per component identity, material, mass, data set, life, replacements,
     end of life, reuse potential and impacts per stage, with the coordinator's summary. FILE may
@@ -122,8 +125,9 @@ def passport(
         sys.stdout.write(passport_schema_text())
         return
     console = Console(stderr=True)
-    how = {"lang": lang, "role": view, "composition": composition}
+    how = {"lang": lang, "role": view, "composition": composition, "method_options": method_options(option)}
     try:
+        check_not_option(out, "--out", (".json",))
         documents = _documents_and_materials(file, method, view, html, lang, library, materials, how, console)
     except MpeilError as error:
         console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)

@@ -254,10 +254,15 @@ def methods() -> None:
     library = load_library()
     declared = library.values.groupby(library.values["dataset_id"].str.split(":").str[0])["indicator"].unique()
     standards = library.datasets.groupby("source")["standard"].agg(lambda s: "/".join(sorted(set(s.dropna()))))
+    import textwrap
+
+    width = max(table_console().width, 40)  # the terminal's, or COLUMNS, or 80 when piped
     for name in available_methods():
         m = load_method(name)
-        typer.echo(f"{name:14s} {m.score_unit:>10s}  {m.reference_study_period_years:g} y  {m.title}")
-        typer.echo("    " + _coverage_hint(m, declared, standards))
+        head = f"{name:14s} {m.score_unit:>10s}  {m.reference_study_period_years:g} y  {m.title}"
+        typer.echo(textwrap.fill(head, width, subsequent_indent=" " * 15, break_on_hyphens=False))
+        hint = _coverage_hint(m, declared, standards)
+        typer.echo(textwrap.fill(hint, width, initial_indent="    ", subsequent_indent="    ", break_on_hyphens=False))
 
 
 def register(app: typer.Typer) -> None:

@@ -149,6 +149,11 @@ class Method(BaseModel):
 
     def with_options(self, **options) -> Method:
         """A copy with options changed (e.g. ``replacement_rule="fractional"``), validated again."""
+        fields = type(self).model_fields
+        unknown = sorted(k for k, v in options.items() if v is not None and k not in fields)
+        if unknown:
+            valid = ", ".join(sorted(k for k in fields if k != "overrides"))
+            raise MethodError(f"unknown method option {unknown[0]!r}; valid options: {valid}", field=unknown[0])
         data = self.model_dump()
         changed = {k: v for k, v in options.items() if v is not None and data.get(k, object()) != v}
         data.update({k: v for k, v in options.items() if v is not None})

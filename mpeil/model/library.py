@@ -137,6 +137,7 @@ class EPDLibrary:
             hint = (
                 " (ambiguous: prefix it with its source)" if reference in self._bare else self._did_you_mean(reference)
             )
+            hint += _user_library_hint(reference, self.ids)
             raise UnknownEPDError(f"no data set {reference!r} in the EPD library{hint}", field="product")
         return index
 
@@ -760,6 +761,17 @@ def _load_sources(folders: tuple[Path, ...], corrected: bool, name: str, signatu
     once (tensors, conversions, estimates, flags: :meth:`EPDLibrary.memo`) serves every call after.
     """
     return EPDLibrary.concat([EPDLibrary.from_folder(f, corrected) for f in folders], name=name)
+
+
+def _user_library_hint(reference: str, ids: list[str]) -> str:
+    """``; 'mylib' is no shipped source: …`` when ``reference``'s prefix names neither a source of
+    the library nor a shipped one, i.e. a user library the call was not given."""
+    prefix, colon, _rest = str(reference).partition(":")
+    if not colon or not prefix or any(i.startswith(prefix + ":") for i in ids):
+        return ""
+    if (data_dir() / "epd" / prefix / "datasets.parquet").exists():
+        return f"; load the shipped source {prefix!r} (--library {prefix})"
+    return f"; {prefix!r} is no shipped source but a user library: give its folder with --library FOLDER"
 
 
 #: declared unit → the property column holding kg per one declared unit (a ``mass_factor`` correction)

@@ -189,9 +189,13 @@ def _value(template: Template, parameter: Parameter, raw: Any) -> Any:
     where = f"template {template.name!r}, parameter {parameter.name!r}"
     if parameter.kind == "choice":
         assert parameter.choices is not None
-        if str(raw) not in parameter.choices:
+        if str(raw) in parameter.choices:
+            return str(raw)
+        # choices are words: 'PIR' is 'pir', unless two choices differ only in case
+        same = [c for c in parameter.choices if c.casefold() == str(raw).strip().casefold()]
+        if len(same) != 1:
             raise InputError(f"{where}: {raw!r} is not one of {list(parameter.choices)}", field="params")
-        return str(raw)
+        return same[0]
     if parameter.kind == "switch":
         text = str(raw).strip().lower()
         if isinstance(raw, bool):
