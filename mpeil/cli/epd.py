@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich import box
 from rich.console import Console
@@ -14,6 +13,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..errors import InputError, MpeilError, UnknownEPDError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -55,6 +57,8 @@ def _load(libraries: list[str] | None):
 
 def _user_sources(libraries: list[str] | None) -> list[str]:
     """The library names (``source`` values) of the user library folders among ``--library`` values."""
+    import pandas as pd
+
     from .output import library_references
 
     sources: list[str] = []
@@ -70,6 +74,8 @@ _LIBRARY_HELP = "Shipped source or user library folder (mpeil epd import) to loa
 
 
 def _text(value) -> str:
+    import pandas as pd
+
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return ""
     return str(value)
@@ -89,6 +95,8 @@ def _declared(amount, unit) -> str:
 
 def _mass_label(info: dict) -> str:
     """The engine works per ONE unit: a data set declared per 1000 kg gives its mass per 1 kg."""
+    import pandas as pd
+
     unit, amount = _text(info.get("declared_unit")), info.get("declared_amount")
     if not unit or amount is None or pd.isna(amount) or float(amount) == 1.0:
         return "→ kg per declared unit"
@@ -151,6 +159,8 @@ def search(
     library_option: Annotated[list[str] | None, typer.Option("--library", "-l", help=_LIBRARY_HELP)] = None,
 ) -> None:
     """Find data sets by name or category, ranked, with GWP, density and quality flags per hit."""
+    import pandas as pd
+
     from ..search import search_epd
 
     console = Console()

@@ -9,8 +9,6 @@ from typing import Annotated
 import typer
 
 from ..errors import MpeilError
-from ..readers.ifc import MissingFloorAreaError
-from ..readers.ifc.lines import MAPPED_BY
 from .files import check_output_file, output_error
 
 _SHOWN_WARNINGS = 15
@@ -38,6 +36,8 @@ def _summary(reading, console) -> None:
         f"mass {mass}",
         highlight=False,
     )
+    from ..readers.ifc.lines import MAPPED_BY  # here, not at import: the IFC reader loads the library modules
+
     keys = {key: "volume_" + key.split(" (")[0].replace(" ", "_") for key in MAPPED_BY}
     split = ", ".join(f"{key} {share[name]:.1%}" for key, name in keys.items() if share.get(name, 0) > 0)
     console.print(f"volume mapped by: {split or 'nothing'}", highlight=False)
@@ -76,7 +76,7 @@ def ifc(
 
     from ..model.library import load_library
     from ..readers import write_building
-    from ..readers.ifc import read_ifc
+    from ..readers.ifc import MissingFloorAreaError, read_ifc
     from ..readers.ifc import suggest as suggest_table
 
     console = Console(width=160)
