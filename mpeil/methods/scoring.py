@@ -256,8 +256,8 @@ def _counts_by_code(codes: list[str], counts: np.ndarray) -> list[dict[str, int]
     """Per building row of ``counts`` [B, I]: {code: count} of its non-zero counts, in code order."""
     out: list[dict[str, int]] = [{} for _ in range(counts.shape[0])]
     rows, columns = np.nonzero(counts)
-    for b, i in zip(rows.tolist(), columns.tolist(), strict=True):
-        out[b][codes[i]] = int(counts[b, i])
+    for b, i, n in zip(rows.tolist(), columns.tolist(), counts[rows, columns].tolist(), strict=True):
+        out[b][codes[i]] = int(n)
     return out
 
 
