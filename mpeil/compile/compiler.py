@@ -327,7 +327,8 @@ def _sizes(lines: _Lines, order: _Order, study_period_years: float) -> dict[str,
         if bad.size:
             raise lines.fail(order.first_of_building[bad[0]], InputError(what, field=field))
     element_quantity = _floats(frame, "element_quantity")[order.first_of_element]
-    element_unit = frame["element_unit"].fillna("m2").astype(str).to_numpy()[order.first_of_element]
+    # the first line of each element only: text conversion of every line's unit cost 0.1 s per million lines
+    element_unit = frame["element_unit"].iloc[order.first_of_element].fillna("m2").astype(str).to_numpy()
     bad = np.flatnonzero(~(element_quantity > 0))
     if bad.size:
         error = InputError("element quantity must be > 0", field="element_quantity")
