@@ -281,17 +281,18 @@ class _Order:
         n_buildings, n_elements = len(self.building_ids), len(self.first_of_element)
 
         def labels(column: str, first: np.ndarray, count: int) -> np.ndarray:
-            return _text(frame[column])[first] if column in frame else np.full(count, None)
+            # the chosen rows only: turning every line's cell into a Python object first costs far more
+            return _text(frame[column].iloc[first]) if column in frame else np.full(count, None)
 
         return {
             "building_ids": np.asarray(self.building_ids, dtype=object),
             "use_type": labels("use_type", self.first_of_building, n_buildings),
             "element_building": self.building_codes[self.first_of_element].astype(np.int64),
-            "element_ids": _text(frame["element_id"])[self.first_of_element],
+            "element_ids": _text(frame["element_id"].iloc[self.first_of_element]),
             "element_names": labels("element_name", self.first_of_element, n_elements),
             "element_types": labels("element_type", self.first_of_element, n_elements),
             "line_element": self.element_codes.astype(np.int64),
-            "line_layer": labels("layer", np.arange(len(frame)), len(frame)),
+            "line_layer": _text(frame["layer"]) if "layer" in frame else np.full(len(frame), None),
             "line_number": frame["line"].to_numpy(dtype=np.int64),
         }
 
