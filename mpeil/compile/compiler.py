@@ -527,9 +527,9 @@ def _end_of_life(lines: _Lines, scenarios: ScenarioSet, waste: tuple[np.ndarray,
                 raise lines.fail(lines.first_of(codes, code), error) from None
             if "sorted_on_site" in scenarios.waste_categories:
                 sorted_of[code] = float(cast(float, scenarios.waste_categories.at[str(name), "sorted_on_site"]))
-        has = codes >= 0
-        eol[has] = shares_of[codes[has]]
-        sorted_on_site[has] = sorted_of[codes[has]]
+        # one gather per line; code -1 (no category) picks the appended NaN row
+        eol = np.vstack([shares_of, np.full((1, 4), np.nan)])[codes]
+        sorted_on_site = np.append(sorted_of, np.nan)[codes]
         waste_codes, waste_uniques = codes.astype(np.int64), [str(u) for u in uniques]
     explicit = [f"eol_{route}" for route in EOL_ROUTES]
     if all(c in frame for c in explicit):
@@ -541,7 +541,7 @@ def _end_of_life(lines: _Lines, scenarios: ScenarioSet, waste: tuple[np.ndarray,
         if bad.size:
             message = f"end-of-life shares sum to {sums[bad[0]]:g}, not 1"
             raise lines.fail(bad[0], InputError(message, field="end_of_life"))
-        eol[has] = given[has]
+        eol = np.where(has[:, None], given, eol)
         if "eol_sorted_on_site" in frame:
             given_sorted = _floats(frame, "eol_sorted_on_site")
             sorted_on_site = np.where(np.isnan(given_sorted), sorted_on_site, given_sorted)
