@@ -493,10 +493,13 @@ def _default_loss_rates(
 def _transport(lines: _Lines, scenarios: ScenarioSet, default_transport: str | None) -> dict[str, Any]:
     """Transport scenario per line (each checked once) and the distance [km] it overrides."""
     frame, n = lines.frame, len(lines.frame)
-    names = frame["transport"].astype("object") if "transport" in frame else pd.Series([None] * n)
-    if default_transport:
-        names = names.where(names.notna(), default_transport)
-    codes, uniques = pd.factorize(names, sort=False)
+    codes, uniques = _factorize(frame["transport"]) if "transport" in frame else _factorize(pd.Series([None] * n))
+    if default_transport and (codes < 0).any():  # lines without one take the default, in first-appearance order
+        known = [i for i, name in enumerate(uniques) if name == default_transport]
+        uniques = uniques if known else np.append(uniques, np.array([default_transport], dtype=object))
+        filled = np.where(codes < 0, known[0] if known else len(uniques) - 1, codes)
+        codes, order = pd.factorize(filled, sort=False)
+        uniques = uniques[order]
     for code, name in enumerate(uniques):
         try:
             scenarios.transport_legs(str(name), "A4")
