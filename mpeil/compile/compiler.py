@@ -561,8 +561,7 @@ def _scenario_choices(lines: _Lines) -> dict[str, Any]:
     frame = lines.frame
     if "scenario" not in frame:
         return {"scenario_choice": np.zeros(len(frame), dtype=np.int64), "scenario_choices": ((),)}
-    texts = frame["scenario"].astype("object").where(frame["scenario"].notna(), "")
-    choice_codes, choice_uniques = pd.factorize(texts, sort=False)
+    choice_codes, choice_uniques = _factorize(frame["scenario"])  # -1: no text, i.e. no choice
     choices: list[tuple[tuple[str, str], ...]] = []
     for code, row_text in enumerate(choice_uniques):
         pairs = []
@@ -574,7 +573,7 @@ def _scenario_choices(lines: _Lines) -> dict[str, Any]:
             pairs.append((module.strip(), name.strip()))
         choices.append(tuple(sorted(pairs)))
     all_choices = [(), *(c for c in choices if c != ())]
-    remap = np.array([all_choices.index(c) for c in choices], dtype=np.int64)
+    remap = np.array([all_choices.index(c) for c in choices] + [0], dtype=np.int64)  # code -1 → the last: 0
     return {"scenario_choice": remap[choice_codes], "scenario_choices": tuple(all_choices)}
 
 
