@@ -224,65 +224,97 @@ def weigh(results: ElementResults, method: Method, totals: BuildingTotals, trust
     return Weighted(codes, j, scope, per_area, score, absent, complete, common, estimated, *split)
 
 
-def _module_gaps(totals: BuildingTotals, weighted: Weighted, b: int, modules: tuple[str, ...]) -> dict[str, float]:
-    """Per scored module: the worst share of lines without data, over the indicators that have data
-    at all (absent ones are reported apart)."""
-    present = weighted.j[~weighted.absent[b]]
-    gaps = {}
-    for k in weighted.scope:
-        n = totals.contributing[b, k]
-        if n and present.size:
-            worst = totals.missing[b, k][present].max()
-            if worst:
-                gaps[modules[k]] = round(float(worst) / float(n), 4)
+def _module_gaps(totals: BuildingTotals, weighted: Weighted, modules: tuple[str, ...]) -> list[dict[str, float]]:
+    """Per building and scored module: the worst share of lines without data, over the indicators
+    that have data at all (absent ones are reported apart). All buildings at once: the worst count
+    per (building, module) is one masked maximum; only the non-zero ones become dict entries."""
+    n_b = totals.contributing.shape[0]
+    gaps: list[dict[str, float]] = [{} for _ in range(n_b)]
+    if not len(weighted.j) or not weighted.scope:
+        return gaps
+    scope = np.asarray(weighted.scope, dtype=np.int64)
+    lacking = totals.missing[:, scope][:, :, weighted.j]  # [B, K, I_method]
+    worst = np.where(weighted.absent[:, None, :], 0, lacking).max(axis=2)  # [B, K]
+    lines = totals.contributing[:, scope]  # [B, K]
+    rows, columns = np.nonzero((lines != 0) & (worst != 0))
+    for b, k in zip(rows.tolist(), columns.tolist(), strict=True):
+        gaps[b][modules[scope[k]]] = round(float(worst[b, k]) / float(lines[b, k]), 4)
     return gaps
 
 
-def _lines_share(trust, b: int) -> float:
-    """Share (0-1) of building ``b``'s new lines lacking a method indicator in A1-A3; NaN without lines."""
-    if trust is None or trust.lines_lacking is None or trust.lines_new is None or not trust.lines_new[b]:
-        return float("nan")
-    return float(trust.lines_lacking[b] / trust.lines_new[b])
+def _lines_share(trust, n_b: int) -> np.ndarray:
+    """Per building: share (0-1) of its new lines lacking a method indicator in A1-A3; NaN without lines."""
+    if trust is None or trust.lines_lacking is None or trust.lines_new is None:
+        return np.full(n_b, np.nan)
+    new = np.asarray(trust.lines_new)
+    share = np.full(n_b, np.nan)
+    np.divide(trust.lines_lacking, new, out=share, where=new != 0)
+    return share
 
 
-def _building_row(results: ElementResults, method: Method, w: Weighted, b: int, gaps: dict, flags: tuple, trust):
-    """The score-table row of building ``b`` (before its quality grade and label); ``flags``:
-    (flagged values driving the score, flagged values replaced by their peer estimate)."""
+def _counts_by_code(codes: list[str], counts: np.ndarray) -> list[dict[str, int]]:
+    """Per building row of ``counts`` [B, I]: {code: count} of its non-zero counts, in code order."""
+    out: list[dict[str, int]] = [{} for _ in range(counts.shape[0])]
+    rows, columns = np.nonzero(counts)
+    for b, i, n in zip(rows.tolist(), columns.tolist(), counts[rows, columns].tolist(), strict=True):
+        out[b][codes[i]] = int(n)
+    return out
+
+
+def _codes_where(codes: list[str], mask: np.ndarray) -> list[list[str]]:
+    """Per building row of ``mask`` [B, I]: the codes where it holds, in code order."""
+    out: list[list[str]] = [[] for _ in range(mask.shape[0])]
+    rows, columns = np.nonzero(mask)
+    for b, i in zip(rows.tolist(), columns.tolist(), strict=True):
+        out[b].append(codes[i])
+    return out
+
+
+def _score_columns(results: ElementResults, method: Method, w: Weighted, gaps: list, flags: tuple, trust) -> dict:
+    """The score table's columns (before the quality grade and label), one array or list each;
+    ``flags``: (flagged values driving the score, flagged values replaced by their peer estimate)."""
     compiled, codes, j = results.compiled, w.codes, w.j
+    n_b = compiled.n_buildings
     driving, replaced = flags
+    scored = [c for c, keep in zip(codes, w.common, strict=True) if keep]
+    uncovered = [u.code for u in method.uncovered]
     return {
-        "building_id": compiled.building_ids[b],
-        "method": method.name,
+        "building_id": list(compiled.building_ids),
+        "method": [method.name] * n_b,
         # options changed from the method file (empty: the method as published)
-        "method_options": dict(method.overrides),
-        "score": float(w.score[b]),
-        "score_unit": method.score_unit + ("/(m²·yr)" if method.per_year else "/m²"),
-        "weight_covered": float(w.w_declared[b] + w.w_estimated[b]),
-        "weight_declared": float(w.w_declared[b]),
-        "weight_estimated": float(w.w_estimated[b]),
-        "weight_missing": float(w.w_missing[b]),
+        "method_options": [dict(method.overrides) for _ in range(n_b)],
+        "score": np.asarray(w.score, dtype=np.float64),
+        "score_unit": [method.score_unit + ("/(m²·yr)" if method.per_year else "/m²")] * n_b,
+        "weight_covered": w.w_declared + w.w_estimated,
+        "weight_declared": np.asarray(w.w_declared, dtype=np.float64),
+        "weight_estimated": np.asarray(w.w_estimated, dtype=np.float64),
+        "weight_missing": np.asarray(w.w_missing, dtype=np.float64),
         # permit officer's filter: nothing missing (estimates allowed, reported above), no module gaps
-        "complete": bool(w.w_missing[b] < 1e-12 and not gaps and not method.uncovered),
-        "gap_policy": method.gap_policy,
-        "indicators_scored": [c for c, keep in zip(codes, w.common, strict=True) if keep],
-        "indicators_estimated": {codes[i]: int(w.estimated[b, i]) for i in range(len(j)) if w.estimated[b, i]},
-        "estimated_datasets": list(trust.estimated_datasets[b]) if trust is not None else [],
+        "complete": (w.w_missing < 1e-12) & np.array([not g for g in gaps], dtype=bool) & (not method.uncovered),
+        "gap_policy": [method.gap_policy] * n_b,
+        "indicators_scored": [list(scored) for _ in range(n_b)],
+        "indicators_estimated": _counts_by_code(codes, w.estimated),
+        "estimated_datasets": [list(s) for s in trust.estimated_datasets] if trust is not None else _empties(n_b),
         "flags": driving,
         "flags_replaced": replaced,
-        "indicators_missing": [codes[i] for i in np.flatnonzero(w.absent[b])],
+        "indicators_missing": _codes_where(codes, w.absent),
         # a line's gap at the line's scale: the share of new lines whose data set lacks a method indicator
-        "lines_missing_share": _lines_share(trust, b),
-        "lines_missing": list(trust.lacking_labels[b]) if trust is not None and trust.lacking_labels else [],
-        "indicators_partial": [codes[i] for i in np.flatnonzero(~w.complete[b] & ~w.absent[b])],
+        "lines_missing_share": _lines_share(trust, n_b),
+        "lines_missing": [list(s) for s in trust.lacking_labels]
+        if trust is not None and trust.lacking_labels
+        else _empties(n_b),
+        "indicators_partial": _codes_where(codes, ~w.complete & ~w.absent),
         "module_gaps": gaps,
-        "uncovered": [u.code for u in method.uncovered],
-        "fallback_lines": {
-            codes[i]: int(results.fallback_lines[b, j[i]]) for i in range(len(j)) if results.fallback_lines[b, j[i]]
-        },
-        "gross_floor_area_m2": float(compiled.gross_floor_area_m2[b]),
-        "study_period_years": float(compiled.study_period_years[b]),
-        **{f"{code} per area": float(w.per_area[b, i]) for i, code in enumerate(codes)},
+        "uncovered": [list(uncovered) for _ in range(n_b)],
+        "fallback_lines": _counts_by_code(codes, results.fallback_lines[:, j]),
+        "gross_floor_area_m2": np.asarray(compiled.gross_floor_area_m2, dtype=np.float64),
+        "study_period_years": np.asarray(compiled.study_period_years, dtype=np.float64),
+        **{f"{code} per area": w.per_area[:, i].copy() for i, code in enumerate(codes)},
     }
+
+
+def _empties(n_b: int) -> list[list]:
+    return [[] for _ in range(n_b)]
 
 
 def weigh_buildings(
@@ -291,29 +323,21 @@ def weigh_buildings(
     """One row per building: score, per-area totals, coverage, estimates and flags (no grade, no label).
 
     ``trust`` (:class:`mpeil.methods.trust.LineTrust`) carries the estimated-line counts and the
-    flagged contributions; without it nothing is reported as estimated or flagged.
+    flagged contributions; without it nothing is reported as estimated or flagged. The columns are
+    built over all buildings at once (arrays, or one list per column), then one frame.
     """
     totals = totals or building_totals(results)
     weighted = weigh(results, method, totals, trust)
-    driving, replaced = _driving_flags(trust, weighted.score)
-    modules = tuple(results.modules)
+    n_b = results.compiled.n_buildings
+    if n_b == 0:
+        return pd.DataFrame([])
+    gaps = _module_gaps(totals, weighted, tuple(results.modules))
+    columns = _score_columns(results, method, weighted, gaps, _driving_flags(trust, weighted.score), trust)
     coverage = results.extra.get("coverage") or {}  # IFC models: mapped shares by building id (issue 19)
-    rows = [
-        {
-            **_building_row(
-                results,
-                method,
-                weighted,
-                b,
-                _module_gaps(totals, weighted, b, modules),
-                (driving[b], replaced[b]),
-                trust,
-            ),
-            **_coverage_columns(coverage.get(str(results.compiled.building_ids[b]))),
-        }
-        for b in range(results.compiled.n_buildings)
-    ]
-    return pd.DataFrame(rows)
+    per_building = [_coverage_columns(coverage.get(str(i))) for i in results.compiled.building_ids]
+    for name in ("mapped_volume_share", "mapped_mass_share", "mapped_by"):
+        columns[name] = [c[name] for c in per_building]
+    return pd.DataFrame(columns)
 
 
 def _coverage_columns(coverage: dict | None) -> dict:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from ..model.library import EPDLibrary
 from ..model.screening import screening_thresholds
@@ -69,17 +70,8 @@ def assess_lines(compiled, replacements: np.ndarray, library: EPDLibrary, method
     line_building = compiled.line_building
     dataset = compiled.dataset
     estimated = library.estimated(codes, ("A1-A3",))[:, 0, :]  # [D, I]
-    per_line = estimated[dataset]  # [L, I]
-    counts = np.zeros((n_b, len(codes)), dtype=np.int64)
-    sets: list[list[str]] = [[] for _ in range(n_b)]
-    if per_line.any():
-        for i in range(len(codes)):
-            counts[:, i] = np.bincount(line_building, weights=per_line[:, i], minlength=n_b).astype(np.int64)
-        rows = np.flatnonzero(per_line.any(axis=1))
-        ids = library.datasets["dataset_id"].to_numpy(dtype=object)
-        pairs = np.unique(line_building[rows].astype(np.int64) * len(ids) + dataset[rows])
-        for b, d in zip((pairs // len(ids)).tolist(), (pairs % len(ids)).tolist(), strict=True):
-            sets[b].append(str(ids[d]))
+    ids = library.datasets["dataset_id"].to_numpy(dtype=object)
+    counts, sets = _estimated_by_building(line_building, dataset, estimated, ids, n_b)
     labels, contributions, replaced = _flag_contributions(compiled, replacements, library, method, codes)
     return LineTrust(
         counts,
@@ -94,6 +86,36 @@ def assess_lines(compiled, replacements: np.ndarray, library: EPDLibrary, method
         replaced,
         *_lacking_lines(compiled, library, method),
     )
+
+
+def _estimated_by_building(
+    line_building: np.ndarray, dataset: np.ndarray, estimated: np.ndarray, ids: np.ndarray, n_b: int
+) -> tuple[np.ndarray, list[list[str]]]:
+    """Per building: its lines whose A1-A3 value is an estimate, per method indicator (int64[B, I]),
+    and the ids of the data sets with at least one estimated indicator it uses (ascending index).
+
+    Lines are counted per (building, data set) pair first (one sort), then the pairs' counts are
+    spread over the data sets' estimated indicators (a sparse product of exact integer sums)."""
+    counts = np.zeros((n_b, estimated.shape[1]), dtype=np.int64)
+    if not estimated.any() or dataset.size == 0:
+        return counts, [[] for _ in range(n_b)]
+    n_sets = len(ids)
+    ordered = np.sort(line_building.astype(np.int64) * n_sets + dataset)
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    pairs = ordered[starts]
+    lines = np.diff(np.append(starts, ordered.size)).astype(np.float64)
+    pair_building, pair_dataset = pairs // n_sets, pairs % n_sets
+    uses = sp.csr_matrix((lines, (pair_building, pair_dataset)), shape=(n_b, n_sets))
+    counts = np.rint(uses @ estimated.astype(np.float64)).astype(np.int64)
+    hit = estimated[pair_dataset].any(axis=1)
+    return counts, _ids_by_building(pair_building[hit], pair_dataset[hit], ids, n_b)
+
+
+def _ids_by_building(buildings: np.ndarray, datasets: np.ndarray, ids: np.ndarray, n_b: int) -> list[list[str]]:
+    """Per building, the ids (as text) of ``datasets``; ``buildings`` ascending, one entry per pair."""
+    text = np.array([str(i) for i in ids], dtype=object)[datasets].tolist()
+    bounds = np.searchsorted(buildings, np.arange(n_b + 1)).tolist()
+    return [text[bounds[b] : bounds[b + 1]] for b in range(n_b)]
 
 
 def _lacking_lines(compiled, library: EPDLibrary, method: Method) -> tuple[np.ndarray, np.ndarray, list[list[str]]]:
