@@ -317,10 +317,9 @@ def _as_text(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def evaluate_arithmetic(text: str) -> float:
-    """``text`` of + - * / and parentheses on numbers, evaluated (an InputError otherwise); nothing else runs."""
-    if len(text) > 200:
-        raise InputError(f"arithmetic of {len(text)} characters (at most 200)")
+def _evaluate(text: str) -> float:
+    """``text`` parsed as an expression of numbers, + - * / and parentheses, and evaluated; any other
+    node raises ValueError (the callers turn it into their own InputError)."""
 
     def walk(node: ast.AST) -> float:
         if isinstance(node, ast.Expression):
@@ -333,27 +332,22 @@ def evaluate_arithmetic(text: str) -> float:
             return _OPERATORS[type(node.op)](walk(node.operand))
         raise ValueError(type(node).__name__)
 
+    return float(walk(ast.parse(text.strip(), mode="eval")))
+
+
+def evaluate_arithmetic(text: str) -> float:
+    """``text`` of + - * / and parentheses on numbers, evaluated (an InputError otherwise); nothing else runs."""
+    if len(text) > 200:
+        raise InputError(f"arithmetic of {len(text)} characters (at most 200)")
     try:
-        return float(walk(ast.parse(text.strip(), mode="eval")))
+        return _evaluate(text)
     except (SyntaxError, ValueError, ZeroDivisionError, OverflowError, RecursionError, MemoryError) as exc:
         raise InputError(f"cannot evaluate {text!r} ({type(exc).__name__})") from None
 
 
 def _arithmetic(template: Template, text: str) -> float:
     """+ - * / and parentheses on numbers; nothing else is evaluated."""
-
-    def walk(node: ast.AST) -> float:
-        if isinstance(node, ast.Expression):
-            return walk(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-            return float(node.value)
-        if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
-            return _OPERATORS[type(node.op)](walk(node.left), walk(node.right))
-        if isinstance(node, ast.UnaryOp) and type(node.op) in _OPERATORS:
-            return _OPERATORS[type(node.op)](walk(node.operand))
-        raise ValueError(type(node).__name__)
-
     try:
-        return float(walk(ast.parse(text.strip(), mode="eval")))
+        return _evaluate(text)
     except (SyntaxError, ValueError, ZeroDivisionError) as exc:
         raise InputError(f"template {template.name!r}: cannot evaluate {text!r} ({exc})", file=template.path) from None
