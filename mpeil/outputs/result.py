@@ -55,11 +55,13 @@ class Result:
     scored: Scores | None = field(default=None, repr=False)
     #: the lines' unit profiles as the stages prepare them (:func:`mpeil.stages.unit_profiles`), on demand
     line_profiles: Callable[[], PreparedLines] | None = field(default=None, repr=False)
+    #: the building × module × indicator sums the stages already made (None: summed here on first use)
+    totals: BuildingTotals | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ basics
     @cached_property
     def _totals(self) -> BuildingTotals:
-        return building_totals(self.elements)
+        return self.totals if self.totals is not None else building_totals(self.elements)
 
     @cached_property
     def scores(self) -> pd.DataFrame:

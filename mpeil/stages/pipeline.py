@@ -157,7 +157,9 @@ def assess_scores(context: ScoringContext, inventory: Inventory, scores: Scores)
     graded = Scores(grade_and_label(scores.table, context.method, inventory.compiled.use_type))
     source = inventory.source
     # the result-level plausibility (mpeil.plausibility) reads the element results: a light Result of them
-    as_result = Result(inventory.elements, context.method, library=context.library, trust=inventory.trust)
+    as_result = Result(
+        inventory.elements, context.method, library=context.library, trust=inventory.trust, totals=inventory.totals
+    )
     check_scores(graded.table, source.file if source is not None else None, as_result)
     return graded
 
@@ -182,4 +184,5 @@ def assess(context: ScoringContext, inventory: Inventory, scores: Scores) -> Res
         trust=inventory.trust,
         scored=scores,
         line_profiles=functools.partial(unit_profiles, context, inventory.compiled, inventory.elements.options),
+        totals=inventory.totals,  # summed once, in weight: the Result's views read the same sums
     )
