@@ -138,9 +138,44 @@ def physical_unit(amount_unit: str, element_unit: str) -> tuple[str, float]:
     return str(total.units), float(total.magnitude)
 
 
+#: a key range up to this many times the number of rows is factorised through a dense table
+#: (first row of each key) instead of a hash table: a pure performance knob
+_DENSE_KEYS_PER_ROW = 4
+
+
+def _string_categories(series: pd.Series) -> np.ndarray | None:
+    """The categories of a categorical text column as Python strings, then None (for code -1);
+    None when the column is not categorical text."""
+    if not isinstance(series.dtype, pd.CategoricalDtype):
+        return None
+    categories = series.cat.categories
+    if not (pd.api.types.is_string_dtype(categories.dtype) and categories.inferred_type in ("string", "empty")):
+        return None
+    return np.append(categories.to_numpy(dtype=object), None)
+
+
 def _text(series: pd.Series) -> np.ndarray:
-    """The column as an object array, missing values as None (one pass)."""
+    """The column as an object array, missing values as None (one pass).
+
+    Categorical text is gathered from its categories (the same Python strings, one per category)."""
+    table = _string_categories(series)
+    if table is not None:
+        return table[series.cat.codes.to_numpy()]  # code -1 picks the trailing None
     return series.to_numpy(dtype=object, na_value=None)
+
+
+def _first_appearance(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of ``key`` (integers in [0, size)) in first-appearance order, and the first row of each:
+    what ``pd.factorize(key, sort=False)`` gives, through a dense table instead of a hash table."""
+    n = len(key)
+    first = np.full(size, n, dtype=np.int64)
+    first[key[::-1]] = np.arange(n - 1, -1, -1)  # the last write wins: each key's first row
+    present = np.flatnonzero(first < n)
+    first_rows = first[present]
+    order = np.argsort(first_rows, kind="stable")
+    rank = np.empty(size, dtype=np.int64)
+    rank[present[order]] = np.arange(len(present), dtype=np.int64)
+    return rank[key], first_rows[order]
 
 
 def _factorize(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -150,36 +185,56 @@ def _factorize(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     codes, without turning a million cells into Python strings first.
     """
     if isinstance(series.dtype, pd.CategoricalDtype):
-        codes, uniques = pd.factorize(series.cat.codes.to_numpy(), sort=False)
-        categories = np.asarray(series.cat.categories, dtype=object)
-        values = np.array([categories[c] if c >= 0 else None for c in uniques], dtype=object)
+        cat_codes = series.cat.codes.to_numpy()
+        categories = np.append(np.asarray(series.cat.categories, dtype=object), None)
+        codes, first_rows = _first_appearance(cat_codes.astype(np.int64) + 1, len(categories))
+        uniques = cat_codes[first_rows].astype(np.int64)
+        values = categories[uniques]  # category -1 reads the trailing None
         keep = uniques >= 0  # the missing category (-1) becomes code -1, as pd.factorize does
         if not keep.all():
-            remap = np.cumsum(keep) - 1
-            codes = np.where(uniques[codes] >= 0, remap[codes], -1)
+            remap = np.append(np.cumsum(keep) - 1, -1)
+            codes = np.where(keep[codes], remap[codes], -1)
             values = values[keep]
-        return codes.astype(np.int64), values
+        return codes, values
     plain_codes, plain_uniques = pd.factorize(series, sort=False)
     return plain_codes.astype(np.int64), np.asarray(plain_uniques, dtype=object)
 
 
 def _combine(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Factorise rows of several code arrays at once: (row codes, first row of each distinct key)."""
-    key = np.zeros(len(codes[0]), dtype=np.int64)
+    n = len(codes[0])
+    key = np.zeros(n, dtype=np.int64)
+    size = 1
     for c in codes:
-        key = key * (int(c.max()) + 2 if c.size else 1) + (c + 1)
+        base = int(c.max()) + 2 if c.size else 1
+        key = key * base + (c + 1)
+        size *= base
+    if size <= _DENSE_KEYS_PER_ROW * n + 1024:
+        return _first_appearance(key, size)
     row_codes, _ = pd.factorize(key, sort=False)
     first = np.full(int(row_codes.max()) + 1 if row_codes.size else 0, -1, dtype=np.int64)
     first[row_codes[::-1]] = np.arange(len(row_codes) - 1, -1, -1)  # first occurrence of each key
     return row_codes.astype(np.int64), first
 
 
-def _floats(frame: pd.DataFrame, column: str, default: float = np.nan) -> np.ndarray:
+def _floats(frame: pd.DataFrame, column: str, default: float = np.nan, rows: np.ndarray | None = None) -> np.ndarray:
+    """The column as float64 (text and other values coerced; what is no number is NaN, then
+    ``default``), a fresh writable array; only ``rows`` when given."""
     if column not in frame:
-        return np.full(len(frame), default, dtype=np.float64)
-    # a copy: under pandas 3 (copy-on-write) to_numpy() is a read-only view, and callers fill gaps in place
-    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64, copy=True)
-    return np.where(np.isnan(values), default, values) if not np.isnan(default) else values
+        return np.full(len(frame) if rows is None else len(rows), default, dtype=np.float64)
+    series = frame[column]
+    if series.dtype == np.float64 or series.dtype == np.int64:  # already numbers: no coercion pass
+        raw = series.to_numpy()
+        values = raw.astype(np.float64, copy=True) if rows is None else raw[rows].astype(np.float64, copy=False)
+    else:
+        # a copy: under pandas 3 (copy-on-write) to_numpy() is a read-only view, and callers fill gaps in place
+        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, copy=True)
+        values = values if rows is None else values[rows]
+    if not np.isnan(default):
+        missing = np.isnan(values)
+        if missing.any():
+            values[missing] = default
+    return values
 
 
 def _fail(frame: pd.DataFrame, row: int, error: MpeilError, file: str | None) -> MpeilError:
@@ -226,8 +281,10 @@ def compile_frame(
         frame = frame.assign(line=frame.groupby(["building_id", "element_id"], sort=False).cumcount() + 1)
     lines, order = _identity(frame, file)
     sizes = _sizes(lines, order, study_period_years)
-    line_element_unit = sizes["element_unit"][order.element_codes]
     line_rsp = sizes["study_period_years"][order.building_codes]
+    # element units factorised per element (a handful of distinct ones), then read per line through the codes
+    unit_codes, unit_names = _factorize(pd.Series(sizes["element_unit"], dtype=object))
+    line_element_unit = (unit_codes[order.element_codes], unit_names)
     amounts = _amounts(lines, library, sizes["element_quantity"][order.element_codes], line_element_unit)
     lives = _lives(lines, scenarios, line_rsp)
     given_losses = _given_loss_rates(lines)
@@ -310,16 +367,24 @@ def _identity(frame: pd.DataFrame, file: str | None) -> tuple[_Lines, _Order]:
     if not np.array_equal(order, np.arange(n)):
         frame = frame.iloc[order].reset_index(drop=True)
         building_codes, element_codes = building_codes[order], element_codes[order]
-    first_of_building = pd.Series(np.arange(n)).groupby(building_codes).first().to_numpy()
-    first_of_element = pd.Series(np.arange(n)).groupby(element_codes).first().to_numpy()
+    first_of_building = _first_rows(building_codes)
+    first_of_element = _first_rows(element_codes)
     return _Lines(frame, file), _Order(building_codes, element_codes, building_ids, first_of_building, first_of_element)
+
+
+def _first_rows(codes: np.ndarray) -> np.ndarray:
+    """The first row of each code, in ascending code order (``groupby(codes).first()`` of the rows)."""
+    n = len(codes)
+    if n and bool((codes[1:] >= codes[:-1]).all()):  # sorted (the compiler's order): where the code changes
+        return np.flatnonzero(np.concatenate(([True], codes[1:] != codes[:-1])))
+    return pd.Series(np.arange(n)).groupby(codes).first().to_numpy()
 
 
 def _sizes(lines: _Lines, order: _Order, study_period_years: float) -> dict[str, Any]:
     """Gross floor area [m²] and study period [years] per building; quantity and unit per element."""
     frame = lines.frame
-    gfa = _floats(frame, "gross_floor_area_m2")[order.first_of_building]
-    rsp = _floats(frame, "reference_study_period_years", study_period_years)[order.first_of_building]
+    gfa = _floats(frame, "gross_floor_area_m2", rows=order.first_of_building)
+    rsp = _floats(frame, "reference_study_period_years", study_period_years, rows=order.first_of_building)
     for values, field, what in (
         (gfa, "gross_floor_area_m2", "gross floor area must be > 0 m²"),
         (rsp, "reference_study_period_years", "study period must be > 0 years"),
@@ -327,7 +392,7 @@ def _sizes(lines: _Lines, order: _Order, study_period_years: float) -> dict[str,
         bad = np.flatnonzero(~(values > 0))
         if bad.size:
             raise lines.fail(order.first_of_building[bad[0]], InputError(what, field=field))
-    element_quantity = _floats(frame, "element_quantity")[order.first_of_element]
+    element_quantity = _floats(frame, "element_quantity", rows=order.first_of_element)
     # the first line of each element only: text conversion of every line's unit cost 0.1 s per million lines
     element_unit = frame["element_unit"].iloc[order.first_of_element].fillna("m2").astype(str).to_numpy()
     bad = np.flatnonzero(~(element_quantity > 0))
@@ -343,11 +408,12 @@ def _sizes(lines: _Lines, order: _Order, study_period_years: float) -> dict[str,
 
 
 def _amounts(
-    lines: _Lines, library: EPDLibrary, element_quantity: np.ndarray, element_unit: np.ndarray
+    lines: _Lines, library: EPDLibrary, element_quantity: np.ndarray, element_unit: tuple[np.ndarray, np.ndarray]
 ) -> dict[str, Any]:
     """Data set per line; quantity in its declared unit and mass [kg], for the whole element.
 
-    ``element_quantity`` and ``element_unit`` are per line (of the line's element).
+    ``element_quantity`` is per line (of the line's element); ``element_unit`` is (the code of the
+    line's element unit per line, the distinct units).
     """
     frame = lines.frame
     amount = _floats(frame, "amount")
@@ -375,18 +441,19 @@ def _datasets(lines: _Lines, library: EPDLibrary) -> np.ndarray:
         except MpeilError as error:
             raise lines.fail(lines.first_of(product_codes, code), error) from None
     lines.first_bad(product_codes < 0, InputError("missing product reference", field="product"))
-    return dataset_of_product[product_codes].astype(np.int64)
+    return dataset_of_product[product_codes]  # int64: a gather makes a fresh array
 
 
 def _conversions(
-    lines: _Lines, library: EPDLibrary, dataset: np.ndarray, element_unit: np.ndarray
+    lines: _Lines, library: EPDLibrary, dataset: np.ndarray, element_unit: tuple[np.ndarray, np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per line: declared units per (amount unit × element unit), and kg per declared unit.
 
-    Converted once per distinct (data set, amount unit, element unit).
+    Converted once per distinct (data set, amount unit, element unit); ``element_unit`` as in
+    :func:`_amounts`.
     """
     unit_codes, unit_names = _factorize(lines.frame["unit"])
-    element_unit_codes, element_unit_names = _factorize(pd.Series(element_unit))
+    element_unit_codes, element_unit_names = element_unit
     conv_codes, conv_first = _combine(dataset, unit_codes, element_unit_codes)
     factor_of = np.empty(len(conv_first), dtype=np.float64)
     mass_of = np.empty(len(conv_first), dtype=np.float64)
@@ -443,6 +510,8 @@ def _lives(lines: _Lines, scenarios: ScenarioSet, line_rsp: np.ndarray) -> dict[
 def _flags(frame: pd.DataFrame, column: str) -> np.ndarray:
     if column not in frame:
         return np.zeros(len(frame), bool)
+    if frame[column].dtype == bool:  # nothing missing: no fill pass
+        return frame[column].to_numpy(dtype=bool, copy=True)
     return frame[column].fillna(False).astype(bool).to_numpy()
 
 
@@ -536,15 +605,7 @@ def _end_of_life(lines: _Lines, scenarios: ScenarioSet, waste: tuple[np.ndarray,
         waste_codes, waste_uniques = codes.astype(np.int64), [str(u) for u in uniques]
     explicit = [f"eol_{route}" for route in EOL_ROUTES]
     if all(c in frame for c in explicit):
-        given = np.column_stack([_floats(frame, c) for c in explicit])
-        has = ~np.isnan(given).all(axis=1)
-        given = np.nan_to_num(given)
-        sums = given.sum(axis=1)
-        bad = np.flatnonzero(has & ~np.isclose(sums, 1.0, atol=1e-3))
-        if bad.size:
-            message = f"end-of-life shares sum to {sums[bad[0]]:g}, not 1"
-            raise lines.fail(bad[0], InputError(message, field="end_of_life"))
-        eol = np.where(has[:, None], given, eol)
+        eol = _given_shares(lines, [_floats(frame, c) for c in explicit], eol)
         if "eol_sorted_on_site" in frame:
             given_sorted = _floats(frame, "eol_sorted_on_site")
             sorted_on_site = np.where(np.isnan(given_sorted), sorted_on_site, given_sorted)
@@ -554,6 +615,23 @@ def _end_of_life(lines: _Lines, scenarios: ScenarioSet, waste: tuple[np.ndarray,
         "waste_category": waste_codes,
         "waste_categories": tuple(waste_uniques),
     }
+
+
+def _given_shares(lines: _Lines, columns: list[np.ndarray], eol: np.ndarray) -> np.ndarray:
+    """``eol`` [L, 4] with the shares a line gives (``columns``: landfill, incineration, reuse,
+    recycling; a line giving any is read whole, its missing routes as 0), which must sum to 1."""
+    has = np.zeros(len(eol), dtype=bool)
+    for values in columns:
+        has |= ~np.isnan(values)
+    if has.any():  # lines without shares of their own (most) keep the category's
+        given = np.nan_to_num(np.column_stack(columns))
+        sums = given.sum(axis=1)
+        bad = np.flatnonzero(has & ~np.isclose(sums, 1.0, atol=1e-3))
+        if bad.size:
+            message = f"end-of-life shares sum to {sums[bad[0]]:g}, not 1"
+            raise lines.fail(bad[0], InputError(message, field="end_of_life"))
+        eol = np.where(has[:, None], given, eol)
+    return eol
 
 
 def _scenario_choices(lines: _Lines) -> dict[str, Any]:
