@@ -86,9 +86,18 @@ class CompiledBuildings:
     def n_lines(self) -> int:
         return len(self.dataset)
 
-    @property
+    @functools.cached_property
     def line_building(self) -> np.ndarray:
-        return self.element_building[self.line_element]
+        """The building of each line (int64[L]); gathered once per object, read-only (the stages,
+        the checks and the engine all read it)."""
+        building = self.element_building[self.line_element]
+        building.setflags(write=False)
+        return building
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("line_building", None)  # derived: gathered again after unpickling
+        return state
 
     def select_buildings(self, keep: np.ndarray) -> CompiledBuildings:
         """The same arrays for a subset of buildings (boolean mask over buildings)."""
@@ -235,6 +244,13 @@ def _floats(frame: pd.DataFrame, column: str, default: float = np.nan, rows: np.
         if missing.any():
             values[missing] = default
     return values
+
+
+def _float_values(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """:func:`_floats` of a column only read: a float64 column's own values, not a copy."""
+    if column in frame and frame[column].dtype == np.float64:
+        return frame[column].to_numpy()
+    return _floats(frame, column)
 
 
 def _fail(frame: pd.DataFrame, row: int, error: MpeilError, file: str | None) -> MpeilError:
@@ -394,7 +410,7 @@ def _sizes(lines: _Lines, order: _Order, study_period_years: float) -> dict[str,
             raise lines.fail(order.first_of_building[bad[0]], InputError(what, field=field))
     element_quantity = _floats(frame, "element_quantity", rows=order.first_of_element)
     # the first line of each element only: text conversion of every line's unit cost 0.1 s per million lines
-    element_unit = frame["element_unit"].iloc[order.first_of_element].fillna("m2").astype(str).to_numpy()
+    element_unit = _element_units(frame["element_unit"], order.first_of_element)
     bad = np.flatnonzero(~(element_quantity > 0))
     if bad.size:
         error = InputError("element quantity must be > 0", field="element_quantity")
@@ -403,8 +419,17 @@ def _sizes(lines: _Lines, order: _Order, study_period_years: float) -> dict[str,
         "gross_floor_area_m2": gfa,
         "study_period_years": rsp,
         "element_quantity": element_quantity,
-        "element_unit": element_unit.astype(object),
+        "element_unit": element_unit,
     }
+
+
+def _element_units(units: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """The unit of each element (its first line's; missing: m2) as Python strings (object[E])."""
+    table = _string_categories(units)
+    if table is not None:  # categorical text: the categories once, then a gather
+        table[-1] = "m2"
+        return table[units.cat.codes.to_numpy()[rows]]
+    return units.iloc[rows].fillna("m2").astype(str).to_numpy().astype(object)
 
 
 def _amounts(
@@ -584,11 +609,12 @@ def _transport(lines: _Lines, scenarios: ScenarioSet, default_transport: str | N
 def _end_of_life(lines: _Lines, scenarios: ScenarioSet, waste: tuple[np.ndarray, list[str]] | None) -> dict[str, Any]:
     """End-of-life route shares [L, 4] (given, or from the waste category) and the share sorted on site."""
     frame, n = lines.frame, len(lines.frame)
-    eol = np.full((n, 4), np.nan, dtype=np.float64)
-    sorted_on_site = np.full(n, np.nan, dtype=np.float64)
-    waste_codes = np.full(n, -1, dtype=np.int64)
     waste_uniques: list[str] = []
-    if waste is not None:
+    if waste is None:
+        eol = np.full((n, 4), np.nan, dtype=np.float64)
+        sorted_on_site = np.full(n, np.nan, dtype=np.float64)
+        waste_codes = np.full(n, -1, dtype=np.int64)
+    else:
         codes, uniques = waste
         shares_of = np.full((len(uniques), 4), np.nan, dtype=np.float64)  # per category, then per line
         sorted_of = np.full(len(uniques), np.nan, dtype=np.float64)
@@ -600,15 +626,17 @@ def _end_of_life(lines: _Lines, scenarios: ScenarioSet, waste: tuple[np.ndarray,
             if "sorted_on_site" in scenarios.waste_categories:
                 sorted_of[code] = float(cast(float, scenarios.waste_categories.at[str(name), "sorted_on_site"]))
         # one gather per line; code -1 (no category) picks the appended NaN row
-        eol = np.vstack([shares_of, np.full((1, 4), np.nan)])[codes]
+        eol = np.take(np.vstack([shares_of, np.full((1, 4), np.nan)]), codes, axis=0)
         sorted_on_site = np.append(sorted_of, np.nan)[codes]
-        waste_codes, waste_uniques = codes.astype(np.int64), [str(u) for u in uniques]
+        waste_codes, waste_uniques = np.array(codes, dtype=np.int64), [str(u) for u in uniques]
     explicit = [f"eol_{route}" for route in EOL_ROUTES]
     if all(c in frame for c in explicit):
-        eol = _given_shares(lines, [_floats(frame, c) for c in explicit], eol)
+        eol = _given_shares(lines, [_float_values(frame, c) for c in explicit], eol)
         if "eol_sorted_on_site" in frame:
-            given_sorted = _floats(frame, "eol_sorted_on_site")
-            sorted_on_site = np.where(np.isnan(given_sorted), sorted_on_site, given_sorted)
+            given_sorted = _float_values(frame, "eol_sorted_on_site")
+            unsorted = np.isnan(given_sorted)
+            if not unsorted.all():  # nothing given (most frames): the categories' shares stand
+                sorted_on_site = np.where(unsorted, sorted_on_site, given_sorted)
     return {
         "eol_shares": eol,
         "sorted_on_site": sorted_on_site,
