@@ -174,17 +174,32 @@ def _text(series: pd.Series) -> np.ndarray:
 
 
 def _first_appearance(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of ``key`` (integers in [0, size)) in first-appearance order, and the first row of each:
-    what ``pd.factorize(key, sort=False)`` gives, through a dense table instead of a hash table."""
+    """Codes of ``key`` (integers in [0, size), or -1 for the last slot) in first-appearance order,
+    and the first row of each: what ``pd.factorize(key, sort=False)`` gives (-1 counted as a value),
+    through a dense table instead of a hash table.
+
+    Lines come grouped (a building's, an element's lines together), so keys repeat in runs: the
+    first appearances are looked for among the runs' first rows only."""
+    key = key.astype(np.intp, copy=False)  # a gather through int8 codes costs 3× one through intp
     n = len(key)
-    first = np.full(size, n, dtype=np.int64)
-    first[key[::-1]] = np.arange(n - 1, -1, -1)  # the last write wins: each key's first row
-    present = np.flatnonzero(first < n)
-    first_rows = first[present]
-    order = np.argsort(first_rows, kind="stable")
+    if _long_runs(key):  # the first row of each run, then the first run of each key
+        rows = np.concatenate((np.zeros(min(n, 1), dtype=np.intp), np.flatnonzero(key[1:] != key[:-1]) + 1))
+        run_key = key[rows]
+    else:
+        rows, run_key = np.arange(n, dtype=np.intp), key
+    first = np.full(size, len(rows), dtype=np.intp)
+    first[run_key[::-1]] = np.arange(len(rows) - 1, -1, -1, dtype=np.intp)  # the last write wins: the first
+    present = np.flatnonzero(first < len(rows))
+    first_runs = first[present]
+    order = np.argsort(first_runs, kind="stable")
     rank = np.empty(size, dtype=np.int64)
     rank[present[order]] = np.arange(len(present), dtype=np.int64)
-    return rank[key], first_rows[order]
+    return rank[key], rows[first_runs[order]].astype(np.int64)
+
+
+def _long_runs(key: np.ndarray) -> bool:
+    """True when ``key`` changes on fewer than half of its rows (a building's or an element's lines)."""
+    return int(np.count_nonzero(key[1:] != key[:-1])) < len(key) // 2
 
 
 def _factorize(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -196,13 +211,17 @@ def _factorize(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(series.dtype, pd.CategoricalDtype):
         cat_codes = series.cat.codes.to_numpy()
         categories = np.append(np.asarray(series.cat.categories, dtype=object), None)
-        codes, first_rows = _first_appearance(cat_codes.astype(np.int64) + 1, len(categories))
-        uniques = cat_codes[first_rows].astype(np.int64)
+        if _long_runs(cat_codes):
+            codes, first_rows = _first_appearance(cat_codes, len(categories))  # code -1 reads the last slot
+            uniques = cat_codes[first_rows].astype(np.int64)
+        else:  # a value changing from line to line: a hash table over the small integer codes
+            codes, uniques = pd.factorize(cat_codes, sort=False)
+            codes, uniques = codes.astype(np.int64), uniques.astype(np.int64)
         values = categories[uniques]  # category -1 reads the trailing None
         keep = uniques >= 0  # the missing category (-1) becomes code -1, as pd.factorize does
         if not keep.all():
-            remap = np.append(np.cumsum(keep) - 1, -1)
-            codes = np.where(keep[codes], remap[codes], -1)
+            remap = np.where(keep, np.cumsum(keep) - 1, -1)
+            codes = remap[codes]
             values = values[keep]
         return codes, values
     plain_codes, plain_uniques = pd.factorize(series, sort=False)
