@@ -169,7 +169,10 @@ def _text(series: pd.Series) -> np.ndarray:
     Categorical text is gathered from its categories (the same Python strings, one per category)."""
     table = _string_categories(series)
     if table is not None:
-        return table[series.cat.codes.to_numpy()]  # code -1 picks the trailing None
+        codes = series.cat.codes.to_numpy()
+        if not codes.size or codes.max() < 0:  # nothing given (most optional columns)
+            return np.full(len(codes), None, dtype=object)
+        return table[codes.astype(np.intp)]  # code -1 picks the trailing None
     return series.to_numpy(dtype=object, na_value=None)
 
 
@@ -235,7 +238,9 @@ def _combine(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     size = 1
     for c in codes:
         base = int(c.max()) + 2 if c.size else 1
-        key = key * base + (c + 1)
+        key *= base  # in place: one pass per step instead of a new array
+        key += c
+        key += 1
         size *= base
     if size <= _DENSE_KEYS_PER_ROW * n + 1024:
         return _first_appearance(key, size)
@@ -398,8 +403,8 @@ def _identity(frame: pd.DataFrame, file: str | None) -> tuple[_Lines, _Order]:
     rank = np.empty(len(element_first), dtype=np.int64)
     rank[np.argsort(building_codes[element_first], kind="stable")] = np.arange(len(element_first))
     element_codes = rank[element_codes]
-    order = np.argsort(element_codes, kind="stable")
-    if not np.array_equal(order, np.arange(n)):
+    if n and not bool((element_codes[1:] >= element_codes[:-1]).all()):  # sorted already (most frames): kept as is
+        order = np.argsort(element_codes, kind="stable")
         frame = frame.iloc[order].reset_index(drop=True)
         building_codes, element_codes = building_codes[order], element_codes[order]
     first_of_building = _first_rows(building_codes)
