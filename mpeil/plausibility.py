@@ -106,10 +106,10 @@ def _check_declared_values_finite(result: Result, file: str | None) -> None:
     totals = result._totals
     values, missing, contributing = totals.values, totals.missing, totals.contributing
     declared = missing < contributing[:, :, None]  # some line of the building declares it
-    bad = np.argwhere(declared & ~np.isfinite(values))
-    if not bad.size:
+    bad = declared & ~np.isfinite(values)
+    if not bad.any():
         return
-    b, m, i = (int(v) for v in bad[0])
+    b, m, i = (int(v) for v in np.unravel_index(int(np.argmax(bad)), bad.shape))  # the first in C order
     indicator = result.indicators[i]
     raise ImplausibleResultError(
         f"{indicator} in module {result.modules[m]} is {values[b, m, i]} although lines declare it: "
@@ -148,7 +148,7 @@ def _check_sign(result: Result, table: pd.DataFrame, file: str | None) -> None:
         return
     scores = table["score"].to_numpy(dtype=np.float64)
     compiled = result.elements.compiled
-    reused_lines = np.nan_to_num(np.asarray(compiled.reused_input, dtype=np.float64)) > 0
+    reused_lines = np.asarray(compiled.reused_input, dtype=np.float64) > 0  # NaN: not reused
     reused = np.zeros(len(result.building_ids), dtype=bool)
     if reused_lines.any():
         owners = compiled.element_building[compiled.line_element[reused_lines]]

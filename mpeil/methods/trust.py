@@ -9,7 +9,10 @@ building (``bincount``); the engine itself is unchanged.
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -283,8 +286,20 @@ def quality_rules(path=None) -> list[tuple[str, float, float, int, bool, float]]
     share of an IFC model's volume left unmapped; 1 when the file has no such column)."""
     from ..paths import data_dir
 
-    frame = pd.read_csv(path or data_dir() / "quality_grades.csv", keep_default_na=False)
-    return [
+    path = Path(path or data_dir() / "quality_grades.csv")
+    try:
+        stat = path.stat()
+    except OSError:
+        return list(_read_rules(str(path), -1, -1))  # read_csv raises the error
+    # read once per file version (every score table asks): keyed by path, size and modification time
+    return list(_read_rules(str(path), stat.st_size, stat.st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=16)
+def _read_rules(path: str, size: int, mtime_ns: int) -> tuple[tuple[str, float, float, int, bool, float], ...]:
+    """The rules in ``path`` (``size`` and ``mtime_ns`` only key the cache), as immutable tuples."""
+    frame = pd.read_csv(path, keep_default_na=False)
+    return tuple(
         (
             str(r["grade"]),
             float(r["max_weight_missing"]),
@@ -294,7 +309,7 @@ def quality_rules(path=None) -> list[tuple[str, float, float, int, bool, float]]
             float(r.get("max_unmapped_volume") or 1.0),
         )
         for r in frame.to_dict("records")
-    ]
+    )
 
 
 def quality_grade(
@@ -309,7 +324,7 @@ def quality_grade(
     """The first grade whose limits the building meets (``data/quality_grades.csv``); the last one
     (E) when there is no score. ``unmapped_volume``: the share (0-1) of an IFC model's volume that
     maps to nothing (0 for a building file, whose lines all name a data set)."""
-    if not np.isfinite(score):
+    if not math.isfinite(score):
         return rules[-1][0]
     tolerance = 1e-9  # weights are sums of float shares
     for grade, max_missing, max_estimated, max_flags, gaps_allowed, *more in rules:
