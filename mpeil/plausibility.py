@@ -89,17 +89,28 @@ def check_result(result: Result, file: str | None, scores: pd.DataFrame | None =
     _check_declared_values_finite(result, file)
     if result.library is not None and result.library.hand_made:
         return  # invented round numbers: real-world bounds do not apply (mpeil.testing)
-    bounds = load_result_bounds()
+    all_stages, stages = _bound_rows(str(data_dir() / "result_bounds.csv"))
     per_area = result.per_m2_year(include_d=False)
-    for row in bounds[bounds["stage"] == ALL_STAGES].itertuples():
-        if row.indicator in per_area:
-            _check_bound(result, per_area[row.indicator], row, None, file)
-    for row in bounds[bounds["stage"] != ALL_STAGES].itertuples():
+    column = {str(code): j for j, code in enumerate(per_area.columns)}
+    values = per_area.to_numpy(dtype=np.float64)
+    for row in all_stages:
+        if row.indicator in column:
+            _check_bound(result, values[:, column[row.indicator]], row, None, file)
+    for row in stages:
         modules = [m for m in str(row.modules).split() if m in result.modules]
         if row.indicator in result.indicators and modules:
             per_module = result.by_module(row.indicator)[modules]
-            _check_bound(result, per_module.sum(axis=1, min_count=1), row, row.stage, file)
+            _check_bound(result, per_module.sum(axis=1, min_count=1).to_numpy(dtype=np.float64), row, row.stage, file)
     _check_sign(result, scores, file)
+
+
+@functools.lru_cache(maxsize=4)
+def _bound_rows(path: str) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """The rows of the bounds file (:func:`load_result_bounds`): over all scored stages, and per stage."""
+    bounds = load_result_bounds(Path(path))
+    return tuple(bounds[bounds["stage"] == ALL_STAGES].itertuples()), tuple(
+        bounds[bounds["stage"] != ALL_STAGES].itertuples()
+    )
 
 
 def _check_declared_values_finite(result: Result, file: str | None) -> None:
@@ -121,8 +132,7 @@ def _check_declared_values_finite(result: Result, file: str | None) -> None:
     )
 
 
-def _check_bound(result: Result, values: pd.Series, row: Any, stage: str | None, file: str | None) -> None:
-    array = values.to_numpy(dtype=np.float64)
+def _check_bound(result: Result, array: np.ndarray, row: Any, stage: str | None, file: str | None) -> None:
     low, high = float(row.minimum), float(row.maximum)
     outside = (array < low) | (array > high)  # NaN: not declared (a lost value is found above)
     hits = np.flatnonzero(outside)

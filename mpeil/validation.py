@@ -143,6 +143,8 @@ def _not_finite(values: pd.Series) -> np.ndarray | None:
         return infinite if infinite.any() else None
     if values.dtype == np.int64:
         return None  # integers are finite numbers
+    if values.dtype == object and pd.isna(values.to_numpy()).all():
+        return None  # nothing given (an optional column of a flattened building): nothing to refuse
     numbers = pd.to_numeric(values, errors="coerce") if values.dtype != bool else None
     if numbers is None:
         bad = values.notna().to_numpy()
@@ -158,6 +160,8 @@ def _distinct(series: pd.Series) -> list:
     if isinstance(series.dtype, pd.CategoricalDtype):
         values = list(series.cat.categories)
         return values + ([None] if series.isna().any() else [])
+    if series.dtype == object:
+        return list(pd.unique(series.to_numpy()))  # objects already: no copy of the column
     return list(pd.unique(series.astype("object")))
 
 
@@ -344,8 +348,11 @@ def _check_quantities(compiled: CompiledBuildings, limits: Limits, file, library
         raise _line_error(compiled, line, message, "amount", file)
     if library is None or not len(per_gfa):
         return
-    pieces = (library.datasets["declared_unit"].astype("object") == "piece").to_numpy(dtype=bool)[compiled.dataset]
-    bad = np.flatnonzero(pieces & (per_gfa > limits.pieces_per_gross_floor_area))
+    over = np.flatnonzero(per_gfa > limits.pieces_per_gross_floor_area)
+    if not over.size:
+        return  # no line has that many declared units, pieces or not
+    units = library.datasets["declared_unit"].iloc[compiled.dataset[over]]
+    bad = over[(units.astype("object") == "piece").to_numpy(dtype=bool)]
     if bad.size:
         line = int(bad[0])
         message = (
@@ -444,6 +451,8 @@ def _check_life_categories(frame: pd.DataFrame, scenarios, file) -> None:
 def _check_reuse_references(frame: pd.DataFrame, file) -> None:
     if "source_component_id" not in frame or "component_id" not in frame:
         return
+    if not frame["source_component_id"].notna().any():
+        return  # no reference to check
     removed = frame["removed"].fillna(False).astype(bool) if "removed" in frame else pd.Series(False, frame.index)
     inventory = set(frame.loc[removed, "component_id"].dropna().astype(str))
     if not inventory:

@@ -176,6 +176,21 @@ def _text(series: pd.Series) -> np.ndarray:
     return series.to_numpy(dtype=object, na_value=None)
 
 
+def _text_at(series: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """``_text`` of the given rows only (the first line of each element or building)."""
+    table = _string_categories(series)
+    if table is not None:
+        return table[series.cat.codes.to_numpy()[rows].astype(np.intp)]
+    if series.dtype == object:  # numpy-backed: pick the cells, then missing ones (None, NaN, NA) as None
+        cells = series.to_numpy()[rows]
+        missing = pd.isna(cells)
+        if missing.any():
+            cells = cells.copy()
+            cells[missing] = None
+        return cells
+    return _text(series.iloc[rows])
+
+
 def _first_appearance(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Codes of ``key`` (integers in [0, size), or -1 for the last slot) in first-appearance order,
     and the first row of each: what ``pd.factorize(key, sort=False)`` gives (-1 counted as a value),
@@ -379,13 +394,13 @@ class _Order:
 
         def labels(column: str, first: np.ndarray, count: int) -> np.ndarray:
             # the chosen rows only: turning every line's cell into a Python object first costs far more
-            return _text(frame[column].iloc[first]) if column in frame else np.full(count, None)
+            return _text_at(frame[column], first) if column in frame else np.full(count, None)
 
         return {
             "building_ids": np.asarray(self.building_ids, dtype=object),
             "use_type": labels("use_type", self.first_of_building, n_buildings),
             "element_building": self.building_codes[self.first_of_element].astype(np.int64),
-            "element_ids": _text(frame["element_id"].iloc[self.first_of_element]),
+            "element_ids": _text_at(frame["element_id"], self.first_of_element),
             "element_names": labels("element_name", self.first_of_element, n_elements),
             "element_types": labels("element_type", self.first_of_element, n_elements),
             "line_element": self.element_codes.astype(np.int64),
@@ -601,8 +616,13 @@ def _default_loss_rates(
     (``scenarios/loss_rates.csv``; "*" = no default); NaN when neither."""
     if len(scenarios.loss_rates) and waste is not None:
         codes, names = waste
-        defaults = scenarios.loss_rates.drop(index="*", errors="ignore")
-        per_category = pd.Series(names, dtype=object).map(defaults).to_numpy(dtype=np.float64)
+        defaults = scenarios.loss_rates
+        if defaults.index.is_unique:  # a plain lookup (Series.map costs a frame's worth of overhead per call)
+            lookup = {key: value for key, value in zip(defaults.index, defaults.to_numpy(), strict=True) if key != "*"}
+            per_category = np.array([lookup.get(name, np.nan) for name in names], dtype=np.float64)
+        else:
+            defaults = defaults.drop(index="*", errors="ignore")
+            per_category = pd.Series(names, dtype=object).map(defaults).to_numpy(dtype=np.float64)
         by_category = np.append(per_category, np.nan)[codes]  # code -1 reads the trailing NaN
         loss_rate = np.where(np.isnan(loss_rate), by_category, loss_rate)
     return loss_rate
@@ -640,15 +660,7 @@ def _end_of_life(lines: _Lines, scenarios: ScenarioSet, waste: tuple[np.ndarray,
         waste_codes = np.full(n, -1, dtype=np.int64)
     else:
         codes, uniques = waste
-        shares_of = np.full((len(uniques), 4), np.nan, dtype=np.float64)  # per category, then per line
-        sorted_of = np.full(len(uniques), np.nan, dtype=np.float64)
-        for code, name in enumerate(uniques):
-            try:
-                shares_of[code] = scenarios.eol_shares(str(name))
-            except MpeilError as error:
-                raise lines.fail(lines.first_of(codes, code), error) from None
-            if "sorted_on_site" in scenarios.waste_categories:
-                sorted_of[code] = float(cast(float, scenarios.waste_categories.at[str(name), "sorted_on_site"]))
+        shares_of, sorted_of = _category_shares(lines, scenarios, codes, uniques)
         # one gather per line; code -1 (no category) picks the appended NaN row
         eol = np.take(np.vstack([shares_of, np.full((1, 4), np.nan)]), codes, axis=0)
         sorted_on_site = np.append(sorted_of, np.nan)[codes]
@@ -667,6 +679,29 @@ def _end_of_life(lines: _Lines, scenarios: ScenarioSet, waste: tuple[np.ndarray,
         "waste_category": waste_codes,
         "waste_categories": tuple(waste_uniques),
     }
+
+
+def _category_shares(
+    lines: _Lines, scenarios: ScenarioSet, codes: np.ndarray, uniques: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """End-of-life shares [K, 4] and share sorted on site [K] of each waste category (canonical names)."""
+    table = scenarios.waste_categories
+    has_sorted = "sorted_on_site" in table
+    rows = table.index.get_indexer([str(name) for name in uniques]) if table.index.is_unique else None
+    if rows is not None and (rows >= 0).all():  # every category known (canonical names): one gather
+        shares_of = table[list(EOL_ROUTES)].to_numpy(dtype=np.float64)[rows]
+        sorted_of = table["sorted_on_site"].to_numpy(dtype=np.float64)[rows] if has_sorted else np.full(len(rows), np.nan)
+        return shares_of, sorted_of
+    shares_of = np.full((len(uniques), 4), np.nan, dtype=np.float64)  # per category, then per line
+    sorted_of = np.full(len(uniques), np.nan, dtype=np.float64)
+    for code, name in enumerate(uniques):
+        try:
+            shares_of[code] = scenarios.eol_shares(str(name))
+        except MpeilError as error:
+            raise lines.fail(lines.first_of(codes, code), error) from None
+        if has_sorted:
+            sorted_of[code] = float(cast(float, table.at[str(name), "sorted_on_site"]))
+    return shares_of, sorted_of
 
 
 def _given_shares(lines: _Lines, columns: list[np.ndarray], eol: np.ndarray) -> np.ndarray:
