@@ -160,7 +160,7 @@ def _string_categories(series: pd.Series) -> np.ndarray | None:
     categories = series.cat.categories
     if not (pd.api.types.is_string_dtype(categories.dtype) and categories.inferred_type in ("string", "empty")):
         return None
-    return np.append(categories.to_numpy(dtype=object), None)
+    return np.append(categories.to_numpy(dtype=object), np.array([None], dtype=object))
 
 
 def _text(series: pd.Series) -> np.ndarray:
@@ -228,7 +228,7 @@ def _factorize(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """
     if isinstance(series.dtype, pd.CategoricalDtype):
         cat_codes = series.cat.codes.to_numpy()
-        categories = np.append(np.asarray(series.cat.categories, dtype=object), None)
+        categories = np.append(np.asarray(series.cat.categories, dtype=object), np.array([None], dtype=object))
         if _long_runs(cat_codes):
             codes, first_rows = _first_appearance(cat_codes, len(categories))  # code -1 reads the last slot
             uniques = cat_codes[first_rows].astype(np.int64)
@@ -690,7 +690,9 @@ def _category_shares(
     rows = table.index.get_indexer([str(name) for name in uniques]) if table.index.is_unique else None
     if rows is not None and (rows >= 0).all():  # every category known (canonical names): one gather
         shares_of = table[list(EOL_ROUTES)].to_numpy(dtype=np.float64)[rows]
-        sorted_of = table["sorted_on_site"].to_numpy(dtype=np.float64)[rows] if has_sorted else np.full(len(rows), np.nan)
+        sorted_of = (
+            table["sorted_on_site"].to_numpy(dtype=np.float64)[rows] if has_sorted else np.full(len(rows), np.nan)
+        )
         return shares_of, sorted_of
     shares_of = np.full((len(uniques), 4), np.nan, dtype=np.float64)  # per category, then per line
     sorted_of = np.full(len(uniques), np.nan, dtype=np.float64)

@@ -264,7 +264,10 @@ def _counts_by_code(codes: list[str], counts: np.ndarray) -> list[dict[str, int]
     names = [codes[i] for i in columns.tolist()]
     values = [int(n) for n in counts[rows, columns].tolist()]
     bounds = np.searchsorted(rows, np.arange(counts.shape[0] + 1)).tolist()
-    return [dict(zip(names[bounds[b] : bounds[b + 1]], values[bounds[b] : bounds[b + 1]])) for b in range(len(bounds) - 1)]
+    return [
+        dict(zip(names[bounds[b] : bounds[b + 1]], values[bounds[b] : bounds[b + 1]], strict=True))
+        for b in range(len(bounds) - 1)
+    ]
 
 
 def _codes_where(codes: list[str], mask: np.ndarray) -> list[list[str]]:

@@ -97,7 +97,7 @@ def _estimated_by_building(
     """Per building: its lines whose A1-A3 value is an estimate, per method indicator (int64[B, I]),
     and the ids of the data sets with at least one estimated indicator it uses (ascending index).
 
-    Lines are counted per (building, data set) pair first (one sort), then the pairs' counts are
+    Lines are counted per (building, data set) pair first, then the pairs' counts are
     spread over the data sets' estimated indicators (a sparse product of exact integer sums)."""
     counts = np.zeros((n_b, estimated.shape[1]), dtype=np.int64)
     if not estimated.any() or dataset.size == 0:
@@ -106,7 +106,8 @@ def _estimated_by_building(
     pair_building, pair_dataset, lines = _building_dataset_pairs(line_building, dataset, n_b, n_sets)
     uses = sp.csr_matrix((lines, (pair_building, pair_dataset)), shape=(n_b, n_sets))
     counts = np.rint(uses @ estimated.astype(np.float64)).astype(np.int64)
-    hit = estimated.any(axis=1)[pair_dataset]
+    any_estimated: np.ndarray = np.asarray(estimated.any(axis=1), dtype=bool)  # bool[D]
+    hit = any_estimated[pair_dataset]
     return counts, _ids_by_building(pair_building[hit], pair_dataset[hit], ids, n_b)
 
 
