@@ -234,10 +234,17 @@ def _flag_contributions(compiled, replacements, library: EPDLibrary, method: Met
         return nothing
     ids = library.datasets["dataset_id"]
     used = np.flatnonzero(np.bincount(compiled.dataset, minlength=len(ids)))  # the data sets the lines use
-    used_ids = set(ids.iloc[used])
-    flags = flags[flags["dataset_id"].isin(used_ids) & (flags["indicator"].isin(codes) | (flags["indicator"] == ""))]
-    if flags.empty:
+    used_ids = set(ids.iloc[used].tolist())
+    method_codes = set(codes)
+    # the flags of the data sets used, on a method indicator or on properties ("") (plain lists: a
+    # pandas filter costs more than the few hundred flags)
+    keep = [
+        d in used_ids and (i in method_codes or i == "")
+        for d, i in zip(flags["dataset_id"].tolist(), flags["indicator"].tolist(), strict=True)
+    ]
+    if not any(keep):
         return nothing
+    flags = flags[np.asarray(keep, dtype=bool)]
     declared = library._memo.get(("declared_library",), library)  # the base library: values as declared
     tensor = declared.tensor(codes, ("A1-A3",))[:, 0, :]
     replaced = _replaced(library, flags)
@@ -277,8 +284,10 @@ def _replaced(library: EPDLibrary, flags: pd.DataFrame) -> np.ndarray:
     """bool per flag row: the scoring library holds the peer estimate instead of the declared value."""
     if library.override is None or library.override.empty:
         return np.zeros(len(flags), dtype=bool)
-    keys = set(zip(library.override["dataset_id"], library.override["indicator"], strict=True))
-    return np.array([(d, i) in keys for d, i in zip(flags["dataset_id"], flags["indicator"], strict=True)], dtype=bool)
+    override = library.override
+    keys = set(zip(override["dataset_id"].tolist(), override["indicator"].tolist(), strict=True))
+    pairs = zip(flags["dataset_id"].tolist(), flags["indicator"].tolist(), strict=True)
+    return np.array([(d, i) in keys for d, i in pairs], dtype=bool)
 
 
 def quality_rules(path=None) -> list[tuple[str, float, float, int, bool, float]]:
