@@ -162,6 +162,8 @@ def _distinct(series: pd.Series) -> list:
         return values + ([None] if series.isna().any() else [])
     if series.dtype == object:
         return list(pd.unique(series.to_numpy()))  # objects already: no copy of the column
+    if isinstance(series.dtype, pd.StringDtype):
+        return list(series.unique())  # the same values in the same order, without an object copy
     return list(pd.unique(series.astype("object")))
 
 
@@ -275,6 +277,8 @@ def _check_thickness(frame: pd.DataFrame, limits: Limits, file) -> None:
         amount = pd.to_numeric(amounts, errors="coerce").to_numpy(dtype=np.float64)
     thickness = amount * metres
     thick = np.flatnonzero(thickness > limits.layer_thickness)
+    if not thick.size:
+        return
     element_unit = frame["element_unit"].iloc[thick]  # a missing element unit reads as m2
     on_area = (element_unit.isna() | (element_unit == "m2").fillna(False)).to_numpy(dtype=bool)
     bad = thick[on_area]

@@ -173,6 +173,8 @@ def _text(series: pd.Series) -> np.ndarray:
         if not codes.size or codes.max() < 0:  # nothing given (most optional columns)
             return np.full(len(codes), None, dtype=object)
         return table[codes.astype(np.intp)]  # code -1 picks the trailing None
+    if series.dtype == object and pd.isna(series.to_numpy()).all():  # nothing given
+        return np.full(len(series), None, dtype=object)
     return series.to_numpy(dtype=object, na_value=None)
 
 
@@ -188,6 +190,8 @@ def _text_at(series: pd.Series, rows: np.ndarray) -> np.ndarray:
             cells = cells.copy()
             cells[missing] = None
         return cells
+    if isinstance(series.dtype, pd.StringDtype):  # the array's own take: an iloc costs 3× more
+        return series.array.take(rows).to_numpy(dtype=object, na_value=None)
     return _text(series.iloc[rows])
 
 
@@ -274,6 +278,8 @@ def _floats(frame: pd.DataFrame, column: str, default: float = np.nan, rows: np.
     if series.dtype == np.float64 or series.dtype == np.int64:  # already numbers: no coercion pass
         raw = series.to_numpy()
         values = raw.astype(np.float64, copy=True) if rows is None else raw[rows].astype(np.float64, copy=False)
+    elif series.dtype == object and pd.isna(series.to_numpy()).all():  # nothing given: no coercion pass
+        values = np.full(len(series) if rows is None else len(rows), np.nan, dtype=np.float64)
     else:
         # a copy: under pandas 3 (copy-on-write) to_numpy() is a read-only view, and callers fill gaps in place
         values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, copy=True)
@@ -468,6 +474,10 @@ def _element_units(units: pd.Series, rows: np.ndarray) -> np.ndarray:
     if table is not None:  # categorical text: the categories once, then a gather
         table[-1] = "m2"
         return table[units.cat.codes.to_numpy()[rows]]
+    if isinstance(units.dtype, pd.StringDtype):  # text already: the chosen cells, missing ones m2
+        cells = _text_at(units, rows)
+        cells[pd.isna(cells)] = "m2"
+        return cells
     return units.iloc[rows].fillna("m2").astype(str).to_numpy().astype(object)
 
 
@@ -689,7 +699,7 @@ def _category_shares(
     has_sorted = "sorted_on_site" in table
     rows = table.index.get_indexer([str(name) for name in uniques]) if table.index.is_unique else None
     if rows is not None and (rows >= 0).all():  # every category known (canonical names): one gather
-        shares_of = table[list(EOL_ROUTES)].to_numpy(dtype=np.float64)[rows]
+        shares_of = np.column_stack([table[route].to_numpy(dtype=np.float64)[rows] for route in EOL_ROUTES])
         sorted_of = (
             table["sorted_on_site"].to_numpy(dtype=np.float64)[rows] if has_sorted else np.full(len(rows), np.nan)
         )
