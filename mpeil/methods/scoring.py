@@ -384,7 +384,7 @@ def grade_and_label(scores: pd.DataFrame, method: Method, use_type: np.ndarray) 
             strict=True,
         )
     ]
-    frame = scores.copy()
+    frame = scores.copy(deep=False)  # copy-on-write: the inserts below never reach the given table
     frame.insert(
         list(frame.columns).index("flags") + 1 if "flags" in frame else len(frame.columns), "quality_grade", grades
     )
