@@ -97,6 +97,7 @@ def stock():
     frame.loc[::11, "eol_sorted_on_site"] = 0.5
     frame.loc[::5, "loss_rate"] = 0.03
     frame.loc[::13, "transport"] = None
+    frame.loc[3::17, "waste_category"] = None  # no category: no end-of-life shares of one
     return frame
 
 
@@ -104,6 +105,7 @@ def test_categorical_frame_compiles_as_plain_objects(scorer, stock):
     categorical = stock.assign(**{c: stock[c].astype("category") for c in stock.columns if stock[c].dtype == object})
     plain = scorer.compile_frame(stock)
     assert _fields(scorer.compile_frame(categorical)) == _fields(plain)
+    assert (plain.waste_category == -1).any()  # lines without a category took the code -1 path
 
 
 def test_shuffled_frame_compiles_as_presorted(scorer, stock):
