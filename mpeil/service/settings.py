@@ -74,6 +74,9 @@ class Settings:
     keep_alive_timeout: int = 5  # s an idle keep-alive connection stays open
     header_size: int = 16384  # bytes of the request headers
     batch_slice_seconds: int = 30  # s a batch runs before another tenant's waiting batch gets its turn
+    score_batch_size: int = 16  # single-building uploads scored together at most (micro-batching; 1: off)
+    score_batch_wait_ms: int = 2  # ms a worker waits for company when the others are busy
+    score_batch_bytes: int = 262144  # bytes of the largest upload scored in company
     receipt_key_file: Path | None = None  # HMAC key of receipts (default: <store>/receipt-key)
     limits: Limits = field(default_factory=load_limits)
     keys_file: Path | None = None
