@@ -8,12 +8,11 @@ import pickle
 
 import numpy as np
 import pytest
+from service_support import EXAMPLES
 
 from mpeil import Scorer
 from mpeil.engine.profiles import ProfileCache, _build_profiles, build_profiles, profile_keys
 from mpeil.synthetic import write_stock
-
-from service_support import EXAMPLES
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,10 @@ def engine():
 @pytest.fixture(scope="module")
 def uploads(tmp_path_factory) -> list[tuple[bytes, str, str]]:
     folder = tmp_path_factory.mktemp("stock")
-    found = [(HOUSE, ".json", "house.json"), ((EXAMPLES / "apartment_building.json").read_bytes(), ".json", "flat.json")]
+    found = [
+        (HOUSE, ".json", "house.json"),
+        ((EXAMPLES / "apartment_building.json").read_bytes(), ".json", "flat.json"),
+    ]
     found += [(p.read_bytes(), ".json", p.name) for p in write_stock(6, folder, seed=21, per_file=1)]
     found.append((HOUSE, ".json", "house-again.json"))  # the same building id twice in one batch
     return found

@@ -56,7 +56,9 @@ def task_score_many(state, task: dict) -> list[dict]:
     scored = state.engine.score_many(uploads, first["method"], first["options"], first["limits"])
     for (i, data), one in zip(read, scored, strict=True):
         try:
-            replies[i] = error_reply(one) if isinstance(one, MpeilError) else {"ok": _keep(state, members[i], data, one)}
+            replies[i] = (
+                error_reply(one) if isinstance(one, MpeilError) else {"ok": _keep(state, members[i], data, one)}
+            )
         except MpeilError as error:
             replies[i] = error_reply(error)
     return [reply for reply in replies if reply is not None]

@@ -335,7 +335,7 @@ class ScoringPool:
 
     def _refuse_stale(self) -> None:
         """Every worker gone and none restarting: tasks that waited ``start_seconds`` are answered 503."""
-        busy = {"error": ("Busy", "no scoring worker is available; try again in a minute", 503, {})}
+        busy: dict = {"error": ("Busy", "no scoring worker is available; try again in a minute", 503, {})}
         now = time.monotonic()
         with self._arrived:
             while self._pending and now - self._pending[0].queued >= self.start_seconds:
@@ -442,7 +442,7 @@ class ScoringPool:
             workers, self._workers = list(self._workers), []
         for worker in workers:
             worker.kill()
-        closing = {"error": ("Busy", "the scoring service is stopping; try again in a minute", 503, {})}
+        closing: dict = {"error": ("Busy", "the scoring service is stopping; try again in a minute", 503, {})}
         with self._arrived:
             while self._pending:
                 _settle(self._pending.popleft(), closing)
