@@ -91,12 +91,14 @@ def test_only_small_json_scores_are_batched(tmp_path):
     small.write_bytes(HOUSE)
     large.write_bytes(HOUSE + b" " * 2000)
     task = {"kind": "score", "path": str(small), "suffix": ".json", "method": "mpeil-ef31", "options": {}, "store": "s"}
-    assert batch_key(task, budget, 1000) is None  # above the size limit
-    assert batch_key(task, budget, 100_000) == batch_key({**task, "path": str(large)}, budget, 100_000)
-    assert batch_key({**task, "suffix": ".xlsx"}, budget, 100_000) is None
-    assert batch_key({**task, "kind": "compare"}, budget, 100_000) is None
-    assert batch_key(task, budget, 100_000) != batch_key({**task, "options": {"include_d": True}}, budget, 100_000)
-    assert batch_key(task, budget, 100_000) != batch_key(task, Budget(1024 * MB, 120.0), 100_000)
+    assert batch_key(task, budget, 1000) == (None, len(HOUSE))  # above the size limit: alone
+    key, size = batch_key(task, budget, 100_000)
+    assert key is not None and size == len(HOUSE)
+    assert batch_key({**task, "path": str(large)}, budget, 100_000) == (key, len(HOUSE) + 2000)
+    assert batch_key({**task, "suffix": ".xlsx"}, budget, 100_000)[0] is None
+    assert batch_key({**task, "kind": "compare"}, budget, 100_000)[0] is None
+    assert batch_key({**task, "options": {"include_d": True}}, budget, 100_000)[0] != key
+    assert batch_key(task, Budget(1024 * MB, 120.0), 100_000)[0] != key
 
 
 def test_the_pool_batches_concurrent_requests_and_answers_each_as_alone(engine, uploads, tmp_path):

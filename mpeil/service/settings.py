@@ -82,7 +82,7 @@ class Settings:
     batch_nice: int = 10  # niceness of batch job processes (single-building requests first)
     score_batch_size: int = 16  # single-building uploads scored together at most (micro-batching; 1: off)
     score_batch_wait_ms: int = 2  # ms a worker waits for company when the others are busy
-    score_batch_bytes: int = 262144  # bytes of the largest upload scored in company
+    score_batch_bytes: int = 1048576  # bytes of uploads scored in company, together
     receipt_key_file: Path | None = None  # HMAC key of receipts (default: <store>/receipt-key)
     limits: Limits = field(default_factory=load_limits)
     keys_file: Path | None = None

@@ -203,6 +203,7 @@ class _Pending:
     task: dict
     seconds: float
     batch: tuple | None  # tasks with the same key may be scored together; None: alone
+    size: int = 0  # bytes of the upload (a batch's uploads together stay within ``batch_bytes``)
     future: Future = field(default_factory=Future)
     queued: float = field(default_factory=time.monotonic)
 
@@ -214,29 +215,31 @@ def _settle(item: _Pending, reply: dict | None) -> None:
             item.future.set_result(reply)
 
 
-def batch_key(task: dict, budget: Budget, largest: int) -> tuple | None:
-    """What a ``score`` task must share with others to be scored in one frame with them (method,
-    options, budget, store), or None when it is scored alone: another kind of task, a file type
-    other than JSON, or an upload above ``largest`` bytes (a large file gains nothing from company
-    and would hold up the small ones)."""
+def batch_key(task: dict, budget: Budget, largest: int) -> tuple[tuple | None, int]:
+    """(what a ``score`` task must share with others to be scored in one frame with them: method,
+    options, budget, store; the upload's bytes), the key None when it is scored alone: another kind
+    of task, a file type other than JSON, or an upload above ``largest`` bytes (a large file gains
+    nothing from company, and a batch's uploads together stay within ``largest``, so a batch needs
+    no more memory than one upload of that size)."""
     if task.get("kind") != "score" or task.get("suffix") != ".json" or largest <= 0:
-        return None
+        return None, 0
     try:
-        if os.path.getsize(task["path"]) > largest:
-            return None
+        size = os.path.getsize(task["path"])
     except OSError:
-        return None
+        return None, 0
+    if size > largest:
+        return None, size
     options = tuple(sorted((str(k), repr(v)) for k, v in task["options"].items()))
-    return (task["method"], options, budget.memory_bytes, budget.seconds, task["store"])
+    return (task["method"], options, budget.memory_bytes, budget.seconds, task["store"]), size
 
 
 class ScoringPool:
     """``size`` worker processes; :meth:`run` queues a task, and ``size`` dispatcher threads each take
     an idle worker and send it the oldest task.
 
-    **Micro-batching**: single-building ``score`` tasks (JSON, at most ``batch_bytes``) that are
-    queued while every worker is busy go to the next free worker together, up to ``batch_size`` at
-    once, and are scored there as one frame (:meth:`ScoringEngine.score_many
+    **Micro-batching**: single-building ``score`` tasks (JSON uploads) that are queued while every
+    worker is busy go to the next free worker together, up to ``batch_size`` at once and
+    ``batch_bytes`` of uploads together, and are scored there as one frame (:meth:`ScoringEngine.score_many
     <mpeil.service.scoring.ScoringEngine.score_many>`; each gets exactly the answer it gets alone).
     A dispatcher that finds no other worker idle waits up to ``batch_wait`` seconds for company
     before sending; with a worker idle nothing waits. A batch that fails as a whole (over its
@@ -358,13 +361,16 @@ class ScoringPool:
             # company is worth a short wait only when every other worker is scoring (else one is free now)
             others_busy = self._busy >= max(1, len(self._workers)) - 1
             deadline = time.monotonic() + (self.batch_wait if others_busy else 0.0)
+            room = self.batch_bytes - first.size
             while True:
-                company = [i for i in self._pending if i.batch == first.batch and not i.future.cancelled()]
-                for item in company[: self.batch_size - len(items)]:
+                for item in [i for i in self._pending if i.batch == first.batch and not i.future.cancelled()]:
+                    if len(items) >= self.batch_size or item.size > room:
+                        break
                     self._pending.remove(item)
                     items.append(item)
+                    room -= item.size
                 left = deadline - time.monotonic()
-                if len(items) >= self.batch_size or left <= 0:
+                if len(items) >= self.batch_size or room <= 0 or left <= 0:
                     return items
                 self._arrived.wait(left)
 
@@ -412,8 +418,8 @@ class ScoringPool:
     async def run(self, task: dict, budget: Budget) -> dict:
         """The task's result; :class:`TaskFailed` when the worker refused it or it went over budget."""
         task = {**task, "memory_bytes": budget.memory_bytes}
-        key = batch_key(task, budget, self.batch_bytes) if self.batch_size > 1 else None
-        item = _Pending(task, budget.seconds, key)
+        key, size = batch_key(task, budget, self.batch_bytes) if self.batch_size > 1 else (None, 0)
+        item = _Pending(task, budget.seconds, key, size)
         started = time.monotonic()
         self.waiting += 1
         try:
