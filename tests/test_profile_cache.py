@@ -11,7 +11,7 @@ import pytest
 from service_support import EXAMPLES
 
 from mpeil import Scorer
-from mpeil.engine.profiles import ProfileCache, _build_profiles, build_profiles, profile_keys
+from mpeil.engine.profiles import _CACHE_KEYS, ProfileCache, _build_profiles, build_profiles, profile_keys
 from mpeil.synthetic import write_stock
 
 
@@ -97,3 +97,15 @@ def test_the_cache_is_bounded_and_drops_the_least_recently_used(scorer, compiled
     _same_bytes(got, _fresh(scorer, compiled, keys))
     copy = pickle.loads(pickle.dumps(cache))  # a library sent to a child process takes an empty cache along
     assert isinstance(copy, ProfileCache) and len(copy) == 0 and copy.size == 5
+
+
+def test_every_profile_key_column_is_part_of_the_cache_key(scorer, compiled):
+    """A new key column must be added to the cache's key (by bits, or by the value it indexes): until it
+    is, profiles are built without the cache, never taken for a key that differs only there."""
+    _, keys = profile_keys(compiled)
+    assert set(keys.columns) == _CACHE_KEYS
+    cache = ProfileCache()
+    wider = keys.assign(new_setting=1.0)
+    got = build_profiles(scorer.library, scorer.scenarios, wider, compiled, scorer.engine_options, cache=cache)
+    assert len(cache) == 0  # not cached
+    _same_bytes(got, _fresh(scorer, compiled, keys))

@@ -114,14 +114,20 @@ def test_the_pool_batches_concurrent_requests_and_answers_each_as_alone(engine, 
             "owner": "anon:test", "claim": None,
         })  # fmt: skip
 
-    async def burst():
-        return await asyncio.gather(*(pool.run(task, Budget(192 * MB, 60.0)) for task in tasks))
+    async def burst(sent):
+        return await asyncio.gather(*(pool.run(task, Budget(192 * MB, 60.0)) for task in sent), return_exceptions=True)
 
     try:
-        done = asyncio.run(burst())
+        done = asyncio.run(burst(tasks))
+        batched = pool.batches
+        # a batch refused as a whole (here: a method no worker knows) is sent again task by task
+        unknown = asyncio.run(burst([{**task, "method": "no-such-method"} for task in tasks[:3]]))
     finally:
         pool.close()
         shutil.rmtree(store, ignore_errors=True)
-    assert pool.batches >= 2  # at least one batch of two or more was scored together
+    assert batched >= 2  # at least one batch of two or more was scored together
     for upload, reply in zip(uploads, done, strict=True):
         assert reply["summary"] == _alone(engine, upload).summary
+    assert [type(r).__name__ for r in unknown] == ["TaskFailed"] * 3
+    assert all(r.kind == "UnknownMethodError" and r.status == 422 for r in unknown)
+    assert pool.batches == batched  # none of them counted as scored in company

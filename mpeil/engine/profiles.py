@@ -221,7 +221,7 @@ def build_profiles(
     this library are taken from its :class:`ProfileCache` and only the others are built, which
     gives the same bits as building them all. ``cache``: another cache than the library's.
     """
-    if len(keys) == 0:
+    if len(keys) == 0 or set(keys.columns) != _CACHE_KEYS:  # a key column the cache does not know: build all
         return _build_profiles(library, scenarios, keys, compiled, options)
     cache = cache if cache is not None else library.memo(("profile-cache",), ProfileCache)
     token = library.memo(("profile-token", scenarios.fingerprint(), options), object)
@@ -249,11 +249,15 @@ def build_profiles(
 #: ~16 MB, far more than the distinct profiles of a permit stream (data sets used × scenarios).
 PROFILE_CACHE_SIZE = 8192
 
-#: the numeric columns of a profile key (the others index the compiled lookup lists)
+#: the numeric columns of a profile key, taken by their bits (the data set: a position in the library)
 _NUMERIC_KEYS = (
     "dataset", "distance", "eol_landfill", "eol_incineration", "eol_reuse", "eol_recycling", "loss_rate",
     "sorted_on_site", "reused_input", "recycled_content", "use_cycles", "use_cycle",
 )  # fmt: skip
+#: the columns that index the compiled frame's lookup lists, taken by the value they point to
+_LOOKUP_KEYS = ("transport", "waste_category", "scenario_choice")
+#: every column of :func:`profile_keys`; keys with any other column are built without the cache
+_CACHE_KEYS = frozenset(_NUMERIC_KEYS + _LOOKUP_KEYS)
 
 
 def _profile_names(keys: pd.DataFrame, compiled: CompiledBuildings, token: object) -> list[tuple]:
