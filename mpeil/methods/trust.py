@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from ..model.library import EPDLibrary
 from ..model.screening import screening_thresholds
@@ -73,7 +72,7 @@ def assess_lines(compiled, replacements: np.ndarray, library: EPDLibrary, method
     line_building = compiled.line_building
     dataset = compiled.dataset
     estimated = library.estimated(codes, ("A1-A3",))[:, 0, :]  # [D, I]
-    ids = library.datasets["dataset_id"].to_numpy(dtype=object)
+    ids = _dataset_ids(library)
     counts, sets = _estimated_by_building(line_building, dataset, estimated, ids, n_b)
     labels, contributions, replaced = _flag_contributions(compiled, replacements, library, method, codes)
     return LineTrust(
@@ -81,14 +80,19 @@ def assess_lines(compiled, replacements: np.ndarray, library: EPDLibrary, method
         sets,
         labels,
         contributions,
-        screening_thresholds()["driver_share"],
+        library.memo(("screening_thresholds",), screening_thresholds)["driver_share"],
         estimated,
         codes,
-        library.datasets["dataset_id"].to_numpy(dtype=object),
+        ids.copy(),
         _unusable_datasets(compiled, library, tuple(dict.fromkeys(c for i in method.indicators for c in i.sources))),
         replaced,
         *_lacking_lines(compiled, library, method),
     )
+
+
+def _dataset_ids(library: EPDLibrary) -> np.ndarray:
+    """object[D]: the library's data set ids (memoised on the library; callers must not write to it)."""
+    return library.memo(("trust_dataset_ids",), lambda: library.datasets["dataset_id"].to_numpy(dtype=object))
 
 
 def _estimated_by_building(
@@ -98,14 +102,17 @@ def _estimated_by_building(
     and the ids of the data sets with at least one estimated indicator it uses (ascending index).
 
     Lines are counted per (building, data set) pair first, then the pairs' counts are
-    spread over the data sets' estimated indicators (a sparse product of exact integer sums)."""
+    summed per building over each indicator's estimated data sets (exact integer sums)."""
     counts = np.zeros((n_b, estimated.shape[1]), dtype=np.int64)
     if not estimated.any() or dataset.size == 0:
         return counts, [[] for _ in range(n_b)]
     n_sets = len(ids)
     pair_building, pair_dataset, lines = _building_dataset_pairs(line_building, dataset, n_b, n_sets)
-    uses = sp.csr_matrix((lines, (pair_building, pair_dataset)), shape=(n_b, n_sets))
-    counts = np.rint(uses @ estimated.astype(np.float64)).astype(np.int64)
+    # per indicator, each pair's lines summed by building (exact integer sums in float64)
+    pair_estimated = estimated[pair_dataset]  # bool[P, I]
+    for i in np.flatnonzero(pair_estimated.any(axis=0)).tolist():
+        hit_i = pair_estimated[:, i]
+        counts[:, i] = np.rint(np.bincount(pair_building[hit_i], weights=lines[hit_i], minlength=n_b)).astype(np.int64)
     any_estimated: np.ndarray = np.asarray(estimated.any(axis=1), dtype=bool)  # bool[D]
     hit = any_estimated[pair_dataset]
     return counts, _ids_by_building(pair_building[hit], pair_dataset[hit], ids, n_b)
@@ -155,13 +162,8 @@ def _lacking_lines(compiled, library: EPDLibrary, method: Method) -> tuple[np.nd
     n_b = compiled.n_buildings
     if compiled.n_lines == 0:
         return np.zeros(n_b, dtype=np.int64), np.zeros(n_b, dtype=np.int64), [[] for _ in range(n_b)]
-    sources = tuple(dict.fromkeys(c for i in method.indicators for c in i.sources))
-    values = library.tensor(sources, ("A1-A3",))[:, 0, :]
-    has = np.column_stack(
-        [np.isfinite(values[:, [sources.index(c) for c in i.sources]]).any(axis=1) for i in method.indicators]
-    )  # bool[D, I_method]
+    has, every = _declares(library, tuple(tuple(i.sources) for i in method.indicators))
     new = np.isnan(compiled.remaining_life_years) & ~compiled.removed
-    every = np.asarray(has.all(axis=1), dtype=bool)  # bool[D]: the data set has every method indicator
     lacking = new & ~every[compiled.dataset]
     counts = _lines_per_building(compiled.line_building, lacking, n_b)
     totals = _lines_per_building(compiled.line_building, new, n_b)
@@ -185,6 +187,24 @@ def _lacking_lines(compiled, library: EPDLibrary, method: Method) -> tuple[np.nd
     return counts, totals, out
 
 
+def _declares(library: EPDLibrary, accepted: tuple[tuple[str, ...], ...]) -> tuple[np.ndarray, np.ndarray]:
+    """bool[D, I_method]: the data set has an A1-A3 value of each method indicator (under one of its
+    ``accepted`` codes), and bool[D]: of every one; memoised on the library per ``accepted``."""
+
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        sources = tuple(dict.fromkeys(c for codes in accepted for c in codes))
+        values = library.tensor(sources, ("A1-A3",))[:, 0, :]
+        has = np.column_stack(
+            [np.isfinite(values[:, [sources.index(c) for c in codes]]).any(axis=1) for codes in accepted]
+        )
+        has.setflags(write=False)
+        every = np.asarray(has.all(axis=1), dtype=bool)
+        every.setflags(write=False)
+        return has, every
+
+    return library.memo(("trust_declares", accepted), compute)
+
+
 def _lines_per_building(line_building: np.ndarray, mask: np.ndarray, n_b: int) -> np.ndarray:
     """int64[B]: the lines where ``mask`` holds, per building."""
     if mask.all():
@@ -198,8 +218,12 @@ def _unusable_datasets(compiled, library: EPDLibrary, codes: tuple[str, ...]) ->
     n_b = compiled.n_buildings
     if compiled.n_lines == 0:
         return [[] for _ in range(n_b)]
-    values = library.tensor(codes, ("A1-A3",))[:, 0, :]
-    declared = (~np.isnan(values) & ~library.estimated(codes, ("A1-A3",))[:, 0, :]).any(axis=1)  # [D]
+    declared = library.memo(  # bool[D]: the data set declares one of ``codes`` in A1-A3
+        ("trust_declared_any", codes),
+        lambda: (
+            ~np.isnan(library.tensor(codes, ("A1-A3",))[:, 0, :]) & ~library.estimated(codes, ("A1-A3",))[:, 0, :]
+        ).any(axis=1),
+    )
     lines = np.flatnonzero(~declared[compiled.dataset])
     out: list[list[str]] = [[] for _ in range(n_b)]
     if not lines.size:
@@ -228,30 +252,23 @@ def _flag_contributions(compiled, replacements, library: EPDLibrary, method: Met
     year); a share is taken against the score later. A value replaced by its peer estimate
     (``replaced``) contributes its declared value: what the score would carry had it been kept."""
     n_b = compiled.n_buildings
-    flags = library.flags
     nothing: tuple[list[str], np.ndarray, np.ndarray] = ([], np.zeros((n_b, 0)), np.zeros(0, dtype=bool))
-    if flags.empty or compiled.n_lines == 0:
+    if compiled.n_lines == 0:
         return nothing
-    ids = library.datasets["dataset_id"]
-    used = np.flatnonzero(np.bincount(compiled.dataset, minlength=len(ids)))  # the data sets the lines use
-    used_ids = set(ids.iloc[used].tolist())
-    method_codes = set(codes)
-    # the flags of the data sets used, on a method indicator or on properties ("") (plain lists: a
-    # pandas filter costs more than the few hundred flags)
-    keep = [
-        d in used_ids and (i in method_codes or i == "")
-        for d, i in zip(flags["dataset_id"].tolist(), flags["indicator"].tolist(), strict=True)
-    ]
-    if not any(keep):
+    table = _method_flags(library, codes)  # the flags on a method indicator or on properties ("")
+    if not table:
         return nothing
-    flags = flags[np.asarray(keep, dtype=bool)]
+    used = np.bincount(compiled.dataset, minlength=len(library.datasets)) > 0  # the data sets the lines use
+    flags = [row for row in table if used[row[0]]]
+    if not flags:
+        return nothing
     declared = library._memo.get(("declared_library",), library)  # the base library: values as declared
     tensor = declared.tensor(codes, ("A1-A3",))[:, 0, :]
-    replaced = _replaced(library, flags)
+    replaced = _replaced(library, [(row[1], row[2]) for row in flags])
     factor = score_weight_vector(method, codes)  # score units per indicator unit, method order
     denominator = compiled.gross_floor_area_m2 * (compiled.study_period_years if method.per_year else 1.0)
-    flagged_index = np.array([library.resolve(str(i)) for i in flags["dataset_id"]], dtype=np.int64)
-    is_flagged = np.zeros(len(ids), dtype=bool)
+    flagged_index = np.array([row[0] for row in flags], dtype=np.int64)
+    is_flagged = np.zeros(len(library.datasets), dtype=bool)
     is_flagged[flagged_index] = True
     candidate = np.flatnonzero(is_flagged[compiled.dataset])  # the lines that use a flagged set
     # the candidates' amounts (new parts, with replacements); existing and removed parts count 0
@@ -259,8 +276,7 @@ def _flag_contributions(compiled, replacements, library: EPDLibrary, method: Met
     amount = np.where(new, compiled.quantity[candidate] * (1.0 + replacements[candidate]), 0.0)
     candidate_dataset, candidate_building = compiled.dataset[candidate], compiled.line_building[candidate]
     labels, columns_out = [], []
-    rows = zip(flags["dataset_id"].tolist(), flags["indicator"].tolist(), flags["reason"].tolist(), strict=True)
-    for (dataset_id, indicator, reason), d in zip(rows, flagged_index.tolist(), strict=True):
+    for d, dataset_id, indicator, reason in flags:
         columns = [codes.index(indicator)] if indicator else list(range(len(codes)))
         at = np.flatnonzero(candidate_dataset == d)
         points = np.nan_to_num(tensor[d, columns]) @ factor[columns]
@@ -271,23 +287,48 @@ def _flag_contributions(compiled, replacements, library: EPDLibrary, method: Met
     return labels, np.column_stack(columns_out), replaced
 
 
+def _method_flags(library: EPDLibrary, codes: tuple[str, ...]) -> list[tuple[int, object, object, object]]:
+    """The library's flags on one of ``codes`` or on properties (indicator ""), in the flags' order, as
+    (data set index, dataset_id, indicator, reason); memoised on the library per ``codes`` (plain
+    lists: a pandas filter costs more than the few hundred flags)."""
+
+    def compute() -> list[tuple[int, object, object, object]]:
+        flags = library.flags
+        if flags.empty:
+            return []
+        wanted = set(codes)
+        rows = zip(flags["dataset_id"].tolist(), flags["indicator"].tolist(), flags["reason"].tolist(), strict=True)
+        index = library._index  # full ids (a flag names its data set by its full id)
+        return [(index[d], d, i, r) for d, i, r in rows if (i in wanted or i == "") and d in index]
+
+    return library.memo(("trust_method_flags", tuple(codes)), compute)
+
+
 def _dataset_name(library: EPDLibrary, d: int) -> str:
-    """The English name of data set ``d``, else its German one, else "" (as ``name_en.fillna(name_de)``)."""
-    for column in ("name_en", "name_de"):
-        value = library.datasets[column].iat[d]
-        if not pd.isna(value):
-            return value
-    return ""
+    """The English name of data set ``d``, else its German one, else "" (as ``name_en.fillna(name_de)``);
+    each name looked up once per library."""
+    names: dict[int, str] = library.memo(("trust_dataset_names",), dict)
+    if d not in names:
+        names[d] = ""
+        for column in ("name_en", "name_de"):
+            value = library.datasets[column].iat[d]
+            if not pd.isna(value):
+                names[d] = value
+                break
+    return names[d]
 
 
-def _replaced(library: EPDLibrary, flags: pd.DataFrame) -> np.ndarray:
-    """bool per flag row: the scoring library holds the peer estimate instead of the declared value."""
+def _replaced(library: EPDLibrary, flags: list[tuple[object, object]]) -> np.ndarray:
+    """bool per (dataset_id, indicator) flag: the scoring library holds the peer estimate instead of the
+    declared value."""
     if library.override is None or library.override.empty:
         return np.zeros(len(flags), dtype=bool)
     override = library.override
-    keys = set(zip(override["dataset_id"].tolist(), override["indicator"].tolist(), strict=True))
-    pairs = zip(flags["dataset_id"].tolist(), flags["indicator"].tolist(), strict=True)
-    return np.array([(d, i) in keys for d, i in pairs], dtype=bool)
+    keys = library.memo(
+        ("trust_override_keys",),
+        lambda: set(zip(override["dataset_id"].tolist(), override["indicator"].tolist(), strict=True)),
+    )
+    return np.array([pair in keys for pair in flags], dtype=bool)
 
 
 def quality_rules(path=None) -> list[tuple[str, float, float, int, bool, float]]:
