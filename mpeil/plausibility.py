@@ -90,9 +90,8 @@ def check_result(result: Result, file: str | None, scores: pd.DataFrame | None =
     if result.library is not None and result.library.hand_made:
         return  # invented round numbers: real-world bounds do not apply (mpeil.testing)
     all_stages, stages = _bound_rows(str(data_dir() / "result_bounds.csv"))
-    per_area = result.per_m2_year(include_d=False)
-    column = {str(code): j for j, code in enumerate(per_area.columns)}
-    values = per_area.to_numpy(dtype=np.float64)
+    values = result._per_m2_year_values(include_d=False)  # per_m2_year(include_d=False), as an array
+    column = {str(code): j for j, code in enumerate(result.indicators)}
     for row in all_stages:
         if row.indicator in column:
             _check_bound(result, values[:, column[row.indicator]], row, None, file)

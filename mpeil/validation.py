@@ -90,14 +90,17 @@ def compile_checked(
     default_transport: str | None,
     file: str | None,
     limits: Limits | None = None,
+    types_checked: bool = False,
 ) -> CompiledBuildings:
     """Compile buildings (a list of :class:`~mpeil.model.Building` or a flat bill of materials)
-    and check them: what ``mpeil.score`` and every other entry point compile with."""
+    and check them: what ``mpeil.score`` and every other entry point compile with. ``types_checked``:
+    the frame was flattened from model buildings, which met the type rules of :func:`check_frame_types`."""
     from .compile import compile_frame, flatten
 
     if isinstance(items, pd.DataFrame):
         frame = items
-        check_frame_types(frame, file)  # a frame given as is never met the building model
+        if not types_checked:  # a frame given as is never met the building model
+            check_frame_types(frame, file)
     else:
         frame = flatten(items)
     check_references(frame, scenarios, file)

@@ -29,21 +29,39 @@ FLAT_COLUMNS = (
 
 
 def flatten(buildings: Iterable[Building]) -> pd.DataFrame:
-    """One row per layer line, with building and element columns repeated."""
+    """One row per layer line, with building and element columns repeated.
+
+    Model buildings always have text ids: their rows go to pandas as lists with the line numbers
+    counted in one pass (:func:`_line_numbers`), one construction that infers each column's dtype
+    exactly as one from the row dicts does; anything else takes :func:`_flatten_rows`."""
     rows = [row for row in bom_rows(buildings) if row["element_type"] != OPERATIONAL_ELEMENT_TYPE]
+    numbers = _line_numbers(rows)
+    if numbers is None or not rows:
+        return _flatten_rows(rows, numbers)
+    at = FLAT_COLUMNS.index("line")
+    before, after = FLAT_COLUMNS[:at], FLAT_COLUMNS[at + 1 :]
+    table = [
+        [*(row[c] for c in before), number, *(row[c] for c in after)] for row, number in zip(rows, numbers, strict=True)
+    ]
+    return pd.DataFrame(table, columns=list(FLAT_COLUMNS))
+
+
+def _flatten_rows(rows: list[dict], numbers: list[int] | None = None) -> pd.DataFrame:
+    """The general path of :func:`flatten`: one frame from the row dicts, then ``line``: ``numbers``,
+    or (``None``) a group-by (``groupby(building, element).cumcount() + 1``)."""
     frame = pd.DataFrame(rows, columns=[c for c in FLAT_COLUMNS if c != "line"])
-    frame.insert(len(BUILDING_COLUMNS) + len(ELEMENT_COLUMNS), "line", _line_numbers(rows, frame))
+    line = frame.groupby(["building_id", "element_id"], sort=False).cumcount() + 1 if numbers is None else numbers
+    frame.insert(len(BUILDING_COLUMNS) + len(ELEMENT_COLUMNS), "line", line)
     return frame
 
 
-def _line_numbers(rows: list[dict], frame: pd.DataFrame) -> pd.Series | list[int]:
-    """Each element's lines numbered from 1, in order (``groupby(building, element).cumcount() + 1``).
-
-    Model buildings always have text ids: counted in one pass over the rows (a group-by costs more
-    than the rest of a small building's flattening); anything else takes the group-by."""
+def _line_numbers(rows: list[dict]) -> list[int] | None:
+    """Each element's lines numbered from 1, in order, counted in one pass over the rows (a group-by
+    costs more than the rest of a small building's flattening); ``None`` unless every building and
+    element id is text."""
     keys = [(row["building_id"], row["element_id"]) for row in rows]
     if not all(type(b) is str and type(e) is str for b, e in keys):
-        return frame.groupby(["building_id", "element_id"], sort=False).cumcount() + 1
+        return None
     seen: dict[tuple[str, str], int] = {}
     numbers = []
     for key in keys:

@@ -369,28 +369,31 @@ def grade_and_label(scores: pd.DataFrame, method: Method, use_type: np.ndarray) 
     ``flags``; ``data/quality_grades.csv``) and, for a method with an A–G scale
     (``scenarios/labels/<method>.csv``), its ``label`` (after ``score_unit``; by ``use_type``)."""
     rules = quality_rules()
+    names = scores.columns.tolist()  # membership and positions on a list: no hash table per new frame
     # an IFC model's unmapped share of volume caps its grade (max_unmapped_volume); 0 for other buildings
-    mapped = scores["mapped_volume_share"] if "mapped_volume_share" in scores else pd.Series(np.nan, scores.index)
-    unmapped = (1.0 - mapped.astype("float64")).fillna(0.0).tolist()
+    if "mapped_volume_share" in names:
+        unmapped_values = 1.0 - scores["mapped_volume_share"].to_numpy(dtype=np.float64)
+        unmapped = np.where(np.isnan(unmapped_values), 0.0, unmapped_values).tolist()
+    else:
+        unmapped = [0.0] * len(scores)
     grades = [
         quality_grade(score, missing, estimated, len(flags), bool(gaps), rules, unmapped_volume)
         for score, missing, estimated, flags, gaps, unmapped_volume in zip(
             scores["score"].tolist(),
             scores["weight_missing"].tolist(),
             scores["weight_estimated"].tolist(),
-            scores["flags"],
-            scores["module_gaps"],
+            scores["flags"].tolist(),
+            scores["module_gaps"].tolist(),
             unmapped,
             strict=True,
         )
     ]
     frame = scores.copy(deep=False)  # copy-on-write: the inserts below never reach the given table
-    frame.insert(
-        list(frame.columns).index("flags") + 1 if "flags" in frame else len(frame.columns), "quality_grade", grades
-    )
+    frame.insert(names.index("flags") + 1 if "flags" in names else len(names), "quality_grade", grades)
+    names = frame.columns.tolist()
     scale = load_label_scale(method.name)
     if scale is not None:  # the method has an A–G scale (scenarios/labels/<method>.csv)
-        where = list(frame.columns).index("score_unit") + 1 if "score_unit" in frame else len(frame.columns)
+        where = names.index("score_unit") + 1 if "score_unit" in names else len(names)
         labels = scale.assign(use_type, frame["score"].to_numpy(dtype=np.float64))
         # a label only for a score comparable with the bands' (scenarios/labels/comparability.csv)
         notes = [

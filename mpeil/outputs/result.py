@@ -108,9 +108,17 @@ class Result:
     # ------------------------------------------------------------------ views
     def total(self, include_d: bool | None = None) -> pd.DataFrame:
         """Building × indicator over the study period, summed over the method's modules."""
-        summed = _nansum_or_nan(self._totals.values[:, self._scope(include_d)], axis=1)  # nothing declared: NaN
-        summed = np.where(self._absent, np.nan, summed)
+        summed = self._total_values(include_d)
         return pd.DataFrame(summed, index=pd.Index(self.building_ids, name="building"), columns=self.indicators)
+
+    def _total_values(self, include_d: bool | None = None) -> np.ndarray:
+        """``float64[B, I]``: the values of :meth:`total`."""
+        summed = _nansum_or_nan(self._totals.values[:, self._scope(include_d)], axis=1)  # nothing declared: NaN
+        return np.where(self._absent, np.nan, summed)
+
+    def _per_m2_year_values(self, include_d: bool | None = None) -> np.ndarray:
+        """``float64[B, I]``: the values of :meth:`per_m2_year` (columns :attr:`indicators`), without a frame."""
+        return self._total_values(include_d) / self._denominator(True)[:, None]
 
     @cached_property
     def _absent(self) -> np.ndarray:

@@ -26,7 +26,8 @@ def compile(context: ScoringContext, data: ScoringInput) -> CompiledBuildings:
 
     Unique building ids across the inputs read (:meth:`ScoringInput.check_unique_ids`, the one
     duplicate-id check), then references to the library, plausibility limits and the model's type
-    rules for a frame given as is (:func:`mpeil.validation.compile_checked`); the method's study
+    rules for a frame given as is (:func:`mpeil.validation.compile_checked`; a frame flattened from
+    model buildings, :attr:`ScoringInput.from_model`, met them in the model); the method's study
     period (years) and default transport fill what lines leave out.
 
     Parameters
@@ -50,6 +51,7 @@ def compile(context: ScoringContext, data: ScoringInput) -> CompiledBuildings:
         method.default_transport,
         data.file,
         context.limits,
+        types_checked=data.from_model,
     )
 
 

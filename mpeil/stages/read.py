@@ -37,6 +37,10 @@ class ScoringInput:
     sources:
         Per input gathered, in order: its building ids and the file it was read from (None: given
         in memory); :func:`~mpeil.stages.compile` refuses an id given by two of them.
+    from_model:
+        Every row of ``frame`` was flattened from model buildings (read or given), which met the
+        building model's type rules: :func:`~mpeil.stages.compile` does not check them again on the
+        frame (:func:`mpeil.validation.check_frame_types`, for a frame given as is).
     """
 
     frame: pd.DataFrame
@@ -44,6 +48,7 @@ class ScoringInput:
     file: str | None = None
     files: Mapping[str, str] = field(default_factory=dict)
     sources: tuple[tuple[tuple[str, ...], str | None], ...] = ()
+    from_model: bool = False
 
     def check_unique_ids(self) -> None:
         """Raise :class:`~mpeil.errors.DuplicateBuildingError` when two inputs give one building id
@@ -61,6 +66,7 @@ class _Gathered:
     buildings: list[Building] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
     sources: list[tuple[tuple[str, ...], str | None]] = field(default_factory=list)
+    given_frame: bool = False  # a DataFrame was given as is (its types never met the building model)
 
     def add_ids(self, ids: Iterable[Any], file: str | None) -> None:
         self.sources.append((tuple(dict.fromkeys(str(i) for i in ids)), file))
@@ -82,6 +88,7 @@ def _collect(source: Any, into: _Gathered, ifc: Mapping[str, Any] | None = None)
         if "building_id" in source:
             into.add_ids(source["building_id"].dropna().unique(), None)
         into.frames.append(source)
+        into.given_frame = True
     elif isinstance(source, (str, Path)):
         from ..readers import read_buildings
 
@@ -135,4 +142,6 @@ def read(
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     if file is None and isinstance(source, (str, Path)):
         file = str(source)
-    return ScoringInput(frame, tuple(gathered.buildings), file, gathered.files, tuple(gathered.sources))
+    return ScoringInput(
+        frame, tuple(gathered.buildings), file, gathered.files, tuple(gathered.sources), not gathered.given_frame
+    )
