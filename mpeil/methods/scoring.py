@@ -40,6 +40,7 @@ __all__ = [
     "Weighted",
     "weigh",
     "weigh_buildings",
+    "weigh_buildings_by_id",
     "grade_and_label",
 ]
 
@@ -334,11 +335,28 @@ def weigh_buildings(
     flagged contributions; without it nothing is reported as estimated or flagged. The columns are
     built over all buildings at once (arrays, or one list per column), then one frame.
     """
+    if results.compiled.n_buildings == 0:
+        weigh(results, method, totals or building_totals(results), trust)  # what it checks, for no building
+        return pd.DataFrame([])
+    return pd.DataFrame(_weighed_columns(results, method, totals, trust))
+
+
+def weigh_buildings_by_id(
+    results: ElementResults, method: Method, totals: BuildingTotals | None = None, trust=None
+) -> pd.DataFrame:
+    """:func:`weigh_buildings` indexed by ``building_id`` (its ``set_index("building_id")``), built
+    with that index at once."""
+    if results.compiled.n_buildings == 0:
+        return weigh_buildings(results, method, totals, trust).set_index("building_id")
+    columns = _weighed_columns(results, method, totals, trust)
+    return pd.DataFrame(columns, index=pd.Index(columns.pop("building_id"), name="building_id"))
+
+
+def _weighed_columns(results: ElementResults, method: Method, totals: BuildingTotals | None, trust) -> dict:
+    """The columns of :func:`weigh_buildings` (at least one building)."""
     totals = totals or building_totals(results)
     weighted = weigh(results, method, totals, trust)
     n_b = results.compiled.n_buildings
-    if n_b == 0:
-        return pd.DataFrame([])
     gaps = _module_gaps(totals, weighted, tuple(results.modules))
     columns = _score_columns(results, method, weighted, gaps, _driving_flags(trust, weighted.score), trust)
     coverage = results.extra.get("coverage") or {}  # IFC models: mapped shares by building id (issue 19)
@@ -350,7 +368,7 @@ def weigh_buildings(
         columns["mapped_volume_share"] = [float(np.nan)] * n_b
         columns["mapped_mass_share"] = [float(np.nan)] * n_b
         columns["mapped_by"] = [{} for _ in range(n_b)]
-    return pd.DataFrame(columns)
+    return columns
 
 
 def _coverage_columns(coverage: dict | None) -> dict:

@@ -10,7 +10,7 @@ import pandas as pd
 from ..compile import CompiledBuildings
 from ..engine import ElementResults, EngineOptions, PreparedLines, prepare_lines, run_engine
 from ..engine.profiles import Profiles, build_profiles
-from ..methods.scoring import grade_and_label, weigh_buildings
+from ..methods.scoring import grade_and_label, weigh_buildings_by_id
 from ..methods.trust import assess_lines
 from ..outputs import Result
 from ..validation import check_scores, compile_checked
@@ -144,8 +144,7 @@ def weight(context: ScoringContext, inventory: Inventory) -> Scores:
         The wide table and tidy views: per-building scalars, flags, gaps, estimates (quality grades
         and labels are added by :func:`assess`).
     """
-    table = weigh_buildings(inventory.elements, context.method, inventory.totals, inventory.trust)
-    return Scores(table.set_index("building_id"))
+    return Scores(weigh_buildings_by_id(inventory.elements, context.method, inventory.totals, inventory.trust))
 
 
 def assess_scores(context: ScoringContext, inventory: Inventory, scores: Scores) -> Scores:
