@@ -162,6 +162,11 @@ class _Group:
     gap_classes: np.ndarray | None  # float64[P, K]: profile p lacks the columns of class k; None: no gaps
     class_columns: tuple[np.ndarray, ...] = ()  # per class: flat output columns (module · I + indicator)
 
+    @property
+    def class_runs(self) -> tuple[tuple[tuple[int, int], ...], ...]:
+        """Per class: its flat output columns as runs (first, end) of consecutive columns."""
+        return tuple(tuple((c[2], c[3]) for c in _copies(cols)) for cols in self.class_columns)
+
 
 @dataclass(frozen=True, eq=False)
 class GroupPlan:
@@ -311,9 +316,11 @@ def _count_gaps(
         per_class = _csr(nonzero[lines].astype(np.float64), *block) @ group.gap_classes  # exact small integers
         out[first:last] = per_class
         lines_in = in_module[first:last]
-        for k, cols in enumerate(group.class_columns):
+        for k, runs in enumerate(group.class_runs):
             count = per_class[:, k]
-            nothing = np.flatnonzero((count > 0) & (count == lines_in))
-            if nothing.size:
-                flat[np.ix_(first + nothing, cols)] = np.nan
+            nothing = (count > 0) & (count == lines_in)
+            # rows where nothing is declared: all of them (a module no profile declares) or a few
+            target: slice | np.ndarray = slice(first, last) if nothing.all() else first + np.flatnonzero(nothing)
+            for start, end in runs:
+                flat[target, start:end] = np.nan
     return out
