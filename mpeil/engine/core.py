@@ -253,12 +253,23 @@ def aggregate_planned(
     indptr = np.zeros(n_segments + 1, dtype=index)
     np.cumsum(counts, out=indptr[1:])
     columns = np.asarray(profile).astype(index, copy=False)  # one index dtype: scipy does not cast again
-    # outputs start at zero; each weight group writes the columns it weighs
-    values = np.zeros((n_segments, n_modules, n_ind), dtype=np.float64)
-    flat = values.reshape(n_segments, -1)
-    contributing = np.zeros((n_segments, n_modules), dtype=np.int32)
     # gap counts fit 16 bits unless a segment has 65,535 lines or more
     dtype = np.dtype(np.uint16 if counts.size == 0 or counts.max() < 2**16 else np.int32)
+    contributing = np.zeros((n_segments, n_modules), dtype=np.int32)
+    gap_counts, undeclared = [], []
+    for group in plan.groups:
+        nonzero = group.weights != 0
+        in_module = counts if nonzero.all() else np.bincount(line_segment, weights=nonzero, minlength=n_segments)
+        contributing[:, group.modules] = in_module[:, None]
+        if group.gap_classes is not None:
+            per_class = _count_gaps(group, nonzero, indptr, columns, dtype)
+            gap_counts.append(per_class)
+            # segments whose lines with a weight all lack a class's columns: NaN there
+            nothing = (per_class > 0) & (per_class == in_module[:, None])
+            undeclared.extend(zip(group.class_runs, nothing.T, strict=True))
+    # outputs start at zero; each weight group writes the columns it weighs, block by block of rows
+    values = np.zeros((n_segments, n_modules, n_ind), dtype=np.float64)
+    flat = values.reshape(n_segments, -1)
     widest = max((g.block.shape[1] for g in plan.groups), default=1)
     rows = max(256, _BLOCK_BYTES // (8 * max(widest, 1)))
     for first in range(0, n_segments, rows):
@@ -270,13 +281,8 @@ def aggregate_planned(
                 product = _csr(group.weights[lines], *block) @ group.block  # [n, a], public SciPy only
                 for start, end, target, target_end in group.copies:
                     flat[first:last, target:target_end] = product[:, start:end]
-    gap_counts = []
-    for group in plan.groups:
-        nonzero = group.weights != 0
-        in_module = counts if nonzero.all() else np.bincount(line_segment, weights=nonzero, minlength=n_segments)
-        contributing[:, group.modules] = in_module[:, None]
-        if group.gap_classes is not None:
-            gap_counts.append(_count_gaps(group, nonzero, in_module, flat, indptr, columns, dtype))
+        for runs, nothing in undeclared:
+            _write_nan(flat, runs, nothing, first, last)
     gaps = GapCounts(
         values.shape,
         dtype,
@@ -284,6 +290,16 @@ def aggregate_planned(
         tuple(g.class_columns for g in plan.groups if g.gap_classes is not None),
     )
     return values, gaps, contributing
+
+
+def _write_nan(flat: np.ndarray, runs: tuple[tuple[int, int], ...], nothing: np.ndarray, first: int, last: int) -> None:
+    """NaN in the column ``runs`` of the rows ``first:last`` where ``nothing`` (bool[S]) is set."""
+    rows = nothing[first:last]
+    if not rows.any():
+        return
+    target: slice | np.ndarray = slice(first, last) if rows.all() else first + np.flatnonzero(rows)
+    for start, end in runs:
+        flat[target, start:end] = np.nan
 
 
 def _csr_block(
@@ -294,16 +310,9 @@ def _csr_block(
 
 
 def _count_gaps(
-    group: _Group,
-    nonzero: np.ndarray,
-    in_module: np.ndarray,
-    flat: np.ndarray,
-    indptr: np.ndarray,
-    columns: np.ndarray,
-    dtype: np.dtype,
+    group: _Group, nonzero: np.ndarray, indptr: np.ndarray, columns: np.ndarray, dtype: np.dtype
 ) -> np.ndarray:
-    """Lines without data per segment and class of columns ([S, K] of ``dtype``); NaN into ``flat``
-    where every line of a segment that has a weight lacks the class's columns."""
+    """Lines with a weight but without data, per segment and class of columns ([S, K] of ``dtype``)."""
     assert group.gap_classes is not None
     n_segments = len(indptr) - 1
     n_profiles, n_classes = group.gap_classes.shape
@@ -313,14 +322,5 @@ def _count_gaps(
         last = min(first + rows, n_segments)
         lines = slice(int(indptr[first]), int(indptr[last]))
         block = _csr_block(indptr, columns, lines, first, last, n_profiles)
-        per_class = _csr(nonzero[lines].astype(np.float64), *block) @ group.gap_classes  # exact small integers
-        out[first:last] = per_class
-        lines_in = in_module[first:last]
-        for k, runs in enumerate(group.class_runs):
-            count = per_class[:, k]
-            nothing = (count > 0) & (count == lines_in)
-            # rows where nothing is declared: all of them (a module no profile declares) or a few
-            target: slice | np.ndarray = slice(first, last) if nothing.all() else first + np.flatnonzero(nothing)
-            for start, end in runs:
-                flat[target, start:end] = np.nan
+        out[first:last] = _csr(nonzero[lines].astype(np.float64), *block) @ group.gap_classes  # exact small integers
     return out

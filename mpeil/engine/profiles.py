@@ -105,20 +105,19 @@ def _group_codes(columns: Sequence[np.ndarray]) -> np.ndarray:
     for coded in offset:
         if coded is not None:
             combined, radix = _fold(combined, radix, *coded)
-    lines_of_key = None  # per line: some line with the same key (while the keys stay as they are)
+    line_of_key = None  # per key: some line with that key (while the keys stay as they are)
     for values, coded in zip(varying, offset, strict=True):
         if coded is not None:
             continue
         if values.dtype.kind in "fiub" and radix <= _DENSE_CODES:
-            if lines_of_key is None:
-                one = np.empty(radix, dtype=np.intp)
-                one[combined] = np.arange(n)  # some line of each key (which one does not matter)
-                lines_of_key = one[combined]
-            if _same_within_groups(values, lines_of_key):
+            if line_of_key is None:
+                line_of_key = np.zeros(radix, dtype=np.intp)
+                line_of_key[combined] = np.arange(n)  # which of a key's lines does not matter
+            if _same_within_groups(values, combined, line_of_key):
                 continue
         codes, uniques = pd.factorize(values, use_na_sentinel=False)
         combined, radix = _fold(combined, radix, codes, len(uniques))
-        lines_of_key = None
+        line_of_key = None
     codes, _ = pd.factorize(combined, sort=False)
     return codes.astype(np.int64)
 
@@ -148,9 +147,9 @@ def _fold(combined: np.ndarray, radix: int, codes: np.ndarray, size: int) -> tup
     return combined * size + codes, radix * size
 
 
-def _same_within_groups(values: np.ndarray, lines_of_key: np.ndarray) -> bool:
-    """Whether ``values`` equals (NaN equal to NaN) its value on another line of the same key."""
-    reference = values[lines_of_key]
+def _same_within_groups(values: np.ndarray, keys: np.ndarray, line_of_key: np.ndarray) -> bool:
+    """Whether ``values`` equals (NaN equal to NaN) its value on one line of the same key, on every line."""
+    reference = values[line_of_key][keys]  # a take from a small array: per key, then per line
     same = values == reference
     if same.all():
         return True
