@@ -121,6 +121,9 @@ def aggregate(
 #: segments are summed in blocks whose temporaries stay this small, so the allocator reuses them
 #: (one product into a fresh 1 GB array costs more in page faults than in arithmetic)
 _BLOCK_BYTES = 8 * 2**20
+#: the products of a block are copied into the output this many rows at a time (rows × M × I × 8
+#: bytes stays in the cache while every group writes its columns)
+_CHUNK_ROWS = 256
 
 
 @dataclass(frozen=True, eq=False)
@@ -276,13 +279,18 @@ def aggregate_planned(
         last = min(first + rows, n_segments)
         lines = slice(int(indptr[first]), int(indptr[last]))
         block = _csr_block(indptr, columns, lines, first, last, n_profiles)
-        for group in plan.groups:
-            if group.block.shape[1]:
-                product = _csr(group.weights[lines], *block) @ group.block  # [n, a], public SciPy only
-                for start, end, target, target_end in group.copies:
-                    flat[first:last, target:target_end] = product[:, start:end]
-        for runs, nothing in undeclared:
-            _write_nan(flat, runs, nothing, first, last)
+        products = [  # [n, a] per group, public SciPy only
+            (_csr(g.weights[lines], *block) @ g.block, g.copies) for g in plan.groups if g.block.shape[1]
+        ]
+        # into the output a few rows at a time, so each output row is fetched into the cache once
+        for start in range(first, last, _CHUNK_ROWS):
+            end = min(start + _CHUNK_ROWS, last)
+            part = slice(start - first, end - first)
+            for product, copies in products:
+                for source, source_end, target, target_end in copies:
+                    flat[start:end, target:target_end] = product[part, source:source_end]
+            for runs, nothing in undeclared:
+                _write_nan(flat, runs, nothing, start, end)
     gaps = GapCounts(
         values.shape,
         dtype,
