@@ -269,7 +269,7 @@ def aggregate_planned(
             gap_counts.append(per_class)
             # segments whose lines with a weight all lack a class's columns: NaN there
             nothing = (per_class > 0) & (per_class == in_module[:, None])
-            undeclared.extend(zip(group.class_runs, nothing.T, strict=True))
+            undeclared.extend((runs, np.flatnonzero(rows)) for runs, rows in zip(group.class_runs, nothing.T, strict=True))
     # outputs start at zero; each weight group writes the columns it weighs, block by block of rows
     values = np.zeros((n_segments, n_modules, n_ind), dtype=np.float64)
     flat = values.reshape(n_segments, -1)
@@ -301,13 +301,13 @@ def aggregate_planned(
 
 
 def _write_nan(flat: np.ndarray, runs: tuple[tuple[int, int], ...], nothing: np.ndarray, first: int, last: int) -> None:
-    """NaN in the column ``runs`` of the rows ``first:last`` where ``nothing`` (bool[S]) is set."""
-    rows = nothing[first:last]
-    if not rows.any():
+    """NaN in the column ``runs`` of those rows ``first:last`` that are in ``nothing`` (sorted row numbers)."""
+    low, high = np.searchsorted(nothing, (first, last))
+    if high == low:
         return
-    target: slice | np.ndarray = slice(first, last) if rows.all() else first + np.flatnonzero(rows)
+    rows: slice | np.ndarray = slice(first, last) if high - low == last - first else nothing[low:high]
     for start, end in runs:
-        flat[target, start:end] = np.nan
+        flat[rows, start:end] = np.nan
 
 
 def _csr_block(
