@@ -259,7 +259,8 @@ def aggregate_planned(
     # gap counts fit 16 bits unless a segment has 65,535 lines or more
     dtype = np.dtype(np.uint16 if counts.size == 0 or counts.max() < 2**16 else np.int32)
     contributing = np.zeros((n_segments, n_modules), dtype=np.int32)
-    gap_counts, undeclared = [], []
+    gap_counts: list[np.ndarray] = []
+    undeclared: list[tuple[tuple[tuple[int, int], ...], np.ndarray]] = []  # column runs, rows to make NaN
     for group in plan.groups:
         nonzero = group.weights != 0
         in_module = counts if nonzero.all() else np.bincount(line_segment, weights=nonzero, minlength=n_segments)
@@ -269,7 +270,9 @@ def aggregate_planned(
             gap_counts.append(per_class)
             # segments whose lines with a weight all lack a class's columns: NaN there
             nothing = (per_class > 0) & (per_class == in_module[:, None])
-            undeclared.extend((runs, np.flatnonzero(rows)) for runs, rows in zip(group.class_runs, nothing.T, strict=True))
+            undeclared.extend(
+                (runs, np.flatnonzero(rows)) for runs, rows in zip(group.class_runs, nothing.T, strict=True)
+            )
     # outputs start at zero; each weight group writes the columns it weighs, block by block of rows
     values = np.zeros((n_segments, n_modules, n_ind), dtype=np.float64)
     flat = values.reshape(n_segments, -1)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import overload
+from typing import TYPE_CHECKING, cast, overload
 
 import numpy as np
 
@@ -54,7 +54,10 @@ class ElementResults:
     modules: tuple[str, ...]
     indicators: tuple[str, ...]
     values: np.ndarray  # float64[E, M, I]
-    missing: _DenseOnRead = _DenseOnRead()  # uint16[E, M, I] lines without data (int32 for huge elements)
+    if TYPE_CHECKING:  # read, always an array; the descriptor below also takes GapCounts
+        missing: np.ndarray
+    else:
+        missing: _DenseOnRead = _DenseOnRead()  # uint16[E, M, I] lines without data (int32 for huge elements)
     contributing: np.ndarray  # int32[E, M]
     replacements: np.ndarray  # float64[L]
     fallback_lines: np.ndarray  # int64[B, I]: lines whose A1-A3 came from a fallback indicator
@@ -129,7 +132,7 @@ def run_engine(
         modules=OUTPUT_MODULES,
         indicators=tuple(s.code for s in options.indicators),
         values=values,
-        missing=missing,
+        missing=cast(np.ndarray, missing),  # gap counts per class of columns: dense on first read
         contributing=contributing,
         replacements=prepared.replacements,
         fallback_lines=fallback_lines,
