@@ -159,6 +159,7 @@ class _Group:
     where those columns go in the output, and the classes of columns with the same gaps."""
 
     weights: np.ndarray  # float64[L]
+    contributes: np.ndarray | None  # float64[L]: 1 where the weight is not 0; None: every line
     modules: list[int]  # output module indices
     block: np.ndarray  # float64[P, a]: the group's profile columns that are not all zero (gaps as 0)
     copies: tuple[tuple[int, int, int, int], ...]  # runs (first, end in block, first, end in flat output)
@@ -208,9 +209,11 @@ def plan_groups(weights: LineWeights, profile_values: np.ndarray, profile_missin
         active = block.any(axis=0) if np.isfinite(w).all() else np.ones(block.shape[1], dtype=bool)
         gaps = profile_missing[:, ks, :].reshape(n_profiles, -1)
         classes, class_columns = _gap_classes(gaps, flat)
+        contributes = None if (w != 0).all() else (w != 0).astype(np.float64)
         groups.append(
             _Group(
                 w,
+                contributes,
                 ks,
                 np.ascontiguousarray(block[:, active]),
                 _copies(flat[active]),
@@ -262,11 +265,14 @@ def aggregate_planned(
     gap_counts: list[np.ndarray] = []
     undeclared: list[tuple[tuple[tuple[int, int], ...], np.ndarray]] = []  # column runs, rows to make NaN
     for group in plan.groups:
-        nonzero = group.weights != 0
-        in_module = counts if nonzero.all() else np.bincount(line_segment, weights=nonzero, minlength=n_segments)
+        in_module = (
+            counts
+            if group.contributes is None
+            else np.bincount(line_segment, weights=group.contributes, minlength=n_segments)
+        )
         contributing[:, group.modules] = in_module[:, None]
         if group.gap_classes is not None:
-            per_class = _count_gaps(group, nonzero, indptr, columns, dtype)
+            per_class = _count_gaps(group, indptr, columns, dtype)
             gap_counts.append(per_class)
             # segments whose lines with a weight all lack a class's columns: NaN there
             nothing = (per_class > 0) & (per_class == in_module[:, None])
@@ -320,9 +326,7 @@ def _csr_block(
     return columns[lines], indptr[first : last + 1] - indptr[first], (last - first, n_profiles)
 
 
-def _count_gaps(
-    group: _Group, nonzero: np.ndarray, indptr: np.ndarray, columns: np.ndarray, dtype: np.dtype
-) -> np.ndarray:
+def _count_gaps(group: _Group, indptr: np.ndarray, columns: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """Lines with a weight but without data, per segment and class of columns ([S, K] of ``dtype``)."""
     assert group.gap_classes is not None
     n_segments = len(indptr) - 1
@@ -333,5 +337,6 @@ def _count_gaps(
         last = min(first + rows, n_segments)
         lines = slice(int(indptr[first]), int(indptr[last]))
         block = _csr_block(indptr, columns, lines, first, last, n_profiles)
-        out[first:last] = _csr(nonzero[lines].astype(np.float64), *block) @ group.gap_classes  # exact small integers
+        ones = np.ones(lines.stop - lines.start) if group.contributes is None else group.contributes[lines]
+        out[first:last] = _csr(ones, *block) @ group.gap_classes  # exact small integers
     return out
