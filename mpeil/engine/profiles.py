@@ -125,8 +125,12 @@ def _group_codes(columns: Sequence[np.ndarray]) -> np.ndarray:
 def _constant(values: np.ndarray) -> bool:
     first = values[0]
     if values.dtype.kind == "f" and first != first:  # NaN first: constant only if all NaN
-        return bool(np.isnan(values).all())
-    return bool((values == first).all())
+        return bool(np.isnan(values[:_HEAD]).all() and np.isnan(values).all())
+    return bool((values[:_HEAD] == first).all() and (values == first).all())  # most columns differ early
+
+
+#: lines looked at first when checking a column (a column that varies mostly does so early)
+_HEAD = 4096
 
 
 def _offset_codes(values: np.ndarray) -> tuple[np.ndarray, int] | None:
