@@ -205,9 +205,9 @@ def plan_groups(weights: LineWeights, profile_values: np.ndarray, profile_missin
     for w, ks in merged:
         ks = sorted(ks)
         flat = (np.repeat(ks, n_ind) * n_ind + np.tile(np.arange(n_ind), len(ks))).astype(np.intp)
-        block = filled[:, ks, :].reshape(n_profiles, -1)
+        block = filled[:, ks, :].reshape(n_profiles, len(ks) * n_ind)
         active = block.any(axis=0) if np.isfinite(w).all() else np.ones(block.shape[1], dtype=bool)
-        gaps = profile_missing[:, ks, :].reshape(n_profiles, -1)
+        gaps = profile_missing[:, ks, :].reshape(n_profiles, len(ks) * n_ind)
         classes, class_columns = _gap_classes(gaps, flat)
         contributes = None if (w != 0).all() else (w != 0).astype(np.float64)
         groups.append(
