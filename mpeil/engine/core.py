@@ -241,7 +241,9 @@ def _copies(flat: np.ndarray) -> tuple[tuple[int, int, int, int], ...]:
     breaks = np.flatnonzero(np.diff(flat) != 1) + 1
     starts = np.concatenate([[0], breaks]).astype(int)
     ends = np.concatenate([breaks, [len(flat)]]).astype(int)
-    return tuple((s, e, int(flat[s]), int(flat[e - 1]) + 1) for s, e in zip(starts, ends, strict=True) if e > s)
+    return tuple(
+        (int(s), int(e), int(flat[s]), int(flat[e - 1]) + 1) for s, e in zip(starts, ends, strict=True) if e > s
+    )
 
 
 def aggregate_planned(
