@@ -120,7 +120,7 @@ def run_engine(
     if profiles.fallback.any():  # lines per (building, profile), then the profiles' fallback flags
         n_profiles = profiles.fallback.shape[0]
         per_profile = np.bincount(
-            compiled.line_building * n_profiles + keys_index,
+            building_of_line * n_profiles + keys_index,
             weights=compiled.quantity > 0,
             minlength=compiled.n_buildings * n_profiles,
         )
