@@ -32,6 +32,7 @@ __all__ = [
     "GapCounts",
     "GroupPlan",
     "LineWeights",
+    "SegmentValues",
     "aggregate",
     "aggregate_planned",
     "line_weights",
@@ -115,7 +116,7 @@ def aggregate(
     """
     plan = plan_groups(weights, profile_values, profile_missing)
     values, gaps, contributing = aggregate_planned(plan, line_segment, n_segments, profile)
-    return values, gaps.dense(), contributing
+    return values.dense(), gaps.dense(), contributing
 
 
 #: segments are summed in blocks whose temporaries stay this small, so the allocator reuses them
@@ -151,6 +152,37 @@ class GapCounts:
                 if count.any():
                     out[:, cols] = count[:, None]
         return out.reshape(self.shape)
+
+
+@dataclass(frozen=True, eq=False)
+class SegmentValues:
+    """Sums per segment × module × indicator, stored as the weight groups' products.
+
+    Only the profile columns that are not zero in every profile are multiplied; the others are 0
+    by construction (a sum starts at +0.0 and adds ``w · 0``), except where every contributing
+    line lacks data, which is NaN. So the values are kept as each group's product over its
+    non-zero columns (``parts``: float64[S, a] and the runs of flat output columns it fills, flat =
+    module · I + indicator) and the NaN cells (``undeclared``: column runs and sorted rows);
+    :meth:`dense` writes them into the segment × module × indicator array.
+    """
+
+    shape: tuple[int, int, int]
+    parts: tuple[tuple[np.ndarray, tuple[tuple[int, int, int, int], ...]], ...]  # product, runs (see _copies)
+    undeclared: tuple[tuple[tuple[tuple[int, int], ...], np.ndarray], ...]  # column runs, rows that are NaN
+
+    def dense(self) -> np.ndarray:
+        """float64[S, M, I]: the products in their columns, 0 in the others, NaN where nothing is declared."""
+        n_segments = self.shape[0]
+        flat = np.zeros((n_segments, self.shape[1] * self.shape[2]), dtype=np.float64)
+        # a few rows at a time, so each output row is fetched into the cache once
+        for start in range(0, n_segments, _CHUNK_ROWS):
+            end = min(start + _CHUNK_ROWS, n_segments)
+            for product, copies in self.parts:
+                for source, source_end, target, target_end in copies:
+                    flat[start:end, target:target_end] = product[start:end, source:source_end]
+            for runs, nothing in self.undeclared:
+                _write_nan(flat, runs, nothing, start, end)
+        return flat.reshape(self.shape)
 
 
 @dataclass(frozen=True, eq=False)
@@ -248,11 +280,11 @@ def _copies(flat: np.ndarray) -> tuple[tuple[int, int, int, int], ...]:
 
 def aggregate_planned(
     plan: GroupPlan, line_segment: np.ndarray, n_segments: int, profile: np.ndarray
-) -> tuple[np.ndarray, GapCounts, np.ndarray]:
+) -> tuple[SegmentValues, GapCounts, np.ndarray]:
     """:func:`aggregate` with the weight groups planned once (:func:`plan_groups`) for several passes.
 
-    Returns the values (float64[S, M, I]), the gap counts (:class:`GapCounts`, dense on request)
-    and the contributing lines (int32[S, M]).
+    Returns the values (:class:`SegmentValues`, float64[S, M, I] on request), the gap counts
+    (:class:`GapCounts`, dense on request) and the contributing lines (int32[S, M]).
     """
     n_profiles, n_modules, n_ind = plan.shape
     line_segment = np.asarray(line_segment)
@@ -281,46 +313,20 @@ def aggregate_planned(
             undeclared.extend(
                 (runs, np.flatnonzero(rows)) for runs, rows in zip(group.class_runs, nothing.T, strict=True)
             )
-    # outputs start at zero; each weight group writes the columns it weighs
-    values = np.zeros((n_segments, n_modules, n_ind), dtype=np.float64)
-    _sum_blocks(plan, values.reshape(n_segments, -1), indptr, columns, undeclared)
+    shape = (n_segments, n_modules, n_ind)
+    parts = tuple(
+        (_csr(g.weights, columns, indptr, (n_segments, n_profiles)) @ g.block, g.copies)  # public SciPy only
+        for g in plan.groups
+        if g.block.shape[1]
+    )
+    values = SegmentValues(shape, parts, tuple((runs, rows) for runs, rows in undeclared if rows.size))
     gaps = GapCounts(
-        values.shape,
+        shape,
         dtype,
         tuple(gap_counts),
         tuple(g.class_columns for g in plan.groups if g.gap_classes is not None),
     )
     return values, gaps, contributing
-
-
-def _sum_blocks(
-    plan: GroupPlan,
-    flat: np.ndarray,
-    indptr: np.ndarray,
-    columns: np.ndarray,
-    undeclared: list[tuple[tuple[tuple[int, int], ...], np.ndarray]],
-) -> None:
-    """The weight groups' products into ``flat`` (float64[S, M·I]), block by block of segments,
-    and NaN in the ``undeclared`` (column runs, sorted rows)."""
-    n_segments, n_profiles = flat.shape[0], plan.shape[0]
-    widest = max((g.block.shape[1] for g in plan.groups), default=1)
-    rows = max(256, _BLOCK_BYTES // (8 * max(widest, 1)))
-    for first in range(0, n_segments, rows):
-        last = min(first + rows, n_segments)
-        lines = slice(int(indptr[first]), int(indptr[last]))
-        block = _csr_block(indptr, columns, lines, first, last, n_profiles)
-        products = [  # [n, a] per group, public SciPy only
-            (_csr(g.weights[lines], *block) @ g.block, g.copies) for g in plan.groups if g.block.shape[1]
-        ]
-        # into the output a few rows at a time, so each output row is fetched into the cache once
-        for start in range(first, last, _CHUNK_ROWS):
-            end = min(start + _CHUNK_ROWS, last)
-            part = slice(start - first, end - first)
-            for product, copies in products:
-                for source, source_end, target, target_end in copies:
-                    flat[start:end, target:target_end] = product[part, source:source_end]
-            for runs, nothing in undeclared:
-                _write_nan(flat, runs, nothing, start, end)
 
 
 def _write_nan(flat: np.ndarray, runs: tuple[tuple[int, int], ...], nothing: np.ndarray, first: int, last: int) -> None:

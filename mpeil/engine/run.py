@@ -10,7 +10,7 @@ import numpy as np
 from ..compile import CompiledBuildings
 from ..model.library import EPDLibrary
 from ..model.scenarios import ScenarioSet
-from .core import GapCounts, LineWeights, aggregate, aggregate_planned, line_weights, plan_groups
+from .core import GapCounts, LineWeights, SegmentValues, aggregate, aggregate_planned, line_weights, plan_groups
 from .options import EngineOptions
 from .profiles import OUTPUT_MODULES, Profiles, build_profiles, profile_keys
 from .replacements import number_of_replacements
@@ -19,8 +19,9 @@ __all__ = ["EngineOptions", "ElementResults", "PreparedLines", "prepare_lines", 
 
 
 class _DenseOnRead:
-    """A field that takes an array or :class:`GapCounts`; read, it is an array (the dense view of
-    gap counts, made on first read and kept). No default: the dataclass field stays required."""
+    """A field that takes an array or a compact form (:class:`GapCounts`, :class:`SegmentValues`);
+    read, it is an array (the compact form's dense view, made on first read and kept). No default:
+    the dataclass field stays required."""
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.slot = f"_{name}_stored"
@@ -33,11 +34,11 @@ class _DenseOnRead:
         if obj is None:
             raise AttributeError(self.slot)  # dataclasses: no default value
         value = obj.__dict__[self.slot]
-        if isinstance(value, GapCounts):
+        if isinstance(value, (GapCounts, SegmentValues)):
             value = obj.__dict__[self.slot] = value.dense()
         return value
 
-    def __set__(self, obj: object, value: np.ndarray | GapCounts) -> None:
+    def __set__(self, obj: object, value: np.ndarray | GapCounts | SegmentValues) -> None:
         obj.__dict__[self.slot] = value
 
 
@@ -45,18 +46,21 @@ class _DenseOnRead:
 class ElementResults:
     """Per-element results over the study period, with gap bookkeeping.
 
-    ``missing`` (lines without data, uint16[E, M, I]; int32 for huge elements) may be given as
-    :class:`~mpeil.engine.core.GapCounts`: the engine keeps gap counts per class of columns and the
-    dense array is made when ``missing`` is first read (the scores need only the building totals).
+    ``values`` (float64[E, M, I]) may be given as :class:`~mpeil.engine.core.SegmentValues` and
+    ``missing`` (lines without data, uint16[E, M, I]; int32 for huge elements) as
+    :class:`~mpeil.engine.core.GapCounts`: the engine keeps the products of the profile columns
+    that are not all zero and the gap counts per class of columns, and each dense array is made
+    when it is first read, then kept (the scores need only the building totals).
     """
 
     compiled: CompiledBuildings
     modules: tuple[str, ...]
     indicators: tuple[str, ...]
-    values: np.ndarray  # float64[E, M, I]
-    if TYPE_CHECKING:  # read, always an array; the descriptor below also takes GapCounts
+    if TYPE_CHECKING:  # read, always arrays; the descriptors below also take the compact forms
+        values: np.ndarray
         missing: np.ndarray
     else:
+        values: _DenseOnRead = _DenseOnRead()  # float64[E, M, I]
         missing: _DenseOnRead = _DenseOnRead()  # uint16[E, M, I] lines without data (int32 for huge elements)
     contributing: np.ndarray  # int32[E, M]
     replacements: np.ndarray  # float64[L]
@@ -131,13 +135,13 @@ def run_engine(
         compiled=compiled,
         modules=OUTPUT_MODULES,
         indicators=tuple(s.code for s in options.indicators),
-        values=values,
+        values=cast(np.ndarray, values),  # the groups' products: dense on first read
         missing=cast(np.ndarray, missing),  # gap counts per class of columns: dense on first read
         contributing=contributing,
         replacements=prepared.replacements,
         fallback_lines=fallback_lines,
         options=options,
-        building_values=None if building is None else building[0],
+        building_values=None if building is None else building[0].dense(),
         building_missing=None if building is None else building[1].dense(),
         building_contributing=None if building is None else building[2],
     )
