@@ -13,10 +13,11 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 
 from mpeil.api import Scorer
 from mpeil.engine import ElementResults, aggregate, line_weights, prepare_lines, run_engine
-from mpeil.engine.core import _MODULE_INDEX, WEIGHT_GROUPS, GapCounts, aggregate_planned, plan_groups
+from mpeil.engine.core import _MODULE_INDEX, WEIGHT_GROUPS, GapCounts, SegmentValues, aggregate_planned, plan_groups
 from mpeil.engine.profiles import _group_codes
 from mpeil.synthetic import generate_stock
 
@@ -40,6 +41,28 @@ def line_order_sums(segment, n_segments, profile, weights, values, missing):
                     gaps[s, k] += missing[p, k]
     out[(gaps > 0) & (gaps == lines[:, :, None])] = np.nan
     return out, gaps, lines
+
+
+def full_width_products(segment, n_segments, profile, weights, values, missing):
+    """The values as one sparse product per weight group over every profile column (none skipped,
+    no groups merged), NaN where every contributing line lacks data: the dense computation."""
+    filled = np.nan_to_num(values, nan=0.0)
+    n_profiles, n_modules, n_ind = values.shape
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(segment, minlength=n_segments))])
+    out = np.zeros((n_segments, n_modules, n_ind))
+    gaps = np.zeros((n_segments, n_modules, n_ind))
+    lines = np.zeros((n_segments, n_modules, 1))
+    for group, modules in WEIGHT_GROUPS.items():
+        w = getattr(weights, group)
+        ks = [_MODULE_INDEX[m] for m in modules]
+        matrix = sp.csr_matrix((w, profile, indptr), shape=(n_segments, n_profiles))
+        with np.errstate(invalid="ignore"):  # inf · 0
+            out[:, ks] = (matrix @ filled[:, ks].reshape(n_profiles, -1)).reshape(n_segments, len(ks), n_ind)
+        contributes = sp.csr_matrix(((w != 0).astype(float), profile, indptr), shape=(n_segments, n_profiles))
+        gaps[:, ks] = (contributes @ missing[:, ks].reshape(n_profiles, -1)).reshape(n_segments, len(ks), n_ind)
+        lines[:, ks] = np.asarray(contributes.sum(axis=1))[:, :, None]
+    out[(gaps > 0) & (gaps == lines)] = np.nan
+    return out
 
 
 def assert_same_bits(actual, expected):
@@ -126,7 +149,45 @@ def test_run_engine_elements_and_buildings_equal_line_order_sums(stock_run):
     assert results.missing.any()  # the synthetic stock has gaps
 
 
-def test_missing_is_an_array_made_once_and_replace_keeps_it():
+@pytest.mark.parametrize("infinite_weight", [False, True])
+def test_lazy_values_equal_full_width_products(infinite_weight):
+    case = small_case(infinite_weight)
+    values, _, _ = aggregate_planned(plan_groups(*case[3:]), *case[:3])
+    assert isinstance(values, SegmentValues)
+    # fewer columns multiplied than there are (B1 is zero in every profile), unless a weight is infinite
+    stored = sum(product.shape[1] for product, _ in values.parts)
+    assert (stored < 13 * 3) != infinite_weight
+    assert_same_bits(values.dense(), full_width_products(*case))
+
+
+def test_run_engine_values_equal_full_width_products(stock_run):
+    compiled, prepared, results = stock_run
+    profiles = prepared.profiles
+    expected = full_width_products(
+        compiled.line_element,
+        compiled.n_elements,
+        prepared.profile_index,
+        prepared.weights,
+        profiles.values,
+        profiles.missing,
+    )
+    assert_same_bits(results.values, expected)
+    assert np.isnan(expected).any() and (expected == 0).any()
+
+
+def test_scoring_a_frame_leaves_the_element_values_compact():
+    result = Scorer().score(generate_stock(3, seed=11))
+    assert result.scores["score"].notna().all()
+    elements = result.elements
+    assert isinstance(vars(elements)["_values_stored"], SegmentValues)  # not made by the scores
+    dense = elements.values
+    assert isinstance(dense, np.ndarray) and dense.dtype == np.float64
+    assert dense.shape == (elements.compiled.n_elements, 13, len(elements.indicators))
+    assert elements.values is dense  # made on the first read, then kept
+    assert isinstance(vars(elements)["_values_stored"], np.ndarray)
+
+
+def test_values_and_missing_are_arrays_made_once_and_replace_keeps_them():
     segment, n_segments, profile, weights, values, missing = small_case()
     plan = plan_groups(weights, values, missing)
     out, gaps, contributing = aggregate_planned(plan, segment, n_segments, profile)
@@ -142,16 +203,23 @@ def test_missing_is_an_array_made_once_and_replace_keeps_it():
         fallback_lines=np.zeros((0, 3), dtype=np.int64),
         options=None,  # type: ignore[arg-type]
     )
+    transferred = pickle.loads(pickle.dumps(results))  # a batch worker's transfer keeps the compact forms
+    assert isinstance(vars(transferred)["_values_stored"], SegmentValues)
+    assert isinstance(vars(transferred)["_missing_stored"], GapCounts)
+    assert_same_bits(transferred.values, out.dense())
     dense = results.missing
     assert isinstance(dense, np.ndarray) and dense.shape == out.shape and dense.dtype == np.uint16
     assert results.missing is dense  # made on the first read, then kept
     np.testing.assert_array_equal(dense, line_order_sums(segment, n_segments, profile, weights, values, missing)[1])
     again = pickle.loads(pickle.dumps(dataclasses.replace(results, missing=gaps)))  # a batch worker's transfer
     np.testing.assert_array_equal(again.missing, dense)
+    assert_same_bits(again.values, out.dense())  # replace reads the values: the dense array goes over
     sliced = dataclasses.replace(results, missing=dense[:, :, :1])
     np.testing.assert_array_equal(sliced.missing, dense[:, :, :1])
     with pytest.raises(dataclasses.FrozenInstanceError):
         results.missing = dense  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        results.values = again.values  # type: ignore[misc]
 
 
 def test_group_codes_equal_pandas_groupby():
