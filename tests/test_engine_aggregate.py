@@ -173,6 +173,11 @@ def test_run_engine_values_equal_full_width_products(stock_run):
     )
     assert_same_bits(results.values, expected)
     assert np.isnan(expected).any() and (expected == 0).any()
+    # the stock has both kinds of NaN cells: columns NaN for every element, and for some
+    plan = plan_groups(prepared.weights, profiles.values, profiles.missing)
+    compact, _, _ = aggregate_planned(plan, compiled.line_element, compiled.n_elements, prepared.profile_index)
+    assert_same_bits(compact.dense(), expected)
+    assert {len(rows) == compiled.n_elements for _, rows in compact.undeclared} == {True, False}
 
 
 def test_scoring_a_frame_leaves_the_element_values_compact():

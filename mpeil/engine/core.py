@@ -182,14 +182,21 @@ class SegmentValues:
         """float64[S, M, I]: the products in their columns, 0 in the others, NaN where nothing is declared."""
         n_segments = self.shape[0]
         flat = np.zeros((n_segments, self.shape[1] * self.shape[2]), dtype=np.float64)
+        # columns NaN in every row are written with the products, the others' rows at the end
+        everywhere = [runs for runs, rows in self.undeclared if len(rows) == n_segments]
         # a few rows at a time, so each output row is fetched into the cache once
         for start in range(0, n_segments, _CHUNK_ROWS):
             end = min(start + _CHUNK_ROWS, n_segments)
             for product, copies in self.parts:
                 for source, source_end, target, target_end in copies:
                     flat[start:end, target:target_end] = product[start:end, source:source_end]
-            for runs, nothing in self.undeclared:
-                _write_nan(flat, runs, nothing, start, end)
+            for runs in everywhere:
+                for first, last in runs:
+                    flat[start:end, first:last] = np.nan
+        for runs, rows in self.undeclared:
+            if len(rows) < n_segments:
+                for first, last in runs:
+                    flat[rows, first:last] = np.nan
         return flat.reshape(self.shape)
 
 
@@ -335,16 +342,6 @@ def aggregate_planned(
         tuple(g.class_columns for g in plan.groups if g.gap_classes is not None),
     )
     return values, gaps, contributing
-
-
-def _write_nan(flat: np.ndarray, runs: tuple[tuple[int, int], ...], nothing: np.ndarray, first: int, last: int) -> None:
-    """NaN in the column ``runs`` of those rows ``first:last`` that are in ``nothing`` (sorted row numbers)."""
-    low, high = np.searchsorted(nothing, (first, last))
-    if high == low:
-        return
-    rows: slice | np.ndarray = slice(first, last) if high - low == last - first else nothing[low:high]
-    for start, end in runs:
-        flat[rows, start:end] = np.nan
 
 
 def _csr_block(
