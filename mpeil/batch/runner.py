@@ -127,7 +127,7 @@ def run_chunk(task: ChunkTask) -> ChunkReport:
         context = scoring_context(task.options)
     else:
         context = build_context(task.options, task.library, task.scenarios)
-    tables, read_errors = score_within_budget(task.items, context, task.chunk, dict(task.claimed))
+    tables, read_errors = score_within_budget(task.items, context, task.chunk, dict(task.claimed), task.out_dir)
     by_label = {**read_errors, **{row["file"]: row for row in tables.errors}}
     errors = [by_label[item.label] for item in task.items if item.label in by_label]
     entry = {
@@ -139,7 +139,10 @@ def run_chunk(task: ChunkTask) -> ChunkReport:
         "errors": len(errors),
         "receipts": [item["name"] for item in tables.receipts],
     }
-    OutputDir(task.out_dir).write_chunk(task.chunk, tables.results, tables.summary, errors, tables.receipts, entry)
+    store = OutputDir(task.out_dir)
+    if not tables.results_written:
+        store.write_results(task.chunk, tables.results)
+    store.write_rest(task.chunk, tables.summary, errors, tables.receipts, entry)
     return ChunkReport(task.chunk, len(task.items), len(errors), len(tables.summary), len(errors))
 
 
@@ -164,12 +167,33 @@ def _read_and_score(
     return score_inputs(reads, context, chunk, claimed), read_errors
 
 
+def _score_and_write_results(
+    items: Sequence[InputItem], context, chunk: int, claimed: dict[str, str], out_dir: str
+) -> tuple[ChunkTables, dict[str, dict]]:
+    """:func:`_read_and_score`, then write the chunk's results part here (in the budgeted child).
+
+    The tidy results are most of a chunk's bytes (about 10,000 rows per building): sending them
+    back through the pipe cost more than scoring. The parent gets the rest (one summary row and
+    one receipt per building, the error rows); a chunk scored again file by file after this child
+    went over its budget has its part written anew, so a part left by a killed child is replaced.
+    """
+    tables, read_errors = _read_and_score(items, context, chunk, claimed)
+    OutputDir(out_dir).write_results(chunk, tables.results)
+    return dataclasses.replace(tables, results=None, results_written=True), read_errors
+
+
 def score_within_budget(
-    items: Sequence[InputItem], context, chunk: int, claimed: dict[str, str] | None = None
+    items: Sequence[InputItem],
+    context,
+    chunk: int,
+    claimed: dict[str, str] | None = None,
+    out_dir: str | None = None,
 ) -> tuple[ChunkTables, dict[str, dict]]:
     """:func:`_read_and_score` under the chunk's budget, then file by file when it goes over.
 
     ``claimed``: building id → file of earlier chunks (a later file repeating an id is an error row).
+    ``out_dir``: the batch's output directory; given, a chunk scored whole in its child has its
+    results part written there, and its tables come back without them (``results_written``).
     """
     claimed = dict(claimed or {})
     if not isolation_available() or not items:
@@ -178,7 +202,10 @@ def score_within_budget(
     limits = context.options.limits
     seconds, memory = limits.seconds_per_file, limits.memory_per_file
     deadline = _chunk_seconds(seconds, len(items))
-    outcome = run_with_budget(_read_and_score, (items, context, chunk, claimed), deadline, memory)
+    if out_dir is None:
+        outcome = run_with_budget(_read_and_score, (items, context, chunk, claimed), deadline, memory)
+    else:
+        outcome = run_with_budget(_score_and_write_results, (items, context, chunk, claimed, out_dir), deadline, memory)
     if outcome.status == "ok":
         return outcome.value
     if len(items) == 1:

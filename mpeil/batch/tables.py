@@ -48,6 +48,8 @@ class ChunkTables:
     summary: pd.DataFrame
     errors: list[dict]
     receipts: list[dict]
+    #: the results part file is already written (by the budgeted child that scored the chunk); ``results`` is None
+    results_written: bool = False
 
 
 def error_row(error: BaseException, file: str, sha256: str | None, chunk: int) -> dict:
@@ -198,7 +200,8 @@ def score_keyed(flat: KeyedFrame, compiled_for: dict, context: ScoringContext, c
 
 def _tidy(result: Result, owners: list[_Owner]) -> pa.Table:
     """``Result.to_frame()`` (same rows, order and values) plus the file, built as Arrow dictionary
-    columns: the labels repeat millions of times and are never materialised as Python strings."""
+    columns: the labels repeat millions of times and are never materialised as Python strings, nor
+    as one Arrow string per row (the part file is written from the dictionaries: store.py)."""
     elements = result.elements
     compiled = elements.compiled
     n_elements, n_modules, n_indicators = elements.values.shape
@@ -207,8 +210,7 @@ def _tidy(result: Result, owners: list[_Owner]) -> pa.Table:
     building_of_row = compiled.element_building[element_index]
 
     def labels(indices: np.ndarray, values) -> pa.Array:
-        dictionary = pa.array([None if v is None else str(v) for v in values], type=pa.string())
-        return pa.DictionaryArray.from_arrays(pa.array(indices, type=pa.int32()), dictionary).cast(pa.string())
+        return label_column(indices, [None if v is None else str(v) for v in values])
 
     units = result.units()
     module_index = np.tile(np.repeat(np.arange(n_modules), n_indicators), n_elements)
@@ -226,6 +228,18 @@ def _tidy(result: Result, owners: list[_Owner]) -> pa.Table:
             "missing_lines": pa.array(elements.missing.reshape(-1).astype(np.int32), type=pa.int32()),
         }
     )
+
+
+def label_column(indices: np.ndarray, values: Sequence[str | None]) -> pa.DictionaryArray:
+    """A string column as an Arrow dictionary column: ``values[indices[i]]`` in row ``i`` (None → null).
+
+    A null label is a null index (Parquet dictionaries hold no nulls); read back, the column is
+    the plain string column ``[values[i] for i in indices]``.
+    """
+    nulls = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+    dictionary = pa.array(["" if v is None else v for v in values], type=pa.string())
+    mask = nulls[indices] if nulls.any() else None
+    return pa.DictionaryArray.from_arrays(pa.array(indices, type=pa.int32(), mask=mask), dictionary)
 
 
 def _warnings(row: pd.Series, gwp_row: pd.Series | None, expired_lines: int, default_lives: int) -> list[str]:
