@@ -14,7 +14,9 @@ import json
 import multiprocessing
 import os
 import statistics
+import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -322,9 +324,32 @@ def _bounded(submit, collect, tasks: Iterable[ChunkTask], window: int, on_done) 
             on_done(future.result())
 
 
-def _process_pool(tasks, jobs: int, on_done) -> None:
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=die_with_parent) as pool:
+def _start_method() -> str:
+    """``fork`` on Linux when this process runs no other thread, else ``spawn``.
+
+    Forked workers start with the driver's modules, library and warmed scoring context (a spawned
+    worker imports mpeil and loads the library again: about 2 s of each worker's CPU before its
+    first chunk). A process with other threads (a service, a progress bar already drawing) spawns:
+    a thread holding a lock at the fork would leave the lock held in the worker for ever.
+    """
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
+def _start_pool(jobs: int) -> ProcessPoolExecutor:
+    """A pool of ``jobs`` workers, started now (forked ones before any thread of the driver starts)."""
+    method = _start_method()
+    pool = ProcessPoolExecutor(
+        max_workers=jobs, mp_context=multiprocessing.get_context(method), initializer=die_with_parent
+    )
+    if method == "fork":
+        pool.submit(int).result()  # forks every worker here (Python forks them all at the first task)
+    return pool
+
+
+def _process_pool(tasks, pool: ProcessPoolExecutor, jobs: int, on_done) -> None:
+    with pool:
         try:
             _bounded(
                 lambda t: pool.submit(run_chunk, t),
@@ -547,6 +572,8 @@ def _run_batch(
         k: ChunkReport(k, e["files"], e["files_failed"], e["buildings"], e["errors"]) for k, e in finished.items()
     }
     executor = "dask" if scheduler else (f"processes:{jobs}" if jobs > 1 else "serial")
+    if todo and not scheduler and not custom:  # forked workers (and budget children) inherit warm tensors
+        context.library.memo(("mpeil.batch.warm", id(context)), lambda: _warm_up(context))
     _run_chunks(todo, reports, len(items), jobs, scheduler, progress, run_fingerprint[:12])
     tasks = [ChunkTask(k, c, options, str(store.root), library, scenarios) for k, c in enumerate(chunks)]
     _cross_chunk_duplicates(store, tasks, reports)
@@ -640,13 +667,15 @@ def _run_chunks(
         bar.advance(report)
 
     already = sum(r.files for r in reports.values())
+    pooled = not scheduler and jobs > 1 and len(todo) > 1
+    pool = _start_pool(min(jobs, len(todo))) if pooled else None  # before the progress bar's thread
     with _Progress(n_files, already, sum(r.errors for r in reports.values()), progress) as bar:
         if not todo:
             pass
         elif scheduler:
             _dask(todo, scheduler, on_done, name)
-        elif jobs > 1 and len(todo) > 1:
-            _process_pool(todo, min(jobs, len(todo)), on_done)
+        elif pool is not None:
+            _process_pool(todo, pool, min(jobs, len(todo)), on_done)
         else:
             _serial(todo, on_done)
 
