@@ -9,6 +9,7 @@ return a few counts. Memory is bounded by the chunk size times the number of chu
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hashlib
 import json
 import multiprocessing
@@ -169,6 +170,28 @@ def _read_and_score(
     return score_inputs(reads, context, chunk, claimed), read_errors
 
 
+#: young-generation threshold of the cyclic garbage collector in a budgeted child (Python's default:
+#: 700 allocations). Reading a chunk allocates millions of small objects that live until the chunk
+#: is written, so collecting every 700 allocations is wasted work (about 5 % of a chunk's CPU). A
+#: pure performance knob: the child ends with its chunk, and its memory budget still applies.
+_CHILD_GC_THRESHOLD = 10_000
+
+
+def _child_gc() -> None:
+    """In a budgeted child: leave the inherited objects (library, context) out of every collection
+    (``gc.freeze``: they outlive the child) and collect the young generation less often."""
+    gc.freeze()
+    gc.set_threshold(_CHILD_GC_THRESHOLD, *gc.get_threshold()[1:])
+
+
+def _read_and_score_in_child(
+    items: Sequence[InputItem], context, chunk: int, claimed: dict[str, str]
+) -> tuple[ChunkTables, dict[str, dict]]:
+    """:func:`_read_and_score` in a budgeted child (one file scored on its own after its chunk went over)."""
+    _child_gc()
+    return _read_and_score(items, context, chunk, claimed)
+
+
 def _score_and_write_results(
     items: Sequence[InputItem], context, chunk: int, claimed: dict[str, str], out_dir: str
 ) -> tuple[ChunkTables, dict[str, dict]]:
@@ -179,6 +202,7 @@ def _score_and_write_results(
     one receipt per building, the error rows); a chunk scored again file by file after this child
     went over its budget has its part written anew, so a part left by a killed child is replaced.
     """
+    _child_gc()
     tables, read_errors = _read_and_score(items, context, chunk, claimed)
     OutputDir(out_dir).write_results(chunk, tables.results)
     return dataclasses.replace(tables, results=None, results_written=True), read_errors
@@ -205,7 +229,7 @@ def score_within_budget(
     seconds, memory = limits.seconds_per_file, limits.memory_per_file
     deadline = _chunk_seconds(seconds, len(items))
     if out_dir is None:
-        outcome = run_with_budget(_read_and_score, (items, context, chunk, claimed), deadline, memory)
+        outcome = run_with_budget(_read_and_score_in_child, (items, context, chunk, claimed), deadline, memory)
     else:
         outcome = run_with_budget(_score_and_write_results, (items, context, chunk, claimed, out_dir), deadline, memory)
     if outcome.status == "ok":
@@ -214,7 +238,7 @@ def score_within_budget(
         return ChunkTables(None, pd.DataFrame(), [], []), {items[0].label: _budget_error(items[0], outcome, chunk)}
     parts, read_errors = [], {}
     for item in items:
-        one = run_with_budget(_read_and_score, ((item,), context, chunk, claimed), seconds, memory)
+        one = run_with_budget(_read_and_score_in_child, ((item,), context, chunk, claimed), seconds, memory)
         if one.status == "ok":
             parts.append(one.value[0])
             read_errors.update(one.value[1])
