@@ -6,6 +6,7 @@ receipts are those of scoring each file on its own (a chunk of one file), bit fo
 from __future__ import annotations
 
 import json
+import multiprocessing
 import time
 from pathlib import Path
 
@@ -142,3 +143,20 @@ def test_label_column_reads_back_as_its_labels_with_nulls(tmp_path):
 def test_json_guard_counts_outside_strings(text, counts):
     guard = check_json(text.encode(), limits_for_tests())
     assert (guard.max_depth, guard.containers, guard.values, guard.longest_string) == counts
+
+
+@pytest.mark.parametrize("method", [m for m in ("fork", "spawn") if m in multiprocessing.get_all_start_methods()])
+def test_pool_workers_forked_or_spawned_give_the_serial_outputs(folder, outputs, tmp_path, monkeypatch, method):
+    started: list[str] = []
+    start_pool = runner._start_pool
+
+    def recording(jobs: int):
+        pool = start_pool(jobs)
+        started.append(pool._mp_context.get_start_method())
+        return pool
+
+    monkeypatch.setattr(runner, "_start_method", lambda: method)
+    monkeypatch.setattr(runner, "_start_pool", recording)
+    summary = run_batch([folder], tmp_path / method, chunk_size=1, limits=limits_for_tests(), as_of=AS_OF, jobs=2)
+    assert started == [method] and summary.executor == "processes:2"
+    assert_same_outputs(outputs["per-file"], tmp_path / method)
