@@ -172,7 +172,7 @@ def _read_and_score(
 
 #: young-generation threshold of the cyclic garbage collector in a budgeted child (Python's default:
 #: 700 allocations). Reading a chunk allocates millions of small objects that live until the chunk
-#: is written, so collecting every 700 allocations is wasted work (about 5 % of a chunk's CPU). A
+#: is written, so collecting every 700 allocations is wasted work (about 7 % of a chunk's CPU). A
 #: pure performance knob: the child ends with its chunk, and its memory budget still applies.
 _CHILD_GC_THRESHOLD = 10_000
 
