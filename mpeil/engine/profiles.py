@@ -75,38 +75,92 @@ def profile_keys(compiled) -> tuple[np.ndarray, pd.DataFrame]:
         "use_cycle": compiled.use_cycle,
     }
     codes = _group_codes([np.asarray(values) for values in columns.values()])
-    # codes number the groups in order of first appearance, so first occurrences come in code order
-    first = np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())
+    # codes number the groups in order of first appearance: a line is its group's first one where
+    # the running maximum of the codes rises
+    rising = np.maximum.accumulate(codes) if codes.size else codes
+    first = np.flatnonzero(np.diff(rising, prepend=-1) > 0)
     return codes, pd.DataFrame({name: np.asarray(values)[first] for name, values in columns.items()})
+
+
+#: integer key columns whose values span at most this many codes are coded by offset, not hashed
+_DENSE_CODES = 2**22
 
 
 def _group_codes(columns: Sequence[np.ndarray]) -> np.ndarray:
     """int64[L]: one code per distinct row of ``columns``, numbered in order of first appearance.
 
     The same grouping as ``DataFrame.groupby(sort=False, dropna=False).ngroup()`` (NaN is a key of
-    its own), done column by column: each column is factorised (hash-based, O(L); constant columns
-    are skipped) and its codes are folded into one integer key per row.
+    its own, 0.0 and −0.0 are one), done column by column: constant columns are skipped, integer
+    columns with a small range are coded by offset, and every other column either changes nothing
+    (it is constant within the groups of the columns before it: checked against one line of each
+    group) or is factorised (hash-based, O(L)); the codes are folded into one integer key per row.
     """
     n = len(columns[0]) if columns else 0
     combined = np.zeros(n, dtype=np.int64)
+    if n == 0:
+        return combined
+    varying = [values for values in columns if not _constant(values)]
+    offset = [_offset_codes(values) for values in varying]
     radix = 1
-    for values in columns:
-        if n == 0:
-            break
-        first = values[0]
-        if values.dtype.kind == "f" and first != first:  # NaN first: constant only if all NaN
-            if np.isnan(values).all():
-                continue
-        elif (values == first).all():
+    for coded in offset:
+        if coded is not None:
+            combined, radix = _fold(combined, radix, *coded)
+    line_of_key = None  # per key: some line with that key (while the keys stay as they are)
+    for values, coded in zip(varying, offset, strict=True):
+        if coded is not None:
             continue
+        if values.dtype.kind in "fiub" and radix <= _DENSE_CODES:
+            if line_of_key is None:
+                line_of_key = np.zeros(radix, dtype=np.intp)
+                line_of_key[combined] = np.arange(n)  # which of a key's lines does not matter
+            if _same_within_groups(values, combined, line_of_key):
+                continue
         codes, uniques = pd.factorize(values, use_na_sentinel=False)
-        if radix * len(uniques) >= 2**62:  # keep the folded key in int64
-            combined, folded = pd.factorize(combined)
-            combined, radix = combined.astype(np.int64), len(folded)
-        combined = combined * len(uniques) + codes
-        radix *= len(uniques)
+        combined, radix = _fold(combined, radix, codes, len(uniques))
+        line_of_key = None
     codes, _ = pd.factorize(combined, sort=False)
     return codes.astype(np.int64)
+
+
+def _constant(values: np.ndarray) -> bool:
+    first = values[0]
+    if values.dtype.kind == "f" and first != first:  # NaN first: constant only if all NaN
+        return bool(np.isnan(values[:_HEAD]).all() and np.isnan(values).all())
+    return bool((values[:_HEAD] == first).all() and (values == first).all())  # most columns differ early
+
+
+#: lines looked at first when checking a column (a column that varies mostly does so early)
+_HEAD = 4096
+
+
+def _offset_codes(values: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """Codes ``value − minimum`` of an integer column with a small range, and their number."""
+    if values.dtype.kind not in "iu":
+        return None
+    low, high = int(values.min()), int(values.max())
+    if high - low >= _DENSE_CODES:
+        return None
+    return values.astype(np.int64) - low, high - low + 1
+
+
+def _fold(combined: np.ndarray, radix: int, codes: np.ndarray, size: int) -> tuple[np.ndarray, int]:
+    """Fold one column's codes (0 … size − 1) into the row keys (each below ``radix``)."""
+    if radix * size >= 2**62:  # keep the folded key in int64
+        combined, folded = pd.factorize(combined)
+        combined, radix = combined.astype(np.int64), len(folded)
+    return combined * size + codes, radix * size
+
+
+def _same_within_groups(values: np.ndarray, keys: np.ndarray, line_of_key: np.ndarray) -> bool:
+    """Whether ``values`` equals (NaN equal to NaN) its value on one line of the same key, on every line."""
+    reference = values[line_of_key][keys]  # a take from a small array: per key, then per line
+    same = values == reference
+    if same.all():
+        return True
+    if values.dtype.kind != "f":
+        return False
+    other = ~same
+    return bool((np.isnan(values[other]) & np.isnan(reference[other])).all())
 
 
 def _coalesced_tensor(
