@@ -9,6 +9,7 @@ numbers each element's lines from 1.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import itemgetter
 
 import pandas as pd
 
@@ -39,10 +40,8 @@ def flatten(buildings: Iterable[Building]) -> pd.DataFrame:
     if numbers is None or not rows:
         return _flatten_rows(rows, numbers)
     at = FLAT_COLUMNS.index("line")
-    before, after = FLAT_COLUMNS[:at], FLAT_COLUMNS[at + 1 :]
-    table = [
-        [*(row[c] for c in before), number, *(row[c] for c in after)] for row, number in zip(rows, numbers, strict=True)
-    ]
+    before, after = itemgetter(*FLAT_COLUMNS[:at]), itemgetter(*FLAT_COLUMNS[at + 1 :])
+    table = [[*before(row), number, *after(row)] for row, number in zip(rows, numbers, strict=True)]
     return pd.DataFrame(table, columns=list(FLAT_COLUMNS))
 
 
