@@ -92,9 +92,14 @@ def check_result(result: Result, file: str | None, scores: pd.DataFrame | None =
     all_stages, stages = _bound_rows(str(data_dir() / "result_bounds.csv"))
     values = result._per_m2_year_values(include_d=False)  # per_m2_year(include_d=False), as an array
     column = {str(code): j for j, code in enumerate(result.indicators)}
-    for row in all_stages:
-        if row.indicator in column:
-            _check_bound(result, values[:, column[row.indicator]], row, None, file)
+    rows = [row for row in all_stages if row.indicator in column]
+    if rows:  # all bounds at once; only when one is crossed, row by row to name the first (raises)
+        at = [column[row.indicator] for row in rows]
+        low = np.array([float(row.minimum) for row in rows], dtype=np.float64)
+        high = np.array([float(row.maximum) for row in rows], dtype=np.float64)
+        if ((values[:, at] < low) | (values[:, at] > high)).any():
+            for row, j in zip(rows, at, strict=True):
+                _check_bound(result, values[:, j], row, None, file)
     for row in stages:
         modules = [m for m in str(row.modules).split() if m in result.modules]
         if row.indicator in result.indicators and modules and _near_bound(result, row, modules):

@@ -19,7 +19,7 @@ from mpeil import stages
 from mpeil.compile.flatten import OPERATIONAL_ELEMENT_TYPE, _flatten_rows, _line_numbers, flatten
 from mpeil.errors import InputError
 from mpeil.methods import trust
-from mpeil.methods.scoring import weigh_buildings, weigh_buildings_by_id
+from mpeil.methods.scoring import grade_and_label, weigh_buildings, weigh_buildings_by_id
 from mpeil.model.bom import bom_rows
 from mpeil.readers import read_buildings
 from mpeil.synthetic import generate_stock
@@ -145,3 +145,11 @@ def test_only_frames_from_model_buildings_skip_the_type_check(buildings):
     bad.loc[0, "amount"] = True  # a boolean is no number: refused on a frame given as is
     with pytest.raises(InputError, match="not a finite number"):
         mpeil.Scorer("gwp").score(bad)
+
+
+def test_a_graded_table_is_not_graded_twice(scored):
+    context, compiled, inventory = scored
+    graded = stages.assess_scores(context, inventory, stages.weight(context, inventory)).table
+    assert graded.columns.tolist().count("quality_grade") == 1
+    with pytest.raises(ValueError, match="cannot insert quality_grade, already exists"):
+        grade_and_label(graded, context.method, compiled.use_type)

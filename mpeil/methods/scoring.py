@@ -407,19 +407,22 @@ def grade_and_label(scores: pd.DataFrame, method: Method, use_type: np.ndarray) 
         )
     ]
     frame = scores.copy(deep=False)  # copy-on-write: the inserts below never reach the given table
-    frame.insert(names.index("flags") + 1 if "flags" in names else len(names), "quality_grade", grades)
-    names = frame.columns.tolist()
+    # a name not in the table needs no duplicate check (pandas' builds a hash table of the columns)
+    at = names.index("flags") + 1 if "flags" in names else len(names)
+    frame.insert(at, "quality_grade", grades, allow_duplicates="quality_grade" not in names)
+    names.insert(at, "quality_grade")
     scale = load_label_scale(method.name)
     if scale is not None:  # the method has an A–G scale (scenarios/labels/<method>.csv)
         where = names.index("score_unit") + 1 if "score_unit" in names else len(names)
-        labels = scale.assign(use_type, frame["score"].to_numpy(dtype=np.float64))
+        labels = scale.assign(use_type, scores["score"].to_numpy(dtype=np.float64))  # the same columns as frame's
         # a label only for a score comparable with the bands' (scenarios/labels/comparability.csv)
         notes = [
             label_withheld(scale, missing, method.gap_policy) if label is not None else None
-            for label, missing in zip(labels, frame["weight_missing"].tolist(), strict=True)
+            for label, missing in zip(labels, scores["weight_missing"].tolist(), strict=True)
         ]
-        frame.insert(where, "label", [None if note else label for label, note in zip(labels, notes, strict=True)])
-        frame.insert(where + 1, "label_note", notes)
+        shown = [None if note else label for label, note in zip(labels, notes, strict=True)]
+        frame.insert(where, "label", shown, allow_duplicates="label" not in names)
+        frame.insert(where + 1, "label_note", notes, allow_duplicates="label_note" not in names)
     return frame
 
 
