@@ -108,11 +108,11 @@ def _estimated_by_building(
         return counts, [[] for _ in range(n_b)]
     n_sets = len(ids)
     pair_building, pair_dataset, lines = _building_dataset_pairs(line_building, dataset, n_b, n_sets)
-    # per indicator, each pair's lines summed by building (exact integer sums in float64)
-    pair_estimated = estimated[pair_dataset]  # bool[P, I]
-    for i in np.flatnonzero(pair_estimated.any(axis=0)).tolist():
-        hit_i = pair_estimated[:, i]
-        counts[:, i] = np.rint(np.bincount(pair_building[hit_i], weights=lines[hit_i], minlength=n_b)).astype(np.int64)
+    # each (pair, estimated indicator) cell's lines summed per (building, indicator): exact integer sums
+    n_i = estimated.shape[1]
+    pair, indicator = np.nonzero(estimated[pair_dataset])  # the cells, pair by pair
+    summed = np.bincount(pair_building[pair] * n_i + indicator, weights=lines[pair], minlength=n_b * n_i)
+    counts = np.rint(summed).astype(np.int64).reshape(n_b, n_i)
     any_estimated: np.ndarray = np.asarray(estimated.any(axis=1), dtype=bool)  # bool[D]
     hit = any_estimated[pair_dataset]
     return counts, _ids_by_building(pair_building[hit], pair_dataset[hit], ids, n_b)
