@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from ..model.library import EPDLibrary
 from ..model.screening import screening_thresholds
@@ -102,17 +103,14 @@ def _estimated_by_building(
     and the ids of the data sets with at least one estimated indicator it uses (ascending index).
 
     Lines are counted per (building, data set) pair first, then the pairs' counts are
-    summed per building over each indicator's estimated data sets (exact integer sums)."""
+    spread over the data sets' estimated indicators (a sparse product of exact integer sums)."""
     counts = np.zeros((n_b, estimated.shape[1]), dtype=np.int64)
     if not estimated.any() or dataset.size == 0:
         return counts, [[] for _ in range(n_b)]
     n_sets = len(ids)
     pair_building, pair_dataset, lines = _building_dataset_pairs(line_building, dataset, n_b, n_sets)
-    # each (pair, estimated indicator) cell's lines summed per (building, indicator): exact integer sums
-    n_i = estimated.shape[1]
-    pair, indicator = np.nonzero(estimated[pair_dataset])  # the cells, pair by pair
-    summed = np.bincount(pair_building[pair] * n_i + indicator, weights=lines[pair], minlength=n_b * n_i)
-    counts = np.rint(summed).astype(np.int64).reshape(n_b, n_i)
+    uses = sp.csr_matrix((lines, (pair_building, pair_dataset)), shape=(n_b, n_sets))
+    counts = np.rint(uses @ estimated.astype(np.float64)).astype(np.int64)
     any_estimated: np.ndarray = np.asarray(estimated.any(axis=1), dtype=bool)  # bool[D]
     hit = any_estimated[pair_dataset]
     return counts, _ids_by_building(pair_building[hit], pair_dataset[hit], ids, n_b)
