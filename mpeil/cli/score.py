@@ -214,10 +214,10 @@ def _scorer(method: str, library: list[str] | None, options: dict[str, Any], err
     """One scorer (method, library, scenarios loaded once) for every file of the call; a bad
     method, option or library ends the command with one error line."""
     from ..api import Scorer
-    from ..model.library import load_library
+    from ..stages.context import prepare_stored
 
-    try:
-        return Scorer(method, load_library(library_references(library)), **options)
+    try:  # the shipped library as prepared comes from the user cache (mpeil.model.stored)
+        return Scorer.from_context(prepare_stored(method, library_references(library), **options))
     except MpeilError as error:
         print_error(error, errors)
         raise typer.Exit(code=1) from None

@@ -21,7 +21,11 @@ from ..model.library import EPDLibrary, load_library
 from ..model.scenarios import ScenarioSet, load_scenarios
 from ..validation import Limits
 
-__all__ = ["ScoringContext", "prepare"]
+__all__ = ["ScoringContext", "prepare", "prepare_stored"]
+
+#: the shipped example scored once when the stored library is built, so the tensors, conversions
+#: and end-of-life route burdens a typical house needs are in the stored file
+WARM_UP_EXAMPLE = ("examples", "terraced_house.json")
 
 
 @dataclass(frozen=True, eq=False)
@@ -186,3 +190,45 @@ def prepare(
         base_method=base,
         method_source=method.name if isinstance(method, Method) else str(method),
     )
+
+
+def prepare_stored(
+    method: str | Path | Method = "mpeil-ef31", sources: list[str] | None = None, **options: Any
+) -> ScoringContext:
+    """:func:`prepare` on the shipped library ``load_library(sources)``, with the library as
+    prepared (estimates, tensors, route burdens) read from the user cache (:mod:`mpeil.model.stored`).
+
+    The first call under a given data and code version prepares the library from its sources,
+    scores the shipped example house once (:data:`WARM_UP_EXAMPLE`) so that what a house needs is
+    derived, and stores it; later calls, in any process, read it back. The context is the same as
+    ``prepare(method, load_library(sources), **options)``'s, bit for bit. ``sources`` naming a
+    library folder, or the cache turned off (``MPEIL_CACHE_DIR=none``): plain :func:`prepare`.
+    """
+    from ..model.stored import read_stored_library, store_library, stored_path, stored_sources
+
+    shipped = stored_sources(sources)
+    path = stored_path(shipped) if shipped is not None else None
+    library = read_stored_library(path) if path is not None else None
+    if library is not None:
+        return prepare(method, library, **options)
+    context = prepare(method, load_library(sources), **options)
+    if path is not None:
+        _warm_up(context)
+        store_library(context.given_library, path)
+    return context
+
+
+def _warm_up(context: ScoringContext) -> None:
+    """Score the shipped example house once with ``context`` (its result and notes are dropped)."""
+    import warnings
+
+    from ..errors import MpeilError
+    from ..paths import scenarios_dir
+    from . import score
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            score(context, scenarios_dir().joinpath(*WARM_UP_EXAMPLE))
+        except MpeilError:  # a method that cannot score the example: the library is stored as prepared
+            pass

@@ -1,0 +1,140 @@
+"""The shipped library *as prepared*, stored in the user cache so a fresh process need not derive it.
+
+A fresh ``mpeil score one.json`` used to read the four shipped sources (parquet), apply their
+corrections, look up the estimates and screening flags, and derive the tensors, conversions and
+end-of-life route burdens of the whole library before it could score one house: most of a second
+of a cold start. :func:`store_library` writes the library object with everything it memoised
+(:meth:`~mpeil.model.library.EPDLibrary.memo`: the library with its estimates, the tensors, the
+route burdens) to one file; :func:`read_stored_library` gives that object back in a few
+hundredths of a second.
+
+The file lives in :func:`mpeil.units.cache_dir` ``/library`` (``MPEIL_CACHE_DIR``, default
+``~/.cache/mpeil``; ``MPEIL_CACHE_DIR=none`` turns it off) and is named by :func:`stored_key`, a
+SHA-256 over the mpeil version, the versions of the libraries that pickle it (Python, numpy,
+pandas, pyarrow), the content of every shipped data file, and the size and modification time of
+every mpeil source file. Any change of data or code gives a new name, so a stale file is never
+read (and is removed when the new one is written). A file that does not read back as a library
+of that key (truncated, corrupt, written by something else) is removed and rebuilt.
+
+Every memo entry is keyed by content (indicator codes, module tuples, the scenarios' hash), so a
+stored library gives exactly the values deriving them again would: ``tests/test_stored_library.py``
+compares them bit for bit. The cache folder is private (0700) and the files 0600: a pickle is
+only ever read from there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from .. import __version__
+from ..paths import data_dir
+from ..units import cache_dir
+from .library import EPDLibrary
+
+__all__ = ["stored_sources", "stored_key", "stored_path", "read_stored_library", "store_library"]
+
+#: first bytes of a stored library file (format version 1)
+_MAGIC = b"mpeil-library-1\n"
+
+
+def _package_folder() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def stored_sources(sources: Sequence[str] | None) -> list[str] | None:
+    """The shipped source names a :func:`~mpeil.model.library.load_library` call of ``sources``
+    reads (None: every shipped source), or None when it names a library folder (not stored)."""
+    if sources is None:
+        root = data_dir() / "epd"
+        return sorted(p.name for p in root.iterdir() if (p / "datasets.parquet").exists())
+    if any(isinstance(s, Path) or "/" in str(s) or "\\" in str(s) for s in sources):
+        return None
+    return [str(s) for s in sources]
+
+
+def stored_key(sources: Sequence[str]) -> str:
+    """SHA-256 (hex) naming the stored library of the shipped ``sources`` under this data and code.
+
+    Content of every file under :func:`mpeil.paths.data_dir` (about 3 MB: a few milliseconds),
+    size and modification time of every ``mpeil/**/*.py``, the versions of mpeil, Python, numpy,
+    pandas and pyarrow, and the source names.
+    """
+    import numpy
+    import pandas
+    import pyarrow
+
+    digest = hashlib.sha256()
+    head = (__version__, sys.version, numpy.__version__, pandas.__version__, pyarrow.__version__, *sources)
+    digest.update(repr(head).encode())
+    data = data_dir().resolve()
+    for path in sorted(p for p in data.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(data)).encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    code = _package_folder()
+    for path in sorted(code.rglob("*.py")):
+        stat = path.stat()
+        digest.update(f"{path.relative_to(code)}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
+
+
+def stored_path(sources: Sequence[str]) -> Path | None:
+    """Where the stored library of ``sources`` lives (it may not exist yet); None when the cache is off."""
+    folder = cache_dir("library")
+    if folder is None:
+        return None
+    return folder / f"{_family(sources)}-{stored_key(sources)}.pickle"
+
+
+def _family(sources: Sequence[str]) -> str:
+    """The part of a stored file's name that says which sources it holds (12 hex digits)."""
+    return hashlib.sha256("+".join(sources).encode()).hexdigest()[:12]
+
+
+def read_stored_library(path: Path) -> EPDLibrary | None:
+    """The library stored at ``path``, or None when there is none.
+
+    A file that is not a stored library of this key (truncated, corrupt, of another format) is
+    removed, so the next run rebuilds it.
+    """
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(len(_MAGIC) + 64)
+            if head != _MAGIC + path.stem.rsplit("-", 1)[-1].encode("ascii"):
+                raise ValueError("not a stored library of this key")
+            library = pickle.load(handle)
+        if not isinstance(library, EPDLibrary):
+            raise TypeError(f"a stored {type(library).__name__}, not a library")
+        return library
+    except FileNotFoundError:
+        return None
+    except Exception:  # corrupt: rebuilt by the caller
+        path.unlink(missing_ok=True)
+        return None
+
+
+def store_library(library: EPDLibrary, path: Path) -> None:
+    """Write ``library`` with what it memoised to ``path`` (atomically, mode 0600); the files of
+    the same sources under another key (stale: older data or code) are removed. A folder that
+    cannot be written is skipped (the next run derives the library again)."""
+    family, key = path.stem.rsplit("-", 1)
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".library-", suffix=".tmp")
+    except OSError:
+        return
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(_MAGIC + key.encode("ascii"))
+            pickle.dump(library, out, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, path)
+    except OSError:
+        Path(temporary).unlink(missing_ok=True)
+        return
+    for other in path.parent.glob(f"{family}-*.pickle"):
+        if other != path:
+            other.unlink(missing_ok=True)
