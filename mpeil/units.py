@@ -10,13 +10,15 @@ import functools
 import math
 import os
 import re
+import sys
 from pathlib import Path
-from typing import cast
-
-import pint
+from typing import TYPE_CHECKING, cast
 
 from .errors import UnitError
 from .paths import data_dir
+
+if TYPE_CHECKING:
+    import pint
 
 __all__ = ["unit_registry", "parse_unit", "canonical_unit", "cache_dir", "DECLARED_UNIT_ALIASES"]
 
@@ -68,9 +70,33 @@ def unit_registry() -> pint.UnitRegistry:
 
 
 def _registry(cache_folder: Path | None) -> pint.UnitRegistry:
+    pint = _import_pint()
     registry: pint.UnitRegistry = pint.UnitRegistry(cache_folder=cache_folder)
     registry.load_definitions(str(data_dir() / "units.txt"))
     return registry
+
+
+def _import_pint():
+    """pint, imported without its optional dask support when dask is not imported yet.
+
+    ``pint.compat`` imports dask whenever it is installed (``dask.base``, and with it yaml,
+    jinja2, toolz, psutil: 0.1–0.2 s of a cold ``mpeil score``) only so that a quantity can hold a
+    dask array; mpeil never makes one. While pint is first imported, ``dask`` is marked absent
+    (``sys.modules["dask"] = None``, which ``find_spec`` reads as "not installed") and then
+    unmarked, so dask itself imports as usual afterwards. Where dask is already imported, or pint
+    is, nothing changes.
+    """
+    if "pint" in sys.modules or "dask" in sys.modules:
+        import pint
+
+        return pint
+    sys.modules["dask"] = None  # type: ignore[assignment]
+    try:
+        import pint
+    finally:
+        if sys.modules.get("dask", 0) is None:
+            del sys.modules["dask"]
+    return pint
 
 
 def cache_dir(name: str) -> Path | None:
@@ -203,7 +229,7 @@ def parse_unit(text: str) -> pint.Unit:
         return registry.dimensionless  # "m2/m2": the units cancel
     if not math.isclose(float(quantity.magnitude), 1.0):
         raise UnitError(f"unit {text!r} carries a factor {quantity.magnitude}; give the amount instead")
-    return cast(pint.Unit, quantity.units)  # pint's stubs name it PlainUnit
+    return cast("pint.Unit", quantity.units)  # pint's stubs name it PlainUnit
 
 
 def canonical_unit(text: str) -> str:
