@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -199,23 +200,33 @@ def prepare_stored(
     prepared (estimates, tensors, route burdens) read from the user cache (:mod:`mpeil.model.stored`).
 
     The first call under a given data and code version prepares the library from its sources,
-    scores the shipped example house once (:data:`WARM_UP_EXAMPLE`) so that what a house needs is
-    derived, and stores it; later calls, in any process, read it back. The context is the same as
-    ``prepare(method, load_library(sources), **options)``'s, bit for bit. ``sources`` naming a
-    library folder, or the cache turned off (``MPEIL_CACHE_DIR=none``): plain :func:`prepare`.
+    scores the shipped example house once with the default method (:data:`WARM_UP_EXAMPLE`) so
+    that what a house needs is derived, and stores it; later calls, in any process, read it back
+    (once per process). The context is the same as ``prepare(method, load_library(sources),
+    **options)``'s, bit for bit. ``sources`` naming a library folder, or the cache turned off
+    (``MPEIL_CACHE_DIR=none``): plain :func:`prepare`.
     """
-    from ..model.stored import read_stored_library, store_library, stored_path, stored_sources
+    from ..model.stored import stored_path, stored_sources
 
     shipped = stored_sources(sources)
     path = stored_path(shipped) if shipped is not None else None
-    library = read_stored_library(path) if path is not None else None
-    if library is not None:
-        return prepare(method, library, **options)
-    context = prepare(method, load_library(sources), **options)
-    if path is not None:
-        _warm_up(context)
-        store_library(context.given_library, path)
-    return context
+    if shipped is None or path is None:
+        return prepare(method, load_library(sources), **options)
+    return prepare(method, _shipped_library(path, tuple(shipped)), **options)
+
+
+@functools.lru_cache(maxsize=4)
+def _shipped_library(path: Path, sources: tuple[str, ...]) -> EPDLibrary:
+    """The library stored at ``path``; when there is none (or it is corrupt), the sources' library
+    prepared with the default method, warmed up and stored there. Once per process and key."""
+    from ..model.stored import read_stored_library, store_library
+
+    library = read_stored_library(path)
+    if library is None:
+        library = load_library(list(sources))
+        _warm_up(prepare(library=library))  # the default method: the file does not depend on the first caller
+        store_library(library, path)
+    return library
 
 
 def _warm_up(context: ScoringContext) -> None:
@@ -230,5 +241,5 @@ def _warm_up(context: ScoringContext) -> None:
         warnings.simplefilter("ignore")
         try:
             score(context, scenarios_dir().joinpath(*WARM_UP_EXAMPLE))
-        except MpeilError:  # a method that cannot score the example: the library is stored as prepared
+        except MpeilError:  # the shipped sources cannot score the example: stored as prepared
             pass

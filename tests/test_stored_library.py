@@ -1,0 +1,196 @@
+"""The shipped library as prepared, stored in the user cache (mpeil.model.stored), and the other
+cold-start changes (pint without dask, the budget child's smaller result): same numbers, bit for bit."""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mpeil.api import Scorer
+from mpeil.model.library import EPDLibrary, load_library
+from mpeil.model.stored import read_stored_library, store_library, stored_key, stored_path, stored_sources
+from mpeil.paths import data_dir, scenarios_dir
+from mpeil.stages import context as context_module
+from mpeil.stages.context import prepare, prepare_stored
+
+EXAMPLE = scenarios_dir() / "examples" / "terraced_house.json"
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    """A private cache folder holding the stored shipped library (built here once)."""
+    folder = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MPEIL_CACHE_DIR", str(folder))
+        context_module._shipped_library.cache_clear()
+        prepare_stored()
+        path = stored_path(stored_sources(None))
+        yield folder, path
+    context_module._shipped_library.cache_clear()
+
+
+def _fresh_library() -> EPDLibrary:
+    """The shipped library read from its sources again, bypassing every in-process cache."""
+    root = data_dir() / "epd"
+    names = stored_sources(None)
+    return EPDLibrary.concat([EPDLibrary.from_folder(root / name) for name in names], name="+".join(names))
+
+
+def _bits(array: np.ndarray) -> bytes:
+    return np.ascontiguousarray(array).tobytes()
+
+
+def test_the_stored_file_is_private_and_named_by_its_key(cache):
+    folder, path = cache
+    assert path.is_file() and path.parent == folder / "library"
+    assert path.stat().st_mode & 0o077 == 0
+    assert path.stem.endswith(stored_key(stored_sources(None)))
+
+
+def test_a_stored_library_scores_bit_for_bit_as_one_prepared_from_source(cache):
+    _folder, path = cache
+    stored = read_stored_library(path)
+    assert stored is not None and stored is not load_library()
+    fresh = _fresh_library()
+    pd.testing.assert_frame_equal(stored.datasets, fresh.datasets, check_exact=True)
+    pd.testing.assert_frame_equal(stored.values, fresh.values, check_exact=True)
+    from_store = Scorer.from_context(prepare(library=stored)).score(EXAMPLE)
+    from_source = Scorer.from_context(prepare(library=fresh)).score(EXAMPLE)
+    assert _bits(from_store.elements.values) == _bits(from_source.elements.values)
+    assert _bits(from_store.elements.missing) == _bits(from_source.elements.missing)
+    pd.testing.assert_frame_equal(from_store.scores, from_source.scores, check_exact=True)
+    assert from_store.provenance["library"] == from_source.provenance["library"]
+
+
+def test_the_stored_library_holds_the_derived_tensors_bit_for_bit(cache):
+    """Every tensor the warm-up memoised reads back with the bits a fresh derivation gives."""
+    _folder, path = cache
+    stored = read_stored_library(path)
+    scored = stored.memo(("with_estimates", True), lambda: None)  # the default method's library
+    assert isinstance(scored, EPDLibrary)
+    fresh = _fresh_library().with_estimates(replace_flagged=True)
+    tensors = [key for key, value in scored._memo.items() if key[0] == "tensor" and isinstance(value, np.ndarray)]
+    assert tensors  # the warm-up derived them
+    for key in tensors:
+        assert _bits(scored._memo[key]) == _bits(fresh.tensor(key[1], key[2], dict(key[3]) or None)), key
+
+
+def test_the_cli_scores_the_same_from_the_store_and_without_it(cache, monkeypatch):
+    from typer.testing import CliRunner
+
+    from mpeil.cli import app
+
+    folder, _path = cache
+    monkeypatch.setenv("MPEIL_BUDGET", "off")
+    command = ["score", str(EXAMPLE), "--format", "csv"]
+    monkeypatch.setenv("MPEIL_CACHE_DIR", str(folder))
+    stored = CliRunner().invoke(app, command)
+    monkeypatch.setenv("MPEIL_CACHE_DIR", "none")
+    plain = CliRunner().invoke(app, command)
+    assert stored.exit_code == plain.exit_code == 0
+    assert stored.stdout == plain.stdout
+    assert "example-terraced-house" in plain.stdout
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"garbage", b"mpeil-library-1\n" + b"0" * 64 + pickle.dumps({"not": "a library"})],
+    ids=["empty", "garbage", "another key"],
+)
+def test_a_corrupt_file_reads_as_none_and_is_removed(tmp_path, content):
+    path = tmp_path / f"family-{'a' * 64}.pickle"
+    path.write_bytes(content)
+    assert read_stored_library(path) is None
+    assert not path.exists()
+
+
+def test_a_truncated_file_reads_as_none_and_is_removed(cache, tmp_path):
+    _folder, path = cache
+    cut = tmp_path / path.name
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    assert read_stored_library(cut) is None
+    assert not cut.exists()
+
+
+def test_a_corrupt_store_is_rebuilt(cache, monkeypatch):
+    folder, path = cache
+    monkeypatch.setenv("MPEIL_CACHE_DIR", str(folder))
+    saved = path.read_bytes()
+    try:
+        path.write_bytes(saved[:1000])
+        context_module._shipped_library.cache_clear()
+        context = prepare_stored()
+        assert path.stat().st_size == len(saved)
+        rebuilt = read_stored_library(path)
+        assert isinstance(rebuilt, EPDLibrary)
+        pd.testing.assert_frame_equal(rebuilt.values, context.given_library.values, check_exact=True)
+    finally:
+        path.write_bytes(saved)
+        context_module._shipped_library.cache_clear()
+
+
+def test_a_changed_data_file_gives_another_key_and_the_stale_file_goes(tmp_path, monkeypatch):
+    copy = tmp_path / "data"
+    shutil.copytree(data_dir(), copy)
+    sources = stored_sources(None)
+    before = stored_key(sources)
+    monkeypatch.setenv("MPEIL_DATA_DIR", str(copy))
+    assert stored_key(sources) == before  # the same content elsewhere: the same key
+    with open(copy / "epd" / "screening.csv", "a", encoding="utf-8") as handle:
+        handle.write("\n")
+    after = stored_key(sources)
+    assert after != before
+    assert stored_key(["obd2024"]) != after  # the sources are part of the key
+    folder = tmp_path / "library"
+    folder.mkdir()
+    tiny = EPDLibrary(load_library(["br18"]).datasets.head(3), load_library(["br18"]).values.iloc[:0], name="tiny")
+    stale, fresh = folder / f"fam-{before}.pickle", folder / f"fam-{after}.pickle"
+    store_library(tiny, stale)
+    store_library(tiny, fresh)
+    assert not stale.exists() and fresh.exists()
+    assert read_stored_library(fresh).datasets["dataset_id"].tolist() == tiny.datasets["dataset_id"].tolist()
+
+
+def test_the_store_is_off_with_the_cache(monkeypatch):
+    monkeypatch.setenv("MPEIL_CACHE_DIR", "none")
+    assert stored_path(["obd2024"]) is None
+    assert stored_sources(["obd2024", "/some/folder"]) is None
+
+
+def test_pint_is_imported_without_dask_and_dask_still_imports():
+    """Same conversions as a pint imported with its dask support (dask imported first)."""
+    convert = (
+        "import sys, mpeil.units as u; r = u.unit_registry();"
+        "print(*[repr(r.Quantity(1.0, u.parse_unit(a)).to(b).magnitude) for a, b in"
+        " [('m3', 'l'), ('t', 'kg'), ('mm', 'm'), ('kWh', 'MJ')]], 'dask' in sys.modules)"
+    )
+    run = [sys.executable, "-c"]
+    alone = subprocess.run([*run, convert + "; import dask"], check=True, capture_output=True, text=True).stdout
+    with_dask = subprocess.run([*run, "import dask; " + convert], check=True, capture_output=True, text=True).stdout
+    assert alone.split()[-1] == "False" and with_dask.split()[-1] == "True"
+    assert alone.split()[:-1] == with_dask.split()[:-1]
+    assert alone.split()[1] == "1000.0"
+
+
+def test_a_budgeted_score_comes_back_without_the_library_and_with_the_same_profiles(monkeypatch):
+    from mpeil.budget import _score_child, score_within_budget
+
+    monkeypatch.delenv("MPEIL_BUDGET", raising=False)
+    scorer = Scorer()
+    result, shared, _notes = _score_child(scorer, EXAMPLE, None)
+    assert set(shared) == {"library", "scenarios", "line_profiles"}
+    assert len(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)) < 5 * 2**20  # the library alone is ~70 MB
+    budgeted = score_within_budget(scorer, EXAMPLE)
+    assert budgeted.library is scorer.library and budgeted.scenarios is scorer.scenarios
+    assert budgeted.line_profiles.args[0] is scorer.context
+    here = scorer.score(EXAMPLE)
+    mine, theirs = budgeted.line_profiles(), here.line_profiles()
+    assert _bits(mine.profiles.values) == _bits(theirs.profiles.values)
+    assert _bits(mine.profile_index) == _bits(theirs.profile_index)
+    pd.testing.assert_frame_equal(budgeted.scores, here.scores, check_exact=True)
