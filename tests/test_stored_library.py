@@ -194,3 +194,27 @@ def test_a_budgeted_score_comes_back_without_the_library_and_with_the_same_profi
     assert _bits(mine.profiles.values) == _bits(theirs.profiles.values)
     assert _bits(mine.profile_index) == _bits(theirs.profile_index)
     pd.testing.assert_frame_equal(budgeted.scores, here.scores, check_exact=True)
+
+
+def test_the_cli_prepares_once_for_all_files(cache, monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from mpeil.cli import app
+
+    folder, _path = cache
+    monkeypatch.setenv("MPEIL_CACHE_DIR", str(folder))
+    monkeypatch.setenv("MPEIL_BUDGET", "off")
+    calls = []
+    real = context_module.prepare_stored
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(context_module, "prepare_stored", counting)
+    second = tmp_path / "second.json"
+    second.write_text(EXAMPLE.read_text(encoding="utf-8").replace("example-terraced-house", "second-house"))
+    result = CliRunner().invoke(app, ["score", str(EXAMPLE), str(second), "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert "example-terraced-house" in result.stdout and "second-house" in result.stdout
+    assert len(calls) == 1
