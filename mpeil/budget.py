@@ -209,7 +209,12 @@ def _score_child(scorer: Any, source: Any, file: str | None, read_options: dict 
             object.__setattr__(result, name, None)  # a frozen Result: rebuilt in the parent below
     profiles = getattr(result, "line_profiles", None)
     context = getattr(scorer, "context", None)
-    if isinstance(profiles, functools.partial) and profiles.args and context is not None and profiles.args[0] is context:
+    if (
+        isinstance(profiles, functools.partial)
+        and profiles.args
+        and context is not None
+        and profiles.args[0] is context
+    ):
         # the stages' partial(unit_profiles, context, …): the context (library, its derived tensors:
         # tens of MB) stays here; the parent puts its own, the same one, back in
         shared["line_profiles"] = (profiles.func, profiles.args[1:], profiles.keywords)

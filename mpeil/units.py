@@ -12,7 +12,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from .errors import UnitError
 from .paths import data_dir
@@ -70,13 +70,12 @@ def unit_registry() -> pint.UnitRegistry:
 
 
 def _registry(cache_folder: Path | None) -> pint.UnitRegistry:
-    pint = _import_pint()
-    registry: pint.UnitRegistry = pint.UnitRegistry(cache_folder=cache_folder)
+    registry: pint.UnitRegistry = _import_pint().UnitRegistry(cache_folder=cache_folder)
     registry.load_definitions(str(data_dir() / "units.txt"))
     return registry
 
 
-def _import_pint():
+def _import_pint() -> Any:
     """pint, imported without its optional dask support when dask is not imported yet.
 
     ``pint.compat`` imports dask whenever it is installed (``dask.base``, and with it yaml,
