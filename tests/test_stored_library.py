@@ -98,16 +98,35 @@ def test_the_cli_scores_the_same_from_the_store_and_without_it(cache, monkeypatc
     assert "example-terraced-house" in plain.stdout
 
 
-@pytest.mark.parametrize(
-    "content",
-    [b"", b"garbage", b"mpeil-library-1\n" + b"0" * 64 + pickle.dumps({"not": "a library"})],
-    ids=["empty", "garbage", "another key"],
-)
-def test_a_corrupt_file_reads_as_none_and_is_removed(tmp_path, content):
-    path = tmp_path / f"family-{'a' * 64}.pickle"
-    path.write_bytes(content)
+def _tiny() -> EPDLibrary:
+    shipped = load_library(["br18"])
+    return EPDLibrary(shipped.datasets.head(3), shipped.values.iloc[:0], name="tiny")
+
+
+@pytest.mark.parametrize("case", ["empty", "garbage", "another key", "not a library"])
+def test_a_corrupt_file_reads_as_none_and_is_removed(tmp_path, case):
+    from mpeil.model.stored import _pack
+
+    key = "a" * 64
+    path = tmp_path / f"family-{key}.pickle"
+    content = {
+        "empty": [b""],
+        "garbage": [b"garbage" * 100],
+        "another key": _pack(_tiny(), "b" * 64),
+        "not a library": _pack({"not": "a library"}, key),  # type: ignore[arg-type]
+    }[case]
+    path.write_bytes(b"".join(bytes(piece) for piece in content))
     assert read_stored_library(path) is None
     assert not path.exists()
+
+
+def test_derived_arrays_come_back_read_only_and_mapped_from_the_file(cache):
+    _folder, path = cache
+    scored = read_stored_library(path).memo(("with_estimates", True), lambda: None)
+    tensors = [value for key, value in scored._memo.items() if key[0] == "tensor"]
+    assert tensors and all(not t.flags.writeable and not t.flags.owndata for t in tensors)
+    values = scored.values["value"].to_numpy()
+    assert values.dtype == np.float64 and np.isfinite(values).any()
 
 
 def test_a_truncated_file_reads_as_none_and_is_removed(cache, tmp_path):
@@ -149,7 +168,7 @@ def test_a_changed_data_file_gives_another_key_and_the_stale_file_goes(tmp_path,
     assert stored_key(["obd2024"]) != after  # the sources are part of the key
     folder = tmp_path / "library"
     folder.mkdir()
-    tiny = EPDLibrary(load_library(["br18"]).datasets.head(3), load_library(["br18"]).values.iloc[:0], name="tiny")
+    tiny = _tiny()
     stale, fresh = folder / f"fam-{before}.pickle", folder / f"fam-{after}.pickle"
     store_library(tiny, stale)
     store_library(tiny, fresh)

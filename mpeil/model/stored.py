@@ -24,9 +24,12 @@ only ever read from there.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import mmap
 import os
 import pickle
+import struct
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -39,8 +42,10 @@ from .library import EPDLibrary
 
 __all__ = ["stored_sources", "stored_key", "stored_path", "read_stored_library", "store_library"]
 
-#: first bytes of a stored library file (format version 1)
-_MAGIC = b"mpeil-library-1\n"
+#: first bytes of a stored library file (format version 2: memory-mapped out-of-band arrays)
+_MAGIC = b"mpeil-library-2\n"
+#: out-of-band arrays start at multiples of this many bytes (a cache line, and every dtype's alignment)
+_ALIGN = 64
 
 
 def _package_folder() -> Path:
@@ -72,15 +77,25 @@ def stored_key(sources: Sequence[str]) -> str:
     digest = hashlib.sha256()
     head = (__version__, sys.version, numpy.__version__, pandas.__version__, pyarrow.__version__, *sources)
     digest.update(repr(head).encode())
-    data = data_dir().resolve()
-    for path in sorted(p for p in data.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(data)).encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    code = _package_folder()
-    for path in sorted(code.rglob("*.py")):
-        stat = path.stat()
-        digest.update(f"{path.relative_to(code)}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+    data = str(data_dir().resolve())
+    for path in _files(data, ""):
+        digest.update(os.path.relpath(path, data).encode() + b"\0")
+        with open(path, "rb") as handle:
+            digest.update(hashlib.sha256(handle.read()).digest())
+    code = str(_package_folder())
+    for path in _files(code, ".py"):
+        stat = os.stat(path)
+        digest.update(f"{os.path.relpath(path, code)}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
     return digest.hexdigest()
+
+
+def _files(root: str, suffix: str) -> list[str]:
+    """Every file under ``root`` whose name ends with ``suffix``, sorted (os.walk: pathlib's rglob
+    costs several times as much here, and this runs on every cold start)."""
+    found: list[str] = []
+    for folder, _dirs, names in os.walk(root):
+        found.extend(os.path.join(folder, name) for name in names if name.endswith(suffix))
+    return sorted(found)
 
 
 def stored_path(sources: Sequence[str]) -> Path | None:
@@ -99,23 +114,65 @@ def _family(sources: Sequence[str]) -> str:
 def read_stored_library(path: Path) -> EPDLibrary | None:
     """The library stored at ``path``, or None when there is none.
 
-    A file that is not a stored library of this key (truncated, corrupt, of another format) is
-    removed, so the next run rebuilds it.
+    The file is memory-mapped: the read-only arrays (the tensors and route burdens, which the
+    library marks read-only when it derives them) are views of the file, read from disk only where
+    a score touches them; everything else is unpickled. A file that is not a stored library of this
+    key (truncated, corrupt, of another format) is removed, so the next run rebuilds it.
     """
     try:
         with open(path, "rb") as handle:
-            head = handle.read(len(_MAGIC) + 64)
-            if head != _MAGIC + path.stem.rsplit("-", 1)[-1].encode("ascii"):
-                raise ValueError("not a stored library of this key")
-            library = pickle.load(handle)
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        library = _unpack(memoryview(mapped), path.stem.rsplit("-", 1)[-1])
         if not isinstance(library, EPDLibrary):
             raise TypeError(f"a stored {type(library).__name__}, not a library")
         return library
     except FileNotFoundError:
         return None
     except Exception:  # corrupt: rebuilt by the caller
-        path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
         return None
+
+
+def _unpack(view: memoryview, key: str) -> object:
+    """The object of a stored file: ``_MAGIC``, key, (pickle length, buffer count), the buffers'
+    (offset, length), the pickle (protocol 5), then the out-of-band buffers, each 64-byte aligned."""
+    head = _MAGIC + key.encode("ascii")
+    if bytes(view[: len(head)]) != head:
+        raise ValueError("not a stored library of this key")
+    size, count = struct.unpack_from("<QQ", view, len(head))
+    table = struct.unpack_from(f"<{2 * count}Q", view, len(head) + 16)
+    start = len(head) + 16 + 16 * count
+    spans = [(table[2 * i], table[2 * i + 1]) for i in range(count)]
+    if start + size > len(view) or any(offset + length > len(view) for offset, length in spans):
+        raise ValueError("a truncated stored library")
+    buffers = [view[offset : offset + length] for offset, length in spans]
+    return pickle.loads(view[start : start + size], buffers=buffers)
+
+
+def _pack(library: EPDLibrary, key: str) -> list[bytes | memoryview]:
+    """The pieces of a stored file (see :func:`_unpack`), in order."""
+    out_of_band: list[memoryview] = []
+
+    def keep_read_only_apart(buffer: pickle.PickleBuffer) -> bool:
+        raw = buffer.raw()
+        if raw.readonly:  # a derived tensor: mapped from the file when read back
+            out_of_band.append(raw)
+            return False
+        return True  # a writable array stays in the pickle (read back as a writable copy)
+
+    data = pickle.dumps(library, protocol=5, buffer_callback=keep_read_only_apart)
+    head = _MAGIC + key.encode("ascii")
+    position = len(head) + 16 + 16 * len(out_of_band) + len(data)
+    spans: list[int] = []
+    pieces: list[bytes | memoryview] = []
+    for raw in out_of_band:
+        pad = -position % _ALIGN
+        pieces += [b"\0" * pad, raw]
+        spans += [position + pad, raw.nbytes]
+        position += pad + raw.nbytes
+    table = struct.pack(f"<QQ{len(spans)}Q", len(data), len(out_of_band), *spans)
+    return [head, table, data, *pieces]
 
 
 def store_library(library: EPDLibrary, path: Path) -> None:
@@ -123,18 +180,20 @@ def store_library(library: EPDLibrary, path: Path) -> None:
     the same sources under another key (stale: older data or code) are removed. A folder that
     cannot be written is skipped (the next run derives the library again)."""
     family, key = path.stem.rsplit("-", 1)
+    pieces = _pack(library, key)
     try:
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".library-", suffix=".tmp")
     except OSError:
         return
     try:
         with os.fdopen(handle, "wb") as out:
-            out.write(_MAGIC + key.encode("ascii"))
-            pickle.dump(library, out, protocol=pickle.HIGHEST_PROTOCOL)
+            for piece in pieces:
+                out.write(piece)
         os.replace(temporary, path)
     except OSError:
         Path(temporary).unlink(missing_ok=True)
         return
     for other in path.parent.glob(f"{family}-*.pickle"):
         if other != path:
-            other.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # still mapped by a process, where that forbids it
+                other.unlink(missing_ok=True)
