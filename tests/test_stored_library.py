@@ -237,3 +237,23 @@ def test_the_cli_prepares_once_for_all_files(cache, monkeypatch, tmp_path):
     assert result.exit_code == 0, result.output
     assert "example-terraced-house" in result.stdout and "second-house" in result.stdout
     assert len(calls) == 1
+
+
+def test_the_score_command_turns_collection_back_on_after_start_up():
+    """``mpeil score`` (main) starts with collection off; the command freezes what start-up made and
+    turns it on again; run with collection on (in-process), it changes nothing."""
+    import gc
+
+    from mpeil.cli.score import _resume_collection
+
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    _resume_collection()
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
+    gc.disable()
+    try:
+        _resume_collection()
+        assert gc.isenabled() and gc.get_freeze_count() > frozen
+    finally:
+        gc.unfreeze()
+        gc.enable()

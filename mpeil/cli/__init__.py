@@ -10,6 +10,7 @@ name, callback and options, so ``mpeil score`` parses, helps and fails the same 
 from __future__ import annotations
 
 import functools
+import gc
 import sys
 from typing import Annotated, Any
 
@@ -93,6 +94,8 @@ def __getattr__(name: str) -> Any:
 def main() -> None:  # pragma: no cover - entry point
     """The ``mpeil`` script: ``score`` and ``methods`` through the small app, anything else the full one."""
     if len(sys.argv) > 1 and sys.argv[1] in _SCORE_COMMANDS:
+        # no cyclic collection while the scorer starts (``score`` turns it back on: _resume_collection)
+        gc.disable()
         _new_app()()
     else:
         full_app()()
