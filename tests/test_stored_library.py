@@ -257,3 +257,25 @@ def test_the_score_command_turns_collection_back_on_after_start_up():
     finally:
         gc.unfreeze()
         gc.enable()
+
+
+def test_a_stale_store_is_rebuilt_under_the_new_key(cache, monkeypatch):
+    """Data or code changed (a new key): prepare_stored writes a new file and removes the stale one."""
+    import mpeil.model.stored as stored
+
+    folder, path = cache
+    monkeypatch.setenv("MPEIL_CACHE_DIR", str(folder))
+    new_key = "f" * 64
+    monkeypatch.setattr(stored, "stored_key", lambda sources: new_key)
+    saved = path.read_bytes()
+    fresh = path.with_name(f"{path.stem.rsplit('-', 1)[0]}-{new_key}.pickle")
+    try:
+        context_module._shipped_library.cache_clear()
+        context = prepare_stored()
+        assert fresh.is_file() and not path.exists()
+        rebuilt = read_stored_library(fresh)
+        pd.testing.assert_frame_equal(rebuilt.values, context.given_library.values, check_exact=True)
+    finally:
+        fresh.unlink(missing_ok=True)
+        path.write_bytes(saved)
+        context_module._shipped_library.cache_clear()
