@@ -279,3 +279,20 @@ def test_a_stale_store_is_rebuilt_under_the_new_key(cache, monkeypatch):
         fresh.unlink(missing_ok=True)
         path.write_bytes(saved)
         context_module._shipped_library.cache_clear()
+
+
+def test_a_file_others_may_write_is_not_read(cache, tmp_path):
+    _folder, path = cache
+    copy = tmp_path / "private" / path.name
+    copy.parent.mkdir(mode=0o700)
+    copy.write_bytes(path.read_bytes())
+    copy.chmod(0o600)
+    assert isinstance(read_stored_library(copy), EPDLibrary)
+    copy.chmod(0o666)
+    assert read_stored_library(copy) is None and copy.exists()  # left for the rebuild to replace
+    copy.chmod(0o600)
+    copy.parent.chmod(0o777)
+    try:
+        assert read_stored_library(copy) is None
+    finally:
+        copy.parent.chmod(0o700)

@@ -18,8 +18,8 @@ of that key (truncated, corrupt, written by something else) is removed and rebui
 
 Every memo entry is keyed by content (indicator codes, module tuples, the scenarios' hash), so a
 stored library gives exactly the values deriving them again would: ``tests/test_stored_library.py``
-compares them bit for bit. The cache folder is private (0700) and the files 0600: a pickle is
-only ever read from there.
+compares them bit for bit. The cache folder is private (0700) and the files 0600; a file (or
+folder) another user owns, or others may write, is never unpickled.
 """
 
 from __future__ import annotations
@@ -121,6 +121,8 @@ def read_stored_library(path: Path) -> EPDLibrary | None:
     """
     try:
         with open(path, "rb") as handle:
+            if not _private(os.fstat(handle.fileno())) or not _private(os.stat(path.parent)):
+                return None  # not this user's, or others may write it: never unpickled (rebuilt over it)
             mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
         library = _unpack(memoryview(mapped), path.stem.rsplit("-", 1)[-1])
         if not isinstance(library, EPDLibrary):
@@ -132,6 +134,13 @@ def read_stored_library(path: Path) -> EPDLibrary | None:
         with contextlib.suppress(OSError):
             path.unlink(missing_ok=True)
         return None
+
+
+def _private(stat: os.stat_result) -> bool:
+    """Owned by this user and writable by no one else (where the platform has owners)."""
+    if not hasattr(os, "getuid"):
+        return True
+    return stat.st_uid == os.getuid() and not stat.st_mode & 0o022
 
 
 def _unpack(view: memoryview, key: str) -> object:
