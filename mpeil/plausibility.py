@@ -89,27 +89,57 @@ def check_result(result: Result, file: str | None, scores: pd.DataFrame | None =
     _check_declared_values_finite(result, file)
     if result.library is not None and result.library.hand_made:
         return  # invented round numbers: real-world bounds do not apply (mpeil.testing)
-    bounds = load_result_bounds()
+    all_stages, stages = _bound_rows(str(data_dir() / "result_bounds.csv"))
     per_area = result.per_m2_year(include_d=False)
-    for row in bounds[bounds["stage"] == ALL_STAGES].itertuples():
-        if row.indicator in per_area:
-            _check_bound(result, per_area[row.indicator], row, None, file)
-    for row in bounds[bounds["stage"] != ALL_STAGES].itertuples():
+    column = {str(code): j for j, code in enumerate(per_area.columns)}
+    values = per_area.to_numpy(dtype=np.float64)
+    for row in all_stages:
+        if row.indicator in column:
+            _check_bound(result, values[:, column[row.indicator]], row, None, file)
+    for row in stages:
         modules = [m for m in str(row.modules).split() if m in result.modules]
-        if row.indicator in result.indicators and modules:
+        if row.indicator in result.indicators and modules and _near_bound(result, row, modules):
             per_module = result.by_module(row.indicator)[modules]
-            _check_bound(result, per_module.sum(axis=1, min_count=1), row, row.stage, file)
+            _check_bound(result, per_module.sum(axis=1, min_count=1).to_numpy(dtype=np.float64), row, row.stage, file)
     _check_sign(result, scores, file)
+
+
+def _near_bound(result: Result, row: Any, modules: list[str]) -> bool:
+    """Whether some building's stage sum (``by_module(indicator)[modules].sum(axis=1, min_count=1)``)
+    may lie beyond ``row``'s bounds, judged without pandas: the sum in any order is within
+    ``(k - 1) · eps · Σ|terms|`` of the exact one, so a sum farther than four times that from both
+    bounds is inside them whatever order pandas adds in. Only then is the stage left unchecked."""
+    j = result.indicators.index(row.indicator)
+    columns = [result.modules.index(m) for m in modules]
+    totals = result._totals.values[:, columns, j]
+    denominator = result._denominator(True)
+    absent = result._absent[:, j]
+    terms = np.where(absent[:, None], np.nan, totals / denominator[:, None])  # as by_module gives them
+    known = ~np.isnan(terms)
+    summed = np.where(known.any(axis=1), np.where(known, terms, 0.0).sum(axis=1), np.nan)
+    margin = 4.0 * len(columns) * np.finfo(np.float64).eps * np.where(known, np.abs(terms), 0.0).sum(axis=1)
+    low, high = float(row.minimum), float(row.maximum)
+    near = (summed < low + margin) | (summed > high - margin) | np.isinf(summed)
+    return bool(near.any())
+
+
+@functools.lru_cache(maxsize=4)
+def _bound_rows(path: str) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """The rows of the bounds file (:func:`load_result_bounds`): over all scored stages, and per stage."""
+    bounds = load_result_bounds(Path(path))
+    return tuple(bounds[bounds["stage"] == ALL_STAGES].itertuples()), tuple(
+        bounds[bounds["stage"] != ALL_STAGES].itertuples()
+    )
 
 
 def _check_declared_values_finite(result: Result, file: str | None) -> None:
     totals = result._totals
     values, missing, contributing = totals.values, totals.missing, totals.contributing
     declared = missing < contributing[:, :, None]  # some line of the building declares it
-    bad = np.argwhere(declared & ~np.isfinite(values))
-    if not bad.size:
+    bad = declared & ~np.isfinite(values)
+    if not bad.any():
         return
-    b, m, i = (int(v) for v in bad[0])
+    b, m, i = (int(v) for v in np.unravel_index(int(np.argmax(bad)), bad.shape))  # the first in C order
     indicator = result.indicators[i]
     raise ImplausibleResultError(
         f"{indicator} in module {result.modules[m]} is {values[b, m, i]} although lines declare it: "
@@ -121,8 +151,7 @@ def _check_declared_values_finite(result: Result, file: str | None) -> None:
     )
 
 
-def _check_bound(result: Result, values: pd.Series, row: Any, stage: str | None, file: str | None) -> None:
-    array = values.to_numpy(dtype=np.float64)
+def _check_bound(result: Result, array: np.ndarray, row: Any, stage: str | None, file: str | None) -> None:
     low, high = float(row.minimum), float(row.maximum)
     outside = (array < low) | (array > high)  # NaN: not declared (a lost value is found above)
     hits = np.flatnonzero(outside)
@@ -148,7 +177,7 @@ def _check_sign(result: Result, table: pd.DataFrame, file: str | None) -> None:
         return
     scores = table["score"].to_numpy(dtype=np.float64)
     compiled = result.elements.compiled
-    reused_lines = np.nan_to_num(np.asarray(compiled.reused_input, dtype=np.float64)) > 0
+    reused_lines = np.asarray(compiled.reused_input, dtype=np.float64) > 0  # NaN: not reused
     reused = np.zeros(len(result.building_ids), dtype=bool)
     if reused_lines.any():
         owners = compiled.element_building[compiled.line_element[reused_lines]]

@@ -115,15 +115,8 @@ def check_frame_types(frame: pd.DataFrame, file: str | None) -> None:
         if column not in frame:
             continue
         values = frame[column]
-        numbers = pd.to_numeric(values, errors="coerce") if values.dtype != bool else None
-        if numbers is None:
-            bad = values.notna().to_numpy()
-        else:
-            bad = values.notna().to_numpy() & ~np.isfinite(numbers.to_numpy(dtype=np.float64, na_value=np.nan))
-            if values.dtype == object:
-                cells = values.to_numpy(dtype=object)  # a plain loop: Series.map costs 3× more per cell
-                bad |= np.fromiter((isinstance(v, bool) for v in cells), dtype=bool, count=len(cells))
-        if bad.any():
+        bad = _not_finite(values)
+        if bad is not None:
             row = int(np.argmax(bad))
             raise InputError(
                 f"{column} {values.iloc[row]!r} is not a finite number", field=column, **_where(frame, row, file)
@@ -142,10 +135,35 @@ def check_frame_types(frame: pd.DataFrame, file: str | None) -> None:
                 )
 
 
+def _not_finite(values: pd.Series) -> np.ndarray | None:
+    """Where a numeric column holds something other than a finite number (a boolean, text, ±inf);
+    None when nowhere (the common case, found without building the mask)."""
+    if values.dtype == np.float64:  # NaN is missing, not bad: only ±inf
+        infinite = np.isinf(values.to_numpy())
+        return infinite if infinite.any() else None
+    if values.dtype == np.int64:
+        return None  # integers are finite numbers
+    if values.dtype == object and pd.isna(values.to_numpy()).all():
+        return None  # nothing given (an optional column of a flattened building): nothing to refuse
+    numbers = pd.to_numeric(values, errors="coerce") if values.dtype != bool else None
+    if numbers is None:
+        bad = values.notna().to_numpy()
+    else:
+        bad = values.notna().to_numpy() & ~np.isfinite(numbers.to_numpy(dtype=np.float64, na_value=np.nan))
+        if values.dtype == object:
+            cells = values.to_numpy(dtype=object)  # a plain loop: Series.map costs 3× more per cell
+            bad |= np.fromiter((isinstance(v, bool) for v in cells), dtype=bool, count=len(cells))
+    return bad if bad.any() else None
+
+
 def _distinct(series: pd.Series) -> list:
     if isinstance(series.dtype, pd.CategoricalDtype):
         values = list(series.cat.categories)
         return values + ([None] if series.isna().any() else [])
+    if series.dtype == object:
+        return list(pd.unique(series.to_numpy()))  # objects already: no copy of the column
+    if isinstance(series.dtype, pd.StringDtype):
+        return list(series.unique())  # the same values in the same order, without an object copy
     return list(pd.unique(series.astype("object")))
 
 
@@ -179,7 +197,13 @@ def check_plausibility(
 
 def _check_buildings(compiled: CompiledBuildings, limits: Limits, file) -> None:
     gfa, rsp, ids = compiled.gross_floor_area_m2, compiled.study_period_years, compiled.building_ids
-    for b in range(compiled.n_buildings):
+    suspect = ~(np.isfinite(gfa) & np.isfinite(rsp))
+    for values, (low, high) in ((gfa, limits.gross_floor_area_m2), (rsp, limits.reference_study_period_years)):
+        if not math.isnan(low):
+            suspect |= values < low
+        if not math.isnan(high):
+            suspect |= values > high
+    for b in np.flatnonzero(suspect)[:1].tolist():  # the first building beyond a limit, named as before
         for value, (low, high), what, unit, field in (
             (gfa[b], limits.gross_floor_area_m2, "gross floor area", "m²", "gross_floor_area_m2"),
             (rsp[b], limits.reference_study_period_years, "study period", "years", "reference_study_period_years"),
@@ -239,14 +263,25 @@ def _check_thickness(frame: pd.DataFrame, limits: Limits, file) -> None:
     if not ({"unit", "amount", "element_unit"} <= set(frame.columns) and len(frame)):
         return
     # one unit lookup per distinct unit, not per line (a stock has a handful of units)
-    codes, distinct = pd.factorize(frame["unit"])
+    units = frame["unit"]
+    if isinstance(units.dtype, pd.CategoricalDtype):  # the codes are a factorisation already
+        codes, distinct = units.cat.codes.to_numpy(), list(units.cat.categories)
+    else:
+        codes, distinct = pd.factorize(units)
     per_unit = np.array([_metres_per_unit(u) if isinstance(u, str) else math.nan for u in distinct] + [math.nan])
     metres = per_unit[codes]  # code -1 (a missing unit) reads the trailing NaN
-    element_unit = frame["element_unit"]  # a missing element unit reads as m2
-    on_area = (element_unit.isna() | (element_unit == "m2").fillna(False)).to_numpy(dtype=bool)
-    amount = pd.to_numeric(frame["amount"], errors="coerce").to_numpy(dtype=np.float64)
+    amounts = frame["amount"]
+    if amounts.dtype == np.float64:
+        amount = amounts.to_numpy()
+    else:
+        amount = pd.to_numeric(amounts, errors="coerce").to_numpy(dtype=np.float64)
     thickness = amount * metres
-    bad = np.flatnonzero(on_area & (thickness > limits.layer_thickness))
+    thick = np.flatnonzero(thickness > limits.layer_thickness)
+    if not thick.size:
+        return
+    element_unit = frame["element_unit"].iloc[thick]  # a missing element unit reads as m2
+    on_area = (element_unit.isna() | (element_unit == "m2").fillna(False)).to_numpy(dtype=bool)
+    bad = thick[on_area]
     if bad.size:
         row = frame.iloc[int(bad[0])]
         line = row["line"] if "line" in frame else int(bad[0]) + 1
@@ -317,8 +352,11 @@ def _check_quantities(compiled: CompiledBuildings, limits: Limits, file, library
         raise _line_error(compiled, line, message, "amount", file)
     if library is None or not len(per_gfa):
         return
-    pieces = (library.datasets["declared_unit"].astype("object") == "piece").to_numpy(dtype=bool)[compiled.dataset]
-    bad = np.flatnonzero(pieces & (per_gfa > limits.pieces_per_gross_floor_area))
+    over = np.flatnonzero(per_gfa > limits.pieces_per_gross_floor_area)
+    if not over.size:
+        return  # no line has that many declared units, pieces or not
+    units = library.datasets["declared_unit"].iloc[compiled.dataset[over]]
+    bad = over[(units.astype("object") == "piece").to_numpy(dtype=bool)]
     if bad.size:
         line = int(bad[0])
         message = (
@@ -417,6 +455,8 @@ def _check_life_categories(frame: pd.DataFrame, scenarios, file) -> None:
 def _check_reuse_references(frame: pd.DataFrame, file) -> None:
     if "source_component_id" not in frame or "component_id" not in frame:
         return
+    if not frame["source_component_id"].notna().any():
+        return  # no reference to check
     removed = frame["removed"].fillna(False).astype(bool) if "removed" in frame else pd.Series(False, frame.index)
     inventory = set(frame.loc[removed, "component_id"].dropna().astype(str))
     if not inventory:

@@ -86,9 +86,18 @@ class CompiledBuildings:
     def n_lines(self) -> int:
         return len(self.dataset)
 
-    @property
+    @functools.cached_property
     def line_building(self) -> np.ndarray:
-        return self.element_building[self.line_element]
+        """The building of each line (int64[L]); gathered once per object, read-only (the stages,
+        the checks and the engine all read it)."""
+        building = self.element_building[self.line_element]
+        building.setflags(write=False)
+        return building
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("line_building", None)  # derived: gathered again after unpickling
+        return state
 
     def select_buildings(self, keep: np.ndarray) -> CompiledBuildings:
         """The same arrays for a subset of buildings (boolean mask over buildings)."""
@@ -138,9 +147,81 @@ def physical_unit(amount_unit: str, element_unit: str) -> tuple[str, float]:
     return str(total.units), float(total.magnitude)
 
 
+#: a key range up to this many times the number of rows is factorised through a dense table
+#: (first row of each key) instead of a hash table: a pure performance knob
+_DENSE_KEYS_PER_ROW = 4
+
+
+def _string_categories(series: pd.Series) -> np.ndarray | None:
+    """The categories of a categorical text column as Python strings, then None (for code -1);
+    None when the column is not categorical text."""
+    if not isinstance(series.dtype, pd.CategoricalDtype):
+        return None
+    categories = series.cat.categories
+    if not (pd.api.types.is_string_dtype(categories.dtype) and categories.inferred_type in ("string", "empty")):
+        return None
+    return np.append(categories.to_numpy(dtype=object), np.array([None], dtype=object))
+
+
 def _text(series: pd.Series) -> np.ndarray:
-    """The column as an object array, missing values as None (one pass)."""
+    """The column as an object array, missing values as None (one pass).
+
+    Categorical text is gathered from its categories (the same Python strings, one per category)."""
+    table = _string_categories(series)
+    if table is not None:
+        codes = series.cat.codes.to_numpy()
+        if not codes.size or codes.max() < 0:  # nothing given (most optional columns)
+            return np.full(len(codes), None, dtype=object)
+        return table[codes.astype(np.intp)]  # code -1 picks the trailing None
+    if series.dtype == object and pd.isna(series.to_numpy()).all():  # nothing given
+        return np.full(len(series), None, dtype=object)
     return series.to_numpy(dtype=object, na_value=None)
+
+
+def _text_at(series: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """``_text`` of the given rows only (the first line of each element or building)."""
+    table = _string_categories(series)
+    if table is not None:
+        return table[series.cat.codes.to_numpy()[rows].astype(np.intp)]
+    if series.dtype == object:  # numpy-backed: pick the cells, then missing ones (None, NaN, NA) as None
+        cells = series.to_numpy()[rows]
+        missing = pd.isna(cells)
+        if missing.any():
+            cells = cells.copy()
+            cells[missing] = None
+        return cells
+    if isinstance(series.dtype, pd.StringDtype):  # the array's own take: an iloc costs 3× more
+        return series.array.take(rows).to_numpy(dtype=object, na_value=None)
+    return _text(series.iloc[rows])
+
+
+def _first_appearance(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of ``key`` (integers in [0, size), or -1 for the last slot) in first-appearance order,
+    and the first row of each: what ``pd.factorize(key, sort=False)`` gives (-1 counted as a value),
+    through a dense table instead of a hash table.
+
+    Lines come grouped (a building's, an element's lines together), so keys repeat in runs: the
+    first appearances are looked for among the runs' first rows only."""
+    key = key.astype(np.intp, copy=False)  # a gather through int8 codes costs 3× one through intp
+    n = len(key)
+    if _long_runs(key):  # the first row of each run, then the first run of each key
+        rows = np.concatenate((np.zeros(min(n, 1), dtype=np.intp), np.flatnonzero(key[1:] != key[:-1]) + 1))
+        run_key = key[rows]
+    else:
+        rows, run_key = np.arange(n, dtype=np.intp), key
+    first = np.full(size, len(rows), dtype=np.intp)
+    first[run_key[::-1]] = np.arange(len(rows) - 1, -1, -1, dtype=np.intp)  # the last write wins: the first
+    present = np.flatnonzero(first < len(rows))
+    first_runs = first[present]
+    order = np.argsort(first_runs, kind="stable")
+    rank = np.empty(size, dtype=np.int64)
+    rank[present[order]] = np.arange(len(present), dtype=np.int64)
+    return rank[key], rows[first_runs[order]].astype(np.int64)
+
+
+def _long_runs(key: np.ndarray) -> bool:
+    """True when ``key`` changes on fewer than half of its rows (a building's or an element's lines)."""
+    return int(np.count_nonzero(key[1:] != key[:-1])) < len(key) // 2
 
 
 def _factorize(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -150,36 +231,71 @@ def _factorize(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     codes, without turning a million cells into Python strings first.
     """
     if isinstance(series.dtype, pd.CategoricalDtype):
-        codes, uniques = pd.factorize(series.cat.codes.to_numpy(), sort=False)
-        categories = np.asarray(series.cat.categories, dtype=object)
-        values = np.array([categories[c] if c >= 0 else None for c in uniques], dtype=object)
+        cat_codes = series.cat.codes.to_numpy()
+        categories = np.append(np.asarray(series.cat.categories, dtype=object), np.array([None], dtype=object))
+        if _long_runs(cat_codes):
+            codes, first_rows = _first_appearance(cat_codes, len(categories))  # code -1 reads the last slot
+            uniques = cat_codes[first_rows].astype(np.int64)
+        else:  # a value changing from line to line: a hash table over the small integer codes
+            codes, uniques = pd.factorize(cat_codes, sort=False)
+            codes, uniques = codes.astype(np.int64), uniques.astype(np.int64)
+        values = categories[uniques]  # category -1 reads the trailing None
         keep = uniques >= 0  # the missing category (-1) becomes code -1, as pd.factorize does
         if not keep.all():
-            remap = np.cumsum(keep) - 1
-            codes = np.where(uniques[codes] >= 0, remap[codes], -1)
+            remap = np.where(keep, np.cumsum(keep) - 1, -1)
+            codes = remap[codes]
             values = values[keep]
-        return codes.astype(np.int64), values
+        return codes, values
     plain_codes, plain_uniques = pd.factorize(series, sort=False)
     return plain_codes.astype(np.int64), np.asarray(plain_uniques, dtype=object)
 
 
 def _combine(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Factorise rows of several code arrays at once: (row codes, first row of each distinct key)."""
-    key = np.zeros(len(codes[0]), dtype=np.int64)
+    n = len(codes[0])
+    key = np.zeros(n, dtype=np.int64)
+    size = 1
     for c in codes:
-        key = key * (int(c.max()) + 2 if c.size else 1) + (c + 1)
+        base = int(c.max()) + 2 if c.size else 1
+        key *= base  # in place: one pass per step instead of a new array
+        key += c
+        key += 1
+        size *= base
+    if size <= _DENSE_KEYS_PER_ROW * n + 1024:
+        return _first_appearance(key, size)
     row_codes, _ = pd.factorize(key, sort=False)
     first = np.full(int(row_codes.max()) + 1 if row_codes.size else 0, -1, dtype=np.int64)
     first[row_codes[::-1]] = np.arange(len(row_codes) - 1, -1, -1)  # first occurrence of each key
     return row_codes.astype(np.int64), first
 
 
-def _floats(frame: pd.DataFrame, column: str, default: float = np.nan) -> np.ndarray:
+def _floats(frame: pd.DataFrame, column: str, default: float = np.nan, rows: np.ndarray | None = None) -> np.ndarray:
+    """The column as float64 (text and other values coerced; what is no number is NaN, then
+    ``default``), a fresh writable array; only ``rows`` when given."""
     if column not in frame:
-        return np.full(len(frame), default, dtype=np.float64)
-    # a copy: under pandas 3 (copy-on-write) to_numpy() is a read-only view, and callers fill gaps in place
-    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64, copy=True)
-    return np.where(np.isnan(values), default, values) if not np.isnan(default) else values
+        return np.full(len(frame) if rows is None else len(rows), default, dtype=np.float64)
+    series = frame[column]
+    if series.dtype == np.float64 or series.dtype == np.int64:  # already numbers: no coercion pass
+        raw = series.to_numpy()
+        values = raw.astype(np.float64, copy=True) if rows is None else raw[rows].astype(np.float64, copy=False)
+    elif series.dtype == object and pd.isna(series.to_numpy()).all():  # nothing given: no coercion pass
+        values = np.full(len(series) if rows is None else len(rows), np.nan, dtype=np.float64)
+    else:
+        # a copy: under pandas 3 (copy-on-write) to_numpy() is a read-only view, and callers fill gaps in place
+        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, copy=True)
+        values = values if rows is None else values[rows]
+    if not np.isnan(default):
+        missing = np.isnan(values)
+        if missing.any():
+            values[missing] = default
+    return values
+
+
+def _float_values(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """:func:`_floats` of a column only read: a float64 column's own values, not a copy."""
+    if column in frame and frame[column].dtype == np.float64:
+        return frame[column].to_numpy()
+    return _floats(frame, column)
 
 
 def _fail(frame: pd.DataFrame, row: int, error: MpeilError, file: str | None) -> MpeilError:
@@ -226,8 +342,10 @@ def compile_frame(
         frame = frame.assign(line=frame.groupby(["building_id", "element_id"], sort=False).cumcount() + 1)
     lines, order = _identity(frame, file)
     sizes = _sizes(lines, order, study_period_years)
-    line_element_unit = sizes["element_unit"][order.element_codes]
     line_rsp = sizes["study_period_years"][order.building_codes]
+    # element units factorised per element (a handful of distinct ones), then read per line through the codes
+    unit_codes, unit_names = _factorize(pd.Series(sizes["element_unit"], dtype=object))
+    line_element_unit = (unit_codes[order.element_codes], unit_names)
     amounts = _amounts(lines, library, sizes["element_quantity"][order.element_codes], line_element_unit)
     lives = _lives(lines, scenarios, line_rsp)
     given_losses = _given_loss_rates(lines)
@@ -282,13 +400,13 @@ class _Order:
 
         def labels(column: str, first: np.ndarray, count: int) -> np.ndarray:
             # the chosen rows only: turning every line's cell into a Python object first costs far more
-            return _text(frame[column].iloc[first]) if column in frame else np.full(count, None)
+            return _text_at(frame[column], first) if column in frame else np.full(count, None)
 
         return {
             "building_ids": np.asarray(self.building_ids, dtype=object),
             "use_type": labels("use_type", self.first_of_building, n_buildings),
             "element_building": self.building_codes[self.first_of_element].astype(np.int64),
-            "element_ids": _text(frame["element_id"].iloc[self.first_of_element]),
+            "element_ids": _text_at(frame["element_id"], self.first_of_element),
             "element_names": labels("element_name", self.first_of_element, n_elements),
             "element_types": labels("element_type", self.first_of_element, n_elements),
             "line_element": self.element_codes.astype(np.int64),
@@ -306,20 +424,28 @@ def _identity(frame: pd.DataFrame, file: str | None) -> tuple[_Lines, _Order]:
     rank = np.empty(len(element_first), dtype=np.int64)
     rank[np.argsort(building_codes[element_first], kind="stable")] = np.arange(len(element_first))
     element_codes = rank[element_codes]
-    order = np.argsort(element_codes, kind="stable")
-    if not np.array_equal(order, np.arange(n)):
+    if n and not bool((element_codes[1:] >= element_codes[:-1]).all()):  # sorted already (most frames): kept as is
+        order = np.argsort(element_codes, kind="stable")
         frame = frame.iloc[order].reset_index(drop=True)
         building_codes, element_codes = building_codes[order], element_codes[order]
-    first_of_building = pd.Series(np.arange(n)).groupby(building_codes).first().to_numpy()
-    first_of_element = pd.Series(np.arange(n)).groupby(element_codes).first().to_numpy()
+    first_of_building = _first_rows(building_codes)
+    first_of_element = _first_rows(element_codes)
     return _Lines(frame, file), _Order(building_codes, element_codes, building_ids, first_of_building, first_of_element)
+
+
+def _first_rows(codes: np.ndarray) -> np.ndarray:
+    """The first row of each code, in ascending code order (``groupby(codes).first()`` of the rows)."""
+    n = len(codes)
+    if n and bool((codes[1:] >= codes[:-1]).all()):  # sorted (the compiler's order): where the code changes
+        return np.flatnonzero(np.concatenate(([True], codes[1:] != codes[:-1])))
+    return pd.Series(np.arange(n)).groupby(codes).first().to_numpy()
 
 
 def _sizes(lines: _Lines, order: _Order, study_period_years: float) -> dict[str, Any]:
     """Gross floor area [m²] and study period [years] per building; quantity and unit per element."""
     frame = lines.frame
-    gfa = _floats(frame, "gross_floor_area_m2")[order.first_of_building]
-    rsp = _floats(frame, "reference_study_period_years", study_period_years)[order.first_of_building]
+    gfa = _floats(frame, "gross_floor_area_m2", rows=order.first_of_building)
+    rsp = _floats(frame, "reference_study_period_years", study_period_years, rows=order.first_of_building)
     for values, field, what in (
         (gfa, "gross_floor_area_m2", "gross floor area must be > 0 m²"),
         (rsp, "reference_study_period_years", "study period must be > 0 years"),
@@ -327,9 +453,9 @@ def _sizes(lines: _Lines, order: _Order, study_period_years: float) -> dict[str,
         bad = np.flatnonzero(~(values > 0))
         if bad.size:
             raise lines.fail(order.first_of_building[bad[0]], InputError(what, field=field))
-    element_quantity = _floats(frame, "element_quantity")[order.first_of_element]
+    element_quantity = _floats(frame, "element_quantity", rows=order.first_of_element)
     # the first line of each element only: text conversion of every line's unit cost 0.1 s per million lines
-    element_unit = frame["element_unit"].iloc[order.first_of_element].fillna("m2").astype(str).to_numpy()
+    element_unit = _element_units(frame["element_unit"], order.first_of_element)
     bad = np.flatnonzero(~(element_quantity > 0))
     if bad.size:
         error = InputError("element quantity must be > 0", field="element_quantity")
@@ -338,16 +464,30 @@ def _sizes(lines: _Lines, order: _Order, study_period_years: float) -> dict[str,
         "gross_floor_area_m2": gfa,
         "study_period_years": rsp,
         "element_quantity": element_quantity,
-        "element_unit": element_unit.astype(object),
+        "element_unit": element_unit,
     }
 
 
+def _element_units(units: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """The unit of each element (its first line's; missing: m2) as Python strings (object[E])."""
+    table = _string_categories(units)
+    if table is not None:  # categorical text: the categories once, then a gather
+        table[-1] = "m2"
+        return table[units.cat.codes.to_numpy()[rows]]
+    if isinstance(units.dtype, pd.StringDtype):  # text already: the chosen cells, missing ones m2
+        cells = _text_at(units, rows)
+        cells[pd.isna(cells)] = "m2"
+        return cells
+    return units.iloc[rows].fillna("m2").astype(str).to_numpy().astype(object)
+
+
 def _amounts(
-    lines: _Lines, library: EPDLibrary, element_quantity: np.ndarray, element_unit: np.ndarray
+    lines: _Lines, library: EPDLibrary, element_quantity: np.ndarray, element_unit: tuple[np.ndarray, np.ndarray]
 ) -> dict[str, Any]:
     """Data set per line; quantity in its declared unit and mass [kg], for the whole element.
 
-    ``element_quantity`` and ``element_unit`` are per line (of the line's element).
+    ``element_quantity`` is per line (of the line's element); ``element_unit`` is (the code of the
+    line's element unit per line, the distinct units).
     """
     frame = lines.frame
     amount = _floats(frame, "amount")
@@ -375,18 +515,19 @@ def _datasets(lines: _Lines, library: EPDLibrary) -> np.ndarray:
         except MpeilError as error:
             raise lines.fail(lines.first_of(product_codes, code), error) from None
     lines.first_bad(product_codes < 0, InputError("missing product reference", field="product"))
-    return dataset_of_product[product_codes].astype(np.int64)
+    return dataset_of_product[product_codes]  # int64: a gather makes a fresh array
 
 
 def _conversions(
-    lines: _Lines, library: EPDLibrary, dataset: np.ndarray, element_unit: np.ndarray
+    lines: _Lines, library: EPDLibrary, dataset: np.ndarray, element_unit: tuple[np.ndarray, np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per line: declared units per (amount unit × element unit), and kg per declared unit.
 
-    Converted once per distinct (data set, amount unit, element unit).
+    Converted once per distinct (data set, amount unit, element unit); ``element_unit`` as in
+    :func:`_amounts`.
     """
     unit_codes, unit_names = _factorize(lines.frame["unit"])
-    element_unit_codes, element_unit_names = _factorize(pd.Series(element_unit))
+    element_unit_codes, element_unit_names = element_unit
     conv_codes, conv_first = _combine(dataset, unit_codes, element_unit_codes)
     factor_of = np.empty(len(conv_first), dtype=np.float64)
     mass_of = np.empty(len(conv_first), dtype=np.float64)
@@ -443,6 +584,8 @@ def _lives(lines: _Lines, scenarios: ScenarioSet, line_rsp: np.ndarray) -> dict[
 def _flags(frame: pd.DataFrame, column: str) -> np.ndarray:
     if column not in frame:
         return np.zeros(len(frame), bool)
+    if frame[column].dtype == bool:  # nothing missing: no fill pass
+        return frame[column].to_numpy(dtype=bool, copy=True)
     return frame[column].fillna(False).astype(bool).to_numpy()
 
 
@@ -483,8 +626,13 @@ def _default_loss_rates(
     (``scenarios/loss_rates.csv``; "*" = no default); NaN when neither."""
     if len(scenarios.loss_rates) and waste is not None:
         codes, names = waste
-        defaults = scenarios.loss_rates.drop(index="*", errors="ignore")
-        per_category = pd.Series(names, dtype=object).map(defaults).to_numpy(dtype=np.float64)
+        defaults = scenarios.loss_rates
+        if defaults.index.is_unique:  # a plain lookup (Series.map costs a frame's worth of overhead per call)
+            lookup = {key: value for key, value in zip(defaults.index, defaults.to_numpy(), strict=True) if key != "*"}
+            per_category = np.array([lookup.get(name, np.nan) for name in names], dtype=np.float64)
+        else:
+            defaults = defaults.drop(index="*", errors="ignore")
+            per_category = pd.Series(names, dtype=object).map(defaults).to_numpy(dtype=np.float64)
         by_category = np.append(per_category, np.nan)[codes]  # code -1 reads the trailing NaN
         loss_rate = np.where(np.isnan(loss_rate), by_category, loss_rate)
     return loss_rate
@@ -515,45 +663,74 @@ def _transport(lines: _Lines, scenarios: ScenarioSet, default_transport: str | N
 def _end_of_life(lines: _Lines, scenarios: ScenarioSet, waste: tuple[np.ndarray, list[str]] | None) -> dict[str, Any]:
     """End-of-life route shares [L, 4] (given, or from the waste category) and the share sorted on site."""
     frame, n = lines.frame, len(lines.frame)
-    eol = np.full((n, 4), np.nan, dtype=np.float64)
-    sorted_on_site = np.full(n, np.nan, dtype=np.float64)
-    waste_codes = np.full(n, -1, dtype=np.int64)
     waste_uniques: list[str] = []
-    if waste is not None:
+    if waste is None:
+        eol = np.full((n, 4), np.nan, dtype=np.float64)
+        sorted_on_site = np.full(n, np.nan, dtype=np.float64)
+        waste_codes = np.full(n, -1, dtype=np.int64)
+    else:
         codes, uniques = waste
-        shares_of = np.full((len(uniques), 4), np.nan, dtype=np.float64)  # per category, then per line
-        sorted_of = np.full(len(uniques), np.nan, dtype=np.float64)
-        for code, name in enumerate(uniques):
-            try:
-                shares_of[code] = scenarios.eol_shares(str(name))
-            except MpeilError as error:
-                raise lines.fail(lines.first_of(codes, code), error) from None
-            if "sorted_on_site" in scenarios.waste_categories:
-                sorted_of[code] = float(cast(float, scenarios.waste_categories.at[str(name), "sorted_on_site"]))
+        shares_of, sorted_of = _category_shares(lines, scenarios, codes, uniques)
         # one gather per line; code -1 (no category) picks the appended NaN row
-        eol = np.vstack([shares_of, np.full((1, 4), np.nan)])[codes]
+        eol = np.take(np.vstack([shares_of, np.full((1, 4), np.nan)]), codes, axis=0)
         sorted_on_site = np.append(sorted_of, np.nan)[codes]
-        waste_codes, waste_uniques = codes.astype(np.int64), [str(u) for u in uniques]
+        waste_codes, waste_uniques = np.array(codes, dtype=np.int64), [str(u) for u in uniques]
     explicit = [f"eol_{route}" for route in EOL_ROUTES]
     if all(c in frame for c in explicit):
-        given = np.column_stack([_floats(frame, c) for c in explicit])
-        has = ~np.isnan(given).all(axis=1)
-        given = np.nan_to_num(given)
-        sums = given.sum(axis=1)
-        bad = np.flatnonzero(has & ~np.isclose(sums, 1.0, atol=1e-3))
-        if bad.size:
-            message = f"end-of-life shares sum to {sums[bad[0]]:g}, not 1"
-            raise lines.fail(bad[0], InputError(message, field="end_of_life"))
-        eol = np.where(has[:, None], given, eol)
+        eol = _given_shares(lines, [_float_values(frame, c) for c in explicit], eol)
         if "eol_sorted_on_site" in frame:
-            given_sorted = _floats(frame, "eol_sorted_on_site")
-            sorted_on_site = np.where(np.isnan(given_sorted), sorted_on_site, given_sorted)
+            given_sorted = _float_values(frame, "eol_sorted_on_site")
+            unsorted = np.isnan(given_sorted)
+            if not unsorted.all():  # nothing given (most frames): the categories' shares stand
+                sorted_on_site = np.where(unsorted, sorted_on_site, given_sorted)
     return {
         "eol_shares": eol,
         "sorted_on_site": sorted_on_site,
         "waste_category": waste_codes,
         "waste_categories": tuple(waste_uniques),
     }
+
+
+def _category_shares(
+    lines: _Lines, scenarios: ScenarioSet, codes: np.ndarray, uniques: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """End-of-life shares [K, 4] and share sorted on site [K] of each waste category (canonical names)."""
+    table = scenarios.waste_categories
+    has_sorted = "sorted_on_site" in table
+    rows = table.index.get_indexer([str(name) for name in uniques]) if table.index.is_unique else None
+    if rows is not None and (rows >= 0).all():  # every category known (canonical names): one gather
+        shares_of = np.column_stack([table[route].to_numpy(dtype=np.float64)[rows] for route in EOL_ROUTES])
+        sorted_of = (
+            table["sorted_on_site"].to_numpy(dtype=np.float64)[rows] if has_sorted else np.full(len(rows), np.nan)
+        )
+        return shares_of, sorted_of
+    shares_of = np.full((len(uniques), 4), np.nan, dtype=np.float64)  # per category, then per line
+    sorted_of = np.full(len(uniques), np.nan, dtype=np.float64)
+    for code, name in enumerate(uniques):
+        try:
+            shares_of[code] = scenarios.eol_shares(str(name))
+        except MpeilError as error:
+            raise lines.fail(lines.first_of(codes, code), error) from None
+        if has_sorted:
+            sorted_of[code] = float(cast(float, table.at[str(name), "sorted_on_site"]))
+    return shares_of, sorted_of
+
+
+def _given_shares(lines: _Lines, columns: list[np.ndarray], eol: np.ndarray) -> np.ndarray:
+    """``eol`` [L, 4] with the shares a line gives (``columns``: landfill, incineration, reuse,
+    recycling; a line giving any is read whole, its missing routes as 0), which must sum to 1."""
+    has = np.zeros(len(eol), dtype=bool)
+    for values in columns:
+        has |= ~np.isnan(values)
+    if has.any():  # lines without shares of their own (most) keep the category's
+        given = np.nan_to_num(np.column_stack(columns))
+        sums = given.sum(axis=1)
+        bad = np.flatnonzero(has & ~np.isclose(sums, 1.0, atol=1e-3))
+        if bad.size:
+            message = f"end-of-life shares sum to {sums[bad[0]]:g}, not 1"
+            raise lines.fail(bad[0], InputError(message, field="end_of_life"))
+        eol = np.where(has[:, None], given, eol)
+    return eol
 
 
 def _scenario_choices(lines: _Lines) -> dict[str, Any]:

@@ -46,12 +46,24 @@ class LabelScale:
     def assign(self, use_types, scores) -> list[str | None]:
         """The label of each (use type, score); None where there are no bands or no score."""
         scores = np.asarray(scores, dtype=np.float64)
+        use_types = list(use_types)
+        if len(use_types) != len(scores):
+            raise ValueError(f"{len(use_types)} use types for {len(scores)} scores")
         out: list[str | None] = [None] * len(scores)
-        for k, (use_type, score) in enumerate(zip(use_types, scores, strict=True)):
-            bounds = self.bounds.get(str(use_type)) if use_type is not None else None
-            if bounds is None or not np.isfinite(score):
+        finite = np.isfinite(scores)
+        # one searchsorted per use type over its scores (a use type is text: str() of it names its bands)
+        groups: dict[str, list[int]] = {}
+        for k, use_type in enumerate(use_types):
+            if use_type is not None:
+                groups.setdefault(str(use_type), []).append(k)
+        for use_type, members in groups.items():
+            bounds = self.bounds.get(use_type)
+            if bounds is None:
                 continue
-            out[k] = LABELS[int(np.searchsorted(bounds, score, side="left"))]
+            rows = np.asarray(members, dtype=np.int64)
+            rows = rows[finite[rows]]
+            for k, band in zip(rows.tolist(), np.searchsorted(bounds, scores[rows], side="left").tolist(), strict=True):
+                out[k] = LABELS[band]
         return out
 
 

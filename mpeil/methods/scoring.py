@@ -160,10 +160,13 @@ def _driving_flags(trust, score: np.ndarray) -> tuple[list[list[str]], list[list
     named: list[list[tuple[float, str]]] = [[] for _ in range(n_b)]
     swapped: list[list[tuple[float, str]]] = [[] for _ in range(n_b)]
     rows, columns = np.nonzero(share > trust.driver_share)
-    for b, f in zip(rows.tolist(), columns.tolist(), strict=True):
-        (swapped if replaced[f] else named)[b].append((float(share[b, f]), trust.flag_labels[f]))
+    hits = zip(rows.tolist(), columns.tolist(), share[rows, columns].tolist(), replaced[columns].tolist(), strict=True)
+    for b, f, value, was_replaced in hits:
+        (swapped if was_replaced else named)[b].append((value, trust.flag_labels[f]))
     used = [
         [f"{label} ({s:.0%} of the score)" for s, label in sorted(items, reverse=True)] + list(unusable[b])
+        if items
+        else list(unusable[b])
         for b, items in enumerate(named)
     ]
     kept_out = [
@@ -237,8 +240,11 @@ def _module_gaps(totals: BuildingTotals, weighted: Weighted, modules: tuple[str,
     worst = np.where(weighted.absent[:, None, :], 0, lacking).max(axis=2)  # [B, K]
     lines = totals.contributing[:, scope]  # [B, K]
     rows, columns = np.nonzero((lines != 0) & (worst != 0))
-    for b, k in zip(rows.tolist(), columns.tolist(), strict=True):
-        gaps[b][modules[scope[k]]] = round(float(worst[b, k]) / float(lines[b, k]), 4)
+    # float64 division of the counts (as float(worst) / float(lines)), then Python's decimal rounding
+    shares = (worst[rows, columns].astype(np.float64) / lines[rows, columns].astype(np.float64)).tolist()
+    names = [modules[k] for k in scope.tolist()]
+    for b, k, share in zip(rows.tolist(), columns.tolist(), shares, strict=True):
+        gaps[b][names[k]] = round(share, 4)
     return gaps
 
 
@@ -254,20 +260,22 @@ def _lines_share(trust, n_b: int) -> np.ndarray:
 
 def _counts_by_code(codes: list[str], counts: np.ndarray) -> list[dict[str, int]]:
     """Per building row of ``counts`` [B, I]: {code: count} of its non-zero counts, in code order."""
-    out: list[dict[str, int]] = [{} for _ in range(counts.shape[0])]
-    rows, columns = np.nonzero(counts)
-    for b, i, n in zip(rows.tolist(), columns.tolist(), counts[rows, columns].tolist(), strict=True):
-        out[b][codes[i]] = int(n)
-    return out
+    rows, columns = np.nonzero(counts)  # row-major: each building's entries together, in code order
+    names = [codes[i] for i in columns.tolist()]
+    values = [int(n) for n in counts[rows, columns].tolist()]
+    bounds = np.searchsorted(rows, np.arange(counts.shape[0] + 1)).tolist()
+    return [
+        dict(zip(names[bounds[b] : bounds[b + 1]], values[bounds[b] : bounds[b + 1]], strict=True))
+        for b in range(len(bounds) - 1)
+    ]
 
 
 def _codes_where(codes: list[str], mask: np.ndarray) -> list[list[str]]:
     """Per building row of ``mask`` [B, I]: the codes where it holds, in code order."""
-    out: list[list[str]] = [[] for _ in range(mask.shape[0])]
-    rows, columns = np.nonzero(mask)
-    for b, i in zip(rows.tolist(), columns.tolist(), strict=True):
-        out[b].append(codes[i])
-    return out
+    rows, columns = np.nonzero(mask)  # row-major: each building's codes together, in code order
+    names = [codes[i] for i in columns.tolist()]
+    bounds = np.searchsorted(rows, np.arange(mask.shape[0] + 1)).tolist()
+    return [names[bounds[b] : bounds[b + 1]] for b in range(len(bounds) - 1)]
 
 
 def _score_columns(results: ElementResults, method: Method, w: Weighted, gaps: list, flags: tuple, trust) -> dict:
@@ -334,9 +342,14 @@ def weigh_buildings(
     gaps = _module_gaps(totals, weighted, tuple(results.modules))
     columns = _score_columns(results, method, weighted, gaps, _driving_flags(trust, weighted.score), trust)
     coverage = results.extra.get("coverage") or {}  # IFC models: mapped shares by building id (issue 19)
-    per_building = [_coverage_columns(coverage.get(str(i))) for i in results.compiled.building_ids]
-    for name in ("mapped_volume_share", "mapped_mass_share", "mapped_by"):
-        columns[name] = [c[name] for c in per_building]
+    if coverage:
+        per_building = [_coverage_columns(coverage.get(str(i))) for i in results.compiled.building_ids]
+        for name in ("mapped_volume_share", "mapped_mass_share", "mapped_by"):
+            columns[name] = [c[name] for c in per_building]
+    else:  # no IFC model: what _coverage_columns gives for no coverage, for every building
+        columns["mapped_volume_share"] = [float(np.nan)] * n_b
+        columns["mapped_mass_share"] = [float(np.nan)] * n_b
+        columns["mapped_by"] = [{} for _ in range(n_b)]
     return pd.DataFrame(columns)
 
 
@@ -371,7 +384,7 @@ def grade_and_label(scores: pd.DataFrame, method: Method, use_type: np.ndarray) 
             strict=True,
         )
     ]
-    frame = scores.copy()
+    frame = scores.copy(deep=False)  # copy-on-write: the inserts below never reach the given table
     frame.insert(
         list(frame.columns).index("flags") + 1 if "flags" in frame else len(frame.columns), "quality_grade", grades
     )

@@ -9,7 +9,10 @@ building (``bincount``); the engine itself is unchanged.
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -94,26 +97,51 @@ def _estimated_by_building(
     """Per building: its lines whose A1-A3 value is an estimate, per method indicator (int64[B, I]),
     and the ids of the data sets with at least one estimated indicator it uses (ascending index).
 
-    Lines are counted per (building, data set) pair first (one sort), then the pairs' counts are
+    Lines are counted per (building, data set) pair first, then the pairs' counts are
     spread over the data sets' estimated indicators (a sparse product of exact integer sums)."""
     counts = np.zeros((n_b, estimated.shape[1]), dtype=np.int64)
     if not estimated.any() or dataset.size == 0:
         return counts, [[] for _ in range(n_b)]
     n_sets = len(ids)
+    pair_building, pair_dataset, lines = _building_dataset_pairs(line_building, dataset, n_b, n_sets)
+    uses = sp.csr_matrix((lines, (pair_building, pair_dataset)), shape=(n_b, n_sets))
+    counts = np.rint(uses @ estimated.astype(np.float64)).astype(np.int64)
+    any_estimated: np.ndarray = np.asarray(estimated.any(axis=1), dtype=bool)  # bool[D]
+    hit = any_estimated[pair_dataset]
+    return counts, _ids_by_building(pair_building[hit], pair_dataset[hit], ids, n_b)
+
+
+#: a (building, data set used) table up to this many cells per line is counted densely (``bincount``)
+#: instead of sorting the lines: a pure performance knob
+_DENSE_PAIRS_PER_LINE = 4
+
+
+def _building_dataset_pairs(
+    line_building: np.ndarray, dataset: np.ndarray, n_b: int, n_sets: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (building, data set) pairs of the lines, ascending by building then data set,
+    and the lines of each (float64)."""
+    used = np.zeros(n_sets, dtype=bool)
+    used[dataset] = True
+    used_sets = np.flatnonzero(used)
+    if n_b * len(used_sets) <= _DENSE_PAIRS_PER_LINE * len(dataset) + 1024:
+        compact = np.cumsum(used) - 1  # the data sets used, numbered in ascending order
+        per_pair = np.bincount(line_building * len(used_sets) + compact[dataset], minlength=n_b * len(used_sets))
+        pairs = np.flatnonzero(per_pair)
+        return pairs // len(used_sets), used_sets[pairs % len(used_sets)], per_pair[pairs].astype(np.float64)
     ordered = np.sort(line_building.astype(np.int64) * n_sets + dataset)
     starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
     pairs = ordered[starts]
     lines = np.diff(np.append(starts, ordered.size)).astype(np.float64)
-    pair_building, pair_dataset = pairs // n_sets, pairs % n_sets
-    uses = sp.csr_matrix((lines, (pair_building, pair_dataset)), shape=(n_b, n_sets))
-    counts = np.rint(uses @ estimated.astype(np.float64)).astype(np.int64)
-    hit = estimated[pair_dataset].any(axis=1)
-    return counts, _ids_by_building(pair_building[hit], pair_dataset[hit], ids, n_b)
+    return pairs // n_sets, pairs % n_sets, lines
 
 
 def _ids_by_building(buildings: np.ndarray, datasets: np.ndarray, ids: np.ndarray, n_b: int) -> list[list[str]]:
     """Per building, the ids (as text) of ``datasets``; ``buildings`` ascending, one entry per pair."""
-    text = np.array([str(i) for i in ids], dtype=object)[datasets].tolist()
+    table = np.empty(len(ids), dtype=object)
+    used = np.flatnonzero(np.bincount(datasets, minlength=len(ids)))
+    table[used] = [str(ids[d]) for d in used.tolist()]  # the ids used, as text, once each
+    text = table[datasets].tolist()
     bounds = np.searchsorted(buildings, np.arange(n_b + 1)).tolist()
     return [text[bounds[b] : bounds[b + 1]] for b in range(n_b)]
 
@@ -135,8 +163,10 @@ def _lacking_lines(compiled, library: EPDLibrary, method: Method) -> tuple[np.nd
     new = np.isnan(compiled.remaining_life_years) & ~compiled.removed
     every = np.asarray(has.all(axis=1), dtype=bool)  # bool[D]: the data set has every method indicator
     lacking = new & ~every[compiled.dataset]
-    counts = np.bincount(compiled.line_building, weights=lacking, minlength=n_b).astype(np.int64)
-    totals = np.bincount(compiled.line_building, weights=new, minlength=n_b).astype(np.int64)
+    counts = _lines_per_building(compiled.line_building, lacking, n_b)
+    totals = _lines_per_building(compiled.line_building, new, n_b)
+    if not counts.any():
+        return counts, totals, [[] for _ in range(n_b)]
     names = library.datasets["name_en"].fillna(library.datasets["name_de"]).fillna("")
     ids = library.datasets["dataset_id"].to_numpy(dtype=object)
     codes = [i.code for i in method.indicators]
@@ -153,6 +183,13 @@ def _lacking_lines(compiled, library: EPDLibrary, method: Method) -> tuple[np.nd
             what = "declare no indicator of the method" if len(lacks) == len(codes) else "lack " + ", ".join(lacks)
             out[b].append(f"{len(sets)} of {totals[b]} lines ({named}) {what}")
     return counts, totals, out
+
+
+def _lines_per_building(line_building: np.ndarray, mask: np.ndarray, n_b: int) -> np.ndarray:
+    """int64[B]: the lines where ``mask`` holds, per building."""
+    if mask.all():
+        return np.bincount(line_building, minlength=n_b).astype(np.int64)
+    return np.bincount(line_building[mask], minlength=n_b).astype(np.int64)
 
 
 def _unusable_datasets(compiled, library: EPDLibrary, codes: tuple[str, ...]) -> list[list[str]]:
@@ -196,37 +233,61 @@ def _flag_contributions(compiled, replacements, library: EPDLibrary, method: Met
     if flags.empty or compiled.n_lines == 0:
         return nothing
     ids = library.datasets["dataset_id"]
-    names = library.datasets["name_en"].fillna(library.datasets["name_de"]).fillna("")
-    used_ids = set(ids.iloc[pd.unique(compiled.dataset)])
-    flags = flags[flags["dataset_id"].isin(used_ids) & (flags["indicator"].isin(codes) | (flags["indicator"] == ""))]
-    if flags.empty:
+    used = np.flatnonzero(np.bincount(compiled.dataset, minlength=len(ids)))  # the data sets the lines use
+    used_ids = set(ids.iloc[used].tolist())
+    method_codes = set(codes)
+    # the flags of the data sets used, on a method indicator or on properties ("") (plain lists: a
+    # pandas filter costs more than the few hundred flags)
+    keep = [
+        d in used_ids and (i in method_codes or i == "")
+        for d, i in zip(flags["dataset_id"].tolist(), flags["indicator"].tolist(), strict=True)
+    ]
+    if not any(keep):
         return nothing
+    flags = flags[np.asarray(keep, dtype=bool)]
     declared = library._memo.get(("declared_library",), library)  # the base library: values as declared
     tensor = declared.tensor(codes, ("A1-A3",))[:, 0, :]
     replaced = _replaced(library, flags)
     factor = score_weight_vector(method, codes)  # score units per indicator unit, method order
-    new = np.isnan(compiled.remaining_life_years) & ~compiled.removed
-    amount = np.where(new, compiled.quantity * (1.0 + replacements), 0.0)
     denominator = compiled.gross_floor_area_m2 * (compiled.study_period_years if method.per_year else 1.0)
     flagged_index = np.array([library.resolve(str(i)) for i in flags["dataset_id"]], dtype=np.int64)
-    candidate = np.flatnonzero(np.isin(compiled.dataset, flagged_index))  # the lines that use a flagged set
+    is_flagged = np.zeros(len(ids), dtype=bool)
+    is_flagged[flagged_index] = True
+    candidate = np.flatnonzero(is_flagged[compiled.dataset])  # the lines that use a flagged set
+    # the candidates' amounts (new parts, with replacements); existing and removed parts count 0
+    new = np.isnan(compiled.remaining_life_years[candidate]) & ~compiled.removed[candidate]
+    amount = np.where(new, compiled.quantity[candidate] * (1.0 + replacements[candidate]), 0.0)
+    candidate_dataset, candidate_building = compiled.dataset[candidate], compiled.line_building[candidate]
     labels, columns_out = [], []
-    for row, d in zip(flags.itertuples(index=False), flagged_index, strict=True):
-        columns = [codes.index(row.indicator)] if row.indicator else list(range(len(codes)))
-        lines = candidate[compiled.dataset[candidate] == d]
+    rows = zip(flags["dataset_id"].tolist(), flags["indicator"].tolist(), flags["reason"].tolist(), strict=True)
+    for (dataset_id, indicator, reason), d in zip(rows, flagged_index.tolist(), strict=True):
+        columns = [codes.index(indicator)] if indicator else list(range(len(codes)))
+        at = np.flatnonzero(candidate_dataset == d)
         points = np.nan_to_num(tensor[d, columns]) @ factor[columns]
-        per_building = np.bincount(compiled.line_building[lines], weights=amount[lines] * points, minlength=n_b)
-        labels.append(f"{row.dataset_id!s} ({names.iloc[d]!s}) {row.indicator or 'properties'!s}: {row.reason!s}")
+        per_building = np.bincount(candidate_building[at], weights=amount[at] * points, minlength=n_b)
+        label = f"{dataset_id!s} ({_dataset_name(library, d)!s}) {indicator or 'properties'!s}: {reason!s}"
+        labels.append(label)
         columns_out.append(per_building / denominator)
     return labels, np.column_stack(columns_out), replaced
+
+
+def _dataset_name(library: EPDLibrary, d: int) -> str:
+    """The English name of data set ``d``, else its German one, else "" (as ``name_en.fillna(name_de)``)."""
+    for column in ("name_en", "name_de"):
+        value = library.datasets[column].iat[d]
+        if not pd.isna(value):
+            return value
+    return ""
 
 
 def _replaced(library: EPDLibrary, flags: pd.DataFrame) -> np.ndarray:
     """bool per flag row: the scoring library holds the peer estimate instead of the declared value."""
     if library.override is None or library.override.empty:
         return np.zeros(len(flags), dtype=bool)
-    keys = set(zip(library.override["dataset_id"], library.override["indicator"], strict=True))
-    return np.array([(d, i) in keys for d, i in zip(flags["dataset_id"], flags["indicator"], strict=True)], dtype=bool)
+    override = library.override
+    keys = set(zip(override["dataset_id"].tolist(), override["indicator"].tolist(), strict=True))
+    pairs = zip(flags["dataset_id"].tolist(), flags["indicator"].tolist(), strict=True)
+    return np.array([(d, i) in keys for d, i in pairs], dtype=bool)
 
 
 def quality_rules(path=None) -> list[tuple[str, float, float, int, bool, float]]:
@@ -235,8 +296,20 @@ def quality_rules(path=None) -> list[tuple[str, float, float, int, bool, float]]
     share of an IFC model's volume left unmapped; 1 when the file has no such column)."""
     from ..paths import data_dir
 
-    frame = pd.read_csv(path or data_dir() / "quality_grades.csv", keep_default_na=False)
-    return [
+    path = Path(path or data_dir() / "quality_grades.csv")
+    try:
+        stat = path.stat()
+    except OSError:
+        return list(_read_rules(str(path), -1, -1))  # read_csv raises the error
+    # read once per file version (every score table asks): keyed by path, size and modification time
+    return list(_read_rules(str(path), stat.st_size, stat.st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=16)
+def _read_rules(path: str, size: int, mtime_ns: int) -> tuple[tuple[str, float, float, int, bool, float], ...]:
+    """The rules in ``path`` (``size`` and ``mtime_ns`` only key the cache), as immutable tuples."""
+    frame = pd.read_csv(path, keep_default_na=False)
+    return tuple(
         (
             str(r["grade"]),
             float(r["max_weight_missing"]),
@@ -246,7 +319,7 @@ def quality_rules(path=None) -> list[tuple[str, float, float, int, bool, float]]
             float(r.get("max_unmapped_volume") or 1.0),
         )
         for r in frame.to_dict("records")
-    ]
+    )
 
 
 def quality_grade(
@@ -261,7 +334,7 @@ def quality_grade(
     """The first grade whose limits the building meets (``data/quality_grades.csv``); the last one
     (E) when there is no score. ``unmapped_volume``: the share (0-1) of an IFC model's volume that
     maps to nothing (0 for a building file, whose lines all name a data set)."""
-    if not np.isfinite(score):
+    if not math.isfinite(score):
         return rules[-1][0]
     tolerance = 1e-9  # weights are sums of float shares
     for grade, max_missing, max_estimated, max_flags, gaps_allowed, *more in rules:
