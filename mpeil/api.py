@@ -168,7 +168,7 @@ class Scorer:
         Result
             Scores in the method's unit (e.g. mPt/(m²·yr)), element results, provenance.
         """
-        from .readers.ifc import MissingFloorAreaError
+        from .readers.ifc_coverage import MissingFloorAreaError
 
         try:
             data = stages.read(buildings, file, gfa_m2=gfa_m2, mapping=mapping)

@@ -16,7 +16,6 @@ Three stages, each in one place:
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 

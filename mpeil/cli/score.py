@@ -302,7 +302,7 @@ def _score_one(scorer, path: Path, ifc: dict[str, Any]):
     """One file, within the time and memory budget of a batch file (:mod:`mpeil.budget`); an IFC
     model without a floor area says how to give it here (``--gfa``)."""
     from ..budget import score_within_budget
-    from ..readers.ifc import MissingFloorAreaError
+    from ..readers.ifc_coverage import MissingFloorAreaError
 
     try:
         options = ifc if path.suffix.lower() == ".ifc" else {}

@@ -145,7 +145,7 @@ def _read_ifc_building(path: Path, gfa_m2: float | None = None, mapping: str | P
         note = UnmappedMaterialWarning(unmapped_note(reading.unmapped, reading.mapped_share), file=str(path))
         warnings.warn(note, stacklevel=3)
     if reading.building is None:
-        from .ifc import MissingFloorAreaError
+        from .ifc_coverage import MissingFloorAreaError
 
         if isinstance(reading.problem, MissingFloorAreaError):
             raise reading.problem.how("read_buildings(path, gfa_m2=M2)")
