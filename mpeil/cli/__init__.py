@@ -10,6 +10,7 @@ name, callback and options, so ``mpeil score`` parses, helps and fails the same 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import gc
 import os
@@ -124,8 +125,7 @@ def _exit_now(code: object) -> NoReturn:
         status = 1
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
-        try:
+        # a closed pipe (``| head``) or a closed stream: nothing to flush into
+        with contextlib.suppress(OSError, ValueError):
             stream.flush()
-        except (OSError, ValueError):  # a closed pipe (``| head``) or a closed stream: nothing to flush into
-            pass
     os._exit(status)
