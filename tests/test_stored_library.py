@@ -296,3 +296,16 @@ def test_a_file_others_may_write_is_not_read(cache, tmp_path):
         assert read_stored_library(copy) is None
     finally:
         copy.parent.chmod(0o700)
+
+
+def test_the_session_cache_is_a_private_temporary_folder():
+    """tests/conftest.py: the suite writes its stored library and pint's cache into a folder of its own,
+    never into the user's ~/.cache/mpeil."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    folder = Path(os.environ["MPEIL_CACHE_DIR"]).resolve()
+    assert folder.is_relative_to(Path(tempfile.gettempdir()).resolve())
+    assert not folder.is_relative_to((Path.home() / ".cache").resolve())
+    assert folder.stat().st_mode & 0o077 == 0
