@@ -193,16 +193,15 @@ def score(
     ] = None,
 ) -> None:
     """Score building files; errors are reported per file and scoring goes on."""
-    from rich.console import Console
-
     if output_format not in ("table", "json", "csv"):
         raise typer.BadParameter("format must be table, json or csv")
     options: dict[str, Any] = {**method_options(option), "replacement_rule": replacement_rule, "include_d": include_d}
-    console, errors = table_console(), Console(stderr=True, soft_wrap=True)
+    errors = _StderrConsole()
     scorer = _scorer(method, library, {k: v for k, v in options.items() if v is not None}, errors)
     _resume_collection()
     results, failed = _score_files(scorer, files, errors, _ifc_options(files, gfa, mapping, errors))
     if results and output_format == "table":
+        console = table_console()
         _print_table(results, console)
         if by_element:
             for result in results:
@@ -210,6 +209,21 @@ def score(
     elif results:
         _write_frame(_frame_of(results, by_element), output_format)
     raise typer.Exit(code=1 if failed else 0)
+
+
+class _StderrConsole:
+    """Rich's console on stderr (soft-wrapped), made when something is first printed there: a run
+    without errors or notes (``mpeil score one.json -f csv``) does not import rich (~0.01 s)."""
+
+    def __init__(self) -> None:
+        self._console: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=True, soft_wrap=True)
+        return getattr(self._console, name)
 
 
 def _resume_collection() -> None:
