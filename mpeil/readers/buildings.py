@@ -64,7 +64,6 @@ from ..model.bom import (
 )
 from ..model.inline_screen import check_inline_datasets
 from ..model.passport import is_passport, passport_buildings
-from ..model.templates import element_data, load_template
 from .guards import check_json, check_zip_container, json_integer, read_bytes
 
 if TYPE_CHECKING:
@@ -298,6 +297,8 @@ class _LineCounter:
         if template is not None:
             name = str(template)
             if name not in self.template_lines:
+                from ..model.templates import load_template  # only files with templates need them
+
                 try:
                     self.template_lines[name] = len(load_template(name).layers)
                 except MpeilError as error:
@@ -340,6 +341,8 @@ def _expand_json_templates(item: dict, file: str) -> dict:
 
 
 def _template_element(name: str, params: dict, element: dict, where: dict) -> dict:
+    from ..model.templates import element_data  # only files with templates need them
+
     try:
         return element_data(name, params, element)
     except MpeilError as error:
