@@ -63,7 +63,6 @@ from ..model.bom import (
     bom_rows,
 )
 from ..model.inline_screen import check_inline_datasets
-from ..model.passport import is_passport, passport_buildings
 from .guards import check_json, check_zip_container, json_integer, read_bytes
 
 if TYPE_CHECKING:
@@ -233,10 +232,14 @@ def _read_json(path: Path, limits: Limits) -> list[Building]:
 
         if is_lcax_project(data):
             return lcax_buildings(data, file)
-    if is_passport(data):  # a building passport (issue 24), known by its content
-        from_passports = passport_buildings(data, file)
-        _check_unique_ids(from_passports, file)
-        return from_passports
+    first = data[0] if isinstance(data, list) and data else data
+    if isinstance(first, dict) and "passport_version" in first:  # maybe a passport: its module decides
+        from ..model.passport import is_passport, passport_buildings
+
+        if is_passport(data):  # a building passport (issue 24), known by its content
+            from_passports = passport_buildings(data, file)
+            _check_unique_ids(from_passports, file)
+            return from_passports
     items = data if isinstance(data, list) else [data]
     if not items:
         raise ParseError("the JSON file holds an empty list: no buildings", file=file)
