@@ -309,3 +309,27 @@ def test_the_session_cache_is_a_private_temporary_folder():
     assert folder.is_relative_to(Path(tempfile.gettempdir()).resolve())
     assert not folder.is_relative_to((Path.home() / ".cache").resolve())
     assert folder.stat().st_mode & 0o077 == 0
+
+
+def test_arrays_come_back_as_views_of_the_file_the_writable_ones_copy_on_write(tmp_path):
+    """Every array lies out of band: a read-only one is a read-only view of the file, a writable
+    one a view of a private copy-on-write mapping (writing to it never changes the file)."""
+    import mmap
+
+    from mpeil.model.stored import _pack, _unpack
+
+    writable, frozen = np.arange(1000.0), np.arange(1000.0) * 2.0
+    frozen.flags.writeable = False
+    path = tmp_path / "f.pickle"
+    path.write_bytes(b"".join(bytes(piece) for piece in _pack({"w": writable, "r": frozen}, "k")))  # type: ignore[arg-type]
+    before = path.read_bytes()
+    with open(path, "rb") as handle:
+        view = memoryview(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ))
+        private = memoryview(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_COPY))
+    got = _unpack(view, "k", private)
+    assert isinstance(got, dict)
+    assert _bits(got["w"]) == _bits(writable) and _bits(got["r"]) == _bits(frozen)
+    assert got["w"].flags.writeable and not got["r"].flags.writeable
+    assert len(before) > 16_000  # both arrays' bytes are in the file, not copied into the pickle only
+    got["w"][0] = -1.0
+    assert got["w"][0] == -1.0 and path.read_bytes() == before

@@ -42,8 +42,9 @@ from .library import EPDLibrary
 
 __all__ = ["stored_sources", "stored_key", "stored_path", "read_stored_library", "store_library"]
 
-#: first bytes of a stored library file (format version 2: memory-mapped out-of-band arrays)
-_MAGIC = b"mpeil-library-2\n"
+#: first bytes of a stored library file (format version 3: every array out of band, memory-mapped;
+#: the writable ones copy-on-write)
+_MAGIC = b"mpeil-library-3\n"
 #: out-of-band arrays start at multiples of this many bytes (a cache line, and every dtype's alignment)
 _ALIGN = 64
 
@@ -114,9 +115,10 @@ def _family(sources: Sequence[str]) -> str:
 def read_stored_library(path: Path) -> EPDLibrary | None:
     """The library stored at ``path``, or None when there is none.
 
-    The file is memory-mapped: the read-only arrays (the tensors and route burdens, which the
-    library marks read-only when it derives them) are views of the file, read from disk only where
-    a score touches them; everything else is unpickled. A file that is not a stored library of this
+    The file is memory-mapped: the arrays are views of the file, read from disk only where a score
+    touches them; the read-only ones (the tensors and route burdens, which the library marks
+    read-only when it derives them) of a read-only mapping, the writable ones (the frames' columns)
+    of a private copy-on-write one; everything else is unpickled. A file that is not a stored library of this
     key (truncated, corrupt, of another format) is removed, so the next run rebuilds it.
     """
     try:
@@ -124,7 +126,9 @@ def read_stored_library(path: Path) -> EPDLibrary | None:
             if not _private(os.fstat(handle.fileno())) or not _private(os.stat(path.parent)):
                 return None  # not this user's, or others may write it: never unpickled (rebuilt over it)
             mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        library = _unpack(memoryview(mapped), path.stem.rsplit("-", 1)[-1])
+            # the writable arrays: a private copy-on-write mapping (a page is copied if written to)
+            private = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_COPY)
+        library = _unpack(memoryview(mapped), path.stem.rsplit("-", 1)[-1], memoryview(private))
         if not isinstance(library, EPDLibrary):
             raise TypeError(f"a stored {type(library).__name__}, not a library")
         return library
@@ -143,42 +147,41 @@ def _private(stat: os.stat_result) -> bool:
     return stat.st_uid == os.getuid() and not stat.st_mode & 0o022
 
 
-def _unpack(view: memoryview, key: str) -> object:
+def _unpack(view: memoryview, key: str, private: memoryview | None = None) -> object:
     """The object of a stored file: ``_MAGIC``, key, (pickle length, buffer count), the buffers'
-    (offset, length), the pickle (protocol 5), then the out-of-band buffers, each 64-byte aligned."""
+    (offset, length, writable), the pickle (protocol 5), then the out-of-band buffers, each 64-byte
+    aligned. A writable buffer is a view of ``private`` (the same file, mapped copy-on-write)."""
     head = _MAGIC + key.encode("ascii")
     if bytes(view[: len(head)]) != head:
         raise ValueError("not a stored library of this key")
     size, count = struct.unpack_from("<QQ", view, len(head))
-    table = struct.unpack_from(f"<{2 * count}Q", view, len(head) + 16)
-    start = len(head) + 16 + 16 * count
-    spans = [(table[2 * i], table[2 * i + 1]) for i in range(count)]
-    if start + size > len(view) or any(offset + length > len(view) for offset, length in spans):
+    table = struct.unpack_from(f"<{3 * count}Q", view, len(head) + 16)
+    start = len(head) + 16 + 24 * count
+    spans = [(table[3 * i], table[3 * i + 1], table[3 * i + 2]) for i in range(count)]
+    if start + size > len(view) or any(offset + length > len(view) for offset, length, _ in spans):
         raise ValueError("a truncated stored library")
-    buffers = [view[offset : offset + length] for offset, length in spans]
+    writable = private if private is not None else view
+    buffers = [(writable if flag else view)[offset : offset + length] for offset, length, flag in spans]
     return pickle.loads(view[start : start + size], buffers=buffers)
 
 
 def _pack(library: EPDLibrary, key: str) -> list[bytes | memoryview]:
-    """The pieces of a stored file (see :func:`_unpack`), in order."""
+    """The pieces of a stored file (see :func:`_unpack`), in order: every array out of band."""
     out_of_band: list[memoryview] = []
 
-    def keep_read_only_apart(buffer: pickle.PickleBuffer) -> bool:
-        raw = buffer.raw()
-        if raw.readonly:  # a derived tensor: mapped from the file when read back
-            out_of_band.append(raw)
-            return False
-        return True  # a writable array stays in the pickle (read back as a writable copy)
+    def keep_apart(buffer: pickle.PickleBuffer) -> bool:
+        out_of_band.append(buffer.raw())  # read back as a view of the file (writable: copy-on-write)
+        return False
 
-    data = pickle.dumps(library, protocol=5, buffer_callback=keep_read_only_apart)
+    data = pickle.dumps(library, protocol=5, buffer_callback=keep_apart)
     head = _MAGIC + key.encode("ascii")
-    position = len(head) + 16 + 16 * len(out_of_band) + len(data)
+    position = len(head) + 16 + 24 * len(out_of_band) + len(data)
     spans: list[int] = []
     pieces: list[bytes | memoryview] = []
     for raw in out_of_band:
         pad = -position % _ALIGN
         pieces += [b"\0" * pad, raw]
-        spans += [position + pad, raw.nbytes]
+        spans += [position + pad, raw.nbytes, 0 if raw.readonly else 1]
         position += pad + raw.nbytes
     table = struct.pack(f"<QQ{len(spans)}Q", len(data), len(out_of_band), *spans)
     return [head, table, data, *pieces]
