@@ -76,6 +76,9 @@ def _merge(best: dict, new: dict) -> dict:
 
 def _ratio(key: str, base: float, current: float) -> float:
     """How many times better the current tree is (> 1: faster)."""
+    divisor = base if key.endswith(_RATES) else current
+    if divisor == 0:  # e.g. reading an attribute that is already an array: below the clock's resolution
+        return float("nan")
     return current / base if key.endswith(_RATES) else base / current
 
 

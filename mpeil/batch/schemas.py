@@ -92,9 +92,19 @@ ERRORS_SCHEMA = pa.schema(
 
 
 def to_table(frame: pa.Table | pd.DataFrame | list[dict] | None, schema: pa.Schema) -> pa.Table:
-    """A table with exactly ``schema``'s columns and types (an empty input gives an empty table)."""
+    """A table with exactly ``schema``'s columns and types (an empty input gives an empty table).
+
+    An Arrow dictionary column whose values have the schema's type is kept as it is (a Parquet file
+    written from it without its Arrow schema reads back as the plain column): casting it would
+    materialise one string per row.
+    """
     if isinstance(frame, pa.Table):
-        return frame.select(schema.names).cast(schema)
+        columns = []
+        for name in schema.names:
+            column, wanted = frame.column(name), schema.field(name).type
+            dictionary = pa.types.is_dictionary(column.type) and column.type.value_type == wanted
+            columns.append(column if dictionary else column.cast(wanted))
+        return pa.table(columns, names=schema.names)
     if isinstance(frame, list):
         if not frame:
             return schema.empty_table()

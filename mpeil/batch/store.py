@@ -62,11 +62,13 @@ def atomic_write_bytes(path: Path, data: bytes, fsync: bool = True) -> None:
             tmp.unlink()
 
 
-def _atomic_parquet(table: pa.Table, path: Path) -> None:
+def _atomic_parquet(table: pa.Table, path: Path, store_schema: bool = True) -> None:
+    """Write ``table`` to ``path`` atomically. ``store_schema=False`` leaves the Arrow schema out of
+    the file's metadata: dictionary columns (the results' labels) then read back as plain strings."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     try:
-        pq.write_table(table, tmp, compression="zstd")
+        pq.write_table(table, tmp, compression="zstd", store_schema=store_schema)
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -155,9 +157,21 @@ class OutputDir:
 
     def write_chunk(self, chunk: int, results, summary, errors: list[dict], receipts: list[dict], entry: dict) -> None:
         """All files of one chunk, then its journal entry (last)."""
+        self.write_results(chunk, results)
+        self.write_rest(chunk, summary, errors, receipts, entry)
+
+    def write_results(self, chunk: int, results) -> None:
+        """The chunk's tidy results part (the large file of a chunk; :meth:`write_chunk` writes it first).
+
+        Written from the label dictionaries, without the Arrow schema in the file (it reads back
+        with ``RESULTS_SCHEMA``: plain strings, int32, float64).
+        """
+        _atomic_parquet(to_table(results, RESULTS_SCHEMA), self.results / _PART.format(chunk), store_schema=False)
+
+    def write_rest(self, chunk: int, summary, errors: list[dict], receipts: list[dict], entry: dict) -> None:
+        """Everything of a chunk but its results part: receipts, summary and error parts, then its journal entry."""
         for item in receipts:  # not fsynced one by one: resume checks them (chunk_complete)
             atomic_write_bytes(self.receipts / item["name"], _json_bytes(item["receipt"]), fsync=False)
-        _atomic_parquet(to_table(results, RESULTS_SCHEMA), self.results / _PART.format(chunk))
         _atomic_parquet(to_table(summary, SUMMARY_SCHEMA), self.parts / "summary" / _PART.format(chunk))
         _atomic_parquet(to_table(errors, ERRORS_SCHEMA), self.parts / "errors" / _PART.format(chunk))
         atomic_write_bytes(self.journal / _JOURNAL_ENTRY.format(chunk), _json_bytes(entry))

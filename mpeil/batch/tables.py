@@ -48,6 +48,8 @@ class ChunkTables:
     summary: pd.DataFrame
     errors: list[dict]
     receipts: list[dict]
+    #: the results part file is already written (by the budgeted child that scored the chunk); ``results`` is None
+    results_written: bool = False
 
 
 def error_row(error: BaseException, file: str, sha256: str | None, chunk: int) -> dict:
@@ -198,21 +200,21 @@ def score_keyed(flat: KeyedFrame, compiled_for: dict, context: ScoringContext, c
 
 def _tidy(result: Result, owners: list[_Owner]) -> pa.Table:
     """``Result.to_frame()`` (same rows, order and values) plus the file, built as Arrow dictionary
-    columns: the labels repeat millions of times and are never materialised as Python strings."""
+    columns: the labels repeat millions of times and are never materialised as Python strings, nor
+    as one Arrow string per row (the part file is written from the dictionaries: store.py)."""
     elements = result.elements
     compiled = elements.compiled
     n_elements, n_modules, n_indicators = elements.values.shape
     per_element = n_modules * n_indicators
-    element_index = np.repeat(np.arange(n_elements, dtype=np.int64), per_element)
-    building_of_row = compiled.element_building[element_index]
+    element_index = np.repeat(np.arange(n_elements, dtype=np.int32), per_element)
+    building_of_row = np.repeat(compiled.element_building.astype(np.int32), per_element)
 
     def labels(indices: np.ndarray, values) -> pa.Array:
-        dictionary = pa.array([None if v is None else str(v) for v in values], type=pa.string())
-        return pa.DictionaryArray.from_arrays(pa.array(indices, type=pa.int32()), dictionary).cast(pa.string())
+        return label_column(indices, [None if v is None else str(v) for v in values])
 
     units = result.units()
-    module_index = np.tile(np.repeat(np.arange(n_modules), n_indicators), n_elements)
-    indicator_index = np.tile(np.arange(n_indicators), n_elements * n_modules)
+    module_index = np.tile(np.repeat(np.arange(n_modules, dtype=np.int32), n_indicators), n_elements)
+    indicator_index = np.tile(np.arange(n_indicators, dtype=np.int32), n_elements * n_modules)
     return pa.table(
         {
             "file": labels(building_of_row, [o.label for o in owners]),
@@ -228,7 +230,19 @@ def _tidy(result: Result, owners: list[_Owner]) -> pa.Table:
     )
 
 
-def _warnings(row: pd.Series, gwp_row: pd.Series | None, expired_lines: int, default_lives: int) -> list[str]:
+def label_column(indices: np.ndarray, values: Sequence[str | None]) -> pa.DictionaryArray:
+    """A string column as an Arrow dictionary column: ``values[indices[i]]`` in row ``i`` (None → null).
+
+    A null label is a null index (Parquet dictionaries hold no nulls); read back, the column is
+    the plain string column ``[values[i] for i in indices]``.
+    """
+    nulls = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+    dictionary = pa.array(["" if v is None else v for v in values], type=pa.string())
+    mask = nulls[indices] if nulls.any() else None
+    return pa.DictionaryArray.from_arrays(pa.array(indices, type=pa.int32(), mask=mask), dictionary)
+
+
+def _warnings(row: dict, gwp_row: dict | None, expired_lines: int, default_lives: int) -> list[str]:
     out = []
     if row["weight_covered"] < 1.0:
         out.append(f"the score covers {row['weight_covered']:.1%} of the method's weighting")
@@ -312,6 +326,13 @@ _DATA_QUALITY = (
 )
 
 
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """The rows of ``frame`` as dicts, columns in order (one pass per column, not one Series per row:
+    the values are those ``frame.iloc[b][column]`` gives, numbers compared and formatted alike)."""
+    columns = list(frame.columns)
+    return [dict(zip(columns, values, strict=True)) for values in frame.itertuples(index=False, name=None)]
+
+
 def _summary(
     compiled: CompiledBuildings,
     report: ElementResults,
@@ -327,13 +348,13 @@ def _summary(
     # per-building digest of the tidy numbers (element × module × indicator values and gap counts)
     element_order = np.argsort(compiled.element_building, kind="stable")
     bounds = np.concatenate(([0], np.cumsum(stats.n_elements)))
-    main = scores["method"]
-    gwp = scores.get("gwp")
+    main = _records(scores["method"])
+    gwp = _records(scores["gwp"]) if "gwp" in scores else None
     rows, receipts = [], []
     for b in range(compiled.n_buildings):
         owner = owners[b]
-        row = main.iloc[b]
-        gwp_row = gwp.iloc[b] if gwp is not None else None
+        row = main[b]
+        gwp_row = gwp[b] if gwp is not None else None
         warnings = _warnings(row, gwp_row if gwp_apart else None, int(stats.expired[b]), int(stats.default_lives[b]))
         summary = _summary_row(b, owner, row, gwp_row, gwp_apart, stats, compiled, context, chunk, warnings)
         rows.append(summary)
@@ -348,8 +369,8 @@ def _summary(
 def _summary_row(
     b: int,
     owner: _Owner,
-    row: pd.Series,
-    gwp_row: pd.Series | None,
+    row: dict,
+    gwp_row: dict | None,
     gwp_apart: bool,
     stats: _LineStats,
     compiled: CompiledBuildings,
@@ -410,7 +431,7 @@ def _summary_row(
 
 
 def _receipt(
-    owner: _Owner, row: pd.Series, gwp_row: pd.Series | None, summary: dict, digest: str, context: ScoringContext
+    owner: _Owner, row: dict, gwp_row: dict | None, summary: dict, digest: str, context: ScoringContext
 ) -> dict:
     """A building's score receipt: input, provenance, every number in hex, data quality."""
     numbers = {
@@ -419,7 +440,7 @@ def _receipt(
         "weight_declared": _number(row["weight_declared"]),
         "weight_estimated": _number(row["weight_estimated"]),
         "weight_missing": _number(row["weight_missing"]),
-        **{column: _number(row[column]) for column in row.index if column.endswith(" per area")},
+        **{column: _number(row[column]) for column in row if column.endswith(" per area")},
     }
     if gwp_row is not None:
         numbers["gwp_per_m2_yr"] = _number(gwp_row["score"])

@@ -38,7 +38,7 @@ from ..model.scenarios import EOL_ROUTES, ScenarioSet
 from .circularity import CircularInputs, allocate, material_parameters, reconditioning_per_kg
 from .options import EngineOptions, IndicatorSpec
 
-__all__ = ["OUTPUT_MODULES", "Profiles", "IndicatorSpec", "build_profiles", "profile_keys"]
+__all__ = ["OUTPUT_MODULES", "Profiles", "ProfileCache", "IndicatorSpec", "build_profiles", "profile_keys"]
 
 #: Modules of a layer result. B6/B7 (operational) are reported apart, never from layers.
 OUTPUT_MODULES = ("A1-A3", "A4", "A5", "B1", "B2", "B3", "B4", "B5", "C1", "C2", "C3", "C4", "D")
@@ -75,38 +75,92 @@ def profile_keys(compiled) -> tuple[np.ndarray, pd.DataFrame]:
         "use_cycle": compiled.use_cycle,
     }
     codes = _group_codes([np.asarray(values) for values in columns.values()])
-    # codes number the groups in order of first appearance, so first occurrences come in code order
-    first = np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())
+    # codes number the groups in order of first appearance: a line is its group's first one where
+    # the running maximum of the codes rises
+    rising = np.maximum.accumulate(codes) if codes.size else codes
+    first = np.flatnonzero(np.diff(rising, prepend=-1) > 0)
     return codes, pd.DataFrame({name: np.asarray(values)[first] for name, values in columns.items()})
+
+
+#: integer key columns whose values span at most this many codes are coded by offset, not hashed
+_DENSE_CODES = 2**22
 
 
 def _group_codes(columns: Sequence[np.ndarray]) -> np.ndarray:
     """int64[L]: one code per distinct row of ``columns``, numbered in order of first appearance.
 
     The same grouping as ``DataFrame.groupby(sort=False, dropna=False).ngroup()`` (NaN is a key of
-    its own), done column by column: each column is factorised (hash-based, O(L); constant columns
-    are skipped) and its codes are folded into one integer key per row.
+    its own, 0.0 and −0.0 are one), done column by column: constant columns are skipped, integer
+    columns with a small range are coded by offset, and every other column either changes nothing
+    (it is constant within the groups of the columns before it: checked against one line of each
+    group) or is factorised (hash-based, O(L)); the codes are folded into one integer key per row.
     """
     n = len(columns[0]) if columns else 0
     combined = np.zeros(n, dtype=np.int64)
+    if n == 0:
+        return combined
+    varying = [values for values in columns if not _constant(values)]
+    offset = [_offset_codes(values) for values in varying]
     radix = 1
-    for values in columns:
-        if n == 0:
-            break
-        first = values[0]
-        if values.dtype.kind == "f" and first != first:  # NaN first: constant only if all NaN
-            if np.isnan(values).all():
-                continue
-        elif (values == first).all():
+    for coded in offset:
+        if coded is not None:
+            combined, radix = _fold(combined, radix, *coded)
+    line_of_key = None  # per key: some line with that key (while the keys stay as they are)
+    for values, coded in zip(varying, offset, strict=True):
+        if coded is not None:
             continue
+        if values.dtype.kind in "fiub" and radix <= _DENSE_CODES:
+            if line_of_key is None:
+                line_of_key = np.zeros(radix, dtype=np.intp)
+                line_of_key[combined] = np.arange(n)  # which of a key's lines does not matter
+            if _same_within_groups(values, combined, line_of_key):
+                continue
         codes, uniques = pd.factorize(values, use_na_sentinel=False)
-        if radix * len(uniques) >= 2**62:  # keep the folded key in int64
-            combined, folded = pd.factorize(combined)
-            combined, radix = combined.astype(np.int64), len(folded)
-        combined = combined * len(uniques) + codes
-        radix *= len(uniques)
+        combined, radix = _fold(combined, radix, codes, len(uniques))
+        line_of_key = None
     codes, _ = pd.factorize(combined, sort=False)
     return codes.astype(np.int64)
+
+
+def _constant(values: np.ndarray) -> bool:
+    first = values[0]
+    if values.dtype.kind == "f" and first != first:  # NaN first: constant only if all NaN
+        return bool(np.isnan(values[:_HEAD]).all() and np.isnan(values).all())
+    return bool((values[:_HEAD] == first).all() and (values == first).all())  # most columns differ early
+
+
+#: lines looked at first when checking a column (a column that varies mostly does so early)
+_HEAD = 4096
+
+
+def _offset_codes(values: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """Codes ``value − minimum`` of an integer column with a small range, and their number."""
+    if values.dtype.kind not in "iu":
+        return None
+    low, high = int(values.min()), int(values.max())
+    if high - low >= _DENSE_CODES:
+        return None
+    return values.astype(np.int64) - low, high - low + 1
+
+
+def _fold(combined: np.ndarray, radix: int, codes: np.ndarray, size: int) -> tuple[np.ndarray, int]:
+    """Fold one column's codes (0 … size − 1) into the row keys (each below ``radix``)."""
+    if radix * size >= 2**62:  # keep the folded key in int64
+        combined, folded = pd.factorize(combined)
+        combined, radix = combined.astype(np.int64), len(folded)
+    return combined * size + codes, radix * size
+
+
+def _same_within_groups(values: np.ndarray, keys: np.ndarray, line_of_key: np.ndarray) -> bool:
+    """Whether ``values`` equals (NaN equal to NaN) its value on one line of the same key, on every line."""
+    reference = values[line_of_key][keys]  # a take from a small array: per key, then per line
+    same = values == reference
+    if same.all():
+        return True
+    if values.dtype.kind != "f":
+        return False
+    other = ~same
+    return bool((np.isnan(values[other]) & np.isnan(reference[other])).all())
 
 
 def _coalesced_tensor(
@@ -201,7 +255,13 @@ def _route_burden(library, scenarios, indicators, name, module, category) -> np.
 
 
 def build_profiles(
-    library: EPDLibrary, scenarios: ScenarioSet, keys: pd.DataFrame, compiled: CompiledBuildings, options: EngineOptions
+    library: EPDLibrary,
+    scenarios: ScenarioSet,
+    keys: pd.DataFrame,
+    compiled: CompiledBuildings,
+    options: EngineOptions,
+    *,
+    cache: ProfileCache | None = None,
 ) -> Profiles:
     """The unit profiles of ``keys`` (one row per profile, from :func:`profile_keys`).
 
@@ -209,7 +269,130 @@ def build_profiles(
     categories, scenario choices); ``options`` the indicators and the method's rules. The
     stages run in turn: declared values, transport (A4, C2), end-of-life routes (C3, C4),
     biogenic outflow, circular inputs and the allocation approach, composites (A5, B4).
+
+    A profile depends only on its key, the library, the scenarios and the options, and each row
+    is computed on its own (element-wise arithmetic, per-row sums): profiles already built with
+    this library are taken from its :class:`ProfileCache` and only the others are built, which
+    gives the same bits as building them all. ``cache``: another cache than the library's.
     """
+    if len(keys) == 0 or set(keys.columns) != _CACHE_KEYS:  # a key column the cache does not know: build all
+        return _build_profiles(library, scenarios, keys, compiled, options)
+    cache = cache if cache is not None else library.memo(("profile-cache",), ProfileCache)
+    token = library.memo(("profile-token", scenarios.fingerprint(), options), object)
+    names = _profile_names(keys, compiled, token)
+    found = cache.get(names)
+    todo = [i for i, row in enumerate(found) if row is None]
+    if len(todo) == len(keys):
+        built = _build_profiles(library, scenarios, keys, compiled, options)
+        cache.put(names, built)
+        return built
+    values = np.empty((len(keys), len(OUTPUT_MODULES), len(options.indicators)), dtype=np.float64)
+    fallback = np.empty((len(keys), len(options.indicators)), dtype=bool)
+    for i, row in enumerate(found):
+        if row is not None:
+            values[i], fallback[i] = row
+    if todo:
+        built = _build_profiles(library, scenarios, keys.iloc[todo].reset_index(drop=True), compiled, options)
+        cache.put([names[i] for i in todo], built)
+        values[todo], fallback[todo] = built.values, built.fallback
+    return Profiles(values=values, missing=np.isnan(values), fallback=fallback)
+
+
+#: unit profiles a library keeps (:class:`ProfileCache`): a pure performance knob. One profile is
+#: 13 modules × I indicators of float64 (~2 kB for the 19 EN 15804+A2 indicators), so 8,192 hold
+#: ~16 MB, far more than the distinct profiles of a permit stream (data sets used × scenarios).
+PROFILE_CACHE_SIZE = 8192
+
+#: the numeric columns of a profile key, taken by their bits (the data set: a position in the library)
+_NUMERIC_KEYS = (
+    "dataset", "distance", "eol_landfill", "eol_incineration", "eol_reuse", "eol_recycling", "loss_rate",
+    "sorted_on_site", "reused_input", "recycled_content", "use_cycles", "use_cycle",
+)  # fmt: skip
+#: the columns that index the compiled frame's lookup lists, taken by the value they point to
+_LOOKUP_KEYS = ("transport", "waste_category", "scenario_choice")
+#: every column of :func:`profile_keys`; keys with any other column are built without the cache
+_CACHE_KEYS = frozenset(_NUMERIC_KEYS + _LOOKUP_KEYS)
+
+
+def _profile_names(keys: pd.DataFrame, compiled: CompiledBuildings, token: object) -> list[tuple]:
+    """What decides each profile, independent of the compiled frame it came from: the numeric key
+    columns' exact bits (the data set is a position in the library the cache belongs to) and the
+    transport scenario, waste category and scenario choice by value; ``token`` names the scenarios
+    and options."""
+    numbers = keys[list(_NUMERIC_KEYS)].to_numpy(dtype=np.float64)
+    transport = keys["transport"].to_numpy(dtype=np.int64)
+    waste = keys["waste_category"].to_numpy(dtype=np.int64)
+    choice = keys["scenario_choice"].to_numpy(dtype=np.int64)
+    scenarios, categories, choices = compiled.transport_scenarios, compiled.waste_categories, compiled.scenario_choices
+    return [
+        (
+            token,
+            numbers[i].tobytes(),
+            scenarios[t] if t >= 0 else None,
+            categories[w] if w >= 0 else None,
+            tuple(choices[c]),
+        )
+        for i, (t, w, c) in enumerate(zip(transport.tolist(), waste.tolist(), choice.tolist(), strict=True))
+    ]
+
+
+class ProfileCache:
+    """Unit profiles already built with one library, by what decides them (:func:`build_profiles`).
+
+    Owned by the library it serves (``library.memo``), so it lives as long as the scoring context
+    that holds the library and nothing outlives it; bounded to ``size`` profiles, the least
+    recently used dropped first. Thread-safe (the service scores in threads of one process too).
+    """
+
+    def __init__(self, size: int = PROFILE_CACHE_SIZE) -> None:
+        import threading
+        from collections import OrderedDict
+
+        self.size = size
+        self._rows: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def clear(self) -> None:
+        """Drop every profile kept."""
+        with self._lock:
+            self._rows.clear()
+
+    def __reduce__(self):
+        """A pickled library (sent to a budgeted child process) carries an empty cache of the same size."""
+        return (ProfileCache, (self.size,))
+
+    def get(self, names: list[tuple]) -> list[tuple[np.ndarray, np.ndarray] | None]:
+        """Each name's (values [M, I], fallback [I]), or None when not kept."""
+        with self._lock:
+            found = [self._rows.get(name) for name in names]
+            for name, row in zip(names, found, strict=True):
+                if row is not None:
+                    self._rows.move_to_end(name)
+            hits = sum(row is not None for row in found)
+            self.hits, self.misses = self.hits + hits, self.misses + len(names) - hits
+        return found
+
+    def put(self, names: list[tuple], built: Profiles) -> None:
+        """Keep the profiles of ``built`` (row ``i`` is ``names[i]``), as read-only copies."""
+        values, fallback = built.values.copy(), built.fallback.copy()
+        values.setflags(write=False)
+        fallback.setflags(write=False)
+        with self._lock:
+            for i, name in enumerate(names):
+                self._rows[name] = (values[i], fallback[i])
+                self._rows.move_to_end(name)
+            while len(self._rows) > self.size:
+                self._rows.popitem(last=False)
+
+
+def _build_profiles(
+    library: EPDLibrary, scenarios: ScenarioSet, keys: pd.DataFrame, compiled: CompiledBuildings, options: EngineOptions
+) -> Profiles:
+    """:func:`build_profiles` without the cache: every profile of ``keys`` built."""
     build = _Build.start(library, scenarios, keys, compiled, options)
     _transport_stage(build)
     _route_stage(build)

@@ -176,13 +176,8 @@ class JsonGuard:
     def _scan(self, block: np.ndarray) -> None:
         n = len(block)
         quotes = self._unescaped_quotes(block)
-        structural = np.flatnonzero(
-            (block == _OPENS[0])
-            | (block == _OPENS[1])
-            | (block == _CLOSES[0])
-            | (block == _CLOSES[1])
-            | (block == _COMMA)
-        )
+        folded = block | 0x20  # "[" → "{" and "]" → "}"; no other byte folds onto either
+        structural = np.flatnonzero((folded == _OPENS[1]) | (folded == _CLOSES[1]) | (block == _COMMA))
         # a structural byte is outside strings when the quotes before it toggled the state an even number of times
         toggles_before = np.searchsorted(quotes, structural)
         outside = structural[(toggles_before % 2 == 1) == self._in_string]
@@ -206,6 +201,8 @@ class JsonGuard:
         backslash = block == _BACKSLASH
         quotes = np.flatnonzero(block == _QUOTE)
         if n == 0:
+            return quotes
+        if not self._backslashes and not backslash.any():  # nothing escaped (most files): every quote counts
             return quotes
         index = np.arange(n, dtype=np.int64)
         last_other = np.maximum.accumulate(np.where(backslash, -1, index))  # last non-backslash at or before i

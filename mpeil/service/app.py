@@ -292,7 +292,13 @@ async def _start(app: FastAPI, settings: Settings, engine, pool) -> dict:
     app.state.signing_key = load_key(settings.receipt_key_file, settings.store_dir)
     app.state.engine = engine if engine is not None else ScoringEngine()
     if pool is None and settings.scoring_workers > 0:
-        sized = ScoringPool(settings.scoring_workers, app.state.signing_key)
+        sized = ScoringPool(
+            settings.scoring_workers,
+            app.state.signing_key,
+            batch_size=settings.score_batch_size,
+            batch_wait=settings.score_batch_wait_ms / 1000.0,
+            batch_bytes=settings.score_batch_bytes,
+        )
         pool = await asyncio.get_running_loop().run_in_executor(None, sized.start)
     app.state.pool = pool if pool is not None else InProcess(app.state.engine, app.state.signing_key)
     app.state.runner = JobRunner(app.state.store, settings)

@@ -155,6 +155,7 @@ class JobRunner:
             json.dumps(settings.limits.as_dict()),
             str(os.getpid()),
             str(settings.receipt_key_file or self.store.root / "receipt-key"),
+            str(settings.batch_nice),
         ]
         return subprocess.Popen(arguments, stdin=subprocess.DEVNULL)
 
@@ -216,8 +217,12 @@ def display_label(label: str | None, names: list[str]) -> str | None:
 
 
 def main(argv: list[str]) -> None:
-    """``python -m mpeil.service.jobs STORE JOB_ID JOBS SCHEDULER LIMITS_JSON PARENT_PID KEY_FILE`` (the runner's worker)."""
-    store_root, job_id, jobs, scheduler, limits, parent, key_file = argv
+    """``python -m mpeil.service.jobs STORE JOB_ID JOBS SCHEDULER LIMITS_JSON PARENT_PID KEY_FILE [NICE]`` (the
+    runner's worker). ``NICE``: niceness added to this process (and the chunk processes it starts), so the
+    single-building requests a person waits for get the CPU first and the batch takes what they leave."""
+    store_root, job_id, jobs, scheduler, limits, parent, key_file = argv[:7]
+    if len(argv) > 7 and int(argv[7]) > 0:
+        os.nice(int(argv[7]))
     run_job(store_root, job_id, int(jobs), scheduler or None, json.loads(limits), int(parent), key_file)
 
 

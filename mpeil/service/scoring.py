@@ -159,6 +159,70 @@ class ScoringEngine:
         receipt = self.receipt(result, data, name, method, options, stages)
         return Scored(result, summary, receipt)
 
+    def score_many(
+        self, uploads: list[tuple[bytes, str, str]], method: str, options: dict, limits: Limits
+    ) -> list[Scored | MpeilError]:
+        """Several uploads under one method, scored together as one frame (the service's micro-batch).
+
+        Each upload's :class:`Scored` (summary and receipt) is exactly what :meth:`score` gives for it
+        alone: every number of a building depends only on its own lines (the engine sums per element
+        and per building), and the buildings are renamed apart for the joint scoring and named back.
+        An upload that cannot be read gets its error; when the joint scoring refuses anything (one
+        building over a plausibility limit, say) each upload is scored alone, so each gets its own
+        answer. Uploads whose buildings bring their own data sets or libraries are scored alone
+        (their data sets must not serve another upload). ``Scored.result`` is None for an upload
+        scored jointly (the service renders reports from the stored input, alone).
+        """
+        scorer = self.scorer(method, options)
+        out: list[Scored | MpeilError | None] = [None] * len(uploads)
+        joint: list[tuple[int, list, list[str]]] = []
+        for i, (data, suffix, name) in enumerate(uploads):
+            try:
+                buildings, notes = self.read(data, suffix, name, limits)
+                if not buildings:
+                    raise ParseError("the file holds no building", file=name)
+            except MpeilError as error:
+                out[i] = error
+                continue
+            if suffix == ".json" and not any(b.libraries or b.datasets for b in buildings):
+                joint.append((i, buildings, notes))
+        if len(joint) > 1:
+            for i, scored in self._score_jointly(scorer, joint, uploads, method, options):
+                out[i] = scored
+        for i, (data, suffix, name) in enumerate(uploads):
+            if out[i] is None:  # read, not scored jointly: alone (it may still raise its own error)
+                try:
+                    out[i] = self.score(data, suffix, name, method, options, limits)
+                except MpeilError as error:
+                    out[i] = error
+        return [item for item in out if item is not None]
+
+    def _score_jointly(self, scorer, joint: list, uploads: list, method: str, options: dict):
+        """(upload index, Scored) of each upload in ``joint`` scored as one frame; none when refused."""
+        renamed, members = [], []
+        for k, (i, buildings, notes) in enumerate(joint):
+            names = {}
+            for building in buildings:
+                alias = f"{k:04d}~{building.id}"  # the upload's position first: buildings stay in order
+                names[alias] = str(building.id)
+                renamed.append(building.model_copy(update={"id": alias}))
+            members.append((i, names, notes))
+        try:
+            result = scorer.score(renamed)
+        except MpeilError:
+            return []
+        stages = result.by_stage()
+        codes = {str(b): k for k, b in enumerate(result.building_ids)}
+        done = []
+        for i, names, notes in members:
+            data, _suffix, name = uploads[i]
+            part = _Part(names, [codes[alias] for alias in names])
+            elements = _part_result(result, part.rows).by_element()  # its elements alone: the same sums
+            summary = {**summarize(result, stages, part, elements), "notes": notes}
+            receipt = self.receipt(result, data, name, method, options, stages, part)
+            done.append((i, Scored(None, summary, receipt)))
+        return done
+
     def compare(self, uploads: list[tuple[bytes, str, str]], method: str, options: dict, limits: Limits) -> dict:
         """Two variants (one building per file), scored together; the first is the baseline.
 
@@ -189,8 +253,11 @@ class ScoringEngine:
             "notes": notes,
         }
 
-    def receipt(self, result, data: bytes, name: str, method: str, options: dict, stages) -> dict:
-        """Everything that decides the numbers, and the numbers' exact bits."""
+    def receipt(
+        self, result, data: bytes, name: str, method: str, options: dict, stages, part: _Part | None = None
+    ) -> dict:
+        """Everything that decides the numbers, and the numbers' exact bits (of ``part``'s buildings
+        of a jointly scored result, named as in their upload)."""
         return {
             "receipt_version": 1,
             "engine_version": __version__,
@@ -198,8 +265,8 @@ class ScoringEngine:
             "library": {"name": self.library.name, "sha256": self.library_sha256},
             "scenarios": {"sha256": self.scenarios_sha256},
             "input": {"name": name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)},
-            "numbers": receipt_numbers(result, stages),
-            "results_sha256": results_sha256(result),
+            "numbers": receipt_numbers(result, stages, part),
+            "results_sha256": results_sha256(result, part),
         }
 
     def report_html(self, result) -> str:
@@ -242,20 +309,70 @@ def _ifc(path: str) -> tuple[list, list[str]]:
     return [reading.building], notes
 
 
-def results_sha256(result) -> str:
-    """SHA-256 over every element × module × indicator value and gap count."""
+@dataclass(frozen=True)
+class _Part:
+    """One upload's buildings in a jointly scored result: alias → the building's own id, and their rows."""
+
+    names: dict[str, str]
+    rows: list[int]  # positions in ``result.building_ids``, in order
+
+
+def _buildings(result, part: _Part | None):
+    """(alias, id as named in its upload) of each building of ``part`` (default: every building)."""
+    scores = result.scores
+    if part is None:
+        return [(b, str(b)) for b in scores.index]
+    return [(alias, part.names[alias]) for alias in part.names]
+
+
+def _part_result(result, rows: list[int]):
+    """A light :class:`~mpeil.outputs.Result` of some buildings of ``result`` (their elements and
+    scores only): its element views sum over exactly the arrays the buildings alone give."""
+    import dataclasses
+
+    from ..outputs import Result
+    from ..stages.inventory import Scores
+
+    elements = result.elements
+    compiled = elements.compiled
+    keep = np.zeros(compiled.n_buildings, dtype=bool)
+    keep[rows] = True
+    keep_element = keep[compiled.element_building]
+    part = dataclasses.replace(
+        elements,
+        compiled=compiled.select_buildings(keep),
+        values=elements.values[keep_element],
+        missing=elements.missing[keep_element],
+        contributing=elements.contributing[keep_element],
+        replacements=elements.replacements[keep_element[compiled.line_element]],
+        fallback_lines=elements.fallback_lines[keep],
+        extra={},
+        building_values=None,
+        building_missing=None,
+        building_contributing=None,
+    )
+    return Result(part, result.method, scored=Scores(result.scores.iloc[rows]))
+
+
+def results_sha256(result, part: _Part | None = None) -> str:
+    """SHA-256 over every element × module × indicator value and gap count (of ``part``'s buildings)."""
+    values, missing = result.elements.values, result.elements.missing
+    if part is not None:  # the buildings' elements, in the order scoring them alone gives
+        chosen = np.isin(result.elements.compiled.element_building, part.rows)
+        values, missing = values[chosen], missing[chosen]
     digest = hashlib.sha256()
-    digest.update(np.ascontiguousarray(result.elements.values).tobytes())
-    digest.update(np.ascontiguousarray(result.elements.missing).astype("<i4").tobytes())
+    digest.update(np.ascontiguousarray(values).tobytes())
+    digest.update(np.ascontiguousarray(missing).astype("<i4").tobytes())
     return digest.hexdigest()
 
 
-def receipt_numbers(result, stages) -> dict:
+def receipt_numbers(result, stages, part: _Part | None = None) -> dict:
     """The exact bits of each building's score and stage values (``stages``: ``result.by_stage()``)."""
     numbers = {}
-    for building, row in result.scores.iterrows():
-        numbers[f"{building}/score"] = _bits(row["score"])
-        for stage, value in stages.loc[building].items():
+    scores = result.scores["score"]
+    for alias, building in _buildings(result, part):
+        numbers[f"{building}/score"] = _bits(scores.loc[alias])
+        for stage, value in stages.loc[alias].items():
             numbers[f"{building}/{stage}"] = _bits(value)
     return numbers
 
@@ -274,45 +391,14 @@ def _coverage(row) -> dict:
     return {"weight_covered": covered, "weight_missing": None if covered is None else 1.0 - covered}
 
 
-def summarize(result, stages=None) -> dict:
-    """The JSON the page and API clients read: per building score, stages, coverage, flags, elements."""
+def summarize(result, stages=None, part: _Part | None = None, elements=None) -> dict:
+    """The JSON the page and API clients read: per building score, stages, coverage, flags, elements
+    (of ``part``'s buildings of a jointly scored result, named as in their upload)."""
     stages = result.by_stage() if stages is None else stages
-    elements = result.by_element()
-    buildings = []
-    for building, row in result.scores.iterrows():
-        rows = elements[elements["building"] == building]
-        flags = row.get("flags", [])
-        replaced = row.get("flags_replaced", [])
-        buildings.append(
-            {
-                "building": str(building),
-                "score": number(row["score"]),
-                "score_unit": row["score_unit"],
-                "gross_floor_area_m2": number(row["gross_floor_area_m2"]),
-                "stages": {str(k): number(v) for k, v in stages.loc[building].items()},
-                "coverage": _coverage(row),
-                "complete": bool(row["complete"]) if "complete" in row else None,
-                "flags": [str(f) for f in (flags if isinstance(flags, (list, tuple, np.ndarray)) else [])],
-                # flagged values replaced by their peer estimate (flagged_values = "estimate"), with the
-                # share the declared value would have carried
-                "flags_replaced": [
-                    str(f) for f in (replaced if isinstance(replaced, (list, tuple, np.ndarray)) else [])
-                ],
-                "indicators_missing": [str(i) for i in row["indicators_missing"]],
-                "module_gaps": {str(k): number(v) for k, v in dict(row["module_gaps"]).items()},
-                "label": row["label"] if isinstance(row.get("label"), str) else None,
-                "label_note": row["label_note"] if isinstance(row.get("label_note"), str) else None,
-                "elements": [
-                    {
-                        "element": str(e.element),
-                        "name": None if e.name != e.name else str(e.name),
-                        "element_type": str(e.element_type),
-                        "score": number(e.score),
-                    }
-                    for e in rows.itertuples(index=False)
-                ],
-            }
-        )
+    elements = result.by_element() if elements is None else elements
+    table = result.scores
+    buildings = [_building_summary(building, table.loc[alias], stages.loc[alias], elements, alias)
+                 for alias, building in _buildings(result, part)]  # fmt: skip
     method = result.method
     return {
         "method": method.name,
@@ -320,4 +406,37 @@ def summarize(result, stages=None) -> dict:
         "score_unit": method.score_unit,
         "include_d": bool(method.include_d),
         "buildings": buildings,
+    }
+
+
+def _building_summary(building: str, row, stages, elements, alias: str) -> dict:
+    """One building's part of :func:`summarize` (``alias``: its name in ``elements``)."""
+    rows = elements[elements["building"] == alias]
+    flags = row.get("flags", [])
+    replaced = row.get("flags_replaced", [])
+    return {
+        "building": building,
+        "score": number(row["score"]),
+        "score_unit": row["score_unit"],
+        "gross_floor_area_m2": number(row["gross_floor_area_m2"]),
+        "stages": {str(k): number(v) for k, v in stages.items()},
+        "coverage": _coverage(row),
+        "complete": bool(row["complete"]) if "complete" in row else None,
+        "flags": [str(f) for f in (flags if isinstance(flags, (list, tuple, np.ndarray)) else [])],
+        # flagged values replaced by their peer estimate (flagged_values = "estimate"), with the
+        # share the declared value would have carried
+        "flags_replaced": [str(f) for f in (replaced if isinstance(replaced, (list, tuple, np.ndarray)) else [])],
+        "indicators_missing": [str(i) for i in row["indicators_missing"]],
+        "module_gaps": {str(k): number(v) for k, v in dict(row["module_gaps"]).items()},
+        "label": row["label"] if isinstance(row.get("label"), str) else None,
+        "label_note": row["label_note"] if isinstance(row.get("label_note"), str) else None,
+        "elements": [
+            {
+                "element": str(e.element),
+                "name": None if e.name != e.name else str(e.name),
+                "element_type": str(e.element_type),
+                "score": number(e.score),
+            }
+            for e in rows.itertuples(index=False)
+        ],
     }

@@ -44,9 +44,14 @@ def _number(name: str, default: float, env: str, environ) -> int:
         value = int(text)
     except ValueError:
         raise InputError(f"{env}={text!r} is not a whole number", field=name) from None
-    if value < 1:
-        raise InputError(f"{env} must be at least 1", field=name)
+    least = 0 if name in _ZERO_ALLOWED else 1
+    if value < least:
+        raise InputError(f"{env} must be at least {least}", field=name)
     return value
+
+
+#: settings where 0 means "off" (no niceness for batches, no wait for company)
+_ZERO_ALLOWED = ("batch_nice", "score_batch_wait_ms")
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,11 @@ class Settings:
     body_timeout: int = 30  # s between two body chunks
     keep_alive_timeout: int = 5  # s an idle keep-alive connection stays open
     header_size: int = 16384  # bytes of the request headers
-    batch_slice_seconds: int = 30  # s a batch runs before another tenant's waiting batch gets its turn
+    batch_slice_seconds: int = 10  # s a batch runs before another tenant's waiting batch gets its turn
+    batch_nice: int = 10  # niceness of batch job processes (single-building requests first)
+    score_batch_size: int = 16  # single-building uploads scored together at most (micro-batching; 1: off)
+    score_batch_wait_ms: int = 2  # ms a worker waits for company when the others are busy
+    score_batch_bytes: int = 1048576  # bytes of uploads scored in company, together
     receipt_key_file: Path | None = None  # HMAC key of receipts (default: <store>/receipt-key)
     limits: Limits = field(default_factory=load_limits)
     keys_file: Path | None = None

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..readers.guards import read_bytes
 from .signing import sign
 
-__all__ = ["task_score", "task_rescore", "task_report", "task_compare"]
+__all__ = ["task_score", "task_score_many", "task_rescore", "task_report", "task_compare"]
 
 
 def _input(task: dict, path: str | None = None, name: str | None = None) -> bytes:
@@ -29,9 +29,43 @@ def _input(task: dict, path: str | None = None, name: str | None = None) -> byte
 
 def task_score(state, task: dict) -> dict:
     """Score an upload, sign and store its receipt (with the summary); the summary and receipt id."""
-    engine = state.engine
     data = _input(task)
-    scored = engine.score(data, task["suffix"], task["name"], task["method"], task["options"], task["limits"])
+    scored = state.engine.score(
+        data, task["suffix"], task["name"], task["method"], task["options"], task["limits"]
+    )  # fmt: skip
+    return _keep(state, task, data, scored)
+
+
+def task_score_many(state, task: dict) -> list[dict]:
+    """Several ``score`` tasks of one method and options (a micro-batch of the pool), scored as one
+    frame (:meth:`~mpeil.service.scoring.ScoringEngine.score_many`): one reply per task, in order,
+    each ``{"ok": …}`` as :func:`task_score` gives it alone, or ``{"error": …}`` (its own refusal)."""
+    from ..errors import MpeilError
+    from .workers import error_reply
+
+    members = task["tasks"]
+    replies: list[dict | None] = [None] * len(members)
+    read: list[tuple[int, bytes]] = []
+    for i, member in enumerate(members):
+        try:
+            read.append((i, _input(member)))
+        except MpeilError as error:
+            replies[i] = error_reply(error)
+    first = members[0]
+    uploads = [(data, members[i]["suffix"], members[i]["name"]) for i, data in read]
+    scored = state.engine.score_many(uploads, first["method"], first["options"], first["limits"])
+    for (i, data), one in zip(read, scored, strict=True):
+        try:
+            replies[i] = (
+                error_reply(one) if isinstance(one, MpeilError) else {"ok": _keep(state, members[i], data, one)}
+            )
+        except MpeilError as error:
+            replies[i] = error_reply(error)
+    return [reply for reply in replies if reply is not None]
+
+
+def _keep(state, task: dict, data: bytes, scored) -> dict:
+    """Sign and store a scored upload's receipt (with the summary); the summary and receipt id."""
     receipt = sign(scored.receipt, state.signing_key)
     store = state.store(task["store"])
     receipt_id = store.add_receipt(

@@ -20,6 +20,8 @@ makes, and hands the worker that path.
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -27,11 +29,11 @@ import queue
 import signal
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future, InvalidStateError
+from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ScoringPool", "InProcess", "Budget", "TaskFailed", "run_task"]
+__all__ = ["ScoringPool", "InProcess", "Budget", "TaskFailed", "run_task", "batch_key", "error_reply"]
 
 log = logging.getLogger("mpeil.service")
 
@@ -89,12 +91,19 @@ class _WorkerState:
         return self.stores[root]
 
 
-def run_task(state: Any, task: dict) -> dict:
-    """One task in a worker (or in-process): ``score``, ``rescore``, ``report`` or ``compare``."""
+def run_task(state: Any, task: dict) -> Any:
+    """One task in a worker (or in-process): ``score``, ``score_many`` (a list of replies), ``rescore``,
+    ``report`` or ``compare``."""
     from . import tasks
 
     handler = getattr(tasks, f"task_{task['kind']}")
     return handler(state, task)
+
+
+def error_reply(error) -> dict:
+    """The reply of a task refused with a typed :class:`~mpeil.errors.MpeilError` (answered 422)."""
+    fields = {k: getattr(error, k, None) for k in ("file", "field")}
+    return {"error": (type(error).__name__, str(error), 422, fields)}
 
 
 def _answer(state: _WorkerState, task: dict) -> tuple[dict, bool]:
@@ -116,8 +125,7 @@ def _answer(state: _WorkerState, task: dict) -> tuple[dict, bool]:
     except TaskFailed as error:
         return {"error": (error.kind, error.message, error.status, error.fields)}, False
     except MpeilError as error:
-        fields = {k: getattr(error, k, None) for k in ("file", "field")}
-        return {"error": (type(error).__name__, str(error), 422, fields)}, False
+        return error_reply(error), False
     except RecursionError:
         return {"error": ("ParseError", "the file is nested too deeply", 422, {})}, False
     except Exception as exc:  # a bug, not an input: logged here, answered as a typed 500 there
@@ -188,23 +196,83 @@ class _Worker:
         self.connection.close()
 
 
-class ScoringPool:
-    """``size`` worker processes; :meth:`run` sends one task to one idle worker.
+@dataclass(eq=False)
+class _Pending:
+    """A task waiting for a worker, and where its reply goes."""
 
-    The idle workers wait in a thread-safe queue and each task is one blocking exchange in one of
-    ``size`` threads, so the pool serves any event loop (the server's, or a test client's); tasks
-    beyond ``size`` wait in the executor's queue (the server's in-flight limit bounds it).
+    task: dict
+    seconds: float
+    batch: tuple | None  # tasks with the same key may be scored together; None: alone
+    size: int = 0  # bytes of the upload (a batch's uploads together stay within ``batch_bytes``)
+    future: Future = field(default_factory=Future)
+    queued: float = field(default_factory=time.monotonic)
+
+
+def _settle(item: _Pending, reply: dict | None) -> None:
+    """Hand ``reply`` to the request waiting for it (unless that request was cancelled)."""
+    if not item.future.done():
+        with contextlib.suppress(InvalidStateError):
+            item.future.set_result(reply)
+
+
+def batch_key(task: dict, budget: Budget, largest: int) -> tuple[tuple | None, int]:
+    """(what a ``score`` task must share with others to be scored in one frame with them: method,
+    options, budget, store; the upload's bytes), the key None when it is scored alone: another kind
+    of task, a file type other than JSON, or an upload above ``largest`` bytes (a large file gains
+    nothing from company, and a batch's uploads together stay within ``largest``, so a batch needs
+    no more memory than one upload of that size)."""
+    if task.get("kind") != "score" or task.get("suffix") != ".json" or largest <= 0:
+        return None, 0
+    try:
+        size = os.path.getsize(task["path"])
+    except OSError:
+        return None, 0
+    if size > largest:
+        return None, size
+    options = tuple(sorted((str(k), repr(v)) for k, v in task["options"].items()))
+    return (task["method"], options, budget.memory_bytes, budget.seconds, task["store"]), size
+
+
+class ScoringPool:
+    """``size`` worker processes; :meth:`run` queues a task, and ``size`` dispatcher threads each take
+    an idle worker and send it the oldest task.
+
+    **Micro-batching**: single-building ``score`` tasks (JSON uploads) that are queued while every
+    worker is busy go to the next free worker together, up to ``batch_size`` at once and
+    ``batch_bytes`` of uploads together, and are scored there as one frame (:meth:`ScoringEngine.score_many
+    <mpeil.service.scoring.ScoringEngine.score_many>`; each gets exactly the answer it gets alone).
+    A dispatcher that finds no other worker idle waits up to ``batch_wait`` seconds for company
+    before sending; with a worker idle nothing waits. A batch that fails as a whole (over its
+    budget, a worker that died) is sent again task by task, each under its own budget.
+    The pool serves any event loop (the server's, or a test client's).
     """
 
-    def __init__(self, size: int, signing_key: bytes, start_seconds: float = 120.0) -> None:
+    def __init__(
+        self,
+        size: int,
+        signing_key: bytes,
+        start_seconds: float = 120.0,
+        batch_size: int = 1,
+        batch_wait: float = 0.0,
+        batch_bytes: int = 0,
+    ) -> None:
         self.size, self.signing_key, self.start_seconds = size, signing_key, start_seconds
+        self.batch_size, self.batch_wait, self.batch_bytes = max(1, batch_size), max(0.0, batch_wait), batch_bytes
         self._context = multiprocessing.get_context("spawn")  # the server has threads: never fork it
-        self._threads = ThreadPoolExecutor(max_workers=size, thread_name_prefix="mpeil-pool")
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._workers: list[_Worker] = []
         self._lock = threading.Lock()
+        self._pending: collections.deque[_Pending] = collections.deque()
+        self._arrived = threading.Condition()
         self.waiting = 0  # tasks sent and not yet answered (a metric)
+        self.batches = 0  # tasks scored in company (a metric)
+        self._busy = 0  # workers scoring now
         self.closed = False
+        self._dispatchers = [
+            threading.Thread(target=self._dispatch, name="mpeil-pool-dispatch", daemon=True) for _ in range(size)
+        ]
+        for thread in self._dispatchers:
+            thread.start()
 
     def pids(self) -> list[int]:
         with self._lock:
@@ -217,7 +285,7 @@ class ScoringPool:
             thread.start()
         for thread in spawning:
             thread.join()
-        if self._idle.qsize() < self.size:
+        if len(self._workers) < self.size:
             self.close()
             raise RuntimeError("the scoring workers did not start")
         return self
@@ -248,19 +316,97 @@ class ScoringPool:
         if not self.closed:
             threading.Thread(target=self._spawn_idle, name="mpeil-pool-respawn", daemon=True).start()
 
-    def _exchange(self, task: dict, seconds: float) -> dict | None:
-        """Take an idle worker, send the task, wait for the reply (None: too late or the worker died)."""
-        try:
-            worker = self._idle.get(timeout=self.start_seconds)  # every worker gone and none restarting
-        except queue.Empty:
-            return {"error": ("Busy", "no scoring worker is available; try again in a minute", 503, {})}
+    # ------------------------------------------------------------------ dispatch
+    def _dispatch(self) -> None:
+        """A dispatcher thread: an idle worker, then the oldest task (and its batch), until closed."""
+        while not self.closed:
+            try:
+                worker = self._idle.get(timeout=0.25)
+            except queue.Empty:
+                self._refuse_stale()
+                continue
+            items = self._take()
+            if not items:
+                self._idle.put(worker)
+                continue
+            try:
+                self._send(worker, items)
+            except Exception:  # a bug here must not strand the requests: each answered as a failed task
+                log.exception("scoring dispatch failed")
+                for item in items:
+                    _settle(item, None)
+
+    def _refuse_stale(self) -> None:
+        """Every worker gone and none restarting: tasks that waited ``start_seconds`` are answered 503."""
+        busy: dict = {"error": ("Busy", "no scoring worker is available; try again in a minute", 503, {})}
+        now = time.monotonic()
+        with self._arrived:
+            while self._pending and now - self._pending[0].queued >= self.start_seconds:
+                _settle(self._pending.popleft(), busy)
+
+    def _take(self) -> list[_Pending]:
+        """The oldest task and, when it can be batched, the queued tasks with its key (waiting up to
+        ``batch_wait`` for company when no other worker is idle); [] after a short wait for none."""
+        with self._arrived:
+            if not self._pending and not self._arrived.wait_for(lambda: self._pending or self.closed, 0.25):
+                return []
+            if self.closed or not self._pending:
+                return []
+            first = self._pending.popleft()
+            if first.future.cancelled():  # its request is gone (the client left): nothing to score
+                return []
+            items = [first]
+            if first.batch is None or self.batch_size == 1:
+                return items
+            # company is worth a short wait only when every other worker is scoring (else one is free now)
+            others_busy = self._busy >= max(1, len(self._workers)) - 1
+            deadline = time.monotonic() + (self.batch_wait if others_busy else 0.0)
+            room = self.batch_bytes - first.size
+            while True:
+                for item in [i for i in self._pending if i.batch == first.batch and not i.future.cancelled()]:
+                    if len(items) >= self.batch_size or item.size > room:
+                        break
+                    self._pending.remove(item)
+                    items.append(item)
+                    room -= item.size
+                left = deadline - time.monotonic()
+                if len(items) >= self.batch_size or room <= 0 or left <= 0:
+                    return items
+                self._arrived.wait(left)
+
+    def _send(self, worker: _Worker, items: list[_Pending]) -> None:
+        """One exchange with ``worker``: one task, or a batch (then split back, or sent again alone)."""
+        if len(items) == 1:
+            _settle(items[0], self._exchange(worker, items[0].task, items[0].seconds))
+            return
+        batch = {"kind": "score_many", "tasks": [i.task for i in items], "memory_bytes": items[0].task["memory_bytes"]}
+        reply = self._exchange(worker, batch, max(i.seconds for i in items))
+        replies = reply.get("ok") if reply is not None and "ok" in reply else None
+        if replies is None or len(replies) != len(items):  # the batch failed as a whole: each alone, first in line
+            with self._arrived:
+                for item in reversed(items):
+                    item.batch = None
+                    self._pending.appendleft(item)
+                self._arrived.notify_all()
+            return
+        self.batches += len(items)
+        for item, one in zip(items, replies, strict=True):
+            _settle(item, one)
+
+    def _exchange(self, worker: _Worker, task: dict, seconds: float) -> dict | None:
+        """Send the task to ``worker`` and wait for the reply (None: too late or the worker died)."""
         reply = None
+        with self._lock:
+            self._busy += 1
         try:
             worker.connection.send(task)
             if worker.connection.poll(seconds):
                 reply = worker.connection.recv()
         except (EOFError, OSError):
             reply = None
+        finally:
+            with self._lock:
+                self._busy -= 1
         failed = reply is not None and "error" in reply and reply["error"][0] in ("BudgetExceeded", "InternalError")
         retire = reply is None or failed or not worker.process.is_alive()
         if retire:
@@ -272,11 +418,15 @@ class ScoringPool:
     async def run(self, task: dict, budget: Budget) -> dict:
         """The task's result; :class:`TaskFailed` when the worker refused it or it went over budget."""
         task = {**task, "memory_bytes": budget.memory_bytes}
-        loop = asyncio.get_running_loop()
+        key, size = batch_key(task, budget, self.batch_bytes) if self.batch_size > 1 else (None, 0)
+        item = _Pending(task, budget.seconds, key, size)
         started = time.monotonic()
         self.waiting += 1
         try:
-            reply = await loop.run_in_executor(self._threads, self._exchange, task, budget.seconds)
+            with self._arrived:
+                self._pending.append(item)
+                self._arrived.notify()
+            reply = await asyncio.wrap_future(item.future)
         finally:
             self.waiting -= 1
         if reply is None:
@@ -298,7 +448,11 @@ class ScoringPool:
             workers, self._workers = list(self._workers), []
         for worker in workers:
             worker.kill()
-        self._threads.shutdown(wait=False, cancel_futures=True)
+        closing: dict = {"error": ("Busy", "the scoring service is stopping; try again in a minute", 503, {})}
+        with self._arrived:
+            while self._pending:
+                _settle(self._pending.popleft(), closing)
+            self._arrived.notify_all()
 
 
 class InProcess:
