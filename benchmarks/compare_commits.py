@@ -14,7 +14,9 @@ results. Both trees get their own empty ``MPEIL_CACHE_DIR``, filled by a warm-up
 
 Workloads: ``engine`` (5,000 synthetic buildings: frame → scores with a warm scorer, ``run_engine``,
 a bare ``scipy.sparse`` product of the same size), ``cold`` (``python -m mpeil score one.json`` in a
-fresh process, and ``import mpeil.cli``), ``batch`` (``mpeil batch`` of one-building JSON files,
+fresh process as the environment runs it, then with bytecode compiled: each tree's ``mpeil`` and
+libraries compiled into its own ``PYTHONPYCACHEPREFIX`` with ``PYTHONDONTWRITEBYTECODE`` unset, as
+a pip-installed user has it, ``cold_score_bytecode_*``; and ``import mpeil.cli``), ``batch`` (``mpeil batch`` of one-building JSON files,
 ``--jobs 1`` and ``2``). Results: ``benchmarks/results/compare-<base>.json`` (or ``--out``).
 Not part of the test suite.
 """

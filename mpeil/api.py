@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -28,10 +28,12 @@ from .model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
 from .model.library import EPDLibrary
 from .model.scenarios import ScenarioSet
 from .outputs import Result
-from .outputs.compare import Comparison, compare_results
 from .stages import IdRegister, ScoringContext, ScoringInput
 from .stages import read as read_input
 from .validation import Limits
+
+if TYPE_CHECKING:  # imported by compare() itself: off the path of scoring one file
+    from .outputs.compare import Comparison
 
 __all__ = [
     "Scorer",
@@ -166,7 +168,7 @@ class Scorer:
         Result
             Scores in the method's unit (e.g. mPt/(m²·yr)), element results, provenance.
         """
-        from .readers.ifc import MissingFloorAreaError
+        from .readers.ifc_coverage import MissingFloorAreaError
 
         try:
             data = stages.read(buildings, file, gfa_m2=gfa_m2, mapping=mapping)
@@ -259,6 +261,8 @@ def compare(
         if result is None:  # unreachable: every building not in a Result was scored
             raise InputError("nothing to compare")
         pairs.extend((result, name) for name in ids)
+    from .outputs.compare import compare_results
+
     return compare_results(pairs)
 
 

@@ -21,6 +21,7 @@ Opt out with ``MPEIL_BUDGET=off`` in the environment (then the call runs in-proc
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 import select
@@ -200,12 +201,24 @@ def _score_child(scorer: Any, source: Any, file: str | None, read_options: dict 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = scorer.score(source, file, **(read_options or {}))
-    shared = {}
+    shared: dict[str, Any] = {}
     for name in ("library", "scenarios"):
         value = getattr(result, name, None)
         if value is not None and value is getattr(scorer, name, None):
             shared[name] = True
             object.__setattr__(result, name, None)  # a frozen Result: rebuilt in the parent below
+    profiles = getattr(result, "line_profiles", None)
+    context = getattr(scorer, "context", None)
+    if (
+        isinstance(profiles, functools.partial)
+        and profiles.args
+        and context is not None
+        and profiles.args[0] is context
+    ):
+        # the stages' partial(unit_profiles, context, …): the context (library, its derived tensors:
+        # tens of MB) stays here; the parent puts its own, the same one, back in
+        shared["line_profiles"] = (profiles.func, profiles.args[1:], profiles.keywords)
+        object.__setattr__(result, "line_profiles", None)
     notes = [(item.message, item.category) for item in caught]
     return result, shared, notes
 
@@ -246,8 +259,13 @@ def score_within_budget(
     if outcome.status != "ok":
         raise BudgetError.of(outcome.status, seconds, memory_bytes, label)
     result, shared, notes = outcome.value
-    for name in shared:
-        object.__setattr__(result, name, getattr(scorer, name))
+    for name, value in shared.items():
+        if name == "line_profiles":
+            func, rest, keywords = value
+            value = functools.partial(func, scorer.context, *rest, **keywords)
+        else:
+            value = getattr(scorer, name)
+        object.__setattr__(result, name, value)
     for message, category in notes:
         warnings.warn(message, category, stacklevel=2)
     return result

@@ -10,15 +10,28 @@ import functools
 import math
 import os
 import re
+import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, Any, cast
 
-import pint
-
-from .errors import UnitError
+from .errors import MpeilError, UnitError
 from .paths import data_dir
 
-__all__ = ["unit_registry", "parse_unit", "canonical_unit", "cache_dir", "DECLARED_UNIT_ALIASES"]
+if TYPE_CHECKING:
+    import pint
+
+__all__ = [
+    "unit_registry",
+    "parse_unit",
+    "canonical_unit",
+    "cache_dir",
+    "DECLARED_UNIT_ALIASES",
+    "CommonUnit",
+    "common_unit",
+    "check_unit",
+    "metres_per_unit",
+]
 
 #: Unit spellings found in EPD exports (ÖKOBAUDAT, BR18 Tabel 7, ILCD) → pint strings.
 DECLARED_UNIT_ALIASES: dict[str, str] = {
@@ -68,9 +81,32 @@ def unit_registry() -> pint.UnitRegistry:
 
 
 def _registry(cache_folder: Path | None) -> pint.UnitRegistry:
-    registry: pint.UnitRegistry = pint.UnitRegistry(cache_folder=cache_folder)
+    registry: pint.UnitRegistry = _import_pint().UnitRegistry(cache_folder=cache_folder)
     registry.load_definitions(str(data_dir() / "units.txt"))
     return registry
+
+
+def _import_pint() -> Any:
+    """pint, imported without its optional dask support when dask is not imported yet.
+
+    ``pint.compat`` imports dask whenever it is installed (``dask.base``, and with it yaml,
+    jinja2, toolz, psutil: 0.1–0.2 s of a cold ``mpeil score``) only so that a quantity can hold a
+    dask array; mpeil never makes one. While pint is first imported, ``dask`` is marked absent
+    (``sys.modules["dask"] = None``, which ``find_spec`` reads as "not installed") and then
+    unmarked, so dask itself imports as usual afterwards. Where dask is already imported, or pint
+    is, nothing changes.
+    """
+    if "pint" in sys.modules or "dask" in sys.modules:
+        import pint
+
+        return pint
+    sys.modules["dask"] = None  # type: ignore[assignment]
+    try:
+        import pint
+    finally:
+        if sys.modules.get("dask", 0) is None:
+            del sys.modules["dask"]
+    return pint
 
 
 def cache_dir(name: str) -> Path | None:
@@ -203,9 +239,71 @@ def parse_unit(text: str) -> pint.Unit:
         return registry.dimensionless  # "m2/m2": the units cancel
     if not math.isclose(float(quantity.magnitude), 1.0):
         raise UnitError(f"unit {text!r} carries a factor {quantity.magnitude}; give the amount instead")
-    return cast(pint.Unit, quantity.units)  # pint's stubs name it PlainUnit
+    return cast("pint.Unit", quantity.units)  # pint's stubs name it PlainUnit
 
 
 def canonical_unit(text: str) -> str:
     """The canonical pint spelling of a unit, e.g. ``"qm"`` → ``"meter ** 2"``."""
     return str(parse_unit(text))
+
+
+@dataclass(frozen=True)
+class CommonUnit:
+    """What pint says of one common unit spelling, read from ``data/units/common_units.csv``.
+
+    ``pint_unit`` is ``str(parse_unit(spelling))`` (``"meter ** 2"``), ``dimension`` pint's
+    dimensionality as text (``"[length] ** 2"``, ``"dimensionless"``) and ``factor_to_si`` the
+    magnitude of one unit in pint's base units (``mm``: 0.001), exactly as pint computes it
+    (``scripts/common_units.py`` writes the table, ``tests/test_units_table.py`` checks every row
+    against pint bit for bit).
+    """
+
+    pint_unit: str
+    dimension: str
+    factor_to_si: float
+
+
+@functools.lru_cache(maxsize=1)
+def _common_units() -> dict[str, CommonUnit]:
+    """Spelling → :class:`CommonUnit` for every row of ``data/units/common_units.csv``."""
+    import csv
+
+    with open(data_dir() / "units" / "common_units.csv", newline="", encoding="utf-8") as handle:
+        return {
+            row["unit"]: CommonUnit(row["pint_unit"], row["dimension"], float(row["factor_to_si"]))
+            for row in csv.DictReader(handle)
+        }
+
+
+def common_unit(text: object) -> CommonUnit | None:
+    """The table's entry for a unit spelling (surrounding spaces ignored), or None when the
+    spelling is not in the table (then ask pint: :func:`parse_unit`). Never imports pint."""
+    if not isinstance(text, str):
+        return None
+    return _common_units().get(text.strip())
+
+
+def check_unit(text: str) -> None:
+    """Raise :class:`~mpeil.errors.UnitError` unless :func:`parse_unit` reads ``text``; a spelling
+    of the common-unit table is known to parse (its rows were written by pint) and needs no pint."""
+    if common_unit(text) is None:
+        parse_unit(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def metres_per_unit(unit: str) -> float:
+    """How many metres one ``unit`` is, or NaN when ``unit`` is not a length (or not a unit).
+
+    From the common-unit table when the spelling is in it (pint's own factor), else from pint.
+    """
+    common = common_unit(unit)
+    if common is not None:
+        return common.factor_to_si if common.dimension == "[length]" else math.nan
+    registry = unit_registry()
+    try:
+        quantity = registry.Quantity(1.0, parse_unit(unit))
+    except MpeilError:
+        return math.nan
+    if quantity.dimensionality != registry.Quantity(1.0, "m").dimensionality:
+        return math.nan
+    return float(quantity.to("m").magnitude)

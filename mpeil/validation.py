@@ -16,7 +16,6 @@ Three stages, each in one place:
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 
@@ -28,7 +27,7 @@ from .consistency import check_consistency
 from .errors import CircularityError, InputError, MpeilError
 from .limits import Limits, load_limits
 from .model.bom import NUMERIC_COLUMNS
-from .units import parse_unit, unit_registry
+from .units import metres_per_unit
 
 __all__ = [
     "Limits",
@@ -55,19 +54,6 @@ def _beyond(value: float, low: float, high: float) -> bool:
 
 def _layer_label(layer, line: int) -> str:
     return f"{layer} (line {int(line)})" if isinstance(layer, str) and layer else f"line {int(line)}"
-
-
-@functools.lru_cache(maxsize=1024)
-def _metres_per_unit(unit: str) -> float:
-    """How many metres one ``unit`` is, or NaN when ``unit`` is not a length."""
-    registry = unit_registry()
-    try:
-        quantity = registry.Quantity(1.0, parse_unit(unit))
-    except MpeilError:
-        return math.nan
-    if quantity.dimensionality != registry.Quantity(1.0, "m").dimensionality:
-        return math.nan
-    return float(quantity.to("m").magnitude)
 
 
 def _line_error(compiled: CompiledBuildings, line: int, message: str, field: str, file) -> InputError:
@@ -271,7 +257,7 @@ def _check_thickness(frame: pd.DataFrame, limits: Limits, file) -> None:
         codes, distinct = units.cat.codes.to_numpy(), list(units.cat.categories)
     else:
         codes, distinct = pd.factorize(units)
-    per_unit = np.array([_metres_per_unit(u) if isinstance(u, str) else math.nan for u in distinct] + [math.nan])
+    per_unit = np.array([metres_per_unit(u) if isinstance(u, str) else math.nan for u in distinct] + [math.nan])
     metres = per_unit[codes]  # code -1 (a missing unit) reads the trailing NaN
     amounts = frame["amount"]
     if amounts.dtype == np.float64:

@@ -81,6 +81,7 @@ def test_cli_loads_the_library_once_for_all_files(files, tmp_path, monkeypatch):
         return real(*args, **kwargs)
 
     # the CLI loads the library (with any --library folders) once; the Scorer would otherwise load it
+    monkeypatch.setenv("MPEIL_CACHE_DIR", "none")  # from its sources (tests/test_stored_library.py: from the cache)
     monkeypatch.setattr(mpeil.model.library, "load_library", counting)
     monkeypatch.setattr(mpeil.stages.context, "load_library", counting)
     result = CliRunner().invoke(app, ["score", *map(str, files), *map(str, more), "--format", "csv"])

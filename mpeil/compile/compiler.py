@@ -20,7 +20,7 @@ from ..errors import ConversionError, InputError, MpeilError, UnitError
 from ..model import Building
 from ..model.library import EPDLibrary
 from ..model.scenarios import EOL_ROUTES, ScenarioSet
-from ..units import parse_unit, unit_registry
+from ..units import common_unit, parse_unit, unit_registry
 from .flatten import flatten
 
 __all__ = ["CompiledBuildings", "compile_buildings", "compile_frame", "physical_unit"]
@@ -127,8 +127,16 @@ def physical_unit(amount_unit: str, element_unit: str) -> tuple[str, float]:
     """The unit of what one ``amount`` × one element unit is, and its scale.
 
     A length on an area element is a thickness (m × m² = m³); ``X/Y`` with ``Y`` the element's
-    unit is X per element unit; anything else is per element unit.
+    unit is X per element unit; anything else is per element unit. Spellings of the common-unit
+    table (:func:`mpeil.units.common_unit`) are answered from it, with pint's own strings and
+    factors; pint is asked for anything else.
     """
+    common = _common_physical_unit(amount_unit, element_unit)
+    return common if common is not None else _pint_physical_unit(amount_unit, element_unit)
+
+
+def _pint_physical_unit(amount_unit: str, element_unit: str) -> tuple[str, float]:
+    """:func:`physical_unit` through pint, for any unit :func:`mpeil.units.parse_unit` reads."""
     registry = unit_registry()
     amount = registry.Quantity(1.0, parse_unit(amount_unit))
     element = registry.Quantity(1.0, parse_unit(element_unit))
@@ -145,6 +153,29 @@ def physical_unit(amount_unit: str, element_unit: str) -> tuple[str, float]:
     else:
         total = amount
     return str(total.units), float(total.magnitude)
+
+
+def _common_physical_unit(amount_unit: str, element_unit: str) -> tuple[str, float] | None:
+    """:func:`physical_unit` from the common-unit table, or None where the table does not answer.
+
+    The table answers the three cases as pint does: a length on an ``m2`` element is ``meter ** 3``
+    scaled by pint's factor of the length (1.0 × 1.0 × factor, as ``(amount × element).to("m**3")``);
+    ``X/Y`` on an element of unit ``Y`` is ``X`` (pint cancels ``Y``) at 1.0; a unit without ``/``
+    is itself at 1.0. ``tests/test_units_table.py`` compares every pair of table units with pint.
+    """
+    amount, element = common_unit(amount_unit), common_unit(element_unit)
+    if amount is None or element is None:
+        return None
+    if amount.dimension == "[length]" and element.dimension == "[length] ** 2":
+        return ("meter ** 3", 1.0 * amount.factor_to_si) if element.pint_unit == "meter ** 2" else None
+    if "/" not in amount_unit:
+        return amount.pint_unit, 1.0
+    numerator_text, denominator_text = (part.strip() for part in amount_unit.split("/", 1))
+    numerator, denominator = common_unit(numerator_text), common_unit(denominator_text)
+    simple = numerator is not None and " * " not in numerator.pint_unit and " / " not in numerator.pint_unit
+    if simple and denominator is not None and denominator.pint_unit == element.pint_unit and numerator_text:
+        return numerator.pint_unit, 1.0  # type: ignore[union-attr]
+    return None
 
 
 #: a key range up to this many times the number of rows is factorised through a dense table

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..paths import data_dir
-from ..units import parse_unit
+from ..units import check_unit
 
 __all__ = ["Indicator", "indicator_catalogue", "EN15804_A2_CORE_AND_ADDITIONAL"]
 
@@ -51,7 +51,7 @@ class Indicator:
 def _read(path: str) -> pd.DataFrame:
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     for unit in frame["unit"]:
-        parse_unit(unit)  # fail loudly on a catalogue typo
+        check_unit(unit)  # fail loudly on a catalogue typo (table spellings are known to parse)
     return frame
 
 

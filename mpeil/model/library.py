@@ -512,6 +512,9 @@ def _filled_library(library: EPDLibrary, estimates: pd.DataFrame, override: pd.D
         library.datasets, library.values, name=name, fill=estimates, override=override, hand_made=library.hand_made
     )
     filled._memo[("declared_library",)] = library  # the declared tensor is the base library's
+    # the base's frames, conformed already (conforming them again gives equal copies): shared, so a
+    # stored library (mpeil.model.stored) holds them once, not twice
+    filled.datasets, filled.values = library.datasets, library.values
     return filled
 
 

@@ -63,8 +63,6 @@ from ..model.bom import (
     bom_rows,
 )
 from ..model.inline_screen import check_inline_datasets
-from ..model.passport import is_passport, passport_buildings
-from ..model.templates import element_data, load_template
 from .guards import check_json, check_zip_container, json_integer, read_bytes
 
 if TYPE_CHECKING:
@@ -145,7 +143,7 @@ def _read_ifc_building(path: Path, gfa_m2: float | None = None, mapping: str | P
         note = UnmappedMaterialWarning(unmapped_note(reading.unmapped, reading.mapped_share), file=str(path))
         warnings.warn(note, stacklevel=3)
     if reading.building is None:
-        from .ifc import MissingFloorAreaError
+        from .ifc_coverage import MissingFloorAreaError
 
         if isinstance(reading.problem, MissingFloorAreaError):
             raise reading.problem.how("read_buildings(path, gfa_m2=M2)")
@@ -234,10 +232,14 @@ def _read_json(path: Path, limits: Limits) -> list[Building]:
 
         if is_lcax_project(data):
             return lcax_buildings(data, file)
-    if is_passport(data):  # a building passport (issue 24), known by its content
-        from_passports = passport_buildings(data, file)
-        _check_unique_ids(from_passports, file)
-        return from_passports
+    first = data[0] if isinstance(data, list) and data else data
+    if isinstance(first, dict) and "passport_version" in first:  # maybe a passport: its module decides
+        from ..model.passport import is_passport, passport_buildings
+
+        if is_passport(data):  # a building passport (issue 24), known by its content
+            from_passports = passport_buildings(data, file)
+            _check_unique_ids(from_passports, file)
+            return from_passports
     items = data if isinstance(data, list) else [data]
     if not items:
         raise ParseError("the JSON file holds an empty list: no buildings", file=file)
@@ -298,6 +300,8 @@ class _LineCounter:
         if template is not None:
             name = str(template)
             if name not in self.template_lines:
+                from ..model.templates import load_template  # only files with templates need them
+
                 try:
                     self.template_lines[name] = len(load_template(name).layers)
                 except MpeilError as error:
@@ -340,6 +344,8 @@ def _expand_json_templates(item: dict, file: str) -> dict:
 
 
 def _template_element(name: str, params: dict, element: dict, where: dict) -> dict:
+    from ..model.templates import element_data  # only files with templates need them
+
     try:
         return element_data(name, params, element)
     except MpeilError as error:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -21,7 +23,11 @@ from ..model.library import EPDLibrary, load_library
 from ..model.scenarios import ScenarioSet, load_scenarios
 from ..validation import Limits
 
-__all__ = ["ScoringContext", "prepare"]
+__all__ = ["ScoringContext", "prepare", "prepare_stored"]
+
+#: the shipped example scored once when the stored library is built, so the tensors, conversions
+#: and end-of-life route burdens a typical house needs are in the stored file
+WARM_UP_EXAMPLE = ("examples", "terraced_house.json")
 
 
 @dataclass(frozen=True, eq=False)
@@ -186,3 +192,53 @@ def prepare(
         base_method=base,
         method_source=method.name if isinstance(method, Method) else str(method),
     )
+
+
+def prepare_stored(
+    method: str | Path | Method = "mpeil-ef31", sources: list[str] | None = None, **options: Any
+) -> ScoringContext:
+    """:func:`prepare` on the shipped library ``load_library(sources)``, with the library as
+    prepared (estimates, tensors, route burdens) read from the user cache (:mod:`mpeil.model.stored`).
+
+    The first call under a given data and code version prepares the library from its sources,
+    scores the shipped example house once with the default method (:data:`WARM_UP_EXAMPLE`) so
+    that what a house needs is derived, and stores it; later calls, in any process, read it back
+    (once per process). The context is the same as ``prepare(method, load_library(sources),
+    **options)``'s, bit for bit. ``sources`` naming a library folder, or the cache turned off
+    (``MPEIL_CACHE_DIR=none``): plain :func:`prepare`.
+    """
+    from ..model.stored import stored_path, stored_sources
+
+    shipped = stored_sources(sources)
+    path = stored_path(shipped) if shipped is not None else None
+    if shipped is None or path is None:
+        return prepare(method, load_library(sources), **options)
+    return prepare(method, _shipped_library(path, tuple(shipped)), **options)
+
+
+@functools.lru_cache(maxsize=4)
+def _shipped_library(path: Path, sources: tuple[str, ...]) -> EPDLibrary:
+    """The library stored at ``path``; when there is none (or it is corrupt), the sources' library
+    prepared with the default method, warmed up and stored there. Once per process and key."""
+    from ..model.stored import read_stored_library, store_library
+
+    library = read_stored_library(path)
+    if library is None:
+        library = load_library(list(sources))
+        _warm_up(prepare(library=library))  # the default method: the file does not depend on the first caller
+        store_library(library, path)
+    return library
+
+
+def _warm_up(context: ScoringContext) -> None:
+    """Score the shipped example house once with ``context`` (its result and notes are dropped)."""
+    import warnings
+
+    from ..errors import MpeilError
+    from ..paths import scenarios_dir
+    from . import score
+
+    # the shipped sources cannot score the example (MpeilError): the library is stored as prepared
+    with warnings.catch_warnings(), contextlib.suppress(MpeilError):
+        warnings.simplefilter("ignore")
+        score(context, scenarios_dir().joinpath(*WARM_UP_EXAMPLE))

@@ -120,7 +120,7 @@ def characterise(
             list(source.buildings), context.library, elements.indicators, context.method.reference_study_period_years
         )
     if source is not None:  # IFC models: their mapped shares travel to the grade (issue 19)
-        from ..readers.ifc import coverage_of
+        from ..readers.ifc_coverage import coverage_of
 
         coverage = {str(b.id): share for b in source.buildings if (share := coverage_of(b))}
         if coverage:

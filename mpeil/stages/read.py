@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,6 @@ from ..errors import InputError
 from ..hashing import file_sha256
 from ..ids import IdRegister
 from ..model import Building
-from ..model.passport import Passport, is_passport, passport_buildings, passport_to_building
 
 __all__ = ["ScoringInput", "read", "IdRegister"]
 
@@ -72,6 +72,19 @@ class _Gathered:
         self.sources.append((tuple(dict.fromkeys(str(i) for i in ids)), file))
 
 
+def _is_passport_object(source: Any) -> bool:
+    """Whether ``source`` is a :class:`mpeil.model.passport.Passport`; there is none unless that
+    module is imported, so reading a building file does not import it (its models: ~3 ms)."""
+    module = sys.modules.get("mpeil.model.passport")
+    return module is not None and isinstance(source, module.Passport)
+
+
+def _is_passport_document(source: Mapping) -> bool:
+    from ..model.passport import is_passport
+
+    return is_passport(source)
+
+
 def _collect(source: Any, into: _Gathered, ifc: Mapping[str, Any] | None = None) -> None:
     """Append one input (or each item of an iterable of inputs) to the frames to concatenate.
 
@@ -80,9 +93,13 @@ def _collect(source: Any, into: _Gathered, ifc: Mapping[str, Any] | None = None)
         into.add_ids([source.id], None)
         into.buildings.append(source)
         into.frames.append(flatten([source]))
-    elif isinstance(source, Passport):  # a building passport scores as the building it describes
+    elif _is_passport_object(source):  # a building passport scores as the building it describes
+        from ..model.passport import passport_to_building
+
         _collect(passport_to_building(source), into)
-    elif isinstance(source, Mapping) and is_passport(source):  # a parsed passport document, any version
+    elif isinstance(source, Mapping) and "passport_version" in source and _is_passport_document(source):
+        from ..model.passport import passport_buildings  # a parsed passport document, any version
+
         _collect(passport_buildings(dict(source)), into)
     elif isinstance(source, pd.DataFrame):
         if "building_id" in source:

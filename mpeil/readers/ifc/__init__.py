@@ -33,6 +33,7 @@ import pandas as pd
 from ...errors import InputError, ParseError, missing_dependency
 from ...model import Building, Element
 from ...model.library import EPDLibrary
+from ..ifc_coverage import MissingFloorAreaError, coverage_of  # light: scoring imports them from there
 from .chain import MappingChain
 from .entities import ELEMENT_CLASSES, Units, boundary_sides, file_units
 from .gfa import derive_gfa
@@ -88,18 +89,6 @@ class IfcReading:
     length_unit: str = ""
     #: why ``building`` is None: no gross floor area, or no material maps to a data set
     problem: InputError | None = None
-
-
-class MissingFloorAreaError(InputError):
-    """The IFC model states no gross floor area and none was given; the message says how to give it."""
-
-    def __init__(self, derivation: str, how: str = "read_ifc(path, gfa_m2=M2)", **where: Any) -> None:
-        self.derivation = derivation
-        super().__init__(f"the IFC model states no gross floor area ({derivation}); give it with {how}", **where)
-
-    def how(self, how: str) -> MissingFloorAreaError:
-        """The same error, telling how to give the area on another interface (``--gfa M2``, a form field)."""
-        return MissingFloorAreaError(self.derivation, how, file=self.file, field=self.field)
 
 
 # ============================================================================ opening
@@ -429,28 +418,3 @@ def _suggestion_row(material: str, group: pd.DataFrame, artefacts: Any) -> dict[
         "mapped_by": by,
         "flags": ";".join(sorted({f for text in group["flags"].fillna("") for f in str(text).split(";") if f})),
     }
-
-
-def coverage_of(building: Building) -> dict[str, float]:
-    """The mapped shares an IFC reading wrote into ``building.metadata``.
-
-    Parameters
-    ----------
-    building:
-        Any building; only one read from an IFC model (or written from such a reading) has them.
-
-    Returns
-    -------
-    dict
-        ``mapped_volume_share``, ``mapped_mass_share`` and ``volume_<mapped_by>`` /
-        ``mass_<mapped_by>``, each a share (0-1); a share the reading could not know is left out;
-        empty for other buildings.
-    """
-    out: dict[str, float] = {}
-    for key, value in (building.metadata or {}).items():
-        if key in ("mapped_volume_share", "mapped_mass_share") or key.startswith("share_"):
-            try:
-                out[key.removeprefix("share_")] = float(value)
-            except (TypeError, ValueError):
-                continue
-    return out
