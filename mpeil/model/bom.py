@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..errors import InputError
-from .building import Building, Layer
+from .building import Building, Element, Layer
 
 __all__ = [
     "BUILDING_COLUMNS",
@@ -102,41 +102,22 @@ def bom_rows(buildings: Building | Iterable[Building]) -> list[dict[str, Any]]:
     items = [buildings] if isinstance(buildings, Building) else list(buildings)
     rows: list[dict[str, Any]] = []
     for building in items:
-        head = {
-            "building_id": building.id,
-            "building_name": building.name,
-            "use_type": building.use_type.value,
-            "gross_floor_area_m2": building.gross_floor_area_m2,
-            "reference_study_period_years": building.reference_study_period_years,
-            "construction_year": building.construction_year,
-            "region": building.region,
-            "project_type": building.project_type,
-        }
-        metadata = json.dumps(building.metadata, ensure_ascii=False) if building.metadata else None
+        head = dict.fromkeys(BOM_COLUMNS)
+        head.update(
+            building_id=building.id,
+            building_name=building.name,
+            use_type=building.use_type.value,
+            gross_floor_area_m2=building.gross_floor_area_m2,
+            reference_study_period_years=building.reference_study_period_years,
+            construction_year=building.construction_year,
+            region=building.region,
+            project_type=building.project_type,
+        )
+        head[METADATA_COLUMN] = json.dumps(building.metadata, ensure_ascii=False) if building.metadata else None
         for element in building.elements:
-            element_head = {
-                "element_id": element.id,
-                "element_name": element.name,
-                "element_type": element.element_type.value,
-                "nl_sfb": element.nl_sfb,
-                "element_quantity": element.quantity,
-                "element_unit": element.unit,
-            }
-            for line in element.layers:
-                row = dict.fromkeys(BOM_COLUMNS)
-                row.update(head)
-                row.update(element_head)
-                row.update(line.model_dump(exclude={"end_of_life", "scenario"}))
-                if line.end_of_life is not None:
-                    for column, route in _EOL_FIELD.items():
-                        row[column] = getattr(line.end_of_life, route)
-                if line.scenario:
-                    row["scenario"] = scenario_text(line.scenario, building.id, element.id, line.layer)
-                row[METADATA_COLUMN] = metadata
-                rows.append(row)
+            rows.extend(_element_rows(building, element, head))
         for energy in building.operational:
-            row = dict.fromkeys(BOM_COLUMNS)
-            row.update(head)
+            row = head.copy()
             row.update(
                 element_type=OPERATIONAL_ELEMENT_TYPE,
                 layer=energy.module,
@@ -144,9 +125,36 @@ def bom_rows(buildings: Building | Iterable[Building]) -> list[dict[str, Any]]:
                 amount=energy.amount_per_year,
                 unit=energy.unit,
             )
-            row[METADATA_COLUMN] = metadata
             rows.append(row)
     return rows
+
+
+def _element_rows(building: Building, element: Element, head: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    """The rows of one element's lines: ``head`` (the building's columns) and the element's, then the line's.
+
+    A line's fields are read from its ``__dict__`` (every field there, the values ``model_dump``
+    returns: a layer line holds text, numbers, booleans and ``None``, besides the two nested fields
+    written here), so no serialiser runs per line."""
+    template = head.copy()
+    template.update(
+        element_id=element.id,
+        element_name=element.name,
+        element_type=element.element_type.value,
+        nl_sfb=element.nl_sfb,
+        element_quantity=element.quantity,
+        element_unit=element.unit,
+    )
+    for line in element.layers:
+        row = template.copy()
+        row.update(line.__dict__)
+        del row["end_of_life"]  # not a column: spread over the eol_* columns
+        row["scenario"] = None
+        if line.end_of_life is not None:
+            for column, route in _EOL_FIELD.items():
+                row[column] = getattr(line.end_of_life, route)
+        if line.scenario:
+            row["scenario"] = scenario_text(line.scenario, building.id, element.id, line.layer)
+        yield row
 
 
 # ============================================================================ JSON

@@ -15,7 +15,6 @@ element's unit.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from enum import StrEnum
 from typing import Literal
 
@@ -212,15 +211,21 @@ class Element(_Strict):
 
     @model_validator(mode="after")
     def _ratios_sum_to_one(self) -> Element:
-        totals: dict[str, float] = defaultdict(float)
-        parts: dict[str, set[str]] = defaultdict(set)
+        totals: dict[str, float] = {}  # layer → sum of its ratios, in line order
+        first: dict[str, str] = {}  # layer → its first composition
+        mixed: set[str] = set()  # layers with more than one composition
         for position, line in enumerate(self.layers):
             key = line.layer if line.layer is not None else f"#{position + 1}"
-            totals[key] += line.ratio
-            parts[key].add(line.composition)
+            if key in totals:
+                totals[key] += line.ratio
+                if line.composition != first[key]:
+                    mixed.add(key)
+            else:
+                totals[key] = 0.0 + line.ratio  # as a sum from 0.0 (-0.0 sums to 0.0)
+                first[key] = line.composition
         for key, total in totals.items():
             # a layer with a single composition may be a partial one (e.g. a 0.1 ratio of fixings)
-            if len(parts[key]) > 1 and not math.isclose(total, 1.0, abs_tol=RATIO_TOLERANCE):
+            if key in mixed and not math.isclose(total, 1.0, abs_tol=RATIO_TOLERANCE):
                 # the layer travels in the error context so readers can say where it is
                 raise PydanticCustomError(
                     "ratio_sum",

@@ -66,6 +66,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 def _number_input(value: Any) -> Any:
     """Refuse what pydantic's lax mode would turn into a number by accident."""
+    if type(value) is float:  # the common case (a JSON number with a fraction): nothing to refuse
+        return value
     if isinstance(value, bool):
         raise PydanticCustomError("bool_not_number", "a boolean ({value}) is not a number", {"value": value})
     if isinstance(value, str) and len(value.strip()) > MAX_NUMBER_TEXT:
@@ -82,6 +84,8 @@ def _number_input(value: Any) -> Any:
 
 
 def _valid_unicode(value: str) -> str:
+    if value.isascii():  # constant time (CPython keeps the string's widest character): no surrogate
+        return value
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
@@ -92,6 +96,10 @@ def _valid_unicode(value: str) -> str:
 
 
 def _identifier(value: str) -> str:
+    # fast path, one pass in C: a printable string holds no control character (category Cc) and no
+    # lone surrogate (Cs), so it passes every check below; anything else takes them in their order
+    if value and value.isprintable():
+        return value
     if not value:
         raise PydanticCustomError("empty_identifier", "must not be empty")
     _valid_unicode(value)
