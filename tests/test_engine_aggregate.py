@@ -248,3 +248,24 @@ def test_group_codes_equal_pandas_groupby():
     np.testing.assert_array_equal(_group_codes(columns), expected)
     # −0.0 and 0.0 fall into one group, as in pandas
     assert len(np.unique(_group_codes([share_free]))) == 3
+
+
+def test_unique_columns_equal_numpy_unique_along_columns():
+    """The gap classes' grouping of equal mask columns: the classes (in numpy's order) and each column's
+    class are those of ``np.unique(mask, axis=1, return_inverse=True)``, on random masks with repeated
+    columns, one profile, all gaps and no gaps."""
+    from mpeil.engine.core import _unique_columns
+
+    rng = np.random.default_rng(21)
+    masks = [np.ones((3, 5), dtype=bool), np.zeros((4, 7), dtype=bool), rng.random((1, 9)) < 0.5]
+    for _ in range(300):
+        n_profiles, n_columns = int(rng.integers(1, 60)), int(rng.integers(1, 90))
+        mask = rng.random((n_profiles, n_columns)) < rng.random()
+        mask[:, rng.integers(0, n_columns, n_columns // 2)] = mask[:, [0]]  # repeated columns
+        masks.append(mask)
+    for mask in masks:
+        expected, expected_class = np.unique(mask, axis=1, return_inverse=True)
+        classes, column_class = _unique_columns(mask)
+        assert classes.dtype == bool and classes.shape == expected.shape
+        assert (classes == expected).all()
+        assert column_class.tolist() == expected_class.reshape(-1).tolist()

@@ -109,3 +109,27 @@ def test_every_profile_key_column_is_part_of_the_cache_key(scorer, compiled):
     got = build_profiles(scorer.library, scorer.scenarios, wider, compiled, scorer.engine_options, cache=cache)
     assert len(cache) == 0  # not cached
     _same_bytes(got, _fresh(scorer, compiled, keys))
+
+
+def test_key_columns_name_the_same_profiles_as_the_key_frame(scorer, compiled):
+    """``profile_key_columns`` (arrays, what the engine passes) and ``profile_keys`` (a frame): the same
+    per-line index, the same cache names, and the same bytes cold, warm and half warm."""
+    from mpeil.engine.profiles import _profile_names, profile_key_columns
+
+    index, keys = profile_keys(compiled)
+    column_index, columns = profile_key_columns(compiled)
+    assert index.tobytes() == column_index.tobytes()
+    assert set(columns) == set(keys.columns) == _CACHE_KEYS
+    token = object()
+    assert _profile_names(columns, compiled, token) == _profile_names(keys, compiled, token)
+    expected = _fresh(scorer, compiled, keys)
+    cache = ProfileCache()
+    half = {name: column[::2] for name, column in columns.items()}
+    build_profiles(scorer.library, scorer.scenarios, half, compiled, scorer.engine_options, cache=cache)
+    for _ in range(2):  # half warm, then warm
+        got = build_profiles(scorer.library, scorer.scenarios, columns, compiled, scorer.engine_options, cache=cache)
+        _same_bytes(got, expected)
+    _same_bytes(
+        build_profiles(scorer.library, scorer.scenarios, columns, compiled, scorer.engine_options, cache=ProfileCache()),
+        expected,
+    )

@@ -276,11 +276,23 @@ def _gap_classes(gaps: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray | None,
     lack each class (float64[P, K]) and the flat output columns of each class."""
     if not gaps.any():
         return None, ()
-    classes, column_class = np.unique(gaps, axis=1, return_inverse=True)
-    column_class = column_class.reshape(-1)
+    classes, column_class = _unique_columns(gaps)
     keep = np.flatnonzero(classes.any(axis=0))  # the class of columns without gaps is not counted
     columns = tuple(flat[column_class == k] for k in keep)
     return np.ascontiguousarray(classes[:, keep], dtype=np.float64), columns
+
+
+def _unique_columns(gaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(gaps, axis=1, return_inverse=True)`` for a bool[P, C] mask, without its sort of
+    P-field records (0.3 ms a call on a house's few dozen profiles): the columns' bytes sort in
+    the same order (False < True, profile 0 first), so the classes and the inverse are the same."""
+    columns = np.ascontiguousarray(gaps.T, dtype=bool)
+    keys = [column.tobytes() for column in columns]
+    distinct = sorted(set(keys))
+    number = {key: k for k, key in enumerate(distinct)}
+    column_class = np.fromiter((number[key] for key in keys), dtype=np.intp, count=len(keys))
+    classes = np.frombuffer(b"".join(distinct), dtype=bool).reshape(len(distinct), gaps.shape[0]).T
+    return classes, column_class
 
 
 def _copies(flat: np.ndarray) -> tuple[tuple[int, int, int, int], ...]:

@@ -24,7 +24,7 @@ part (say C1) is already reported in that part's own module, once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +38,15 @@ from ..model.scenarios import EOL_ROUTES, ScenarioSet
 from .circularity import CircularInputs, allocate, material_parameters, reconditioning_per_kg
 from .options import EngineOptions, IndicatorSpec
 
-__all__ = ["OUTPUT_MODULES", "Profiles", "ProfileCache", "IndicatorSpec", "build_profiles", "profile_keys"]
+__all__ = [
+    "OUTPUT_MODULES",
+    "Profiles",
+    "ProfileCache",
+    "IndicatorSpec",
+    "build_profiles",
+    "profile_key_columns",
+    "profile_keys",
+]
 
 #: Modules of a layer result. B6/B7 (operational) are reported apart, never from layers.
 OUTPUT_MODULES = ("A1-A3", "A4", "A5", "B1", "B2", "B3", "B4", "B5", "C1", "C2", "C3", "C4", "D")
@@ -57,6 +65,13 @@ class Profiles:
 
 def profile_keys(compiled) -> tuple[np.ndarray, pd.DataFrame]:
     """Per-line profile index and one row of scenario keys per profile."""
+    codes, columns = profile_key_columns(compiled)
+    return codes, pd.DataFrame(columns)
+
+
+def profile_key_columns(compiled) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """:func:`profile_keys` with the keys as one array per column (no DataFrame: what
+    :func:`build_profiles` takes from its cache needs none)."""
     columns = {
         "dataset": compiled.dataset,
         "transport": compiled.transport,
@@ -79,7 +94,7 @@ def profile_keys(compiled) -> tuple[np.ndarray, pd.DataFrame]:
     # the running maximum of the codes rises
     rising = np.maximum.accumulate(codes) if codes.size else codes
     first = np.flatnonzero(np.diff(rising, prepend=-1) > 0)
-    return codes, pd.DataFrame({name: np.asarray(values)[first] for name, values in columns.items()})
+    return codes, {name: np.asarray(values)[first] for name, values in columns.items()}
 
 
 #: integer key columns whose values span at most this many codes are coded by offset, not hashed
@@ -257,7 +272,7 @@ def _route_burden(library, scenarios, indicators, name, module, category) -> np.
 def build_profiles(
     library: EPDLibrary,
     scenarios: ScenarioSet,
-    keys: pd.DataFrame,
+    keys: pd.DataFrame | Mapping[str, np.ndarray],
     compiled: CompiledBuildings,
     options: EngineOptions,
     *,
@@ -274,25 +289,34 @@ def build_profiles(
     is computed on its own (element-wise arithmetic, per-row sums): profiles already built with
     this library are taken from its :class:`ProfileCache` and only the others are built, which
     gives the same bits as building them all. ``cache``: another cache than the library's.
+    ``keys`` may also be one array per column (:func:`profile_key_columns`): the frame is then
+    made only for the profiles not in the cache.
     """
-    if len(keys) == 0 or set(keys.columns) != _CACHE_KEYS:  # a key column the cache does not know: build all
-        return _build_profiles(library, scenarios, keys, compiled, options)
+    frame = keys if isinstance(keys, pd.DataFrame) else None
+    n_keys = len(frame) if frame is not None else len(next(iter(keys.values()), ()))
+    if n_keys == 0 or set(keys.keys()) != _CACHE_KEYS:  # a key column the cache does not know: build all
+        return _build_profiles(library, scenarios, pd.DataFrame(keys) if frame is None else frame, compiled, options)
     cache = cache if cache is not None else library.memo(("profile-cache",), ProfileCache)
     token = library.memo(("profile-token", scenarios.fingerprint(), options), object)
     names = _profile_names(keys, compiled, token)
     found = cache.get(names)
     todo = [i for i, row in enumerate(found) if row is None]
-    if len(todo) == len(keys):
-        built = _build_profiles(library, scenarios, keys, compiled, options)
+    if len(todo) == n_keys:
+        built = _build_profiles(library, scenarios, pd.DataFrame(keys) if frame is None else frame, compiled, options)
         cache.put(names, built)
         return built
-    values = np.empty((len(keys), len(OUTPUT_MODULES), len(options.indicators)), dtype=np.float64)
-    fallback = np.empty((len(keys), len(options.indicators)), dtype=bool)
+    values = np.empty((n_keys, len(OUTPUT_MODULES), len(options.indicators)), dtype=np.float64)
+    fallback = np.empty((n_keys, len(options.indicators)), dtype=bool)
     for i, row in enumerate(found):
         if row is not None:
             values[i], fallback[i] = row
     if todo:
-        built = _build_profiles(library, scenarios, keys.iloc[todo].reset_index(drop=True), compiled, options)
+        some = (
+            frame.iloc[todo].reset_index(drop=True)
+            if frame is not None
+            else pd.DataFrame({name: np.asarray(column)[todo] for name, column in keys.items()})
+        )
+        built = _build_profiles(library, scenarios, some, compiled, options)
         cache.put([names[i] for i in todo], built)
         values[todo], fallback[todo] = built.values, built.fallback
     return Profiles(values=values, missing=np.isnan(values), fallback=fallback)
@@ -314,15 +338,20 @@ _LOOKUP_KEYS = ("transport", "waste_category", "scenario_choice")
 _CACHE_KEYS = frozenset(_NUMERIC_KEYS + _LOOKUP_KEYS)
 
 
-def _profile_names(keys: pd.DataFrame, compiled: CompiledBuildings, token: object) -> list[tuple]:
+def _profile_names(
+    keys: pd.DataFrame | Mapping[str, np.ndarray], compiled: CompiledBuildings, token: object
+) -> list[tuple]:
     """What decides each profile, independent of the compiled frame it came from: the numeric key
     columns' exact bits (the data set is a position in the library the cache belongs to) and the
     transport scenario, waste category and scenario choice by value; ``token`` names the scenarios
     and options."""
-    numbers = keys[list(_NUMERIC_KEYS)].to_numpy(dtype=np.float64)
-    transport = keys["transport"].to_numpy(dtype=np.int64)
-    waste = keys["waste_category"].to_numpy(dtype=np.int64)
-    choice = keys["scenario_choice"].to_numpy(dtype=np.int64)
+    if isinstance(keys, pd.DataFrame):
+        numbers = keys[list(_NUMERIC_KEYS)].to_numpy(dtype=np.float64)
+    else:  # the same float64 rows, one column at a time
+        numbers = np.column_stack([np.asarray(keys[name], dtype=np.float64) for name in _NUMERIC_KEYS])
+    transport = np.asarray(keys["transport"], dtype=np.int64)
+    waste = np.asarray(keys["waste_category"], dtype=np.int64)
+    choice = np.asarray(keys["scenario_choice"], dtype=np.int64)
     scenarios, categories, choices = compiled.transport_scenarios, compiled.waste_categories, compiled.scenario_choices
     return [
         (

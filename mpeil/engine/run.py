@@ -12,7 +12,7 @@ from ..model.library import EPDLibrary
 from ..model.scenarios import ScenarioSet
 from .core import GapCounts, LineWeights, SegmentValues, aggregate, aggregate_planned, line_weights, plan_groups
 from .options import EngineOptions
-from .profiles import OUTPUT_MODULES, Profiles, build_profiles, profile_keys
+from .profiles import OUTPUT_MODULES, Profiles, build_profiles, profile_key_columns
 from .replacements import number_of_replacements
 
 __all__ = ["EngineOptions", "ElementResults", "PreparedLines", "prepare_lines", "run_engine", "line_results"]
@@ -88,7 +88,7 @@ def prepare_lines(
     compiled: CompiledBuildings, library: EPDLibrary, scenarios: ScenarioSet, options: EngineOptions
 ) -> PreparedLines:
     """Unit profiles of the lines, their number of replacements and weights (before aggregation)."""
-    profile_index, keys = profile_keys(compiled)
+    profile_index, keys = profile_key_columns(compiled)  # a frame only for profiles not cached
     profiles = build_profiles(library, scenarios, keys, compiled, options)
     replacements = number_of_replacements(
         compiled.study_period_years[compiled.line_building],
