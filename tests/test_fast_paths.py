@@ -65,6 +65,34 @@ def test_factorize_literal():
     assert values.tolist() == ["b", "a"]
 
 
+def test_small_text_factorize_is_pandas_factorize():
+    """Short text columns (Arrow strings, objects) are factorised by a loop over their strings: the same
+    codes and distinct values as ``pd.factorize``; columns with other values (NaN, pd.NA, numbers) or
+    longer than the loop's limit take pandas' way, and still give its answer."""
+    from mpeil.compile.compiler import _SMALL_TEXT_LINES, _factorize_small_text
+
+    rng = np.random.default_rng(21)
+    words = np.array(["a", "b", "", "é x", "B", "a "], dtype=object)
+    cases = [pd.Series([], dtype="str"), pd.Series([], dtype=object), pd.Series([None] * 5, dtype=object)]
+    for _ in range(200):
+        n = int(rng.integers(0, 60))
+        cells = list(words[rng.integers(0, len(words), n)])
+        for i in np.flatnonzero(rng.random(n) < 0.3):
+            cells[i] = None
+        cases += [pd.Series(cells, dtype="str"), pd.Series(cells, dtype=object)]
+    others = [["a", np.nan, "b"], ["a", pd.NA], ["1", 1, 1.0], [True, "a"]]
+    cases += [pd.Series(cells, dtype=object) for cells in others]
+    cases.append(pd.Series(["x", None, "y"] * (_SMALL_TEXT_LINES // 3 + 1), dtype="str"))
+    looped = 0
+    for series in cases:
+        codes, values = _factorize(series)
+        expected_codes, expected_values = pd.factorize(series, sort=False)
+        assert codes.dtype == np.int64 and codes.tolist() == expected_codes.tolist()
+        assert values.dtype == object and values.tolist() == list(expected_values)
+        looped += _factorize_small_text(series) is not None
+    assert looped == len(cases) - len(others) - 1  # every short text column took the loop
+
+
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     """The same frame without categorical columns (objects, as a CSV reader or a user gives them)."""
     return frame.assign(
