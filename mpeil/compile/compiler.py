@@ -334,7 +334,7 @@ def _combine(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return row_codes.astype(np.int64), first
 
 
-def _floats(frame: pd.DataFrame, column: str, default: float = np.nan, rows: np.ndarray | None = None) -> np.ndarray:
+def _floats(frame: _Frame, column: str, default: float = np.nan, rows: np.ndarray | None = None) -> np.ndarray:
     """The column as float64 (text and other values coerced; what is no number is NaN, then
     ``default``), a fresh writable array; only ``rows`` when given."""
     if column not in frame:
@@ -356,14 +356,14 @@ def _floats(frame: pd.DataFrame, column: str, default: float = np.nan, rows: np.
     return values
 
 
-def _float_values(frame: pd.DataFrame, column: str) -> np.ndarray:
+def _float_values(frame: _Frame, column: str) -> np.ndarray:
     """:func:`_floats` of a column only read: a float64 column's own values, not a copy."""
     if column in frame and frame[column].dtype == np.float64:
         return frame[column].to_numpy()
     return _floats(frame, column)
 
 
-def _fail(frame: pd.DataFrame, row: int, error: MpeilError, file: str | None) -> MpeilError:
+def _fail(frame: _Frame, row: int, error: MpeilError, file: str | None) -> MpeilError:
     line = frame.iloc[row]
     layer = line.get("layer")
     layer_label = (
@@ -428,11 +428,37 @@ def compile_frame(
     )
 
 
+class _Frame:
+    """The flat frame being compiled, each column read from it once: a DataFrame column costs ~9 µs
+    a read (pandas 3 labels columns with Arrow text) and the compiler reads some columns several
+    times. Columns are only read, never written."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self._read: dict[str, pd.Series] = {}
+
+    def __getitem__(self, column: str) -> pd.Series:
+        series = self._read.get(column)
+        if series is None:
+            series = self._read[column] = self.frame[column]
+        return series
+
+    def __contains__(self, column: str) -> bool:
+        return column in self.frame
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @property
+    def iloc(self):  # noqa: ANN201 (pandas' indexer)
+        return self.frame.iloc
+
+
 @dataclass(frozen=True)
 class _Lines:
     """The flat frame being compiled (building-major, lines of an element contiguous) and its file."""
 
-    frame: pd.DataFrame
+    frame: _Frame
     file: str | None
 
     def fail(self, row: int | np.integer, error: MpeilError) -> MpeilError:
@@ -460,7 +486,7 @@ class _Order:
     first_of_building: np.ndarray
     first_of_element: np.ndarray
 
-    def fields(self, frame: pd.DataFrame) -> dict[str, Any]:
+    def fields(self, frame: _Frame) -> dict[str, Any]:
         n_buildings, n_elements = len(self.building_ids), len(self.first_of_element)
 
         def labels(column: str, first: np.ndarray, count: int) -> np.ndarray:
@@ -495,7 +521,7 @@ def _identity(frame: pd.DataFrame, file: str | None) -> tuple[_Lines, _Order]:
         building_codes, element_codes = building_codes[order], element_codes[order]
     first_of_building = _first_rows(building_codes)
     first_of_element = _first_rows(element_codes)
-    return _Lines(frame, file), _Order(building_codes, element_codes, building_ids, first_of_building, first_of_element)
+    return _Lines(_Frame(frame), file), _Order(building_codes, element_codes, building_ids, first_of_building, first_of_element)
 
 
 def _first_rows(codes: np.ndarray) -> np.ndarray:
@@ -646,7 +672,7 @@ def _lives(lines: _Lines, scenarios: ScenarioSet, line_rsp: np.ndarray) -> dict[
     }
 
 
-def _flags(frame: pd.DataFrame, column: str) -> np.ndarray:
+def _flags(frame: _Frame, column: str) -> np.ndarray:
     if column not in frame:
         return np.zeros(len(frame), bool)
     if frame[column].dtype == bool:  # nothing missing: no fill pass
@@ -819,7 +845,7 @@ def _scenario_choices(lines: _Lines) -> dict[str, Any]:
     return {"scenario_choice": remap[choice_codes], "scenario_choices": tuple(all_choices)}
 
 
-def _circularity(frame: pd.DataFrame) -> dict[str, Any]:
+def _circularity(frame: _Frame) -> dict[str, Any]:
     """Reused input and recycled content (shares), use cycles, component identities."""
     return {
         "reused_input": _floats(frame, "reused_input", 0.0),
