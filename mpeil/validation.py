@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .compile import CompiledBuildings
+from .compile.compiler import _factorize
 from .consistency import check_consistency
 from .errors import CircularityError, InputError, MpeilError
 from .limits import Limits, load_limits
@@ -255,8 +256,8 @@ def _check_thickness(frame: pd.DataFrame, limits: Limits, file) -> None:
     units = frame["unit"]
     if isinstance(units.dtype, pd.CategoricalDtype):  # the codes are a factorisation already
         codes, distinct = units.cat.codes.to_numpy(), list(units.cat.categories)
-    else:
-        codes, distinct = pd.factorize(units)
+    else:  # pd.factorize's codes and values (a short text column without its per-call overhead)
+        codes, distinct = _factorize(units)
     per_unit = np.array([metres_per_unit(u) if isinstance(u, str) else math.nan for u in distinct] + [math.nan])
     metres = per_unit[codes]  # code -1 (a missing unit) reads the trailing NaN
     amounts = frame["amount"]
@@ -432,7 +433,10 @@ def _check_life_categories(frame: pd.DataFrame, scenarios, file) -> None:
     if "service_life_category" not in frame or scenarios is None:
         return
     categories = frame["service_life_category"]
-    unknown = categories.notna().to_numpy() & ~categories.isin(scenarios.service_lives.index).to_numpy()
+    given = categories.notna().to_numpy()
+    if not given.any():  # no category named (most frames): nothing to look up
+        return
+    unknown = given & ~categories.isin(scenarios.service_lives.index).to_numpy()
     bad = np.flatnonzero(unknown)
     if bad.size:
         try:

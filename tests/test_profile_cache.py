@@ -130,6 +130,8 @@ def test_key_columns_name_the_same_profiles_as_the_key_frame(scorer, compiled):
         got = build_profiles(scorer.library, scorer.scenarios, columns, compiled, scorer.engine_options, cache=cache)
         _same_bytes(got, expected)
     _same_bytes(
-        build_profiles(scorer.library, scorer.scenarios, columns, compiled, scorer.engine_options, cache=ProfileCache()),
+        build_profiles(
+            scorer.library, scorer.scenarios, columns, compiled, scorer.engine_options, cache=ProfileCache()
+        ),
         expected,
     )

@@ -299,7 +299,7 @@ def _factorize_small_text(series: pd.Series) -> tuple[np.ndarray, np.ndarray] | 
     dtype = series.dtype
     if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
         values = series.array.__arrow_array__().to_pylist()  # the Arrow strings, nulls as None
-    elif dtype == object:
+    elif series.dtype == object:
         values = series.to_numpy().tolist()
     else:
         return None
@@ -450,7 +450,7 @@ class _Frame:
         return len(self.frame)
 
     @property
-    def iloc(self):  # noqa: ANN201 (pandas' indexer)
+    def iloc(self):  # pandas' indexer
         return self.frame.iloc
 
 
@@ -521,7 +521,9 @@ def _identity(frame: pd.DataFrame, file: str | None) -> tuple[_Lines, _Order]:
         building_codes, element_codes = building_codes[order], element_codes[order]
     first_of_building = _first_rows(building_codes)
     first_of_element = _first_rows(element_codes)
-    return _Lines(_Frame(frame), file), _Order(building_codes, element_codes, building_ids, first_of_building, first_of_element)
+    return _Lines(_Frame(frame), file), _Order(
+        building_codes, element_codes, building_ids, first_of_building, first_of_element
+    )
 
 
 def _first_rows(codes: np.ndarray) -> np.ndarray:
