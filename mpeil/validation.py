@@ -257,7 +257,8 @@ def _check_thickness(frame: pd.DataFrame, limits: Limits, file) -> None:
     if isinstance(units.dtype, pd.CategoricalDtype):  # the codes are a factorisation already
         codes, distinct = units.cat.codes.to_numpy(), list(units.cat.categories)
     else:  # pd.factorize's codes and values (a short text column without its per-call overhead)
-        codes, distinct = _factorize(units)
+        codes, values = _factorize(units)
+        distinct = values.tolist()
     per_unit = np.array([metres_per_unit(u) if isinstance(u, str) else math.nan for u in distinct] + [math.nan])
     metres = per_unit[codes]  # code -1 (a missing unit) reads the trailing NaN
     amounts = frame["amount"]

@@ -402,7 +402,9 @@ def compile_frame(
     """
     if frame.empty:
         raise InputError("no layer lines to compile", file=file)
-    frame = frame.reset_index(drop=True)
+    index = frame.index
+    if not (isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1):  # rows 0, 1, … already: kept
+        frame = frame.reset_index(drop=True)
     if "line" not in frame:
         frame = frame.assign(line=frame.groupby(["building_id", "element_id"], sort=False).cumcount() + 1)
     lines, order = _identity(frame, file)
@@ -422,7 +424,7 @@ def compile_frame(
         **lives,
         loss_rate=_default_loss_rates(given_losses, waste, scenarios),
         **_transport(lines, scenarios, default_transport),
-        **_end_of_life(lines, scenarios, waste),
+        **_end_of_life(lines, scenarios, waste, library),
         **_scenario_choices(lines),
         **_circularity(lines.frame),
     )
@@ -753,7 +755,9 @@ def _transport(lines: _Lines, scenarios: ScenarioSet, default_transport: str | N
     }
 
 
-def _end_of_life(lines: _Lines, scenarios: ScenarioSet, waste: tuple[np.ndarray, list[str]] | None) -> dict[str, Any]:
+def _end_of_life(
+    lines: _Lines, scenarios: ScenarioSet, waste: tuple[np.ndarray, list[str]] | None, library: EPDLibrary
+) -> dict[str, Any]:
     """End-of-life route shares [L, 4] (given, or from the waste category) and the share sorted on site."""
     frame, n = lines.frame, len(lines.frame)
     waste_uniques: list[str] = []
@@ -763,7 +767,7 @@ def _end_of_life(lines: _Lines, scenarios: ScenarioSet, waste: tuple[np.ndarray,
         waste_codes = np.full(n, -1, dtype=np.int64)
     else:
         codes, uniques = waste
-        shares_of, sorted_of = _category_shares(lines, scenarios, codes, uniques)
+        shares_of, sorted_of = _category_shares(lines, scenarios, codes, uniques, library)
         # one gather per line; code -1 (no category) picks the appended NaN row
         eol = np.take(np.vstack([shares_of, np.full((1, 4), np.nan)]), codes, axis=0)
         sorted_on_site = np.append(sorted_of, np.nan)[codes]
@@ -785,18 +789,15 @@ def _end_of_life(lines: _Lines, scenarios: ScenarioSet, waste: tuple[np.ndarray,
 
 
 def _category_shares(
-    lines: _Lines, scenarios: ScenarioSet, codes: np.ndarray, uniques: list[str]
+    lines: _Lines, scenarios: ScenarioSet, codes: np.ndarray, uniques: list[str], library: EPDLibrary
 ) -> tuple[np.ndarray, np.ndarray]:
     """End-of-life shares [K, 4] and share sorted on site [K] of each waste category (canonical names)."""
     table = scenarios.waste_categories
     has_sorted = "sorted_on_site" in table
-    rows = table.index.get_indexer([str(name) for name in uniques]) if table.index.is_unique else None
-    if rows is not None and (rows >= 0).all():  # every category known (canonical names): one gather
-        shares_of = np.column_stack([table[route].to_numpy(dtype=np.float64)[rows] for route in EOL_ROUTES])
-        sorted_of = (
-            table["sorted_on_site"].to_numpy(dtype=np.float64)[rows] if has_sorted else np.full(len(rows), np.nan)
-        )
-        return shares_of, sorted_of
+    known = library.memo(("waste-category-shares", scenarios.fingerprint()), lambda: _waste_table(table))
+    rows = np.array([known[0].get(str(name), -1) for name in uniques], dtype=np.intp) if known else None
+    if known and rows is not None and (rows >= 0).all():  # every category known (canonical names): one gather
+        return known[1][rows], known[2][rows]
     shares_of = np.full((len(uniques), 4), np.nan, dtype=np.float64)  # per category, then per line
     sorted_of = np.full(len(uniques), np.nan, dtype=np.float64)
     for code, name in enumerate(uniques):
@@ -807,6 +808,23 @@ def _category_shares(
         if has_sorted:
             sorted_of[code] = float(cast(float, table.at[str(name), "sorted_on_site"]))
     return shares_of, sorted_of
+
+
+def _waste_table(table: pd.DataFrame) -> tuple[dict[str, int], np.ndarray, np.ndarray] | None:
+    """The scenarios' waste categories once (memoised on the library, by the scenarios' fingerprint):
+    the row of each category, its end-of-life shares [K, 4] and share sorted on site [K] (NaN without
+    the column); None when a category has several rows."""
+    if not table.index.is_unique:
+        return None
+    rows = {name: row for row, name in enumerate(table.index) if isinstance(name, str)}
+    shares = np.column_stack([table[route].to_numpy(dtype=np.float64) for route in EOL_ROUTES])
+    if "sorted_on_site" in table:
+        sorted_on_site = table["sorted_on_site"].to_numpy(dtype=np.float64, copy=True)
+    else:
+        sorted_on_site = np.full(len(table), np.nan)
+    shares.setflags(write=False)
+    sorted_on_site.setflags(write=False)
+    return rows, shares, sorted_on_site
 
 
 def _given_shares(lines: _Lines, columns: list[np.ndarray], eol: np.ndarray) -> np.ndarray:
