@@ -244,3 +244,24 @@ def test_stage_sums_are_skipped_only_far_from_the_bounds():
             assert plausibility._near_bound(result, row, modules)
     far = _stage_result(np.ones((2, 13, 1)), np.zeros((2, 1), bool), np.array([100.0, 200.0]))
     assert not plausibility._near_bound(far, SimpleNamespace(indicator="X", minimum=-1.0, maximum=1.0), ["M0", "M1"])
+
+
+def test_waste_category_shares_gathered_once_equal_the_per_category_lookup(scorer):
+    """The scenarios' waste categories gathered once per library (one gather per compile) give each
+    category the shares and share sorted on site that ``ScenarioSet.eol_shares`` and the table give."""
+    from mpeil.compile.compiler import _category_shares
+
+    scenarios, table = scorer.scenarios, scorer.scenarios.waste_categories
+    names = [str(name) for name in table.index][::-1]
+    shares, sorted_on_site = _category_shares(None, scenarios, np.arange(len(names)), names, scorer.library)
+    assert len(names) > 5
+    for k, name in enumerate(names):
+        assert shares[k].tobytes() == np.array(scenarios.eol_shares(name), dtype=np.float64).tobytes()
+        expected = float(table.at[name, "sorted_on_site"]) if "sorted_on_site" in table else np.nan
+        assert sorted_on_site[k].tobytes() == np.float64(expected).tobytes()
+
+
+def test_a_frame_with_another_index_compiles_as_one_indexed_from_zero(scorer, stock):
+    """A frame indexed 0, 1, … is compiled as given; any other index is reset first: the same arrays."""
+    shifted = stock.set_axis(np.arange(len(stock))[::-1] * 3 + 7)
+    assert _fields(scorer.compile_frame(shifted)) == _fields(scorer.compile_frame(stock))
