@@ -161,7 +161,8 @@ def _template_building(count: int) -> dict:
 
 
 def test_template_elements_are_counted_before_they_are_expanded(tmp_path, monkeypatch):
-    monkeypatch.setattr("mpeil.readers.buildings.element_data", _never)
+    # the reader imports element_data from mpeil.model.templates when a file has templates
+    monkeypatch.setattr("mpeil.model.templates.element_data", _never)
     path = _write(tmp_path, "templates.json", json.dumps(_template_building(11)))
     with pytest.raises(InputError) as caught:
         read_buildings(path, LIMITS.replace(elements_per_building=12))
