@@ -135,6 +135,7 @@ _SCHEDULER_HELP = "Dask scheduler tcp://host:port, or 'local' (a local cluster o
 _INDICATORS_HELP = "Indicators of results/: 'all' (19 EN 15804+A2), 'method', or codes with commas"
 _LIBRARY_HELP = "Shipped EPD source or user library folder; repeatable or with commas (e.g. obd2024,mylib/)"
 _LIMIT = "(default: batch_limits.csv)"
+_CHUNK_HELP = "Input files per chunk (default: at most 200, a multiple of 4 chunks of equal size)"
 
 
 def batch(
@@ -143,7 +144,7 @@ def batch(
     method: Annotated[str, typer.Option("--method", "-m", help="Method name or TOML file")] = "mpeil-ef31",
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes on this machine")] = 1,
     scheduler: Annotated[str | None, typer.Option(help=_SCHEDULER_HELP)] = None,
-    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Input files per chunk")] = 200,
+    chunk_size: Annotated[int | None, typer.Option("--chunk-size", min=1, help=_CHUNK_HELP)] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run in --out")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier run in --out")] = False,
     duckdb: Annotated[bool, typer.Option("--duckdb", help="Also write DIR/mpeil.duckdb")] = False,
