@@ -340,6 +340,16 @@ def _warm_up(context) -> bool:
     return True
 
 
+def _resume_collection() -> None:
+    """When the caller turned cyclic garbage collection off for the start-up (``mpeil batch`` does:
+    the imports and the library are ~200,000 long-lived objects the collector would walk again and
+    again), freeze what the start-up made (``gc.freeze``: never collected, shared with the forked
+    workers) and turn collection back on for the chunks. Does nothing when collection is on."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
+
+
 def _chunk_seconds(seconds_per_file: float, files: int) -> float:
     """The deadline of a whole chunk: one file's budget plus a fiftieth of it per file.
 
@@ -682,6 +692,7 @@ def _run_batch(
     executor = "dask" if scheduler else (f"processes:{jobs}" if jobs > 1 else "serial")
     if todo and not scheduler and not custom:  # forked workers (and budget children) inherit warm tensors
         context.library.memo(("mpeil.batch.warm", id(context)), lambda: _warm_up(context))
+    _resume_collection()
     _run_chunks(todo, reports, len(items), jobs, scheduler, progress, run_fingerprint[:12])
     tasks = [ChunkTask(k, c, options, str(store.root), library, scenarios) for k, c in enumerate(chunks)]
     _cross_chunk_duplicates(store, tasks, reports)
