@@ -24,8 +24,9 @@ from ..engine import EngineOptions, IndicatorSpec
 from ..methods import Method
 from ..methods.scoring import engine_options, indicator_specs
 from ..model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
-from ..model.library import EPDLibrary, load_library
+from ..model.library import EPDLibrary
 from ..model.scenarios import ScenarioSet
+from ..stages.context import shipped_library
 from ..validation import Limits, load_limits
 
 __all__ = [
@@ -217,8 +218,14 @@ def _dataset_quality(library: EPDLibrary, as_of: str) -> tuple[np.ndarray, ...]:
 def build_context(
     options: ScoringOptions, library: EPDLibrary | None = None, scenarios: ScenarioSet | None = None
 ) -> ScoringContext:
-    """Prepare the stage contexts (method, library, scenarios loaded once) and plan the engine runs."""
-    library = library if library is not None else load_library(options.library_sources)
+    """Prepare the stage contexts (method, library, scenarios loaded once) and plan the engine runs.
+
+    Without a ``library``: the shipped library of ``options.library_sources`` as
+    :func:`mpeil.stages.context.shipped_library` gives it (read from the stored prepared library in the
+    user cache when the sources are shipped ones and ``MPEIL_CACHE_DIR`` is not ``none``; the
+    same data sets and numbers as :func:`~mpeil.model.library.load_library`, bit for bit).
+    """
+    library = library if library is not None else shipped_library(options.library_sources)
     scoring = stages.prepare(
         options.method, library, scenarios, options.limits, options.report_indicators, **dict(options.method_options)
     )

@@ -24,6 +24,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -55,10 +56,24 @@ __all__ = [
     "run_batch",
     "run_chunk",
     "DEFAULT_CHUNK_SIZE",
+    "CHUNK_MULTIPLE",
+    "CHUNK_MULTIPLE_MIN_FILES",
+    "default_chunk_size",
     "TEST_DELAY_VARIABLE",
 ]
 
+#: largest chunk when none is given: 200 one-building files are about 1.3 s of one worker's CPU and
+#: 50 MB of its memory (a pure performance knob; ``--chunk-size`` sets it)
 DEFAULT_CHUNK_SIZE = 200
+#: without a chunk size given, a batch is cut into a multiple of this many chunks of equal size (at
+#: most DEFAULT_CHUNK_SIZE files), so 1, 2 or 4 workers finish together: 600 files were 3 chunks of
+#: 200, and with ``--jobs 2`` the third ran alone (a third of the run on one core); they are now 4
+#: of 150. It depends only on the number of files, never on the workers, so every executor writes
+#: the same chunks. A pure performance knob.
+CHUNK_MULTIPLE = 4
+#: ... but no chunk of fewer files than this for that (each chunk costs a fork, an engine set-up and
+#: three fsynced parts: a few hundredths of a second); 10 files stay one chunk
+CHUNK_MULTIPLE_MIN_FILES = 50
 #: seconds to sleep before each chunk, read only in the driver's chunk loop (tests use it to kill a run midway)
 TEST_DELAY_VARIABLE = "MPEIL_BATCH_TEST_DELAY"
 
@@ -194,18 +209,67 @@ def _read_and_score_in_child(
 
 def _score_and_write_results(
     items: Sequence[InputItem], context, chunk: int, claimed: dict[str, str], out_dir: str
-) -> tuple[ChunkTables, dict[str, dict]]:
+) -> tuple[ChunkTables, dict[str, dict], list]:
     """:func:`_read_and_score`, then write the chunk's results part here (in the budgeted child).
 
     The tidy results are most of a chunk's bytes (about 10,000 rows per building): sending them
     back through the pipe cost more than scoring. The parent gets the rest (one summary row and
-    one receipt per building, the error rows); a chunk scored again file by file after this child
+    one receipt per building, the error rows) and the route burdens the child derived
+    (:func:`_learned`); a chunk scored again file by file after this child
     went over its budget has its part written anew, so a part left by a killed child is replaced.
     """
     _child_gc()
+    known = [set(_memo_of(library)) for library in _libraries(context)]
     tables, read_errors = _read_and_score(items, context, chunk, claimed)
     OutputDir(out_dir).write_results(chunk, tables.results)
-    return dataclasses.replace(tables, results=None, results_written=True), read_errors
+    return dataclasses.replace(tables, results=None, results_written=True), read_errors, _learned(context, known)
+
+
+# ============================================================================ what a chunk's child learned
+# The end-of-life route burdens (``mpeil.engine.profiles.route_burden``: per route, module and waste
+# category, memoised on the library) a chunk needs beyond those the stored library holds cost its
+# child about 0.15 s CPU, and died with it: every chunk derived them again (0.75 ms per file in
+# chunks of 200). The child hands back the ones it derived and the parent (the driver, or a pool
+# worker) keeps them on its library, so the chunks it forks later start with them. A burden depends
+# only on its key (route, module, category and the scenarios and indicators of its token), so
+# keeping it changes no number.
+_ROUTE, _ROUTE_TOKEN = "route", "route-token"
+
+
+def _memo_of(library: EPDLibrary) -> dict:
+    """The library's memo (:meth:`EPDLibrary.memo`'s entries), read to see what a child derived."""
+    return library._memo
+
+
+def _libraries(context) -> list[EPDLibrary]:
+    """The distinct libraries the batch context's engine runs score with, in run order."""
+    found: dict[int, EPDLibrary] = {}
+    for run in context.runs:
+        found.setdefault(id(run.context.library), run.context.library)
+    return list(found.values())
+
+
+def _learned(context, known: list[set]) -> list[tuple[int, tuple, tuple, np.ndarray]]:
+    """Route burdens derived in this process since ``known`` (each library's memo keys then):
+    (library position, the key of its token, route/module/category, burden)."""
+    learned = []
+    for position, (library, before) in enumerate(zip(_libraries(context), known, strict=True)):
+        memo = _memo_of(library)
+        tokens = {id(v): k for k, v in memo.items() if isinstance(k, tuple) and k[:1] == (_ROUTE_TOKEN,)}
+        for key in memo.keys() - before:
+            if isinstance(key, tuple) and len(key) == 5 and key[0] == _ROUTE and id(key[1]) in tokens:
+                learned.append((position, tokens[id(key[1])], key[2:], memo[key]))
+    return learned
+
+
+def _keep_learned(context, learned: list[tuple[int, tuple, tuple, np.ndarray]]) -> None:
+    """Keep the route burdens a child derived on this process's libraries (read-only, as derived)."""
+    libraries = _libraries(context)
+    for position, token_key, rest, burden in learned:
+        library = libraries[position]
+        token = library.memo(token_key, object)
+        burden.setflags(write=False)
+        library.memo((_ROUTE, token, *rest), lambda burden=burden: burden)
 
 
 def score_within_budget(
@@ -232,6 +296,10 @@ def score_within_budget(
         outcome = run_with_budget(_read_and_score_in_child, (items, context, chunk, claimed), deadline, memory)
     else:
         outcome = run_with_budget(_score_and_write_results, (items, context, chunk, claimed, out_dir), deadline, memory)
+    if outcome.status == "ok" and out_dir is not None:
+        tables, read_errors, learned = outcome.value
+        _keep_learned(context, learned)
+        return tables, read_errors
     if outcome.status == "ok":
         return outcome.value
     if len(items) == 1:
@@ -270,6 +338,16 @@ def _warm_up(context) -> bool:
     except Exception:  # a warm-up only: a library it cannot score still scores real files (in the children)
         return False
     return True
+
+
+def _resume_collection() -> None:
+    """When the caller turned cyclic garbage collection off for the start-up (``mpeil batch`` does:
+    the imports and the library are ~200,000 long-lived objects the collector would walk again and
+    again), freeze what the start-up made (``gc.freeze``: never collected, shared with the forked
+    workers) and turn collection back on for the chunks. Does nothing when collection is on."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 def _chunk_seconds(seconds_per_file: float, files: int) -> float:
@@ -467,6 +545,19 @@ class _Progress:
 
 
 # ============================================================================ the batch
+def default_chunk_size(files: int) -> int:
+    """Files per chunk when none is given: ``files`` spread evenly over the fewest chunks of at most
+    :data:`DEFAULT_CHUNK_SIZE` files, their number rounded up to a multiple of :data:`CHUNK_MULTIPLE`
+    unless that makes chunks of fewer than :data:`CHUNK_MULTIPLE_MIN_FILES` files.
+
+    600 files → 150 (4 chunks); 1,000,000 → 200 (5,000 chunks); 650 → 163 (4); 120 → 60 (2);
+    10 → 10 (1).
+    """
+    least = -(-files // DEFAULT_CHUNK_SIZE)
+    chunks = max(least, min(-(-least // CHUNK_MULTIPLE) * CHUNK_MULTIPLE, files // CHUNK_MULTIPLE_MIN_FILES))
+    return max(1, -(-files // max(chunks, 1)))
+
+
 def _chunks(items: Sequence[InputItem], size: int) -> list[tuple[InputItem, ...]]:
     return [tuple(items[i : i + size]) for i in range(0, len(items), size)]
 
@@ -503,7 +594,7 @@ def _run_batch(
     *,
     jobs: int = 1,
     scheduler: str | None = None,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    chunk_size: int | None = None,
     resume: bool = False,
     overwrite: bool = False,
     duckdb: bool = False,
@@ -537,7 +628,9 @@ def _run_batch(
         (``tcp://host:port``) or ``"local"`` (a LocalCluster of two worker processes). The
         numbers are the same bit for bit whichever runs the chunks.
     chunk_size:
-        Input files per chunk (the unit of work, of atomic output and of resume).
+        Input files per chunk (the unit of work, of atomic output and of resume). ``None``:
+        :func:`default_chunk_size` of the number of files (at most 200, in a multiple of 4 chunks
+        of equal size).
     as_of:
         ISO date EPD validity is judged at (default: today; recorded in every receipt).
     limits, max_file_size, max_zip_ratio, max_zip_total:
@@ -552,7 +645,7 @@ def _run_batch(
     started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
-    if chunk_size < 1:
+    if chunk_size is not None and chunk_size < 1:
         raise UsageError("chunk size must be at least 1")
     if jobs < 1:
         raise UsageError("jobs must be at least 1")
@@ -568,6 +661,7 @@ def _run_batch(
         limits=limits,
     )
     items = discover(list(inputs), limits)
+    chunk_size = default_chunk_size(len(items)) if chunk_size is None else chunk_size
     chunks = _chunks(items, chunk_size)
     store = OutputDir(out_dir)
     run_fingerprint = _run_fingerprint(items, chunk_size, options, library, scenarios)
@@ -598,6 +692,7 @@ def _run_batch(
     executor = "dask" if scheduler else (f"processes:{jobs}" if jobs > 1 else "serial")
     if todo and not scheduler and not custom:  # forked workers (and budget children) inherit warm tensors
         context.library.memo(("mpeil.batch.warm", id(context)), lambda: _warm_up(context))
+    _resume_collection()
     _run_chunks(todo, reports, len(items), jobs, scheduler, progress, run_fingerprint[:12])
     tasks = [ChunkTask(k, c, options, str(store.root), library, scenarios) for k, c in enumerate(chunks)]
     _cross_chunk_duplicates(store, tasks, reports)

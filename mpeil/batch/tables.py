@@ -235,9 +235,18 @@ def label_column(indices: np.ndarray, values: Sequence[str | None]) -> pa.Dictio
 
     A null label is a null index (Parquet dictionaries hold no nulls); read back, the column is
     the plain string column ``[values[i] for i in indices]``.
+
+    The dictionary holds each label once (first seen first): given a dictionary with repeated
+    values, Parquet's writer leaves the unused tail of its dictionary page uninitialised, so the
+    same results gave part files of different bytes from run to run.
     """
-    nulls = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
-    dictionary = pa.array(["" if v is None else v for v in values], type=pa.string())
+    position: dict[str | None, int] = {}
+    codes = np.fromiter((position.setdefault(v, len(position)) for v in values), dtype=np.int32, count=len(values))
+    if len(position) < len(values):
+        indices = codes[indices]
+    labels = list(position)
+    nulls = np.fromiter((v is None for v in labels), dtype=bool, count=len(labels))
+    dictionary = pa.array(["" if v is None else v for v in labels], type=pa.string())
     mask = nulls[indices] if nulls.any() else None
     return pa.DictionaryArray.from_arrays(pa.array(indices, type=pa.int32(), mask=mask), dictionary)
 

@@ -11,6 +11,7 @@ Exit codes of ``mpeil verify``: 0 every receipt verified bit for bit; 1 some did
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import sys
@@ -135,6 +136,7 @@ _SCHEDULER_HELP = "Dask scheduler tcp://host:port, or 'local' (a local cluster o
 _INDICATORS_HELP = "Indicators of results/: 'all' (19 EN 15804+A2), 'method', or codes with commas"
 _LIBRARY_HELP = "Shipped EPD source or user library folder; repeatable or with commas (e.g. obd2024,mylib/)"
 _LIMIT = "(default: batch_limits.csv)"
+_CHUNK_HELP = "Input files per chunk (default: at most 200, a multiple of 4 chunks of equal size)"
 
 
 def batch(
@@ -143,7 +145,7 @@ def batch(
     method: Annotated[str, typer.Option("--method", "-m", help="Method name or TOML file")] = "mpeil-ef31",
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes on this machine")] = 1,
     scheduler: Annotated[str | None, typer.Option(help=_SCHEDULER_HELP)] = None,
-    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Input files per chunk")] = 200,
+    chunk_size: Annotated[int | None, typer.Option("--chunk-size", min=1, help=_CHUNK_HELP)] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run in --out")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier run in --out")] = False,
     duckdb: Annotated[bool, typer.Option("--duckdb", help="Also write DIR/mpeil.duckdb")] = False,
@@ -192,9 +194,37 @@ def batch(
         "max_zip_total": _size(max_zip_total),
         "progress": sys.stderr.isatty() if progress is None else progress,
     }
+    if _run_as_mpeil_batch():
+        gc.disable()  # while the batch starts; run_batch turns it back on before the chunks (_resume_collection)
     summary = _run_batch(inputs, out, method, settings, console)
     _print_summary(summary, console)
-    raise typer.Exit(code=summary.exit_code)
+    _exit_now(summary.exit_code)
+
+
+def _exit_now(code: int) -> None:
+    """End a finished batch with ``code`` without the interpreter's tear-down (about 0.1 s CPU:
+    numpy, pandas, pyarrow and the library freed object by object), as ``mpeil score`` does
+    (:func:`mpeil.cli._exit_now`: exit handlers run, output flushed, then ``os._exit``).
+
+    Safe here: every output file was written, closed and (parts, journal, manifest) fsynced by
+    ``run_batch`` before it returned, the pool is shut down and the output lock released. Only
+    under the ``mpeil`` script: inside another program (``CliRunner`` in tests, an embedding
+    application) it raises ``typer.Exit`` as before. Any other end (usage error, interruption,
+    a stopped batch) takes the ordinary exit.
+    """
+    from . import _exit_now as exit_process
+
+    if _run_as_mpeil_batch():
+        exit_process(code)
+    raise typer.Exit(code=code)
+
+
+def _run_as_mpeil_batch() -> bool:
+    """Whether this process is ``mpeil batch …`` (the script, or ``python -m mpeil batch …``), not a
+    program that calls the command (tests' ``CliRunner``), whose collector and exit are its own."""
+    script = Path(sys.argv[0]) if sys.argv else Path()
+    named = script.stem == "mpeil" or (script.name == "__main__.py" and script.parent.name == "mpeil")
+    return named and sys.argv[1:2] == ["batch"]
 
 
 def _check_out(out: Path) -> None:

@@ -23,7 +23,7 @@ from ..model.library import EPDLibrary, load_library
 from ..model.scenarios import ScenarioSet, load_scenarios
 from ..validation import Limits
 
-__all__ = ["ScoringContext", "prepare", "prepare_stored"]
+__all__ = ["ScoringContext", "prepare", "prepare_stored", "shipped_library"]
 
 #: the shipped example scored once when the stored library is built, so the tensors, conversions
 #: and end-of-life route burdens a typical house needs are in the stored file
@@ -207,13 +207,26 @@ def prepare_stored(
     **options)``'s, bit for bit. ``sources`` naming a library folder, or the cache turned off
     (``MPEIL_CACHE_DIR=none``): plain :func:`prepare`.
     """
+    return prepare(method, shipped_library(sources), **options)
+
+
+def shipped_library(sources: Iterable[str] | None = None) -> EPDLibrary:
+    """``load_library(sources)``, read from the stored prepared library when it can be.
+
+    The library :func:`prepare_stored` scores with: for shipped sources (None: all) with the cache
+    on, the library as prepared read from (or, the first time, written to) the user cache,
+    once per process; for a library folder among ``sources``, or the cache off
+    (``MPEIL_CACHE_DIR=none``), :func:`~mpeil.model.library.load_library` as before. Either way
+    the same data sets, fingerprint and scores, bit for bit.
+    """
     from ..model.stored import stored_path, stored_sources
 
-    shipped = stored_sources(sources)
+    given = None if sources is None else list(sources)
+    shipped = stored_sources(given)
     path = stored_path(shipped) if shipped is not None else None
     if shipped is None or path is None:
-        return prepare(method, load_library(sources), **options)
-    return prepare(method, _shipped_library(path, tuple(shipped)), **options)
+        return load_library(given)
+    return _shipped_library(path, tuple(shipped))
 
 
 @functools.lru_cache(maxsize=4)
