@@ -36,8 +36,12 @@ def _routes(context) -> dict:
 
 
 def _forget_routes(context) -> None:
+    """Drop the route burdens, and the unit profiles cached from them (earlier tests in the same
+    process may have filled the library's profile cache, and then no route is derived again)."""
     for position, key in _routes(context):
         del _memo_of(_libraries(context)[position])[key]
+    for library in _libraries(context):
+        _memo_of(library).pop(("profile-cache",), None)
 
 
 def test_a_chunk_child_hands_back_the_route_burdens_it_derived(tmp_path):
