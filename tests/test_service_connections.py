@@ -105,3 +105,18 @@ def test_client_aborts_are_not_server_errors(server):
     text = httpx.get(base + "/v1/metrics", headers=auth(ADMIN_KEY), timeout=10).text
     assert 'status="500"' not in text
     assert "Traceback" not in log.read_text(encoding="utf-8", errors="replace")
+
+
+def test_idle_connections_do_not_refuse_requests(server):
+    # uvicorn's backstop (max_in_flight + 50 = 250) counted idle connections: 300 of them made the health
+    # check and every request a 503 until the header timeout closed them (benchmarks/service_connections.py)
+    base, address, _ = server
+    idle = [_connect(address) for _ in range(300)]
+    try:
+        health = httpx.get(base + "/v1/healthz", timeout=10)
+        score = httpx.post(base + "/v1/score", content=b"{}", headers={"content-type": "application/json"}, timeout=10)
+    finally:
+        for sock in idle:
+            sock.close()
+    assert health.status_code == 200
+    assert score.status_code != 503, score.text[:200]
