@@ -109,9 +109,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         """uvicorn answers 503 when its open connections *or* running requests reach ``limit_concurrency``;
         idle connections (closed by the header timeout) must not refuse real requests and the health check
         (3,000 idle connections turned every request into a 503 for 10 s, benchmarks/service_connections.py),
-        so only requests count here."""
+        so only requests count here, and the health check (exempt from the Guard's limit too) never does."""
         limit = self.limit_concurrency
-        if limit is None or len(self.tasks) >= limit:
+        health = (self.url or b"").split(b"?", 1)[0] == b"/v1/healthz"
+        if limit is None or (len(self.tasks) >= limit and not health):
             super().on_headers_complete()
             return
         self.limit_concurrency = None  # this connection's own attribute, for this one call
