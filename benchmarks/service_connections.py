@@ -1,6 +1,6 @@
 """Connection hygiene of ``mpeil serve`` at full size (issue 21's connection findings). A benchmark, not a test.
 
-    nice python benchmarks/service_connections.py                  # 3,000 connections per phase, ~2-3 minutes
+    nice python benchmarks/service_connections.py                  # 3,000 connections per phase, about a minute
     python benchmarks/service_connections.py --connections 300     # smaller
 
 Starts a real server (``benchmarks/service_load.py``'s helpers: uvicorn, one HTTP process, its scoring workers)
