@@ -105,3 +105,71 @@ def test_client_aborts_are_not_server_errors(server):
     text = httpx.get(base + "/v1/metrics", headers=auth(ADMIN_KEY), timeout=10).text
     assert 'status="500"' not in text
     assert "Traceback" not in log.read_text(encoding="utf-8", errors="replace")
+
+
+def test_idle_connections_do_not_refuse_requests(server):
+    # uvicorn's backstop (max_in_flight + 50 = 250) counted idle connections: 300 of them made the health
+    # check and every request a 503 until the header timeout closed them (benchmarks/service_connections.py)
+    base, address, _ = server
+    idle = [_connect(address) for _ in range(300)]
+    try:
+        health = httpx.get(base + "/v1/healthz", timeout=10)
+        score = httpx.post(base + "/v1/score", content=b"{}", headers={"content-type": "application/json"}, timeout=10)
+    finally:
+        for sock in idle:
+            sock.close()
+    assert health.status_code == 200
+    assert score.status_code != 503, score.text[:200]
+
+
+def _answer_with_running_requests(path: bytes, running: int) -> bytes:
+    """What GuardedHttpProtocol answers to ``GET path`` while ``running`` requests are running (uvicorn's
+    backstop limit is 10 here), with a one-line ASGI app that answers 200."""
+    import asyncio
+
+    from uvicorn.config import Config
+    from uvicorn.server import ServerState
+
+    from mpeil.service.server import GuardedHttpProtocol
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    class Transport(asyncio.Transport):
+        def __init__(self):
+            super().__init__()
+            self.written, self.closing = b"", False
+
+        def get_extra_info(self, name, default=None):
+            return ("127.0.0.1", 8000) if name in ("sockname", "peername") else default
+
+        def write(self, data):
+            self.written += data
+
+        def is_closing(self):
+            return self.closing
+
+        def close(self):
+            self.closing = True
+
+    async def run() -> bytes:
+        config = Config(app, limit_concurrency=10, log_level="critical")
+        config.load()
+        state = ServerState()
+        state.tasks.update(object() for _ in range(running))
+        protocol = GuardedHttpProtocol(config=config, server_state=state, app_state={})
+        transport = Transport()
+        protocol.connection_made(transport)
+        protocol.data_received(b"GET " + path + b" HTTP/1.1\r\nhost: x\r\n\r\n")
+        await asyncio.sleep(0.05)
+        protocol.connection_lost(None)
+        return transport.written
+
+    return asyncio.run(run())
+
+
+def test_the_backstop_counts_running_requests_and_spares_the_health_check():
+    assert _answer_with_running_requests(b"/v1/score", 3).startswith(b"HTTP/1.1 200")
+    assert _answer_with_running_requests(b"/v1/score", 10).startswith(b"HTTP/1.1 503")  # at uvicorn's limit
+    assert _answer_with_running_requests(b"/v1/healthz", 10).startswith(b"HTTP/1.1 200")

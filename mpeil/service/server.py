@@ -6,8 +6,9 @@
   ``keep_alive_timeout`` (uvicorn's own setting);
 - a body timeout (``body_timeout``, per chunk; in :class:`mpeil.service.app.Guard`): 408;
 - a concurrency limit: ``max_in_flight`` requests per process are handled, the next ones answered 503 with
-  ``Retry-After`` (by the Guard); uvicorn's ``limit_concurrency`` a little above it is the backstop
-  for connections that never become requests.
+  ``Retry-After`` (by the Guard); uvicorn's ``limit_concurrency`` a little above it is a backstop that
+  counts running requests only: connections that never become requests are closed by the header timeout
+  and bounded by the open-file limit, and do not make real requests or the health check 503.
 
 The limits are those of :class:`~mpeil.service.settings.Settings` (``data/service_defaults.csv``, environment).
 """
@@ -102,7 +103,23 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
-        super().on_headers_complete()
+        self._handle_within_backstop()
+
+    def _handle_within_backstop(self) -> None:
+        """uvicorn answers 503 when its open connections *or* running requests reach ``limit_concurrency``;
+        idle connections (closed by the header timeout) must not refuse real requests and the health check
+        (3,000 idle connections turned every request into a 503 for 10 s, benchmarks/service_connections.py),
+        so only requests count here, and the health check (exempt from the Guard's limit too) never does."""
+        limit = self.limit_concurrency
+        health = (self.url or b"").split(b"?", 1)[0] == b"/v1/healthz"
+        if limit is None or (len(self.tasks) >= limit and not health):
+            super().on_headers_complete()
+            return
+        self.limit_concurrency = None  # this connection's own attribute, for this one call
+        try:
+            super().on_headers_complete()
+        finally:
+            self.limit_concurrency = limit
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
