@@ -452,6 +452,7 @@ def _building_summary(building: str, row, stages, elements, alias: str) -> dict:
         # share the declared value would have carried
         "flags_replaced": [str(f) for f in (replaced if isinstance(replaced, (list, tuple, np.ndarray)) else [])],
         "indicators_missing": [str(i) for i in row["indicators_missing"]],
+        "indicators_partial": [str(i) for i in row.get("indicators_partial", [])],
         "module_gaps": {str(k): share(v) for k, v in dict(row["module_gaps"]).items()},
         "label": row["label"] if isinstance(row.get("label"), str) else None,
         "label_note": row["label_note"] if isinstance(row.get("label_note"), str) else None,
