@@ -424,11 +424,14 @@ def test_an_ifc_model_scores_like_the_cli_and_says_what_it_left_out(client):
     building = scored.json()["buildings"][0]
     assert round(building["score"], 10) == cli[building["building"]]["score"]
     notes = scored.json()["notes"]
-    # issue 19: FZK-Haus is fully mapped now (its placeholders take their class's template)
-    assert notes == [
+    # issue 19: FZK-Haus is fully mapped now (its placeholders take their class's template); how the
+    # model was read comes first, then the building's own notes (the CLI's table lines, with its id)
+    assert notes[0] == (
         "Mapped share of the volume: 100.0%: every material mapped or filled by a documented default (data/ifc)"
-    ]
-    assert "/tmp" not in notes[0]  # no server path leaks into a message
+    )
+    assert notes[1:] == [f"{building['building']}: {note}" for note in building["notes"]]
+    assert building["notes"][-1].startswith("IFC model: 100.0% of the volume mapped")
+    assert not any("/tmp" in note for note in notes)  # no server path leaks into a message
 
 
 def test_a_broken_ifc_model_is_a_parse_error(client):
