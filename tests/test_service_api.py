@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import time
@@ -56,6 +57,36 @@ def test_score_equals_cli_for_upload_and_raw_body(client):
         assert round(building["score"], 10) == cli["score"]
         assert round(building["coverage"]["weight_covered"], 10) == cli["weight_covered"]
         assert building["indicators_missing"] == cli["indicators_missing"]
+
+
+def test_trust_fields_are_the_clis_for_the_terraced_house(client):
+    """The data-quality grade, the estimated indicators and their data sets, the unit and the shares are
+    what ``mpeil score -f json`` says; the notes are the lines the CLI's score table prints."""
+    path = EXAMPLES / "terraced_house.json"
+    cli = _cli_scores(path)["example-terraced-house"]
+    body = client.post("/v1/score", files={"file": ("house.json", HOUSE, "application/json")}).json()
+    building = body["buildings"][0]
+    assert cli["quality_grade"] == "C" and cli["label"] == "D"  # the new-user trial's values
+    for key in ("quality_grade", "label", "indicators_estimated", "estimated_datasets", "indicators_missing"):
+        assert building[key] == cli[key], key
+    assert building["indicators_partial"] == cli["indicators_partial"]
+    assert building["module_gaps"] == cli["module_gaps"]
+    assert len(building["estimated_datasets"]) > 0 and len(building["indicators_estimated"]) > 0
+    assert body["score_unit"] == building["score_unit"] == cli["score_unit"] == "mPt/(m²·yr)"
+    for key in ("weight_declared", "weight_estimated", "weight_missing", "weight_covered"):
+        assert building["coverage"][key] == cli[key], key  # the CLI's decimals: no float noise
+    assert building["coverage"]["weight_declared"] == 0.6309
+    estimated = ", ".join(cli["indicators_estimated"])
+    assert f"estimated from peers: {estimated}" in building["notes"]
+    assert f"example-terraced-house: estimated from peers: {estimated}" in body["notes"]
+    table = subprocess.run(
+        [sys.executable, "-m", "mpeil", "score", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "COLUMNS": "2000"},  # one line per building's notes
+    ).stdout
+    assert "example-terraced-house: " + "; ".join(building["notes"]) in table.splitlines()
 
 
 def test_csv_variant_scores_like_json(client):
@@ -393,11 +424,14 @@ def test_an_ifc_model_scores_like_the_cli_and_says_what_it_left_out(client):
     building = scored.json()["buildings"][0]
     assert round(building["score"], 10) == cli[building["building"]]["score"]
     notes = scored.json()["notes"]
-    # issue 19: FZK-Haus is fully mapped now (its placeholders take their class's template)
-    assert notes == [
+    # issue 19: FZK-Haus is fully mapped now (its placeholders take their class's template); how the
+    # model was read comes first, then the building's own notes (the CLI's table lines, with its id)
+    assert notes[0] == (
         "Mapped share of the volume: 100.0%: every material mapped or filled by a documented default (data/ifc)"
-    ]
-    assert "/tmp" not in notes[0]  # no server path leaks into a message
+    )
+    assert notes[1:] == [f"{building['building']}: {note}" for note in building["notes"]]
+    assert building["notes"][-1].startswith("IFC model: 100.0% of the volume mapped")
+    assert not any("/tmp" in note for note in notes)  # no server path leaks into a message
 
 
 def test_a_broken_ifc_model_is_a_parse_error(client):

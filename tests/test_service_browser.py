@@ -162,6 +162,41 @@ def test_upload_an_ifc_model(page, shots):
     page.screenshot(path=str(shots / "score-ifc.png"), full_page=True)
 
 
+def _cli_row(path: Path) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-m", "mpeil", "score", str(path), "-f", "json"], capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout)[0]
+
+
+@pytest.mark.parametrize("page", [PHONE, DESKTOP], ids=["phone", "desktop"], indirect=True)
+def test_label_quality_grade_and_estimates_beside_the_score_at_two_sizes(page, shots):
+    """The M-label, the data-quality grade and the estimated indicators of the CLI's JSON, in the words
+    of data/scale_names.csv, beside the score in nl, fr and en, inside the viewport at both sizes."""
+    cli = _cli_row(EXAMPLES / "terraced_house.json")
+    page.get_by_label("Gebouwbestand").set_input_files(str(EXAMPLES / "terraced_house.json"))
+    page.get_by_role("button", name="Bereken").click()
+    grade = page.locator(".quality-grade").first
+    expect(grade).to_be_visible(timeout=60_000)
+    estimated = ", ".join(cli["indicators_estimated"])
+    words = {
+        "nl": ("M-label", "datakwaliteit", "Geschat uit vergelijkbare producten"),
+        "fr": ("label M", "qualité données", "Estimé à partir des produits comparables"),
+        "en": ("M-label", "data quality", "Estimated from peers"),
+    }
+    size = "phone" if page.viewport_size["width"] < 600 else "desktop"
+    for language, (label, quality, estimates) in words.items():
+        page.get_by_label(re.compile("Taal|Langue|Language")).select_option(language)
+        expect(page.locator(".scale-label").first).to_have_text(f"{label} {cli['label']}")
+        expect(page.locator(".quality-grade").first).to_have_text(f"{quality} {cli['quality_grade']}")
+        expect(page.locator(".estimated-indicators").first).to_have_text(f"{estimates}: {estimated}")
+        for locator in (page.locator(".scale-label").first, page.locator(".quality-grade").first):
+            box = locator.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= page.viewport_size["width"]
+        page.screenshot(path=str(shots / f"trust-{language}-{size}.png"), full_page=True)
+    assert cli["quality_grade"] == "C"  # the new-user trial's value, shown as "data quality C"
+
+
 def _font_px(locator) -> float:
     return float(locator.evaluate("node => parseFloat(getComputedStyle(node).fontSize)"))
 

@@ -66,6 +66,23 @@ def test_a_batch_gives_each_upload_exactly_its_answer_alone(engine, uploads):
     assert joint[0].result is None  # scored in company: reports are rendered from the input, alone
 
 
+def test_a_batch_gives_each_upload_its_own_trust_fields(engine, uploads):
+    """The data-quality grade, the estimated indicators, their data sets and the notes of a building
+    scored in company are those it has alone (and name it as in its own upload, never as renamed)."""
+    joint = engine.score_many(uploads, "mpeil-ef31", {}, load_limits())
+    keys = ("quality_grade", "indicators_estimated", "estimated_datasets", "notes", "coverage", "score_unit")
+    for upload, one in zip(uploads, joint, strict=True):
+        alone = _alone(engine, upload).summary
+        assert one.summary["notes"] == alone["notes"]
+        for building, own in zip(one.summary["buildings"], alone["buildings"], strict=True):
+            assert {k: building[k] for k in keys} == {k: own[k] for k in keys}
+        assert not any("~" in note.split(":")[0] for note in one.summary["notes"])  # no "0003~id" alias
+    house = joint[0].summary["buildings"][0]
+    assert house["quality_grade"] == "C" and "ODP" in house["indicators_estimated"]  # the CLI's (test_service_api)
+    datasets = {tuple(one.summary["buildings"][0]["estimated_datasets"]) for one in joint}
+    assert len(datasets) > 2  # the uploads differ in what is estimated: a building taking another's would show
+
+
 def test_a_batch_with_options_matches_alone(engine, uploads):
     options = {"include_d": True, "replacement_rule": "fractional"}
     joint = engine.score_many(uploads[:4], "mpeil-ef31", options, load_limits())

@@ -38,6 +38,21 @@ def test_every_label_exists_in_dutch_french_and_english():
     assert {f"type_{code.value}" for code in ElementType} <= set(strings["nl"])  # every element family named
 
 
+def test_the_two_letter_scales_have_the_words_of_every_output():
+    """The page names the M-label and the data-quality grade as the CLI's table and the report do
+    (data/scale_names.csv), in each of its languages, never one as the other."""
+    from mpeil.outputs.scale_names import scale_name
+
+    strings = json.loads(_text("strings.json"))
+    for language in ("nl", "fr", "en"):
+        for scale in ("label", "quality_grade"):
+            assert strings[language][f"scale_{scale}"] == scale_name(scale, language)
+            assert strings[language][f"scale_{scale}_long"] == scale_name(scale, language, long=True)
+    assert strings["nl"]["scale_quality_grade"] == "datakwaliteit"  # literal: the words users read
+    assert strings["en"]["scale_quality_grade"] == "data quality"
+    assert strings["fr"]["scale_label"] == "label M"
+
+
 def _luminance(colour: str) -> float:
     digits = colour.lstrip("#")
     if len(digits) == 3:

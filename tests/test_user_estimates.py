@@ -118,7 +118,7 @@ def test_lines_missing_share_by_hand():
 
 # ---------------------------------------------------------------------- the CLI note (part c)
 def test_the_note_names_only_indicators_estimated_for_every_line():
-    from mpeil.cli.score import _notes
+    from mpeil.cli.output import building_notes as _notes
 
     row = pd.Series(
         {

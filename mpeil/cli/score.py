@@ -12,7 +12,16 @@ import typer
 
 from ..errors import MpeilError, MpeilWarning
 from ..sanitize import csv_cell, terminal_text
-from .output import OPTION_HELP, fixed_table, library_references, method_options, print_error, table_console
+from .output import (
+    JSON_DOUBLE_PRECISION,
+    OPTION_HELP,
+    building_notes,
+    fixed_table,
+    library_references,
+    method_options,
+    print_error,
+    table_console,
+)
 
 
 def print_notes(caught: list[warnings.WarningMessage], console) -> None:
@@ -72,49 +81,11 @@ def _print_table(results, console) -> None:
     for scale in (["label"] if with_label else []) + ["quality_grade"]:
         console.print(f"[dim]{scale_name(scale, long=True)}[/dim]", highlight=False)
     for building, row in scores.iterrows():
-        if notes := _notes(row):
+        if notes := building_notes(row):
             console.print(
                 f"[yellow]{terminal_text(building)}[/yellow]: " + "; ".join(terminal_text(note) for note in notes),
                 highlight=False,
             )
-
-
-def _notes(row) -> list[str]:
-    """One building's notes: flags, replaced flags, estimates, missing indicators, gaps."""
-    note = row.get("label_note")
-    notes = [note] if isinstance(note, str) and note else []
-    notes += list(row.get("lines_missing", []))  # the lines behind missing data, at the lines' scale
-    notes += [f"flagged: {flag}" for flag in row["flags"]]
-    notes += [f"flagged, replaced: {flag}" for flag in row.get("flags_replaced", [])]
-    gaps = set(row["indicators_missing"]) | set(row.get("indicators_partial", []))
-    # estimated for the building: every line has a value and some are estimates; the rest is named below
-    if estimated := [code for code in row["indicators_estimated"] if code not in gaps]:
-        notes.append(f"estimated from peers: {', '.join(estimated)}")
-    if row["indicators_missing"]:
-        notes.append(f"no data set declares {', '.join(row['indicators_missing'])}")
-    if row.get("indicators_partial"):
-        notes.append(f"some lines lack {', '.join(row['indicators_partial'])}")
-    if row["module_gaps"]:
-        notes.append(
-            "data gaps (share of lines): " + ", ".join(f"{m} {share:.0%}" for m, share in row["module_gaps"].items())
-        )
-    if row["uncovered"]:
-        notes.append(f"not in any open data: {', '.join(row['uncovered'])}")
-    if row.get("mapped_volume_share", float("nan")) == row.get("mapped_volume_share"):  # an IFC model
-        notes.append(_ifc_coverage(row))
-    return notes
-
-
-def _ifc_coverage(row) -> str:
-    """``IFC model: 97.7% of the volume mapped (default 56.2%, template default 41.5%, unmapped 2.3%)``."""
-    split = ", ".join(
-        f"{key.removeprefix('volume_').replace('_', ' ')} {share:.1%}"
-        for key, share in row["mapped_by"].items()
-        if key.startswith("volume_") and share > 0
-    )
-    mass = row["mapped_mass_share"]
-    mass_text = f"{mass:.1%}" if mass == mass else "unknown"
-    return f"IFC model: {row['mapped_volume_share']:.1%} of the volume mapped ({split}), mass {mass_text}"
 
 
 def _csv_safe(frame):
@@ -163,7 +134,9 @@ def _frame_of(results, by_element: bool):
 
 def _write_frame(frame, output_format: str) -> None:
     if output_format == "json":
-        sys.stdout.write(frame.to_json(orient="records", indent=2, force_ascii=False) + "\n")
+        sys.stdout.write(
+            frame.to_json(orient="records", indent=2, force_ascii=False, double_precision=JSON_DOUBLE_PRECISION) + "\n"
+        )
     else:
         sys.stdout.write(_csv_safe(frame).to_csv(index=False))
 

@@ -155,7 +155,7 @@ class ScoringEngine:
             error.located(file=name)
             raise
         stages = result.by_stage()
-        summary = {**summarize(result, stages), "notes": notes}
+        summary = with_notes(summarize(result, stages), notes)
         receipt = self.receipt(result, data, name, method, options, stages)
         return Scored(result, summary, receipt)
 
@@ -218,7 +218,7 @@ class ScoringEngine:
             data, _suffix, name = uploads[i]
             part = _Part(names, [codes[alias] for alias in names])
             elements = _part_result(result, part.rows).by_element()  # its elements alone: the same sums
-            summary = {**summarize(result, stages, part, elements), "notes": notes}
+            summary = with_notes(summarize(result, stages, part, elements), notes)
             receipt = self.receipt(result, data, name, method, options, stages, part)
             done.append((i, Scored(None, summary, receipt)))
         return done
@@ -245,13 +245,15 @@ class ScoringEngine:
             buildings.append(building)
         result = scorer.score(buildings)
         comparison = compare_result(result, [b.id for b in buildings])
-        return {
-            **summarize(result),
-            "baseline": comparison.baseline,
-            "difference": number(comparison.difference()),
-            "explanation": comparison.explanation,
-            "notes": notes,
-        }
+        return with_notes(
+            {
+                **summarize(result),
+                "baseline": comparison.baseline,
+                "difference": number(comparison.difference()),
+                "explanation": comparison.explanation,
+            },
+            notes,
+        )
 
     def receipt(
         self, result, data: bytes, name: str, method: str, options: dict, stages, part: _Part | None = None
@@ -382,13 +384,32 @@ def _bits(value) -> dict:
     return {"value": None if math.isnan(value) else value, "hex": value.hex()}
 
 
+def share(value) -> float | None:
+    """A share (0-1: a weight, a gap share) for JSON, at the decimals of ``mpeil score -f json``
+    (:data:`mpeil.cli.output.JSON_DOUBLE_PRECISION`): 0.6309, never 0.6309000000000001; NaN is null.
+    Scores are never rounded (their exact bits are in the receipt)."""
+    from ..cli.output import JSON_DOUBLE_PRECISION
+
+    value = number(value)
+    return None if value is None else round(value, JSON_DOUBLE_PRECISION)
+
+
 def _coverage(row) -> dict:
     """Coverage split (issue 8's columns when the engine has them), else the covered share."""
-    split = {k: number(row[k]) for k in ("weight_declared", "weight_estimated", "weight_missing") if k in row}
+    split = {k: share(row[k]) for k in ("weight_declared", "weight_estimated", "weight_missing") if k in row}
     if split:
-        return {**split, "weight_covered": number(row["weight_covered"])}  # covered = declared + estimated
+        return {**split, "weight_covered": share(row["weight_covered"])}  # covered = declared + estimated
     covered = number(row["weight_covered"])
-    return {"weight_covered": covered, "weight_missing": None if covered is None else 1.0 - covered}
+    return {"weight_covered": share(covered), "weight_missing": None if covered is None else share(1.0 - covered)}
+
+
+def with_notes(summary: dict, read_notes: list[str]) -> dict:
+    """``summary`` with its ``notes``: how the files were read, then each building's notes as the
+    CLI's score table prints them (``<building>: <note>``; :func:`mpeil.cli.output.building_notes`)."""
+    notes = list(read_notes)
+    for building in summary["buildings"]:
+        notes += [f"{building['building']}: {note}" for note in building["notes"]]
+    return {**summary, "notes": notes}
 
 
 def summarize(result, stages=None, part: _Part | None = None, elements=None) -> dict:
@@ -403,14 +424,18 @@ def summarize(result, stages=None, part: _Part | None = None, elements=None) -> 
     return {
         "method": method.name,
         "method_title": method.title,
-        "score_unit": method.score_unit,
+        "score_unit": str(table["score_unit"].iloc[0]),  # as each building's (and the CLI's JSON): mPt/(m²·yr)
         "include_d": bool(method.include_d),
         "buildings": buildings,
     }
 
 
 def _building_summary(building: str, row, stages, elements, alias: str) -> dict:
-    """One building's part of :func:`summarize` (``alias``: its name in ``elements``)."""
+    """One building's part of :func:`summarize` (``alias``: its name in ``elements``); the trust
+    fields (``quality_grade``, ``indicators_estimated``, ``estimated_datasets``, ``notes``) are the
+    CLI's: the same scores columns and the same notes function."""
+    from ..cli.output import building_notes
+
     rows = elements[elements["building"] == alias]
     flags = row.get("flags", [])
     replaced = row.get("flags_replaced", [])
@@ -427,9 +452,15 @@ def _building_summary(building: str, row, stages, elements, alias: str) -> dict:
         # share the declared value would have carried
         "flags_replaced": [str(f) for f in (replaced if isinstance(replaced, (list, tuple, np.ndarray)) else [])],
         "indicators_missing": [str(i) for i in row["indicators_missing"]],
-        "module_gaps": {str(k): number(v) for k, v in dict(row["module_gaps"]).items()},
+        "indicators_partial": [str(i) for i in row.get("indicators_partial", [])],
+        "module_gaps": {str(k): share(v) for k, v in dict(row["module_gaps"]).items()},
         "label": row["label"] if isinstance(row.get("label"), str) else None,
         "label_note": row["label_note"] if isinstance(row.get("label_note"), str) else None,
+        "quality_grade": row["quality_grade"] if isinstance(row.get("quality_grade"), str) else None,
+        # indicator → number of lines whose value is a peer estimate; the data sets behind them
+        "indicators_estimated": {str(k): int(v) for k, v in dict(row.get("indicators_estimated", {})).items()},
+        "estimated_datasets": [str(d) for d in row.get("estimated_datasets", [])],
+        "notes": [str(n) for n in building_notes(row)],
         "elements": [
             {
                 "element": str(e.element),

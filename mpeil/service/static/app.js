@@ -180,11 +180,34 @@ function elementChart(elements, unit) {
   return chart;
 }
 
+function scalesBlock(building) {
+  // the two letter scales in the words of every output (data/scale_names.csv), never one read as the other
+  const scales = el("p", { class: "scales" });
+  if (building.label) {
+    scales.append(el("span", { class: "scale scale-label", title: t("scale_label_long") }, t("scale_label") + " " + building.label));
+  }
+  if (building.quality_grade) {
+    const title = t("scale_quality_grade_long");
+    scales.append(el("span", { class: "scale quality-grade", title }, t("scale_quality_grade") + " " + building.quality_grade));
+  }
+  const legend = el("p", { class: "scale-legend" });
+  for (const key of building.label ? ["scale_label_long", "scale_quality_grade_long"] : ["scale_quality_grade_long"]) {
+    legend.append(el("span", {}, t(key)));
+  }
+  // estimated for the building (every line has a value, some are peer estimates), as the CLI's notes
+  const gaps = new Set([...(building.indicators_missing || []), ...(building.indicators_partial || [])]);
+  const estimated = Object.keys(building.indicators_estimated || {}).filter((code) => !gaps.has(code));
+  const parts = [scales, legend];
+  if (estimated.length) parts.push(el("p", { class: "estimated-indicators" }, t("estimated_indicators") + ": " + estimated.join(", ")));
+  return parts;
+}
+
 function buildingBlock(summary, building) {
   const unit = building.score_unit;
   const block = el("article", { class: "building" }, el("h2", {}, building.building));
   block.append(el("p", {}, t("score")));
   block.append(el("p", { class: "big score-value", "data-score": String(building.score) }, fmt(building.score) + " " + unit));
+  block.append(...scalesBlock(building));
   block.append(el("h3", {}, t("coverage")), ...coverageBar(building.coverage));
   const stages = Object.entries(building.stages).map(([k, v]) => [t("stage_" + k), fmt(v)]);
   block.append(el("h3", {}, t("stages")), table([t("stage"), unit], stages, [false, true]));
