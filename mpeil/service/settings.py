@@ -78,7 +78,7 @@ class Settings:
     body_timeout: int = 30  # s between two body chunks
     keep_alive_timeout: int = 5  # s an idle keep-alive connection stays open
     header_size: int = 16384  # bytes of the request headers
-    batch_slice_seconds: int = 10  # s a batch runs before another tenant's waiting batch gets its turn
+    batch_slice_seconds: int = 3  # s a batch runs before another tenant's waiting batch gets its turn
     batch_nice: int = 10  # niceness of batch job processes (single-building requests first)
     score_batch_size: int = 16  # single-building uploads scored together at most (micro-batching; 1: off)
     score_batch_wait_ms: int = 2  # ms a worker waits for company when the others are busy
