@@ -200,6 +200,7 @@ LAYERS = {
     "engine": 4,
     "methods": 5,
     "outputs": 6,
+    "notes": 6,
     "stages": 7,
     "api": 8,
     "analysis": 9,

@@ -1,12 +1,12 @@
 """Shared by the command line's commands: error lines, option help, and (from
-:mod:`mpeil.outputs.notes`, which the web service uses too) a building's notes and the JSON float
+:mod:`mpeil.notes`, which the web service uses too) a building's notes and the JSON float
 precision; errors are one line each, never a traceback, never a crash."""
 
 from __future__ import annotations
 
 import sys
 
-from ..outputs.notes import JSON_DOUBLE_PRECISION, building_notes
+from ..notes import JSON_DOUBLE_PRECISION, building_notes
 from ..sanitize import terminal_text
 
 __all__ = [

@@ -386,9 +386,9 @@ def _bits(value) -> dict:
 
 def share(value) -> float | None:
     """A share (0-1: a weight, a gap share) for JSON, at the decimals of ``mpeil score -f json``
-    (:data:`mpeil.outputs.notes.JSON_DOUBLE_PRECISION`): 0.6309, never 0.6309000000000001; NaN is null.
+    (:data:`mpeil.notes.JSON_DOUBLE_PRECISION`): 0.6309, never 0.6309000000000001; NaN is null.
     Scores are never rounded (their exact bits are in the receipt)."""
-    from ..outputs.notes import JSON_DOUBLE_PRECISION
+    from ..notes import JSON_DOUBLE_PRECISION
 
     value = number(value)
     return None if value is None else round(value, JSON_DOUBLE_PRECISION)
@@ -405,7 +405,7 @@ def _coverage(row) -> dict:
 
 def with_notes(summary: dict, read_notes: list[str]) -> dict:
     """``summary`` with its ``notes``: how the files were read, then each building's notes as the
-    CLI's score table prints them (``<building>: <note>``; :func:`mpeil.outputs.notes.building_notes`)."""
+    CLI's score table prints them (``<building>: <note>``; :func:`mpeil.notes.building_notes`)."""
     notes = list(read_notes)
     for building in summary["buildings"]:
         notes += [f"{building['building']}: {note}" for note in building["notes"]]
@@ -434,7 +434,7 @@ def _building_summary(building: str, row, stages, elements, alias: str) -> dict:
     """One building's part of :func:`summarize` (``alias``: its name in ``elements``); the trust
     fields (``quality_grade``, ``indicators_estimated``, ``estimated_datasets``, ``notes``) are the
     CLI's: the same scores columns and the same notes function."""
-    from ..outputs.notes import building_notes
+    from ..notes import building_notes
 
     rows = elements[elements["building"] == alias]
     flags = row.get("flags", [])

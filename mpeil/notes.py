@@ -1,5 +1,7 @@
 """The notes of a scored building and the JSON float precision, in the words every output uses
-(the command line's score table and JSON, the web service): one place, below both."""
+(the command line's score table and JSON, the web service): one place, below both. A module of
+its own, with no imports, so that importing the command line stays light (the ``outputs``
+package imports the whole scoring stack)."""
 
 from __future__ import annotations
 
