@@ -10,8 +10,9 @@ from batch_support import write_good_corpus
 from mpeil.batch.budget import isolation_available
 from mpeil.batch.context import ScoringOptions, build_context
 from mpeil.batch.inputs import discover
-from mpeil.batch.runner import _libraries, _memo_of, _read_and_score, default_chunk_size, score_within_budget
+from mpeil.batch.runner import _libraries, _read_and_score, default_chunk_size, score_within_budget
 from mpeil.batch.store import OutputDir
+from mpeil.engine.profiles import route_burdens
 
 AS_OF = "2026-06-01"
 
@@ -28,20 +29,18 @@ def test_the_default_chunk_size(files, size):
 
 def _routes(context) -> dict:
     return {
-        (position, key): value
+        (position, key): burden
         for position, library in enumerate(_libraries(context))
-        for key, value in _memo_of(library).items()
-        if isinstance(key, tuple) and key[:1] == ("route",)
+        for key, burden in route_burdens(library).items()
     }
 
 
 def _forget_routes(context) -> None:
     """Drop the route burdens, and the unit profiles cached from them (earlier tests in the same
     process may have filled the library's profile cache, and then no route is derived again)."""
-    for position, key in _routes(context):
-        del _memo_of(_libraries(context)[position])[key]
     for library in _libraries(context):
-        _memo_of(library).pop(("profile-cache",), None)
+        for key in [k for k in library._memo if isinstance(k, tuple) and k[:1] in (("route",), ("profile-cache",))]:
+            del library._memo[key]
 
 
 def test_a_chunk_child_hands_back_the_route_burdens_it_derived(tmp_path):

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import __version__
+from ..engine.profiles import keep_route_burdens, route_burdens
 from ..errors import InputError, MpeilError
 from ..limits import Limits, load_limits
 from ..model.indicators import EN15804_A2_CORE_AND_ADDITIONAL
@@ -219,7 +220,7 @@ def _score_and_write_results(
     went over its budget has its part written anew, so a part left by a killed child is replaced.
     """
     _child_gc()
-    known = [set(_memo_of(library)) for library in _libraries(context)]
+    known = [set(route_burdens(library)) for library in _libraries(context)]
     tables, read_errors = _read_and_score(items, context, chunk, claimed)
     OutputDir(out_dir).write_results(chunk, tables.results)
     return dataclasses.replace(tables, results=None, results_written=True), read_errors, _learned(context, known)
@@ -230,15 +231,8 @@ def _score_and_write_results(
 # category, memoised on the library) a chunk needs beyond those the stored library holds cost its
 # child about 0.15 s CPU, and died with it: every chunk derived them again (0.75 ms per file in
 # chunks of 200). The child hands back the ones it derived and the parent (the driver, or a pool
-# worker) keeps them on its library, so the chunks it forks later start with them. A burden depends
-# only on its key (route, module, category and the scenarios and indicators of its token), so
-# keeping it changes no number.
-_ROUTE, _ROUTE_TOKEN = "route", "route-token"
-
-
-def _memo_of(library: EPDLibrary) -> dict:
-    """The library's memo (:meth:`EPDLibrary.memo`'s entries), read to see what a child derived."""
-    return library._memo
+# worker) keeps them on its library, so the chunks it forks later start with them; the engine
+# owns the keys (``route_burdens``, ``keep_route_burdens``), so keeping them changes no number.
 
 
 def _libraries(context) -> list[EPDLibrary]:
@@ -249,27 +243,20 @@ def _libraries(context) -> list[EPDLibrary]:
     return list(found.values())
 
 
-def _learned(context, known: list[set]) -> list[tuple[int, tuple, tuple, np.ndarray]]:
-    """Route burdens derived in this process since ``known`` (each library's memo keys then):
-    (library position, the key of its token, route/module/category, burden)."""
+def _learned(context, known: list[set]) -> list[dict[tuple, np.ndarray]]:
+    """Per library (in :func:`_libraries` order), the route burdens derived in this process since
+    ``known`` (each library's :func:`route_burdens` keys then)."""
     learned = []
-    for position, (library, before) in enumerate(zip(_libraries(context), known, strict=True)):
-        memo = _memo_of(library)
-        tokens = {id(v): k for k, v in memo.items() if isinstance(k, tuple) and k[:1] == (_ROUTE_TOKEN,)}
-        for key in memo.keys() - before:
-            if isinstance(key, tuple) and len(key) == 5 and key[0] == _ROUTE and id(key[1]) in tokens:
-                learned.append((position, tokens[id(key[1])], key[2:], memo[key]))
+    for library, before in zip(_libraries(context), known, strict=True):
+        burdens = route_burdens(library)
+        learned.append({key: burden for key, burden in burdens.items() if key not in before})
     return learned
 
 
-def _keep_learned(context, learned: list[tuple[int, tuple, tuple, np.ndarray]]) -> None:
+def _keep_learned(context, learned: list[dict[tuple, np.ndarray]]) -> None:
     """Keep the route burdens a child derived on this process's libraries (read-only, as derived)."""
-    libraries = _libraries(context)
-    for position, token_key, rest, burden in learned:
-        library = libraries[position]
-        token = library.memo(token_key, object)
-        burden.setflags(write=False)
-        library.memo((_ROUTE, token, *rest), lambda burden=burden: burden)
+    for library, burdens in zip(_libraries(context), learned, strict=True):
+        keep_route_burdens(library, burdens)
 
 
 def score_within_budget(

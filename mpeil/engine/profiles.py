@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -44,8 +44,10 @@ __all__ = [
     "ProfileCache",
     "IndicatorSpec",
     "build_profiles",
+    "keep_route_burdens",
     "profile_key_columns",
     "profile_keys",
+    "route_burdens",
 ]
 
 #: Modules of a layer result. B6/B7 (operational) are reported apart, never from layers.
@@ -249,13 +251,42 @@ def _route_per_kg(
     """
     if token is None:
         token = _route_token(library, scenarios, indicators)
-    key = ("route", token, name, module, category)
+    key = (_ROUTE, token, name, module, category)
     return library.memo(key, lambda: _route_burden(library, scenarios, indicators, name, module, category))
+
+
+#: memo key heads of a route burden ``(_ROUTE, token, route, module, category)`` and of its token
+#: ``(_ROUTE_TOKEN, scenarios fingerprint, indicators)``
+_ROUTE, _ROUTE_TOKEN = "route", "route-token"
 
 
 def _route_token(library: EPDLibrary, scenarios: ScenarioSet, indicators: tuple) -> object:
     """One object per (scenarios, indicators) on this library, to key route burdens cheaply."""
-    return library.memo(("route-token", scenarios.fingerprint(), indicators), object)
+    return library.memo((_ROUTE_TOKEN, scenarios.fingerprint(), indicators), object)
+
+
+def route_burdens(library: EPDLibrary) -> dict[tuple, np.ndarray]:
+    """The route burdens memoised on ``library`` so far, keyed so that another process can keep
+    them (:func:`keep_route_burdens`): ``(token key, route, module, category)`` → burden per kg of
+    waste (float64[I], read-only). The token key names the scenarios and indicators by content,
+    where the memo key holds a per-process token object. A burden depends only on this key."""
+    items = library.memo_items()
+    tokens = {id(value): key for key, value in items if isinstance(key, tuple) and key[:1] == (_ROUTE_TOKEN,)}
+    return {
+        (tokens[id(key[1])], *key[2:]): cast(np.ndarray, value)
+        for key, value in items
+        if isinstance(key, tuple) and len(key) == 5 and key[0] == _ROUTE and id(key[1]) in tokens
+    }
+
+
+def keep_route_burdens(library: EPDLibrary, burdens: dict[tuple, np.ndarray]) -> None:
+    """Memoise on ``library`` route burdens that :func:`route_burdens` gave in another process, so
+    that :func:`route_burden` finds them instead of deriving them again (same numbers: a burden
+    depends only on its key)."""
+    for (token_key, *rest), burden in burdens.items():
+        token = library.memo(token_key, object)
+        burden.setflags(write=False)
+        library.memo((_ROUTE, token, *rest), lambda burden=burden: burden)
 
 
 def _route_burden(library, scenarios, indicators, name, module, category) -> np.ndarray:

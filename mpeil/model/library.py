@@ -226,6 +226,11 @@ class EPDLibrary:
             self._memo[key] = compute()
         return self._memo[key]
 
+    def memo_items(self) -> list[tuple[tuple, object]]:
+        """The (key, value) pairs :meth:`memo` holds now (a snapshot: for code that hands derived
+        data from one process to another, e.g. :func:`mpeil.engine.profiles.route_burdens`)."""
+        return list(self._memo.items())
+
     def _tensor(self, indicators, modules, scenario_choice) -> np.ndarray:
         base = self._memo.get(("declared_library",))
         if base is not None:  # a filled library: the declared tensor of its base, then the estimates
