@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
+from _bare import bare_operands
 
 import mpeil
 from mpeil.api import engine_options
@@ -198,12 +198,7 @@ def bare_product(compiled, n_profiles: int, n_columns: int, repeat: int = 3) -> 
     """Best time of a bare ``scipy.sparse`` product of the engine's size: CSR elements × profiles with
     nnz = lines (random profile per line, the compiled line → element structure) times a dense
     profiles × (modules · indicators) matrix."""
-    rng = np.random.default_rng(0)
-    indptr = np.zeros(compiled.n_elements + 1, dtype=np.int32)
-    np.cumsum(np.bincount(compiled.line_element, minlength=compiled.n_elements), out=indptr[1:])
-    columns = rng.integers(0, n_profiles, compiled.n_lines).astype(np.int32)
-    matrix = sp.csr_matrix((rng.random(compiled.n_lines), columns, indptr), shape=(compiled.n_elements, n_profiles))
-    dense = rng.random((n_profiles, n_columns))
+    matrix, dense = bare_operands(compiled, n_profiles, n_columns)
     best, _, _ = best_of(lambda: matrix @ dense, repeat)
     return best
 

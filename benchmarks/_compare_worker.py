@@ -65,15 +65,9 @@ def _scores_digest(scores) -> str:
 def bare_product(compiled, n_profiles: int, n_columns: int, repeat: int) -> float:
     """A bare ``scipy.sparse`` product of the engine's size (the arithmetic floor of the aggregation):
     CSR elements × profiles with nnz = lines, times dense profiles × (modules · indicators)."""
-    import numpy as np
-    import scipy.sparse as sp
+    from _bare import bare_operands  # benchmarks/ is this script's folder, first on sys.path
 
-    rng = np.random.default_rng(0)
-    indptr = np.zeros(compiled.n_elements + 1, dtype=np.int32)
-    np.cumsum(np.bincount(compiled.line_element, minlength=compiled.n_elements), out=indptr[1:])
-    columns = rng.integers(0, n_profiles, compiled.n_lines).astype(np.int32)
-    matrix = sp.csr_matrix((rng.random(compiled.n_lines), columns, indptr), shape=(compiled.n_elements, n_profiles))
-    dense = rng.random((n_profiles, n_columns))
+    matrix, dense = bare_operands(compiled, n_profiles, n_columns)
     return _best(lambda: matrix @ dense, repeat, "bare_product")[0]
 
 
