@@ -8,10 +8,10 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from method_support import two_indicator_method
 from typer.testing import CliRunner
 
 from mpeil.api import score
-from mpeil.methods.config import IndicatorFactor, Method
 from mpeil.methods.trust import quality_grade, quality_rules
 from mpeil.model import Building, Element, Layer
 from mpeil.model.library import MODULES, load_library
@@ -163,19 +163,6 @@ def test_end_of_life_above_burning_carbon_is_flagged():
 
 
 # ---------------------------------------------------------------------- gap policy common / compare
-def _two_indicator_method(**options) -> Method:
-    return Method(
-        name="two",
-        score_unit="pt",
-        reference_study_period_years=60,
-        modules=["A1-A3"],
-        replacement_modules=["A1-A3"],
-        default_transport=None,
-        indicators=[IndicatorFactor(code="GWP-total", factor=1.0), IndicatorFactor(code="PM", factor=1000.0)],
-        **options,
-    )
-
-
 def _library_without_pm_for(dataset_id: str):
     from mpeil.model.library import EPDLibrary
 
@@ -194,14 +181,14 @@ def _house(building_id: str, product: str) -> Building:
 def test_common_policy_scores_every_building_on_one_indicator_set():
     lib = _library_without_pm_for("t:brick")
     buildings = [_house("steel", "t:steel"), _house("brick", "t:brick")]
-    method = _two_indicator_method(gap_policy="common")
+    method = two_indicator_method(gap_policy="common")
     s = score(buildings, method=method, library=lib, scenarios=tiny_scenarios()).scores
     # hand: 10 × 2 kg = 20 kg; steel A1-A3 GWP 2/kg → 40 over 60 y on 100 m²; brick 0.2/kg → 4
     assert s.loc["steel", "score"] == pytest.approx(40.0 / 6000.0, rel=1e-12)
     assert s.loc["brick", "score"] == pytest.approx(4.0 / 6000.0, rel=1e-12)
     assert list(s.loc["steel", "indicators_scored"]) == ["GWP-total"]
     assert s.loc["steel", "weight_missing"] == pytest.approx(0.5)  # PM left out for both (no weights: by count)
-    declared = score(buildings, method=_two_indicator_method(), library=lib, scenarios=tiny_scenarios()).scores
+    declared = score(buildings, method=two_indicator_method(), library=lib, scenarios=tiny_scenarios()).scores
     # declared: steel keeps PM = 40/1000 × 1000 factor → the score doubles
     assert declared.loc["steel", "score"] == pytest.approx(80.0 / 6000.0, rel=1e-12)
 
@@ -209,7 +196,7 @@ def test_common_policy_scores_every_building_on_one_indicator_set():
 def test_compare_uses_one_indicator_set_for_both_variants():
     lib = _library_without_pm_for("t:brick")
     buildings = [_house("steel", "t:steel"), _house("brick", "t:brick")]
-    result = score(buildings, method=_two_indicator_method(), library=lib, scenarios=tiny_scenarios())
+    result = score(buildings, method=two_indicator_method(), library=lib, scenarios=tiny_scenarios())
     table = result.compare("steel", "brick")
     assert table.attrs["indicators"] == ["GWP-total"] and table.attrs["left_out"] == ["PM"]
     # element e: steel 40/6000, brick 4/6000 on GWP-total only (PM of steel left out)
@@ -304,7 +291,7 @@ def test_mpeil_compare_uses_one_indicator_set():
 
     lib = _library_without_pm_for("t:brick")
     buildings = [_house("steel", "t:steel"), _house("brick", "t:brick")]
-    comparison = compare(*buildings, method=_two_indicator_method(), library=lib, scenarios=tiny_scenarios())
+    comparison = compare(*buildings, method=two_indicator_method(), library=lib, scenarios=tiny_scenarios())
     # element e on GWP-total only: steel 40/6000, brick 4/6000 (steel's PM is left out, brick has none)
     table = comparison.table.set_index("stage")
     assert table.loc["product (A1-A3)", "Δ brick"] == pytest.approx((4.0 - 40.0) / 6000.0, rel=1e-9)

@@ -11,6 +11,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from method_support import two_indicator_method
 
 from mpeil import score
 from mpeil.model import Building, Element, Layer
@@ -86,33 +87,19 @@ def test_an_en15804_a1_user_set_gets_no_estimate(shipped):
 
 
 # ---------------------------------------------------------------------- lines_missing_share by hand
-def _two_indicator_method():
-    from mpeil.methods.config import IndicatorFactor, Method
-
-    return Method(
-        name="two",
-        score_unit="pt",
-        reference_study_period_years=60,
-        modules=["A1-A3"],
-        replacement_modules=["A1-A3"],
-        default_transport=None,
-        indicators=[IndicatorFactor(code="GWP-total", factor=1.0), IndicatorFactor(code="PM", factor=1000.0)],
-    )
-
-
 def test_lines_missing_share_by_hand():
     lib = tiny_library()
     values = lib.values[~((lib.values["dataset_id"] == "t:brick") & (lib.values["indicator"] == "PM"))]
     lib = EPDLibrary(lib.datasets, values, name="tiny-no-pm")
     layers = [Layer(product=p, amount=2.0, unit="kg", service_life_years=60) for p in ("t:steel", "t:brick", "t:steel")]
     house = Building(id="h", gross_floor_area_m2=100.0, elements=[Element(id="e", quantity=10.0, layers=layers)])
-    row = score(house, method=_two_indicator_method(), library=lib, scenarios=tiny_scenarios()).scores.iloc[0]
+    row = score(house, method=two_indicator_method(), library=lib, scenarios=tiny_scenarios()).scores.iloc[0]
     # hand: 3 new lines, the brick line lacks PM → 1/3 of the lines; PM then counts as missing for
     # the building (half the indicators of a method without weights)
     assert row["lines_missing_share"] == pytest.approx(1.0 / 3.0, rel=1e-15)
     assert row["lines_missing"] == ["1 of 3 lines (t:brick brick) lack PM"]
     assert row["weight_missing"] == pytest.approx(0.5)
-    complete = score(house, method=_two_indicator_method(), library=tiny_library(), scenarios=tiny_scenarios())
+    complete = score(house, method=two_indicator_method(), library=tiny_library(), scenarios=tiny_scenarios())
     assert complete.scores.iloc[0]["lines_missing_share"] == 0.0
 
 
